@@ -1,0 +1,119 @@
+// Package cli implements the sfbatch command line: one file per command,
+// each with an Options struct, a newXxxCmd function that binds flags, and a
+// run function that tests can call directly. It is an adapter over the public
+// packages (load, extract, salesforce, salesforcetest) and holds no logic a Go
+// user could not reach.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes returned by Main. They are part of the command's contract.
+const (
+	ExitOK         = 0 // every row succeeded / command succeeded
+	ExitError      = 1 // the run could not proceed (network, API, I/O error)
+	ExitUsage      = 2 // bad flags, arguments or input files
+	ExitRowsFailed = 3 // the run finished but some rows failed or were not processed
+	ExitAuth       = 4 // authentication failed
+	ExitCancelled  = 130
+)
+
+// ExitError carries a specific exit code out of a command's run function.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// withExit wraps err so that Main exits with code.
+func withExit(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+// IOStreams are the standard streams of one invocation; tests replace them.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	// IsTTY reports whether Out is an interactive terminal (progress bars are
+	// drawn only then).
+	IsTTY bool
+}
+
+// Main runs the command line with os.Args and the process's streams and
+// returns the exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ios := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, IsTTY: isTerminal(os.Stdout)}
+	return Run(ctx, ios, os.Args[1:])
+}
+
+// Run executes one command line with the given streams and returns its exit
+// code. It is what Main calls and what tests call.
+func Run(ctx context.Context, ios *IOStreams, args []string) int {
+	root := NewRootCmd(ios)
+	root.SetArgs(args)
+	root.SetIn(ios.In)
+	root.SetOut(ios.Out)
+	root.SetErr(ios.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	code := ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.code
+	case errors.Is(err, context.Canceled):
+		code = ExitCancelled
+	case isUsageError(err):
+		code = ExitUsage
+	}
+	if ee == nil || ee.err != nil {
+		fmt.Fprintln(ios.ErrOut, "sfbatch:", err)
+	}
+	return code
+}
+
+// NewRootCmd builds the sfbatch command tree.
+func NewRootCmd(ios *IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "sfbatch",
+		Short:         "Move large volumes of data into and out of Salesforce",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Long: `sfbatch loads and extracts any number of Salesforce records through the
+Bulk API 2.0, Bulk API 1.0, sObject Collections and REST, with a result for
+every input row, retries of lock errors, and a local emulator for offline use.`,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newVersionCmd(ios))
+	return root
+}
+
+// usageError marks errors that come from bad flags or arguments.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func isUsageError(err error) bool {
+	var u usageError
+	return errors.As(err, &u)
+}

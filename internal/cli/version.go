@@ -1,0 +1,28 @@
+package cli
+
+import (
+	"fmt"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is the sfbatch release, overridable at link time with
+// -ldflags "-X github.com/sfbatch/sfbatch/internal/cli.version=v1.2.3".
+var version = "dev"
+
+func newVersionCmd(ios *IOStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the sfbatch version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v := version
+			if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+				v = bi.Main.Version
+			}
+			fmt.Fprintf(ios.Out, "sfbatch %s\n", v)
+			return nil
+		},
+	}
+}
