@@ -1,0 +1,207 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/sfbatch/sfbatch/salesforce"
+)
+
+// authOptions are the connection flags every org command shares. Secrets
+// (passwords, tokens, client secrets) come only from the environment or a
+// profile, never from flags, so they do not land in shell history or process
+// listings.
+type authOptions struct {
+	Profile     string
+	InstanceURL string
+	LoginURL    string
+	Username    string
+	ClientID    string
+	JWTKeyFile  string
+	CACertFile  string
+	APIVersion  string
+	ConfigPath  string
+
+	getenv func(string) string // os.Getenv unless a test replaces it
+}
+
+// Environment variables read for authentication.
+const (
+	envInstanceURL   = "SF_INSTANCE_URL"
+	envAccessToken   = "SF_ACCESS_TOKEN"
+	envUsername      = "SF_USERNAME"
+	envPassword      = "SF_PASSWORD"
+	envSecurityToken = "SF_SECURITY_TOKEN"
+	envClientID      = "SF_CLIENT_ID"
+	envClientSecret  = "SF_CLIENT_SECRET"
+	envRefreshToken  = "SF_REFRESH_TOKEN"
+	envJWTKeyFile    = "SF_JWT_KEY_FILE"
+	envLoginURL      = "SF_LOGIN_URL"
+	envAuthURL       = "SFDX_AUTH_URL"
+	envAuthURLAlt    = "SF_AUTH_URL"
+	envCACertFile    = "SF_CA_CERT_FILE"
+	envAPIVersion    = "SF_API_VERSION"
+	envProfile       = "SFBATCH_PROFILE"
+)
+
+func (a *authOptions) bind(f *pflag.FlagSet) {
+	f.StringVarP(&a.Profile, "profile", "p", "", "named connection profile from the config file (see sfbatch login; env "+envProfile+")")
+	f.StringVar(&a.InstanceURL, "instance-url", "", "instance URL, e.g. https://acme.my.salesforce.com (env "+envInstanceURL+")")
+	f.StringVar(&a.LoginURL, "login-url", "", "login URL: https://login.salesforce.com, https://test.salesforce.com or My Domain (env "+envLoginURL+")")
+	f.StringVar(&a.Username, "username", "", "username (env "+envUsername+"; password and security token from "+envPassword+", "+envSecurityToken+")")
+	f.StringVar(&a.ClientID, "client-id", "", "connected app consumer key (env "+envClientID+"; secret from "+envClientSecret+")")
+	f.StringVar(&a.JWTKeyFile, "jwt-key-file", "", "PEM private key for the JWT bearer flow (env "+envJWTKeyFile+")")
+	f.StringVar(&a.CACertFile, "ca-cert", "", "extra PEM CA certificate to trust, e.g. the emulator's (env "+envCACertFile+")")
+	f.StringVar(&a.APIVersion, "api-version", "", "Salesforce API version, e.g. 62.0 (env "+envAPIVersion+")")
+	f.StringVar(&a.ConfigPath, "config", "", "config file with profiles (default $XDG_CONFIG_HOME/sfbatch/config.json, env SFBATCH_CONFIG)")
+}
+
+func (a *authOptions) env(name string) string {
+	if a.getenv != nil {
+		return a.getenv(name)
+	}
+	return os.Getenv(name)
+}
+
+// resolve merges flags, environment and the profile (in that order of
+// precedence) into one Profile.
+func (a *authOptions) resolve() (*Profile, error) {
+	p := &Profile{}
+	profileName := first(a.Profile, a.env(envProfile))
+	path := a.ConfigPath
+	if path == "" {
+		var err error
+		if path, err = defaultConfigPath(a.env); err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	if profileName == "" {
+		profileName = cfg.Default
+	}
+	if profileName != "" {
+		found, ok := cfg.Profiles[profileName]
+		if !ok {
+			if a.Profile != "" || a.env(envProfile) != "" {
+				return nil, usageError{fmt.Errorf("profile %q not found in %s", profileName, path)}
+			}
+		} else {
+			*p = *found
+		}
+	}
+	envOrFlag := func(dst *string, flag, env string) {
+		if v := first(flag, a.env(env)); v != "" {
+			*dst = v
+		}
+	}
+	envOrFlag(&p.InstanceURL, a.InstanceURL, envInstanceURL)
+	envOrFlag(&p.LoginURL, a.LoginURL, envLoginURL)
+	envOrFlag(&p.Username, a.Username, envUsername)
+	envOrFlag(&p.ClientID, a.ClientID, envClientID)
+	envOrFlag(&p.JWTKeyFile, a.JWTKeyFile, envJWTKeyFile)
+	envOrFlag(&p.CACertFile, a.CACertFile, envCACertFile)
+	envOrFlag(&p.APIVersion, a.APIVersion, envAPIVersion)
+	envOrFlag(&p.Password, "", envPassword)
+	envOrFlag(&p.SecurityToken, "", envSecurityToken)
+	envOrFlag(&p.ClientSecret, "", envClientSecret)
+	envOrFlag(&p.RefreshToken, "", envRefreshToken)
+	envOrFlag(&p.AccessToken, "", envAccessToken)
+	envOrFlag(&p.AuthURL, "", envAuthURL)
+	envOrFlag(&p.AuthURL, "", envAuthURLAlt)
+	return p, nil
+}
+
+func first(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// loginConfig turns a resolved profile into the library's login settings.
+func (p *Profile) loginConfig(hc *http.Client) salesforce.LoginConfig {
+	return salesforce.LoginConfig{
+		LoginURL:       p.LoginURL,
+		Username:       p.Username,
+		Password:       p.Password,
+		SecurityToken:  p.SecurityToken,
+		ClientID:       p.ClientID,
+		ClientSecret:   p.ClientSecret,
+		RefreshToken:   p.RefreshToken,
+		PrivateKeyFile: p.JWTKeyFile,
+		AccessToken:    p.AccessToken,
+		InstanceURL:    p.InstanceURL,
+		SFDXAuthURL:    p.AuthURL,
+		APIVersion:     p.APIVersion,
+		HTTPClient:     hc,
+	}
+}
+
+// httpClient returns an HTTP client that verifies TLS against the system
+// roots plus, if set, the profile's CA certificate file.
+func (p *Profile) httpClient() (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	if p.CACertFile != "" {
+		pemData, err := os.ReadFile(p.CACertFile)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--ca-cert: %w", err)}
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pemData) {
+			return nil, usageError{fmt.Errorf("--ca-cert: %s holds no PEM certificate", p.CACertFile)}
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: tr}, nil
+}
+
+// errNoCredentials is returned when neither flags, environment nor a profile
+// give a way to log in.
+var errNoCredentials = errors.New("no Salesforce credentials: set SF_ACCESS_TOKEN and SF_INSTANCE_URL, SF_USERNAME and SF_PASSWORD (+ SF_SECURITY_TOKEN), an SFDX auth URL, or use --profile (see sfbatch login --help)")
+
+// client logs in and returns an API client.
+func (a *authOptions) client(ctx context.Context) (*salesforce.Client, error) {
+	p, err := a.resolve()
+	if err != nil {
+		return nil, err
+	}
+	return p.client(ctx)
+}
+
+func (p *Profile) client(ctx context.Context) (*salesforce.Client, error) {
+	hc, err := p.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	lc := p.loginConfig(hc)
+	if _, err := lc.TokenSource(); err != nil {
+		return nil, withExit(ExitAuth, errNoCredentials)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	c, err := salesforce.Login(ctx, lc)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+		return nil, withExit(ExitAuth, fmt.Errorf("login: %w", err))
+	}
+	return c, nil
+}

@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// Profile is one named set of connection settings in the config file.
+// Secrets are stored only in the config file, which is written with 0600
+// permissions, and are never printed.
+type Profile struct {
+	InstanceURL   string `json:"instance_url,omitempty"`
+	LoginURL      string `json:"login_url,omitempty"`
+	Username      string `json:"username,omitempty"`
+	Password      string `json:"password,omitempty"`
+	SecurityToken string `json:"security_token,omitempty"`
+	ClientID      string `json:"client_id,omitempty"`
+	ClientSecret  string `json:"client_secret,omitempty"`
+	RefreshToken  string `json:"refresh_token,omitempty"`
+	AccessToken   string `json:"access_token,omitempty"`
+	JWTKeyFile    string `json:"jwt_key_file,omitempty"`
+	AuthURL       string `json:"sfdx_auth_url,omitempty"`
+	CACertFile    string `json:"ca_cert_file,omitempty"`
+	APIVersion    string `json:"api_version,omitempty"`
+}
+
+// config is the on-disk config file.
+type config struct {
+	Default  string              `json:"default,omitempty"`
+	Profiles map[string]*Profile `json:"profiles"`
+}
+
+// configFileMode is the permission the config file is written with: it may
+// hold secrets.
+const configFileMode fs.FileMode = 0o600
+
+// defaultConfigPath returns $SFBATCH_CONFIG, or sfbatch/config.json under the
+// user's config directory.
+func defaultConfigPath(getenv func(string) string) (string, error) {
+	if p := getenv("SFBATCH_CONFIG"); p != "" {
+		return p, nil
+	}
+	dir := getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		home := getenv("HOME")
+		if home == "" {
+			d, err := os.UserConfigDir()
+			if err != nil {
+				return "", fmt.Errorf("locating the config directory: %w", err)
+			}
+			dir = d
+		} else {
+			dir = filepath.Join(home, ".config")
+		}
+	}
+	return filepath.Join(dir, "sfbatch", "config.json"), nil
+}
+
+// loadConfig reads the config file; a missing file is an empty config.
+func loadConfig(path string) (*config, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &config{Profiles: map[string]*Profile{}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	var c config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	if c.Profiles == nil {
+		c.Profiles = map[string]*Profile{}
+	}
+	return &c, nil
+}
+
+// save writes the config atomically with 0600 permissions.
+func (c *config) save(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("creating config directory: %w", err)
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding config: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".config-*.json")
+	if err != nil {
+		return fmt.Errorf("writing config: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(configFileMode); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing config: %w", err)
+	}
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing config: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing config: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing config: %w", err)
+	}
+	return nil
+}
+
+// names returns the profile names in order.
+func (c *config) names() []string {
+	out := make([]string, 0, len(c.Profiles))
+	for n := range c.Profiles {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,225 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sfbatch/sfbatch/salesforce"
+)
+
+type limitsOptions struct {
+	auth authOptions
+	json bool
+}
+
+func newLimitsCmd(ios *IOStreams) *cobra.Command {
+	opts := &limitsOptions{}
+	cmd := &cobra.Command{
+		Use:   "limits",
+		Short: "Show the org's API limits (daily API requests, Bulk API batches, ...)",
+		Example: `  sfbatch limits
+  sfbatch limits --json | jq .DailyBulkApiBatches`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := opts.auth.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			limits, err := c.Limits(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if opts.json {
+				return writeJSON(ios, limits)
+			}
+			names := make([]string, 0, len(limits))
+			for n := range limits {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "NAME\tUSED\tREMAINING\tMAX\t")
+			for _, n := range names {
+				l := limits[n]
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t\n", n, l.Used(), l.Remaining, l.Max)
+			}
+			return tw.Flush()
+		},
+	}
+	opts.auth.bind(cmd.Flags())
+	cmd.Flags().BoolVar(&opts.json, "json", false, "print JSON")
+	return cmd
+}
+
+type describeOptions struct {
+	auth authOptions
+	json bool
+}
+
+func newDescribeCmd(ios *IOStreams) *cobra.Command {
+	opts := &describeOptions{}
+	cmd := &cobra.Command{
+		Use:   "describe [OBJECT]",
+		Short: "Describe an object's fields, or list the org's objects",
+		Example: `  sfbatch describe            # every object
+  sfbatch describe Contact    # fields: type, length, required, createable, external id
+  sfbatch describe Contact --json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := opts.auth.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				g, err := c.DescribeGlobal(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if opts.json {
+					return writeJSON(ios, g)
+				}
+				tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tLABEL\tPREFIX\tCUSTOM")
+				for _, o := range g.SObjects {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%v\n", o.Name, o.Label, o.KeyPrefix, o.Custom)
+				}
+				return tw.Flush()
+			}
+			d, err := c.Describe(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if opts.json {
+				return writeJSON(ios, d)
+			}
+			tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "FIELD\tTYPE\tLENGTH\tREQUIRED\tCREATE\tUPDATE\tEXTERNAL ID\tREFERENCE")
+			for _, f := range d.Fields {
+				required := !f.Nillable && f.Createable && !f.DefaultedOnCreate && f.Type != "boolean"
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", f.Name, f.Type, f.Length,
+					yes(required), yes(f.Createable), yes(f.Updateable), yes(f.ExternalID),
+					strings.Join(f.ReferenceTo, ","))
+			}
+			return tw.Flush()
+		},
+	}
+	opts.auth.bind(cmd.Flags())
+	cmd.Flags().BoolVar(&opts.json, "json", false, "print the full describe as JSON")
+	return cmd
+}
+
+func yes(b bool) string {
+	if b {
+		return "yes"
+	}
+	return ""
+}
+
+type queryOptions struct {
+	auth    authOptions
+	all     bool
+	json    bool
+	maxRows int
+}
+
+func newQueryCmd(ios *IOStreams) *cobra.Command {
+	opts := &queryOptions{}
+	cmd := &cobra.Command{
+		Use:   "query SOQL",
+		Short: "Run a small SOQL query through REST and print a table or JSON",
+		Long: `Run a SOQL query through the REST API, following every result page, and print
+the rows as a table (parent fields flattened to Account.Name columns) or as JSON.
+For large extracts use sfbatch export, which streams through the Bulk APIs.`,
+		Example: `  sfbatch query "SELECT Id, Name, Account.Name FROM Contact LIMIT 10"
+  sfbatch query --all-rows "SELECT Id FROM Contact WHERE IsDeleted = true" --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := opts.auth.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			seq := c.Query(cmd.Context(), args[0])
+			if opts.all {
+				seq = c.QueryAll(cmd.Context(), args[0])
+			}
+			var rows []salesforce.Record
+			for rec, err := range seq {
+				if err != nil {
+					return err
+				}
+				rows = append(rows, rec)
+				if opts.maxRows > 0 && len(rows) >= opts.maxRows {
+					break
+				}
+			}
+			if opts.json {
+				return writeJSON(ios, rows)
+			}
+			return writeRecordTable(ios, rows)
+		},
+	}
+	opts.auth.bind(cmd.Flags())
+	cmd.Flags().BoolVar(&opts.all, "all-rows", false, "include deleted and archived records (queryAll)")
+	cmd.Flags().BoolVar(&opts.json, "json", false, "print JSON")
+	cmd.Flags().IntVar(&opts.maxRows, "max-rows", 10000, "stop after this many rows (0 = no limit)")
+	return cmd
+}
+
+// writeRecordTable prints records as a table whose columns are the union of
+// their (flattened) fields in first-seen order.
+func writeRecordTable(ios *IOStreams, rows []salesforce.Record) error {
+	var cols []string
+	seen := map[string]bool{}
+	flat := make([]map[string]string, len(rows))
+	for i, r := range rows {
+		m := map[string]string{}
+		flattenRecord("", r, m, func(col string) {
+			if !seen[col] {
+				seen[col] = true
+				cols = append(cols, col)
+			}
+		})
+		flat[i] = m
+	}
+	tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(cols, "\t"))
+	for _, m := range flat {
+		vals := make([]string, len(cols))
+		for j, c := range cols {
+			vals[j] = m[c]
+		}
+		fmt.Fprintln(tw, strings.Join(vals, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(ios.ErrOut, "%d rows\n", len(rows))
+	return nil
+}
+
+func flattenRecord(prefix string, r salesforce.Record, out map[string]string, addCol func(string)) {
+	for _, f := range r.Fields() {
+		v, _ := r.Get(f)
+		name := prefix + f
+		switch x := v.(type) {
+		case salesforce.Record:
+			flattenRecord(name+".", x, out, addCol)
+		case nil:
+			addCol(name)
+		default:
+			addCol(name)
+			out[name] = fmt.Sprint(x)
+		}
+	}
+}
+
+func writeJSON(ios *IOStreams, v any) error {
+	enc := json.NewEncoder(ios.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,124 @@
+package bulk
+
+import (
+	"context"
+	"time"
+)
+
+// enqueueLocked makes w runnable. Caller holds s.mu.
+func (s *Service) enqueueLocked(w *work) {
+	s.pending = append(s.pending, w)
+	s.cond.Signal()
+}
+
+// next blocks until a runnable work item exists and claims it, or returns
+// nil once the service is closed. A Serial job runs one item at a time, in
+// the order its items were queued; everything else runs as soon as a worker
+// is free.
+func (s *Service) next() *work {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		if s.closed {
+			return nil
+		}
+		for i, w := range s.pending {
+			if w.job.concurrency == "Serial" && s.running[w.job] > 0 {
+				continue
+			}
+			s.pending = append(s.pending[:i], s.pending[i+1:]...)
+			s.running[w.job]++
+			return w
+		}
+		s.cond.Wait()
+	}
+}
+
+// done releases a claimed work item.
+func (s *Service) done(w *work) {
+	s.mu.Lock()
+	s.running[w.job]--
+	if s.running[w.job] <= 0 {
+		delete(s.running, w.job)
+	}
+	s.cond.Broadcast()
+	s.mu.Unlock()
+}
+
+func (s *Service) worker() {
+	defer s.wg.Done()
+	ctx := s.ctx
+	for {
+		w := s.next()
+		if w == nil {
+			return
+		}
+		switch {
+		case w.batch == nil && w.job.kind == kindV2Ingest:
+			s.splitUpload(ctx, w.job)
+		case w.batch == nil && w.job.kind == kindV2Query:
+			s.runV2Query(ctx, w.job)
+		case w.job.isQuery():
+			s.runBulk1Query(ctx, w.batch)
+		default:
+			s.runIngestBatch(ctx, w.batch)
+		}
+		s.done(w)
+	}
+}
+
+// sleep waits d on the service clock. It reports false if ctx ended first.
+func (s *Service) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	select {
+	case <-s.clk.After(d):
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// startLatency is the Realistic profile's delay before a batch starts.
+func (s *Service) startLatency() time.Duration {
+	if r, ok := s.profile.(Realistic); ok {
+		return r.BatchStartLatency
+	}
+	return 0
+}
+
+// recordCost is the Realistic profile's cost of n records.
+func (s *Service) recordCost(n int) time.Duration {
+	if r, ok := s.profile.(Realistic); ok {
+		return r.PerRecordCost * time.Duration(n)
+	}
+	return 0
+}
+
+// queryLatency is the Realistic profile's query execution time.
+func (s *Service) queryLatency() time.Duration {
+	if r, ok := s.profile.(Realistic); ok {
+		return r.QueryLatency
+	}
+	return 0
+}
+
+// takeJobFault pops a pending FailNextJob message. Caller holds s.mu.
+func (s *Service) takeJobFaultLocked() (string, bool) {
+	if len(s.faults.failNextJobs) == 0 {
+		return "", false
+	}
+	m := s.faults.failNextJobs[0]
+	s.faults.failNextJobs = s.faults.failNextJobs[1:]
+	return m, true
+}
+
+// takeQueryTimeoutLocked pops a pending QUERY_TIMEOUT fault. Caller holds s.mu.
+func (s *Service) takeQueryTimeoutLocked() bool {
+	if s.faults.queryTimeouts <= 0 {
+		return false
+	}
+	s.faults.queryTimeouts--
+	return true
+}

@@ -1,0 +1,549 @@
+package org
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+)
+
+// Field types, as describe reports them.
+const (
+	TypeID            = "id"
+	TypeString        = "string"
+	TypeTextArea      = "textarea"
+	TypeEmail         = "email"
+	TypePhone         = "phone"
+	TypeURL           = "url"
+	TypeBoolean       = "boolean"
+	TypeInt           = "int"
+	TypeDouble        = "double"
+	TypeCurrency      = "currency"
+	TypePercent       = "percent"
+	TypeDate          = "date"
+	TypeDateTime      = "datetime"
+	TypePicklist      = "picklist"
+	TypeMultiPicklist = "multipicklist"
+	TypeReference     = "reference"
+)
+
+// Positions of the system fields, which every object has first and in this
+// order.
+const (
+	posID = iota
+	posIsDeleted
+	posCreatedDate
+	posCreatedByID
+	posLastModifiedDate
+	posLastModifiedByID
+	posSystemModstamp
+	numSystemFields
+)
+
+// Schema is the set of objects an org knows. Build one with DefaultSchema or
+// LoadSchemaFile; a Schema must not be modified after it is passed to New.
+type Schema struct {
+	objects []*Object
+	byName  map[string]*Object // lower-case name
+	byPref  map[string]*Object // key prefix
+}
+
+// Objects returns the objects in name order.
+func (s *Schema) Objects() []*Object { return s.objects }
+
+// Object returns the object named name (case-insensitive).
+func (s *Schema) Object(name string) (*Object, bool) {
+	ob, ok := s.byName[strings.ToLower(name)]
+	return ob, ok
+}
+
+// ObjectByKeyPrefix returns the object whose ids start with prefix.
+func (s *Schema) ObjectByKeyPrefix(prefix string) (*Object, bool) {
+	ob, ok := s.byPref[prefix]
+	return ob, ok
+}
+
+// ChildRelationship is a lookup from another object to this one, as the
+// childRelationships section of describe lists it.
+type ChildRelationship struct {
+	ChildSObject     string
+	Field            string
+	RelationshipName string // "" when the lookup has no child relationship name
+}
+
+// Object is one sObject type: its metadata and fields. An Object is
+// immutable once its Schema is in use and safe for concurrent use.
+type Object struct {
+	Name        string
+	Label       string
+	LabelPlural string
+	KeyPrefix   string
+	Custom      bool
+	// Fields lists the fields in describe order; the system fields (Id,
+	// IsDeleted, CreatedDate, CreatedById, LastModifiedDate,
+	// LastModifiedById, SystemModstamp) come first.
+	Fields []*Field
+	// ChildRelationships lists lookups from other objects to this one.
+	ChildRelationships []ChildRelationship
+
+	byName  map[string]int // lower-case field name -> position
+	byRel   map[string]int // lower-case relationship name -> position of the reference field
+	indexed []int          // positions of unique or external id fields
+	nameFn  func(vals []any) any
+}
+
+// Field returns the field named name (case-insensitive).
+func (ob *Object) Field(name string) (*Field, bool) {
+	i, ok := ob.byName[strings.ToLower(name)]
+	if !ok {
+		return nil, false
+	}
+	return ob.Fields[i], true
+}
+
+// Relationship returns the reference field whose relationship name is rel
+// (case-insensitive), such as AccountId for "Account".
+func (ob *Object) Relationship(rel string) (*Field, bool) {
+	i, ok := ob.byRel[strings.ToLower(rel)]
+	if !ok {
+		return nil, false
+	}
+	return ob.Fields[i], true
+}
+
+// Field is one field of an object. Required on insert means Createable,
+// not Nillable and not DefaultedOnCreate (see Required).
+type Field struct {
+	Name  string
+	Label string
+	// Type is one of the Type* constants.
+	Type                 string
+	Length               int // maximum characters for text types; 0 otherwise
+	Precision, Scale     int
+	Nillable             bool
+	Createable           bool
+	Updateable           bool
+	Unique               bool
+	ExternalID           bool
+	IDLookup             bool
+	CaseSensitive        bool
+	Custom               bool
+	Calculated           bool
+	NameField            bool
+	RestrictedPicklist   bool
+	DefaultedOnCreate    bool
+	PicklistValues       []string
+	DefaultPicklistValue string // the picklist value marked as default, if any
+	ReferenceTo          []string
+	RelationshipName     string
+	// Default is the value an insert gets when the field is not set (typed
+	// like stored values: string, float64, bool). nil means none.
+	Default any
+
+	pos int
+}
+
+// Required reports whether an insert must set the field.
+func (f *Field) Required() bool { return f.Createable && !f.Nillable && !f.DefaultedOnCreate }
+
+// SoapType returns the describe soapType of the field, such as "xsd:string".
+func (f *Field) SoapType() string {
+	switch f.Type {
+	case TypeID, TypeReference:
+		return "tns:ID"
+	case TypeBoolean:
+		return "xsd:boolean"
+	case TypeInt:
+		return "xsd:int"
+	case TypeDouble, TypeCurrency, TypePercent:
+		return "xsd:double"
+	case TypeDate:
+		return "xsd:date"
+	case TypeDateTime:
+		return "xsd:dateTime"
+	}
+	return "xsd:string"
+}
+
+func (f *Field) isText() bool {
+	switch f.Type {
+	case TypeString, TypeTextArea, TypeEmail, TypePhone, TypeURL, TypePicklist, TypeMultiPicklist:
+		return true
+	}
+	return false
+}
+
+// ---------------------------------------------------------------------------
+// Schema files
+
+// SchemaFile is the JSON format of a schema file (see LoadSchemaFile). Each
+// object is merged over the default org: an object of the same name gains
+// (or replaces) the listed fields; a new object is created, as a custom
+// object when its name ends in "__c".
+//
+//	{
+//	  "objects": [
+//	    {
+//	      "name": "Invoice__c", "label": "Invoice", "labelPlural": "Invoices", "keyPrefix": "a01",
+//	      "fields": [
+//	        {"name": "Name", "type": "string", "length": 80, "required": true},
+//	        {"name": "Number__c", "type": "string", "length": 40, "externalId": true, "unique": true, "caseSensitive": true},
+//	        {"name": "Amount__c", "type": "currency", "precision": 18, "scale": 2},
+//	        {"name": "Status__c", "type": "picklist", "values": ["Draft", "Sent"], "restricted": true, "default": "Draft"},
+//	        {"name": "Account__c", "type": "reference", "referenceTo": "Account", "relationshipName": "Account__r"}
+//	      ]
+//	    },
+//	    {"name": "Contact", "fields": [{"name": "Score__c", "type": "int"}]}
+//	  ]
+//	}
+//
+// Field keys: name, label, type (id, string, textarea, email, phone, url,
+// boolean, int, double, currency, percent, date, datetime, picklist,
+// multipicklist, reference), length (text; default 255, textarea 32768),
+// precision, scale, required, unique, externalId, caseSensitive,
+// createable and updateable (default true), values (picklists), restricted
+// (restricted picklist), default, referenceTo, relationshipName (default:
+// the field name with __c replaced by __r, or without a trailing "Id").
+// Without keyPrefix a custom object gets the next free prefix a00, a01, ...
+type SchemaFile struct {
+	Objects []ObjectSpec `json:"objects"`
+}
+
+// ObjectSpec is one object of a SchemaFile.
+type ObjectSpec struct {
+	Name        string      `json:"name"`
+	Label       string      `json:"label,omitempty"`
+	LabelPlural string      `json:"labelPlural,omitempty"`
+	KeyPrefix   string      `json:"keyPrefix,omitempty"`
+	Fields      []FieldSpec `json:"fields"`
+}
+
+// FieldSpec is one field of an ObjectSpec.
+type FieldSpec struct {
+	Name             string   `json:"name"`
+	Label            string   `json:"label,omitempty"`
+	Type             string   `json:"type"`
+	Length           int      `json:"length,omitempty"`
+	Precision        int      `json:"precision,omitempty"`
+	Scale            int      `json:"scale,omitempty"`
+	Required         bool     `json:"required,omitempty"`
+	Unique           bool     `json:"unique,omitempty"`
+	ExternalID       bool     `json:"externalId,omitempty"`
+	CaseSensitive    bool     `json:"caseSensitive,omitempty"`
+	Createable       *bool    `json:"createable,omitempty"`
+	Updateable       *bool    `json:"updateable,omitempty"`
+	Values           []string `json:"values,omitempty"`
+	Restricted       bool     `json:"restricted,omitempty"`
+	Default          any      `json:"default,omitempty"`
+	ReferenceTo      string   `json:"referenceTo,omitempty"`
+	RelationshipName string   `json:"relationshipName,omitempty"`
+}
+
+// LoadSchemaFile reads a JSON schema file (format: SchemaFile) and returns
+// the default schema with its objects and fields merged in.
+func LoadSchemaFile(path string) (*Schema, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("org: read schema: %w", err)
+	}
+	var sf SchemaFile
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sf); err != nil {
+		return nil, fmt.Errorf("org: schema %s: %w", path, err)
+	}
+	s, err := buildSchema(defaultSpecs(), sf.Objects)
+	if err != nil {
+		return nil, fmt.Errorf("org: schema %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// DefaultSchema returns the standard objects of the default org: Account,
+// Contact, Lead, Opportunity, Case, User and Profile, with External_Id__c
+// (unique, case-sensitive text external id) on Account and Contact.
+func DefaultSchema() *Schema {
+	s, err := buildSchema(defaultSpecs(), nil)
+	if err != nil {
+		panic("org: default schema: " + err.Error()) // a bug in defaultSpecs, covered by tests
+	}
+	return s
+}
+
+var validTypes = []string{TypeID, TypeString, TypeTextArea, TypeEmail, TypePhone, TypeURL, TypeBoolean, TypeInt,
+	TypeDouble, TypeCurrency, TypePercent, TypeDate, TypeDateTime, TypePicklist, TypeMultiPicklist, TypeReference}
+
+func buildSchema(base []*Object, extra []ObjectSpec) (*Schema, error) {
+	s := &Schema{byName: map[string]*Object{}, byPref: map[string]*Object{}}
+	for _, ob := range base {
+		s.byName[strings.ToLower(ob.Name)] = ob
+		s.objects = append(s.objects, ob)
+	}
+	for _, spec := range extra {
+		if spec.Name == "" {
+			return nil, fmt.Errorf("object without a name")
+		}
+		ob, ok := s.byName[strings.ToLower(spec.Name)]
+		if !ok {
+			ob = &Object{Name: spec.Name, Custom: strings.HasSuffix(spec.Name, "__c"), KeyPrefix: spec.KeyPrefix}
+			ob.Label = cmpOr(spec.Label, strings.ReplaceAll(strings.TrimSuffix(spec.Name, "__c"), "_", " "))
+			ob.LabelPlural = cmpOr(spec.LabelPlural, ob.Label+"s")
+			ob.Fields = systemFields()
+			s.byName[strings.ToLower(ob.Name)] = ob
+			s.objects = append(s.objects, ob)
+		} else {
+			if spec.Label != "" {
+				ob.Label = spec.Label
+			}
+			if spec.LabelPlural != "" {
+				ob.LabelPlural = spec.LabelPlural
+			}
+			if spec.KeyPrefix != "" {
+				ob.KeyPrefix = spec.KeyPrefix
+			}
+		}
+		for _, fs := range spec.Fields {
+			f, err := fieldFromSpec(fs)
+			if err != nil {
+				return nil, fmt.Errorf("object %s: %w", spec.Name, err)
+			}
+			if i := slices.IndexFunc(ob.Fields, func(g *Field) bool { return strings.EqualFold(g.Name, f.Name) }); i >= 0 {
+				if i < numSystemFields {
+					return nil, fmt.Errorf("object %s: field %s is a system field", spec.Name, f.Name)
+				}
+				ob.Fields[i] = f
+			} else {
+				ob.Fields = append(ob.Fields, f)
+			}
+		}
+	}
+	slices.SortFunc(s.objects, func(a, b *Object) int { return strings.Compare(a.Name, b.Name) })
+	// Key prefixes: keep given ones, assign a00, a01... to the rest.
+	next := 0
+	for _, ob := range s.objects {
+		if ob.KeyPrefix == "" {
+			continue
+		}
+		if len(ob.KeyPrefix) != 3 || !isAlnum(ob.KeyPrefix) {
+			return nil, fmt.Errorf("object %s: key prefix %q is not 3 letters or digits", ob.Name, ob.KeyPrefix)
+		}
+		if o2, dup := s.byPref[ob.KeyPrefix]; dup {
+			return nil, fmt.Errorf("objects %s and %s share key prefix %s", o2.Name, ob.Name, ob.KeyPrefix)
+		}
+		s.byPref[ob.KeyPrefix] = ob
+	}
+	for _, ob := range s.objects {
+		if ob.KeyPrefix != "" {
+			continue
+		}
+		for {
+			p := fmt.Sprintf("a%02s", base62(uint64(next), 2))
+			next++
+			if _, used := s.byPref[p]; !used {
+				ob.KeyPrefix = p
+				s.byPref[p] = ob
+				break
+			}
+		}
+	}
+	for _, ob := range s.objects {
+		if err := ob.finish(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (ob *Object) finish(s *Schema) error {
+	ob.byName = make(map[string]int, len(ob.Fields))
+	ob.byRel = map[string]int{}
+	ob.indexed = nil
+	ob.ChildRelationships = nil
+	for i, f := range ob.Fields {
+		f.pos = i
+		key := strings.ToLower(f.Name)
+		if _, dup := ob.byName[key]; dup {
+			return fmt.Errorf("object %s: duplicate field %s", ob.Name, f.Name)
+		}
+		ob.byName[key] = i
+		if f.Type == TypeReference {
+			if len(f.ReferenceTo) == 0 {
+				return fmt.Errorf("object %s: reference field %s has no referenceTo", ob.Name, f.Name)
+			}
+			for _, to := range f.ReferenceTo {
+				if _, ok := s.byName[strings.ToLower(to)]; !ok {
+					return fmt.Errorf("object %s: field %s refers to unknown object %s", ob.Name, f.Name, to)
+				}
+			}
+			if f.RelationshipName != "" {
+				ob.byRel[strings.ToLower(f.RelationshipName)] = i
+			}
+		}
+		if (f.Unique || f.ExternalID) && i != posID {
+			ob.indexed = append(ob.indexed, i)
+		}
+	}
+	// Child relationships are filled from the children's side.
+	for _, child := range s.objects {
+		for _, f := range child.Fields {
+			if f.Type != TypeReference || !slices.ContainsFunc(f.ReferenceTo, func(t string) bool { return strings.EqualFold(t, ob.Name) }) {
+				continue
+			}
+			rel := ""
+			if f.RelationshipName != "" {
+				rel = childRelName(child)
+			}
+			ob.ChildRelationships = append(ob.ChildRelationships, ChildRelationship{ChildSObject: child.Name, Field: f.Name, RelationshipName: rel})
+		}
+	}
+	first, last := -1, -1
+	for i, f := range ob.Fields {
+		switch f.Name {
+		case "FirstName":
+			first = i
+		case "LastName":
+			last = i
+		}
+	}
+	if _, hasName := ob.byName["name"]; hasName && first >= 0 && last >= 0 {
+		ob.nameFn = func(vals []any) any {
+			fn, _ := vals[first].(string)
+			ln, _ := vals[last].(string)
+			switch {
+			case fn == "" && ln == "":
+				return nil
+			case fn == "":
+				return ln
+			case ln == "":
+				return fn
+			}
+			return fn + " " + ln
+		}
+	}
+	return nil
+}
+
+func childRelName(child *Object) string {
+	if child.Custom {
+		return strings.TrimSuffix(child.LabelPlural, "s") + "s__r"
+	}
+	return strings.ReplaceAll(child.LabelPlural, " ", "")
+}
+
+func fieldFromSpec(fs FieldSpec) (*Field, error) {
+	if fs.Name == "" {
+		return nil, fmt.Errorf("field without a name")
+	}
+	if !slices.Contains(validTypes, fs.Type) {
+		return nil, fmt.Errorf("field %s: unknown type %q (want one of %s)", fs.Name, fs.Type, strings.Join(validTypes, ", "))
+	}
+	f := &Field{
+		Name: fs.Name, Label: fs.Label, Type: fs.Type, Length: fs.Length, Precision: fs.Precision, Scale: fs.Scale,
+		Nillable: !fs.Required, Createable: true, Updateable: true, Unique: fs.Unique, ExternalID: fs.ExternalID,
+		IDLookup: fs.ExternalID || fs.Type == TypeID, CaseSensitive: fs.CaseSensitive, Custom: strings.HasSuffix(fs.Name, "__c"),
+		PicklistValues: fs.Values, RestrictedPicklist: fs.Restricted, RelationshipName: fs.RelationshipName,
+	}
+	if f.Label == "" {
+		f.Label = strings.ReplaceAll(strings.TrimSuffix(fs.Name, "__c"), "_", " ")
+	}
+	if fs.Createable != nil {
+		f.Createable = *fs.Createable
+	}
+	if fs.Updateable != nil {
+		f.Updateable = *fs.Updateable
+	}
+	switch f.Type {
+	case TypeString, TypeEmail, TypePhone, TypeURL, TypePicklist:
+		if f.Length == 0 {
+			f.Length = 255
+		}
+	case TypeTextArea:
+		if f.Length == 0 {
+			f.Length = 32768
+		}
+	case TypeMultiPicklist:
+		if f.Length == 0 {
+			f.Length = 4099
+		}
+	case TypeBoolean:
+		f.Nillable, f.DefaultedOnCreate = false, true
+		if fs.Default == nil {
+			f.Default = false
+		}
+	case TypeInt:
+		if f.Precision == 0 {
+			f.Precision = 18
+		}
+	case TypeDouble, TypeCurrency, TypePercent:
+		if f.Precision == 0 {
+			f.Precision, f.Scale = 18, 2
+		}
+	case TypeReference:
+		if fs.ReferenceTo == "" {
+			return nil, fmt.Errorf("field %s: reference without referenceTo", fs.Name)
+		}
+		f.ReferenceTo = []string{fs.ReferenceTo}
+		if f.RelationshipName == "" {
+			switch {
+			case strings.HasSuffix(fs.Name, "__c"):
+				f.RelationshipName = strings.TrimSuffix(fs.Name, "__c") + "__r"
+			case strings.HasSuffix(fs.Name, "Id"):
+				f.RelationshipName = strings.TrimSuffix(fs.Name, "Id")
+			}
+		}
+		f.Length = 18
+	case TypeID:
+		f.Length = 18
+	}
+	if fs.Default != nil {
+		v, err := specDefault(f, fs.Default)
+		if err != nil {
+			return nil, err
+		}
+		f.Default = v
+		f.DefaultedOnCreate = true
+		if f.Type == TypePicklist {
+			f.DefaultPicklistValue, _ = v.(string)
+		}
+	}
+	return f, nil
+}
+
+func specDefault(f *Field, d any) (any, error) {
+	switch v := d.(type) {
+	case string:
+		conv, e := convertValue(f, v)
+		if e != nil {
+			return nil, fmt.Errorf("field %s: default %q: %s", f.Name, v, e.Message)
+		}
+		return conv, nil
+	case float64:
+		switch f.Type {
+		case TypeInt, TypeDouble, TypeCurrency, TypePercent:
+			return v, nil
+		}
+	case bool:
+		if f.Type == TypeBoolean {
+			return v, nil
+		}
+	}
+	return nil, fmt.Errorf("field %s: default %v does not suit type %s", f.Name, d, f.Type)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func isAlnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,720 @@
+package org
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Op is a write operation.
+type Op string
+
+// Write operations.
+const (
+	OpInsert     Op = "insert"
+	OpUpdate     Op = "update"
+	OpUpsert     Op = "upsert"
+	OpDelete     Op = "delete"
+	OpHardDelete Op = "hardDelete"
+	OpUndelete   Op = "undelete"
+)
+
+// WriteRequest is one record to write.
+//
+// Field values: nil sets null; a string is converted per the field's type
+// like CSV text ("" also means null; "#N/A" is not special here); float64,
+// json.Number and bool are accepted as JSON decodes them; time.Time and Date
+// too. Keys are field names (case-insensitive) or relationship paths such as
+// "Account.External_Id__c", which set AccountId to the Account whose
+// External_Id__c has that value.
+type WriteRequest struct {
+	Op     Op
+	Object string
+	// ID is the record for update, delete, hardDelete and undelete; when
+	// empty it is taken from Fields["Id"].
+	ID string
+	// ExternalIDField is the upsert key field; "" or "Id" upserts by Id.
+	ExternalIDField string
+	Fields          map[string]any
+}
+
+// WriteResult is the outcome of one WriteRequest. Errors is nil on success.
+type WriteResult struct {
+	ID      string
+	Success bool
+	Created bool
+	Errors  []Error
+}
+
+// Write applies reqs in order, as userID ("" = the default user), and
+// returns one result per request in the same order. With allOrNone, if any
+// request fails every change is rolled back; the failed requests keep their
+// errors and the others fail with ALL_OR_NONE_OPERATION_ROLLED_BACK.
+// With a data file, the changes of one call are written in one transaction.
+// ctx is only checked before starting: a cancelled call writes nothing and
+// every result carries the context error as an UNKNOWN_EXCEPTION.
+func (o *Org) Write(ctx context.Context, userID string, reqs []WriteRequest, allOrNone bool) []WriteResult {
+	if err := ctx.Err(); err != nil {
+		res := make([]WriteResult, len(reqs))
+		for i := range res {
+			res[i].Errors = []Error{{StatusCode: "UNKNOWN_EXCEPTION", Message: err.Error(), Fields: []string{}}}
+		}
+		return res
+	}
+	return o.write(userID, reqs, allOrNone)
+}
+
+func (o *Org) write(userID string, reqs []WriteRequest, allOrNone bool) []WriteResult {
+	results := make([]WriteResult, len(reqs))
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	w := &writer{o: o, now: o.now(), logUndo: allOrNone, keyCache: map[*Object]map[string]keyInfo{}}
+	w.user = o.defaultUser
+	if id, ok := NormalizeID(userID); ok {
+		w.user = id
+	}
+	failed := false
+	for i := range reqs {
+		res := w.one(&reqs[i])
+		if !res.Success {
+			failed = true
+		}
+		results[i] = res
+	}
+	if allOrNone && failed {
+		w.rollback()
+		for i := range results {
+			if results[i].Success {
+				results[i] = WriteResult{Errors: []Error{{StatusCode: CodeAllOrNoneRolledBack, Message: MessageAllOrNoneRolledBack, Fields: []string{}}}}
+			}
+		}
+		return results
+	}
+	if o.store != nil && len(w.dirty) > 0 {
+		if err := o.store.save(o, w.dirty); err != nil {
+			// The in-memory org stays the source of truth; report the
+			// persistence failure on every row that changed.
+			for i := range results {
+				if results[i].Success {
+					results[i].Errors = []Error{{StatusCode: "UNKNOWN_EXCEPTION", Message: "data file: " + err.Error(), Fields: []string{}}}
+				}
+			}
+		}
+	}
+	for _, t := range w.touched {
+		t.compact()
+	}
+	return results
+}
+
+type keyKind int
+
+const (
+	keyUnknown keyKind = iota
+	keyField
+	keyRel
+)
+
+type keyInfo struct {
+	kind   keyKind
+	pos    int
+	target *Object
+	tfield *Field // field of target looked up by a relationship key
+}
+
+type dirtyRec struct {
+	t *table
+	r *record
+}
+
+type undoEntry struct {
+	op  Op
+	t   *table
+	r   *record
+	old []any
+}
+
+// writer carries the state of one Write call.
+type writer struct {
+	o        *Org
+	now      time.Time
+	user     string
+	logUndo  bool
+	undo     []undoEntry
+	dirty    []dirtyRec
+	touched  []*table
+	keyCache map[*Object]map[string]keyInfo
+
+	// staging of one request
+	stage   []any
+	set     []bool
+	setList []int
+
+	slab    []any
+	recSlab []record
+}
+
+func fail(e *Error) WriteResult { return WriteResult{Errors: []Error{*e}} }
+
+func (w *writer) one(req *WriteRequest) WriteResult {
+	ob, ok := w.o.schema.Object(req.Object)
+	if !ok {
+		return fail(newErr(CodeInvalidTypeObject, fmt.Sprintf("sObject type '%s' is not supported.", req.Object)))
+	}
+	t := w.o.tables[ob]
+	if !slices.Contains(w.touched, t) {
+		w.touched = append(w.touched, t)
+	}
+	if e := w.o.faults.match(ob.Name, req.Fields); e != nil {
+		return fail(e)
+	}
+	switch req.Op {
+	case OpInsert:
+		return w.insert(t, req.Fields)
+	case OpUpdate:
+		r, id, e := w.target(t, req)
+		if e != nil {
+			return WriteResult{ID: id, Errors: []Error{*e}}
+		}
+		return w.update(t, r, req.Fields)
+	case OpUpsert:
+		return w.upsert(t, req)
+	case OpDelete, OpHardDelete, OpUndelete:
+		return w.remove(t, req)
+	}
+	return fail(newErr(CodeInvalidOperation, fmt.Sprintf("unknown operation %q", req.Op)))
+}
+
+// requestID returns the id of an update/delete request.
+func requestID(req *WriteRequest) string {
+	if req.ID != "" {
+		return req.ID
+	}
+	for k, v := range req.Fields {
+		if strings.EqualFold(k, "Id") {
+			s, _ := toText(v)
+			return s
+		}
+	}
+	return ""
+}
+
+// lookupID finds the record id names in t, with Salesforce's errors for a
+// missing, malformed, foreign or unknown id. deleted records are returned.
+func (w *writer) lookupID(t *table, id, op string) (*record, string, *Error) {
+	if id == "" {
+		return nil, "", newErr(CodeMissingArgument, fmt.Sprintf("Id not specified in an %s call", op))
+	}
+	nid, ok := NormalizeID(id)
+	if !ok {
+		return nil, "", newErr(CodeMalformedID, fmt.Sprintf("%s ID: id value of incorrect type: %s", t.ob.Label, id), "Id")
+	}
+	if nid[:3] != t.ob.KeyPrefix {
+		return nil, nid, newErr(CodeMalformedID, fmt.Sprintf("%s ID: id value of incorrect type: %s", t.ob.Label, id), "Id")
+	}
+	r := t.get(nid)
+	if r == nil {
+		return nil, nid, newErr(CodeNotFound, MessageNotFound)
+	}
+	return r, nid, nil
+}
+
+func (w *writer) target(t *table, req *WriteRequest) (*record, string, *Error) {
+	r, id, e := w.lookupID(t, requestID(req), "update")
+	if e != nil {
+		return nil, id, e
+	}
+	if r.deleted() {
+		return nil, id, newErr(CodeEntityIsDeleted, messageEntityIsDeleted)
+	}
+	return r, id, nil
+}
+
+func (w *writer) keyInfo(ob *Object, k string) keyInfo {
+	m := w.keyCache[ob]
+	if m == nil {
+		m = map[string]keyInfo{}
+		w.keyCache[ob] = m
+	}
+	if ki, ok := m[k]; ok {
+		return ki
+	}
+	var ki keyInfo
+	if f, ok := ob.Field(k); ok {
+		ki = keyInfo{kind: keyField, pos: f.pos}
+	} else if rel, name, ok := strings.Cut(k, "."); ok {
+		if rf, ok := ob.Relationship(rel); ok {
+			if target, ok := w.o.schema.Object(rf.ReferenceTo[0]); ok {
+				if tf, ok := target.Field(name); ok && (tf.IDLookup || tf.ExternalID || tf.pos == posID) && !strings.Contains(name, ".") {
+					ki = keyInfo{kind: keyRel, pos: rf.pos, target: target, tfield: tf}
+				}
+			}
+		}
+	}
+	m[k] = ki
+	return ki
+}
+
+// stageFields converts fields into w.stage. insert selects the createable
+// rather than the updateable check. The returned error is the one
+// Salesforce would report first: unknown fields, then fields that may not be
+// written, then bad values, then bad references.
+func (w *writer) stageFields(t *table, fields map[string]any, insert bool, self *record) *Error {
+	ob := t.ob
+	n := len(ob.Fields)
+	if cap(w.stage) < n {
+		w.stage, w.set = make([]any, n), make([]bool, n)
+	}
+	w.stage, w.set = w.stage[:n], w.set[:n]
+	for _, p := range w.setList {
+		w.stage[p], w.set[p] = nil, false
+	}
+	w.setList = w.setList[:0]
+
+	var best *Error
+	bestRank, bestPos, bestKey := 0, 0, ""
+	consider := func(rank, pos int, key string, e *Error) {
+		if best == nil || rank < bestRank || rank == bestRank && (pos < bestPos || pos == bestPos && key < bestKey) {
+			best, bestRank, bestPos, bestKey = e, rank, pos, key
+		}
+	}
+	var notWritable []int
+	for k, v := range fields {
+		ki := w.keyInfo(ob, k)
+		switch ki.kind {
+		case keyUnknown:
+			consider(1, 0, k, errInvalidField(k, ob.Name))
+			continue
+		case keyField:
+			if ki.pos == posID {
+				if s, _ := toText(v); v == nil || s == "" {
+					continue
+				}
+				if insert {
+					consider(1, 0, k, newErr(CodeInvalidField, "Record ID: cannot specify Id in an insert call", "Id"))
+				}
+				continue // the update target was resolved from it already
+			}
+		}
+		f := ob.Fields[ki.pos]
+		if insert && !f.Createable || !insert && !f.Updateable {
+			if !slices.Contains(notWritable, ki.pos) {
+				notWritable = append(notWritable, ki.pos)
+			}
+			continue
+		}
+		var val any
+		if ki.kind == keyRel {
+			id, e := w.resolveExternal(ki, v)
+			if e != nil {
+				consider(4, ki.pos, k, e)
+				continue
+			}
+			if id != "" {
+				val = id
+			}
+		} else {
+			cv, e := convertInput(f, v)
+			if e != nil {
+				consider(3, ki.pos, k, e)
+				continue
+			}
+			if cv != nil && (f.Type == TypeReference || f.Type == TypeID) {
+				id, e := w.resolveRef(f, cv.(string))
+				if e != nil {
+					consider(4, ki.pos, k, e)
+					continue
+				}
+				cv = id
+			}
+			val = cv
+		}
+		if !w.set[ki.pos] {
+			w.set[ki.pos] = true
+			w.setList = append(w.setList, ki.pos)
+		}
+		w.stage[ki.pos] = val
+	}
+	if best != nil && bestRank == 1 {
+		return best
+	}
+	if len(notWritable) > 0 {
+		slices.Sort(notWritable)
+		names := make([]string, len(notWritable))
+		for i, p := range notWritable {
+			names[i] = ob.Fields[p].Name
+		}
+		return errNotCreateable(names)
+	}
+	return best
+}
+
+// resolveRef checks a reference field's id value.
+func (w *writer) resolveRef(f *Field, v string) (string, *Error) {
+	id, ok := NormalizeID(v)
+	if !ok {
+		return "", errMalformedID(f.Label, v, f.Name)
+	}
+	target, ok := w.o.objectForID(id)
+	if !ok || !slices.ContainsFunc(f.ReferenceTo, func(s string) bool { return strings.EqualFold(s, target.Name) }) {
+		return "", errMalformedID(f.Label, v, f.Name)
+	}
+	r := w.o.tables[target].get(id)
+	if r == nil {
+		return "", newErr(CodeInvalidCrossReference, messageInvalidCrossReference, f.Name)
+	}
+	if r.deleted() {
+		return "", newErr(CodeEntityIsDeleted, messageEntityIsDeleted, f.Name)
+	}
+	return id, nil
+}
+
+// resolveExternal finds the parent record named by a relationship key's
+// value ("" for null).
+func (w *writer) resolveExternal(ki keyInfo, v any) (string, *Error) {
+	rf := w.o.tables[ki.target].ob.Fields[ki.tfield.pos]
+	s, ok := toText(v)
+	if v == nil || ok && s == "" {
+		return "", nil
+	}
+	if !ok {
+		return "", errInvalidType(rf, fmt.Sprint(v))
+	}
+	notFound := newErr(CodeInvalidCrossReference, fmt.Sprintf("Foreign key external ID: %s not found for field %s in entity %s", s, rf.Name, ki.target.Name))
+	t := w.o.tables[ki.target]
+	if rf.pos == posID {
+		id, ok := NormalizeID(s)
+		if !ok || id[:3] != ki.target.KeyPrefix {
+			return "", notFound
+		}
+		r := t.get(id)
+		if r == nil || r.deleted() {
+			return "", notFound
+		}
+		return id, nil
+	}
+	cv, e := convertValue(rf, s)
+	if e != nil {
+		return "", notFound
+	}
+	var matches []*record
+	if ix := t.indexFor(rf.pos); ix != nil {
+		matches = ix.lookup(cv)
+	} else {
+		matches = t.scan(rf, cv)
+	}
+	switch len(matches) {
+	case 0:
+		return "", notFound
+	case 1:
+		return matches[0].id(), nil
+	}
+	return "", errDuplicateExternal(rf, matches)
+}
+
+func errDuplicateExternal(f *Field, matches []*record) *Error {
+	ids := make([]string, len(matches))
+	for i, r := range matches {
+		ids[i] = r.id()
+	}
+	return newErr(CodeDuplicateExternalID, fmt.Sprintf("%s: more than one record found for external id field: [%s]", f.Label, strings.Join(ids, ", ")), f.Name)
+}
+
+func (t *table) indexFor(pos int) *index {
+	for i, p := range t.ob.indexed {
+		if p == pos {
+			return t.idx[i]
+		}
+	}
+	return nil
+}
+
+// scan finds live records whose field f equals v (case-insensitively for
+// text), for lookups on fields without an index.
+func (t *table) scan(f *Field, v any) []*record {
+	var out []*record
+	want := FormatCSV(v)
+	for _, r := range t.rows {
+		if r == nil || r.deleted() || r.vals[f.pos] == nil {
+			continue
+		}
+		if strings.EqualFold(FormatCSV(r.vals[f.pos]), want) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (w *writer) newVals(n int) []any {
+	if len(w.slab) < n {
+		w.slab = make([]any, n*128)
+	}
+	v := w.slab[:n:n]
+	w.slab = w.slab[n:]
+	return v
+}
+
+func (w *writer) newRecord(vals []any) *record {
+	if len(w.recSlab) == 0 {
+		w.recSlab = make([]record, 128)
+	}
+	r := &w.recSlab[0]
+	w.recSlab = w.recSlab[1:]
+	r.vals = vals
+	return r
+}
+
+// checkUnique reports a DUPLICATE_VALUE if vals collides with another
+// record on a unique field.
+func checkUnique(t *table, vals []any, self *record) *Error {
+	for _, ix := range t.idx {
+		if !ix.field.Unique {
+			continue
+		}
+		for _, r := range ix.lookup(vals[ix.field.pos]) {
+			if r != self {
+				return newErr(CodeDuplicateValue, fmt.Sprintf("duplicate value found: %s duplicates value on record with id: %s", ix.field.Name, r.id()))
+			}
+		}
+	}
+	return nil
+}
+
+func (w *writer) insert(t *table, fields map[string]any) WriteResult {
+	if e := w.stageFields(t, fields, true, nil); e != nil {
+		return fail(e)
+	}
+	ob := t.ob
+	vals := w.newVals(len(ob.Fields))
+	for i, f := range ob.Fields {
+		switch {
+		case w.set[i]:
+			vals[i] = w.stage[i]
+		case f.Default != nil:
+			vals[i] = f.Default
+		case f.Name == "OwnerId":
+			vals[i] = w.user
+		}
+		if vals[i] == nil && f.Type == TypeBoolean {
+			vals[i] = false
+		}
+	}
+	if ob.nameFn != nil {
+		vals[ob.byName["name"]] = ob.nameFn(vals)
+	}
+	var missing []string
+	for i, f := range ob.Fields {
+		if vals[i] == nil && f.Required() {
+			missing = append(missing, f.Name)
+		}
+	}
+	if missing != nil {
+		clear(vals)
+		return fail(errRequired(missing))
+	}
+	if e := checkUnique(t, vals, nil); e != nil {
+		clear(vals)
+		return fail(e)
+	}
+	id := w.o.ids.mint(ob.KeyPrefix)
+	vals[posID] = id
+	vals[posIsDeleted] = false
+	vals[posCreatedDate], vals[posLastModifiedDate], vals[posSystemModstamp] = w.now, w.now, w.now
+	user := w.user
+	if user == "" { // the default user itself
+		user = id
+	}
+	vals[posCreatedByID], vals[posLastModifiedByID] = user, user
+	if ob.Name == "User" && w.o.defaultUser == "" {
+		w.o.defaultUser, w.user = id, id
+	}
+	r := w.newRecord(vals)
+	t.add(r)
+	w.log(OpInsert, t, r, nil)
+	return WriteResult{ID: id, Success: true, Created: true}
+}
+
+func (w *writer) log(op Op, t *table, r *record, old []any) {
+	if w.logUndo {
+		w.undo = append(w.undo, undoEntry{op: op, t: t, r: r, old: old})
+	}
+	if w.o.store != nil {
+		w.dirty = append(w.dirty, dirtyRec{t: t, r: r})
+	}
+}
+
+func (w *writer) update(t *table, r *record, fields map[string]any) WriteResult {
+	id := r.id()
+	if e := w.stageFields(t, fields, false, r); e != nil {
+		return WriteResult{ID: id, Errors: []Error{*e}}
+	}
+	ob := t.ob
+	var missing []string
+	for _, p := range w.setList {
+		f := ob.Fields[p]
+		if w.stage[p] == nil && !f.Nillable && f.Type != TypeBoolean {
+			missing = append(missing, f.Name)
+		}
+	}
+	if missing != nil {
+		slices.SortFunc(missing, func(a, b string) int { return ob.byName[strings.ToLower(a)] - ob.byName[strings.ToLower(b)] })
+		return WriteResult{ID: id, Errors: []Error{*errRequired(missing)}}
+	}
+	newVals := slices.Clone(r.vals)
+	for _, p := range w.setList {
+		v := w.stage[p]
+		if v == nil && ob.Fields[p].Type == TypeBoolean {
+			v = false
+		}
+		newVals[p] = v
+	}
+	if ob.nameFn != nil {
+		newVals[ob.byName["name"]] = ob.nameFn(newVals)
+	}
+	if e := checkUnique(t, newVals, r); e != nil {
+		return WriteResult{ID: id, Errors: []Error{*e}}
+	}
+	newVals[posLastModifiedDate], newVals[posSystemModstamp], newVals[posLastModifiedByID] = w.now, w.now, w.user
+	t.indexRemove(r)
+	old := r.vals
+	r.vals = newVals
+	t.indexAdd(r)
+	w.log(OpUpdate, t, r, old)
+	return WriteResult{ID: id, Success: true}
+}
+
+func (w *writer) upsert(t *table, req *WriteRequest) WriteResult {
+	ob := t.ob
+	key := req.ExternalIDField
+	if key == "" || strings.EqualFold(key, "Id") {
+		id := requestID(req)
+		if id == "" {
+			fields := req.Fields
+			if hasKey(fields, "Id") {
+				fields = withoutKey(fields, "Id")
+			}
+			return w.insert(t, fields)
+		}
+		r, nid, e := w.lookupID(t, id, "upsert")
+		if e != nil {
+			return WriteResult{ID: nid, Errors: []Error{*e}}
+		}
+		if r.deleted() {
+			return WriteResult{ID: nid, Errors: []Error{*newErr(CodeEntityIsDeleted, messageEntityIsDeleted)}}
+		}
+		return w.update(t, r, req.Fields)
+	}
+	f, ok := ob.Field(key)
+	if !ok || !(f.ExternalID || f.IDLookup) {
+		return fail(newErr(CodeNotFound, fmt.Sprintf("Provided external ID field does not exist or is not accessible: %s", key)))
+	}
+	var raw any
+	found := false
+	for k, v := range req.Fields {
+		if strings.EqualFold(k, f.Name) {
+			raw, found = v, true
+			break
+		}
+	}
+	s, _ := toText(raw)
+	if !found || raw == nil || s == "" {
+		return fail(newErr(CodeMissingArgument, fmt.Sprintf("%s not specified", f.Name)))
+	}
+	cv, e := convertInput(f, raw)
+	if e != nil {
+		return fail(e)
+	}
+	var matches []*record
+	if ix := t.indexFor(f.pos); ix != nil {
+		matches = ix.lookup(cv)
+	} else {
+		matches = t.scan(f, cv)
+	}
+	switch len(matches) {
+	case 0:
+		return w.insert(t, req.Fields)
+	case 1:
+		return w.update(t, matches[0], req.Fields)
+	}
+	return fail(errDuplicateExternal(f, matches))
+}
+
+func hasKey(m map[string]any, key string) bool {
+	for k := range m {
+		if strings.EqualFold(k, key) {
+			return true
+		}
+	}
+	return false
+}
+
+func withoutKey(m map[string]any, key string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if !strings.EqualFold(k, key) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (w *writer) remove(t *table, req *WriteRequest) WriteResult {
+	r, id, e := w.lookupID(t, requestID(req), string(req.Op))
+	if e != nil {
+		return WriteResult{ID: id, Errors: []Error{*e}}
+	}
+	switch req.Op {
+	case OpDelete:
+		if r.deleted() {
+			return WriteResult{ID: id, Errors: []Error{*newErr(CodeEntityIsDeleted, messageEntityIsDeleted)}}
+		}
+		old := r.vals
+		nv := slices.Clone(old)
+		nv[posIsDeleted], nv[posLastModifiedDate], nv[posSystemModstamp], nv[posLastModifiedByID] = true, w.now, w.now, w.user
+		t.indexRemove(r)
+		r.vals = nv
+		w.log(OpDelete, t, r, old)
+	case OpHardDelete:
+		t.drop(r)
+		w.log(OpHardDelete, t, r, nil)
+	case OpUndelete:
+		if !r.deleted() {
+			return WriteResult{ID: id, Errors: []Error{*newErr(CodeUndeleteFailed, "Entity is not in the recycle bin")}}
+		}
+		if e := checkUnique(t, r.vals, r); e != nil {
+			return WriteResult{ID: id, Errors: []Error{*e}}
+		}
+		old := r.vals
+		nv := slices.Clone(old)
+		nv[posIsDeleted], nv[posLastModifiedDate], nv[posSystemModstamp], nv[posLastModifiedByID] = false, w.now, w.now, w.user
+		r.vals = nv
+		t.indexAdd(r)
+		w.log(OpUndelete, t, r, old)
+	}
+	return WriteResult{ID: id, Success: true}
+}
+
+func (w *writer) rollback() {
+	for i := len(w.undo) - 1; i >= 0; i-- {
+		u := w.undo[i]
+		switch u.op {
+		case OpInsert:
+			u.t.drop(u.r)
+		case OpUpdate:
+			u.t.indexRemove(u.r)
+			u.r.vals = u.old
+			u.t.indexAdd(u.r)
+		case OpDelete:
+			u.r.vals = u.old
+			u.t.indexAdd(u.r)
+		case OpHardDelete:
+			u.t.restore(u.r)
+		case OpUndelete:
+			u.t.indexRemove(u.r)
+			u.r.vals = u.old
+		}
+	}
+	w.undo, w.dirty = nil, nil
+}

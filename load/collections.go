@@ -1,0 +1,156 @@
+package load
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/sfcsv"
+)
+
+// collectionsAPI is the part of *salesforce.CompositeService the engine uses.
+type collectionsAPI interface {
+	CreateRecords(ctx context.Context, object string, records []map[string]any, opts salesforce.CollectionOptions) ([]salesforce.SaveResult, error)
+	UpdateRecords(ctx context.Context, object string, records []map[string]any, opts salesforce.CollectionOptions) ([]salesforce.SaveResult, error)
+	UpsertRecords(ctx context.Context, object, externalIDField string, records []map[string]any, opts salesforce.CollectionOptions) ([]salesforce.SaveResult, error)
+	DeleteRecords(ctx context.Context, ids []string, opts salesforce.CollectionOptions) ([]salesforce.SaveResult, error)
+}
+
+// collectionsRunner sends each chunk (at most 200 rows) as one sObject Collections call.
+type collectionsRunner struct{ r *run }
+
+func (b *collectionsRunner) finish(context.Context, bool) error { return nil }
+
+func (b *collectionsRunner) run(ctx context.Context, c *chunk) error {
+	r, api := b.r, b.r.l.coll
+	cfg := r.cfg
+	c.job = r.addJob(JobInfo{API: Collections, Batch: c.index, Pass: c.pass, Rows: len(c.rows), Bytes: c.bytes, State: "InProgress"})
+	opts := salesforce.CollectionOptions{Concurrency: 1}
+	var results []salesforce.SaveResult
+	var err error
+	switch cfg.Operation {
+	case Delete:
+		ids := make([]string, len(c.vals))
+		idCol := r.column("Id")
+		for i, v := range c.vals {
+			ids[i] = v[idCol]
+		}
+		results, err = api.DeleteRecords(ctx, ids, opts)
+	default:
+		recs := make([]map[string]any, len(c.vals))
+		for i, v := range c.vals {
+			recs[i] = r.record(v)
+		}
+		switch cfg.Operation {
+		case Insert:
+			results, err = api.CreateRecords(ctx, cfg.Object, recs, opts)
+		case Update:
+			results, err = api.UpdateRecords(ctx, cfg.Object, recs, opts)
+		case Upsert:
+			results, err = api.UpsertRecords(ctx, cfg.Object, cfg.ExternalIDField, recs, opts)
+		default:
+			err = fmt.Errorf("operation %s is not available through sObject Collections", cfg.Operation)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("sObject Collections %s on %s: %w", cfg.Operation, cfg.Object, err)
+	}
+	failed := 0
+	for i, sr := range results {
+		if i >= len(c.rows) {
+			break
+		}
+		res := saveResult(sr, c.vals[i])
+		if res.Error != nil && (res.Error.StatusCode == salesforce.CodeRequestFailed || res.Error.StatusCode == salesforce.CodeNotProcessed) {
+			failed++
+			r.resolveJobFailure(c, i, c.vals[i], res.Error, Failed)
+			continue
+		}
+		r.resolve(c, i, res)
+	}
+	c.forEach(r, func(i int, vals []string) {
+		r.resolve(c, i, &RowResult{Outcome: NotProcessed, Values: vals,
+			Error: &RowError{StatusCode: StatusNoResult, Message: "sObject Collections returned no result for this row"}})
+	})
+	state := "Completed"
+	if failed == len(c.rows) && failed > 0 {
+		state = "Failed"
+	}
+	r.updateJob(c.job, func(j *JobInfo) { j.State = state })
+	r.progress(Event{Kind: RowsDone, API: Collections, Rows: int64(len(c.rows))})
+	return nil
+}
+
+// column returns the index of the named header column (case-insensitive), or -1.
+func (r *run) column(name string) int {
+	for i, h := range r.header {
+		if strings.EqualFold(h, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// record turns a row in bulk CSV form into a REST record: empty cells are left out (field
+// unchanged), "#N/A" is null, relationship columns (Account.Ext_Id__c, or
+// Type:Relationship.Field for polymorphic lookups) become nested objects, and values are
+// typed by the describe when one was fetched.
+func (r *run) record(vals []string) map[string]any {
+	rec := make(map[string]any, len(vals))
+	for i, h := range r.header {
+		v := vals[i]
+		if v == "" {
+			continue
+		}
+		var val any = v
+		if v == sfcsv.NullValue {
+			val = nil
+		}
+		rel, field, ok := strings.Cut(h, ".")
+		if !ok {
+			if val != nil {
+				val = r.typed(h, v)
+			}
+			if strings.EqualFold(h, "id") {
+				h = "Id"
+			}
+			rec[h] = val
+			continue
+		}
+		typ := ""
+		if t, name, ok := strings.Cut(rel, ":"); ok {
+			typ, rel = t, name
+		}
+		parent, _ := rec[rel].(map[string]any)
+		if parent == nil {
+			parent = map[string]any{}
+			if typ != "" {
+				parent["attributes"] = map[string]any{"type": typ}
+			}
+			rec[rel] = parent
+		}
+		parent[field] = val
+	}
+	return rec
+}
+
+// typed converts CSV text to the JSON type of the field when the describe says what it is.
+func (r *run) typed(field, v string) any {
+	if r.types == nil {
+		return v
+	}
+	switch r.types[strings.ToLower(field)] {
+	case "boolean":
+		if b, err := strconv.ParseBool(v); err == nil {
+			return b
+		}
+	case "int", "double", "currency", "percent", "long":
+		if _, err := strconv.ParseFloat(v, 64); err == nil {
+			return json.Number(v)
+		}
+	}
+	return v
+}

@@ -1,0 +1,875 @@
+package load
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sfbatch/sfbatch/sfcsv"
+)
+
+// Loader loads rows into one org. Create it with New. A Loader is safe for concurrent use:
+// each Load call is independent.
+type Loader struct {
+	bulk2 bulk2API
+	bulk1 bulk1API
+	coll  collectionsAPI
+	desc  describeAPI
+}
+
+// Load sends every row of src to Salesforce as opts describe and delivers one RowResult per
+// input row to sink (which may be nil). It returns when every row has an outcome.
+//
+// Failed rows are data, not errors: the Summary counts them and sink receives them. A non-nil
+// error means the load could not go on: an *InputError for bad input (rows read before it
+// were still loaded), a *PreflightError before anything was sent, or an *Error (cancellation,
+// deadline, a sink error, or a request Salesforce refused) that names every job left open.
+// The Summary is valid in every case.
+func (l *Loader) Load(ctx context.Context, src Source, sink Sink, opts Options) (*Summary, error) {
+	cfg, err := opts.resolve()
+	if err != nil {
+		return &Summary{}, err
+	}
+	if c, ok := src.(io.Closer); ok {
+		defer c.Close()
+	}
+	start := time.Now()
+	if cfg.Deadline > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Deadline)
+		defer cancel()
+	}
+	dir, err := os.MkdirTemp(cfg.TempDir, "sfbatch-load-")
+	if err != nil {
+		return &Summary{}, fmt.Errorf("load: temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	r := &run{
+		l:    l,
+		cfg:  cfg,
+		dir:  dir,
+		sink: sink,
+		seed: maphash.MakeSeed(),
+		open: make(map[string]*OpenJob),
+		live: make(map[*chunk]struct{}),
+		sum:  Summary{ErrorCodes: make(map[string]int64)},
+	}
+	err = r.execute(ctx, src)
+	r.sum.Duration = time.Since(start)
+	return &r.sum, err
+}
+
+// run is the state of one Load call.
+type run struct {
+	l      *Loader
+	cfg    *config
+	dir    string
+	api    API
+	header []string
+	seed   maphash.Seed
+	sink   Sink
+
+	// mu guards everything below it.
+	mu      sync.Mutex
+	sum     Summary
+	done    bitset // row numbers that have an outcome
+	read    bitset // row numbers read from the input
+	sinkErr error
+	open    map[string]*OpenJob // job id -> job, while open or running
+	live    map[*chunk]struct{} // chunks whose rows may still lack an outcome
+	retry   *spool              // rows to resubmit in the next pass
+	nextTmp int
+}
+
+// execute runs every pass and turns failures into the documented error types.
+func (r *run) execute(ctx context.Context, src Source) error {
+	header := src.Header()
+	if err := r.checkHeader(src, header); err != nil {
+		return err
+	}
+	r.header = header
+	if r.sink != nil {
+		if err := r.sink.Start(header); err != nil {
+			return fmt.Errorf("load: sink: %w", err)
+		}
+	}
+	first := &inputSource{src: src, r: r}
+	api, in, err := r.chooseAPI(first)
+	if err != nil {
+		return r.fail(ctx, err)
+	}
+	r.api, r.sum.API = api, api
+	if err := r.preflight(ctx, in); err != nil {
+		if _, ok := err.(*PreflightError); ok {
+			return err
+		}
+		return r.fail(ctx, err)
+	}
+	var pass passSource = in
+	if r.cfg.GroupBy != "" {
+		pass, err = r.sorted(ctx, in)
+		if err != nil {
+			return r.fail(ctx, err)
+		}
+	}
+	var inputErr error
+	backoff := r.cfg.RetryBackoff
+	for p := 0; ; p++ {
+		r.retry = nil
+		err := r.runPass(ctx, p, pass)
+		var ie *InputError
+		if errors.As(err, &ie) || isParseError(err) {
+			inputErr, err = err, nil
+		}
+		if err != nil {
+			return r.fail(ctx, err)
+		}
+		sp := r.retry
+		if sp == nil || sp.n == 0 {
+			break
+		}
+		if err := sp.finish(); err != nil {
+			return r.fail(ctx, err)
+		}
+		r.progress(Event{Kind: RowsRetried, API: api, Rows: sp.n, Pass: p + 1})
+		r.cfg.Logger.Info("load: resubmitting retryable rows", "rows", sp.n, "pass", p+1, "after", backoff)
+		if err := wait(ctx, backoff); err != nil {
+			r.retry = sp
+			return r.fail(ctx, err)
+		}
+		backoff *= 2
+		pass, err = sp.source()
+		if err != nil {
+			return r.fail(ctx, err)
+		}
+		if r.cfg.GroupBy != "" {
+			if pass, err = r.sorted(ctx, pass); err != nil {
+				return r.fail(ctx, err)
+			}
+		}
+	}
+	r.sweep(StatusNoResult, "Salesforce returned no result for this row")
+	if r.sinkErr != nil {
+		return &Error{Err: fmt.Errorf("sink: %w", r.sinkErr)}
+	}
+	return inputErr
+}
+
+func isParseError(err error) bool {
+	var pe *sfcsv.ParseError
+	return errors.As(err, &pe)
+}
+
+// checkHeader rejects headers Salesforce would reject as a whole.
+func (r *run) checkHeader(src Source, header []string) error {
+	name := ""
+	if cs, ok := src.(*csvSource); ok {
+		if cs.err != nil {
+			return cs.err
+		}
+		name = cs.name
+	}
+	if len(header) == 0 {
+		return &InputError{File: name, Err: errors.New("empty header")}
+	}
+	seen := make(map[string]bool, len(header))
+	for i, h := range header {
+		k := strings.ToLower(h)
+		if h == "" {
+			return &InputError{File: name, Column: fmt.Sprint(i + 1), Err: errors.New("empty column name in header")}
+		}
+		if seen[k] {
+			return &InputError{File: name, Column: h, Err: errors.New("duplicate column in header")}
+		}
+		seen[k] = true
+	}
+	if r.cfg.GroupBy != "" && !seen[strings.ToLower(r.cfg.GroupBy)] {
+		return fmt.Errorf("load: Options.GroupBy: column %q is not in the header", r.cfg.GroupBy)
+	}
+	if r.cfg.Operation == Delete || r.cfg.Operation == HardDelete || r.cfg.Operation == Update {
+		if !seen["id"] {
+			return &InputError{File: name, Column: "Id", Err: fmt.Errorf("%s needs an Id column", r.cfg.Operation)}
+		}
+	}
+	return nil
+}
+
+// chooseAPI resolves API Auto by peeking at up to CollectionsThreshold+1 rows.
+func (r *run) chooseAPI(in *inputSource) (API, passSource, error) {
+	api := r.cfg.API
+	if api != Auto {
+		return api, in, nil
+	}
+	if r.cfg.CollectionsThreshold < 0 || r.l.coll == nil || r.cfg.Operation == HardDelete {
+		return Bulk2, in, nil
+	}
+	var buf []prow
+	for len(buf) <= r.cfg.CollectionsThreshold {
+		p, err := in.next()
+		if errors.Is(err, io.EOF) {
+			return Collections, &sliceSource{rows: buf}, nil
+		}
+		if err != nil {
+			// Load what was read, then report the input error.
+			return Collections, &sliceSource{rows: buf, err: err}, nil
+		}
+		buf = append(buf, p)
+	}
+	return Bulk2, &sliceSource{rows: buf, rest: in}, nil
+}
+
+// fail aborts open jobs (unless asked not to), gives every row without an outcome a final one
+// and wraps err in *Error (unless it already is one of the documented types).
+func (r *run) fail(ctx context.Context, err error) error {
+	var pf *PreflightError
+	if errors.As(err, &pf) {
+		return err
+	}
+	jobs := r.abortOpen(ctx)
+	msg := "the load stopped before this row's outcome was known: " + err.Error()
+	if r.cfg.LeaveJobsOpen && len(jobs) > 0 {
+		msg = "the load stopped while this row's job was left open; check the job for its outcome"
+	}
+	r.flushRetries()
+	r.sweep(StatusAborted, msg)
+	var e *Error
+	if errors.As(err, &e) {
+		e.Jobs = append(e.Jobs, jobs...)
+		return e
+	}
+	return &Error{Err: err, Jobs: jobs, Left: r.cfg.LeaveJobsOpen}
+}
+
+// abortOpen aborts every open job (or lists them when LeaveJobsOpen).
+func (r *run) abortOpen(ctx context.Context) []OpenJob {
+	r.mu.Lock()
+	var jobs []OpenJob
+	for _, j := range r.open {
+		jobs = append(jobs, *j)
+	}
+	r.mu.Unlock()
+	slicesSortJobs(jobs)
+	if r.cfg.LeaveJobsOpen {
+		return jobs
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for i := range jobs {
+		j := &jobs[i]
+		var err error
+		var state string
+		switch j.API {
+		case Bulk2:
+			if job, e := r.l.bulk2.AbortIngestJob(actx, j.ID); e == nil {
+				state = job.State
+			} else {
+				err = e
+			}
+		case Bulk1:
+			if job, e := r.l.bulk1.AbortJob(actx, j.ID); e == nil {
+				state = job.State
+			} else {
+				err = e
+			}
+		}
+		if err != nil {
+			j.AbortErr = err
+			r.cfg.Logger.Warn("load: abort failed", "job", j.ID, "err", err)
+		} else {
+			j.State = state
+			r.progress(Event{Kind: JobState, API: j.API, JobID: j.ID, State: state})
+		}
+	}
+	return jobs
+}
+
+// flushRetries delivers rows waiting in the retry spool as Failed with their last error.
+func (r *run) flushRetries() {
+	sp := r.retry
+	r.retry = nil
+	if sp == nil || sp.n == 0 {
+		return
+	}
+	if err := sp.finish(); err != nil {
+		return
+	}
+	src, err := sp.source()
+	if err != nil {
+		return
+	}
+	for {
+		p, err := src.next()
+		if err != nil {
+			return
+		}
+		res := &RowResult{Row: p.num, Outcome: Failed, Error: p.lastErr, Values: p.vals, Batch: p.batch, Attempts: p.attempts}
+		r.emit(res)
+	}
+}
+
+// sweep gives every read row that still has no outcome a NotProcessed outcome, with its
+// values when its chunk still has them.
+func (r *run) sweep(code, msg string) {
+	r.mu.Lock()
+	live := make([]*chunk, 0, len(r.live))
+	for c := range r.live {
+		live = append(live, c)
+	}
+	r.mu.Unlock()
+	for _, c := range live {
+		c.forEach(r, func(i int, vals []string) {
+			m := c.rows[i]
+			r.emit(&RowResult{Row: m.num, Outcome: NotProcessed, Values: vals, Batch: int(m.batch), Attempts: int(m.attempts),
+				JobID: c.jobID, BatchID: c.batchID, Error: &RowError{StatusCode: code, Message: msg}})
+		})
+		r.dropChunk(c)
+	}
+	r.mu.Lock()
+	missing := r.read.andNot(&r.done)
+	r.mu.Unlock()
+	for _, n := range missing {
+		r.emit(&RowResult{Row: n, Outcome: NotProcessed, Error: &RowError{StatusCode: code, Message: msg}})
+	}
+}
+
+// emit records a final outcome. A row that already has one is ignored (and logged): every
+// input row gets exactly one outcome.
+func (r *run) emit(res *RowResult) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done.has(res.Row) {
+		r.cfg.Logger.Error("load: second outcome for a row ignored", "row", res.Row, "outcome", res.Outcome.String())
+		return
+	}
+	r.done.set(res.Row)
+	s := &r.sum
+	switch res.Outcome {
+	case Succeeded:
+		s.Succeeded++
+		if res.Created {
+			s.Created++
+		}
+	case Failed:
+		s.Failed++
+	case NotProcessed:
+		s.NotProcessed++
+	}
+	if res.Error != nil {
+		s.ErrorCodes[res.Error.StatusCode]++
+	}
+	if r.sink != nil && r.sinkErr == nil {
+		if err := r.sink.Write(res); err != nil {
+			r.sinkErr = err
+		}
+	}
+}
+
+func (r *run) sinkFailed() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sinkErr != nil {
+		return fmt.Errorf("sink: %w", r.sinkErr)
+	}
+	return nil
+}
+
+func (r *run) progress(e Event) {
+	if r.cfg.Progress == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cfg.Progress.Event(e)
+}
+
+// resolve decides what a row's attempt result means: a final outcome, or another attempt.
+func (r *run) resolve(c *chunk, i int, res *RowResult) {
+	c.markResolved(i)
+	m := c.rows[i]
+	res.Row, res.Batch, res.Attempts = m.num, int(m.batch), int(m.attempts)+1
+	res.JobID, res.BatchID = c.jobID, c.batchID
+	if res.Outcome == Failed && res.Error != nil && r.cfg.retryCodes[res.Error.StatusCode] && c.pass < r.cfg.maxRetries {
+		if err := r.requeue(res); err == nil {
+			return
+		}
+	}
+	r.emit(res)
+}
+
+// requeueJob resubmits a row whose whole job failed when that is safe, else fails it.
+func (r *run) resolveJobFailure(c *chunk, i int, vals []string, e *RowError, outcome Outcome) {
+	c.markResolved(i)
+	res := &RowResult{Outcome: outcome, Values: vals, Error: e}
+	m := c.rows[i]
+	res.Row, res.Batch, res.Attempts = m.num, int(m.batch), int(m.attempts)+1
+	res.JobID, res.BatchID = c.jobID, c.batchID
+	if r.cfg.Operation.idempotent() && !permanentJobFailure(e.Message) && !permanentJobFailure(e.StatusCode) && c.pass < r.cfg.maxRetries {
+		if err := r.requeue(res); err == nil {
+			return
+		}
+	}
+	r.emit(res)
+}
+
+func (r *run) requeue(res *RowResult) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.retry == nil {
+		sp, err := newSpool(r.tempPath("retry"), len(r.header))
+		if err != nil {
+			r.cfg.Logger.Warn("load: cannot spool retry rows", "err", err)
+			return err
+		}
+		r.retry = sp
+	}
+	if err := r.retry.add(res); err != nil {
+		return err
+	}
+	r.sum.Retried++
+	return nil
+}
+
+func (r *run) tempPath(kind string) string {
+	r.mu.Lock()
+	r.nextTmp++
+	n := r.nextTmp
+	r.mu.Unlock()
+	return filepath.Join(r.dir, fmt.Sprintf("%s-%06d.csv", kind, n))
+}
+
+func (r *run) addJob(j JobInfo) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sum.Jobs = append(r.sum.Jobs, j)
+	return len(r.sum.Jobs) - 1
+}
+
+func (r *run) updateJob(i int, f func(*JobInfo)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f(&r.sum.Jobs[i])
+}
+
+func (r *run) trackOpen(api API, id, state string) {
+	r.mu.Lock()
+	r.open[id] = &OpenJob{API: api, ID: id, State: state}
+	r.mu.Unlock()
+	r.progress(Event{Kind: JobState, API: api, JobID: id, State: state})
+}
+
+func (r *run) setState(api API, id, batch, state string) {
+	r.mu.Lock()
+	if j := r.open[id]; j != nil && batch == "" {
+		j.State = state
+	}
+	r.mu.Unlock()
+	r.progress(Event{Kind: JobState, API: api, JobID: id, BatchID: batch, State: state})
+}
+
+func (r *run) untrack(id string) {
+	r.mu.Lock()
+	delete(r.open, id)
+	r.mu.Unlock()
+}
+
+func (r *run) dropChunk(c *chunk) {
+	r.mu.Lock()
+	delete(r.live, c)
+	r.mu.Unlock()
+	c.remove()
+}
+
+// wait waits d or until ctx is done.
+func wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// poll calls check until it reports done, waiting between calls from MinPollInterval growing
+// by half each time up to MaxPollInterval. Only ctx ends it early.
+func (r *run) poll(ctx context.Context, check func(context.Context) (bool, error)) error {
+	d := r.cfg.MinPollInterval
+	for {
+		done, err := check(ctx)
+		if err != nil || done {
+			return err
+		}
+		if err := wait(ctx, d); err != nil {
+			return err
+		}
+		d = min(d+d/2+time.Millisecond, r.cfg.MaxPollInterval)
+	}
+}
+
+// runPass splits one pass's rows into chunks and runs them with bounded concurrency.
+func (r *run) runPass(ctx context.Context, pass int, src passSource) error {
+	api := r.api
+	run, err := r.newRunner(api, pass)
+	if err != nil {
+		return err
+	}
+	lim := r.cfg.limitsFor(api)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cfg.Concurrency)
+
+	enc := newEncoder(r.cfg, r.header)
+	hdrBytes, hdrSize, err := enc.encode(r.header)
+	if err != nil {
+		return err
+	}
+	hdrBytes = bytes.Clone(hdrBytes)
+	var cur *chunk
+	index := 0
+	submit := func() {
+		c := cur
+		cur = nil
+		if err := c.seal(); err != nil {
+			g.Go(func() error { return err })
+			return
+		}
+		g.Go(func() error {
+			err := run.run(gctx, c)
+			if err == nil {
+				r.dropChunk(c)
+				err = r.sinkFailed()
+			}
+			return err
+		})
+	}
+	var inputErr error
+	for gctx.Err() == nil {
+		p, err := src.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			inputErr = err
+			break
+		}
+		if pass == 0 {
+			r.progressRead()
+		}
+		vals := p.vals
+		if r.cfg.Nulls == NullsWrite {
+			for i, v := range vals {
+				if v == "" {
+					vals[i] = sfcsv.NullValue
+				}
+			}
+		}
+		b, size, err := enc.encode(vals)
+		if err != nil {
+			r.emit(&RowResult{Row: p.num, Outcome: Failed, Values: vals, Batch: p.batch, Attempts: p.attempts,
+				Error: &RowError{StatusCode: "SFBATCH_INVALID_VALUE", Message: err.Error()}})
+			continue
+		}
+		if msg := tooLarge(api, lim, hdrSize, size); msg != "" {
+			r.emit(&RowResult{Row: p.num, Outcome: Failed, Values: vals, Batch: p.batch, Attempts: p.attempts,
+				Error: &RowError{StatusCode: StatusRowTooLarge, Message: msg}})
+			continue
+		}
+		if cur != nil && !cur.fits(lim, size) {
+			submit()
+		}
+		if cur == nil {
+			cur, err = r.newChunk(api, pass, index, hdrBytes, hdrSize)
+			if err != nil {
+				g.Go(func() error { return err })
+				break
+			}
+			index++
+		}
+		batch := p.batch
+		if pass == 0 {
+			batch = cur.index
+		}
+		m := rowMeta{num: p.num, batch: int32(batch), attempts: int32(p.attempts)}
+		if api == Bulk2 {
+			m.hash = r.rowHash(vals)
+		}
+		if err := cur.add(m, vals, b, size); err != nil {
+			g.Go(func() error { return err })
+			break
+		}
+	}
+	if cur != nil {
+		if gctx.Err() == nil {
+			submit()
+		}
+	}
+	err = g.Wait()
+	if ferr := run.finish(ctx, err != nil); err == nil {
+		err = ferr
+	}
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return err
+	}
+	return inputErr
+}
+
+func (r *run) progressRead() {
+	r.mu.Lock()
+	r.sum.Rows++
+	n := r.sum.Rows
+	r.mu.Unlock()
+	if n%1000 == 0 {
+		r.progress(Event{Kind: RowsRead, Rows: 1000, Total: n})
+	}
+}
+
+// tooLarge says why a row cannot be sent at all, or "".
+func tooLarge(api API, lim limits, hdr, row sfcsv.RowSize) string {
+	if row.Chars > MaxRecordChars {
+		return fmt.Sprintf("row has %d characters; a record may have at most %d", row.Chars, MaxRecordChars)
+	}
+	if lim.bytes > 0 && int64(hdr.Bytes+row.Bytes) > lim.bytes {
+		return fmt.Sprintf("row is %d bytes; with the header it exceeds the %s limit of %d bytes per upload", row.Bytes, api, lim.bytes)
+	}
+	if lim.chars > 0 && int64(hdr.Chars+row.Chars) > lim.chars {
+		return fmt.Sprintf("row has %d characters; with the header it exceeds the %s limit of %d characters per batch", row.Chars, api, lim.chars)
+	}
+	return ""
+}
+
+func (r *run) rowHash(vals []string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(r.seed)
+	for _, v := range vals {
+		h.WriteString(v)
+		h.WriteByte(0)
+	}
+	return h.Sum64()
+}
+
+// encoder encodes rows to CSV bytes and measures them.
+type encoder struct {
+	buf bytes.Buffer
+	w   *sfcsv.Writer
+}
+
+func newEncoder(cfg *config, header []string) *encoder {
+	e := &encoder{}
+	e.w = sfcsv.NewWriter(&e.buf, sfcsv.WriterOptions{Delimiter: cfg.ColumnDelimiter, LineEnding: cfg.LineEnding, BufferSize: 4096})
+	return e
+}
+
+// encode returns the encoded row (valid until the next call) and its size.
+func (e *encoder) encode(vals []string) ([]byte, sfcsv.RowSize, error) {
+	e.buf.Reset()
+	size, err := e.w.Write(vals)
+	if err != nil {
+		return nil, size, err
+	}
+	if err := e.w.Flush(); err != nil {
+		return nil, size, err
+	}
+	return e.buf.Bytes(), size, nil
+}
+
+// rowMeta is what the engine keeps in memory per row in flight.
+type rowMeta struct {
+	num      int64
+	hash     uint64
+	batch    int32
+	attempts int32
+}
+
+// chunk is one unit of upload: a Bulk API 2.0 job, a Bulk API 1.0 batch or a collections call.
+type chunk struct {
+	api    API
+	pass   int
+	index  int
+	rows   []rowMeta
+	bytes  int64
+	chars  int64
+	path   string // CSV file with header (bulk APIs)
+	f      *os.File
+	w      *bufio.Writer
+	vals   [][]string // row values (collections)
+	header []string
+
+	jobID, batchID string
+	job            int    // index in Summary.Jobs
+	resolved       []bool // rows whose attempt has been handled (outcome or requeue)
+}
+
+func (c *chunk) markResolved(i int) {
+	if c.resolved == nil {
+		c.resolved = make([]bool, len(c.rows))
+	}
+	c.resolved[i] = true
+}
+
+func (r *run) newChunk(api API, pass, index int, hdr []byte, hdrSize sfcsv.RowSize) (*chunk, error) {
+	c := &chunk{api: api, pass: pass, index: index, bytes: int64(hdrSize.Bytes), chars: int64(hdrSize.Chars), header: r.header}
+	if api != Collections {
+		c.path = r.tempPath(fmt.Sprintf("chunk-p%d-%d", pass, index))
+		f, err := os.Create(c.path)
+		if err != nil {
+			return nil, fmt.Errorf("load: chunk file: %w", err)
+		}
+		c.f = f
+		c.w = bufio.NewWriterSize(f, 256<<10)
+		if _, err := c.w.Write(hdr); err != nil {
+			return nil, fmt.Errorf("load: chunk file: %w", err)
+		}
+	}
+	r.mu.Lock()
+	r.live[c] = struct{}{}
+	r.mu.Unlock()
+	return c, nil
+}
+
+func (c *chunk) fits(lim limits, size sfcsv.RowSize) bool {
+	if len(c.rows)+1 > lim.records {
+		return false
+	}
+	if lim.bytes > 0 && c.bytes+int64(size.Bytes) > lim.bytes {
+		return false
+	}
+	if lim.chars > 0 && c.chars+int64(size.Chars) > lim.chars {
+		return false
+	}
+	return true
+}
+
+func (c *chunk) add(m rowMeta, vals []string, b []byte, size sfcsv.RowSize) error {
+	c.rows = append(c.rows, m)
+	c.bytes += int64(size.Bytes)
+	c.chars += int64(size.Chars)
+	if c.w == nil {
+		c.vals = append(c.vals, vals)
+		return nil
+	}
+	if _, err := c.w.Write(b); err != nil {
+		return fmt.Errorf("load: chunk file: %w", err)
+	}
+	return nil
+}
+
+func (c *chunk) seal() error {
+	if c.f == nil {
+		return nil
+	}
+	err := c.w.Flush()
+	if cerr := c.f.Close(); err == nil {
+		err = cerr
+	}
+	c.f, c.w = nil, nil
+	if err != nil {
+		return fmt.Errorf("load: chunk file: %w", err)
+	}
+	return nil
+}
+
+func (c *chunk) remove() {
+	if c.f != nil {
+		c.f.Close()
+		c.f = nil
+	}
+	if c.path != "" {
+		os.Remove(c.path)
+	}
+	c.vals = nil
+}
+
+// forEach calls f for every row of the chunk that has no outcome yet, with its values.
+func (c *chunk) forEach(r *run, f func(i int, vals []string)) {
+	pending := func(i int) bool {
+		if i < len(c.resolved) && c.resolved[i] {
+			return false
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return !r.done.has(c.rows[i].num)
+	}
+	if c.path == "" {
+		for i := range c.rows {
+			if pending(i) {
+				var v []string
+				if i < len(c.vals) {
+					v = c.vals[i]
+				}
+				f(i, v)
+			}
+		}
+		return
+	}
+	if c.w != nil {
+		c.w.Flush()
+	}
+	i := 0
+	if fh, err := os.Open(c.path); err == nil {
+		rd := sfcsv.NewReader(fh, sfcsv.ReaderOptions{Delimiter: r.cfg.ColumnDelimiter})
+		if _, err := rd.Header(); err == nil {
+			for i < len(c.rows) {
+				rec, err := rd.Read()
+				if err != nil && rec == nil {
+					break
+				}
+				if pending(i) {
+					f(i, rec)
+				}
+				i++
+			}
+		}
+		fh.Close()
+	}
+	for ; i < len(c.rows); i++ {
+		if pending(i) {
+			f(i, nil)
+		}
+	}
+}
+
+// runner carries chunks to one API.
+type runner interface {
+	run(ctx context.Context, c *chunk) error
+	finish(ctx context.Context, failed bool) error
+}
+
+func (r *run) newRunner(api API, pass int) (runner, error) {
+	switch api {
+	case Bulk2:
+		if r.l.bulk2 == nil {
+			return nil, errors.New("load: no Bulk API 2.0 client")
+		}
+		return &bulk2Runner{r: r}, nil
+	case Bulk1:
+		if r.l.bulk1 == nil {
+			return nil, errors.New("load: no Bulk API 1.0 client")
+		}
+		serial := r.cfg.Serial || (pass > 0 && r.cfg.RetrySerial)
+		return &bulk1Runner{r: r, pass: pass, serial: serial}, nil
+	case Collections:
+		if r.l.coll == nil {
+			return nil, errors.New("load: no sObject Collections client")
+		}
+		return &collectionsRunner{r: r}, nil
+	}
+	return nil, fmt.Errorf("load: unknown API %v", api)
+}
+
+// logger returns the run's logger with job attributes.
+func (r *run) logger(args ...any) *slog.Logger { return r.cfg.Logger.With(args...) }

@@ -1,0 +1,395 @@
+package load
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/sfbatch/sfbatch/sfcsv"
+)
+
+// Limits that Salesforce enforces. The engine splits its input so that no upload exceeds them.
+const (
+	// MaxBulk1BatchRecords is the most records one Bulk API 1.0 batch may hold.
+	MaxBulk1BatchRecords = 10_000
+	// MaxBulk1BatchBytes is the most bytes one Bulk API 1.0 batch file may hold (10 MB).
+	MaxBulk1BatchBytes = 10_000_000
+	// MaxBulk1BatchChars is the most characters one Bulk API 1.0 batch file may hold.
+	MaxBulk1BatchChars = 10_000_000
+	// MaxBulk2UploadBase64Bytes is the most bytes one Bulk API 2.0 job upload may hold once
+	// base64-encoded, as Salesforce counts it (150 MB).
+	MaxBulk2UploadBase64Bytes = 150_000_000
+	// MaxBulk2UploadBytes is MaxBulk2UploadBase64Bytes expressed as raw CSV bytes, rounded down
+	// to the figure Salesforce documents (about 100 MB): the engine never uploads more than
+	// this many raw bytes in one Bulk API 2.0 job.
+	MaxBulk2UploadBytes = 100_000_000
+	// MaxCollectionRecords is the most records one sObject Collections call may hold.
+	MaxCollectionRecords = 200
+	// MaxRecordChars is the most characters one record may hold in a bulk data file.
+	MaxRecordChars = 400_000
+)
+
+// Defaults used when the corresponding Options field is zero.
+const (
+	// DefaultConcurrency is how many jobs, batches or collection calls run at once.
+	DefaultConcurrency = 4
+	// DefaultBulk2JobRecords is how many records go into one Bulk API 2.0 job. Smaller jobs
+	// start sooner and keep the memory used to join their results small.
+	DefaultBulk2JobRecords = 100_000
+	// DefaultCollectionsThreshold is the largest input, in rows, that API Auto sends through
+	// sObject Collections rather than Bulk API 2.0.
+	DefaultCollectionsThreshold = 2_000
+	// DefaultMaxRetries is how many times a row that failed with a retryable code is resubmitted.
+	DefaultMaxRetries = 3
+	// DefaultMinPollInterval is the first wait between two status polls of a job or batch.
+	DefaultMinPollInterval = 250 * time.Millisecond
+	// DefaultMaxPollInterval is the longest wait between two status polls.
+	DefaultMaxPollInterval = 30 * time.Second
+	// DefaultRetryBackoff is the wait before the first retry pass; it doubles each pass.
+	DefaultRetryBackoff = 2 * time.Second
+)
+
+// DefaultRetryCodes are the record-level status codes that are retried when Options.RetryCodes
+// is nil: failures that come from contention or transient load rather than from the data.
+var DefaultRetryCodes = []string{"UNABLE_TO_LOCK_ROW", "TooManyLockFailure", "REQUEST_RUNNING_TOO_LONG", "SERVER_UNAVAILABLE"}
+
+// Operation is what a load does to each row.
+type Operation string
+
+// Operations.
+const (
+	Insert     Operation = "insert"
+	Update     Operation = "update"
+	Upsert     Operation = "upsert"
+	Delete     Operation = "delete"
+	HardDelete Operation = "hardDelete"
+)
+
+// idempotent reports whether running the operation twice on the same row is harmless, which
+// makes it safe to resubmit rows whose outcome is unknown.
+func (op Operation) idempotent() bool { return op == Update || op == Upsert || op == Delete || op == HardDelete }
+
+// API selects which Salesforce API carries the rows.
+type API int
+
+// APIs.
+const (
+	// Auto sends inputs of at most Options.CollectionsThreshold rows through sObject
+	// Collections and larger ones through Bulk API 2.0.
+	Auto API = iota
+	// Bulk2 is Bulk API 2.0 ingest: one job per chunk of up to ~100 MB.
+	Bulk2
+	// Bulk1 is Bulk API 1.0: one job per pass, one batch per chunk of up to 10,000 records.
+	Bulk1
+	// Collections is sObject Collections: synchronous calls of up to 200 records.
+	Collections
+)
+
+// String returns the API's name.
+func (a API) String() string {
+	switch a {
+	case Auto:
+		return "auto"
+	case Bulk2:
+		return "bulk2"
+	case Bulk1:
+		return "bulk1"
+	case Collections:
+		return "collections"
+	}
+	return fmt.Sprintf("API(%d)", int(a))
+}
+
+// ParseAPI parses "auto", "bulk2", "bulk1" or "collections" (case-insensitive).
+func ParseAPI(s string) (API, error) {
+	switch strings.ToLower(s) {
+	case "", "auto":
+		return Auto, nil
+	case "bulk2", "bulkv2", "bulk2.0":
+		return Bulk2, nil
+	case "bulk1", "bulk", "bulkv1", "bulk1.0":
+		return Bulk1, nil
+	case "collections", "rest", "composite":
+		return Collections, nil
+	}
+	return Auto, fmt.Errorf("load: unknown API %q (want auto, bulk2, bulk1 or collections)", s)
+}
+
+// Nulls says what an empty value means.
+type Nulls int
+
+// Null handling.
+const (
+	// NullsLeaveUnchanged sends empty cells and nil values as empty cells: on update the field
+	// keeps its value; on insert it is not set. This is Salesforce's own rule for bulk files.
+	NullsLeaveUnchanged Nulls = iota
+	// NullsWrite sends empty cells and nil values as "#N/A", which sets the field to null.
+	NullsWrite
+)
+
+// Preflight says whether the input is checked against the object's describe before any job
+// is created.
+type Preflight int
+
+// Preflight modes.
+const (
+	// PreflightAuto checks when a describe is available and skips the check when it is not.
+	PreflightAuto Preflight = iota
+	// PreflightOff never checks.
+	PreflightOff
+	// PreflightRequired fails the load when the describe cannot be fetched.
+	PreflightRequired
+)
+
+// Options configure a load. The zero value of every field means the documented default; only
+// Object is required (and ExternalIDField for upsert). Options are read, never modified.
+type Options struct {
+	// Object is the sObject API name, for example "Contact". Required.
+	Object string
+	// Operation is what to do with each row. Zero means Insert.
+	Operation Operation
+	// ExternalIDField is the field upsert matches on. Required for Upsert, rejected otherwise.
+	ExternalIDField string
+	// API selects the Salesforce API. Zero means Auto.
+	API API
+	// Concurrency is how many jobs, batches or collection calls run at once.
+	// Zero means DefaultConcurrency. Requests are further limited by the client's pacer.
+	Concurrency int
+	// BatchSize is how many records go into one batch (Bulk API 1.0, at most 10,000),
+	// one job (Bulk API 2.0) or one call (Collections, at most 200).
+	// Zero means the API's maximum (Bulk API 2.0: DefaultBulk2JobRecords).
+	BatchSize int
+	// MaxBytesPerJob caps the raw CSV bytes of one Bulk API 2.0 job.
+	// Zero means MaxBulk2UploadBytes, which is also the upper bound.
+	MaxBytesPerJob int64
+	// MaxBytesPerBatch caps the bytes of one Bulk API 1.0 batch (characters are capped at
+	// MaxBulk1BatchChars). Zero means MaxBulk1BatchBytes, which is also the upper bound.
+	MaxBytesPerBatch int64
+	// Serial runs Bulk API 1.0 jobs in Serial concurrency mode (one batch at a time on the
+	// server). Only valid with API Bulk1.
+	Serial bool
+	// RetrySerial runs Bulk API 1.0 retry passes in Serial mode even when Serial is false.
+	RetrySerial bool
+	// Nulls says what empty values and nil Go values mean. Zero means NullsLeaveUnchanged.
+	Nulls Nulls
+	// ColumnDelimiter is the delimiter of the uploaded CSV. Zero means comma.
+	ColumnDelimiter sfcsv.Delimiter
+	// LineEnding is the line ending of the uploaded CSV. Zero means LF.
+	LineEnding sfcsv.LineEnding
+	// AssignmentRuleID is the lead or case assignment rule applied to the rows (bulk APIs).
+	AssignmentRuleID string
+	// RetryCodes are the record-level status codes that make a row eligible for another
+	// attempt. Nil means DefaultRetryCodes; an empty non-nil slice retries nothing.
+	RetryCodes []string
+	// MaxRetries is how many more times a retryable row (or a failed job of an idempotent
+	// operation) is submitted. Zero means DefaultMaxRetries; negative means never.
+	MaxRetries int
+	// RetryBackoff is the wait before the first retry pass, doubled on each later pass.
+	// Zero means DefaultRetryBackoff.
+	RetryBackoff time.Duration
+	// GroupBy is a column by which rows are sorted before they are split (for example
+	// "AccountId"), so rows sharing a parent land in the same batch, which cuts
+	// UNABLE_TO_LOCK_ROW contention. Sorting reads the whole input first (spilling to disk).
+	// Retry passes are always sorted by it. Empty means input order.
+	GroupBy string
+	// Progress receives progress events. Nil means none.
+	Progress Progress
+	// Logger receives debug and warning logs. Nil means none.
+	Logger *slog.Logger
+	// LeaveJobsOpen leaves open jobs running when the load fails or is cancelled, instead of
+	// aborting them. The error still names them.
+	LeaveJobsOpen bool
+	// Deadline bounds the whole load. When it passes, open jobs are aborted (unless
+	// LeaveJobsOpen) and Load returns an error wrapping context.DeadlineExceeded.
+	// Zero means no bound: a running job is never abandoned because of a client-side timer.
+	Deadline time.Duration
+	// MinPollInterval is the first wait between status polls; it grows up to MaxPollInterval.
+	// Zero means DefaultMinPollInterval.
+	MinPollInterval time.Duration
+	// MaxPollInterval is the longest wait between status polls. Zero means DefaultMaxPollInterval.
+	MaxPollInterval time.Duration
+	// CollectionsThreshold is the largest row count that API Auto sends through sObject
+	// Collections. Zero means DefaultCollectionsThreshold; negative means never.
+	CollectionsThreshold int
+	// Preflight controls the describe-based input check. Zero means PreflightAuto.
+	Preflight Preflight
+	// TempDir is where chunk files, results and retry spools are written.
+	// Empty means os.TempDir(). Everything written there is removed when Load returns.
+	TempDir string
+}
+
+// config is Options with every default resolved.
+type config struct {
+	Options
+	retryCodes map[string]bool
+	maxRetries int
+}
+
+// resolve validates o and fills in defaults. Errors name the offending field.
+func (o Options) resolve() (*config, error) {
+	c := &config{Options: o}
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("load: Options.%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if c.Object == "" {
+		bad("Object", "required")
+	}
+	if c.Operation == "" {
+		c.Operation = Insert
+	}
+	switch c.Operation {
+	case Insert, Update, Delete, HardDelete:
+		if c.ExternalIDField != "" {
+			bad("ExternalIDField", "only valid with operation upsert, not %s", c.Operation)
+		}
+	case Upsert:
+		if c.ExternalIDField == "" {
+			bad("ExternalIDField", "required for upsert")
+		}
+	default:
+		bad("Operation", "unknown operation %q (want insert, update, upsert, delete or hardDelete)", string(c.Operation))
+	}
+	switch c.API {
+	case Auto, Bulk2, Bulk1, Collections:
+	default:
+		bad("API", "unknown API %d", int(c.API))
+	}
+	if c.API == Collections && c.Operation == HardDelete {
+		bad("API", "sObject Collections cannot hardDelete; use Bulk1 or Bulk2")
+	}
+	if c.Concurrency < 0 {
+		bad("Concurrency", "must not be negative, got %d", c.Concurrency)
+	} else if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.BatchSize < 0 {
+		bad("BatchSize", "must not be negative, got %d", c.BatchSize)
+	}
+	if c.API == Bulk1 && c.BatchSize > MaxBulk1BatchRecords {
+		bad("BatchSize", "%d is over the Bulk API 1.0 limit of %d records per batch", c.BatchSize, MaxBulk1BatchRecords)
+	}
+	if c.API == Collections && c.BatchSize > MaxCollectionRecords {
+		bad("BatchSize", "%d is over the sObject Collections limit of %d records per call", c.BatchSize, MaxCollectionRecords)
+	}
+	if c.MaxBytesPerJob < 0 || c.MaxBytesPerJob > MaxBulk2UploadBytes {
+		bad("MaxBytesPerJob", "must be between 0 and %d, got %d", MaxBulk2UploadBytes, c.MaxBytesPerJob)
+	} else if c.MaxBytesPerJob == 0 {
+		c.MaxBytesPerJob = MaxBulk2UploadBytes
+	}
+	if c.MaxBytesPerBatch < 0 || c.MaxBytesPerBatch > MaxBulk1BatchBytes {
+		bad("MaxBytesPerBatch", "must be between 0 and %d, got %d", MaxBulk1BatchBytes, c.MaxBytesPerBatch)
+	} else if c.MaxBytesPerBatch == 0 {
+		c.MaxBytesPerBatch = MaxBulk1BatchBytes
+	}
+	if c.Serial && c.API != Bulk1 {
+		bad("Serial", "only valid with API Bulk1")
+	}
+	if c.RetrySerial && c.API != Bulk1 {
+		bad("RetrySerial", "only valid with API Bulk1")
+	}
+	switch c.Nulls {
+	case NullsLeaveUnchanged, NullsWrite:
+	default:
+		bad("Nulls", "unknown value %d", int(c.Nulls))
+	}
+	switch c.ColumnDelimiter {
+	case 0:
+		c.ColumnDelimiter = sfcsv.Comma
+	case sfcsv.Comma, sfcsv.Tab, sfcsv.Pipe, sfcsv.Semicolon, sfcsv.Caret, sfcsv.Backquote:
+	default:
+		bad("ColumnDelimiter", "%q is not a delimiter Salesforce accepts", rune(c.ColumnDelimiter))
+	}
+	switch c.LineEnding {
+	case sfcsv.LF, sfcsv.CRLF:
+	default:
+		bad("LineEnding", "unknown value %d", int(c.LineEnding))
+	}
+	if c.RetryCodes == nil {
+		c.RetryCodes = DefaultRetryCodes
+	}
+	c.retryCodes = make(map[string]bool, len(c.RetryCodes))
+	for _, code := range c.RetryCodes {
+		c.retryCodes[code] = true
+	}
+	switch {
+	case c.MaxRetries < 0:
+		c.maxRetries = 0
+	case c.MaxRetries == 0:
+		c.maxRetries = DefaultMaxRetries
+	default:
+		c.maxRetries = c.MaxRetries
+	}
+	if c.RetryBackoff < 0 {
+		bad("RetryBackoff", "must not be negative")
+	} else if c.RetryBackoff == 0 {
+		c.RetryBackoff = DefaultRetryBackoff
+	}
+	if c.Deadline < 0 {
+		bad("Deadline", "must not be negative")
+	}
+	if c.MinPollInterval < 0 {
+		bad("MinPollInterval", "must not be negative")
+	} else if c.MinPollInterval == 0 {
+		c.MinPollInterval = DefaultMinPollInterval
+	}
+	if c.MaxPollInterval < 0 {
+		bad("MaxPollInterval", "must not be negative")
+	} else if c.MaxPollInterval == 0 {
+		c.MaxPollInterval = max(DefaultMaxPollInterval, c.MinPollInterval)
+	}
+	if c.MaxPollInterval < c.MinPollInterval {
+		bad("MaxPollInterval", "%v is below MinPollInterval %v", c.MaxPollInterval, c.MinPollInterval)
+	}
+	if c.CollectionsThreshold == 0 {
+		c.CollectionsThreshold = DefaultCollectionsThreshold
+	}
+	switch c.Preflight {
+	case PreflightAuto, PreflightOff, PreflightRequired:
+	default:
+		bad("Preflight", "unknown value %d", int(c.Preflight))
+	}
+	if c.TempDir == "" {
+		c.TempDir = os.TempDir()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// limits are the split limits of one chunk for an API.
+type limits struct {
+	records int
+	bytes   int64
+	chars   int64 // 0 = unlimited
+}
+
+func (c *config) limitsFor(api API) limits {
+	switch api {
+	case Bulk1:
+		l := limits{records: MaxBulk1BatchRecords, bytes: c.MaxBytesPerBatch, chars: MaxBulk1BatchChars}
+		if c.BatchSize > 0 {
+			l.records = c.BatchSize
+		}
+		return l
+	case Collections:
+		l := limits{records: MaxCollectionRecords}
+		if c.BatchSize > 0 {
+			l.records = min(c.BatchSize, MaxCollectionRecords)
+		}
+		return l
+	default:
+		l := limits{records: DefaultBulk2JobRecords, bytes: c.MaxBytesPerJob}
+		if c.BatchSize > 0 {
+			l.records = c.BatchSize
+		}
+		return l
+	}
+}

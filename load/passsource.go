@@ -1,0 +1,233 @@
+package load
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/sfbatch/sfbatch/sfcsv"
+)
+
+// prow is a row on its way into a pass.
+type prow struct {
+	num      int64
+	batch    int
+	attempts int       // times already sent
+	lastErr  *RowError // the error of the last attempt (retry passes)
+	vals     []string
+}
+
+// passSource yields the rows of one pass; io.EOF at the end.
+type passSource interface {
+	next() (prow, error)
+}
+
+// inputSource adapts the caller's Source: it checks every row and records it as read.
+type inputSource struct {
+	src  Source
+	r    *run
+	last int64
+	name string
+}
+
+// maxRowNumber bounds row numbers so the engine's per-row bookkeeping stays small.
+const maxRowNumber = 1 << 36
+
+func (s *inputSource) next() (prow, error) {
+	row, err := s.src.Next()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return prow{}, io.EOF
+		}
+		return prow{}, err
+	}
+	if cs, ok := s.src.(*csvSource); ok {
+		s.name = cs.name
+	}
+	if row.Number <= s.last || row.Number > maxRowNumber {
+		return prow{}, &InputError{File: s.name, Row: row.Number,
+			Err: fmt.Errorf("row numbers must increase (previous %d) and stay under %d", s.last, int64(maxRowNumber))}
+	}
+	if len(row.Values) != len(s.r.header) {
+		col := fmt.Sprint(len(row.Values))
+		if len(row.Values) < len(s.r.header) {
+			col = s.r.header[len(row.Values)]
+		}
+		return prow{}, &InputError{File: s.name, Row: row.Number, Column: col,
+			Err: fmt.Errorf("row has %d values, header has %d", len(row.Values), len(s.r.header))}
+	}
+	s.last = row.Number
+	s.r.mu.Lock()
+	s.r.read.set(row.Number)
+	s.r.mu.Unlock()
+	return prow{num: row.Number, vals: row.Values}, nil
+}
+
+// sliceSource yields buffered rows, then an error or the rest of another source.
+type sliceSource struct {
+	rows []prow
+	err  error
+	rest passSource
+}
+
+func (s *sliceSource) next() (prow, error) {
+	if len(s.rows) > 0 {
+		p := s.rows[0]
+		s.rows[0] = prow{}
+		s.rows = s.rows[1:]
+		return p, nil
+	}
+	if s.err != nil {
+		return prow{}, s.err
+	}
+	if s.rest != nil {
+		return s.rest.next()
+	}
+	return prow{}, io.EOF
+}
+
+// spool is a temp file of rows: the retry queue between passes, and the runs of a sort.
+// Each record is: row, batch, attempts, error code, message, fields, then the row's values.
+type spool struct {
+	path  string
+	f     *os.File
+	w     *sfcsv.Writer
+	width int
+	n     int64
+	rec   []string
+}
+
+func newSpool(path string, width int) (*spool, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("load: spool: %w", err)
+	}
+	return &spool{path: path, f: f, width: width, w: sfcsv.NewWriter(f, sfcsv.WriterOptions{})}, nil
+}
+
+func (s *spool) add(res *RowResult) error {
+	return s.addRow(prow{num: res.Row, batch: res.Batch, attempts: res.Attempts, lastErr: res.Error, vals: res.Values})
+}
+
+func (s *spool) addRow(p prow) error {
+	s.rec = s.rec[:0]
+	code, msg, fields := "", "", ""
+	if p.lastErr != nil {
+		code, msg, fields = p.lastErr.StatusCode, p.lastErr.Message, strings.Join(p.lastErr.Fields, ",")
+	}
+	s.rec = append(s.rec, strconv.FormatInt(p.num, 10), strconv.Itoa(p.batch), strconv.Itoa(p.attempts), code, msg, fields)
+	s.rec = append(s.rec, p.vals...)
+	for len(s.rec) < 6+s.width {
+		s.rec = append(s.rec, "")
+	}
+	if _, err := s.w.Write(s.rec); err != nil {
+		return fmt.Errorf("load: spool: %w", err)
+	}
+	s.n++
+	return nil
+}
+
+func (s *spool) finish() error {
+	if s.f == nil {
+		return nil
+	}
+	err := s.w.Flush()
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	s.f = nil
+	if err != nil {
+		return fmt.Errorf("load: spool: %w", err)
+	}
+	return nil
+}
+
+// source reads the spool back; the file is removed at the end.
+func (s *spool) source() (*spoolSource, error) {
+	f, err := os.Open(s.path)
+	if err != nil {
+		return nil, fmt.Errorf("load: spool: %w", err)
+	}
+	return &spoolSource{f: f, rd: sfcsv.NewReader(f, sfcsv.ReaderOptions{}), path: s.path}, nil
+}
+
+type spoolSource struct {
+	f    *os.File
+	rd   *sfcsv.Reader
+	path string
+	hdr  bool
+}
+
+func (s *spoolSource) next() (prow, error) {
+	if s.f == nil {
+		return prow{}, io.EOF
+	}
+	// The spool has no header: sfcsv's first record is read as the header and returned by Read.
+	rec, err := s.rd.Read()
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			err = fmt.Errorf("load: spool: %w", err)
+		}
+		s.f.Close()
+		os.Remove(s.path)
+		s.f = nil
+		return prow{}, err
+	}
+	if len(rec) < 6 {
+		return prow{}, fmt.Errorf("load: spool: short record")
+	}
+	num, _ := strconv.ParseInt(rec[0], 10, 64)
+	batch, _ := strconv.Atoi(rec[1])
+	att, _ := strconv.Atoi(rec[2])
+	p := prow{num: num, batch: batch, attempts: att, vals: slices.Clone(rec[6:])}
+	if rec[3] != "" {
+		p.lastErr = &RowError{StatusCode: rec[3], Message: rec[4]}
+		if rec[5] != "" {
+			p.lastErr.Fields = strings.Split(rec[5], ",")
+		}
+	}
+	return p, nil
+}
+
+// bitset is a growable set of row numbers.
+type bitset struct{ w []uint64 }
+
+func (b *bitset) set(n int64) {
+	i := int(n >> 6)
+	if i >= len(b.w) {
+		b.w = slices.Grow(b.w, i+1-len(b.w))
+		b.w = b.w[:max(i+1, cap(b.w))]
+	}
+	b.w[i] |= 1 << (uint(n) & 63)
+}
+
+func (b *bitset) has(n int64) bool {
+	i := int(n >> 6)
+	return i < len(b.w) && b.w[i]&(1<<(uint(n)&63)) != 0
+}
+
+// andNot returns the members of b that are not in o, in increasing order.
+func (b *bitset) andNot(o *bitset) []int64 {
+	var out []int64
+	for i, w := range b.w {
+		if i < len(o.w) {
+			w &^= o.w[i]
+		}
+		for w != 0 {
+			t := bits.TrailingZeros64(w)
+			out = append(out, int64(i)<<6|int64(t))
+			w &= w - 1
+		}
+	}
+	return out
+}
+
+func slicesSortJobs(jobs []OpenJob) {
+	slices.SortFunc(jobs, func(a, b OpenJob) int { return cmp.Compare(a.ID, b.ID) })
+}

@@ -1,0 +1,293 @@
+package load
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/sfbatch/sfbatch/sfcsv"
+)
+
+// Row is one input record.
+type Row struct {
+	// Number is the row's stable 1-based position among the input's data records (the
+	// header is not counted): the first data row is 1. Every outcome carries it.
+	Number int64
+	// Values are the row's cells in header order, as Salesforce CSV text.
+	Values []string
+}
+
+// Source is a stream of rows under one header. Next returns io.EOF after the last row.
+// Every row must have exactly len(Header()) values. A Source is used by one goroutine.
+type Source interface {
+	Header() []string
+	Next() (Row, error)
+}
+
+// InputError reports a problem with one input row: a ragged row, a value that cannot be
+// converted, or a column that is not in the header.
+type InputError struct {
+	File   string // input name, if any
+	Row    int64  // 1-based data row number (0 when the header itself is at fault)
+	Line   int    // physical row in the file when known (header = 1), else 0
+	Column string // column name or position, when known
+	Err    error
+}
+
+// Error names file, row and column.
+func (e *InputError) Error() string {
+	var b strings.Builder
+	b.WriteString("load: ")
+	if e.File != "" {
+		b.WriteString(e.File)
+		b.WriteString(": ")
+	}
+	if e.Row > 0 {
+		fmt.Fprintf(&b, "row %d", e.Row)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, " (line %d)", e.Line)
+		}
+	} else {
+		b.WriteString("header")
+	}
+	if e.Column != "" {
+		fmt.Fprintf(&b, ", column %s", e.Column)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+// Unwrap returns the underlying error.
+func (e *InputError) Unwrap() error { return e.Err }
+
+// CSVOptions configure CSVSource.
+type CSVOptions struct {
+	// Delimiter of the input file. Zero means comma.
+	Delimiter sfcsv.Delimiter
+}
+
+// CSVSource reads rows from a CSV file in Salesforce's dialect (BOM stripped). name appears in
+// errors. A row with more or fewer cells than the header is an *InputError.
+func CSVSource(r io.Reader, name string, opts CSVOptions) Source {
+	d := opts.Delimiter
+	if d == 0 {
+		d = sfcsv.Comma
+	}
+	return &csvSource{r: sfcsv.NewReader(r, sfcsv.ReaderOptions{Delimiter: d, Name: name}), name: name}
+}
+
+type csvSource struct {
+	r      *sfcsv.Reader
+	name   string
+	header []string
+	err    error
+	n      int64
+	once   sync.Once
+}
+
+func (s *csvSource) init() {
+	s.once.Do(func() {
+		h, err := s.r.Header()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = &InputError{File: s.name, Err: errors.New("empty input: no header row")}
+			}
+			s.err = err
+			return
+		}
+		s.header = slices.Clone(h)
+		seen := make(map[string]bool, len(h))
+		for i, c := range h {
+			k := strings.ToLower(strings.TrimSpace(c))
+			if k == "" {
+				s.err = &InputError{File: s.name, Line: 1, Column: fmt.Sprint(i + 1), Err: errors.New("empty column name in header")}
+				return
+			}
+			if seen[k] {
+				s.err = &InputError{File: s.name, Line: 1, Column: c, Err: errors.New("duplicate column in header")}
+				return
+			}
+			seen[k] = true
+		}
+	})
+}
+
+func (s *csvSource) Header() []string {
+	s.init()
+	return s.header
+}
+
+func (s *csvSource) Next() (Row, error) {
+	s.init()
+	if s.err != nil {
+		return Row{}, s.err
+	}
+	rec, err := s.r.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return Row{}, io.EOF
+		}
+		return Row{}, err // *sfcsv.ParseError names file, row and column
+	}
+	s.n++
+	if len(rec) != len(s.header) {
+		col := fmt.Sprint(len(rec))
+		if len(rec) < len(s.header) {
+			col = s.header[len(rec)]
+		}
+		return Row{}, &InputError{File: s.name, Row: s.n, Line: s.r.Row(), Column: col,
+			Err: fmt.Errorf("row has %d cells, header has %d", len(rec), len(s.header))}
+	}
+	return Row{Number: s.n, Values: slices.Clone(rec)}, nil
+}
+
+// RowsSource is a Source over string rows already in header order, for example rows produced
+// by another program. Values are used as given.
+func RowsSource(header []string, rows iter.Seq[[]string]) Source {
+	next, stop := iter.Pull(rows)
+	return &funcSource{header: slices.Clone(header), stop: stop, next: func(n int64) ([]string, error) {
+		v, ok := next()
+		if !ok {
+			stop()
+			return nil, io.EOF
+		}
+		if len(v) != len(header) {
+			return nil, &InputError{Row: n, Err: fmt.Errorf("row has %d values, header has %d", len(v), len(header))}
+		}
+		return slices.Clone(v), nil
+	}}
+}
+
+// MapSource is a Source over maps from column name to Go value. Values are converted with
+// sfcsv.FormatValue (nil is a null: see Options.Nulls). A missing key is an empty cell; a key
+// that is not in header is an *InputError naming the row and the column.
+func MapSource(header []string, rows iter.Seq[map[string]any]) Source {
+	index := make(map[string]int, len(header))
+	for i, h := range header {
+		index[h] = i
+	}
+	next, stop := iter.Pull(rows)
+	return &funcSource{header: slices.Clone(header), stop: stop, next: func(n int64) ([]string, error) {
+		m, ok := next()
+		if !ok {
+			stop()
+			return nil, io.EOF
+		}
+		vals := make([]string, len(header))
+		for k, v := range m {
+			i, ok := index[k]
+			if !ok {
+				return nil, &InputError{Row: n, Column: k, Err: errors.New("column is not in the header")}
+			}
+			s, err := formatValue(v)
+			if err != nil {
+				return nil, &InputError{Row: n, Column: k, Err: err}
+			}
+			vals[i] = s
+		}
+		return vals, nil
+	}}
+}
+
+// formatValue converts a Go value to CSV text; nil becomes "" and is turned into "#N/A" by
+// the engine when Options.Nulls is NullsWrite.
+func formatValue(v any) (string, error) {
+	if v == nil {
+		return "", nil
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return "", nil
+		}
+		v = rv.Elem().Interface()
+	}
+	return sfcsv.FormatValue(v, sfcsv.NullsAsEmpty)
+}
+
+// StructSource is a Source over struct values. The header is the struct's exported fields in
+// declaration order, named by their `sf:"FieldName"` tag (or the Go field name); `sf:"-"`
+// skips a field. Nil pointers are nulls (see Options.Nulls). T must be a struct type.
+func StructSource[T any](rows iter.Seq[T]) (Source, error) {
+	t := reflect.TypeFor[T]()
+	if t.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("load: StructSource: %v is not a struct type", t)
+	}
+	var header []string
+	var idx [][]int
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.IsExported() || f.Anonymous {
+			continue
+		}
+		name := f.Name
+		if tag, ok := f.Tag.Lookup("sf"); ok {
+			tag, _, _ = strings.Cut(tag, ",")
+			if tag == "-" {
+				continue
+			}
+			if tag != "" {
+				name = tag
+			}
+		}
+		header = append(header, name)
+		idx = append(idx, f.Index)
+	}
+	if len(header) == 0 {
+		return nil, fmt.Errorf("load: StructSource: %v has no exported fields", t)
+	}
+	next, stop := iter.Pull(rows)
+	return &funcSource{header: header, stop: stop, next: func(n int64) ([]string, error) {
+		v, ok := next()
+		if !ok {
+			stop()
+			return nil, io.EOF
+		}
+		rv := reflect.ValueOf(v)
+		vals := make([]string, len(header))
+		for i, ix := range idx {
+			s, err := formatValue(rv.FieldByIndex(ix).Interface())
+			if err != nil {
+				return nil, &InputError{Row: n, Column: header[i], Err: err}
+			}
+			vals[i] = s
+		}
+		return vals, nil
+	}}, nil
+}
+
+type funcSource struct {
+	header []string
+	next   func(n int64) ([]string, error)
+	stop   func()
+	n      int64
+	done   bool
+}
+
+// Close releases the iterator behind the source; the engine calls it when it stops reading.
+func (s *funcSource) Close() error {
+	s.stop()
+	return nil
+}
+
+func (s *funcSource) Header() []string { return s.header }
+
+func (s *funcSource) Next() (Row, error) {
+	if s.done {
+		return Row{}, io.EOF
+	}
+	vals, err := s.next(s.n + 1)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			s.done = true
+		}
+		return Row{}, err
+	}
+	s.n++
+	return Row{Number: s.n, Values: vals}, nil
+}

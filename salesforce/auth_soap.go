@@ -1,0 +1,244 @@
+package salesforce
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Login hosts.
+const (
+	// ProductionLoginURL is where production and developer orgs log in.
+	ProductionLoginURL = "https://login.salesforce.com"
+	// SandboxLoginURL is where sandboxes log in.
+	SandboxLoginURL = "https://test.salesforce.com"
+)
+
+// MaxLoginResponseBytes bounds how much of a login response is read.
+const MaxLoginResponseBytes = 1 << 20
+
+// SOAPLogin is a TokenSource that logs in with the SOAP API login() call: username, password
+// and security token. Every Token call logs in again, so the client can renew an expired
+// session. Salesforce does not offer login() from API 65.0 on; SOAPLogin uses its own
+// APIVersion (default DefaultAPIVersion) for the login call only.
+//
+// A SOAPLogin is safe for concurrent use once configured.
+type SOAPLogin struct {
+	// LoginURL is ProductionLoginURL (the default when empty), SandboxLoginURL or a My Domain
+	// URL such as "https://acme.my.salesforce.com".
+	LoginURL string
+	// Username, Password and SecurityToken of the user. The token is appended to the password,
+	// as the API expects; leave it empty when the org trusts the caller's IP range.
+	Username, Password, SecurityToken string
+	// APIVersion of the SOAP endpoint; empty means DefaultAPIVersion.
+	APIVersion string
+	// ClientName is sent in the CallOptions header; empty means none.
+	ClientName string
+	// HTTPClient; nil means http.DefaultClient.
+	HTTPClient *http.Client
+}
+
+// String describes the source without secrets.
+func (s *SOAPLogin) String() string {
+	return fmt.Sprintf("SOAPLogin{LoginURL:%s, Username:%s, Password:%s}", s.LoginURL, s.Username, redacted(s.Password))
+}
+
+// GoString is String.
+func (s *SOAPLogin) GoString() string { return s.String() }
+
+// Token logs in and returns the new session.
+func (s *SOAPLogin) Token(ctx context.Context) (*Token, error) {
+	if s.Username == "" || s.Password == "" {
+		return nil, errors.New("salesforce: SOAP login: username and password are required")
+	}
+	ver := DefaultAPIVersion
+	if s.APIVersion != "" {
+		v, err := normalizeAPIVersion(s.APIVersion)
+		if err != nil {
+			return nil, err
+		}
+		ver = v
+	}
+	base, err := loginBase(s.LoginURL)
+	if err != nil {
+		return nil, err
+	}
+	endpoint := base + "/services/Soap/u/" + ver
+	body := soapLoginEnvelope(s.Username, s.Password+s.SecurityToken, s.ClientName)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("salesforce: SOAP login: %w", err)
+	}
+	req.Header.Set("Content-Type", "text/xml; charset=UTF-8")
+	req.Header.Set("SOAPAction", "login")
+	req.Header.Set("Accept", "text/xml")
+	resp, err := httpClientOr(s.HTTPClient).Do(req)
+	if err != nil {
+		return nil, &TransportError{Method: http.MethodPost, URL: sanitizeURL(endpoint), Err: redactURLError(err)}
+	}
+	defer resp.Body.Close()
+	data, truncated := readLimited(resp.Body, MaxLoginResponseBytes)
+	if resp.StatusCode != http.StatusOK {
+		e := parseErrorBody(resp.StatusCode, resp.Header.Get("Content-Type"), data, truncated, errSOAP)
+		e.Method, e.URL = http.MethodPost, sanitizeURL(endpoint)
+		e.redact(s.Password)
+		return nil, e
+	}
+	tok, valid, err := parseSOAPLoginResponse(data)
+	if err != nil {
+		var apiErr *APIError
+		if errors.As(err, &apiErr) {
+			apiErr.Method, apiErr.URL = http.MethodPost, sanitizeURL(endpoint)
+			return nil, apiErr
+		}
+		return nil, fmt.Errorf("salesforce: SOAP login %s: %w", sanitizeURL(endpoint), err)
+	}
+	tok.IssuedAt = time.Now()
+	if valid > 0 {
+		tok.ExpiresAt = tok.IssuedAt.Add(valid)
+	}
+	return tok, nil
+}
+
+// soapLoginEnvelope builds the partner login() request.
+func soapLoginEnvelope(username, password, client string) []byte {
+	var b bytes.Buffer
+	b.WriteString(`<?xml version="1.0" encoding="utf-8"?>`)
+	b.WriteString(`<env:Envelope xmlns:env="http://schemas.xmlsoap.org/soap/envelope/" xmlns:urn="urn:partner.soap.sforce.com">`)
+	if client != "" {
+		b.WriteString(`<env:Header><urn:CallOptions><urn:client>`)
+		_ = xml.EscapeText(&b, []byte(client))
+		b.WriteString(`</urn:client></urn:CallOptions></env:Header>`)
+	} else {
+		b.WriteString(`<env:Header/>`)
+	}
+	b.WriteString(`<env:Body><urn:login><urn:username>`)
+	_ = xml.EscapeText(&b, []byte(username))
+	b.WriteString(`</urn:username><urn:password>`)
+	_ = xml.EscapeText(&b, []byte(password))
+	b.WriteString(`</urn:password></urn:login></env:Body></env:Envelope>`)
+	return b.Bytes()
+}
+
+// parseSOAPLoginResponse reads a loginResponse by local element names and returns the session
+// and how long it is valid (0 if unknown). It returns an *APIError for a SOAP fault.
+func parseSOAPLoginResponse(data []byte) (*Token, time.Duration, error) {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	var (
+		stack         []string
+		text          strings.Builder
+		sawResponse   bool
+		sawFault      bool
+		sessionID     string
+		serverURL     string
+		userID, orgID string
+		secondsValid  string
+		pwExpired     string
+	)
+	for {
+		t, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("malformed login response: %w", err)
+		}
+		switch t := t.(type) {
+		case xml.StartElement:
+			stack = append(stack, t.Name.Local)
+			text.Reset()
+			switch t.Name.Local {
+			case "loginResponse":
+				sawResponse = true
+			case "Fault":
+				sawFault = true
+			}
+		case xml.CharData:
+			text.Write(t)
+		case xml.EndElement:
+			if len(stack) == 0 {
+				return nil, 0, errors.New("malformed login response: unbalanced elements")
+			}
+			v := strings.TrimSpace(text.String())
+			parent := ""
+			if len(stack) >= 2 {
+				parent = stack[len(stack)-2]
+			}
+			switch stack[len(stack)-1] {
+			case "sessionId":
+				sessionID = v
+			case "serverUrl":
+				serverURL = v
+			case "userId":
+				if userID == "" {
+					userID = v
+				}
+			case "organizationId":
+				if parent == "userInfo" {
+					orgID = v
+				}
+			case "sessionSecondsValid":
+				secondsValid = v
+			case "passwordExpired":
+				pwExpired = v
+			}
+			stack = stack[:len(stack)-1]
+			text.Reset()
+		}
+	}
+	if sawFault {
+		e := parseErrorBody(http.StatusInternalServerError, "text/xml", data, false, errSOAP)
+		return nil, 0, e
+	}
+	if !sawResponse {
+		return nil, 0, errors.New("malformed login response: no loginResponse element")
+	}
+	if sessionID == "" || serverURL == "" {
+		return nil, 0, errors.New("malformed login response: sessionId or serverUrl missing")
+	}
+	if pwExpired == "true" {
+		return nil, 0, errors.New("the user's password has expired: change it before using the API")
+	}
+	u, err := url.Parse(serverURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, 0, errors.New("malformed login response: serverUrl is not an absolute URL")
+	}
+	tok := &Token{
+		AccessToken:    sessionID,
+		InstanceURL:    u.Scheme + "://" + u.Host,
+		UserID:         userID,
+		OrganizationID: orgID,
+	}
+	var valid time.Duration
+	if n, err := strconv.Atoi(secondsValid); err == nil && n > 0 {
+		valid = time.Duration(n) * time.Second
+	}
+	return tok, valid, nil
+}
+
+// loginBase normalizes a login URL to scheme://host, defaulting to ProductionLoginURL.
+func loginBase(s string) (string, error) {
+	if s == "" {
+		return ProductionLoginURL, nil
+	}
+	u, err := normalizeInstanceURL(s)
+	if err != nil {
+		return "", fmt.Errorf("salesforce: login URL: %w", err)
+	}
+	return u, nil
+}
+
+func httpClientOr(hc *http.Client) *http.Client {
+	if hc == nil {
+		return http.DefaultClient
+	}
+	return hc
+}

@@ -1,0 +1,212 @@
+package salesforce
+
+import (
+	"context"
+	"net/http"
+	"strings"
+)
+
+// SObjectSummary is an object's entry in the global describe.
+type SObjectSummary struct {
+	Name         string            `json:"name"`
+	Label        string            `json:"label"`
+	LabelPlural  string            `json:"labelPlural"`
+	KeyPrefix    string            `json:"keyPrefix"`
+	Custom       bool              `json:"custom"`
+	Createable   bool              `json:"createable"`
+	Updateable   bool              `json:"updateable"`
+	Deletable    bool              `json:"deletable"`
+	Queryable    bool              `json:"queryable"`
+	Retrieveable bool              `json:"retrieveable"`
+	Searchable   bool              `json:"searchable"`
+	URLs         map[string]string `json:"urls"`
+}
+
+// GlobalDescribe lists the org's objects (GET /sobjects).
+type GlobalDescribe struct {
+	Encoding     string           `json:"encoding"`
+	MaxBatchSize int              `json:"maxBatchSize"`
+	SObjects     []SObjectSummary `json:"sobjects"`
+}
+
+// SObjectDescribe is an object's full describe (GET /sobjects/{Obj}/describe).
+type SObjectDescribe struct {
+	SObjectSummary
+	Fields             []Field             `json:"fields"`
+	ChildRelationships []ChildRelationship `json:"childRelationships"`
+	RecordTypeInfos    []RecordTypeInfo    `json:"recordTypeInfos"`
+}
+
+// Field describes one field of an object.
+type Field struct {
+	Name               string          `json:"name"`
+	Label              string          `json:"label"`
+	Type               string          `json:"type"`
+	SoapType           string          `json:"soapType"`
+	Length             int             `json:"length"`
+	ByteLength         int             `json:"byteLength"`
+	Precision          int             `json:"precision"`
+	Scale              int             `json:"scale"`
+	Digits             int             `json:"digits"`
+	Createable         bool            `json:"createable"`
+	Updateable         bool            `json:"updateable"`
+	Nillable           bool            `json:"nillable"`
+	DefaultedOnCreate  bool            `json:"defaultedOnCreate"`
+	ExternalID         bool            `json:"externalId"`
+	IDLookup           bool            `json:"idLookup"`
+	Unique             bool            `json:"unique"`
+	CaseSensitive      bool            `json:"caseSensitive"`
+	Calculated         bool            `json:"calculated"`
+	AutoNumber         bool            `json:"autoNumber"`
+	Custom             bool            `json:"custom"`
+	Filterable         bool            `json:"filterable"`
+	Sortable           bool            `json:"sortable"`
+	Groupable          bool            `json:"groupable"`
+	RestrictedPicklist bool            `json:"restrictedPicklist"`
+	DependentPicklist  bool            `json:"dependentPicklist"`
+	ControllerName     string          `json:"controllerName"`
+	ReferenceTo        []string        `json:"referenceTo"`
+	RelationshipName   string          `json:"relationshipName"`
+	PicklistValues     []PicklistValue `json:"picklistValues"`
+}
+
+// Required reports whether an insert must set the field (createable, not nillable, not
+// defaulted on create).
+func (f *Field) Required() bool { return f.Createable && !f.Nillable && !f.DefaultedOnCreate }
+
+// PicklistValue is one value of a picklist field.
+type PicklistValue struct {
+	Active       bool   `json:"active"`
+	DefaultValue bool   `json:"defaultValue"`
+	Label        string `json:"label"`
+	Value        string `json:"value"`
+}
+
+// ChildRelationship is a relationship from child records to this object.
+type ChildRelationship struct {
+	ChildSObject     string `json:"childSObject"`
+	Field            string `json:"field"`
+	RelationshipName string `json:"relationshipName"`
+	CascadeDelete    bool   `json:"cascadeDelete"`
+}
+
+// RecordTypeInfo is one record type of the object.
+type RecordTypeInfo struct {
+	Name                     string `json:"name"`
+	DeveloperName            string `json:"developerName"`
+	RecordTypeID             string `json:"recordTypeId"`
+	Active                   bool   `json:"active"`
+	Available                bool   `json:"available"`
+	Master                   bool   `json:"master"`
+	DefaultRecordTypeMapping bool   `json:"defaultRecordTypeMapping"`
+}
+
+// Field returns the field with the given name (case-insensitive).
+func (d *SObjectDescribe) Field(name string) (*Field, bool) {
+	for i := range d.Fields {
+		if strings.EqualFold(d.Fields[i].Name, name) {
+			return &d.Fields[i], true
+		}
+	}
+	return nil, false
+}
+
+// describeEntry is one cached describe; done is closed when d/err are set.
+type describeEntry struct {
+	done chan struct{}
+	d    *SObjectDescribe
+	err  error
+}
+
+type describeGlobalEntry struct {
+	done chan struct{}
+	d    *GlobalDescribe
+	err  error
+}
+
+// DescribeGlobal lists the org's objects. The result is cached for the client's lifetime
+// (see ForgetDescribes); callers must not modify it.
+func (c *Client) DescribeGlobal(ctx context.Context) (*GlobalDescribe, error) {
+	for {
+		c.describeMu.Lock()
+		e := c.globalCache
+		if e == nil {
+			e = &describeGlobalEntry{done: make(chan struct{})}
+			c.globalCache = e
+			c.describeMu.Unlock()
+			var d GlobalDescribe
+			err := c.doJSON(ctx, &request{method: http.MethodGet, path: c.dataPath("sobjects")}, nil, &d)
+			c.describeMu.Lock()
+			if err != nil {
+				e.err = err
+				c.globalCache = nil // failures are not cached
+			} else {
+				e.d = &d
+			}
+			close(e.done)
+			c.describeMu.Unlock()
+			return e.d, e.err
+		}
+		c.describeMu.Unlock()
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+		if e.err == nil {
+			return e.d, nil
+		}
+		if !isContextErr(e.err) {
+			return nil, e.err
+		}
+		// the fetching caller was cancelled; try again with ours
+	}
+}
+
+// Describe returns an object's full describe (fields, relationships, record types). Results are
+// cached per client, keyed case-insensitively; concurrent callers for the same object share one
+// request. Callers must not modify the result. An unknown object gives an *APIError NOT_FOUND.
+func (c *Client) Describe(ctx context.Context, object string) (*SObjectDescribe, error) {
+	key := strings.ToLower(object)
+	for {
+		c.describeMu.Lock()
+		e, ok := c.describeCache[key]
+		if !ok {
+			e = &describeEntry{done: make(chan struct{})}
+			c.describeCache[key] = e
+			c.describeMu.Unlock()
+			var d SObjectDescribe
+			err := c.doJSON(ctx, &request{method: http.MethodGet, path: c.dataPath("sobjects", object, "describe")}, nil, &d)
+			c.describeMu.Lock()
+			if err != nil {
+				e.err = err
+				delete(c.describeCache, key)
+			} else {
+				e.d = &d
+			}
+			close(e.done)
+			c.describeMu.Unlock()
+			return e.d, e.err
+		}
+		c.describeMu.Unlock()
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+		if e.err == nil {
+			return e.d, nil
+		}
+		if !isContextErr(e.err) {
+			return nil, e.err
+		}
+	}
+}
+
+// ForgetDescribes empties the describe cache (after schema changes).
+func (c *Client) ForgetDescribes() {
+	c.describeMu.Lock()
+	defer c.describeMu.Unlock()
+	c.describeCache = make(map[string]*describeEntry)
+	c.globalCache = nil
+}

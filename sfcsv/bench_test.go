@@ -1,0 +1,91 @@
+package sfcsv_test
+
+import (
+	"bytes"
+	"io"
+	"strconv"
+	"testing"
+
+	"github.com/sfbatch/sfbatch/sfcsv"
+)
+
+// benchRecord is a typical Contact row: mostly plain values, one quoted
+// field and some non-ASCII text.
+var benchRecord = []string{
+	"0035g00000AbCdEAAV", "Zoë", "Müller-Lüdenscheidt", "zoe.mueller@example.com",
+	"ACME-000123", "Key contact, \"VIP\" since 2019", "true", "1990-01-31", "2024-01-03T23:52:01.000Z", "#N/A",
+}
+
+func benchInput(tb testing.TB, rows int) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	w := sfcsv.NewWriter(&buf, sfcsv.WriterOptions{})
+	header := []string{"Id", "FirstName", "LastName", "Email", "Account.External_Id__c", "Description", "DoNotCall", "Birthdate", "LastActivity__c", "Phone"}
+	if _, err := w.Write(header); err != nil {
+		tb.Fatal(err)
+	}
+	rec := append([]string(nil), benchRecord...)
+	for i := range rows {
+		rec[4] = "ACME-" + strconv.Itoa(i)
+		if _, err := w.Write(rec); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	w.Flush()
+	return buf.Bytes()
+}
+
+func BenchmarkWriter(b *testing.B) {
+	for _, le := range []sfcsv.LineEnding{sfcsv.LF, sfcsv.CRLF} {
+		b.Run(le.String(), func(b *testing.B) {
+			w := sfcsv.NewWriter(io.Discard, sfcsv.WriterOptions{LineEnding: le})
+			b.SetBytes(int64(sfcsv.EncodedSize(benchRecord, sfcsv.Comma, le).Bytes))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := w.Write(benchRecord); err != nil {
+					b.Fatal(err)
+				}
+			}
+			w.Flush()
+		})
+	}
+}
+
+func BenchmarkEncodedSize(b *testing.B) {
+	b.SetBytes(int64(sfcsv.EncodedSize(benchRecord, sfcsv.Comma, sfcsv.LF).Bytes))
+	b.ReportAllocs()
+	for b.Loop() {
+		sfcsv.EncodedSize(benchRecord, sfcsv.Comma, sfcsv.LF)
+	}
+}
+
+func BenchmarkReader(b *testing.B) {
+	data := benchInput(b, 10_000)
+	for _, reuse := range []bool{false, true} {
+		name := "new"
+		if reuse {
+			name = "reuse"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				r := sfcsv.NewReader(bytes.NewReader(data), sfcsv.ReaderOptions{ReuseRecord: reuse})
+				n := 0
+				for {
+					_, err := r.Read()
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					n++
+				}
+				if n != 10_001 {
+					b.Fatalf("read %d records", n)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,383 @@
+package sfcsv
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"unicode/utf8"
+)
+
+// ReaderOptions configures a Reader. The zero value reads comma-separated
+// data with strict quoting.
+type ReaderOptions struct {
+	// Delimiter separates fields. Zero means Comma.
+	Delimiter Delimiter
+	// Name names the input (usually the file name) in errors. Optional.
+	Name string
+	// ReuseRecord makes Read return a slice that is overwritten by the next
+	// call, so reading allocates only the field text. The strings themselves
+	// are never reused and stay valid.
+	ReuseRecord bool
+	// LazyQuotes accepts a double quote inside an unquoted field as a literal
+	// character. By default it is an error (ErrBareQuote), as it is for
+	// Salesforce, which fails such rows.
+	LazyQuotes bool
+	// BufferSize is the read buffer size in bytes. Zero means 64 KiB. Lines
+	// longer than the buffer are still read whole.
+	BufferSize int
+}
+
+// Reader reads records in Salesforce's CSV dialect from a stream.
+//
+// The first record is the header; every later record must have as many
+// fields as the header. A UTF-8 byte order mark at the start is skipped.
+// Records end with LF or CRLF (both accepted in one file) or at the end of
+// input. Blank lines are skipped and are not rows.
+//
+// Errors in a row (invalid UTF-8, a bare or misplaced quote, a wrong number
+// of fields) are returned as *ParseError and do not stop the Reader: the next
+// Read continues with the next row, so every row can be accounted for. For a
+// wrong number of fields the record is returned together with the error.
+// An I/O error from the underlying reader is returned on every later call.
+//
+// A Reader is not safe for concurrent use.
+type Reader struct {
+	br     *bufio.Reader
+	opts   ReaderOptions
+	delim  byte
+	err    error // sticky error
+	bomChk bool
+
+	header      []string
+	headerDone  bool // header has been read
+	headerGiven bool // header has been returned by Read
+
+	row     int   // rows read so far (including failed ones)
+	line    int   // physical lines read so far
+	recLine int   // line where the last record started
+	lastEOL int   // terminator of the last record: 0 none, 1 LF, 2 CRLF
+	offset  int64 // input bytes consumed
+
+	lineBuf []byte
+	recBuf  []byte
+	ends    []int
+	record  []string
+}
+
+// NewReader returns a Reader that reads from r.
+func NewReader(r io.Reader, opts ReaderOptions) *Reader {
+	size := opts.BufferSize
+	if size <= 0 {
+		size = 64 << 10
+	}
+	rd := &Reader{br: bufio.NewReaderSize(r, size), opts: opts, delim: opts.Delimiter.byteValue()}
+	if !opts.Delimiter.Valid() {
+		rd.err = fmt.Errorf("sfcsv: %w: %s", ErrDelimiter, opts.Delimiter.Name())
+	}
+	return rd
+}
+
+// Header returns the header (the first record), reading it if it has not
+// been read yet. It does not consume a data row: after Header, Read returns
+// row 2. The returned slice belongs to the caller.
+func (r *Reader) Header() ([]string, error) {
+	if !r.headerDone {
+		if err := r.readHeader(); err != nil {
+			return nil, err
+		}
+		r.headerGiven = true
+	}
+	return slices.Clone(r.header), nil
+}
+
+// Read returns the next record. If Header has not been called, the first
+// call returns the header. At the end of input Read returns nil, io.EOF.
+//
+// Unless ReuseRecord is set, the returned slice is new on every call.
+func (r *Reader) Read() ([]string, error) {
+	if !r.headerDone {
+		if err := r.readHeader(); err != nil {
+			return nil, err
+		}
+	}
+	if !r.headerGiven {
+		r.headerGiven = true
+		if r.opts.ReuseRecord {
+			r.record = append(r.record[:0], r.header...)
+			return r.record, nil
+		}
+		return slices.Clone(r.header), nil
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	var dst []string
+	if r.opts.ReuseRecord {
+		dst = r.record[:0]
+	}
+	rec, err := r.readRecord(dst)
+	if r.opts.ReuseRecord && rec != nil {
+		r.record = rec
+	}
+	if err == nil && len(rec) != len(r.header) {
+		col := min(len(rec), len(r.header)) + 1
+		err = r.parseError(col, fmt.Errorf("%w: got %d, want %d (header)", ErrFieldCount, len(rec), len(r.header)))
+	}
+	return rec, err
+}
+
+// Row returns the 1-based row number of the record last returned by Read or
+// Header (the header is row 1), including a row returned with an error.
+func (r *Reader) Row() int { return r.row }
+
+// Line returns the 1-based physical line on which the last record started.
+func (r *Reader) Line() int { return r.recLine }
+
+// LineEnding returns the line ending that ended the last record read, and
+// false if that record ended at the end of input without one. Salesforce
+// fails a job whose data does not use the job's lineEnding; this lets a
+// caller check.
+func (r *Reader) LineEnding() (LineEnding, bool) {
+	switch r.lastEOL {
+	case 1:
+		return LF, true
+	case 2:
+		return CRLF, true
+	}
+	return LF, false
+}
+
+// InputOffset returns the number of input bytes consumed so far, including a
+// byte order mark: the offset just past the last record read.
+func (r *Reader) InputOffset() int64 { return r.offset }
+
+func (r *Reader) readHeader() error {
+	if r.err != nil {
+		return r.err
+	}
+	rec, err := r.readRecord(nil)
+	if err != nil {
+		if err == io.EOF {
+			err = r.parseErrorAt(1, 0, 0, errors.New("empty input: no header row"))
+		}
+		r.err = err
+		return err
+	}
+	r.header = rec
+	r.headerDone = true
+	return nil
+}
+
+func (r *Reader) parseError(col int, err error) error {
+	return r.parseErrorAt(r.row, col, r.recLine, err)
+}
+
+func (r *Reader) parseErrorAt(row, col, line int, err error) error {
+	return &ParseError{File: r.opts.Name, Row: row, Column: col, Line: line, Err: err}
+}
+
+// readLine returns the next physical line including its terminator. The
+// slice is valid until the next call. It returns io.EOF only when no bytes
+// remain.
+func (r *Reader) readLine() ([]byte, error) {
+	if !r.bomChk {
+		r.bomChk = true
+		if b, _ := r.br.Peek(len(BOM)); string(b) == BOM {
+			r.br.Discard(len(BOM))
+			r.offset += int64(len(BOM))
+		}
+	}
+	line, err := r.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		r.lineBuf = append(r.lineBuf[:0], line...)
+		for err == bufio.ErrBufferFull {
+			line, err = r.br.ReadSlice('\n')
+			r.lineBuf = append(r.lineBuf, line...)
+		}
+		line = r.lineBuf
+	}
+	if len(line) > 0 {
+		r.line++
+		r.offset += int64(len(line))
+		if err == io.EOF {
+			err = nil
+		}
+	}
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("sfcsv: reading %s: %w", r.nameOr("input"), err)
+		r.err = err
+	}
+	return line, err
+}
+
+func (r *Reader) nameOr(s string) string {
+	if r.opts.Name != "" {
+		return r.opts.Name
+	}
+	return s
+}
+
+// isEOL reports whether b is empty, "\n" or "\r\n".
+func isEOL(b []byte) bool {
+	switch len(b) {
+	case 0:
+		return true
+	case 1:
+		return b[0] == '\n'
+	case 2:
+		return b[0] == '\r' && b[1] == '\n'
+	}
+	return false
+}
+
+// trimEOL drops a final "\n" or "\r\n". A lone CR is data.
+func trimEOL(b []byte) []byte {
+	n := len(b)
+	if n > 0 && b[n-1] == '\n' {
+		n--
+		if n > 0 && b[n-1] == '\r' {
+			n--
+		}
+	}
+	return b[:n]
+}
+
+// readRecord parses one record into dst. Row-level errors are returned as
+// *ParseError after the whole record has been consumed.
+func (r *Reader) readRecord(dst []string) ([]string, error) {
+	var line []byte
+	var err error
+	for {
+		line, err = r.readLine()
+		if err != nil {
+			if err == io.EOF {
+				r.err = io.EOF
+			}
+			return nil, err
+		}
+		if !isEOL(line) {
+			break
+		}
+	}
+	r.row++
+	r.recLine = r.line
+	r.recBuf = r.recBuf[:0]
+	r.ends = r.ends[:0]
+	d := r.delim
+	var perr error
+	errCol := 0
+	fail := func(e error) {
+		if perr == nil {
+			perr = e
+			errCol = len(r.ends) + 1
+		}
+	}
+
+parse:
+	for {
+		if len(line) == 0 || line[0] != '"' {
+			// Unquoted field: runs to the next delimiter or the line end.
+			i := bytes.IndexByte(line, d)
+			var field []byte
+			if i >= 0 {
+				field = line[:i]
+			} else {
+				field = trimEOL(line)
+			}
+			if !r.opts.LazyQuotes && bytes.IndexByte(field, '"') >= 0 {
+				fail(ErrBareQuote)
+			}
+			r.recBuf = append(r.recBuf, field...)
+			r.ends = append(r.ends, len(r.recBuf))
+			if i < 0 {
+				break parse
+			}
+			line = line[i+1:]
+			continue
+		}
+		// Quoted field: runs to a closing quote not followed by another quote.
+		line = line[1:]
+		for {
+			i := bytes.IndexByte(line, '"')
+			if i < 0 {
+				// The field continues on the next line; line breaks are data.
+				r.recBuf = append(r.recBuf, line...)
+				line, err = r.readLine()
+				if err != nil {
+					if err != io.EOF {
+						return nil, err
+					}
+					r.err = io.EOF
+					fail(fmt.Errorf("%w: quoted field not closed before end of input", ErrQuote))
+					r.ends = append(r.ends, len(r.recBuf))
+					break parse
+				}
+				continue
+			}
+			r.recBuf = append(r.recBuf, line[:i]...)
+			line = line[i+1:]
+			switch {
+			case len(line) > 0 && line[0] == '"':
+				r.recBuf = append(r.recBuf, '"')
+				line = line[1:]
+			case len(line) > 0 && line[0] == d:
+				r.ends = append(r.ends, len(r.recBuf))
+				line = line[1:]
+				continue parse
+			case isEOL(line):
+				r.ends = append(r.ends, len(r.recBuf))
+				break parse
+			default:
+				// Text after the closing quote: the row is invalid. Skip to the
+				// end of this physical line to resynchronise.
+				fail(fmt.Errorf("%w: %q after closing quote", ErrQuote, firstRune(line)))
+				r.ends = append(r.ends, len(r.recBuf))
+				break parse
+			}
+		}
+	}
+	switch n := len(line); {
+	case n >= 2 && line[n-2] == '\r' && line[n-1] == '\n':
+		r.lastEOL = 2
+	case n >= 1 && line[n-1] == '\n':
+		r.lastEOL = 1
+	default:
+		r.lastEOL = 0
+	}
+	if perr != nil {
+		return nil, r.parseError(errCol, perr)
+	}
+	if !utf8.Valid(r.recBuf) {
+		return nil, r.parseError(r.invalidColumn(), ErrInvalidUTF8)
+	}
+	s := string(r.recBuf)
+	if dst == nil {
+		dst = make([]string, 0, len(r.ends))
+	}
+	prev := 0
+	for _, e := range r.ends {
+		dst = append(dst, s[prev:e])
+		prev = e
+	}
+	return dst, nil
+}
+
+// invalidColumn returns the 1-based field holding the first invalid UTF-8.
+func (r *Reader) invalidColumn() int {
+	prev := 0
+	for i, e := range r.ends {
+		if !utf8.Valid(r.recBuf[prev:e]) {
+			return i + 1
+		}
+		prev = e
+	}
+	return 0
+}
+
+func firstRune(b []byte) string {
+	_, n := utf8.DecodeRune(b)
+	return string(b[:n])
+}
