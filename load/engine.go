@@ -27,6 +27,8 @@ type Loader struct {
 	bulk1 bulk1API
 	coll  collectionsAPI
 	desc  describeAPI
+
+	sortRun int // rows per in-memory sorted run (0 = sortRunRows); tests lower it
 }
 
 // Load sends every row of src to Salesforce as opts describe and delivers one RowResult per
@@ -80,6 +82,7 @@ type run struct {
 	header []string
 	seed   maphash.Seed
 	sink   Sink
+	types  map[string]string // field name (lower case) -> describe type, when described
 
 	// mu guards everything below it.
 	mu      sync.Mutex
@@ -111,7 +114,8 @@ func (r *run) execute(ctx context.Context, src Source) error {
 		return r.fail(ctx, err)
 	}
 	r.api, r.sum.API = api, api
-	if err := r.preflight(ctx, in); err != nil {
+	in, err = r.preflight(ctx, in)
+	if err != nil {
 		if _, ok := err.(*PreflightError); ok {
 			return err
 		}

@@ -29,6 +29,10 @@ func (r *run) sorted(ctx context.Context, in passSource) (passSource, error) {
 		}
 		return cmp.Compare(a.num, b.num)
 	}
+	runRows := sortRunRows
+	if r.l.sortRun > 0 {
+		runRows = r.l.sortRun
+	}
 	var runs []*spoolSource
 	var buf []prow
 	var inErr error
@@ -67,7 +71,7 @@ func (r *run) sorted(ctx context.Context, in passSource) (passSource, error) {
 			break
 		}
 		buf = append(buf, p)
-		if len(buf) == sortRunRows {
+		if len(buf) >= runRows {
 			if err := flush(); err != nil {
 				return nil, err
 			}

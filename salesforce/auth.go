@@ -39,21 +39,15 @@ type Token struct {
 }
 
 // String describes the token without revealing secrets.
-func (t *Token) String() string {
-	if t == nil {
-		return "<nil>"
-	}
-	return fmt.Sprintf("Token{AccessToken:%s, InstanceURL:%s, IssuedAt:%s}", redacted(t.AccessToken), t.InstanceURL, t.IssuedAt.Format(time.RFC3339))
+func (t Token) String() string {
+	return fmt.Sprintf("Token{AccessToken:%s, RefreshToken:%s, InstanceURL:%s, IssuedAt:%s}", redacted(t.AccessToken), redacted(t.RefreshToken), t.InstanceURL, t.IssuedAt.Format(time.RFC3339))
 }
 
 // GoString is String, so %#v does not reveal secrets either.
-func (t *Token) GoString() string { return t.String() }
+func (t Token) GoString() string { return t.String() }
 
 // LogValue implements slog.LogValuer without secrets.
-func (t *Token) LogValue() slog.Value {
-	if t == nil {
-		return slog.StringValue("<nil>")
-	}
+func (t Token) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("instance_url", t.InstanceURL), slog.Time("issued_at", t.IssuedAt))
 }
 

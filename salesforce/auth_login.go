@@ -56,6 +56,16 @@ type LoginConfig struct {
 	HTTPClient *http.Client
 }
 
+// String describes the configuration without secrets.
+func (c LoginConfig) String() string {
+	flow, _ := c.flow()
+	return fmt.Sprintf("LoginConfig{Flow:%s, LoginURL:%s, Username:%s, ClientID:%s, InstanceURL:%s, Password:%s, ClientSecret:%s, RefreshToken:%s, AccessToken:%s}",
+		flow, c.loginURL(), c.Username, c.ClientID, c.InstanceURL, redacted(c.Password), redacted(c.ClientSecret), redacted(c.RefreshToken), redacted(c.AccessToken))
+}
+
+// GoString is String.
+func (c LoginConfig) GoString() string { return c.String() }
+
 func (c LoginConfig) flow() (Flow, error) {
 	if c.Flow != "" {
 		return c.Flow, nil

@@ -275,13 +275,12 @@ func (e *APIError) parseJSONObject(b []byte) bool {
 	default:
 		return false
 	}
-	return true
+	return e.ErrorCode != "" || e.Message != ""
 }
 
 // parseXML decodes a Bulk 1.0 <error> or a SOAP fault, by local element names.
 func (e *APIError) parseXML(b []byte) bool {
 	d := xml.NewDecoder(bytes.NewReader(b))
-	d.Strict = false
 	var (
 		stack                  []string
 		exCode, exMsg          string

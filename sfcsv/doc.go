@@ -31,6 +31,10 @@
 //     the first column name. The Writer writes one only when asked.
 //   - Blank lines are skipped by the Reader. The Writer writes a record made
 //     of one empty field as "" so that it survives a round trip.
+//   - Salesforce's own result and query files quote every field;
+//     WriterOptions.QuoteAll produces the same bytes. Reader.LineEnding tells
+//     which line ending ended a record, for checking a file against a job's
+//     lineEnding.
 //
 // # Nulls and values
 //
@@ -47,7 +51,7 @@
 // Writer.Write returns the exact encoded size of each record in bytes and in
 // characters (RowSize), including quotes, delimiters and the line ending, so
 // a caller can cut batches without encoding twice; EncodedSize computes the
-// same numbers without writing.
+// same numbers without writing (Writer.Size also honours QuoteAll).
 //
 // # Errors
 //

@@ -18,6 +18,11 @@ var (
 	ErrQuote = errors.New(`extraneous or missing " in quoted field`)
 	// ErrFieldCount means a row has a different number of fields than the header.
 	ErrFieldCount = errors.New("wrong number of fields")
+	// ErrNoHeader means the input holds no record at all, not even a header.
+	// The *ParseError also matches io.EOF with errors.Is.
+	ErrNoHeader = errors.New("no header row")
+	// ErrRecordTooLarge means a record or line exceeds ReaderOptions.MaxRecordBytes.
+	ErrRecordTooLarge = errors.New("record too large")
 	// ErrEmptyRecord means a Writer was given a record with no fields.
 	ErrEmptyRecord = errors.New("record has no fields")
 	// ErrDelimiter means a Reader or Writer was configured with a delimiter

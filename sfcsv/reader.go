@@ -28,7 +28,16 @@ type ReaderOptions struct {
 	// BufferSize is the read buffer size in bytes. Zero means 64 KiB. Lines
 	// longer than the buffer are still read whole.
 	BufferSize int
+	// MaxRecordBytes caps the size of one record (and of one physical line),
+	// so that a missing closing quote cannot make the Reader hold the whole
+	// input in memory. Zero means DefaultMaxRecordBytes. A longer record is
+	// a *ParseError matching ErrRecordTooLarge, after which the Reader stops.
+	MaxRecordBytes int
 }
+
+// DefaultMaxRecordBytes is the default ReaderOptions.MaxRecordBytes: 16 MiB,
+// above the 10 MB a whole Bulk API 1.0 batch may hold.
+const DefaultMaxRecordBytes = 16 << 20
 
 // Reader reads records in Salesforce's CSV dialect from a stream.
 //
@@ -62,6 +71,7 @@ type Reader struct {
 	offset  int64 // input bytes consumed
 
 	lineBuf []byte
+	max     int
 	recBuf  []byte
 	ends    []int
 	record  []string
@@ -73,7 +83,10 @@ func NewReader(r io.Reader, opts ReaderOptions) *Reader {
 	if size <= 0 {
 		size = 64 << 10
 	}
-	rd := &Reader{br: bufio.NewReaderSize(r, size), opts: opts, delim: opts.Delimiter.byteValue()}
+	rd := &Reader{br: bufio.NewReaderSize(r, size), opts: opts, delim: opts.Delimiter.byteValue(), max: opts.MaxRecordBytes}
+	if rd.max <= 0 {
+		rd.max = DefaultMaxRecordBytes
+	}
 	if !opts.Delimiter.Valid() {
 		rd.err = fmt.Errorf("sfcsv: %w: %s", ErrDelimiter, opts.Delimiter.Name())
 	}
@@ -82,7 +95,8 @@ func NewReader(r io.Reader, opts ReaderOptions) *Reader {
 
 // Header returns the header (the first record), reading it if it has not
 // been read yet. It does not consume a data row: after Header, Read returns
-// row 2. The returned slice belongs to the caller.
+// row 2. The returned slice belongs to the caller. Input without any record
+// gives a *ParseError that matches ErrNoHeader and io.EOF.
 func (r *Reader) Header() ([]string, error) {
 	if !r.headerDone {
 		if err := r.readHeader(); err != nil {
@@ -161,7 +175,7 @@ func (r *Reader) readHeader() error {
 	rec, err := r.readRecord(nil)
 	if err != nil {
 		if err == io.EOF {
-			err = r.parseErrorAt(1, 0, 0, errors.New("empty input: no header row"))
+			err = r.parseErrorAt(1, 0, 0, fmt.Errorf("%w (%w)", ErrNoHeader, io.EOF))
 		}
 		r.err = err
 		return err
@@ -194,10 +208,16 @@ func (r *Reader) readLine() ([]byte, error) {
 	if err == bufio.ErrBufferFull {
 		r.lineBuf = append(r.lineBuf[:0], line...)
 		for err == bufio.ErrBufferFull {
+			if len(r.lineBuf) > r.max {
+				return nil, errTooLarge
+			}
 			line, err = r.br.ReadSlice('\n')
 			r.lineBuf = append(r.lineBuf, line...)
 		}
 		line = r.lineBuf
+	}
+	if len(line) > r.max {
+		return nil, errTooLarge
 	}
 	if len(line) > 0 {
 		r.line++
@@ -218,6 +238,15 @@ func (r *Reader) nameOr(s string) string {
 		return r.opts.Name
 	}
 	return s
+}
+
+// errTooLarge is returned by readLine for a line over the record limit.
+var errTooLarge = errors.New("line too large")
+
+// tooLarge makes the sticky error for a record over MaxRecordBytes.
+func (r *Reader) tooLarge() error {
+	r.err = r.parseError(0, fmt.Errorf("%w: more than %d bytes (unclosed quote?)", ErrRecordTooLarge, r.max))
+	return r.err
 }
 
 // isEOL reports whether b is empty, "\n" or "\r\n".
@@ -255,6 +284,10 @@ func (r *Reader) readRecord(dst []string) ([]string, error) {
 		if err != nil {
 			if err == io.EOF {
 				r.err = io.EOF
+			} else if err == errTooLarge {
+				r.row++
+				r.recLine = r.line + 1
+				return nil, r.tooLarge()
 			}
 			return nil, err
 		}
@@ -305,8 +338,14 @@ parse:
 			if i < 0 {
 				// The field continues on the next line; line breaks are data.
 				r.recBuf = append(r.recBuf, line...)
+				if len(r.recBuf) > r.max {
+					return nil, r.tooLarge()
+				}
 				line, err = r.readLine()
 				if err != nil {
+					if err == errTooLarge {
+						return nil, r.tooLarge()
+					}
 					if err != io.EOF {
 						return nil, err
 					}
@@ -350,7 +389,7 @@ parse:
 	if perr != nil {
 		return nil, r.parseError(errCol, perr)
 	}
-	if !utf8.Valid(r.recBuf) {
+	if !r.validUTF8() {
 		return nil, r.parseError(r.invalidColumn(), ErrInvalidUTF8)
 	}
 	s := string(r.recBuf)
@@ -363,6 +402,22 @@ parse:
 		prev = e
 	}
 	return dst, nil
+}
+
+// validUTF8 reports whether every field of the record is valid UTF-8. The
+// record buffer is checked in one pass; when it is valid, a field is invalid
+// only if a field boundary splits a multi-byte sequence, that is if a field
+// starts with a continuation byte.
+func (r *Reader) validUTF8() bool {
+	if !utf8.Valid(r.recBuf) {
+		return false
+	}
+	for _, e := range r.ends {
+		if e < len(r.recBuf) && r.recBuf[e]&0xC0 == 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // invalidColumn returns the 1-based field holding the first invalid UTF-8.

@@ -118,6 +118,14 @@ func TestReaderRowErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "multi-byte sequence split by delimiter",
+			in:   "a,b\n\xe0,\xb2\xb2\n",
+			steps: []step{
+				{rec: []string{"a", "b"}},
+				{err: sfcsv.ErrInvalidUTF8, row: 2, col: 1},
+			},
+		},
+		{
 			name: "too few fields returns record and error",
 			in:   "a,b,c\n1,2\n4,5,6\n",
 			steps: []step{
@@ -294,7 +302,7 @@ func TestReaderEmptyInput(t *testing.T) {
 		r := sfcsv.NewReader(strings.NewReader(in), sfcsv.ReaderOptions{Name: "empty.csv"})
 		_, err := r.Header()
 		var pe *sfcsv.ParseError
-		if !errors.As(err, &pe) || pe.Row != 1 {
+		if !errors.As(err, &pe) || pe.Row != 1 || !errors.Is(err, sfcsv.ErrNoHeader) || !errors.Is(err, io.EOF) {
 			t.Errorf("%q: Header error %v, want *ParseError at row 1", in, err)
 		}
 		if _, err2 := r.Read(); err2 == nil {
@@ -430,5 +438,38 @@ func TestReaderLineEnding(t *testing.T) {
 		if le, ok := r.LineEnding(); le != w.le || ok != w.ok {
 			t.Errorf("record %d: LineEnding = %v, %v; want %v, %v", i+1, le, ok, w.le, w.ok)
 		}
+	}
+}
+
+func TestReaderMaxRecordBytes(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 200)
+	tests := []struct {
+		name string
+		in   string
+		row  int
+	}{
+		{"unclosed quote", "a,b\n1,2\n3,\"open\n" + strings.Repeat(long+"\n", 5), 3},
+		{"long line", "a,b\n" + long + "," + long + "\n", 2},
+		{"long header", long + "\n", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := sfcsv.NewReader(strings.NewReader(tt.in), sfcsv.ReaderOptions{BufferSize: 16, MaxRecordBytes: 100})
+			var err error
+			for range 10 {
+				if _, err = r.Read(); err != nil {
+					break
+				}
+			}
+			var pe *sfcsv.ParseError
+			if !errors.Is(err, sfcsv.ErrRecordTooLarge) || !errors.As(err, &pe) || pe.Row != tt.row {
+				t.Fatalf("error %v, want ErrRecordTooLarge at row %d", err, tt.row)
+			}
+			if _, err2 := r.Read(); !errors.Is(err2, sfcsv.ErrRecordTooLarge) {
+				t.Errorf("error not sticky: %v", err2)
+			}
+		})
 	}
 }

@@ -145,21 +145,17 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// SetLimitRemaining sets how much of the named limit is left (lowering it
-// only: counters refill with the day). 0 exhausts the limit, so requests
-// charged to it fail (REQUEST_LIMIT_EXCEEDED for DailyApiRequests).
+// SetLimitRemaining sets how much of the named limit is left; 0 exhausts
+// it, so requests charged to it fail (REQUEST_LIMIT_EXCEEDED for
+// DailyApiRequests). Counters refill when the clock passes midnight UTC.
 func (s *Server) SetLimitRemaining(name string, remaining int) error {
 	l, ok := s.org.Limits()[name]
 	if !ok {
 		return fmt.Errorf("emulator: no limit %q", name)
 	}
-	if remaining < 0 || remaining > l.Remaining {
-		return fmt.Errorf("emulator: limit %s: remaining %d must be in [0,%d]", name, remaining, l.Remaining)
+	if remaining < 0 || remaining > l.Max {
+		return fmt.Errorf("emulator: limit %s: remaining %d must be in [0,%d]", name, remaining, l.Max)
 	}
-	if n := l.Remaining - remaining; n > 0 {
-		if err := s.org.Consume(name, n); err != nil {
-			return fmt.Errorf("emulator: limit %s: %w", name, err)
-		}
-	}
+	s.org.SetLimit(name, l.Max, remaining)
 	return nil
 }

@@ -721,3 +721,7 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // Flush flushes the underlying writer when it can.
 func (w *statusWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
+
+// SessionValid reports whether tok is a live session (using it extends it,
+// like any request would).
+func (s *Server) SessionValid(tok string) bool { return s.sessions.validate(tok) != nil }

@@ -245,6 +245,7 @@ func (s *Service) dropPendingLocked(j *job) {
 	}
 	clear(s.pending[n:])
 	s.pending = s.pending[:n]
+	s.notifyLocked()
 }
 
 // readUpload reads a request body up to limit bytes, gunzipping it if
@@ -292,15 +293,17 @@ func (s *Service) readUpload(w http.ResponseWriter, r *http.Request, limit int64
 
 func (s *Service) bulk1AddBatch(w http.ResponseWriter, r *http.Request, j *job) {
 	f := formatOf(j.contentType)
+	// A submitted batch counts against the allocation even when it is
+	// rejected, as on Salesforce.
+	if err := s.org.Consume(limitBatches, 1); err != nil {
+		writeBulk1Error(w, f, http.StatusBadRequest, "ExceededQuota", "Maximum number of batches per rolling 24-hour period exceeded")
+		return
+	}
 	s.mu.Lock()
 	st := j.state
 	s.mu.Unlock()
 	if st != stateOpen {
 		writeBulk1Error(w, f, http.StatusBadRequest, "InvalidJobState", "Job "+j.id+" is "+st+": batches can only be added to an Open job")
-		return
-	}
-	if err := s.org.Consume(limitBatches, 1); err != nil {
-		writeBulk1Error(w, f, http.StatusBadRequest, "ExceededQuota", "Maximum number of batches per rolling 24-hour period exceeded")
 		return
 	}
 	data, tooBig, dropped, err := s.readUpload(w, r, MaxBatchBytes)

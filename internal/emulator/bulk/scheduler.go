@@ -41,6 +41,7 @@ func (s *Service) done(w *work) {
 	if s.running[w.job] <= 0 {
 		delete(s.running, w.job)
 	}
+	s.notifyLocked()
 	s.cond.Broadcast()
 	s.mu.Unlock()
 }
@@ -121,4 +122,10 @@ func (s *Service) takeQueryTimeoutLocked() bool {
 	}
 	s.faults.queryTimeouts--
 	return true
+}
+
+// notifyLocked wakes WaitIdle callers. Caller holds s.mu.
+func (s *Service) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
 }

@@ -47,8 +47,8 @@ const (
 
 // Limit names in the org's counters.
 const (
-	limitBatches      = "DailyBulkApiBatches"
-	limitV2QueryJobs  = "DailyBulkV2QueryJobs"
+	limitBatches      = org.LimitDailyBulkAPIBatches
+	limitV2QueryJobs  = org.LimitDailyBulkV2QueryJobs
 	dataloadNamespace = "http://www.force.com/2009/06/asyncapi/dataload"
 )
 
@@ -114,6 +114,7 @@ type Service struct {
 	order   []*job          // creation order, for listing
 	pending []*work         // FIFO of runnable work
 	running map[*job]int    // work items in progress per job
+	changed chan struct{}   // closed and replaced whenever work finishes
 	faults  faults
 
 	ctx    context.Context // canceled by Close; stops waits of running work
@@ -153,6 +154,7 @@ func New(o *org.Org, opts Options) *Service {
 		s.workers = max(2, runtime.GOMAXPROCS(0))
 	}
 	s.cond = sync.NewCond(&s.mu)
+	s.changed = make(chan struct{})
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for range s.workers {
 		s.wg.Add(1)
@@ -171,6 +173,26 @@ func (s *Service) Close() error {
 	s.cancel()
 	s.wg.Wait()
 	return nil
+}
+
+// WaitIdle blocks until no work is queued or running (every job has reached
+// a state that needs a client action or is final), or ctx ends. Jobs waiting
+// on the clock in the Realistic profile count as running.
+func (s *Service) WaitIdle(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		idle := len(s.pending) == 0 && len(s.running) == 0
+		ch := s.changed
+		s.mu.Unlock()
+		if idle {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // FailNextJob makes the next ingest job (Bulk 2.0) or batch (Bulk 1.0) that

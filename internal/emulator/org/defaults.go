@@ -135,7 +135,7 @@ func defaultSpecs() []*Object {
 	)
 	contact.Fields = append(contact.Fields, address("Mailing", "Mailing")...)
 
-	leadStatus := pick("Status", "Lead Status", []string{"Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"}, true, "Open - Not Contacted")
+	leadStatus := pick("Status", "Status", []string{"Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"}, true, "Open - Not Contacted")
 	lead := object("Lead", "Lead", "Leads", "00Q",
 		str("FirstName", "First Name", 40),
 		required(str("LastName", "Last Name", 80)),

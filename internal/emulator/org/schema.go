@@ -338,7 +338,7 @@ func buildSchema(base []*Object, extra []ObjectSpec) (*Schema, error) {
 			continue
 		}
 		for {
-			p := fmt.Sprintf("a%02s", base62(uint64(next), 2))
+			p := "a" + base62(uint64(next), 2)
 			next++
 			if _, used := s.byPref[p]; !used {
 				ob.KeyPrefix = p

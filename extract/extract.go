@@ -1,0 +1,292 @@
+package extract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"strings"
+
+	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/sfcsv"
+)
+
+// Summary describes a finished extraction.
+type Summary struct {
+	// API is the API that was used (never APIAuto).
+	API API
+	// Query is the SOQL that was run (before any id-range rewriting).
+	Query string
+	// JobIDs are the Bulk query jobs that were run, in order.
+	JobIDs []string
+	// Columns are the result columns, as in the CSV header.
+	Columns []string
+	// Rows is the number of rows written; Pages the number of result pages
+	// or files read.
+	Rows  int64
+	Pages int
+}
+
+// Row is one result row: Values[i] is the value of Columns[i] as
+// Salesforce's Bulk CSV text ("" for null: Salesforce stores no empty
+// strings). Columns is shared by all rows; Values is valid only until the
+// iteration continues (copy it to keep it).
+type Row struct {
+	Columns []string
+	Values  []string
+}
+
+// Get returns the value of the named column (case-insensitive).
+func (r Row) Get(column string) (string, bool) {
+	for i, c := range r.Columns {
+		if strings.EqualFold(c, column) {
+			return r.Values[i], true
+		}
+	}
+	return "", false
+}
+
+// JobError is a Bulk query job or batch that Salesforce failed or aborted.
+type JobError struct {
+	API     API
+	JobID   string
+	BatchID string // Bulk 1.0 only
+	State   string
+	Message string
+}
+
+func (e *JobError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "extract: %s job %s", e.API, e.JobID)
+	if e.BatchID != "" {
+		fmt.Fprintf(&b, " batch %s", e.BatchID)
+	}
+	fmt.Fprintf(&b, " %s", e.State)
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	return b.String()
+}
+
+// DownloadError is a Bulk API 2.0 download that failed after its job
+// completed. Resume holds what Options.Resume needs to continue where it
+// stopped; Rows is the number of rows already written.
+type DownloadError struct {
+	Resume Resume
+	Rows   int64
+	Err    error
+}
+
+func (e *DownloadError) Error() string {
+	return fmt.Sprintf("extract: downloading results of Bulk 2.0 job %s (resume at locator %q after %d rows): %v",
+		e.Resume.JobID, e.Resume.Locator, e.Rows, e.Err)
+}
+
+func (e *DownloadError) Unwrap() error { return e.Err }
+
+// Run pulls every row of the query into opts.Output in opts.Format. On
+// error the Summary still reports what was written.
+func Run(ctx context.Context, c *salesforce.Client, opts Options) (*Summary, error) {
+	s, err := opts.resolve(true)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, errors.New("extract: nil client")
+	}
+	var w rowWriter
+	switch s.Format {
+	case FormatJSONL:
+		w = newJSONLWriter(s.Output)
+	case FormatParquet:
+		w = newParquetWriter(s.Output)
+	default:
+		w = newCSVWriter(s.Output, s.CSV, s.Resume != nil && s.Resume.Locator != "")
+	}
+	e := &engine{s: s, c: c, sum: &Summary{Query: s.query}}
+	e.begin = func(cols []string) error {
+		kinds := make([]Kind, len(cols))
+		if s.Format != FormatCSV {
+			if obj := queryObject(s.query); obj != "" {
+				k, err := columnKinds(ctx, c, obj, cols)
+				if err != nil {
+					return fmt.Errorf("extract: describing %s for column types: %w", obj, err)
+				}
+				kinds = k
+			}
+		}
+		return w.header(cols, kinds)
+	}
+	e.row = func(vals []string) error { return w.row(vals, e.sum.Rows+1) }
+	err = e.run(ctx)
+	if cerr := w.close(); err == nil && cerr != nil {
+		err = fmt.Errorf("extract: writing output: %w", cerr)
+	}
+	return e.sum, err
+}
+
+// Rows returns an iterator over the query's rows. Iteration stops at the
+// first error, which is yielded with a zero Row. Breaking out of the loop
+// stops the extraction (Bulk jobs are left for Salesforce to expire).
+//
+//	for row, err := range extract.Rows(ctx, client, extract.Options{Query: q}) {
+//		if err != nil { return err }
+//		id, _ := row.Get("Id")
+//	}
+func Rows(ctx context.Context, c *salesforce.Client, opts Options) iter.Seq2[Row, error] {
+	return func(yield func(Row, error) bool) {
+		s, err := opts.resolve(false)
+		if err == nil && c == nil {
+			err = errors.New("extract: nil client")
+		}
+		if err != nil {
+			yield(Row{}, err)
+			return
+		}
+		e := &engine{s: s, c: c, sum: &Summary{Query: s.query}}
+		var cols []string
+		e.begin = func(c []string) error { cols = c; return nil }
+		e.row = func(vals []string) error {
+			if !yield(Row{Columns: cols, Values: vals}, nil) {
+				return errStop
+			}
+			return nil
+		}
+		if err := e.run(ctx); err != nil && !errors.Is(err, errStop) {
+			yield(Row{}, err)
+		}
+	}
+}
+
+// engine runs one extraction. Its begin and row callbacks, and Progress,
+// are only called from the goroutine that calls run.
+type engine struct {
+	s     *settings
+	c     *salesforce.Client
+	sum   *Summary
+	begin func(columns []string) error
+	row   func(values []string) error
+
+	header []string
+}
+
+func (e *engine) run(ctx context.Context) error {
+	api := e.s.API
+	if api == APIAuto {
+		var err error
+		if api, err = e.choose(ctx); err != nil {
+			return err
+		}
+	}
+	e.sum.API = api
+	e.s.log.Debug("extract: starting", "api", api)
+	switch api {
+	case APIREST:
+		return e.runREST(ctx)
+	case APIBulk1:
+		return e.runBulk1(ctx)
+	default:
+		if e.s.IDChunks > 1 {
+			return e.runChunked(ctx)
+		}
+		return e.runBulk2(ctx)
+	}
+}
+
+// sinkError marks an error from the output side (writer or consumer), which
+// must not be retried as a download failure.
+type sinkError struct{ err error }
+
+func (e *sinkError) Error() string { return e.err.Error() }
+func (e *sinkError) Unwrap() error { return e.err }
+
+// setHeader checks a page's header against the first one and calls begin
+// for the first.
+func (e *engine) setHeader(h []string, name string) error {
+	if e.header == nil {
+		e.header = h
+		e.sum.Columns = h
+		if err := e.begin(h); err != nil {
+			return &sinkError{err}
+		}
+		return nil
+	}
+	if len(h) != len(e.header) {
+		return fmt.Errorf("extract: %s: header has %d columns, the first page had %d", name, len(h), len(e.header))
+	}
+	for i := range h {
+		if !strings.EqualFold(h[i], e.header[i]) {
+			return fmt.Errorf("extract: %s: column %d is %q, the first page had %q", name, i+1, h[i], e.header[i])
+		}
+	}
+	return nil
+}
+
+// emit passes one row to the output.
+func (e *engine) emit(vals []string) error {
+	if err := e.row(vals); err != nil {
+		return &sinkError{err}
+	}
+	e.sum.Rows++
+	return nil
+}
+
+// readPage reads one CSV result file (header and rows) and emits its rows,
+// skipping the first skip rows (already emitted by an earlier attempt). It
+// returns the number of rows read, skipped ones included.
+func (e *engine) readPage(r io.Reader, name string, skip int64) (int64, error) {
+	rd := sfcsv.NewReader(r, sfcsv.ReaderOptions{Name: name, ReuseRecord: true})
+	h, err := rd.Header()
+	if err == io.EOF {
+		// An empty file: no header, no rows (Bulk 1.0 "Records not found").
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("extract: reading %s: %w", name, err)
+	}
+	if err := e.setHeader(h, name); err != nil {
+		return 0, err
+	}
+	var n int64
+	for {
+		rec, err := rd.Read()
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("extract: reading %s: %w", name, err)
+		}
+		n++
+		if n <= skip {
+			continue
+		}
+		if err := e.emit(rec); err != nil {
+			return n, err
+		}
+	}
+}
+
+func (e *engine) progress(jobID, locator string) {
+	if e.s.Progress != nil {
+		e.s.Progress(Progress{API: e.sum.API, JobID: jobID, Rows: e.sum.Rows, Pages: e.sum.Pages, Locator: locator})
+	}
+}
+
+// retryable reports whether a download error may succeed when tried again:
+// transport and read errors, and server errors (5xx).
+func retryable(err error) bool {
+	var se *sinkError
+	var pe *sfcsv.ParseError
+	if errors.As(err, &se) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if errors.As(err, &pe) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return false
+	}
+	var ae *salesforce.APIError
+	if errors.As(err, &ae) {
+		return ae.StatusCode >= 500
+	}
+	return true
+}

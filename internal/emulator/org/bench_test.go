@@ -1,0 +1,92 @@
+package org
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/sfbatch/sfbatch/internal/emulator/clock"
+)
+
+// contactChunk returns n Contact inserts shaped like parsed CSV rows.
+func contactChunk(start, n int) []WriteRequest {
+	reqs := make([]WriteRequest, n)
+	for i := range reqs {
+		k := start + i
+		reqs[i] = WriteRequest{Op: OpInsert, Object: "Contact", Fields: map[string]any{
+			"FirstName":      "First" + strconv.Itoa(k%1000),
+			"LastName":       "Last" + strconv.Itoa(k),
+			"Email":          "user" + strconv.Itoa(k) + "@example.com",
+			"Phone":          "555-0100",
+			"Birthdate":      "1990-01-02",
+			"External_Id__c": "C-" + strconv.Itoa(k),
+		}}
+	}
+	return reqs
+}
+
+func benchOrg(b *testing.B) *Org {
+	b.Helper()
+	o, err := New(Options{Clock: clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return o
+}
+
+// BenchmarkWriteInsert inserts Contacts in 10,000-row Write calls.
+func BenchmarkWriteInsert(b *testing.B) {
+	const chunk = 10000
+	o := benchOrg(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		reqs := contactChunk(i*chunk, chunk)
+		b.StartTimer()
+		res := o.Write(b.Context(), "", reqs, false)
+		if !res[chunk-1].Success {
+			b.Fatal(res[chunk-1].Errors)
+		}
+	}
+	b.ReportMetric(float64(b.N*chunk)/b.Elapsed().Seconds(), "records/s")
+}
+
+func loadContacts(b *testing.B, o *Org, n int) {
+	b.Helper()
+	const chunk = 10000
+	for i := 0; i < n; i += chunk {
+		res := o.Write(b.Context(), "", contactChunk(i, min(chunk, n-i)), false)
+		if !res[0].Success {
+			b.Fatal(res[0].Errors)
+		}
+	}
+}
+
+// BenchmarkQuery runs a filtered query over n Contacts and reads every row.
+func BenchmarkQuery(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			if testing.Short() && n > 100_000 {
+				b.Skip("large")
+			}
+			o := benchOrg(b)
+			loadContacts(b, o, n)
+			b.ReportAllocs()
+			b.ResetTimer()
+			rows := 0
+			for range b.N {
+				r, err := o.Query(b.Context(), "SELECT Id, FirstName, LastName, Email, Account.Name FROM Contact WHERE Email LIKE 'user%' AND IsDeleted = false", false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := range r.Len() {
+					_ = r.Values(i)
+				}
+				rows += r.Len()
+			}
+			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}

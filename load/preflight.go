@@ -1,0 +1,287 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/sfcsv"
+)
+
+// describeAPI is the part of *salesforce.Client the preflight check uses.
+type describeAPI interface {
+	Describe(ctx context.Context, object string) (*salesforce.SObjectDescribe, error)
+}
+
+// maxProblems is how many preflight problems a PreflightError lists; the rest are counted.
+const maxProblems = 100
+
+// checker holds what the preflight needs to check rows.
+type checker struct {
+	op       Operation
+	fields   []*salesforce.Field // per header column; nil for relationship or unknown columns
+	required []int               // header columns that must not be empty on insert
+	problems []Problem
+	more     int
+}
+
+func (k *checker) add(p Problem) {
+	if len(k.problems) < maxProblems {
+		k.problems = append(k.problems, p)
+	} else {
+		k.more++
+	}
+}
+
+// preflight checks the header, then every row, against the object's describe before any job
+// is created. Rows are spooled to disk while they are checked so memory stays bounded; the
+// returned source replays them.
+func (r *run) preflight(ctx context.Context, in passSource) (passSource, error) {
+	cfg := r.cfg
+	if cfg.Preflight == PreflightOff {
+		return in, nil
+	}
+	if r.l.desc == nil {
+		if cfg.Preflight == PreflightRequired {
+			return nil, errors.New("preflight: no describe available")
+		}
+		return in, nil
+	}
+	d, err := r.l.desc.Describe(ctx, cfg.Object)
+	if err != nil {
+		var ae *salesforce.APIError
+		if errors.As(err, &ae) && (ae.StatusCode == http.StatusNotFound || ae.ErrorCode == "NOT_FOUND") {
+			return nil, &PreflightError{Object: cfg.Object, Problems: []Problem{{Code: "INVALID_TYPE",
+				Message: fmt.Sprintf("sObject type '%s' is not supported", cfg.Object)}}}
+		}
+		if cfg.Preflight == PreflightRequired {
+			return nil, fmt.Errorf("preflight: describe %s: %w", cfg.Object, err)
+		}
+		cfg.Logger.Warn("load: preflight skipped: describe failed", "object", cfg.Object, "err", err)
+		return in, nil
+	}
+	k := &checker{op: cfg.Operation, fields: make([]*salesforce.Field, len(r.header))}
+	r.types = make(map[string]string, len(d.Fields))
+	for i := range d.Fields {
+		r.types[strings.ToLower(d.Fields[i].Name)] = d.Fields[i].Type
+	}
+	r.checkColumns(ctx, d, k)
+	if len(k.problems) > 0 {
+		return nil, &PreflightError{Object: cfg.Object, Problems: k.problems, Truncated: k.more}
+	}
+	// Check every row. Buffered inputs are checked in place; streamed ones are spooled.
+	if ss, ok := in.(*sliceSource); ok && ss.rest == nil {
+		for _, p := range ss.rows {
+			k.checkRow(p.num, r.header, p.vals)
+		}
+		if len(k.problems) > 0 {
+			return nil, &PreflightError{Object: cfg.Object, Problems: k.problems, Truncated: k.more}
+		}
+		return in, nil
+	}
+	sp, err := newSpool(r.tempPath("preflight"), len(r.header))
+	if err != nil {
+		return nil, err
+	}
+	var inErr error
+	for {
+		if err := ctx.Err(); err != nil {
+			sp.finish()
+			return nil, err
+		}
+		p, err := in.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			inErr = err
+			break
+		}
+		k.checkRow(p.num, r.header, p.vals)
+		if err := sp.addRow(p); err != nil {
+			sp.finish()
+			return nil, err
+		}
+	}
+	if err := sp.finish(); err != nil {
+		return nil, err
+	}
+	src, err := sp.source()
+	if err != nil {
+		return nil, err
+	}
+	if len(k.problems) > 0 {
+		for { // drain to remove the spool file
+			if _, err := src.next(); err != nil {
+				break
+			}
+		}
+		return nil, &PreflightError{Object: cfg.Object, Problems: k.problems, Truncated: k.more}
+	}
+	return &sliceSource{rest: src, err: inErr}, nil
+}
+
+// checkColumns checks the header against the describe.
+func (r *run) checkColumns(ctx context.Context, d *salesforce.SObjectDescribe, k *checker) {
+	cfg := r.cfg
+	present := map[string]bool{}
+	for i, h := range r.header {
+		if rel, field, ok := strings.Cut(h, "."); ok {
+			typ := ""
+			if t, name, ok := strings.Cut(rel, ":"); ok {
+				typ, rel = t, name
+			}
+			var ref *salesforce.Field
+			for j := range d.Fields {
+				if strings.EqualFold(d.Fields[j].RelationshipName, rel) && d.Fields[j].Type == "reference" {
+					ref = &d.Fields[j]
+				}
+			}
+			if ref == nil {
+				k.add(Problem{Column: h, Code: "INVALID_FIELD", Message: fmt.Sprintf("No such relationship '%s' on %s", rel, cfg.Object)})
+				continue
+			}
+			present[strings.ToLower(ref.Name)] = true
+			r.checkWritable(k, h, ref)
+			parent := typ
+			if parent == "" && len(ref.ReferenceTo) == 1 {
+				parent = ref.ReferenceTo[0]
+			}
+			if parent != "" {
+				if pd, err := r.l.desc.Describe(ctx, parent); err == nil {
+					pf, ok := pd.Field(field)
+					switch {
+					case !ok:
+						k.add(Problem{Column: h, Code: "INVALID_FIELD", Message: fmt.Sprintf("No such column '%s' on sobject of type %s", field, parent)})
+					case !pf.ExternalID && !pf.IDLookup && !strings.EqualFold(pf.Name, "Id"):
+						k.add(Problem{Column: h, Code: "INVALID_FIELD", Message: fmt.Sprintf("%s.%s is not an external id or idLookup field", parent, pf.Name)})
+					}
+				}
+			}
+			continue
+		}
+		f, ok := d.Field(h)
+		if !ok {
+			k.add(Problem{Column: h, Code: "INVALID_FIELD", Message: fmt.Sprintf("No such column '%s' on sobject of type %s", h, cfg.Object)})
+			continue
+		}
+		k.fields[i] = f
+		present[strings.ToLower(f.Name)] = true
+		if !strings.EqualFold(f.Name, "Id") || cfg.Operation == Insert {
+			r.checkWritable(k, h, f)
+		}
+	}
+	if cfg.Operation == Upsert {
+		f, ok := d.Field(cfg.ExternalIDField)
+		switch {
+		case !ok:
+			k.add(Problem{Code: "INVALID_FIELD", Message: fmt.Sprintf("Options.ExternalIDField: no such field '%s' on %s", cfg.ExternalIDField, cfg.Object)})
+		case !f.ExternalID && !f.IDLookup && !strings.EqualFold(f.Name, "Id"):
+			k.add(Problem{Code: "INVALID_FIELD", Message: fmt.Sprintf("Options.ExternalIDField: %s.%s is not an external id field", cfg.Object, f.Name)})
+		case !present[strings.ToLower(f.Name)] && !present["id"]:
+			k.add(Problem{Column: f.Name, Code: "MISSING_EXTERNAL_ID", Message: fmt.Sprintf("upsert needs a %s column", f.Name)})
+		}
+	}
+	if cfg.Operation == Insert {
+		for j := range d.Fields {
+			f := &d.Fields[j]
+			if f.Required() && f.Type != "boolean" && !present[strings.ToLower(f.Name)] {
+				k.add(Problem{Column: f.Name, Code: "REQUIRED_FIELD_MISSING", Message: fmt.Sprintf("Required fields are missing: [%s]", f.Name)})
+			}
+		}
+		for i, f := range k.fields {
+			if f != nil && f.Required() && f.Type != "boolean" {
+				k.required = append(k.required, i)
+			}
+		}
+	}
+}
+
+func (r *run) checkWritable(k *checker, col string, f *salesforce.Field) {
+	switch r.cfg.Operation {
+	case Insert:
+		if !f.Createable {
+			k.add(Problem{Column: col, Code: "INVALID_FIELD_FOR_INSERT_UPDATE", Message: fmt.Sprintf("Unable to create/update fields: %s. The field is not createable.", f.Name)})
+		}
+	case Update:
+		if !f.Updateable {
+			k.add(Problem{Column: col, Code: "INVALID_FIELD_FOR_INSERT_UPDATE", Message: fmt.Sprintf("Unable to create/update fields: %s. The field is not updateable.", f.Name)})
+		}
+	case Upsert:
+		if !f.Createable && !f.Updateable && !strings.EqualFold(f.Name, r.cfg.ExternalIDField) {
+			k.add(Problem{Column: col, Code: "INVALID_FIELD_FOR_INSERT_UPDATE", Message: fmt.Sprintf("Unable to create/update fields: %s. The field is neither createable nor updateable.", f.Name)})
+		}
+	}
+}
+
+// checkRow finds obvious type and length errors in one row.
+func (k *checker) checkRow(num int64, header, vals []string) {
+	for _, i := range k.required {
+		if v := vals[i]; v == "" || v == sfcsv.NullValue {
+			k.add(Problem{Row: num, Column: header[i], Code: "REQUIRED_FIELD_MISSING", Message: fmt.Sprintf("Required fields are missing: [%s]", header[i])})
+		}
+	}
+	for i, f := range k.fields {
+		v := vals[i]
+		if f == nil || v == "" || v == sfcsv.NullValue {
+			continue
+		}
+		if msg, code := checkValue(f, v); msg != "" {
+			k.add(Problem{Row: num, Column: header[i], Code: code, Message: msg})
+		}
+	}
+}
+
+// checkValue returns a message and status code when v cannot be a value of f.
+func checkValue(f *salesforce.Field, v string) (string, string) {
+	switch f.Type {
+	case "string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox", "encryptedstring":
+		if f.Length > 0 && utf8.RuneCountInString(v) > f.Length {
+			return fmt.Sprintf("%s: data value too large: %.20s... (max length=%d)", f.Name, v, f.Length), "STRING_TOO_LONG"
+		}
+		if f.Type == "picklist" && f.RestrictedPicklist && len(f.PicklistValues) > 0 {
+			for _, p := range f.PicklistValues {
+				if p.Value == v {
+					return "", ""
+				}
+			}
+			return fmt.Sprintf("%s: bad value for restricted picklist field: %s", f.Name, v), "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+		}
+	case "boolean":
+		switch strings.ToLower(v) {
+		case "true", "false", "1", "0", "yes", "no":
+		default:
+			return fmt.Sprintf("%s: value not of required type: %s", f.Name, v), "INVALID_TYPE_ON_FIELD_IN_RECORD"
+		}
+	case "int", "double", "currency", "percent", "long":
+		if _, err := strconv.ParseFloat(v, 64); err != nil {
+			return fmt.Sprintf("%s: value not of required type: %s", f.Name, v), "INVALID_TYPE_ON_FIELD_IN_RECORD"
+		}
+	case "date":
+		if _, err := time.Parse("2006-01-02", v); err != nil {
+			if _, err2 := time.Parse(time.RFC3339, v); err2 != nil {
+				return fmt.Sprintf("%s: value not of required type: %s", f.Name, v), "INVALID_TYPE_ON_FIELD_IN_RECORD"
+			}
+		}
+	case "datetime":
+		if _, err := time.Parse(time.RFC3339, v); err != nil {
+			if _, err2 := time.Parse("2006-01-02T15:04:05.000Z0700", v); err2 != nil {
+				if _, err3 := time.Parse("2006-01-02", v); err3 != nil {
+					return fmt.Sprintf("%s: value not of required type: %s", f.Name, v), "INVALID_TYPE_ON_FIELD_IN_RECORD"
+				}
+			}
+		}
+	case "id", "reference":
+		if n := len(v); n != 15 && n != 18 {
+			return fmt.Sprintf("%s: id value of incorrect type: %s", f.Name, v), "MALFORMED_ID"
+		}
+	}
+	return "", ""
+}
