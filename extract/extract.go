@@ -8,6 +8,7 @@ import (
 	"iter"
 	"strings"
 
+	"github.com/sfbatch/sfbatch/internal/soql"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
@@ -181,17 +182,31 @@ func (e *engine) run(ctx context.Context) error {
 	}
 	e.sum.API = api
 	e.s.log.Debug("extract: starting", "api", api)
+	var err error
 	switch api {
 	case APIREST:
-		return e.runREST(ctx)
+		err = e.runREST(ctx)
 	case APIBulk1:
-		return e.runBulk1(ctx)
-	default:
+		err = e.runBulk1(ctx)
+	case APIBulk2:
 		if e.s.IDChunks > 1 {
-			return e.runChunked(ctx)
+			err = e.runChunked(ctx)
+		} else {
+			err = e.runBulk2(ctx)
 		}
-		return e.runBulk2(ctx)
 	}
+	if err == nil && e.header == nil {
+		// No result file had a header (no records): announce the columns
+		// of the SELECT list so that outputs are well formed.
+		if q, perr := soql.Parse(e.s.query); perr == nil {
+			cols := make([]string, 0, len(q.Fields))
+			for _, f := range q.Fields {
+				cols = append(cols, f.String())
+			}
+			err = unwrapSink(e.setHeader(cols, "query"))
+		}
+	}
+	return err
 }
 
 // sinkError marks an error from the output side (writer or consumer), which
@@ -232,14 +247,18 @@ func (e *engine) emit(vals []string) error {
 	return nil
 }
 
+// bulk1NoRecords is the whole body of a Bulk API 1.0 CSV query result
+// without records.
+const bulk1NoRecords = "Records not found for this query"
+
 // readPage reads one CSV result file (header and rows) and emits its rows,
 // skipping the first skip rows (already emitted by an earlier attempt). It
 // returns the number of rows read, skipped ones included.
 func (e *engine) readPage(r io.Reader, name string, skip int64) (int64, error) {
 	rd := sfcsv.NewReader(r, sfcsv.ReaderOptions{Name: name, ReuseRecord: true})
 	h, err := rd.Header()
-	if err == io.EOF {
-		// An empty file: no header, no rows (Bulk 1.0 "Records not found").
+	if err == io.EOF || (err == nil && len(h) == 1 && h[0] == bulk1NoRecords) {
+		// An empty file, or Bulk 1.0's text for a batch without records.
 		return 0, nil
 	}
 	if err != nil {

@@ -19,7 +19,7 @@ const (
 	sampleBulk1ResultIngest  = `[{"success": true, "created": true, "id": "001xx000003DHP0AAO", "errors": []}, {"success": true, "created": true, "id": "001xx000003DHP1AAO", "errors": []}]`
 	sampleBulk1ResultList    = `["752x000000000F1","752x000000000F2"]`
 
-	xmlJobInfo = `<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload"><id>750x0000000001AAA</id><operation>upsert</operation><object>Contact</object><externalIdFieldName>Ext_Id__c</externalIdFieldName><createdById>005x0000000001AAA</createdById><createdDate>2015-12-15T21:41:45.000Z</createdDate><systemModstamp>2015-12-15T21:41:45.000Z</systemModstamp><state>Open</state><concurrencyMode>Serial</concurrencyMode><contentType>CSV</contentType><numberBatchesQueued>1</numberBatchesQueued><numberBatchesInProgress>2</numberBatchesInProgress><numberBatchesCompleted>3</numberBatchesCompleted><numberBatchesFailed>4</numberBatchesFailed><numberBatchesTotal>10</numberBatchesTotal><numberRecordsProcessed>30000</numberRecordsProcessed><numberRetries>1</numberRetries><apiVersion>62.0</apiVersion><numberRecordsFailed>7</numberRecordsFailed><totalProcessingTime>900</totalProcessingTime><apiActiveProcessingTime>800</apiActiveProcessingTime><apexProcessingTime>5</apexProcessingTime></jobInfo>`
+	xmlJobInfo   = `<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload"><id>750x0000000001AAA</id><operation>upsert</operation><object>Contact</object><externalIdFieldName>Ext_Id__c</externalIdFieldName><createdById>005x0000000001AAA</createdById><createdDate>2015-12-15T21:41:45.000Z</createdDate><systemModstamp>2015-12-15T21:41:45.000Z</systemModstamp><state>Open</state><concurrencyMode>Serial</concurrencyMode><contentType>CSV</contentType><numberBatchesQueued>1</numberBatchesQueued><numberBatchesInProgress>2</numberBatchesInProgress><numberBatchesCompleted>3</numberBatchesCompleted><numberBatchesFailed>4</numberBatchesFailed><numberBatchesTotal>10</numberBatchesTotal><numberRecordsProcessed>30000</numberRecordsProcessed><numberRetries>1</numberRetries><apiVersion>62.0</apiVersion><numberRecordsFailed>7</numberRecordsFailed><totalProcessingTime>900</totalProcessingTime><apiActiveProcessingTime>800</apiActiveProcessingTime><apexProcessingTime>5</apexProcessingTime></jobInfo>`
 	xmlBatchInfo = `<?xml version="1.0" encoding="UTF-8"?><batchInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload"><id>751x0000000001AAA</id><jobId>750x0000000001AAA</jobId><state>Queued</state><createdDate>2015-12-15T21:56:43.000Z</createdDate><systemModstamp>2015-12-15T21:56:43.000Z</systemModstamp><numberRecordsProcessed>0</numberRecordsProcessed><numberRecordsFailed>0</numberRecordsFailed><totalProcessingTime>0</totalProcessingTime><apiActiveProcessingTime>0</apiActiveProcessingTime><apexProcessingTime>0</apexProcessingTime></batchInfo>`
 )
 
@@ -193,7 +193,9 @@ func TestBulk1AddBatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.contentType, func(t *testing.T) {
 			t.Parallel()
-			rec := &recorder{h: func(w http.ResponseWriter, r *http.Request, body string) { writeBody(w, 201, "application/xml", xmlBatchInfo) }}
+			rec := &recorder{h: func(w http.ResponseWriter, r *http.Request, body string) {
+				writeBody(w, 201, "application/xml", xmlBatchInfo)
+			}}
 			c, _ := newFakeOrgClient(t, rec)
 			data := "FirstName,LastName\nAda,Lovelace\n"
 			b, err := c.Bulk1.AddBatch(t.Context(), "750x0000000001AAA", tt.contentType, BytesBody([]byte(data)))
@@ -216,7 +218,9 @@ func TestBulk1AddBatch(t *testing.T) {
 
 func TestBulk1AddQueryBatch(t *testing.T) {
 	t.Parallel()
-	rec := &recorder{h: func(w http.ResponseWriter, r *http.Request, body string) { writeBody(w, 201, "application/xml", xmlBatchInfo) }}
+	rec := &recorder{h: func(w http.ResponseWriter, r *http.Request, body string) {
+		writeBody(w, 201, "application/xml", xmlBatchInfo)
+	}}
 	c, _ := newFakeOrgClient(t, rec)
 	if _, err := c.Bulk1.AddQueryBatch(t.Context(), "750x", "CSV", "SELECT Id FROM Contact"); err != nil {
 		t.Fatal(err)
@@ -267,7 +271,9 @@ func TestBulk1Batches(t *testing.T) {
 
 func TestBulk1GetBatchFailed(t *testing.T) {
 	t.Parallel()
-	rec := &recorder{h: func(w http.ResponseWriter, r *http.Request, body string) { writeBody(w, 200, "application/json", sampleBulk1BatchFailed) }}
+	rec := &recorder{h: func(w http.ResponseWriter, r *http.Request, body string) {
+		writeBody(w, 200, "application/json", sampleBulk1BatchFailed)
+	}}
 	c, _ := newFakeOrgClient(t, rec)
 	b, err := c.Bulk1.GetBatch(t.Context(), "Job-1", "Batch-1")
 	if err != nil {

@@ -252,7 +252,7 @@ type resultPagesResponse struct {
 
 // APIVersionError reports a call that needs a newer API version than the client uses.
 type APIVersionError struct {
-	Feature          string
+	Feature           string
 	Have, NeedAtLeast string
 }
 

@@ -93,14 +93,13 @@ func (s *CompositeSubresponse) Success() bool {
 	return s.HTTPStatusCode >= 200 && s.HTTPStatusCode < 300
 }
 
-// Err returns nil on success and otherwise an *APIError from the status and error body.
+// Err returns nil on success and otherwise an error naming the reference id and wrapping an
+// *APIError built from the status and error body.
 func (s *CompositeSubresponse) Err() error {
 	if s.Success() {
 		return nil
 	}
-	e := subrequestError(s.HTTPStatusCode, s.Body)
-	e.URL = "referenceId " + s.ReferenceID
-	return e
+	return fmt.Errorf("salesforce: composite subrequest %s: %w", s.ReferenceID, subrequestError(s.HTTPStatusCode, s.Body))
 }
 
 // Decode unmarshals the body into v (json.Number for numbers in maps). It fails if the

@@ -1,7 +1,7 @@
 package emulator
 
 import (
-		"crypto"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"

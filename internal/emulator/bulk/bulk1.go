@@ -478,7 +478,7 @@ func (s *Service) runIngestBatch(ctx context.Context, b *batch) {
 	if j.kind == kindBulk1 {
 		faultMsg, faulted = s.takeJobFaultLocked()
 	}
-	contended := contendedKeysLocked(j)
+	contended := contendedKeysLocked(j, b.seq)
 	s.mu.Unlock()
 	start := s.clk.Now()
 	if !s.sleep(ctx, s.startLatency()) {

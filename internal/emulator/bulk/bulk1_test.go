@@ -13,6 +13,9 @@ func (e *env) createBulk1Job(op, object, extra, contentType string, hdr ...strin
 	r := e.do("POST", asyncV+"/job", xmlCT, fmt.Sprintf(jobXML, op, object, extra, contentType), hdr...)
 	wantStatus(e.t, r, 201)
 	id := tag(r.body, "id")
+	if strings.HasPrefix(r.body, "{") {
+		id, _ = jsonMap(e.t, r.body)["id"].(string)
+	}
 	if !strings.HasPrefix(id, "750") || len(id) != 18 {
 		e.t.Fatalf("job id %q in %s", id, r.body)
 	}

@@ -137,7 +137,7 @@ func appendJSONObject(b []byte, fields []field) []byte {
 	return append(b, '}')
 }
 
-func str(name, v string) field   { return field{name, v, 's'} }
+func str(name, v string) field { return field{name, v, 's'} }
 func num(name string, v int64) field {
 	return field{name, strconv.FormatInt(v, 10), 'n'}
 }

@@ -18,13 +18,13 @@ import (
 // env is a Service over a fresh org behind a real loopback HTTP server with
 // a tiny auth shim that puts a wire.Session in every request's context.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	org *org.Org
 	svc *Service
 	srv *httptest.Server
 }
 
-func newEnv(t *testing.T, opts Options) *env {
+func newEnv(t testing.TB, opts Options) *env {
 	t.Helper()
 	o, err := org.New(org.Options{Clock: opts.Clock, Seed: 1})
 	if err != nil {
@@ -35,12 +35,16 @@ func newEnv(t *testing.T, opts Options) *env {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		svc.ServeHTTP(w, r.WithContext(wire.WithSession(r.Context(), sess)))
 	}))
-	t.Cleanup(func() {
-		srv.Close()
-		_ = svc.Close()
-		_ = o.Close()
-	})
-	return &env{t: t, org: o, svc: svc, srv: srv}
+	e := &env{t: t, org: o, svc: svc, srv: srv}
+	t.Cleanup(e.close)
+	return e
+}
+
+// close stops the server, the service and the org. It is idempotent.
+func (e *env) close() {
+	e.srv.Close()
+	_ = e.svc.Close()
+	_ = e.org.Close()
 }
 
 // resp is a fully read response.
@@ -93,7 +97,7 @@ func tag(body, name string) string {
 	return m[1]
 }
 
-func jsonMap(t *testing.T, body string) map[string]any {
+func jsonMap(t testing.TB, body string) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal([]byte(body), &m); err != nil {
@@ -102,14 +106,14 @@ func jsonMap(t *testing.T, body string) map[string]any {
 	return m
 }
 
-func wantStatus(t *testing.T, r resp, status int) {
+func wantStatus(t testing.TB, r resp, status int) {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status = %d, want %d; body: %s", r.status, status, r.body)
 	}
 }
 
-func wantContentType(t *testing.T, r resp, ct string) {
+func wantContentType(t testing.TB, r resp, ct string) {
 	t.Helper()
 	if got := r.header.Get("Content-Type"); got != ct {
 		t.Errorf("Content-Type = %q, want %q", got, ct)
@@ -123,11 +127,11 @@ var idPattern = regexp.MustCompile(`\b(001|003|750|751|752)[0-9A-Za-z]{15}\b`)
 func maskIDs(s string) string { return idPattern.ReplaceAllString(s, "${1}ID") }
 
 const (
-	xmlCT   = "application/xml; charset=UTF-8"
-	jsonCT  = "application/json"
-	asyncV  = "/services/async/62.0"
-	dataV   = "/services/data/v62.0"
-	jobXML  = `<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload"><operation>%s</operation><object>%s</object>%s<contentType>%s</contentType></jobInfo>`
+	xmlCT    = "application/xml; charset=UTF-8"
+	jsonCT   = "application/json"
+	asyncV   = "/services/async/62.0"
+	dataV    = "/services/data/v62.0"
+	jobXML   = `<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload"><operation>%s</operation><object>%s</object>%s<contentType>%s</contentType></jobInfo>`
 	closeXML = `<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload"><state>Closed</state></jobInfo>`
 	abortXML = `<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload"><state>Aborted</state></jobInfo>`
 )

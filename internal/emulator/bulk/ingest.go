@@ -290,20 +290,19 @@ func (s *Service) collectParents(j *job, seq int, src rowSource) {
 		j.parents = map[string]int{}
 	}
 	for k := range keys {
-		if first, ok := j.parents[k]; !ok {
+		if first, ok := j.parents[k]; !ok || seq < first {
 			j.parents[k] = seq
-		} else if first != seq {
-			j.parents[k] = -1
 		}
 	}
 }
 
-// contendedKeysLocked returns the job's parent keys that more than one batch
-// references. Caller holds s.mu.
-func contendedKeysLocked(j *job) map[string]bool {
+// contendedKeysLocked returns the parent keys an earlier batch of the job
+// also references: rows of batch seq that touch them wait for a lock the
+// earlier batch may still hold. Caller holds s.mu.
+func contendedKeysLocked(j *job, seq int) map[string]bool {
 	var m map[string]bool
-	for k, v := range j.parents {
-		if v == -1 {
+	for k, first := range j.parents {
+		if first < seq {
 			if m == nil {
 				m = map[string]bool{}
 			}

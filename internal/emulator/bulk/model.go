@@ -75,8 +75,8 @@ type job struct {
 	query  string
 	result *org.Result
 
-	// Lock contention: parent key -> index of the first batch that touched
-	// it, or -1 once a second batch did.
+	// Lock contention: parent key -> index of the first batch that
+	// references it.
 	parents map[string]int
 }
 

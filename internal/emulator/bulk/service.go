@@ -88,9 +88,12 @@ type Options struct {
 	// Seed makes lock contention deterministic.
 	Seed int64
 	// LockContentionRate is the probability, in [0,1], that a row of a
-	// Parallel job whose parent record is also referenced by another batch
-	// of the same job fails with UNABLE_TO_LOCK_ROW. Serial jobs never
-	// contend. Zero disables contention.
+	// Parallel job whose parent record (a reference field such as AccountId
+	// or a relationship column such as Account.External_Id__c) is also
+	// referenced by an earlier batch of the same job fails with
+	// UNABLE_TO_LOCK_ROW. Which rows fail depends only on Seed, the job and
+	// the data, never on timing. Serial jobs never contend. Zero disables
+	// contention.
 	LockContentionRate float64
 	// MaxConcurrentBatches is the number of batches processed at once
 	// org-wide. Zero means max(2, GOMAXPROCS).

@@ -1,6 +1,7 @@
 package org
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -52,3 +53,5 @@ func writeOne(t *testing.T, o *Org, req WriteRequest) WriteResult {
 	t.Helper()
 	return o.Write(t.Context(), "", []WriteRequest{req}, false)[0]
 }
+
+func writeFile(path, body string) error { return os.WriteFile(path, []byte(body), 0o600) }

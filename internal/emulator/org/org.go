@@ -65,8 +65,8 @@ type record struct {
 	pos  int
 }
 
-func (r *record) id() string       { return r.vals[posID].(string) }
-func (r *record) deleted() bool    { d, _ := r.vals[posIsDeleted].(bool); return d }
+func (r *record) id() string           { return r.vals[posID].(string) }
+func (r *record) deleted() bool        { d, _ := r.vals[posIsDeleted].(bool); return d }
 func (t *table) get(id string) *record { return t.byID[id] }
 
 // index maps a unique or external id field's value (lower-cased unless the

@@ -33,6 +33,7 @@ func openStore(path string) (*sqliteStore, error) {
 		"PRAGMA busy_timeout=5000",
 		"CREATE TABLE IF NOT EXISTS records (object TEXT NOT NULL, id TEXT NOT NULL PRIMARY KEY, data TEXT NOT NULL)",
 		"CREATE INDEX IF NOT EXISTS records_object ON records(object, id)",
+		"CREATE TABLE IF NOT EXISTS meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)",
 	} {
 		if _, err := db.Exec(stmt); err != nil {
 			db.Close()
@@ -88,6 +89,13 @@ func (s *sqliteStore) load(o *Org) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("org: load data file: %w", err)
 	}
+	// The id counter, so ids of hard-deleted records are never reused.
+	var pod string
+	var next uint64
+	err = s.db.QueryRow("SELECT (SELECT value FROM meta WHERE key = 'id_pod'), (SELECT value FROM meta WHERE key = 'id_next')").Scan(&pod, &next)
+	if err == nil && pod == o.ids.pod && next > o.ids.next {
+		o.ids.next = next
+	}
 	return nil
 }
 
@@ -142,6 +150,9 @@ func (s *sqliteStore) save(o *Org, dirty []dirtyRec) error {
 		} else if _, err := del.Exec(d.r.id()); err != nil {
 			return err
 		}
+	}
+	if _, err := tx.Exec("INSERT INTO meta(key, value) VALUES('id_pod', ?), ('id_next', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", o.ids.pod, o.ids.next); err != nil {
+		return err
 	}
 	return tx.Commit()
 }

@@ -1,0 +1,247 @@
+package extract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/sfbatch/sfbatch/salesforce"
+)
+
+// runBulk2 runs one Bulk API 2.0 query job (or resumes one) and downloads
+// its results.
+func (e *engine) runBulk2(ctx context.Context) error {
+	jobID, locator := "", ""
+	if r := e.s.Resume; r != nil {
+		jobID, locator = r.JobID, r.Locator
+		e.sum.JobIDs = append(e.sum.JobIDs, jobID)
+		if err := e.waitBulk2(ctx, jobID); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if jobID, err = e.startBulk2(ctx, e.s.query); err != nil {
+			return err
+		}
+		if err := e.waitBulk2(ctx, jobID); err != nil {
+			return err
+		}
+	}
+	if err := e.downloadBulk2(ctx, jobID, locator); err != nil {
+		return err
+	}
+	e.deleteBulk2(ctx, jobID)
+	return nil
+}
+
+// startBulk2 creates a query job for query. Results are always requested
+// as comma-separated LF CSV; the output dialect is applied when writing.
+func (e *engine) startBulk2(ctx context.Context, query string) (string, error) {
+	job, err := e.c.Bulk2.CreateQueryJob(ctx, bulk2Request(e.s, query))
+	if err != nil {
+		return "", fmt.Errorf("extract: creating Bulk 2.0 query job: %w", err)
+	}
+	e.sum.JobIDs = append(e.sum.JobIDs, job.ID)
+	e.s.log.Debug("extract: Bulk 2.0 query job created", "job", job.ID)
+	return job.ID, nil
+}
+
+func bulk2Request(s *settings, query string) salesforce.QueryJobRequest {
+	return salesforce.QueryJobRequest{Query: query, Operation: s.operation, ColumnDelimiter: "COMMA", LineEnding: "LF"}
+}
+
+// waitBulk2 polls a query job until it is JobComplete.
+func (e *engine) waitBulk2(ctx context.Context, jobID string) error {
+	return e.poll(ctx, func() (bool, error) {
+		job, err := e.c.Bulk2.GetQueryJob(ctx, jobID)
+		if err != nil {
+			return false, fmt.Errorf("extract: Bulk 2.0 job %s: %w", jobID, err)
+		}
+		switch job.State {
+		case salesforce.JobStateJobComplete:
+			return true, nil
+		case salesforce.JobStateFailed, salesforce.JobStateAborted:
+			return false, &JobError{API: APIBulk2, JobID: jobID, State: job.State, Message: job.ErrorMessage}
+		}
+		return false, nil
+	})
+}
+
+// deleteBulk2 deletes a downloaded job unless KeepJobs; a failure is only
+// logged because every row has been written.
+func (e *engine) deleteBulk2(ctx context.Context, jobID string) {
+	if e.s.KeepJobs {
+		return
+	}
+	if err := e.c.Bulk2.DeleteQueryJob(ctx, jobID); err != nil {
+		e.s.log.Warn("extract: could not delete the completed query job", "job", jobID, "err", err)
+	}
+}
+
+// downloadBulk2 downloads a completed job's results from locator on: with
+// concurrent pages through resultPages when the API version allows it,
+// Concurrency > 1 and the download starts at the first page; else page by
+// page following the locators.
+func (e *engine) downloadBulk2(ctx context.Context, jobID, locator string) error {
+	if e.s.concurrency > 1 && locator == "" && apiVersion(e.c) >= salesforce.MinResultPagesAPIVersion {
+		pages, err := e.c.Bulk2.QueryResultPages(ctx, jobID, e.s.PageSize)
+		if err == nil {
+			return e.downloadPages(ctx, jobID, pages)
+		}
+		var ve *salesforce.APIVersionError
+		if !errors.As(err, &ve) && !salesforce.IsErrorCode(err, "NOT_FOUND") {
+			return &DownloadError{Resume: Resume{JobID: jobID}, Rows: e.sum.Rows, Err: err}
+		}
+		e.s.log.Debug("extract: resultPages unavailable, reading pages in sequence", "job", jobID, "err", err)
+	}
+	return e.downloadSequential(ctx, jobID, locator)
+}
+
+func apiVersion(c *salesforce.Client) float64 {
+	v, _ := strconv.ParseFloat(c.APIVersion(), 64)
+	return v
+}
+
+// downloadSequential follows Sforce-Locator page after page, streaming each
+// page to the output. A page whose download fails is fetched again with the
+// same locator and its rows already written are skipped.
+func (e *engine) downloadSequential(ctx context.Context, jobID, locator string) error {
+	for {
+		next, err := e.fetchPage(ctx, jobID, locator)
+		if err != nil {
+			return &DownloadError{Resume: Resume{JobID: jobID, Locator: locator}, Rows: e.sum.Rows, Err: err}
+		}
+		e.sum.Pages++
+		e.progress(jobID, next)
+		if next == "" {
+			return nil
+		}
+		if next == locator {
+			return &DownloadError{Resume: Resume{JobID: jobID, Locator: locator}, Rows: e.sum.Rows,
+				Err: fmt.Errorf("extract: Salesforce returned the same locator %q again", locator)}
+		}
+		locator = next
+	}
+}
+
+// fetchPage downloads and emits one page, retrying failed attempts, and
+// returns the next locator.
+func (e *engine) fetchPage(ctx context.Context, jobID, locator string) (string, error) {
+	name := "results of job " + jobID
+	if locator != "" {
+		name += " at locator " + locator
+	}
+	var done int64 // rows of this page already emitted
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if err := wait(ctx, e.backoff(attempt)); err != nil {
+				return "", err
+			}
+		}
+		res, err := e.c.Bulk2.QueryResults(ctx, jobID, locator, e.s.PageSize)
+		if err == nil {
+			var n int64
+			n, err = e.readPage(res.Body, name, done)
+			res.Body.Close()
+			done = max(done, n)
+			if err == nil {
+				if res.NumberOfRecords >= 0 && int64(res.NumberOfRecords) != n {
+					e.s.log.Warn("extract: page row count differs from Sforce-NumberOfRecords",
+						"job", jobID, "locator", locator, "rows", n, "header", res.NumberOfRecords)
+				}
+				return res.Locator, nil
+			}
+		}
+		if !retryable(err) || attempt >= e.s.retries {
+			return "", err
+		}
+		e.s.log.Warn("extract: page download failed, retrying", "job", jobID, "locator", locator, "attempt", attempt+1, "err", err)
+	}
+}
+
+// downloadPages downloads the pages listed by resultPages concurrently into
+// spools and writes them in order (or as they complete when Unordered).
+func (e *engine) downloadPages(ctx context.Context, jobID string, pages []salesforce.ResultPage) error {
+	tasks := make([]task, len(pages))
+	for i, p := range pages {
+		name := fmt.Sprintf("result page %d of job %s", i+1, jobID)
+		tasks[i] = task{name: name, prepare: func(ctx context.Context) (prepared, error) {
+			sp, err := e.spoolDownload(ctx, name, func(ctx context.Context) (io.ReadCloser, error) {
+				res, err := e.c.Bulk2.QueryResultPage(ctx, p)
+				if err != nil {
+					return nil, err
+				}
+				return res.Body, nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			return &spooledPage{e: e, sp: sp, name: name, jobID: jobID}, nil
+		}}
+	}
+	if err := e.pipeline(ctx, tasks, !e.s.Unordered); err != nil {
+		var se *sinkError
+		if errors.As(err, &se) {
+			return se.err
+		}
+		return &DownloadError{Resume: Resume{JobID: jobID}, Rows: e.sum.Rows, Err: err}
+	}
+	return nil
+}
+
+// spoolDownload copies a download into a spool, retrying failed attempts
+// from the start.
+func (e *engine) spoolDownload(ctx context.Context, name string, open func(context.Context) (io.ReadCloser, error)) (*spool, error) {
+	sp := newSpool(e.s.TempDir, e.s.spool)
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if err := wait(ctx, e.backoff(attempt)); err != nil {
+				sp.close()
+				return nil, err
+			}
+			if err := sp.reset(); err != nil {
+				sp.close()
+				return nil, err
+			}
+		}
+		body, err := open(ctx)
+		if err == nil {
+			_, err = io.Copy(sp, body)
+			body.Close()
+			if err == nil {
+				return sp, nil
+			}
+			err = fmt.Errorf("extract: downloading %s: %w", name, err)
+		}
+		if !retryable(err) || attempt >= e.s.retries {
+			sp.close()
+			return nil, err
+		}
+		e.s.log.Warn("extract: download failed, retrying", "what", name, "attempt", attempt+1, "err", err)
+	}
+}
+
+// spooledPage is a downloaded result file waiting to be written.
+type spooledPage struct {
+	e     *engine
+	sp    *spool
+	name  string
+	jobID string
+}
+
+func (p *spooledPage) consume(ctx context.Context) error {
+	r, err := p.sp.reader()
+	if err != nil {
+		return err
+	}
+	if _, err := p.e.readPage(r, p.name, 0); err != nil {
+		return err
+	}
+	p.e.sum.Pages++
+	p.e.progress(p.jobID, "")
+	return nil
+}
+
+func (p *spooledPage) discard() { p.sp.close() }

@@ -1,0 +1,252 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sfbatch/sfbatch/extract"
+	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/sfcsv"
+)
+
+// exportOptions are the flags of `sfbatch export`.
+type exportOptions struct {
+	auth authOptions
+
+	Query           string
+	QueryFile       string
+	Object          string
+	Fields          []string
+	Where           string
+	AllRows         bool
+	Output          string
+	Format          string
+	ColumnDelimiter string
+	LineEnding      string
+	BOM             bool
+	API             string
+	Concurrency     int
+	PageSize        int
+	Unordered       bool
+	PKChunkSize     int
+	PKParent        string
+	PKStartRow      string
+	IDChunks        int
+	JSON            bool
+	Quiet           bool
+}
+
+func newExportCmd(ios *IOStreams) *cobra.Command {
+	o := &exportOptions{}
+	cmd := &cobra.Command{
+		Use:   "export --query SOQL|--query-file FILE --output FILE",
+		Short: "Extract query results to CSV, JSON Lines or Parquet, in constant memory",
+		Long: `Extract any number of rows. Large queries run as Bulk API 2.0 query jobs whose
+result pages download concurrently (API 58.0+) and are written in order (or as
+they arrive with --unordered); --api bulk1 uses Bulk API 1.0 with optional PK
+chunking; small results come through REST. Output is CSV in Salesforce's dialect,
+JSON Lines with real types (numbers, booleans, null distinct from ""), or
+Parquet with typed columns. The file is written under a temporary name and
+renamed when complete.`,
+		Example: `  sfbatch export -q "SELECT Id, Name, Account.Name FROM Contact" -o contacts.csv
+  sfbatch export --sobject Account --fields Id,Name,Industry -o accounts.parquet
+  sfbatch export -q "SELECT Id FROM Contact" --all-rows -o all.jsonl --concurrency 8
+  sfbatch export -q "SELECT Id, Name FROM Account" --api bulk1 --pk-chunking 100000 -o a.csv`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := o.auth.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			_, err = runExport(cmd.Context(), ios, c, o)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	o.auth.bind(f)
+	f.StringVarP(&o.Query, "query", "q", "", "SOQL query")
+	f.StringVar(&o.QueryFile, "query-file", "", "file holding the SOQL query")
+	f.StringVarP(&o.Object, "sobject", "s", "", "object to export (with --fields and --where) instead of --query")
+	f.StringSliceVar(&o.Fields, "fields", nil, "fields to export with --sobject")
+	f.StringVar(&o.Where, "where", "", "WHERE condition with --sobject")
+	f.BoolVar(&o.AllRows, "all-rows", false, "include deleted and archived records (queryAll)")
+	f.StringVarP(&o.Output, "output", "o", "", "output file, or - for standard output (required)")
+	f.StringVar(&o.Format, "format", "", "csv, jsonl or parquet (default: from the output extension, else csv)")
+	f.StringVar(&o.ColumnDelimiter, "column-delimiter", "COMMA", "CSV delimiter: COMMA, TAB, PIPE, SEMICOLON, CARET, BACKQUOTE")
+	f.StringVar(&o.LineEnding, "line-ending", "LF", "CSV line ending: LF or CRLF")
+	f.BoolVar(&o.BOM, "bom", false, "start CSV output with a UTF-8 byte order mark (for Excel)")
+	f.StringVar(&o.API, "api", "auto", "auto (REST for small results, else bulk2), bulk2, bulk1 or rest")
+	f.IntVar(&o.Concurrency, "concurrency", 0, fmt.Sprintf("concurrent page downloads or chunk jobs (default %d)", extract.DefaultConcurrency))
+	f.IntVar(&o.PageSize, "page-size", 0, "rows per result page (Bulk API 2.0 maxRecords)")
+	f.BoolVar(&o.Unordered, "unordered", false, "write pages as they arrive instead of in query order")
+	f.IntVar(&o.PKChunkSize, "pk-chunking", 0, "Bulk API 1.0 PK chunking with this chunk size (max 250000)")
+	f.StringVar(&o.PKParent, "pk-parent", "", "parent object for PK chunking on sharing or history objects")
+	f.StringVar(&o.PKStartRow, "pk-start-row", "", "id to start PK chunking from")
+	f.IntVar(&o.IDChunks, "id-chunks", 0, "split a Bulk API 2.0 query into this many id ranges run as parallel jobs")
+	f.BoolVar(&o.JSON, "json", false, "print a machine-readable summary")
+	f.BoolVar(&o.Quiet, "quiet", false, "print nothing but errors")
+	return cmd
+}
+
+func (o *exportOptions) engineOptions() (extract.Options, error) {
+	q := o.Query
+	if o.QueryFile != "" {
+		if q != "" {
+			return extract.Options{}, usageError{errors.New("use --query or --query-file, not both")}
+		}
+		b, err := os.ReadFile(o.QueryFile)
+		if err != nil {
+			return extract.Options{}, usageError{fmt.Errorf("--query-file: %w", err)}
+		}
+		q = strings.TrimSpace(string(b))
+	}
+	if q == "" && o.Object == "" {
+		return extract.Options{}, usageError{errors.New("--query, --query-file or --sobject is required")}
+	}
+	if o.Output == "" {
+		return extract.Options{}, usageError{errors.New("--output is required (use - for standard output)")}
+	}
+	opts := extract.Options{
+		Query: q, Object: o.Object, Fields: o.Fields, Where: o.Where, All: o.AllRows,
+		API: extract.API(strings.ToLower(o.API)), Concurrency: o.Concurrency, PageSize: o.PageSize,
+		Unordered: o.Unordered, IDChunks: o.IDChunks,
+	}
+	switch opts.API {
+	case extract.APIAuto, extract.APIBulk2, extract.APIBulk1, extract.APIREST:
+	default:
+		return opts, usageError{fmt.Errorf("--api: %q is not auto, bulk2, bulk1 or rest", o.API)}
+	}
+	if o.PKChunkSize > 0 || o.PKParent != "" || o.PKStartRow != "" {
+		opts.PKChunking = &salesforce.PKChunking{ChunkSize: o.PKChunkSize, Parent: o.PKParent, StartRow: o.PKStartRow}
+		if opts.API == extract.APIAuto {
+			opts.API = extract.APIBulk1
+		}
+	}
+	format := strings.ToLower(o.Format)
+	if format == "" {
+		switch strings.ToLower(filepath.Ext(o.Output)) {
+		case ".jsonl", ".ndjson":
+			format = "jsonl"
+		case ".parquet":
+			format = "parquet"
+		default:
+			format = "csv"
+		}
+	}
+	switch format {
+	case "csv":
+		opts.Format = extract.FormatCSV
+	case "jsonl":
+		opts.Format = extract.FormatJSONL
+	case "parquet":
+		opts.Format = extract.FormatParquet
+	default:
+		return opts, usageError{fmt.Errorf("--format: %q is not csv, jsonl or parquet", o.Format)}
+	}
+	var err error
+	if opts.CSV.Delimiter, err = sfcsv.ParseDelimiter(o.ColumnDelimiter); err != nil {
+		return opts, usageError{fmt.Errorf("--column-delimiter: %w", err)}
+	}
+	if opts.CSV.LineEnding, err = sfcsv.ParseLineEnding(o.LineEnding); err != nil {
+		return opts, usageError{fmt.Errorf("--line-ending: %w", err)}
+	}
+	opts.CSV.BOM = o.BOM
+	return opts, nil
+}
+
+// runExport extracts to the output file and reports.
+func runExport(ctx context.Context, ios *IOStreams, c *salesforce.Client, o *exportOptions) (*extract.Summary, error) {
+	opts, err := o.engineOptions()
+	if err != nil {
+		return nil, err
+	}
+	var out io.Writer
+	var tmp *os.File
+	if o.Output == "-" {
+		out = ios.Out
+	} else {
+		tmp, err = os.CreateTemp(filepath.Dir(o.Output), "."+filepath.Base(o.Output)+".partial-*")
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if tmp != nil {
+				tmp.Close()
+				os.Remove(tmp.Name())
+			}
+		}()
+		out = tmp
+	}
+	opts.Output = out
+	var rows atomic.Int64
+	start := time.Now()
+	stopProgress := make(chan struct{})
+	progressDone := make(chan struct{})
+	if !o.Quiet && !o.JSON && o.Output != "-" {
+		opts.Progress = func(p extract.Progress) { rows.Store(p.Rows) }
+		go func() {
+			defer close(progressDone)
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-stopProgress:
+					return
+				case <-t.C:
+					if ios.IsTTY {
+						fmt.Fprintf(ios.ErrOut, "\r%d rows exported (%.0f rows/s)   ", rows.Load(), float64(rows.Load())/time.Since(start).Seconds())
+					} else {
+						fmt.Fprintf(ios.ErrOut, "%d rows exported\n", rows.Load())
+					}
+				}
+			}
+		}()
+	} else {
+		close(progressDone)
+	}
+	sum, err := extract.Run(ctx, c, opts)
+	close(stopProgress)
+	<-progressDone
+	if ios.IsTTY && !o.Quiet && !o.JSON && o.Output != "-" {
+		fmt.Fprintln(ios.ErrOut)
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return sum, withExit(ExitCancelled, err)
+		}
+		return sum, err
+	}
+	if tmp != nil {
+		if err := tmp.Close(); err != nil {
+			return sum, err
+		}
+		if err := os.Rename(tmp.Name(), o.Output); err != nil {
+			return sum, err
+		}
+		tmp = nil
+	}
+	if o.Quiet {
+		return sum, nil
+	}
+	el := time.Since(start)
+	if o.JSON {
+		return sum, writeJSON(ios, map[string]any{
+			"api": sum.API, "query": sum.Query, "jobs": sum.JobIDs, "columns": sum.Columns,
+			"rows": sum.Rows, "pages": sum.Pages, "seconds": el.Seconds(),
+			"rows_per_second": float64(sum.Rows) / el.Seconds(), "output": o.Output,
+		})
+	}
+	if o.Output != "-" {
+		fmt.Fprintf(ios.Out, "exported %d rows via %s in %s (%.0f rows/s) to %s\n", sum.Rows, sum.API, el.Round(time.Millisecond), float64(sum.Rows)/el.Seconds(), o.Output)
+	}
+	return sum, nil
+}
