@@ -16,6 +16,14 @@ import (
 // QUERY_TIMEOUT without PK chunking is run again once with PK chunking,
 // unless NoPKChunkingFallback is set.
 func (e *engine) runBulk1(ctx context.Context) error {
+	if _, err := soql.Parse(e.s.query); err != nil {
+		// Bulk 1.0 needs the object before Salesforce sees the query: report
+		// a syntax error here, in Salesforce's words.
+		var se *soql.Error
+		if errors.As(err, &se) && !se.Unsupported {
+			return fmt.Errorf("extract: %w", err)
+		}
+	}
 	object := fromObject(e.s.query)
 	if object == "" {
 		return fmt.Errorf("extract: Bulk 1.0 needs the FROM object; cannot find it in the query %q", e.s.query)

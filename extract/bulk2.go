@@ -13,9 +13,9 @@ import (
 // runBulk2 runs one Bulk API 2.0 query job (or resumes one) and downloads
 // its results.
 func (e *engine) runBulk2(ctx context.Context) error {
-	jobID, locator := "", ""
+	jobID, locator, skip := "", "", int64(0)
 	if r := e.s.Resume; r != nil {
-		jobID, locator = r.JobID, r.Locator
+		jobID, locator, skip = r.JobID, r.Locator, r.Skip
 		e.sum.JobIDs = append(e.sum.JobIDs, jobID)
 		if err := e.waitBulk2(ctx, jobID); err != nil {
 			return err
@@ -29,7 +29,7 @@ func (e *engine) runBulk2(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := e.downloadBulk2(ctx, jobID, locator); err != nil {
+	if err := e.downloadBulk2(ctx, jobID, locator, skip); err != nil {
 		return err
 	}
 	e.deleteBulk2(ctx, jobID)
@@ -84,8 +84,8 @@ func (e *engine) deleteBulk2(ctx context.Context, jobID string) {
 // concurrent pages through resultPages when the API version allows it,
 // Concurrency > 1 and the download starts at the first page; else page by
 // page following the locators.
-func (e *engine) downloadBulk2(ctx context.Context, jobID, locator string) error {
-	if e.s.concurrency > 1 && locator == "" && apiVersion(e.c) >= salesforce.MinResultPagesAPIVersion {
+func (e *engine) downloadBulk2(ctx context.Context, jobID, locator string, skip int64) error {
+	if e.s.concurrency > 1 && locator == "" && skip == 0 && apiVersion(e.c) >= salesforce.MinResultPagesAPIVersion {
 		pages, err := e.c.Bulk2.QueryResultPages(ctx, jobID, e.s.PageSize)
 		if err == nil {
 			return e.downloadPages(ctx, jobID, pages)
@@ -96,7 +96,7 @@ func (e *engine) downloadBulk2(ctx context.Context, jobID, locator string) error
 		}
 		e.s.log.Debug("extract: resultPages unavailable, reading pages in sequence", "job", jobID, "err", err)
 	}
-	return e.downloadSequential(ctx, jobID, locator)
+	return e.downloadSequential(ctx, jobID, locator, skip)
 }
 
 func apiVersion(c *salesforce.Client) float64 {
@@ -107,12 +107,13 @@ func apiVersion(c *salesforce.Client) float64 {
 // downloadSequential follows Sforce-Locator page after page, streaming each
 // page to the output. A page whose download fails is fetched again with the
 // same locator and its rows already written are skipped.
-func (e *engine) downloadSequential(ctx context.Context, jobID, locator string) error {
+func (e *engine) downloadSequential(ctx context.Context, jobID, locator string, skip int64) error {
 	for {
-		next, err := e.fetchPage(ctx, jobID, locator)
+		next, done, err := e.fetchPage(ctx, jobID, locator, skip)
 		if err != nil {
-			return &DownloadError{Resume: Resume{JobID: jobID, Locator: locator}, Rows: e.sum.Rows, Err: err}
+			return &DownloadError{Resume: Resume{JobID: jobID, Locator: locator, Skip: done}, Rows: e.sum.Rows, Err: err}
 		}
+		skip = 0
 		e.sum.Pages++
 		e.progress(jobID, next)
 		if next == "" {
@@ -126,18 +127,19 @@ func (e *engine) downloadSequential(ctx context.Context, jobID, locator string) 
 	}
 }
 
-// fetchPage downloads and emits one page, retrying failed attempts, and
-// returns the next locator.
-func (e *engine) fetchPage(ctx context.Context, jobID, locator string) (string, error) {
+// fetchPage downloads and emits one page, skipping its first skip rows,
+// retrying failed attempts, and returns the next locator. done is the number
+// of the page's rows written (or skipped) so far.
+func (e *engine) fetchPage(ctx context.Context, jobID, locator string, skip int64) (next string, done int64, err error) {
 	name := "results of job " + jobID
 	if locator != "" {
 		name += " at locator " + locator
 	}
-	var done int64 // rows of this page already emitted
+	done = skip
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if err := wait(ctx, e.backoff(attempt)); err != nil {
-				return "", err
+				return "", done, err
 			}
 		}
 		res, err := e.c.Bulk2.QueryResults(ctx, jobID, locator, e.s.PageSize)
@@ -151,11 +153,11 @@ func (e *engine) fetchPage(ctx context.Context, jobID, locator string) (string, 
 					e.s.log.Warn("extract: page row count differs from Sforce-NumberOfRecords",
 						"job", jobID, "locator", locator, "rows", n, "header", res.NumberOfRecords)
 				}
-				return res.Locator, nil
+				return res.Locator, done, nil
 			}
 		}
 		if !retryable(err) || attempt >= e.s.retries {
-			return "", err
+			return "", done, err
 		}
 		e.s.log.Warn("extract: page download failed, retrying", "job", jobID, "locator", locator, "attempt", attempt+1, "err", err)
 	}

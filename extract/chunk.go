@@ -90,7 +90,7 @@ type chunkJob struct {
 }
 
 func (c *chunkJob) consume(ctx context.Context) error {
-	if err := c.e.downloadSequential(ctx, c.jobID, ""); err != nil {
+	if err := c.e.downloadSequential(ctx, c.jobID, "", 0); err != nil {
 		return err
 	}
 	c.e.deleteBulk2(ctx, c.jobID)

@@ -80,8 +80,8 @@ type DownloadError struct {
 }
 
 func (e *DownloadError) Error() string {
-	return fmt.Sprintf("extract: downloading results of Bulk 2.0 job %s (resume at locator %q after %d rows): %v",
-		e.Resume.JobID, e.Resume.Locator, e.Rows, e.Err)
+	return fmt.Sprintf("extract: downloading results of Bulk 2.0 job %s (resume at locator %q skipping %d rows; %d rows written): %v",
+		e.Resume.JobID, e.Resume.Locator, e.Resume.Skip, e.Rows, e.Err)
 }
 
 func (e *DownloadError) Unwrap() error { return e.Err }
@@ -103,7 +103,7 @@ func Run(ctx context.Context, c *salesforce.Client, opts Options) (*Summary, err
 	case FormatParquet:
 		w = newParquetWriter(s.Output)
 	default:
-		w = newCSVWriter(s.Output, s.CSV, s.Resume != nil && s.Resume.Locator != "")
+		w = newCSVWriter(s.Output, s.CSV, s.Resume != nil && (s.Resume.Locator != "" || s.Resume.Skip > 0))
 	}
 	e := &engine{s: s, c: c, sum: &Summary{Query: s.query}}
 	e.begin = func(cols []string) error {
@@ -262,7 +262,7 @@ func (e *engine) readPage(r io.Reader, name string, skip int64) (int64, error) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("extract: reading %s: %w", name, err)
+		return 0, fmt.Errorf("extract: %w", err)
 	}
 	if err := e.setHeader(h, name); err != nil {
 		return 0, err
@@ -274,7 +274,7 @@ func (e *engine) readPage(r io.Reader, name string, skip int64) (int64, error) {
 			return n, nil
 		}
 		if err != nil {
-			return n, fmt.Errorf("extract: reading %s: %w", name, err)
+			return n, fmt.Errorf("extract: %w", err)
 		}
 		n++
 		if n <= skip {

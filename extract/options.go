@@ -103,8 +103,9 @@ type Options struct {
 	RESTMaxRows int
 
 	// Resume continues a Bulk 2.0 download: the job is not created again and
-	// pages are fetched from Resume.Locator on. CSV output then has no
-	// header row when Locator is set (it is appended to a partial file).
+	// pages are fetched from Resume.Locator on, skipping Resume.Skip rows of
+	// the first one. CSV output then has no header row when Locator or Skip
+	// is set (it is appended to a partial file).
 	Resume *Resume
 	// KeepJobs keeps Bulk 2.0 query jobs after a successful download; by
 	// default they are deleted.
@@ -143,6 +144,8 @@ type Options struct {
 type Resume struct {
 	JobID   string
 	Locator string // "" = first page
+	// Skip is the number of rows of the page at Locator already written.
+	Skip int64
 }
 
 // Progress reports an extraction's progress.
@@ -252,6 +255,9 @@ func (o Options) resolve(needOutput bool) (*settings, error) {
 		}
 		if o.IDChunks > 1 {
 			return bad("Resume", "cannot be combined with IDChunks")
+		}
+		if o.Resume.Skip < 0 {
+			return bad("Resume", "Skip %d is negative", o.Resume.Skip)
 		}
 		s.API = APIBulk2
 	}

@@ -1,7 +1,10 @@
 package salesforce
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"net/http"
@@ -118,4 +121,79 @@ func (c *Client) queryPage(ctx context.Context, r *request, opts []QueryOption) 
 		return nil, fmt.Errorf("salesforce: query page is not done but has no nextRecordsUrl")
 	}
 	return &res, nil
+}
+
+// UnmarshalJSON decodes a page in one pass, streaming the records.
+func (q *QueryResult) UnmarshalJSON(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil {
+		return err
+	} else if d, ok := t.(json.Delim); !ok || d != '{' {
+		return errors.New("salesforce: query result is not a JSON object")
+	}
+	var res QueryResult
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := t.(string)
+		switch key {
+		case "records":
+			t, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			if t == nil {
+				continue
+			}
+			if d, ok := t.(json.Delim); !ok || d != '[' {
+				return errors.New("salesforce: query result records is not an array")
+			}
+			for dec.More() {
+				t, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				if d, ok := t.(json.Delim); !ok || d != '{' {
+					return fmt.Errorf("salesforce: query result record %d is not an object", len(res.Records))
+				}
+				rec, err := decodeRecordBody(dec)
+				if err != nil {
+					return fmt.Errorf("salesforce: query result record %d: %w", len(res.Records), err)
+				}
+				res.Records = append(res.Records, rec)
+			}
+			if _, err := dec.Token(); err != nil {
+				return err
+			}
+		case "totalSize":
+			if err := dec.Decode(&res.TotalSize); err != nil {
+				return fmt.Errorf("salesforce: query result totalSize: %w", err)
+			}
+		case "done":
+			if err := dec.Decode(&res.Done); err != nil {
+				return fmt.Errorf("salesforce: query result done: %w", err)
+			}
+		case "nextRecordsUrl":
+			var s *string
+			if err := dec.Decode(&s); err != nil {
+				return fmt.Errorf("salesforce: query result nextRecordsUrl: %w", err)
+			}
+			if s != nil {
+				res.NextRecordsURL = *s
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	*q = res
+	return nil
 }

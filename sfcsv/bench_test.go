@@ -89,3 +89,16 @@ func BenchmarkReader(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkAppendRecord(b *testing.B) {
+	buf := make([]byte, 0, 4096)
+	b.SetBytes(int64(sfcsv.EncodedSize(benchRecord, sfcsv.Comma, sfcsv.LF).Bytes))
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		buf, _, err = sfcsv.AppendRecord(buf[:0], benchRecord, sfcsv.WriterOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

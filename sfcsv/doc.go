@@ -51,7 +51,8 @@
 // Writer.Write returns the exact encoded size of each record in bytes and in
 // characters (RowSize), including quotes, delimiters and the line ending, so
 // a caller can cut batches without encoding twice; EncodedSize computes the
-// same numbers without writing (Writer.Size also honours QuoteAll).
+// same numbers without writing (Writer.Size also honours QuoteAll), and
+// AppendRecord encodes into a caller's byte slice.
 //
 // # Errors
 //

@@ -46,6 +46,7 @@ func FuzzRoundtrip(f *testing.F) {
 				var buf bytes.Buffer
 				w := sfcsv.NewWriter(&buf, sfcsv.WriterOptions{Delimiter: d, LineEnding: le, BOM: bom, QuoteAll: quoteAll})
 				var total sfcsv.RowSize
+				var appended []byte
 				for i, rec := range recs {
 					size, err := w.Write(rec)
 					if err != nil {
@@ -62,11 +63,23 @@ func FuzzRoundtrip(f *testing.F) {
 						t.Fatalf("%v/%v: Write size %+v, EncodedSize %+v for %q", d, le, size, want, rec)
 					}
 					total = total.Add(size)
+					enc, asize, err := sfcsv.AppendRecord(nil, rec, sfcsv.WriterOptions{Delimiter: d, LineEnding: le, QuoteAll: quoteAll})
+					if err != nil || asize != w.Size(rec) || asize.Bytes != len(enc) {
+						t.Fatalf("%v/%v: AppendRecord(%q) = %q, %+v, %v", d, le, rec, enc, asize, err)
+					}
+					appended = append(appended, enc...)
 				}
 				if err := w.Flush(); err != nil {
 					t.Fatal(err)
 				}
 				out := buf.Bytes()
+				body := out
+				if bom {
+					body = out[len(sfcsv.BOM):]
+				}
+				if !bytes.Equal(appended, body) {
+					t.Fatalf("%v/%v: AppendRecord output %q differs from Writer output %q", d, le, appended, out)
+				}
 				if got := (sfcsv.RowSize{Bytes: len(out), Chars: utf8.RuneCount(out)}); got != total {
 					t.Fatalf("%v/%v: sizes add to %+v, output is %+v", d, le, total, got)
 				}

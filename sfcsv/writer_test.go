@@ -254,3 +254,60 @@ func TestWriterQuoteAll(t *testing.T) {
 		t.Errorf("sizes add to %d bytes, output is %d", total.Bytes, len(want))
 	}
 }
+
+func TestAppendRecord(t *testing.T) {
+	t.Parallel()
+	dst := []byte("prefix|")
+	dst, size, err := sfcsv.AppendRecord(dst, []string{"a|b", "c", ""}, sfcsv.WriterOptions{Delimiter: sfcsv.Pipe, LineEnding: sfcsv.CRLF})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(dst), "prefix|\"a|b\"|c|\r\n"; got != want {
+		t.Errorf("AppendRecord = %q, want %q", got, want)
+	}
+	if size != (sfcsv.RowSize{Bytes: 10, Chars: 10}) {
+		t.Errorf("size %+v", size)
+	}
+	if _, _, err := sfcsv.AppendRecord(nil, []string{"\xff"}, sfcsv.WriterOptions{}); !errors.Is(err, sfcsv.ErrInvalidUTF8) {
+		t.Errorf("invalid UTF-8: %v", err)
+	}
+	if _, _, err := sfcsv.AppendRecord(nil, nil, sfcsv.WriterOptions{}); !errors.Is(err, sfcsv.ErrEmptyRecord) {
+		t.Errorf("empty: %v", err)
+	}
+	wide := make([]string, 100)
+	wide[99] = "x,y"
+	out, _, err := sfcsv.AppendRecord(nil, wide, sfcsv.WriterOptions{})
+	if err != nil || !strings.HasSuffix(string(out), ",\"x,y\"\n") {
+		t.Errorf("wide record: %q, %v", out, err)
+	}
+}
+
+func TestAppendRecordNoAllocs(t *testing.T) {
+	buf := make([]byte, 0, 256)
+	rec := []string{"003000000000001", "Zoë", "a, \"quoted\" value"}
+	if n := testing.AllocsPerRun(100, func() { buf, _, _ = sfcsv.AppendRecord(buf[:0], rec, sfcsv.WriterOptions{}) }); n != 0 {
+		t.Errorf("AppendRecord allocates %v times, want 0", n)
+	}
+}
+
+// TestNeedsQuotesEveryPosition puts each special byte at every position of
+// fields of various lengths, to cover the word-at-a-time scan.
+func TestNeedsQuotesEveryPosition(t *testing.T) {
+	t.Parallel()
+	for _, d := range sfcsv.Delimiters() {
+		for _, c := range []byte{'"', '\n', '\r', byte(d)} {
+			for n := 1; n <= 20; n++ {
+				for p := range n {
+					b := []byte(strings.Repeat("a", n))
+					b[p] = c
+					if !sfcsv.NeedsQuotes(string(b), d) {
+						t.Errorf("%v: NeedsQuotes(%q) = false", d, b)
+					}
+				}
+				if sfcsv.NeedsQuotes(strings.Repeat("a b", n), d) {
+					t.Errorf("%v: plain field of %d needs quotes", d, n)
+				}
+			}
+		}
+	}
+}

@@ -9,14 +9,19 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sfbatch/sfbatch/internal/emulator/wire"
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
 
-// maxJobInfoBytes bounds a jobInfo request body.
-const maxJobInfoBytes = 1 << 20
+const (
+	// maxJobInfoBytes bounds a jobInfo request body.
+	maxJobInfoBytes = 1 << 20
+	// maxJobAge is how long a Bulk 1.0 job accepts batches.
+	maxJobAge = 24 * time.Hour
+)
 
 // serveBulk1 routes /services/async/{ver}/{rest}.
 func (s *Service) serveBulk1(w http.ResponseWriter, r *http.Request, rest string) {
@@ -302,6 +307,10 @@ func (s *Service) bulk1AddBatch(w http.ResponseWriter, r *http.Request, j *job) 
 	s.mu.Lock()
 	st := j.state
 	s.mu.Unlock()
+	if s.clk.Now().Sub(j.created) > maxJobAge {
+		writeBulk1Error(w, f, http.StatusBadRequest, "InvalidJobState", "Job "+j.id+" is older than 24 hours: batches can no longer be added")
+		return
+	}
 	if st != stateOpen {
 		writeBulk1Error(w, f, http.StatusBadRequest, "InvalidJobState", "Job "+j.id+" is "+st+": batches can only be added to an Open job")
 		return

@@ -82,6 +82,9 @@ func opOf(operation string) org.Op {
 // request turns one row into a write request.
 func request(j *job, fields map[string]any) (org.WriteRequest, string) {
 	req := org.WriteRequest{Op: opOf(j.operation), Object: j.object, ExternalIDField: j.extID, Fields: fields}
+	if req.Op == org.OpInsert {
+		return req, ""
+	}
 	var id string
 	for k, v := range fields {
 		if strings.EqualFold(k, "Id") {
@@ -143,7 +146,9 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 			s.appendResultLocked(b, p, res)
 		}
 		b.modstamp = s.clk.Now()
-		stop := j.state == stateAborted || j.state == stateFailed && j.kind == kindV2Ingest
+		// A Bulk 1.0 batch in progress finishes after an abort; a Bulk 2.0
+		// job stops at the next chunk and the rest is unprocessed.
+		stop := j.kind == kindV2Ingest && (j.state == stateAborted || j.state == stateFailed)
 		s.mu.Unlock()
 		reqs = reqs[:0]
 		pend = pend[:0]

@@ -1,6 +1,8 @@
 package bulk
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"net/http"
@@ -200,4 +202,75 @@ func TestFaults(t *testing.T) {
 		t.Errorf("dropped upload answered %d %s", res.StatusCode, b)
 	}
 	wantStatus(t, e.do("PUT", dataV+"/jobs/ingest/"+id+"/batches", "text/csv", "LastName\nA\n"), 201)
+}
+
+func TestAbortWhileQueued(t *testing.T) {
+	t.Parallel()
+	fake := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	e := newEnv(t, Options{Clock: fake, Profile: Realistic{BatchStartLatency: time.Second, QueryLatency: time.Minute, MaxConcurrentBatches: 1}})
+	jobID := e.createBulk1Job("insert", "Contact", "", "CSV")
+	b1 := e.addBatch(jobID, "text/csv", "LastName\nA\n")
+	b2 := e.addBatch(jobID, "text/csv", "LastName\nB\n")
+	waitForWaiters(t, fake, 1)
+	r := e.do("POST", asyncV+"/job/"+jobID, xmlCT, abortXML)
+	wantStatus(t, r, 200)
+	if tag(r.body, "state") != "Aborted" {
+		t.Errorf("abort: %s", r.body)
+	}
+	if s := tag(e.do("GET", asyncV+"/job/"+jobID+"/batch/"+b2, "", "").body, "state"); s != "NotProcessed" {
+		t.Errorf("queued batch after abort: %s", s)
+	}
+	fake.Advance(time.Second)
+	e.idle()
+	// A batch already in progress finishes.
+	if s := tag(e.do("GET", asyncV+"/job/"+jobID+"/batch/"+b1, "", "").body, "state"); s != "Completed" {
+		t.Errorf("started batch of an aborted job: %s", s)
+	}
+	if n := e.org.Count("Contact"); n != 1 {
+		t.Errorf("%d contacts written, want 1", n)
+	}
+
+	// A Bulk 2.0 query can be aborted while it runs.
+	r = e.do("POST", dataV+"/jobs/query", jsonCT, `{"operation":"query","query":"SELECT Id FROM Contact"}`)
+	qid := jsonMap(t, r.body)["id"].(string)
+	waitForWaiters(t, fake, 1)
+	if st := e.v2State("query", qid)["state"]; st != "InProgress" {
+		t.Errorf("query state %v", st)
+	}
+	r = e.do("GET", dataV+"/jobs/query/"+qid+"/results", "", "")
+	if r.status != 412 || !strings.Contains(r.body, "JOB_NOT_COMPLETE") {
+		t.Errorf("results before completion: %d %s", r.status, r.body)
+	}
+	r = e.do("PATCH", dataV+"/jobs/query/"+qid, jsonCT, `{"state":"Aborted"}`)
+	wantStatus(t, r, 200)
+	fake.Advance(time.Minute + time.Second)
+	e.idle()
+	if st := e.v2State("query", qid)["state"]; st != "Aborted" {
+		t.Errorf("aborted query ended %v", st)
+	}
+
+	// Bulk 1.0 jobs stop taking batches after 24 hours.
+	fake.Advance(25 * time.Hour)
+	j2 := e.createBulk1Job("insert", "Contact", "", "CSV")
+	fake.Advance(25 * time.Hour)
+	r = e.do("POST", asyncV+"/job/"+j2+"/batch", "text/csv", "LastName\nA\n")
+	if r.status != 400 || tag(r.body, "exceptionCode") != "InvalidJobState" {
+		t.Errorf("batch on a day-old job: %d %s", r.status, r.body)
+	}
+}
+
+func TestGzipUpload(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{})
+	id := e.createIngest(`{"object":"Contact","operation":"insert"}`)["id"].(string)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte("LastName\nZipped\n"))
+	zw.Close()
+	wantStatus(t, e.do("PUT", dataV+"/jobs/ingest/"+id+"/batches", "text/csv", buf.String(), "Content-Encoding", "gzip"), 201)
+	wantStatus(t, e.do("PATCH", dataV+"/jobs/ingest/"+id, jsonCT, `{"state":"UploadComplete"}`), 200)
+	e.idle()
+	if info := e.v2State("ingest", id); info["numberRecordsProcessed"] != 1.0 || info["numberRecordsFailed"] != 0.0 {
+		t.Errorf("gzip job: %v", info)
+	}
 }

@@ -29,9 +29,10 @@
 //   - Numbers are float64; precision and scale are not enforced.
 //   - Daily limits reset at midnight UTC of the org clock rather than over
 //     a rolling 24 hours. DataStorageMB counts 2 KB per record.
-//   - A reference to a record of the wrong object is MALFORMED_ID ("Account
-//     ID: id value of incorrect type: 003…") as observed for bulk loads;
-//     Salesforce sometimes reports FIELD_INTEGRITY_EXCEPTION instead.
+//   - A reference field given a string that is not an id fails with
+//     MALFORMED_ID, an id of another object with FIELD_INTEGRITY_EXCEPTION
+//     (both "Account ID: id value of incorrect type: …"), an id of the
+//     right object that does not exist with INVALID_CROSS_REFERENCE_KEY.
 //   - Update or delete of an id that never existed is NOT_FOUND.
 //   - Deleted records keep their unique values out of the indexes: a new
 //     record may reuse them, and undelete then fails with DUPLICATE_VALUE.

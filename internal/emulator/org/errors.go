@@ -28,6 +28,7 @@ const (
 	CodeInvalidTypeObject        = "INVALID_TYPE"
 	CodeMalformedQuery           = "MALFORMED_QUERY"
 	CodeInvalidOperation         = "INVALID_OPERATION"
+	CodeFieldIntegrity           = "FIELD_INTEGRITY_EXCEPTION"
 	MessageNotFound              = "The requested resource does not exist"
 	MessageAllOrNoneRolledBack   = "Record rolled back because not all records were valid and the request was using AllOrNone header"
 	messageEntityIsDeleted       = "entity is deleted"

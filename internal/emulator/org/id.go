@@ -113,7 +113,17 @@ func newIDGen(seed int64) idGen {
 func (g *idGen) mint(prefix string) string {
 	n := g.next
 	g.next++
-	return To18(prefix + g.pod + "0" + base62(n, 9))
+	var b [18]byte
+	copy(b[:3], prefix)
+	copy(b[3:5], g.pod)
+	b[5] = '0'
+	for i := 14; i >= 6; i-- {
+		b[i] = base62Digits[n%62]
+		n /= 62
+	}
+	s := idSuffix(string(b[:15]))
+	copy(b[15:], s[:])
+	return string(b[:])
 }
 
 // observe advances the counter past an existing id minted by this scheme.

@@ -428,3 +428,60 @@ func (o *Org) get(object, id string, fields []string) (map[string]any, error) {
 const DefaultAPIVersion = "62.0"
 
 func (o *Org) now() time.Time { return o.clock.Now().UTC().Truncate(time.Millisecond) }
+
+// Lookup returns the ids of the live records of object whose field (an
+// external id or other idLookup field such as Id, Username or Email) has
+// value; several ids mean the value is ambiguous (REST answers 300).
+// Errors are *Error: NOT_FOUND for an unknown object or a field that cannot
+// identify records.
+func (o *Org) Lookup(ctx context.Context, object, field, value string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ob, ok := o.schema.Object(object)
+	if !ok {
+		return nil, newErr(CodeNotFound, MessageNotFound)
+	}
+	f, ok := ob.Field(field)
+	if !ok || !(f.IDLookup || f.ExternalID) {
+		return nil, newErr(CodeNotFound, fmt.Sprintf("Provided external ID field does not exist or is not accessible: %s", field))
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	t := o.tables[ob]
+	if f.pos == posID {
+		id, ok := NormalizeID(value)
+		if r := t.get(id); ok && r != nil && !r.deleted() {
+			return []string{id}, nil
+		}
+		return nil, nil
+	}
+	cv, e := convertValue(f, value)
+	if e != nil || cv == nil {
+		return nil, nil
+	}
+	var matches []*record
+	if ix := t.indexFor(f.pos); ix != nil {
+		matches = ix.lookup(cv)
+	} else {
+		matches = t.scan(f, cv)
+	}
+	ids := make([]string, len(matches))
+	for i, r := range matches {
+		ids[i] = r.id()
+	}
+	return ids, nil
+}
+
+// WriteKeyValid reports whether key may appear in a write of object: a
+// field name or a relationship path to an idLookup field of the parent
+// ("Account.External_Id__c"), case-insensitive. The Bulk layer uses it to
+// reject a header with "InvalidBatch : Field name not found : Foo".
+func (o *Org) WriteKeyValid(object, key string) bool {
+	ob, ok := o.schema.Object(object)
+	if !ok {
+		return false
+	}
+	w := writer{o: o, keyCache: map[*Object]map[string]keyInfo{}}
+	return w.keyInfo(ob, key).kind != keyUnknown
+}

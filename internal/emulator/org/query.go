@@ -608,6 +608,7 @@ func (c *compiler) comparison(x *soql.Comparison) (pred, *QueryError) {
 				pat = s.Value
 			}
 		}
+		match := likeMatcher(pat)
 		return func(r *record) bool {
 			v := a.get(r)
 			if v == nil {
@@ -617,7 +618,7 @@ func (c *compiler) comparison(x *soql.Comparison) (pred, *QueryError) {
 			if !ok {
 				s = FormatCSV(v)
 			}
-			return soql.Like(pat, s)
+			return match(s)
 		}, nil
 	case "<", "<=", ">", ">=":
 		if l.null {

@@ -46,6 +46,7 @@ const (
 type Schema struct {
 	objects []*Object
 	byName  map[string]*Object // lower-case name
+	byExact map[string]*Object // name as spelled in the schema
 	byPref  map[string]*Object // key prefix
 }
 
@@ -54,6 +55,9 @@ func (s *Schema) Objects() []*Object { return s.objects }
 
 // Object returns the object named name (case-insensitive).
 func (s *Schema) Object(name string) (*Object, bool) {
+	if ob, ok := s.byExact[name]; ok {
+		return ob, true
+	}
 	ob, ok := s.byName[strings.ToLower(name)]
 	return ob, ok
 }
@@ -95,9 +99,11 @@ type Object struct {
 
 // Field returns the field named name (case-insensitive).
 func (ob *Object) Field(name string) (*Field, bool) {
-	i, ok := ob.byName[strings.ToLower(name)]
+	i, ok := ob.byName[name]
 	if !ok {
-		return nil, false
+		if i, ok = ob.byName[strings.ToLower(name)]; !ok {
+			return nil, false
+		}
 	}
 	return ob.Fields[i], true
 }
@@ -347,7 +353,9 @@ func buildSchema(base []*Object, extra []ObjectSpec) (*Schema, error) {
 			}
 		}
 	}
+	s.byExact = make(map[string]*Object, len(s.objects))
 	for _, ob := range s.objects {
+		s.byExact[ob.Name] = ob
 		if err := ob.finish(s); err != nil {
 			return nil, err
 		}
@@ -363,10 +371,13 @@ func (ob *Object) finish(s *Schema) error {
 	for i, f := range ob.Fields {
 		f.pos = i
 		key := strings.ToLower(f.Name)
-		if _, dup := ob.byName[key]; dup {
+		if j, dup := ob.byName[key]; dup && j != i {
 			return fmt.Errorf("object %s: duplicate field %s", ob.Name, f.Name)
 		}
 		ob.byName[key] = i
+		if f.Name != key {
+			ob.byName[f.Name] = i // exact spelling: lookups without lower-casing
+		}
 		if f.Type == TypeReference {
 			if len(f.ReferenceTo) == 0 {
 				return fmt.Errorf("object %s: reference field %s has no referenceTo", ob.Name, f.Name)
@@ -386,13 +397,16 @@ func (ob *Object) finish(s *Schema) error {
 	}
 	// Child relationships are filled from the children's side.
 	for _, child := range s.objects {
-		for _, f := range child.Fields {
+		for i, f := range child.Fields {
 			if f.Type != TypeReference || !slices.ContainsFunc(f.ReferenceTo, func(t string) bool { return strings.EqualFold(t, ob.Name) }) {
 				continue
 			}
 			rel := ""
-			if f.RelationshipName != "" {
+			if f.RelationshipName != "" && i >= numSystemFields {
 				rel = childRelName(child)
+				if slices.ContainsFunc(ob.ChildRelationships, func(c ChildRelationship) bool { return c.RelationshipName == rel }) {
+					rel = ""
+				}
 			}
 			ob.ChildRelationships = append(ob.ChildRelationships, ChildRelationship{ChildSObject: child.Name, Field: f.Name, RelationshipName: rel})
 		}

@@ -61,7 +61,11 @@ func convertInput(f *Field, v any) (any, *Error) {
 	case nil:
 		return nil, nil
 	case string:
-		return convertValue(f, x)
+		cv, e := convertValue(f, x)
+		if s, ok := cv.(string); ok && len(s) == len(x) && s == x {
+			return v, nil // keep the caller's boxed string: no allocation
+		}
+		return cv, e
 	case bool:
 		if f.Type == TypeBoolean {
 			return x, nil

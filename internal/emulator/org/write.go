@@ -75,6 +75,7 @@ func (o *Org) write(userID string, reqs []WriteRequest, allOrNone bool) []WriteR
 	if id, ok := NormalizeID(userID); ok {
 		w.user = id
 	}
+	w.nowAny, w.userAny = w.now, w.user
 	failed := false
 	for i := range reqs {
 		res := w.one(&reqs[i])
@@ -115,6 +116,7 @@ const (
 	keyUnknown keyKind = iota
 	keyField
 	keyRel
+	keyIgnore // "attributes", as sObject Collections bodies carry it
 )
 
 type keyInfo struct {
@@ -140,7 +142,9 @@ type undoEntry struct {
 type writer struct {
 	o        *Org
 	now      time.Time
+	nowAny   any // now, boxed once
 	user     string
+	userAny  any
 	logUndo  bool
 	undo     []undoEntry
 	dirty    []dirtyRec
@@ -242,7 +246,9 @@ func (w *writer) keyInfo(ob *Object, k string) keyInfo {
 		return ki
 	}
 	var ki keyInfo
-	if f, ok := ob.Field(k); ok {
+	if k == "attributes" {
+		ki.kind = keyIgnore
+	} else if f, ok := ob.Field(k); ok {
 		ki = keyInfo{kind: keyField, pos: f.pos}
 	} else if rel, name, ok := strings.Cut(k, "."); ok {
 		if rf, ok := ob.Relationship(rel); ok {
@@ -284,6 +290,8 @@ func (w *writer) stageFields(t *table, fields map[string]any, insert bool, self 
 	for k, v := range fields {
 		ki := w.keyInfo(ob, k)
 		switch ki.kind {
+		case keyIgnore:
+			continue
 		case keyUnknown:
 			consider(1, 0, k, errInvalidField(k, ob.Name))
 			continue
@@ -359,7 +367,8 @@ func (w *writer) resolveRef(f *Field, v string) (string, *Error) {
 	}
 	target, ok := w.o.objectForID(id)
 	if !ok || !slices.ContainsFunc(f.ReferenceTo, func(s string) bool { return strings.EqualFold(s, target.Name) }) {
-		return "", errMalformedID(f.Label, v, f.Name)
+		// A well-formed id of another object.
+		return "", newErr(CodeFieldIntegrity, fmt.Sprintf("%s: id value of incorrect type: %s", f.Label, v), f.Name)
 	}
 	r := w.o.tables[target].get(id)
 	if r == nil {
@@ -495,7 +504,7 @@ func (w *writer) insert(t *table, fields map[string]any) WriteResult {
 		case f.Default != nil:
 			vals[i] = f.Default
 		case f.Name == "OwnerId":
-			vals[i] = w.user
+			vals[i] = w.userAny
 		}
 		if vals[i] == nil && f.Type == TypeBoolean {
 			vals[i] = false
@@ -521,14 +530,14 @@ func (w *writer) insert(t *table, fields map[string]any) WriteResult {
 	id := w.o.ids.mint(ob.KeyPrefix)
 	vals[posID] = id
 	vals[posIsDeleted] = false
-	vals[posCreatedDate], vals[posLastModifiedDate], vals[posSystemModstamp] = w.now, w.now, w.now
-	user := w.user
-	if user == "" { // the default user itself
+	vals[posCreatedDate], vals[posLastModifiedDate], vals[posSystemModstamp] = w.nowAny, w.nowAny, w.nowAny
+	var user any = w.userAny
+	if w.user == "" { // the default user itself
 		user = id
 	}
 	vals[posCreatedByID], vals[posLastModifiedByID] = user, user
 	if ob.Name == "User" && w.o.defaultUser == "" {
-		w.o.defaultUser, w.user = id, id
+		w.o.defaultUser, w.user, w.userAny = id, id, id
 	}
 	r := w.newRecord(vals)
 	t.add(r)
@@ -576,7 +585,7 @@ func (w *writer) update(t *table, r *record, fields map[string]any) WriteResult 
 	if e := checkUnique(t, newVals, r); e != nil {
 		return WriteResult{ID: id, Errors: []Error{*e}}
 	}
-	newVals[posLastModifiedDate], newVals[posSystemModstamp], newVals[posLastModifiedByID] = w.now, w.now, w.user
+	newVals[posLastModifiedDate], newVals[posSystemModstamp], newVals[posLastModifiedByID] = w.nowAny, w.nowAny, w.userAny
 	t.indexRemove(r)
 	old := r.vals
 	r.vals = newVals
@@ -672,7 +681,7 @@ func (w *writer) remove(t *table, req *WriteRequest) WriteResult {
 		}
 		old := r.vals
 		nv := slices.Clone(old)
-		nv[posIsDeleted], nv[posLastModifiedDate], nv[posSystemModstamp], nv[posLastModifiedByID] = true, w.now, w.now, w.user
+		nv[posIsDeleted], nv[posLastModifiedDate], nv[posSystemModstamp], nv[posLastModifiedByID] = true, w.nowAny, w.nowAny, w.userAny
 		t.indexRemove(r)
 		r.vals = nv
 		w.log(OpDelete, t, r, old)
@@ -688,7 +697,7 @@ func (w *writer) remove(t *table, req *WriteRequest) WriteResult {
 		}
 		old := r.vals
 		nv := slices.Clone(old)
-		nv[posIsDeleted], nv[posLastModifiedDate], nv[posSystemModstamp], nv[posLastModifiedByID] = false, w.now, w.now, w.user
+		nv[posIsDeleted], nv[posLastModifiedDate], nv[posSystemModstamp], nv[posLastModifiedByID] = false, w.nowAny, w.nowAny, w.userAny
 		r.vals = nv
 		t.indexAdd(r)
 		w.log(OpUndelete, t, r, old)

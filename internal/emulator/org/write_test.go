@@ -78,7 +78,7 @@ func TestWriteErrors(t *testing.T) {
 		{"malformed parent id", WriteRequest{Op: OpInsert, Object: "Contact", Fields: map[string]any{"LastName": "X", "AccountId": "abc"}},
 			Error{CodeMalformedID, "Account ID: id value of incorrect type: abc", []string{"AccountId"}}},
 		{"parent id of wrong object", WriteRequest{Op: OpInsert, Object: "Contact", Fields: map[string]any{"LastName": "X", "AccountId": con}},
-			Error{CodeMalformedID, "Account ID: id value of incorrect type: " + con, []string{"AccountId"}}},
+			Error{CodeFieldIntegrity, "Account ID: id value of incorrect type: " + con, []string{"AccountId"}}},
 		{"deleted parent", WriteRequest{Op: OpInsert, Object: "Contact", Fields: map[string]any{"LastName": "X", "ReportsToId": gone}},
 			Error{CodeEntityIsDeleted, "entity is deleted", []string{"ReportsToId"}}},
 		{"update malformed id", WriteRequest{Op: OpUpdate, Object: "Contact", ID: "xyz", Fields: map[string]any{"LastName": "Y"}},
