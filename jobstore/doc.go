@@ -18,6 +18,21 @@
 // the open jobs, and sends only rows that are neither done nor in a job that
 // was uploaded.
 //
+// Row numbers are the caller's; sfbatch uses the input's sfcsv row numbers
+// (the header is row 1, so data starts at row 2).
+//
+// # Resuming, job by job
+//
+//   - JobCreated: the job exists but holds no data. Abort it and send its
+//     rows again.
+//   - JobUploaded: Bulk API 2.0 processes nothing before the job is closed,
+//     so close it (or abort it and resend). Bulk API 1.0 processes a batch as
+//     soon as it is added: wait for it and fetch its results.
+//   - JobClosed: wait for the job to finish and fetch its results.
+//   - JobResultsFetched: its rows' outcomes are saved; MarkRowsDone them if
+//     the crash came before that.
+//   - JobAborted, JobFailed: rows that were not processed go again.
+//
 // # Storage
 //
 // The database uses WAL journaling, a busy timeout, foreign keys and one

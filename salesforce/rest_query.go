@@ -1,7 +1,6 @@
 package salesforce
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -123,76 +122,48 @@ func (c *Client) queryPage(ctx context.Context, r *request, opts []QueryOption) 
 	return &res, nil
 }
 
-// UnmarshalJSON decodes a page in one pass, streaming the records.
+// UnmarshalJSON decodes a page in one pass.
 func (q *QueryResult) UnmarshalJSON(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if t, err := dec.Token(); err != nil {
+	top, err := newRecordParser(data).parseTop()
+	if err != nil {
 		return err
-	} else if d, ok := t.(json.Delim); !ok || d != '{' {
-		return errors.New("salesforce: query result is not a JSON object")
 	}
 	var res QueryResult
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return err
+	if v, ok := top.values["totalSize"]; ok && v != nil {
+		n, isNum := v.(json.Number)
+		i, err := n.Int64()
+		if !isNum || err != nil {
+			return fmt.Errorf("salesforce: query result totalSize %v is not an integer", v)
 		}
-		key, _ := t.(string)
-		switch key {
-		case "records":
-			t, err := dec.Token()
-			if err != nil {
-				return err
-			}
-			if t == nil {
-				continue
-			}
-			if d, ok := t.(json.Delim); !ok || d != '[' {
-				return errors.New("salesforce: query result records is not an array")
-			}
-			for dec.More() {
-				t, err := dec.Token()
-				if err != nil {
-					return err
-				}
-				if d, ok := t.(json.Delim); !ok || d != '{' {
-					return fmt.Errorf("salesforce: query result record %d is not an object", len(res.Records))
-				}
-				rec, err := decodeRecordBody(dec)
-				if err != nil {
-					return fmt.Errorf("salesforce: query result record %d: %w", len(res.Records), err)
-				}
-				res.Records = append(res.Records, rec)
-			}
-			if _, err := dec.Token(); err != nil {
-				return err
-			}
-		case "totalSize":
-			if err := dec.Decode(&res.TotalSize); err != nil {
-				return fmt.Errorf("salesforce: query result totalSize: %w", err)
-			}
-		case "done":
-			if err := dec.Decode(&res.Done); err != nil {
-				return fmt.Errorf("salesforce: query result done: %w", err)
-			}
-		case "nextRecordsUrl":
-			var s *string
-			if err := dec.Decode(&s); err != nil {
-				return fmt.Errorf("salesforce: query result nextRecordsUrl: %w", err)
-			}
-			if s != nil {
-				res.NextRecordsURL = *s
-			}
-		default:
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return err
-			}
-		}
+		res.TotalSize = int(i)
 	}
-	if _, err := dec.Token(); err != nil {
-		return err
+	if v, ok := top.values["done"]; ok && v != nil {
+		b, isBool := v.(bool)
+		if !isBool {
+			return fmt.Errorf("salesforce: query result done %v is not a boolean", v)
+		}
+		res.Done = b
+	}
+	if v, ok := top.values["nextRecordsUrl"]; ok && v != nil {
+		s, isStr := v.(string)
+		if !isStr {
+			return fmt.Errorf("salesforce: query result nextRecordsUrl %v is not a string", v)
+		}
+		res.NextRecordsURL = s
+	}
+	if v, ok := top.values["records"]; ok && v != nil {
+		list, isList := v.([]any)
+		if !isList {
+			return errors.New("salesforce: query result records is not an array")
+		}
+		res.Records = make([]Record, len(list))
+		for i, e := range list {
+			rec, isRec := e.(Record)
+			if !isRec {
+				return fmt.Errorf("salesforce: query result record %d is not an object", i)
+			}
+			res.Records[i] = rec
+		}
 	}
 	*q = res
 	return nil

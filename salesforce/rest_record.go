@@ -3,9 +3,7 @@ package salesforce
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -265,90 +263,10 @@ func (r Record) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads a record, keeping field order.
 func (r *Record) UnmarshalJSON(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	t, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if d, ok := t.(json.Delim); !ok || d != '{' {
-		return errors.New("salesforce: record is not a JSON object")
-	}
-	rec, err := decodeRecordBody(dec)
+	rec, err := newRecordParser(data).parseTop()
 	if err != nil {
 		return err
 	}
 	*r = rec
 	return nil
-}
-
-// decodeRecordBody decodes an object whose '{' has been consumed.
-func decodeRecordBody(dec *json.Decoder) (Record, error) {
-	r := Record{values: map[string]any{}}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return Record{}, err
-		}
-		key, ok := t.(string)
-		if !ok {
-			return Record{}, errors.New("salesforce: malformed record: key is not a string")
-		}
-		if key == "attributes" {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err != nil {
-				return Record{}, err
-			}
-			_ = json.Unmarshal(raw, &r.attrs) // attributes of an unexpected shape are ignored
-			continue
-		}
-		v, err := decodeValue(dec)
-		if err != nil {
-			return Record{}, fmt.Errorf("field %s: %w", key, err)
-		}
-		if _, dup := r.values[key]; !dup {
-			r.keys = append(r.keys, key)
-		}
-		r.values[key] = v
-	}
-	if _, err := dec.Token(); err != nil { // '}'
-		return Record{}, err
-	}
-	return r, nil
-}
-
-func decodeValue(dec *json.Decoder) (any, error) {
-	t, err := dec.Token()
-	if err != nil {
-		if err == io.EOF {
-			return nil, io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	switch x := t.(type) {
-	case json.Delim:
-		switch x {
-		case '{':
-			return decodeRecordBody(dec)
-		case '[':
-			var list []any
-			for dec.More() {
-				v, err := decodeValue(dec)
-				if err != nil {
-					return nil, err
-				}
-				list = append(list, v)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, err
-			}
-			if list == nil {
-				list = []any{}
-			}
-			return list, nil
-		}
-		return nil, fmt.Errorf("unexpected %v", x)
-	default:
-		return x, nil // string, json.Number, bool, nil
-	}
 }

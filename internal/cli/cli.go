@@ -10,11 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sfbatch/sfbatch/salesforce"
 )
 
 // Exit codes returned by Main. They are part of the command's contract.
@@ -82,6 +85,8 @@ func Run(ctx context.Context, ios *IOStreams, args []string) int {
 		code = ee.code
 	case errors.Is(err, context.Canceled):
 		code = ExitCancelled
+	case isAuthError(err):
+		code = ExitAuth
 	case isUsageError(err):
 		code = ExitUsage
 	}
@@ -114,6 +119,17 @@ type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
+
+// isAuthError reports whether err is Salesforce refusing the session or the
+// login (an invalid or expired token that could not be renewed).
+func isAuthError(err error) bool {
+	var ae *salesforce.APIError
+	if errors.As(err, &ae) {
+		return ae.StatusCode == http.StatusUnauthorized || ae.ErrorCode == "INVALID_SESSION_ID" ||
+			ae.ErrorCode == "InvalidSessionId" || ae.ErrorCode == "INVALID_LOGIN" || ae.ErrorCode == "invalid_grant"
+	}
+	return false
+}
 
 func isUsageError(err error) bool {
 	var u usageError

@@ -190,11 +190,11 @@ func runDemo(cmd *cobra.Command, ios *IOStreams, o *demoOptions) error {
 	if o.JSON {
 		doc := map[string]any{
 			"instance_url": srv.URL(), "dir": dir,
-			"accounts":     summaryJSON(loads[0], outcomes[0], nil),
-			"contacts":     summaryJSON(loads[1], outcomes[1], nil),
-			"export":       map[string]any{"rows": sum.Rows, "api": sum.API, "file": exportPath},
-			"seconds":      time.Since(started).Seconds(),
-			"problems":     problems,
+			"accounts": summaryJSON(loads[0], outcomes[0], nil),
+			"contacts": summaryJSON(loads[1], outcomes[1], nil),
+			"export":   map[string]any{"rows": sum.Rows, "api": sum.API, "file": exportPath},
+			"seconds":  time.Since(started).Seconds(),
+			"problems": problems,
 		}
 		if err := writeJSON(ios, doc); err != nil {
 			return err

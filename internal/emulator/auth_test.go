@@ -35,7 +35,7 @@ var traceLogins = []traceLogin{
 // body returns the recorded body with username and password filled in.
 func (tl traceLogin) body(t *testing.T, username, password string) string {
 	t.Helper()
-	b, err := os.ReadFile("testdata/" + tl.file)
+	b, err := readTestdata(tl.file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,5 +304,28 @@ func TestOAuthJWTBearer(t *testing.T) {
 	fc.Advance(7 * time.Minute) // exp (+3m) plus the 3-minute skew has passed
 	if r := grant(assertion); r.status != 400 || r.body != `{"error":"invalid_grant","error_description":"expired authorization code"}` {
 		t.Errorf("expired: %d %s", r.status, r.body)
+	}
+}
+
+func readTestdata(name string) ([]byte, error) { return os.ReadFile("testdata/" + name) }
+
+func TestIdentityAndRevoke(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t)
+	tok := mustToken(t, s)
+	uid, _ := s.UserID(DefaultUsername)
+	r := do(t, s.Client(), "GET", s.URL()+"/id/"+DefaultOrgID+"/"+uid, bearer(tok), nil)
+	if r.status != 200 || !strings.Contains(r.body, `"username":"`+DefaultUsername+`"`) || !strings.Contains(r.body, `"user_id":"`+uid+`"`) {
+		t.Errorf("identity: %d %s", r.status, r.body)
+	}
+	r = do(t, s.Client(), "POST", s.URL()+"/services/oauth2/revoke", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, strings.NewReader("token="+url.QueryEscape(tok)))
+	if r.status != 200 {
+		t.Errorf("revoke: %d %s", r.status, r.body)
+	}
+	if r := do(t, s.Client(), "GET", s.URL()+"/services/data/v62.0/limits", bearer(tok), nil); r.status != 401 {
+		t.Errorf("revoked token still works: %d", r.status)
+	}
+	if r := do(t, s.Client(), "GET", s.URL()+"/id/"+DefaultOrgID+"/"+uid, bearer(tok), nil); r.status != 403 {
+		t.Errorf("identity with revoked token: %d", r.status)
 	}
 }

@@ -2,7 +2,17 @@
 // REST, Composite, sObject Collections and (through package bulk) Bulk API
 // 1.0 and 2.0, over an in-memory or SQLite-backed org, on HTTP and HTTPS.
 // The public face is package salesforcetest; the `sfbatch emulator` command
-// serves a Server standalone.
+// serves a Server standalone (Config, StartupInfo).
+//
+// Routes: /services/Soap/{u,c}/{ver} (login, logout), /services/oauth2/token
+// and /revoke, /id/{org}/{user}, /services/data/ (versions, no session),
+// /services/data/v{ver}/... (REST and composite, package rest; /jobs to
+// package bulk), /services/async/{ver}/... (Bulk 1.0, package bulk), and
+// the emulator's own control endpoint under ControlPrefix (see
+// Server.serveControl's routes: faults, session expiry, limits, clock,
+// bulk faults). Every request is first matched against the active faults.
+// REST and Bulk requests are charged to DailyApiRequests and answered with
+// Sforce-Limit-Info.
 package emulator
 
 import (
@@ -117,6 +127,7 @@ type Server struct {
 	plainURL  string
 	tlsURL    string
 	closed    bool
+	client    *http.Client
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -299,6 +310,9 @@ func (s *Server) Close() error {
 		s.mu.Lock()
 		s.closed = true
 		s.shutdownLocked()
+		if s.client != nil {
+			s.client.CloseIdleConnections()
+		}
 		s.mu.Unlock()
 		errs := []error{s.bulk.Close(), s.org.Close()}
 		s.closeErr = errors.Join(errs...)
@@ -352,15 +366,19 @@ func (s *Server) CACertPEM() []byte {
 	return append([]byte(nil), s.cert.pemDER...)
 }
 
-// Client returns an *http.Client that trusts the server's certificate.
+// Client returns an *http.Client that trusts the server's certificate. It
+// is shared: every call returns the same client (and connection pool).
 func (s *Server) Client() *http.Client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if s.cert != nil {
-		tr.TLSClientConfig = &tls.Config{RootCAs: s.cert.pool, MinVersion: tls.VersionTLS12}
+	if s.client == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		if s.cert != nil {
+			tr.TLSClientConfig = &tls.Config{RootCAs: s.cert.pool, MinVersion: tls.VersionTLS12}
+		}
+		s.client = &http.Client{Transport: tr}
 	}
-	return &http.Client{Transport: tr}
+	return s.client
 }
 
 // Handler returns the server's HTTP handler, for serving in-process (for

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +239,64 @@ func TestUnknownPath(t *testing.T) {
 	r := do(t, s.Client(), "GET", s.URL()+"/nothing/here", nil, nil)
 	if r.status != 404 || r.body != `[{"message":"The requested resource does not exist","errorCode":"NOT_FOUND"}]` {
 		t.Errorf("%d %s", r.status, r.body)
+	}
+}
+
+func TestAccessFileAndStartupInfo(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := dir + "/access.json"
+	const file = `{"users":[{"username":"ops@example.com","password":"pw","security_token":"TOK","last_name":"Ops"},
+	 {"username":"second@example.com","password":"pw2"}],
+	 "apps":[{"client_id":"cid","client_secret":"sec","run_as":"second@example.com"}]}`
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	af, err := ReadAccessFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := newTestServer(t, func(c *Config) { c.Users, c.Apps = af.Users, af.Apps })
+	info, err := s.StartupInfo(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.InstanceURL != s.URL() || info.LoginURL != s.URL() || info.Username != "ops@example.com" || info.Password != "pw" ||
+		info.SecurityToken != "TOK" || info.ClientID != "cid" || info.ClientSecret != "sec" || info.CACertFile != dir+"/emulator-ca.pem" {
+		t.Errorf("StartupInfo = %+v", info)
+	}
+	if pem, err := os.ReadFile(info.CACertFile); err != nil || !bytes.Equal(pem, s.CACertPEM()) {
+		t.Errorf("CA file: %v", err)
+	}
+	b, _ := json.Marshal(info)
+	for _, k := range []string{"instance_url", "login_url", "username", "password", "security_token", "access_token", "client_id", "client_secret", "ca_cert_file"} {
+		if !strings.Contains(string(b), `"`+k+`":`) {
+			t.Errorf("StartupInfo JSON lacks %s: %s", k, b)
+		}
+	}
+	if r := do(t, s.Client(), "GET", info.InstanceURL+"/services/data/v62.0/limits", bearer(info.AccessToken), nil); r.status != 200 {
+		t.Errorf("startup access token: %d", r.status)
+	}
+	// The second user (no security token) logs in with the password alone;
+	// client credentials run as the app's run_as user.
+	form := url.Values{"grant_type": {"password"}, "client_id": {"cid"}, "client_secret": {"sec"}, "username": {"second@example.com"}, "password": {"pw2"}}
+	if r := postForm(t, s, s.URL(), form, nil); r.status != 200 {
+		t.Errorf("second user: %d %s", r.status, r.body)
+	}
+	r := postForm(t, s, s.URL(), url.Values{"grant_type": {"client_credentials"}, "client_id": {"cid"}, "client_secret": {"sec"}}, nil)
+	uid, _ := s.UserID("second@example.com")
+	if r.status != 200 || !strings.Contains(r.body, "/"+uid+`"`) {
+		t.Errorf("client credentials run-as: %d %s", r.status, r.body)
+	}
+	for name, bad := range map[string]string{
+		"unknown key": `{"users":[{"username":"a","password":"b","pasword":"c"}]}`,
+		"no password": `{"users":[{"username":"a"}]}`,
+		"no secret":   `{"apps":[{"client_id":"a"}]}`,
+	} {
+		p := dir + "/bad.json"
+		_ = os.WriteFile(p, []byte(bad), 0o600)
+		if _, err := ReadAccessFile(p); err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: err = %v", name, err)
+		}
 	}
 }

@@ -1,9 +1,12 @@
 package emulator
 
 import (
+	"bytes"
 	"context"
 	"crypto/rsa"
+	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/sfbatch/sfbatch/internal/emulator/org"
@@ -168,4 +171,39 @@ func (s *Server) appByID(id string) *ConnectedApp {
 		}
 	}
 	return nil
+}
+
+// AccessFile is the JSON file of users and connected apps the standalone
+// emulator can load: {"users":[{"username":...,"password":...,
+// "security_token":...}],"apps":[{"client_id":...,"client_secret":...,
+// "certificate_pem":...,"run_as":...}]}.
+type AccessFile struct {
+	Users []User         `json:"users"`
+	Apps  []ConnectedApp `json:"apps"`
+}
+
+// ReadAccessFile reads an AccessFile. Unknown keys are an error naming the
+// file, so a typo does not silently drop a credential.
+func ReadAccessFile(path string) (AccessFile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return AccessFile{}, fmt.Errorf("emulator: %w", err)
+	}
+	var f AccessFile
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return AccessFile{}, fmt.Errorf("emulator: access file %s: %w", path, err)
+	}
+	for i, u := range f.Users {
+		if u.Username == "" || u.Password == "" {
+			return AccessFile{}, fmt.Errorf("emulator: access file %s: user %d needs username and password", path, i)
+		}
+	}
+	for i, a := range f.Apps {
+		if a.ClientID == "" || a.ClientSecret == "" {
+			return AccessFile{}, fmt.Errorf("emulator: access file %s: app %d needs client_id and client_secret", path, i)
+		}
+	}
+	return f, nil
 }

@@ -360,6 +360,8 @@ func (h *Handler) upsertOne(w http.ResponseWriter, q *request, ob *org.Object, f
 		created = false
 	}
 	switch {
+	case created && !q.version.AtLeast(46):
+		wire.WriteJSON(w, http.StatusCreated, createResult{ID: r.ID, Success: true, Errors: []struct{}{}})
 	case created:
 		wire.WriteJSON(w, http.StatusCreated, upsertResult{ID: r.ID, Success: true, Errors: []struct{}{}, Created: true})
 	case q.version.AtLeast(46):
