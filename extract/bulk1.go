@@ -134,7 +134,7 @@ func (e *engine) bulk1Run(ctx context.Context, jobID string) error {
 			}})
 		}
 	}
-	if err := e.pipeline(ctx, tasks, !e.s.Unordered); err != nil {
+	if err := e.pipeline(ctx, sliceSource(tasks), !e.s.Unordered); err != nil {
 		return unwrapSink(err)
 	}
 	return nil

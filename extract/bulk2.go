@@ -107,13 +107,16 @@ func apiVersion(c *salesforce.Client) float64 {
 // downloadSequential follows Sforce-Locator page after page, streaming each
 // page to the output. A page whose download fails is fetched again with the
 // same locator and its rows already written are skipped.
+//
+// skip rows from locator on are read but not written (they were written by
+// an earlier run).
 func (e *engine) downloadSequential(ctx context.Context, jobID, locator string, skip int64) error {
 	for {
 		next, done, err := e.fetchPage(ctx, jobID, locator, skip)
 		if err != nil {
-			return &DownloadError{Resume: Resume{JobID: jobID, Locator: locator, Skip: done}, Rows: e.sum.Rows, Err: err}
+			return &DownloadError{Resume: Resume{JobID: jobID, Locator: locator, Skip: max(done, skip)}, Resumable: true, Rows: e.sum.Rows, Err: err}
 		}
-		skip = 0
+		skip = max(0, skip-done)
 		e.sum.Pages++
 		e.progress(jobID, next)
 		if next == "" {
@@ -129,13 +132,12 @@ func (e *engine) downloadSequential(ctx context.Context, jobID, locator string, 
 
 // fetchPage downloads and emits one page, skipping its first skip rows,
 // retrying failed attempts, and returns the next locator. done is the number
-// of the page's rows written (or skipped) so far.
+// of the page's rows read so far (written or skipped).
 func (e *engine) fetchPage(ctx context.Context, jobID, locator string, skip int64) (next string, done int64, err error) {
 	name := "results of job " + jobID
 	if locator != "" {
 		name += " at locator " + locator
 	}
-	done = skip
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if err := wait(ctx, e.backoff(attempt)); err != nil {
@@ -145,7 +147,7 @@ func (e *engine) fetchPage(ctx context.Context, jobID, locator string, skip int6
 		res, err := e.c.Bulk2.QueryResults(ctx, jobID, locator, e.s.PageSize)
 		if err == nil {
 			var n int64
-			n, err = e.readPage(res.Body, name, done)
+			n, err = e.readPage(res.Body, name, max(done, skip))
 			res.Body.Close()
 			done = max(done, n)
 			if err == nil {
@@ -183,12 +185,14 @@ func (e *engine) downloadPages(ctx context.Context, jobID string, pages []salesf
 			return &spooledPage{e: e, sp: sp, name: name, jobID: jobID}, nil
 		}}
 	}
-	if err := e.pipeline(ctx, tasks, !e.s.Unordered); err != nil {
+	if err := e.pipeline(ctx, sliceSource(tasks), !e.s.Unordered); err != nil {
 		var se *sinkError
 		if errors.As(err, &se) {
 			return se.err
 		}
-		return &DownloadError{Resume: Resume{JobID: jobID}, Rows: e.sum.Rows, Err: err}
+		// In order, the rows written are exactly the first e.sum.Rows rows
+		// of the job; out of order, the resume point is unknown.
+		return &DownloadError{Resume: Resume{JobID: jobID, Skip: e.sum.Rows}, Resumable: !e.s.Unordered, Rows: e.sum.Rows, Err: err}
 	}
 	return nil
 }

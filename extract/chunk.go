@@ -70,7 +70,7 @@ func (e *engine) runChunked(ctx context.Context) error {
 			return &chunkJob{e: e, jobID: job.ID}, nil
 		}}
 	}
-	err = e.pipeline(ctx, tasks, !e.s.Unordered)
+	err = e.pipeline(ctx, sliceSource(tasks), !e.s.Unordered)
 	for _, id := range ids {
 		if id != "" {
 			e.sum.JobIDs = append(e.sum.JobIDs, id)
@@ -79,6 +79,10 @@ func (e *engine) runChunked(ctx context.Context) error {
 	var se *sinkError
 	if errors.As(err, &se) {
 		return se.err
+	}
+	var de *DownloadError
+	if errors.As(err, &de) {
+		de.Resumable = false
 	}
 	return err
 }

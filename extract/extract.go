@@ -71,12 +71,15 @@ func (e *JobError) Error() string {
 }
 
 // DownloadError is a Bulk API 2.0 download that failed after its job
-// completed. Resume holds what Options.Resume needs to continue where it
-// stopped; Rows is the number of rows already written.
+// completed. When Resumable, Resume holds what Options.Resume needs to
+// continue exactly where the output stopped (not so for Unordered pages or
+// IDChunks, whose written rows are not a prefix of one job's results). Rows
+// is the number of rows written by this run.
 type DownloadError struct {
-	Resume Resume
-	Rows   int64
-	Err    error
+	Resume    Resume
+	Resumable bool
+	Rows      int64
+	Err       error
 }
 
 func (e *DownloadError) Error() string {

@@ -366,32 +366,37 @@ func TestRunRetriesTruncatedPages(t *testing.T) {
 
 func TestRunResumeAfterDroppedConnection(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, 100)
-	// The third page download is cut off; with no retries the run fails
-	// with a *DownloadError naming the job and the locator to resume at.
-	p, _ := truncatingProxy(t, f.srv, "/results", 3, 3)
-	c := newClient(t, p.URL, f.srv, salesforce.WithRetry(salesforce.RetryPolicy{MaxAttempts: 1}))
-	var out bytes.Buffer
-	opts := fast(extract.Options{Query: contactQuery + " ORDER BY Id", API: extract.APIBulk2, Concurrency: 1, PageSize: 25, Retries: -1, KeepJobs: true})
-	opts.Output = &out
-	sum, err := extract.Run(t.Context(), c, opts)
-	var de *extract.DownloadError
-	if !errors.As(err, &de) {
-		t.Fatalf("err = %v, want *DownloadError", err)
-	}
-	if de.Rows != sum.Rows || de.Resume.Locator == "" || de.Resume.JobID != sum.JobIDs[0] || de.Rows != 50+de.Resume.Skip || de.Resume.Skip == 0 {
-		t.Fatalf("DownloadError %+v after %d rows; want a resume point inside the third page", de, sum.Rows)
-	}
-	opts.Resume = &de.Resume
-	sum2, err := extract.Run(t.Context(), c, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum.Rows+sum2.Rows != 100 {
-		t.Errorf("runs wrote %d + %d rows, want 100 in all", sum.Rows, sum2.Rows)
-	}
-	if diff := cmp.Diff(f.want, readCSV(t, out.Bytes(), sfcsv.ReaderOptions{})); diff != "" {
-		t.Errorf("output after resume (-want +got):\n%s", diff)
+	for _, conc := range []int{1, 3} {
+		t.Run(fmt.Sprint("concurrency ", conc), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 100)
+			// The third page download is cut off; with no retries the run
+			// fails with a *DownloadError naming the job and where to resume.
+			p, _ := truncatingProxy(t, f.srv, "/results", 3, 3)
+			c := newClient(t, p.URL, f.srv, salesforce.WithRetry(salesforce.RetryPolicy{MaxAttempts: 1}))
+			var out bytes.Buffer
+			opts := fast(extract.Options{Query: contactQuery + " ORDER BY Id", API: extract.APIBulk2, Concurrency: conc, PageSize: 25, Retries: -1, KeepJobs: true})
+			opts.Output = &out
+			sum, err := extract.Run(t.Context(), c, opts)
+			var de *extract.DownloadError
+			if !errors.As(err, &de) || !de.Resumable {
+				t.Fatalf("err = %v, want a resumable *DownloadError", err)
+			}
+			if de.Rows != sum.Rows || de.Resume.JobID != sum.JobIDs[0] || sum.Rows >= 100 {
+				t.Fatalf("DownloadError %+v after %d rows", de, sum.Rows)
+			}
+			opts.Resume = &de.Resume
+			sum2, err := extract.Run(t.Context(), c, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Rows+sum2.Rows != 100 {
+				t.Errorf("runs wrote %d + %d rows, want 100 in all", sum.Rows, sum2.Rows)
+			}
+			if diff := cmp.Diff(f.want, readCSV(t, out.Bytes(), sfcsv.ReaderOptions{})); diff != "" {
+				t.Errorf("output after resume (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

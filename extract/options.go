@@ -103,8 +103,8 @@ type Options struct {
 	RESTMaxRows int
 
 	// Resume continues a Bulk 2.0 download: the job is not created again and
-	// pages are fetched from Resume.Locator on, skipping Resume.Skip rows of
-	// the first one. CSV output then has no header row when Locator or Skip
+	// pages are fetched from Resume.Locator on, skipping the first
+	// Resume.Skip rows from there. CSV output then has no header row when Locator or Skip
 	// is set (it is appended to a partial file).
 	Resume *Resume
 	// KeepJobs keeps Bulk 2.0 query jobs after a successful download; by
@@ -144,7 +144,7 @@ type Options struct {
 type Resume struct {
 	JobID   string
 	Locator string // "" = first page
-	// Skip is the number of rows of the page at Locator already written.
+	// Skip is the number of rows from Locator on that were already written.
 	Skip int64
 }
 

@@ -22,80 +22,97 @@ type task struct {
 	prepare func(ctx context.Context) (prepared, error)
 }
 
-// pipeline runs up to e.s.concurrency tasks' prepare phases at once and
-// consumes their results in task order (or in completion order when
-// e.s.Unordered). A worker slot is released only when its result has been
-// consumed, so at most concurrency results exist at any time.
-func (e *engine) pipeline(ctx context.Context, tasks []task, ordered bool) error {
-	if len(tasks) == 0 {
-		return nil
+// source produces a pipeline's tasks in order; ok is false after the last.
+// It is called from one goroutine at a time and may block (to poll).
+type source func(ctx context.Context) (t task, ok bool, err error)
+
+// sliceSource yields tasks in order.
+func sliceSource(tasks []task) source {
+	return func(context.Context) (task, bool, error) {
+		if len(tasks) == 0 {
+			return task{}, false, nil
+		}
+		t := tasks[0]
+		tasks = tasks[1:]
+		return t, true, nil
 	}
+}
+
+// pipeline runs up to e.s.concurrency tasks' prepare phases at once and
+// consumes their results in task order (or in completion order when not
+// ordered). A worker slot is released only when its result has been
+// consumed, so at most concurrency results exist at any time. An error from
+// next is returned after the tasks produced before it have been consumed.
+func (e *engine) pipeline(ctx context.Context, next source, ordered bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type slot struct {
-		done chan struct{}
-		res  prepared
-		err  error
+		done     chan struct{}
+		res      prepared
+		err      error
+		consumed bool
 	}
-	slots := make([]*slot, len(tasks))
-	for i := range slots {
-		slots[i] = &slot{done: make(chan struct{})}
-	}
-	sem := make(chan struct{}, e.s.concurrency)
-	ready := make(chan int, len(tasks))
-	var wg sync.WaitGroup
+	n := e.s.concurrency
+	sem := make(chan struct{}, n)
+	queue := make(chan *slot, n) // task order
+	ready := make(chan *slot, n) // completion order
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		all      []*slot
+		produced int
+		prodErr  error
+	)
+	prodDone := make(chan struct{})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for i, t := range tasks {
+		defer close(prodDone)
+		defer close(queue)
+		for {
+			t, ok, err := next(ctx)
+			if err != nil || !ok {
+				mu.Lock()
+				prodErr = err
+				mu.Unlock()
+				return
+			}
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
 				return
 			}
+			s := &slot{done: make(chan struct{})}
+			mu.Lock()
+			all = append(all, s)
+			produced++
+			mu.Unlock()
+			queue <- s
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				res, err := t.prepare(ctx)
-				slots[i].res, slots[i].err = res, err
-				close(slots[i].done)
-				ready <- i
+				s.res, s.err = t.prepare(ctx)
+				close(s.done)
+				ready <- s
 			}()
 		}
 	}()
-	consumed := make([]bool, len(tasks))
 	defer func() {
 		cancel()
 		wg.Wait()
-		for i, s := range slots {
-			if consumed[i] {
-				continue
-			}
-			select {
-			case <-s.done:
-				if s.res != nil {
-					s.res.discard()
-				}
-			default:
+		for _, s := range all {
+			if !s.consumed && s.res != nil {
+				s.res.discard()
 			}
 		}
 	}()
-	for n := range tasks {
-		i := n
-		if !ordered {
-			select {
-			case i = <-ready:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-		s := slots[i]
+	consume := func(s *slot) error {
 		select {
 		case <-s.done:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		consumed[i] = true
+		s.consumed = true
 		if s.err != nil {
 			if s.res != nil {
 				s.res.discard()
@@ -105,11 +122,46 @@ func (e *engine) pipeline(ctx context.Context, tasks []task, ordered bool) error
 		err := s.res.consume(ctx)
 		s.res.discard()
 		<-sem
-		if err != nil {
-			return err
+		return err
+	}
+	if ordered {
+		for s := range queue {
+			if err := consume(s); err != nil {
+				return err
+			}
+		}
+	} else {
+		consumed := 0
+		finished := prodDone
+		for {
+			if finished == nil {
+				mu.Lock()
+				left := produced - consumed
+				mu.Unlock()
+				if left == 0 {
+					break
+				}
+			}
+			select {
+			case s := <-ready:
+				consumed++
+				if err := consume(s); err != nil {
+					return err
+				}
+			case <-finished:
+				finished = nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 	}
-	return nil
+	<-prodDone
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	return prodErr
 }
 
 // wait waits d or until ctx is done.

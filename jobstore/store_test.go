@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -507,5 +508,52 @@ func TestMemoryStore(t *testing.T) {
 	newRun(t, s, "r")
 	if _, err := s.GetRun(t.Context(), "r"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMarkRowsDoneModel compares random marks against a bitmap.
+func TestMarkRowsDoneModel(t *testing.T) {
+	t.Parallel()
+	for seed := range uint64(3) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			t.Parallel()
+			testMarkRowsDoneModel(t, seed)
+		})
+	}
+}
+
+func testMarkRowsDoneModel(t *testing.T, seed uint64) {
+	s, _ := openTemp(t)
+	newRun(t, s, "r")
+	const n = 300
+	var model [n + 2]bool
+	rng := rand.New(rand.NewPCG(seed, 2))
+	for range 150 {
+		first := rng.Int64N(n) + 1
+		last := min(first+rng.Int64N(12), n)
+		if err := s.MarkRowsDone(t.Context(), "r", first, last); err != nil {
+			t.Fatal(err)
+		}
+		for i := first; i <= last; i++ {
+			model[i] = true
+		}
+	}
+	var want Ranges
+	for i := int64(1); i <= n; i++ {
+		if !model[i] {
+			continue
+		}
+		if k := len(want); k > 0 && want[k-1].Last == i-1 {
+			want[k-1].Last = i
+		} else {
+			want = append(want, Range{i, i})
+		}
+	}
+	got, err := s.DoneRanges(t.Context(), "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("DoneRanges vs model (-want +got):\n%s", diff)
 	}
 }

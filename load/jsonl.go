@@ -96,12 +96,14 @@ func (s *jsonlSource) scanHeader(r io.Reader) error {
 	sc := newLineScanner(r, s.max)
 	s.setHeader(nil)
 	line := 0
+	var rows int64
 	for sc.Scan() {
 		line++
 		b := bytes.TrimSpace(sc.Bytes())
 		if len(b) == 0 {
 			continue
 		}
+		rows++
 		err := flattenJSON(b, func(col, _ string) error {
 			if _, ok := s.index[strings.ToLower(col)]; !ok {
 				s.index[strings.ToLower(col)] = len(s.header)
@@ -110,11 +112,11 @@ func (s *jsonlSource) scanHeader(r io.Reader) error {
 			return nil
 		})
 		if err != nil {
-			return &InputError{File: s.name, Line: line, Err: err}
+			return &InputError{File: s.name, Row: rows, Line: line, Err: err}
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return &InputError{File: s.name, Line: line + 1, Err: lineErr(err, s.max)}
+		return &InputError{File: s.name, Row: rows + 1, Line: line + 1, Err: lineErr(err, s.max)}
 	}
 	if len(s.header) == 0 {
 		return &InputError{File: s.name, Err: errors.New("no JSON objects with fields in the input")}

@@ -59,7 +59,7 @@ func TestJSONLSourceErrors(t *testing.T) {
 		header []string
 		want   string
 	}{
-		{name: "not an object", in: "{\"a\":1}\n[1,2]\n", want: "people.jsonl: header: not a JSON object"},
+		{name: "not an object", in: "{\"a\":1}\n[1,2]\n", want: "people.jsonl: row 2 (line 2): not a JSON object"},
 		{name: "unknown column with fixed header", in: "{\"A\":\"x\"}\n{\"A\":\"y\",\"B\":\"z\"}\n", header: []string{"A"}, want: "people.jsonl: row 2 (line 2), column B: column is not in the header"},
 		{name: "invalid utf8", in: "{\"A\":\"\xff\"}\n", header: []string{"A"}, want: "row 1 (line 1): invalid UTF-8"},
 		{name: "broken json", in: "{\"A\":\"x\"}\n{\"A\":\n", header: []string{"A"}, want: "row 2 (line 2): invalid JSON"},

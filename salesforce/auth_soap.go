@@ -27,8 +27,10 @@ const MaxLoginResponseBytes = 1 << 20
 
 // SOAPLogin is a TokenSource that logs in with the SOAP API login() call: username, password
 // and security token. Every Token call logs in again, so the client can renew an expired
-// session. Salesforce does not offer login() from API 65.0 on; SOAPLogin uses its own
-// APIVersion (default DefaultAPIVersion) for the login call only.
+// session. Salesforce does not offer login() from API 65.0 on, so SOAPLogin logs in at its
+// APIVersion (default DefaultAPIVersion) capped at MaxSOAPLoginAPIVersion; the session works
+// with the client's API version whatever it is. Salesforce retires SOAP login in Summer '27:
+// prefer an OAuth flow for new integrations.
 //
 // A SOAPLogin is safe for concurrent use once configured.
 type SOAPLogin struct {
@@ -38,7 +40,8 @@ type SOAPLogin struct {
 	// Username, Password and SecurityToken of the user. The token is appended to the password,
 	// as the API expects; leave it empty when the org trusts the caller's IP range.
 	Username, Password, SecurityToken string
-	// APIVersion of the SOAP endpoint; empty means DefaultAPIVersion.
+	// APIVersion of the SOAP endpoint; empty means DefaultAPIVersion. Versions above
+	// MaxSOAPLoginAPIVersion log in at MaxSOAPLoginAPIVersion.
 	APIVersion string
 	// ClientName is sent in the CallOptions header; empty means none.
 	ClientName string
@@ -59,13 +62,9 @@ func (s *SOAPLogin) Token(ctx context.Context) (*Token, error) {
 	if s.Username == "" || s.Password == "" {
 		return nil, errors.New("salesforce: SOAP login: username and password are required")
 	}
-	ver := DefaultAPIVersion
-	if s.APIVersion != "" {
-		v, err := normalizeAPIVersion(s.APIVersion)
-		if err != nil {
-			return nil, err
-		}
-		ver = v
+	ver, err := soapLoginVersion(s.APIVersion)
+	if err != nil {
+		return nil, err
 	}
 	base, err := loginBase(s.LoginURL)
 	if err != nil {
@@ -106,6 +105,28 @@ func (s *SOAPLogin) Token(ctx context.Context) (*Token, error) {
 		tok.ExpiresAt = tok.IssuedAt.Add(valid)
 	}
 	return tok, nil
+}
+
+// MaxSOAPLoginAPIVersion is the newest API version whose SOAP endpoint offers login(). A
+// SOAPLogin configured with a newer version logs in at this one; the session it gets works
+// with every version.
+const MaxSOAPLoginAPIVersion = "64.0"
+
+// soapLoginVersion picks the SOAP endpoint version for login: v (default DefaultAPIVersion),
+// capped at MaxSOAPLoginAPIVersion.
+func soapLoginVersion(v string) (string, error) {
+	if v == "" {
+		v = DefaultAPIVersion
+	}
+	ver, err := normalizeAPIVersion(v)
+	if err != nil {
+		return "", err
+	}
+	f, _ := strconv.ParseFloat(ver, 64)
+	if maxV, _ := strconv.ParseFloat(MaxSOAPLoginAPIVersion, 64); f > maxV {
+		return MaxSOAPLoginAPIVersion, nil
+	}
+	return ver, nil
 }
 
 // soapLoginEnvelope builds the partner login() request.

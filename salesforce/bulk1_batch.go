@@ -114,7 +114,8 @@ func batchMediaType(contentType string) string {
 // AddBatch adds a batch to an Open job. contentType is the job's content type (CSV, JSON,
 // XML, ZIP_*) or a media type such as "text/csv; charset=UTF-8". The data is streamed from
 // data, which is opened again if the request is retried; it must stay within MaxBatchRecords,
-// MaxBatchBytes and MaxBatchChars. For query jobs the data is the SOQL text (see
+// MaxBatchBytes and MaxBatchChars (data over MaxBatchBytes is refused with an
+// *UploadTooLargeError). For query jobs the data is the SOQL text (see
 // AddQueryBatch).
 func (s *Bulk1Service) AddBatch(ctx context.Context, jobID, contentType string, data Body) (*Batch, error) {
 	if err := checkJobID(jobID); err != nil {
@@ -123,11 +124,20 @@ func (s *Bulk1Service) AddBatch(ctx context.Context, jobID, contentType string, 
 	if data == nil {
 		return nil, errors.New("salesforce: AddBatch: data is nil")
 	}
+	return s.addBatch(ctx, jobID, contentType, data, MaxBatchBytes)
+}
+
+func (s *Bulk1Service) addBatch(ctx context.Context, jobID, contentType string, data Body, limit int64) (*Batch, error) {
+	var sl sizeLimit
 	r := bulk1Request(http.MethodPost, s.jobPath(jobID, "batch"))
-	r.body = data
+	r.body = sl.wrap(data, jobID, limit)
 	r.contentType = batchMediaType(contentType)
 	var b bulk1Batch
-	if err := s.client.doBulk1(ctx, r, &b); err != nil {
+	err := s.client.doBulk1(ctx, r, &b)
+	if e := sl.tooBig.Load(); e != nil {
+		return nil, e
+	}
+	if err != nil {
 		return nil, fmt.Errorf("salesforce: adding batch to Bulk 1.0 job %s: %w", jobID, err)
 	}
 	return &b.Batch, nil

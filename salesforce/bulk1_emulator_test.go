@@ -174,3 +174,67 @@ func TestEmulatorBulk1Errors(t *testing.T) {
 		t.Errorf("unknown job: err = %v", err)
 	}
 }
+
+func TestEmulatorBulk1PKChunking(t *testing.T) {
+	t.Parallel()
+	c, srv := newEmulatorClient(t)
+	ctx := t.Context()
+	recs := make([]map[string]any, 25)
+	for i := range recs {
+		recs[i] = map[string]any{"Name": fmt.Sprintf("PK %02d", i)}
+	}
+	if _, err := srv.Insert(ctx, "Account", recs...); err != nil {
+		t.Fatal(err)
+	}
+	job, err := c.Bulk1.CreateJob(ctx, JobRequest{Object: "Account", Operation: "query", PKChunking: &PKChunking{ChunkSize: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, err := c.Bulk1.AddQueryBatch(ctx, job.ID, "CSV", "SELECT Id, Name FROM Account")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batches []*Batch
+	waitFor(t, "chunk batches", func() (bool, error) {
+		bs, err := c.Bulk1.ListBatches(ctx, job.ID)
+		if err != nil {
+			return false, err
+		}
+		batches = bs
+		if len(bs) < 2 {
+			return false, nil
+		}
+		for _, b := range bs {
+			if !b.Terminal() {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	rows := 0
+	for _, b := range batches {
+		if b.ID == orig.ID {
+			if b.State != BatchStateNotProcessed {
+				t.Errorf("original batch state = %s, want NotProcessed", b.State)
+			}
+			continue
+		}
+		if b.State != BatchStateCompleted {
+			t.Fatalf("chunk batch = %+v", b)
+		}
+		ids, err := c.Bulk1.QueryResultList(ctx, job.ID, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			rc, err := c.Bulk1.QueryResult(ctx, job.ID, b.ID, id)
+			rows += len(readCSV(t, rc, err)) - 1
+		}
+	}
+	if rows != 25 || len(batches) != 4 {
+		t.Errorf("%d rows from %d batches, want 25 rows from 1 original + 3 chunks", rows, len(batches))
+	}
+	if _, err := c.Bulk1.CloseJob(ctx, job.ID); err != nil {
+		t.Fatal(err)
+	}
+}

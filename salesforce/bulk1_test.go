@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -482,5 +483,65 @@ func TestBulk1Errors(t *testing.T) {
 				t.Errorf("error %q does not name the job", err)
 			}
 		})
+	}
+}
+
+func TestBulk1AddBatchRetriesWithWholeBody(t *testing.T) {
+	t.Parallel()
+	data := strings.Repeat("Name\nAcme\n", 500)
+	var n int
+	var mu sync.Mutex
+	rec := &recorder{h: func(w http.ResponseWriter, r *http.Request, body string) {
+		mu.Lock()
+		n++
+		first := n == 1
+		mu.Unlock()
+		if first {
+			writeBody(w, 503, "text/html", "<html>Service Unavailable</html>")
+			return
+		}
+		writeBody(w, 201, "application/xml", xmlBatchInfo)
+	}}
+	c, _ := newFakeOrgClient(t, rec)
+	if _, err := c.Bulk1.AddBatch(t.Context(), "750x", "CSV", BytesBody([]byte(data))); err != nil {
+		t.Fatal(err)
+	}
+	all := rec.all()
+	if len(all) != 2 || all[0].Body != data || all[1].Body != data {
+		t.Fatalf("%d attempts; bodies %d/%d bytes", len(all), len(all[0].Body), len(all[len(all)-1].Body))
+	}
+}
+
+func TestBulk1AddBatchTooLarge(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{h: func(w http.ResponseWriter, r *http.Request, body string) {
+		writeBody(w, 201, "application/xml", xmlBatchInfo)
+	}}
+	c, _ := newFakeOrgClient(t, rec)
+	var opens int
+	var mu sync.Mutex
+	data := func() (io.ReadCloser, error) {
+		mu.Lock()
+		opens++
+		mu.Unlock()
+		return io.NopCloser(strings.NewReader(strings.Repeat("Name\nAcme\n", 100))), nil
+	}
+	_, err := c.Bulk1.addBatch(t.Context(), "750x", "CSV", data, 500)
+	var tl *UploadTooLargeError
+	if !errors.As(err, &tl) || tl.Limit != 500 || tl.JobID != "750x" {
+		t.Fatalf("err = %v, want *UploadTooLargeError", err)
+	}
+	for _, r := range rec.all() {
+		if len(r.Body) == 1000 {
+			t.Error("server received the whole oversized batch")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if opens != 1 {
+		t.Errorf("batch data opened %d times, want 1", opens)
+	}
+	if MaxBatchBytes != 10_000_000 || MaxBatchChars != 10_000_000 || MaxBatchRecords != 10_000 {
+		t.Error("Bulk API 1.0 limits changed")
 	}
 }

@@ -208,3 +208,95 @@ func TestEmulatorBulk2AbortAndSessionExpiry(t *testing.T) {
 		t.Error("closing an aborted job succeeded")
 	}
 }
+
+func TestEmulatorBulk2Upsert(t *testing.T) {
+	t.Parallel()
+	c, srv := newEmulatorClient(t)
+	ctx := t.Context()
+	if _, err := srv.Insert(ctx, "Account", map[string]any{"Name": "Old", "External_Id__c": "X-1"}); err != nil {
+		t.Fatal(err)
+	}
+	job, err := c.Bulk2.CreateIngestJob(ctx, IngestJobRequest{Object: "Account", Operation: "upsert", ExternalIDFieldName: "External_Id__c", LineEnding: "CRLF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := "External_Id__c,Name\r\nX-1,Updated\r\nX-2,Created\r\n"
+	if err := c.Bulk2.UploadJobData(ctx, job.ID, BytesBody([]byte(data))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Bulk2.CloseIngestJob(ctx, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "upsert job", func() (bool, error) {
+		j, err := c.Bulk2.GetIngestJob(ctx, job.ID)
+		if err == nil {
+			job = j
+		}
+		return err == nil && j.Terminal(), err
+	})
+	if job.State != JobStateJobComplete || job.NumberRecordsFailed != 0 {
+		t.Fatalf("job = %+v", job)
+	}
+	rc, err := c.Bulk2.SuccessfulResults(ctx, job.ID)
+	recs := readCSV(t, rc, err)
+	created := map[string]string{}
+	for _, r := range recs[1:] {
+		created[r[2]] = r[1]
+	}
+	if created["X-1"] != "false" || created["X-2"] != "true" {
+		t.Errorf("sf__Created by external id = %v", created)
+	}
+}
+
+func TestEmulatorBulk2MultipartAndResultPages(t *testing.T) {
+	t.Parallel()
+	c, _ := newEmulatorClient(t)
+	ctx := t.Context()
+	var data strings.Builder
+	data.WriteString("Name,External_Id__c\n")
+	for i := range 9 {
+		fmt.Fprintf(&data, "MP %d,MP-%d\n", i, i)
+	}
+	job, err := c.Bulk2.CreateIngestJobWithData(ctx, IngestJobRequest{Object: "Account", Operation: "insert"}, BytesBody([]byte(data.String())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.State != JobStateUploadComplete {
+		t.Fatalf("multipart job state = %s", job.State)
+	}
+	waitFor(t, "multipart job", func() (bool, error) {
+		j, err := c.Bulk2.GetIngestJob(ctx, job.ID)
+		if err == nil {
+			job = j
+		}
+		return err == nil && j.Terminal(), err
+	})
+	if job.State != JobStateJobComplete || job.NumberRecordsProcessed != 9 || job.NumberRecordsFailed != 0 {
+		t.Fatalf("job = %+v", job)
+	}
+
+	q, err := c.Bulk2.CreateQueryJob(ctx, QueryJobRequest{Query: "SELECT Id, Name FROM Account WHERE Name LIKE 'MP %'"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "query job", func() (bool, error) {
+		j, err := c.Bulk2.GetQueryJob(ctx, q.ID)
+		return err == nil && j.Terminal(), err
+	})
+	pages, err := c.Bulk2.QueryResultPages(ctx, q.ID, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) != 5 {
+		t.Errorf("%d result pages, want 5", len(pages))
+	}
+	total := 0
+	for _, p := range pages {
+		res, err := c.Bulk2.QueryResultPage(ctx, p)
+		recs := readCSV(t, res.Body, err)
+		total += len(recs) - 1
+	}
+	if total != 9 {
+		t.Errorf("%d rows over the pages, want 9", total)
+	}
+}

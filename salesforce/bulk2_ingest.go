@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"os"
 	"strconv"
@@ -40,6 +42,12 @@ const (
 
 	// MaxBulk2ListPageJobs is the most jobs one page of a job list holds.
 	MaxBulk2ListPageJobs = 1000
+
+	// MinBulk2IngestAPIVersion is the first API version with Bulk API 2.0 ingest.
+	MinBulk2IngestAPIVersion = 41.0
+	// MinAssignmentRuleAPIVersion is the first API version accepting assignmentRuleId on a
+	// Bulk API 2.0 job.
+	MinAssignmentRuleAPIVersion = 49.0
 )
 
 // Bulk API 2.0 job states.
@@ -75,7 +83,15 @@ type IngestJobRequest struct {
 	AssignmentRuleID string `json:"assignmentRuleId,omitempty"`
 }
 
-func (r IngestJobRequest) validate() error {
+func (r IngestJobRequest) validate(c *Client) error {
+	if err := c.requireVersion("Bulk API 2.0 ingest", MinBulk2IngestAPIVersion); err != nil {
+		return err
+	}
+	if r.AssignmentRuleID != "" {
+		if err := c.requireVersion("Bulk API 2.0 assignmentRuleId", MinAssignmentRuleAPIVersion); err != nil {
+			return err
+		}
+	}
 	if r.Object == "" {
 		return errors.New("salesforce: ingest job: Object is required")
 	}
@@ -199,7 +215,7 @@ func checkJobID(id string) error {
 
 // CreateIngestJob creates an ingest job in state Open, ready for UploadJobData.
 func (s *Bulk2Service) CreateIngestJob(ctx context.Context, req IngestJobRequest) (*IngestJob, error) {
-	if err := req.validate(); err != nil {
+	if err := req.validate(s.client); err != nil {
 		return nil, err
 	}
 	var job IngestJob
@@ -210,13 +226,16 @@ func (s *Bulk2Service) CreateIngestJob(ctx context.Context, req IngestJobRequest
 	return &job, nil
 }
 
-// UploadTooLargeError reports an upload that exceeds MaxBulk2UploadRawBytes.
+// UploadTooLargeError reports data larger than the API accepts in one request: a Bulk API 2.0
+// upload over MaxBulk2UploadRawBytes (or a multipart create over MaxBulk2MultipartBytes), or a
+// Bulk API 1.0 batch over MaxBatchBytes.
 type UploadTooLargeError struct {
 	JobID string
 	// Size is the number of raw bytes seen when the limit was crossed (at least Limit+1).
 	Size, Limit int64
 }
 
+// Error says which job, how big and what the limit is.
 func (e *UploadTooLargeError) Error() string {
 	return fmt.Sprintf("salesforce: upload to job %s is larger than %d bytes (%d bytes seen): split the data into several jobs", e.JobID, e.Limit, e.Size)
 }
@@ -235,10 +254,16 @@ func (s *Bulk2Service) UploadJobData(ctx context.Context, jobID string, data Bod
 	return s.uploadJobData(ctx, jobID, data, MaxBulk2UploadRawBytes)
 }
 
-func (s *Bulk2Service) uploadJobData(ctx context.Context, jobID string, data Body, limit int64) error {
-	var tooBig atomic.Pointer[UploadTooLargeError]
-	body := func() (io.ReadCloser, error) {
-		if e := tooBig.Load(); e != nil {
+// sizeLimit wraps data so that reading more than limit bytes fails with an
+// *UploadTooLargeError, which tooBig then reports; later opens fail at once so the request is
+// not retried.
+type sizeLimit struct {
+	tooBig atomic.Pointer[UploadTooLargeError]
+}
+
+func (sl *sizeLimit) wrap(data Body, jobID string, limit int64) Body {
+	return func() (io.ReadCloser, error) {
+		if e := sl.tooBig.Load(); e != nil {
 			return nil, e
 		}
 		rc, err := data()
@@ -248,15 +273,20 @@ func (s *Bulk2Service) uploadJobData(ctx context.Context, jobID string, data Bod
 		if n, ok := knownSize(rc); ok && n > limit {
 			rc.Close()
 			e := &UploadTooLargeError{JobID: jobID, Size: n, Limit: limit}
-			tooBig.Store(e)
+			sl.tooBig.Store(e)
 			return nil, e
 		}
 		return &limitedBody{rc: rc, limit: limit, onExceed: func(n int64) error {
 			e := &UploadTooLargeError{JobID: jobID, Size: n, Limit: limit}
-			tooBig.Store(e)
+			sl.tooBig.Store(e)
 			return e
 		}}, nil
 	}
+}
+
+func (s *Bulk2Service) uploadJobData(ctx context.Context, jobID string, data Body, limit int64) error {
+	var sl sizeLimit
+	body := sl.wrap(data, jobID, limit)
 	r := &request{
 		method:      http.MethodPut,
 		path:        s.ingestPath(jobID, "batches"),
@@ -265,7 +295,7 @@ func (s *Bulk2Service) uploadJobData(ctx context.Context, jobID string, data Bod
 		header:      http.Header{"Accept": {"application/json"}},
 	}
 	resp, err := s.client.do(ctx, r)
-	if e := tooBig.Load(); e != nil {
+	if e := sl.tooBig.Load(); e != nil {
 		if resp != nil {
 			resp.Body.Close()
 		}
@@ -455,4 +485,74 @@ func (s *Bulk2Service) FailedResults(ctx context.Context, jobID string) (io.Read
 // job), with the uploaded columns only. The caller must close it.
 func (s *Bulk2Service) UnprocessedRecords(ctx context.Context, jobID string) (io.ReadCloser, error) {
 	return s.resultFile(ctx, jobID, "unprocessedrecords")
+}
+
+// MaxBulk2MultipartBytes is the most CSV data CreateIngestJobWithData sends in one multipart
+// request. Salesforce documents the multipart form for small loads, capping the data at
+// 100,000 characters (20,000 in older versions); larger data belongs in UploadJobData.
+const MaxBulk2MultipartBytes = 100_000
+
+// CreateIngestJobWithData creates an ingest job and uploads its data in one multipart request
+// (parts "job" and "content"). Salesforce closes the job itself: the returned job is in state
+// UploadComplete. data may hold at most MaxBulk2MultipartBytes; it is read once and kept in
+// memory so the request can be retried.
+func (s *Bulk2Service) CreateIngestJobWithData(ctx context.Context, req IngestJobRequest, data Body) (*IngestJob, error) {
+	if err := req.validate(s.client); err != nil {
+		return nil, err
+	}
+	if data == nil {
+		return nil, errors.New("salesforce: CreateIngestJobWithData: data is nil")
+	}
+	rc, err := data()
+	if err != nil {
+		return nil, fmt.Errorf("salesforce: CreateIngestJobWithData: opening data: %w", err)
+	}
+	csvData, err := io.ReadAll(io.LimitReader(rc, MaxBulk2MultipartBytes+1))
+	rc.Close()
+	if err != nil {
+		return nil, fmt.Errorf("salesforce: CreateIngestJobWithData: reading data: %w", err)
+	}
+	if len(csvData) > MaxBulk2MultipartBytes {
+		return nil, &UploadTooLargeError{JobID: "(multipart create)", Size: int64(len(csvData)), Limit: MaxBulk2MultipartBytes}
+	}
+	jobJSON, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("salesforce: CreateIngestJobWithData: %w", err)
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	jobPart, err := mw.CreatePart(textproto.MIMEHeader{
+		"Content-Type":        {"application/json"},
+		"Content-Disposition": {`form-data; name="job"`},
+	})
+	if err == nil {
+		_, err = jobPart.Write(jobJSON)
+	}
+	if err == nil {
+		var content io.Writer
+		content, err = mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":        {"text/csv"},
+			"Content-Disposition": {`form-data; name="content"; filename="content"`},
+		})
+		if err == nil {
+			_, err = content.Write(csvData)
+		}
+	}
+	if err == nil {
+		err = mw.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("salesforce: CreateIngestJobWithData: building request: %w", err)
+	}
+	r := &request{
+		method:      http.MethodPost,
+		path:        s.ingestPath(),
+		body:        BytesBody(buf.Bytes()),
+		contentType: mw.FormDataContentType(),
+	}
+	var job IngestJob
+	if err := s.client.doJSON(ctx, r, nil, &job); err != nil {
+		return nil, fmt.Errorf("salesforce: creating %s ingest job on %s with data: %w", req.Operation, req.Object, err)
+	}
+	return &job, nil
 }

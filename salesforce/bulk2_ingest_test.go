@@ -3,10 +3,13 @@ package salesforce
 import (
 	"errors"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -411,5 +414,58 @@ func TestParseResultErrorFromFailedResults(t *testing.T) {
 		if d := cmp.Diff(tt.want, ParseResultError(tt.in)); d != "" {
 			t.Errorf("ParseResultError(%q) (-want +got):\n%s", tt.in, d)
 		}
+	}
+}
+
+func TestCreateIngestJobWithData(t *testing.T) {
+	t.Parallel()
+	type part struct{ Name, File, ContentType, Body string }
+	var mu sync.Mutex
+	var parts []part
+	rec := &recorder{h: func(w http.ResponseWriter, r *http.Request, body string) {
+		mu.Lock()
+		defer mu.Unlock()
+		mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || mt != "multipart/form-data" {
+			w.WriteHeader(415)
+			return
+		}
+		mr := multipart.NewReader(strings.NewReader(body), params["boundary"])
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				break
+			}
+			b, _ := io.ReadAll(p)
+			parts = append(parts, part{p.FormName(), p.FileName(), p.Header.Get("Content-Type"), string(b)})
+		}
+		writeBody(w, 200, "application/json;charset=UTF-8", strings.Replace(sampleBulk2IngestCreate, `"Open"`, `"UploadComplete"`, 1))
+	}}
+	c, _ := newFakeOrgClient(t, rec)
+	data := "FirstName,LastName\nGrace,Hopper\n"
+	job, err := c.Bulk2.CreateIngestJobWithData(t.Context(), IngestJobRequest{Object: "Contact", Operation: "insert", LineEnding: "LF"}, BytesBody([]byte(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.State != JobStateUploadComplete {
+		t.Errorf("state = %s", job.State)
+	}
+	want := []part{
+		{"job", "", "application/json", `{"object":"Contact","operation":"insert","lineEnding":"LF"}`},
+		{"content", "content", "text/csv", data},
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if d := cmp.Diff(want, parts); d != "" {
+		t.Errorf("parts (-want +got):\n%s", d)
+	}
+
+	big := BytesBody([]byte(strings.Repeat("x", MaxBulk2MultipartBytes+1)))
+	var tl *UploadTooLargeError
+	if _, err := c.Bulk2.CreateIngestJobWithData(t.Context(), IngestJobRequest{Object: "Contact", Operation: "insert"}, big); !errors.As(err, &tl) {
+		t.Errorf("oversized multipart: err = %v", err)
+	}
+	if n := len(rec.all()); n != 1 {
+		t.Errorf("%d requests, want 1", n)
 	}
 }

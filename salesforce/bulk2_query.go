@@ -15,6 +15,9 @@ import (
 
 // Bulk API 2.0 query limits.
 const (
+	// MinBulk2QueryAPIVersion is the first API version with Bulk API 2.0 query jobs.
+	MinBulk2QueryAPIVersion = 47.0
+
 	// MinResultPagesAPIVersion is the first API version with the resultPages resource.
 	MinResultPagesAPIVersion = 58.0
 
@@ -96,6 +99,9 @@ func (s *Bulk2Service) queryPath(elem ...string) string {
 // CreateQueryJob creates a query job. Salesforce starts running it at once (state
 // UploadComplete); poll GetQueryJob until JobComplete, then read QueryResults.
 func (s *Bulk2Service) CreateQueryJob(ctx context.Context, req QueryJobRequest) (*QueryJob, error) {
+	if err := s.client.requireVersion("Bulk API 2.0 query", MinBulk2QueryAPIVersion); err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(req.Query) == "" {
 		return nil, errors.New("salesforce: query job: Query is required")
 	}
@@ -256,6 +262,7 @@ type APIVersionError struct {
 	Have, NeedAtLeast string
 }
 
+// Error names the feature and both versions.
 func (e *APIVersionError) Error() string {
 	return fmt.Sprintf("salesforce: %s needs API version %s or later; the client uses %s", e.Feature, e.NeedAtLeast, e.Have)
 }

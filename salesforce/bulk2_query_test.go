@@ -319,3 +319,19 @@ func TestQueryResultPagesNeedsAPI58(t *testing.T) {
 		t.Fatalf("err = %v, want *APIVersionError", err)
 	}
 }
+
+func TestBulk2MalformedResponse(t *testing.T) {
+	t.Parallel()
+	c, _ := newFakeOrgClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeBody(w, 200, "application/json", `{"id":"750x","state":`)
+	}))
+	_, err := c.Bulk2.GetQueryJob(t.Context(), "750x")
+	var de *DecodeError
+	if !errors.As(err, &de) || !strings.Contains(err.Error(), "750x") {
+		t.Fatalf("err = %v, want *DecodeError naming the job", err)
+	}
+	_, err = c.Bulk2.CreateIngestJob(t.Context(), IngestJobRequest{Object: "A", Operation: "insert"})
+	if !errors.As(err, &de) {
+		t.Fatalf("err = %v, want *DecodeError", err)
+	}
+}

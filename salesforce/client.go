@@ -84,7 +84,7 @@ func New(instanceURL string, opts ...Option) (*Client, error) {
 	c := &Client{
 		apiVersion:    DefaultAPIVersion,
 		httpClient:    http.DefaultClient,
-		logger:        slog.New(discardHandler{}),
+		logger:        slog.New(slog.DiscardHandler),
 		retry:         DefaultRetryPolicy(),
 		userAgent:     defaultUserAgent,
 		describeCache: make(map[string]*describeEntry),
@@ -227,9 +227,13 @@ func (c *Client) requestURL(r *request) (string, error) {
 // transparently.
 func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 	refreshed := false
+	var lastErr error
 	for attempt := 1; ; attempt++ {
 		resp, tok, rawURL, err := c.attempt(ctx, r)
 		if rawURL == "" {
+			if errors.Is(err, ErrBodyNotReplayable) && lastErr != nil {
+				return nil, lastErr // a one-shot body failed on its first attempt
+			}
 			return nil, err // the request could not be built: nothing to retry
 		}
 		if err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
@@ -247,6 +251,7 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 					return nil, err
 				}
 				refreshed = true
+				lastErr = err
 				if _, rerr := c.refreshToken(ctx, tok); rerr != nil {
 					return nil, fmt.Errorf("%w (refreshing the session: %w)", err, rerr)
 				}
@@ -261,6 +266,7 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 		if r.noRetry || attempt >= c.retry.maxAttempts() || !c.retry.shouldRetry(r.method, resp, apiErr, err) {
 			return nil, err
 		}
+		lastErr = err
 		wait := c.retry.backoff(attempt, retryAfter(resp))
 		c.logger.LogAttrs(ctx, slog.LevelWarn, "salesforce: retrying request",
 			slog.String("method", r.method), slog.String("url", sanitizeURL(rawURL)),
@@ -377,10 +383,12 @@ type TransportError struct {
 	Err         error
 }
 
+// Error describes the failed request without credentials.
 func (e *TransportError) Error() string {
 	return fmt.Sprintf("salesforce: %s %s: %v", e.Method, e.URL, e.Err)
 }
 
+// Unwrap returns the cause.
 func (e *TransportError) Unwrap() error { return e.Err }
 
 // redactURLError strips the URL from a *url.Error (it may carry query parameters) while
@@ -441,10 +449,12 @@ type DecodeError struct {
 	Err         error
 }
 
+// Error names the request, the status and the decoding failure.
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("salesforce: %s %s: %d response: malformed body: %v", e.Method, e.URL, e.StatusCode, e.Err)
 }
 
+// Unwrap returns the decoding error.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // Body is a request body that can be opened again for each attempt, so requests can be
@@ -465,6 +475,41 @@ func FileBody(path string) Body {
 		}
 		return f, nil
 	}
+}
+
+// ErrBodyNotReplayable is returned (wrapped) by a ReaderBody opened a second time.
+var ErrBodyNotReplayable = errors.New("salesforce: request body cannot be sent again")
+
+// ReaderBody is a Body over a stream that can be sent only once, for data too large to buffer
+// or reopen. A request with such a body is not retried: if its first attempt fails, that
+// failure is returned.
+func ReaderBody(r io.Reader) Body {
+	var used atomic.Bool
+	return func() (io.ReadCloser, error) {
+		if used.Swap(true) {
+			return nil, ErrBodyNotReplayable
+		}
+		if rc, ok := r.(io.ReadCloser); ok {
+			return rc, nil
+		}
+		return io.NopCloser(r), nil
+	}
+}
+
+// Call sends a JSON request to any REST resource and decodes the JSON response into out
+// (if non-nil), with the client's authentication, retries and error decoding. path is absolute
+// ("/services/data/v62.0/sobjects") or relative to the versioned data path ("sobjects"). in,
+// if non-nil, is sent as the JSON body.
+func (c *Client) Call(ctx context.Context, method, path string, in, out any) error {
+	p := path
+	if !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "http://") && !strings.HasPrefix(p, "https://") {
+		q := ""
+		if i := strings.IndexByte(p, '?'); i >= 0 {
+			p, q = p[:i], p[i:]
+		}
+		p = c.dataPath(p) + q
+	}
+	return c.doJSON(ctx, &request{method: method, path: p}, in, out)
 }
 
 // maybeGzip compresses b on the fly when gzip is enabled and the body has at least
@@ -522,11 +567,3 @@ func (g *gzipBody) Close() error {
 	g.zr.Close()
 	return g.body.Close()
 }
-
-// discardHandler is a slog.Handler that drops everything (the default logger).
-type discardHandler struct{}
-
-func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
-func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
-func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
-func (d discardHandler) WithGroup(string) slog.Handler           { return d }

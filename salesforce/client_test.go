@@ -586,3 +586,75 @@ func TestBodies(t *testing.T) {
 		t.Error("FileBody of a missing file: no error")
 	}
 }
+
+func TestReaderBodyNotRetried(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	_, c := coreServer(t, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		b, _ := io.ReadAll(r.Body)
+		if string(b) != "Id\n001\n" {
+			t.Errorf("body %q", b)
+		}
+		coreRESTError(w, 503, "SERVER_UNAVAILABLE", "busy")
+	}))
+	err := c.doJSON(t.Context(), &request{method: "PUT", path: "/up", body: ReaderBody(strings.NewReader("Id\n001\n"))}, nil, nil)
+	if !IsErrorCode(err, "SERVER_UNAVAILABLE") || calls.Load() != 1 {
+		t.Errorf("err = %v after %d calls; want the first failure after 1 call", err, calls.Load())
+	}
+}
+
+func TestCall(t *testing.T) {
+	t.Parallel()
+	var got []string
+	var mu sync.Mutex
+	_, c := coreServer(t, false, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.RequestURI()+" "+string(b))
+		mu.Unlock()
+		io.WriteString(w, `{"sobjects":"/services/data/v62.0/sobjects"}`)
+	}))
+	var out map[string]string
+	if err := c.Call(t.Context(), "GET", "", nil, &out); err != nil || out["sobjects"] == "" {
+		t.Fatalf("Call = %v, %v", out, err)
+	}
+	if err := c.Call(t.Context(), "POST", "sobjects/Account?x=1", map[string]string{"Name": "A"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Call(t.Context(), "GET", "/services/data/", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"GET /services/data/v62.0/ ", `POST /services/data/v62.0/sobjects/Account?x=1 {"Name":"A"}`, "GET /services/data/ "}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+}
+
+func TestTLSVerifiedByDefault(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `[]`)
+	}))
+	defer srv.Close()
+	c, err := New(srv.URL, WithAccessToken("00D!SECRET-TOKEN"), WithRetry(NoRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Versions(t.Context())
+	var te *TransportError
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("untrusted certificate: err = %v, want a certificate *TransportError", err)
+	}
+	if strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("token in error: %v", err)
+	}
+	// Trusting the server's certificate makes the same call work.
+	c, err = New(srv.URL, WithAccessToken("00D!SECRET-TOKEN"), WithHTTPClient(srv.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Versions(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}

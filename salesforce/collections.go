@@ -24,6 +24,10 @@ const (
 	// DefaultCollectionConcurrency is how many collection calls run at once when
 	// CollectionOptions.Concurrency is zero.
 	DefaultCollectionConcurrency = 4
+	// MinCollectionsAPIVersion is the first API version with sObject Collections.
+	MinCollectionsAPIVersion = 42.0
+	// MinCollectionsUpsertAPIVersion is the first API version with sObject Collections upsert.
+	MinCollectionsUpsertAPIVersion = 46.0
 )
 
 // Status codes the client itself puts in a RecordError, for records whose call did not
@@ -113,7 +117,7 @@ type chunkCall func(ctx context.Context, idx []int) ([]SaveResult, error)
 func runCollection(ctx context.Context, what string, results []SaveResult, idx []int, size int, opts CollectionOptions, ids func(i int) string, call chunkCall) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.limit())
-	var halted atomic.Bool
+	var halted, interrupted atomic.Bool
 	for start := 0; start < len(idx); start += size {
 		chunk := idx[start:min(start+size, len(idx))]
 		notSent := func(msg string) {
@@ -126,6 +130,7 @@ func runCollection(ctx context.Context, what string, results []SaveResult, idx [
 			continue
 		}
 		if ctx.Err() != nil {
+			interrupted.Store(true)
 			notSent("not sent: " + context.Cause(ctx).Error())
 			continue
 		}
@@ -135,6 +140,7 @@ func runCollection(ctx context.Context, what string, results []SaveResult, idx [
 				return nil
 			}
 			if gctx.Err() != nil {
+				interrupted.Store(true)
 				notSent("not sent: " + context.Cause(gctx).Error())
 				return nil
 			}
@@ -143,6 +149,9 @@ func runCollection(ctx context.Context, what string, results []SaveResult, idx [
 				err = fmt.Errorf("salesforce: %s: %d results for %d records", what, len(res), len(chunk))
 			}
 			if err != nil {
+				if gctx.Err() != nil {
+					interrupted.Store(true)
+				}
 				code, msg, fields := CodeRequestFailed, err.Error(), []string(nil)
 				var apiErr *APIError
 				if errors.As(err, &apiErr) && apiErr.ErrorCode != "" {
@@ -170,7 +179,7 @@ func runCollection(ctx context.Context, what string, results []SaveResult, idx [
 		})
 	}
 	_ = g.Wait() // calls never return errors: failures are per-record results
-	if err := ctx.Err(); err != nil {
+	if interrupted.Load() {
 		return fmt.Errorf("salesforce: %s: %w", what, context.Cause(ctx))
 	}
 	return nil
@@ -236,6 +245,13 @@ func (s *CompositeService) writeRecords(ctx context.Context, what, method, path,
 	})
 }
 
+func (s *CompositeService) checkCollections(object string, minVersion float64) error {
+	if err := s.client.requireVersion("sObject Collections", minVersion); err != nil {
+		return err
+	}
+	return checkObject(object)
+}
+
 func checkObject(object string) error {
 	if object == "" {
 		return errors.New("salesforce: object name is empty")
@@ -248,15 +264,21 @@ func checkObject(object string) error {
 
 // CreateRecords inserts records of one object through sObject Collections, MaxCollectionRecords
 // per call, several calls at once. It returns exactly one SaveResult per record, in input
-// order; a call that fails as a whole fails each of its records with the call's error code.
+// order (Created is true for every successful record); a call that fails as a whole fails each of its records with the call's error code.
 // The error is non-nil only for invalid arguments or a cancelled context (the results are then
 // still complete, with unsent records marked CodeNotProcessed).
 func (s *CompositeService) CreateRecords(ctx context.Context, object string, records []map[string]any, opts CollectionOptions) ([]SaveResult, error) {
-	if err := checkObject(object); err != nil {
+	if err := s.checkCollections(object, MinCollectionsAPIVersion); err != nil {
 		return nil, err
 	}
 	results := make([]SaveResult, len(records))
 	err := s.writeRecords(ctx, "creating "+object+" records", http.MethodPost, s.collectionsPath(), object, records, identity(len(records)), results, opts, func(int) string { return "" })
+	for i := range results {
+		// Salesforce's create response has no "created" field: a successful insert created.
+		if results[i].Success {
+			results[i].Created = true
+		}
+	}
 	return results, err
 }
 
@@ -279,7 +301,7 @@ func recordID(rec map[string]any) string {
 // fail with CodeMissingID and are not sent. Splitting, parallelism and results as for
 // CreateRecords.
 func (s *CompositeService) UpdateRecords(ctx context.Context, object string, records []map[string]any, opts CollectionOptions) ([]SaveResult, error) {
-	if err := checkObject(object); err != nil {
+	if err := s.checkCollections(object, MinCollectionsAPIVersion); err != nil {
 		return nil, err
 	}
 	results := make([]SaveResult, len(records))
@@ -300,7 +322,7 @@ func (s *CompositeService) UpdateRecords(ctx context.Context, object string, rec
 // each record should carry. SaveResult.Created tells inserts from updates. Splitting,
 // parallelism and results as for CreateRecords.
 func (s *CompositeService) UpsertRecords(ctx context.Context, object, externalIDField string, records []map[string]any, opts CollectionOptions) ([]SaveResult, error) {
-	if err := checkObject(object); err != nil {
+	if err := s.checkCollections(object, MinCollectionsUpsertAPIVersion); err != nil {
 		return nil, err
 	}
 	if err := checkObject(externalIDField); err != nil {
@@ -314,6 +336,9 @@ func (s *CompositeService) UpsertRecords(ctx context.Context, object, externalID
 // DeleteRecords deletes records by id (any objects). Splitting, parallelism and results as for
 // CreateRecords; each result carries its input id.
 func (s *CompositeService) DeleteRecords(ctx context.Context, ids []string, opts CollectionOptions) ([]SaveResult, error) {
+	if err := s.client.requireVersion("sObject Collections", MinCollectionsAPIVersion); err != nil {
+		return nil, err
+	}
 	results := make([]SaveResult, len(ids))
 	idx := make([]int, 0, len(ids))
 	for i, id := range ids {
@@ -348,7 +373,7 @@ func (s *CompositeService) DeleteRecords(ctx context.Context, ids []string, opts
 // returns one entry per id in input order: the record (with the requested fields), or nil when
 // no record has that id. fields is required. A failed call fails the whole retrieve.
 func (s *CompositeService) RetrieveRecords(ctx context.Context, object string, ids, fields []string, opts CollectionOptions) ([]map[string]any, error) {
-	if err := checkObject(object); err != nil {
+	if err := s.checkCollections(object, MinCollectionsAPIVersion); err != nil {
 		return nil, err
 	}
 	if len(fields) == 0 {

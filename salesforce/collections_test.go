@@ -3,6 +3,7 @@ package salesforce
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -111,7 +112,11 @@ func (o *collectionsOrg) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v, ok := rec["Id"].(string); ok {
 				id = v
 			}
-			results = append(results, map[string]any{"id": id, "success": true, "created": r.Method == http.MethodPost || rec["N"] != nil && fmt.Sprint(rec["N"])[0]%2 == 0, "errors": []any{}})
+			res := map[string]any{"id": id, "success": true, "errors": []any{}}
+			if r.Method == http.MethodPatch && strings.Count(r.URL.Path, "/") > 6 { // upsert: created for even N
+				res["created"] = rec["N"] != nil && fmt.Sprint(rec["N"])[0]%2 == 0
+			}
+			results = append(results, res)
 		}
 		if failed && body.AllOrNone {
 			for i, res := range results {
@@ -410,5 +415,51 @@ func TestEncodeRecords(t *testing.T) {
 	}
 	if _, err := encodeRecords("Account", false, []map[string]any{{"F": make(chan int)}}, []int{0}); err == nil {
 		t.Error("unencodable record accepted")
+	}
+}
+
+func TestAPIVersionGates(t *testing.T) {
+	t.Parallel()
+	recs := []map[string]any{{"Name": "x"}}
+	tests := []struct {
+		version, feature string
+		call             func(c *Client) error
+	}{
+		{"41.0", "42.0", func(c *Client) error {
+			_, err := c.Composite.CreateRecords(t.Context(), "Account", recs, CollectionOptions{})
+			return err
+		}},
+		{"41.0", "42.0", func(c *Client) error {
+			_, err := c.Composite.DeleteRecords(t.Context(), []string{"001"}, CollectionOptions{})
+			return err
+		}},
+		{"45.0", "46.0", func(c *Client) error {
+			_, err := c.Composite.UpsertRecords(t.Context(), "Account", "Ext__c", recs, CollectionOptions{})
+			return err
+		}},
+		{"40.0", "41.0", func(c *Client) error {
+			_, err := c.Bulk2.CreateIngestJob(t.Context(), IngestJobRequest{Object: "A", Operation: "insert"})
+			return err
+		}},
+		{"48.0", "49.0", func(c *Client) error {
+			_, err := c.Bulk2.CreateIngestJob(t.Context(), IngestJobRequest{Object: "Lead", Operation: "insert", AssignmentRuleID: "01Q"})
+			return err
+		}},
+		{"46.0", "47.0", func(c *Client) error {
+			_, err := c.Bulk2.CreateQueryJob(t.Context(), QueryJobRequest{Query: "SELECT Id FROM Account"})
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		rec := &recorder{h: func(w http.ResponseWriter, r *http.Request, body string) {}}
+		c, _ := newFakeOrgClient(t, rec, WithAPIVersion(tt.version))
+		err := tt.call(c)
+		var ve *APIVersionError
+		if !errors.As(err, &ve) || ve.NeedAtLeast != tt.feature || ve.Have != tt.version {
+			t.Errorf("API %s: err = %v, want needs %s", tt.version, err, tt.feature)
+		}
+		if len(rec.all()) != 0 {
+			t.Errorf("API %s: request sent", tt.version)
+		}
 	}
 }

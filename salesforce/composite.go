@@ -30,7 +30,8 @@ type CompositeRequest struct {
 	// CodeProcessingHalted.
 	AllOrNone bool `json:"allOrNone"`
 	// CollateSubrequests lets Salesforce bulkify unrelated subrequests (API 48.0+, default true
-	// from 49.0; always sent). Their order of execution is then not guaranteed.
+	// from 49.0). It is always sent from 48.0 on, so false keeps execution in order; before
+	// 48.0 it is left out.
 	CollateSubrequests bool `json:"collateSubrequests"`
 	// Subrequests run in order, at most MaxCompositeSubrequests.
 	Subrequests []CompositeSubrequest `json:"compositeRequest"`
@@ -156,8 +157,16 @@ func (s *CompositeService) Execute(ctx context.Context, req CompositeRequest) (*
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
+	var body any = req
+	if s.client.requireVersion("collateSubrequests", 48.0) != nil {
+		// Before API 48.0 the field does not exist and would be rejected.
+		body = struct {
+			AllOrNone   bool                  `json:"allOrNone"`
+			Subrequests []CompositeSubrequest `json:"compositeRequest"`
+		}{req.AllOrNone, req.Subrequests}
+	}
 	var out CompositeResult
-	if err := s.client.doJSON(ctx, &request{method: http.MethodPost, path: s.client.dataPath("composite")}, req, &out); err != nil {
+	if err := s.client.doJSON(ctx, &request{method: http.MethodPost, path: s.client.dataPath("composite")}, body, &out); err != nil {
 		return nil, fmt.Errorf("salesforce: composite request: %w", err)
 	}
 	return &out, nil

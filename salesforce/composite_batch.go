@@ -204,6 +204,21 @@ func (q *QuerySubrequest) Records() []map[string]any {
 	return nil
 }
 
+// DecodeRecords unmarshals the records of the result (the first page) into v, typically a
+// pointer to a slice of structs with json tags.
+func (q *QuerySubrequest) DecodeRecords(v any) error {
+	var p struct {
+		Records json.RawMessage `json:"records"`
+	}
+	if err := q.Decode(&p); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(p.Records, v); err != nil {
+		return fmt.Errorf("salesforce: %s %s: decoding records: %w", q.method, q.url, err)
+	}
+	return nil
+}
+
 // TotalSize returns the query's totalSize, or 0 if it failed.
 func (q *QuerySubrequest) TotalSize() int {
 	if p := q.page(); p != nil {

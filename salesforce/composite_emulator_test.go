@@ -160,3 +160,38 @@ func TestEmulatorCollections(t *testing.T) {
 		t.Errorf("org has %d contacts after delete", n)
 	}
 }
+
+func TestEmulatorUpserts(t *testing.T) {
+	t.Parallel()
+	c, srv := newEmulatorClient(t)
+	ctx := t.Context()
+	if _, err := srv.Insert(ctx, "Account", map[string]any{"Name": "Old", "External_Id__c": "E-0"}); err != nil {
+		t.Fatal(err)
+	}
+	recs := make([]map[string]any, 205)
+	for i := range recs {
+		recs[i] = map[string]any{"External_Id__c": fmt.Sprintf("E-%d", i), "Name": fmt.Sprintf("Upserted %d", i)}
+	}
+	res, err := c.Composite.UpsertRecords(ctx, "Account", "External_Id__c", recs, CollectionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if !r.Success || r.ID == "" || r.Created != (i != 0) {
+			t.Fatalf("upsert %d = %+v", i, r)
+		}
+	}
+	if n := srv.Org().Count("Account"); n != 205 {
+		t.Errorf("org has %d accounts, want 205", n)
+	}
+
+	b := c.Composite.NewBatch(BatchOptions{AutoRaise: true})
+	existing := b.SObjects.Upsert("Account", "External_Id__c", map[string]any{"External_Id__c": "E-1", "Name": "Again"})
+	fresh := b.SObjects.Upsert("Account", "External_Id__c", map[string]any{"External_Id__c": "E-new", "Name": "Fresh"})
+	if err := b.Execute(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if existing.ID() != res[1].ID || existing.Created() || fresh.ID() == "" || !fresh.Created() {
+		t.Errorf("batch upserts: %q %v / %q %v", existing.ID(), existing.Created(), fresh.ID(), fresh.Created())
+	}
+}

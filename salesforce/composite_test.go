@@ -363,3 +363,57 @@ func TestCompositeInvalid(t *testing.T) {
 		})
 	}
 }
+
+func TestQuerySubrequestDecodeRecords(t *testing.T) {
+	t.Parallel()
+	c, _ := newFakeOrgClient(t, &batchOrg{})
+	b := c.Composite.NewBatch(BatchOptions{})
+	q := b.Query("SELECT Id, Name, Employees FROM Account")
+	failed := b.Query("SELECT FAIL FROM Account")
+	if err := b.Execute(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	type account struct {
+		ID        string `json:"Id"`
+		Name      string
+		Employees int
+	}
+	var got []account
+	if err := q.DecodeRecords(&got); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]account{{"001A", "Acme", 10}, {"001B", "Bolt", 20}}, got); d != "" {
+		t.Errorf("records (-want +got):\n%s", d)
+	}
+	if err := failed.DecodeRecords(&got); !IsErrorCode(err, "REQUIRED_FIELD_MISSING") {
+		t.Errorf("failed query: err = %v", err)
+	}
+	if failed.Records() != nil || failed.TotalSize() != 0 {
+		t.Error("failed query has records")
+	}
+}
+
+func TestCompositeCollateByVersion(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		version string
+		want    bool
+	}{{"47.0", false}, {"48.0", true}, {"62.0", true}} {
+		rec := &recorder{h: func(w http.ResponseWriter, r *http.Request, body string) {
+			writeBody(w, 200, "application/json", `{"compositeResponse":[]}`)
+		}}
+		c, _ := newFakeOrgClient(t, rec, WithAPIVersion(tt.version))
+		b := c.Composite.NewComposite(CompositeOptions{})
+		b.Get("r", "Account", "001A")
+		if _, err := b.Execute(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		got := rec.last(t)
+		if has := strings.Contains(got.Body, "collateSubrequests"); has != tt.want {
+			t.Errorf("API %s: body %s", tt.version, got.Body)
+		}
+		if !strings.Contains(got.Body, "/services/data/v"+tt.version+"/sobjects/Account/001A") {
+			t.Errorf("API %s: body %s", tt.version, got.Body)
+		}
+	}
+}

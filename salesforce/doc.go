@@ -68,7 +68,27 @@
 //
 // Single records go through c.SObject("Contact"): Get, GetByExternalID, Create, Update,
 // Delete and Upsert, which reports whether it created or updated. Describe and DescribeGlobal
-// are cached per client.
+// are cached per client. Call reaches any other REST resource with the same authentication,
+// retries and errors.
+//
+// # Bulk and composite
+//
+// Bulk API 2.0 is c.Bulk2. Ingest: CreateIngestJob, UploadJobData (one upload per job, up to
+// 150 MB base64), CloseIngestJob, poll GetIngestJob until JobComplete or Failed, then stream
+// SuccessfulResults, FailedResults and UnprocessedRecords (CSV). Query: CreateQueryJob, poll
+// GetQueryJob, then IterQueryResults (or QueryResultPages for parallel downloads).
+//
+// Bulk API 1.0 is c.Bulk1: CreateJob, AddBatch (up to 10,000 records / 10 MB per batch),
+// CloseJob, GetBatch or ListBatches to poll, BatchResults read with ReadBatchResults (one
+// SaveResult per input row, in order); query jobs use AddQueryBatch, QueryResultList and
+// QueryResult.
+//
+// Composite resources are c.Composite: NewBatch builds a composite batch of Query and sObject
+// subrequests (split into calls of 25, halt-on-error across them; see
+// ExampleCompositeService_NewBatch), NewComposite and Execute run /composite with allOrNone and
+// @{ref.field} references, and CreateRecords, UpdateRecords, UpsertRecords, DeleteRecords and
+// RetrieveRecords use sObject Collections, split at 200 records (2,000 ids for retrieve), with
+// one SaveResult per input record in input order.
 //
 // # Errors
 //
@@ -92,7 +112,8 @@
 // server. The wait is exponential backoff with full jitter, capped by MaxBackoff, and never
 // shorter than the server's Retry-After (itself capped by MaxRetryAfter). Waits end early when
 // the context is cancelled, and a cancelled context is never retried. Request bodies are Body
-// functions (BytesBody, FileBody) so each attempt sends the whole body again.
+// functions (BytesBody, FileBody) so each attempt sends the whole body again; a ReaderBody
+// streams data that cannot be reopened, and its request is not repeated.
 //
 // Pacing: WithMaxConcurrentRequests caps requests in flight and WithRequestsPerSecond caps the
 // rate at which they start, across every goroutine using the client. The API usage the server

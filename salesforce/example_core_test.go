@@ -99,3 +99,37 @@ func ExampleClient_Query() {
 	// Account 001C Initech
 	// bad query: unexpected token: 'FORM'
 }
+
+func ExampleSObject_Upsert() {
+	// A stand-in for the sObject upsert resource: the first upsert of a key creates, the next updates.
+	seen := map[string]bool{}
+	org := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.URL.Path // PATCH /services/data/v62.0/sobjects/Account/External_Id__c/{value}
+		if seen[key] {
+			io.WriteString(w, `{"id":"001000000000001AAA","errors":[],"success":true,"created":false}`)
+			return
+		}
+		seen[key] = true
+		w.WriteHeader(http.StatusCreated)
+		io.WriteString(w, `{"id":"001000000000001AAA","errors":[],"success":true,"created":true}`)
+	}))
+	defer org.Close()
+
+	c, err := salesforce.New(org.URL, salesforce.WithAccessToken("00D000000000001!AQ4AQ"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	accounts := c.SObject("Account")
+	for range 2 {
+		res, err := accounts.Upsert(context.Background(), "External_Id__c", "ACME-1", map[string]any{"Name": "Acme"})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(res.ID, "created:", res.Created)
+	}
+	// Output:
+	// 001000000000001AAA created: true
+	// 001000000000001AAA created: false
+}

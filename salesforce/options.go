@@ -116,7 +116,9 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 func WithRetry(p RetryPolicy) Option { return func(o *options) { o.retry = &p } }
 
 // WithMaxConcurrentRequests caps the requests in flight at once across all goroutines using
-// the client. Zero or negative means no cap.
+// the client. A request holds its slot while it is sent (body included) until the response
+// headers arrive, not while the caller reads the response body, so streaming a large result
+// never blocks other calls. Zero or negative means no cap.
 func WithMaxConcurrentRequests(n int) Option { return func(o *options) { o.maxConcurrent = n } }
 
 // WithRequestsPerSecond caps the rate at which requests start (a token bucket with a burst of

@@ -24,6 +24,11 @@ func (c *Client) SObject(name string) SObject { return SObject{c: c, name: name}
 // Name is the object type.
 func (s SObject) Name() string { return s.name }
 
+// Describe returns the object's describe (cached per client; see Client.Describe).
+func (s SObject) Describe(ctx context.Context) (*SObjectDescribe, error) {
+	return s.c.Describe(ctx, s.name)
+}
+
 // UpsertResult says what an upsert did.
 type UpsertResult struct {
 	// ID of the record; empty when an API version before 46.0 answered an update with 204.

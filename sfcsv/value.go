@@ -237,3 +237,41 @@ func formatReflect(v any, nulls Nulls) (string, error) {
 	}
 	return "", fmt.Errorf("sfcsv: format %T: %w", v, ErrUnsupportedValue)
 }
+
+// AppendValue appends the text FormatValue returns for v to dst. It avoids
+// the intermediate string for numbers, booleans, dates and datetimes.
+func AppendValue(dst []byte, v any, nulls Nulls) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(dst, nullText(nulls)...), nil
+	case string:
+		return append(dst, x...), nil
+	case []byte:
+		return append(dst, x...), nil
+	case bool:
+		return strconv.AppendBool(dst, x), nil
+	case int:
+		return strconv.AppendInt(dst, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(dst, x, 10), nil
+	case int32:
+		return strconv.AppendInt(dst, int64(x), 10), nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			_, err := formatFloat(x, 64)
+			return dst, err
+		}
+		return strconv.AppendFloat(dst, x, 'f', -1, 64), nil
+	case json.Number:
+		return append(dst, x...), nil
+	case time.Time:
+		return x.UTC().AppendFormat(dst, DateTimeLayout), nil
+	case Date:
+		return x.AppendText(dst), nil
+	}
+	s, err := FormatValue(v, nulls)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, s...), nil
+}

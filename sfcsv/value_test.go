@@ -65,6 +65,10 @@ func TestFormatValue(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("%s: FormatValue(%#v) = %q, %v; want %q", tt.name, tt.v, got, err, tt.want)
 		}
+		b, err := sfcsv.AppendValue([]byte("x"), tt.v, tt.nulls)
+		if err != nil || string(b) != "x"+tt.want {
+			t.Errorf("%s: AppendValue(%#v) = %q, %v; want %q", tt.name, tt.v, b, err, "x"+tt.want)
+		}
 	}
 }
 
@@ -73,6 +77,9 @@ func TestFormatValueErrors(t *testing.T) {
 	for _, v := range []any{math.NaN(), math.Inf(1), float32(math.Inf(-1)), struct{}{}, []int{1}, map[string]int{}} {
 		if got, err := sfcsv.FormatValue(v, 0); !errors.Is(err, sfcsv.ErrUnsupportedValue) {
 			t.Errorf("FormatValue(%#v) = %q, %v; want ErrUnsupportedValue", v, got, err)
+		}
+		if got, err := sfcsv.AppendValue(nil, v, 0); !errors.Is(err, sfcsv.ErrUnsupportedValue) {
+			t.Errorf("AppendValue(%#v) = %q, %v; want ErrUnsupportedValue", v, got, err)
 		}
 	}
 }
@@ -98,5 +105,15 @@ func TestDate(t *testing.T) {
 	}
 	if got := d.In(time.UTC); !got.Equal(time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("In = %v", got)
+	}
+}
+
+func TestAppendValueNoAllocs(t *testing.T) {
+	buf := make([]byte, 0, 64)
+	vals := []any{int64(42), 3.25, true, time.Date(2024, 1, 3, 23, 52, 1, 0, time.UTC), sfcsv.Date{Year: 2024, Month: 1, Day: 3}, "s"}
+	for _, v := range vals {
+		if n := testing.AllocsPerRun(50, func() { buf, _ = sfcsv.AppendValue(buf[:0], v, 0) }); n != 0 {
+			t.Errorf("AppendValue(%T) allocates %v times", v, n)
+		}
 	}
 }

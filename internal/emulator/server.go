@@ -144,9 +144,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.OrgID == "" {
 		cfg.OrgID = DefaultOrgID
 	}
-	if len(cfg.OrgID) != 18 || !strings.HasPrefix(cfg.OrgID, "00D") {
-		return nil, fmt.Errorf("emulator: OrgID %q must be an 18-character id starting with 00D", cfg.OrgID)
+	orgID, ok := org.NormalizeID(cfg.OrgID)
+	if !ok || !strings.HasPrefix(orgID, "00D") {
+		return nil, fmt.Errorf("emulator: OrgID %q is not an organization id (00D...)", cfg.OrgID)
 	}
+	cfg.OrgID = orgID
 	if cfg.OrgName == "" {
 		cfg.OrgName = "sfbatch emulator"
 	}

@@ -525,7 +525,7 @@ func (s *Service) runIngestBatch(ctx context.Context, b *batch) {
 				break
 			}
 			if n == 0 {
-				msg = errNoRecords.Error()
+				msg = "InvalidBatch : Records not found"
 				break
 			}
 		}
@@ -611,7 +611,7 @@ func (s *Service) runBulk1Query(ctx context.Context, b *batch) {
 	b.modstamp = s.clk.Now()
 	timeout := s.takeQueryTimeoutLocked()
 	faultMsg, faulted := s.takeJobFaultLocked()
-	chunk := j.pk != nil && b.seq == 0 && !b.isChunk()
+	chunk := j.pk != nil && b.seq == 0 && !b.chunk
 	s.mu.Unlock()
 	start := s.clk.Now()
 	if !s.sleep(ctx, s.startLatency()+s.queryLatency()) {

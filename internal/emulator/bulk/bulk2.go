@@ -484,7 +484,7 @@ func (s *Service) splitUpload(_ context.Context, j *job) {
 		fail("InvalidBatch : No data was uploaded for this job")
 		return
 	}
-	hdrEnd := nextRecordEnd(data, 0)
+	hdrEnd := headerEnd(data)
 	if hdrEnd < len(data) || bytes.HasSuffix(data[:hdrEnd], []byte("\n")) {
 		crlf := bytes.HasSuffix(data[:hdrEnd], []byte("\r\n"))
 		if crlf != (j.lineEnding == sfcsv.CRLF) {
@@ -501,7 +501,7 @@ func (s *Service) splitUpload(_ context.Context, j *job) {
 		fail(msg)
 		return
 	}
-	headerLine := bytes.TrimRight(data[:hdrEnd], "\r\n")
+	headerLine := bytes.TrimLeft(bytes.TrimRight(data[:hdrEnd], "\r\n"), "\r\n")
 	if bytes.HasPrefix(headerLine, []byte(sfcsv.BOM)) {
 		headerLine = headerLine[len(sfcsv.BOM):]
 	}

@@ -203,6 +203,17 @@ func TestBulk2BackquoteSample(t *testing.T) {
 	if !strings.HasPrefix(r.body, "\"sf__Id\"`\"sf__Created\"`\"NAME\"`\"TYPE\"") {
 		t.Errorf("backquote results: %s", r.body)
 	}
+
+	// Values over MaxFieldChars fail their row.
+	id = e.createIngest(`{"object":"Contact","operation":"insert"}`)["id"].(string)
+	long := strings.Repeat("y", MaxFieldChars+1)
+	wantStatus(t, e.do("PUT", dataV+"/jobs/ingest/"+id+"/batches", "text/csv", "LastName,Description\nOK,short\nLong,"+long+"\n"), 201)
+	wantStatus(t, e.do("PATCH", dataV+"/jobs/ingest/"+id, jsonCT, `{"state":"UploadComplete"}`), 200)
+	e.idle()
+	r = e.do("GET", dataV+"/jobs/ingest/"+id+"/failedResults", "", "")
+	if !strings.Contains(r.body, `"STRING_TOO_LONG:Description: data value too large: yyyyyyyyyyyyyyyyyyyy... (max length=131072):Description --","Long"`) {
+		t.Errorf("long field: %.300s", r.body)
+	}
 }
 
 func TestBulk2Multipart(t *testing.T) {
@@ -250,6 +261,14 @@ func TestBulk2AbortAndList(t *testing.T) {
 	}
 	r = e.do("PATCH", dataV+"/jobs/ingest/"+a, jsonCT, `{"state":"UploadComplete"}`)
 	wantStatus(t, r, 400)
+	r = e.do("PATCH", dataV+"/jobs/ingest/"+b, jsonCT, `{"state":"Aborted"}`)
+	wantStatus(t, r, 200)
+	r = e.do("PUT", dataV+"/jobs/ingest/"+b+"/batches", "text/csv", "Name\nX\n")
+	if r.status != 409 || !strings.Contains(r.body, `"errorCode":"INVALIDJOBSTATE"`) {
+		t.Errorf("upload to aborted job: %d %s", r.status, r.body)
+	}
+	r = e.do("POST", dataV+"/jobs/ingest/"+b, jsonCT, `{}`)
+	wantStatus(t, r, 405)
 	c1 := e.createBulk1Job("insert", "Contact", "", "CSV")
 	q := e.do("POST", dataV+"/jobs/query", jsonCT, `{"operation":"query","query":"SELECT Id FROM Contact"}`)
 	wantStatus(t, q, 200)

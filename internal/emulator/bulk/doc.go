@@ -58,6 +58,8 @@
 //   - Batches are never retried: numberRetries and retries stay 0.
 //   - Lock contention is modelled within a job only, and the message names
 //     the parent as written in the row (an id or an external id value).
+//   - A UTF-8 byte order mark before the CSV header is skipped (Salesforce
+//     reports the first column as not found).
 //   - Bulk 1.0 ZIP content types, the /spec resource and binary attachments
 //     are not supported; PK chunking with parent= chunks on the parent's ids
 //     and filters on {parent}Id.

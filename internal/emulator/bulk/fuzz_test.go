@@ -2,6 +2,7 @@ package bulk
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"testing"
 
@@ -105,4 +106,33 @@ func toOrgErrors(in []orgError) []org.Error {
 		out[i] = org.Error{StatusCode: e.code, Message: e.msg, Fields: e.fields}
 	}
 	return out
+}
+
+func TestParseXMLRecords(t *testing.T) {
+	t.Parallel()
+	recs, err := parseXMLRecords([]byte(`<?xml version="1.0"?><sObjects xmlns="http://www.force.com/2009/06/asyncapi/dataload" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<sObject><LastName>A &amp; B</LastName><Email xsi:nil="true"/><Account><sObject><type>Account</type><External_Id__c>X-1</External_Id__c></sObject></Account></sObject>
+<sObject><LastName>C</LastName><ReportsTo><Email>r@example.com</Email></ReportsTo></sObject></sObjects>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []map[string]any{
+		{"LastName": "A & B", "Email": nil, "Account.External_Id__c": "X-1"},
+		{"LastName": "C", "ReportsTo.Email": "r@example.com"},
+	}
+	if len(recs) != len(want) {
+		t.Fatalf("got %v", recs)
+	}
+	for i := range want {
+		if fmt.Sprint(recs[i]) != fmt.Sprint(want[i]) {
+			t.Errorf("record %d = %v, want %v", i, recs[i], want[i])
+		}
+	}
+	if _, err := parseXMLRecords([]byte(`<records/>`)); err == nil {
+		t.Error("wrong root accepted")
+	}
+	js, err := parseJSONRecords([]byte(`[{"attributes":{"type":"Contact"},"LastName":"A","Account":{"External_Id__c":"X"},"Email":null,"N":1.5}]`))
+	if err != nil || fmt.Sprint(js) != "[map[Account.External_Id__c:X Email:<nil> LastName:A N:1.5]]" {
+		t.Errorf("JSON records %v %v", js, err)
+	}
 }

@@ -1,11 +1,9 @@
 package bulk
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -507,13 +505,4 @@ func finishResultsLocked(b *batch) {
 			b.results = append(b.results, `"Id","Success","Created","Error"`+"\n"...)
 		}
 	}
-}
-
-var errNoRecords = errors.New("InvalidBatch : Records not found")
-
-// trimHeader splits data into its header record (without terminator) and
-// the rest.
-func trimHeader(data []byte) (header, rest []byte) {
-	end := nextRecordEnd(data, 0)
-	return bytes.TrimRight(data[:end], "\r\n"), data[end:]
 }

@@ -108,8 +108,6 @@ type batch struct {
 	chunk    bool // a batch created by PK chunking
 }
 
-func (b *batch) isChunk() bool { return b.chunk }
-
 // work is one unit for the worker pool: a batch, or a Bulk 2.0 job-level
 // step (splitting an upload, running a query).
 type work struct {

@@ -124,7 +124,7 @@ func writeXMLRecords(w io.Writer, res *org.Result) error {
 	return bw.Flush()
 }
 
-// queryErrorCode splits an org query error into code and message.
+// queryErrorParts splits an org query error into code and message.
 func queryErrorParts(err error) (code, msg string) {
 	var qe *org.QueryError
 	if errors.As(err, &qe) {

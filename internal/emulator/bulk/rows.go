@@ -219,10 +219,24 @@ func nextRecordEnd(data []byte, start int) int {
 	return len(data)
 }
 
+// headerEnd returns the index just past the header record, skipping blank
+// lines before it as the CSV reader does.
+func headerEnd(data []byte) int {
+	pos := 0
+	for pos < len(data) {
+		end := nextRecordEnd(data, pos)
+		if !isBlankLine(data[pos:end]) {
+			return end
+		}
+		pos = end
+	}
+	return pos
+}
+
 // countRecords counts the non-blank records in data after the header.
 func countRecords(data []byte) int {
 	n := 0
-	pos := nextRecordEnd(data, 0)
+	pos := headerEnd(data)
 	for pos < len(data) {
 		end := nextRecordEnd(data, pos)
 		if !isBlankLine(data[pos:end]) {
@@ -233,6 +247,9 @@ func countRecords(data []byte) int {
 	return n
 }
 
+// isBlankLine reports whether a physical line is empty ("", "\n" or
+// "\r\n"), which the CSV reader skips.
 func isBlankLine(b []byte) bool {
-	return len(bytes.TrimRight(b, "\r\n")) == 0
+	s := string(b)
+	return s == "" || s == "\n" || s == "\r\n"
 }

@@ -79,10 +79,12 @@ func address(prefix, label string) []*Field {
 	}
 }
 
-var industries = []string{"Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications", "Construction",
-	"Consulting", "Education", "Electronics", "Energy", "Engineering", "Entertainment", "Environmental", "Finance",
-	"Food & Beverage", "Government", "Healthcare", "Hospitality", "Insurance", "Machinery", "Manufacturing", "Media",
-	"Not For Profit", "Other", "Recreation", "Retail", "Shipping", "Technology", "Telecommunications", "Transportation", "Utilities"}
+func industries() []string {
+	return []string{"Agriculture", "Apparel", "Banking", "Biotechnology", "Chemicals", "Communications", "Construction",
+		"Consulting", "Education", "Electronics", "Energy", "Engineering", "Entertainment", "Environmental", "Finance",
+		"Food & Beverage", "Government", "Healthcare", "Hospitality", "Insurance", "Machinery", "Manufacturing", "Media",
+		"Not For Profit", "Other", "Recreation", "Retail", "Shipping", "Technology", "Telecommunications", "Transportation", "Utilities"}
+}
 
 func defaultSpecs() []*Object {
 	nameField := func(f *Field) *Field { f.NameField, f.IDLookup = true, true; return f }
@@ -96,7 +98,7 @@ func defaultSpecs() []*Object {
 	account := object("Account", "Account", "Accounts", "001",
 		nameField(required(str("Name", "Account Name", 255))),
 		str("AccountNumber", "Account Number", 40),
-		pick("Industry", "Industry", industries, false, ""),
+		pick("Industry", "Industry", industries(), false, ""),
 		pick("Type", "Account Type", []string{"Prospect", "Customer - Direct", "Customer - Channel", "Channel Partner / Reseller", "Installation Partner", "Technology Partner", "Other"}, false, ""),
 		pick("Rating", "Account Rating", []string{"Hot", "Warm", "Cold"}, false, ""),
 		typed("Phone", "Account Phone", TypePhone, 40),
@@ -146,7 +148,7 @@ func defaultSpecs() []*Object {
 		typed("Phone", "Phone", TypePhone, 40),
 		leadStatus,
 		pick("LeadSource", "Lead Source", []string{"Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"}, false, ""),
-		pick("Industry", "Industry", industries, false, ""),
+		pick("Industry", "Industry", industries(), false, ""),
 		typed("AnnualRevenue", "Annual Revenue", TypeCurrency, 0),
 		typed("NumberOfEmployees", "Employees", TypeInt, 0),
 		typed("IsConverted", "Converted", TypeBoolean, 0),

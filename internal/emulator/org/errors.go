@@ -29,6 +29,7 @@ const (
 	CodeMalformedQuery           = "MALFORMED_QUERY"
 	CodeInvalidOperation         = "INVALID_OPERATION"
 	CodeFieldIntegrity           = "FIELD_INTEGRITY_EXCEPTION"
+	CodeNumberOutsideValidRange  = "NUMBER_OUTSIDE_VALID_RANGE"
 	MessageNotFound              = "The requested resource does not exist"
 	MessageAllOrNoneRolledBack   = "Record rolled back because not all records were valid and the request was using AllOrNone header"
 	messageEntityIsDeleted       = "entity is deleted"

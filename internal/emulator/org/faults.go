@@ -15,6 +15,8 @@ type RowFault struct {
 	// Field (case-insensitive name) has the text Value.
 	Field, Value string
 	// Match, when set, must also return true for the row's input fields.
+	// It runs while the org is locked for the write, so it must not call
+	// the Org.
 	Match func(fields map[string]any) bool
 	// StatusCode and Message are the error reported; StatusCode defaults to
 	// UNKNOWN_EXCEPTION. Fields are its field names.

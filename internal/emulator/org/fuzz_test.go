@@ -57,3 +57,43 @@ func FuzzConvertValue(f *testing.F) {
 		}
 	})
 }
+
+// FuzzQuery runs arbitrary SOQL against a small org: every query either
+// fails with a *QueryError or returns rows that render, never a panic.
+func FuzzQuery(f *testing.F) {
+	for _, q := range []string{
+		"SELECT Id, Name, Account.Name, Account.Owner.Name FROM Contact WHERE LastName LIKE 'a%' ORDER BY Birthdate DESC NULLS LAST LIMIT 2 OFFSET 1",
+		"SELECT COUNT() FROM Account WHERE AnnualRevenue > 10 AND (Industry = null OR NOT Name IN ('x', 'y'))",
+		"SELECT COUNT(Email) FROM Contact WHERE Birthdate = LAST_N_DAYS:30",
+		"SELECT Tags__c FROM Invoice__c WHERE Tags__c INCLUDES ('Red;Green', 'Blue') AND Sent_At__c < 2024-01-01T00:00:00Z",
+		"SELECT Id FROM Contact WHERE Id >= '003000000000000' AND Id < '003zzzzzzzzzzzz'",
+		"SELECT Name FROM Account WHERE Name LIKE '%\\%%'",
+	} {
+		f.Add(q)
+	}
+	o, err := New(Options{Schema: customSchema(f)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	acct := o.Write(f.Context(), "", []WriteRequest{{Op: OpInsert, Object: "Account", Fields: map[string]any{"Name": "A%c", "AnnualRevenue": 20.0}}}, false)[0].ID
+	o.Write(f.Context(), "", []WriteRequest{
+		{Op: OpInsert, Object: "Contact", Fields: map[string]any{"LastName": "alpha", "AccountId": acct, "Birthdate": "2000-01-01", "Email": "a@b.co"}},
+		{Op: OpInsert, Object: "Contact", Fields: map[string]any{"LastName": "beta"}},
+		{Op: OpInsert, Object: "Invoice__c", Fields: map[string]any{"Name": "I", "Tags__c": "Red", "Sent_At__c": "2023-05-05T00:00:00Z"}},
+	}, false)
+	f.Fuzz(func(t *testing.T, q string) {
+		for _, all := range []bool{false, true} {
+			r, err := o.Query(t.Context(), q, all)
+			if err != nil {
+				if _, ok := err.(*QueryError); !ok {
+					t.Fatalf("%q: error %T %v", q, err, err)
+				}
+				return
+			}
+			for i := range r.Len() {
+				_ = r.Values(i)
+				_ = r.Record(i)
+			}
+		}
+	})
+}

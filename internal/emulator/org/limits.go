@@ -21,7 +21,7 @@ const (
 	DefaultDailyBulkAPIBatches           = 15000
 	DefaultDailyBulkV2QueryJobs          = 10000
 	DefaultDailyBulkV2QueryFileStorageMB = 976562
-	DefaultDataStorageMB                 = 1024
+	DefaultDataStorageMB                 = 10240
 	DefaultFileStorageMB                 = 1024
 
 	// recordStorageKB is what Salesforce counts per record against data

@@ -68,7 +68,8 @@ func TestPersistenceRestart(t *testing.T) {
 	}
 	acct := mustInsert(t, o, "Account", map[string]any{"Name": "Acme", "External_Id__c": "A1", "AnnualRevenue": 12.5})[0]
 	ids := mustInsert(t, o, "Contact",
-		map[string]any{"LastName": "Keep", "Birthdate": "1990-05-06", "AccountId": acct, "DoNotCall": true},
+		map[string]any{"LastName": "Keep", "Birthdate": "1990-05-06", "AccountId": acct, "DoNotCall": true,
+			"Description": "line1\n\"quoted\" \\ tab\t é \x01 ✓"},
 		map[string]any{"LastName": "Recycled"},
 		map[string]any{"LastName": "Hard"})
 	res := o.Write(t.Context(), "", []WriteRequest{
@@ -317,5 +318,105 @@ func TestLoadSchemaFileErrors(t *testing.T) {
 	}
 	if _, err := LoadSchemaFile(filepath.Join(dir, "missing.json")); err == nil {
 		t.Error("missing file: no error")
+	}
+}
+
+func TestLookupAndWriteKeys(t *testing.T) {
+	t.Parallel()
+	o, _ := newOrg(t, customSchema(t))
+	acct := mustInsert(t, o, "Account", map[string]any{"Name": "Acme", "External_Id__c": "A1"})[0]
+	inv := mustInsert(t, o, "Invoice__c",
+		map[string]any{"Name": "I1", "Legacy_Key__c": "K", "attributes": map[string]any{"type": "Invoice__c"}},
+		map[string]any{"Name": "I2", "Legacy_Key__c": "k", "Account__r.External_Id__c": "A1"})
+	for _, tc := range []struct {
+		object, field, value string
+		want                 []string
+		code                 string
+	}{
+		{"Account", "External_Id__c", "A1", []string{acct}, ""},
+		{"Account", "external_id__c", "a1", []string{}, ""},
+		{"Account", "Id", acct[:15], []string{acct}, ""},
+		{"Invoice__c", "Legacy_Key__c", "K", inv, ""},
+		{"User", "Username", strings.ToUpper(DefaultUsername), []string{o.DefaultUserID()}, ""},
+		{"Account", "Name", "acme", []string{acct}, ""}, // Name is an idLookup field, not unique: scanned
+		{"Account", "Industry", "Banking", nil, CodeNotFound},
+		{"Nope", "Id", acct, nil, CodeNotFound},
+	} {
+		got, err := o.Lookup(t.Context(), tc.object, tc.field, tc.value)
+		if tc.code != "" {
+			if e, ok := err.(*Error); !ok || e.StatusCode != tc.code {
+				t.Errorf("Lookup(%s.%s) error = %v, want %s", tc.object, tc.field, err, tc.code)
+			}
+			continue
+		}
+		if err != nil || len(got) != len(tc.want) || len(got) > 0 && !cmp.Equal(got, tc.want) {
+			t.Errorf("Lookup(%s.%s=%s) = %v, %v; want %v", tc.object, tc.field, tc.value, got, err, tc.want)
+		}
+	}
+	// Indexed equality (the query fast path) finds the same rows as a scan.
+	for _, all := range []bool{false, true} {
+		r, err := o.Query(t.Context(), "SELECT Id FROM User WHERE Username = '"+strings.ToUpper(DefaultUsername)+"' AND IsActive = true", all)
+		if err != nil || r.Len() != 1 || r.Values(0)[0] != o.DefaultUserID() {
+			t.Errorf("query by Username (all=%v): %v %v", all, r, err)
+		}
+	}
+	got, _ := o.Get(t.Context(), "Invoice__c", inv[1], []string{"Account__c"})
+	if got["Account__c"] != acct {
+		t.Errorf("Account__c = %v, want %s", got["Account__c"], acct)
+	}
+	for key, want := range map[string]bool{
+		"LastName": true, "lastname": true, "Account.External_Id__c": true, "account.id": true, "Account.Name": true, "Account.Industry": false,
+		"Foo": false, "Owner.Username": true, "Owner:User.Username": true, "Owner:Group.Name": false, "ReportsTo.Email": true, "Account.Parent.Name": false,
+	} {
+		if got := o.WriteKeyValid("Contact", key); got != want {
+			t.Errorf("WriteKeyValid(Contact, %q) = %v, want %v", key, got, want)
+		}
+	}
+}
+
+func TestSeedDeterminism(t *testing.T) {
+	t.Parallel()
+	ids := func(seed int64) []string {
+		o, err := New(Options{Seed: seed, Clock: clock.NewFake(t0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer o.Close()
+		return append(mustInsert(t, o, "Account", map[string]any{"Name": "A"}), o.ID(), o.DefaultUserID())
+	}
+	a, b, c := ids(5), ids(5), ids(6)
+	if !cmp.Equal(a, b) {
+		t.Errorf("same seed, different ids: %v %v", a, b)
+	}
+	if a[0] == c[0] || a[1] == c[1] {
+		t.Errorf("different seeds, same ids: %v %v", a, c)
+	}
+	if !strings.HasPrefix(a[1], "00D") || !strings.HasPrefix(a[2], "005") {
+		t.Errorf("org id %s, user id %s", a[1], a[2])
+	}
+	if _, err := New(Options{OrgID: "001000000000000"}); err == nil {
+		t.Error("non-00D OrgID accepted")
+	}
+	o, err := New(Options{OrgID: "00D000000000001"})
+	if err != nil || o.ID() != To18("00D000000000001") {
+		t.Errorf("OrgID = %v, %v", o, err)
+	}
+}
+
+func TestDataFileWriteFailureRollsBack(t *testing.T) {
+	t.Parallel()
+	o, err := New(Options{DataFile: filepath.Join(t.TempDir(), "org.db"), Clock: clock.NewFake(t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	before := o.Count("Contact")
+	o.store.db.Close() // the next save fails
+	res := o.Write(t.Context(), "", []WriteRequest{{Op: OpInsert, Object: "Contact", Fields: map[string]any{"LastName": "X"}}}, false)
+	if res[0].Success || res[0].Errors[0].StatusCode != "UNKNOWN_EXCEPTION" {
+		t.Errorf("result = %+v, want UNKNOWN_EXCEPTION", res[0])
+	}
+	if n := o.Count("Contact"); n != before {
+		t.Errorf("Count = %d, want %d (rolled back)", n, before)
 	}
 }

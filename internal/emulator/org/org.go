@@ -57,6 +57,7 @@ type table struct {
 	live int       // non-nil rows, including the recycle bin
 	byID map[string]*record
 	idx  []*index // aligned with ob.indexed
+	seq  int      // records ever added, for auto numbers
 }
 
 // record is one row: values indexed by field position.
@@ -165,6 +166,7 @@ func newTable(ob *Object) *table {
 }
 
 func (t *table) add(r *record) {
+	t.seq++
 	r.pos = len(t.rows)
 	t.rows = append(t.rows, r)
 	t.live++
@@ -371,10 +373,11 @@ func (o *Org) objectForID(id string) (*Object, bool) {
 	return o.schema.ObjectByKeyPrefix(id[:3])
 }
 
-// Get returns one record (including recycled ones) in the REST shape
-// (attributes, then the fields in describe order). fields selects fields
-// (case-insensitive); nil means all. Errors are *Error with NOT_FOUND,
-// MALFORMED_ID or INVALID_FIELD.
+// Get returns one live record in the REST shape ("attributes" plus the
+// fields, values as in Result.Record). fields selects fields
+// (case-insensitive); nil means all. id may have 15 or 18 characters.
+// Errors are *Error: NOT_FOUND (unknown object or record), ENTITY_IS_DELETED
+// (in the recycle bin), MALFORMED_ID, INVALID_FIELD.
 func (o *Org) Get(ctx context.Context, object, id string, fields []string) (map[string]any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -412,8 +415,11 @@ func (o *Org) get(object, id string, fields []string) (map[string]any, error) {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	r := o.tables[ob].get(nid)
-	if r == nil {
+	if r == nil || nid[:3] != ob.KeyPrefix {
 		return nil, newErr(CodeNotFound, MessageNotFound)
+	}
+	if r.deleted() {
+		return nil, newErr(CodeEntityIsDeleted, messageEntityIsDeleted)
 	}
 	m := make(map[string]any, len(pos)+1)
 	m["attributes"] = map[string]any{"type": ob.Name, "url": "/services/data/v" + DefaultAPIVersion + "/sobjects/" + ob.Name + "/" + nid}

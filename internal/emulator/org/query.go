@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sfbatch/sfbatch/internal/soql"
 )
@@ -15,6 +16,9 @@ import (
 const (
 	CodeInvalidQueryFilterOperator = "INVALID_QUERY_FILTER_OPERATOR"
 )
+
+// MaxOffset is the largest OFFSET Salesforce accepts.
+const MaxOffset = 2000
 
 // Result is the snapshot of a query's rows, taken when the query ran: later
 // writes do not change it, so it can be paged at leisure. A Result is
@@ -137,8 +141,10 @@ func (r *Result) Record(i int) map[string]any {
 // Query runs a SOQL query and returns a snapshot of its rows. includeDeleted
 // (queryAll) includes records in the recycle bin. Errors are *QueryError
 // with Code MALFORMED_QUERY (from the parser), INVALID_TYPE (unknown
-// object), INVALID_FIELD (unknown field or relationship) or
-// INVALID_QUERY_FILTER_OPERATOR (a literal of the wrong type).
+// object), INVALID_FIELD (unknown field or relationship),
+// INVALID_QUERY_FILTER_OPERATOR (a literal of the wrong type, a malformed
+// id) or NUMBER_OUTSIDE_VALID_RANGE (OFFSET above MaxOffset); all are
+// HTTP 400 in REST.
 func (o *Org) Query(ctx context.Context, query string, includeDeleted bool) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -209,6 +215,7 @@ func (o *Org) Run(ctx context.Context, q *soql.Query, includeDeleted bool) (*Res
 		a         *accessor
 		desc      bool
 		nullsLast bool
+		fold      bool
 	}
 	var order []orderKey
 	for _, it := range q.OrderBy {
@@ -220,7 +227,10 @@ func (o *Org) Run(ctx context.Context, q *soql.Query, includeDeleted bool) (*Res
 		if it.NullsSet {
 			nl = it.NullsLast
 		}
-		order = append(order, orderKey{a: a, desc: it.Desc, nullsLast: nl})
+		order = append(order, orderKey{a: a, desc: it.Desc, nullsLast: nl, fold: folds(a.field)})
+	}
+	if q.Offset != nil && *q.Offset > MaxOffset {
+		return nil, &QueryError{Code: CodeNumberOutsideValidRange, Message: fmt.Sprintf("Maximum SOQL offset allowed is %d", MaxOffset)}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -230,8 +240,12 @@ func (o *Org) Run(ctx context.Context, q *soql.Query, includeDeleted bool) (*Res
 	defer o.mu.RUnlock()
 	t := o.tables[ob]
 	c.bind()
-	matched := make([]*record, 0, min(t.live, 1<<16))
-	for _, r := range t.rows {
+	rows := t.rows
+	if cand, ok := c.candidates(t, q.Where, includeDeleted); ok {
+		rows = cand
+	}
+	matched := make([]*record, 0, min(len(rows), 1<<16))
+	for _, r := range rows {
 		if r == nil || !includeDeleted && r.deleted() {
 			continue
 		}
@@ -246,7 +260,7 @@ func (o *Org) Run(ctx context.Context, q *soql.Query, includeDeleted bool) (*Res
 		keys := make([]any, len(matched)*k)
 		for i, r := range matched {
 			for j, ok := range order {
-				keys[i*k+j] = sortKey(ok.a.field, ok.a.get(r))
+				keys[i*k+j] = sortKey(ok.a.get(r))
 			}
 		}
 		idx := make([]int, len(matched))
@@ -265,7 +279,7 @@ func (o *Org) Run(ctx context.Context, q *soql.Query, includeDeleted bool) (*Res
 					}
 					return 1
 				}
-				cmp := compareValues(a, b)
+				cmp := compareValues(a, b, ok.fold)
 				if ok.desc {
 					cmp = -cmp
 				}
@@ -339,6 +353,64 @@ func (o *Org) Run(ctx context.Context, q *soql.Query, includeDeleted bool) (*Res
 		}
 	}
 	return res, nil
+}
+
+// candidates narrows the rows a query must scan when its WHERE clause is,
+// or is ANDed with, "Id = 'x'", "Id IN (...)" or "Field = 'x'" on a
+// case-insensitive unique or external id field. The rows come in table
+// order; the full condition is still applied to them.
+func (c *compiler) candidates(t *table, where soql.Expr, includeDeleted bool) ([]*record, bool) {
+	switch x := where.(type) {
+	case *soql.And:
+		if rows, ok := c.candidates(t, x.Left, includeDeleted); ok {
+			return rows, true
+		}
+		return c.candidates(t, x.Right, includeDeleted)
+	case *soql.Comparison:
+		if len(x.Path) != 1 || x.Op != "=" && x.Op != "IN" {
+			return nil, false
+		}
+		f, ok := t.ob.Field(x.Path[0])
+		if !ok {
+			return nil, false
+		}
+		vals := x.Values
+		if x.Op == "=" {
+			vals = []soql.Value{x.Value}
+		}
+		var out []*record
+		switch {
+		case f.pos == posID:
+			for _, v := range vals {
+				s, ok := v.(soql.StringLit)
+				if !ok {
+					return nil, false
+				}
+				if id, ok := NormalizeID(s.Value); ok {
+					if r := t.get(id); r != nil {
+						out = append(out, r)
+					}
+				}
+			}
+		case !includeDeleted && !f.CaseSensitive && f.isText():
+			ix := t.indexFor(f.pos)
+			if ix == nil {
+				return nil, false
+			}
+			for _, v := range vals {
+				s, ok := v.(soql.StringLit)
+				if !ok {
+					return nil, false
+				}
+				out = append(out, ix.lookup(s.Value)...)
+			}
+		default:
+			return nil, false
+		}
+		slices.SortFunc(out, func(a, b *record) int { return a.pos - b.pos })
+		return slices.Compact(out), true
+	}
+	return nil, false
 }
 
 // accessor reads a (possibly parent) field of a record.
@@ -463,6 +535,11 @@ type literal struct {
 	rng      bool
 	from, to time.Time // date literal range [from, to)
 	raw      string    // LIKE pattern, multipicklist value
+	badID    bool      // a non-empty string that is not an id, for an id field
+}
+
+func errBadID(l literal) *QueryError {
+	return &QueryError{Code: CodeInvalidQueryFilterOperator, Message: "invalid ID field: " + l.raw}
 }
 
 func filterTypeErr(f *Field, want string, quoted bool) *QueryError {
@@ -514,7 +591,7 @@ func (c *compiler) literal(f *Field, v soql.Value) (literal, *QueryError) {
 		if id, ok := NormalizeID(s.Value); ok {
 			return literal{v: id, raw: s.Value}, nil
 		}
-		return literal{v: s.Value, raw: s.Value}, nil
+		return literal{v: s.Value, raw: s.Value, badID: s.Value != ""}, nil
 	}
 	s, ok := v.(soql.StringLit)
 	if !ok {
@@ -539,6 +616,9 @@ func (c *compiler) comparison(x *soql.Comparison) (pred, *QueryError) {
 			l, err := c.literal(f, v)
 			if err != nil {
 				return nil, err
+			}
+			if l.badID && (op == "IN" || op == "NOT IN") {
+				return nil, errBadID(l)
 			}
 			lits = append(lits, l)
 		}
@@ -593,6 +673,9 @@ func (c *compiler) comparison(x *soql.Comparison) (pred, *QueryError) {
 	if err != nil {
 		return nil, err
 	}
+	if l.badID && (op == "=" || op == "!=") {
+		return nil, errBadID(l)
+	}
 	switch op {
 	case "=":
 		return func(r *record) bool { return matchEq(f, a.get(r), &l) }, nil
@@ -642,7 +725,7 @@ func (c *compiler) comparison(x *soql.Comparison) (pred, *QueryError) {
 					return !t.Before(l.from)
 				}
 			}
-			cmp := compareValues(sortKey(f, v), l.v)
+			cmp := compareValues(sortKey(v), l.v, folds(f))
 			switch op {
 			case "<":
 				return cmp < 0
@@ -703,26 +786,58 @@ func matchEq(f *Field, v any, l *literal) bool {
 	return false
 }
 
-// sortKey maps a stored value of f to a comparable form: text lower-cased
-// (ids kept as they are), dates as time.Time.
-func sortKey(f *Field, v any) any {
-	switch x := v.(type) {
-	case string:
-		if f.Type == TypeID || f.Type == TypeReference {
-			return x
-		}
-		return strings.ToLower(x)
-	case Date:
-		return x.Time
+// sortKey maps a stored value to a comparable form (dates as time.Time).
+func sortKey(v any) any {
+	if d, ok := v.(Date); ok {
+		return d.Time
 	}
 	return v
 }
 
-// compareValues orders two non-nil values of the same kind.
-func compareValues(a, b any) int {
+// folds reports whether text of f compares case-insensitively (all text but
+// ids).
+func folds(f *Field) bool { return f.Type != TypeID && f.Type != TypeReference }
+
+// compareFold compares two strings case-insensitively without allocating
+// for ASCII text.
+func compareFold(a, b string) int {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		x, y := a[i], b[i]
+		if x >= utf8.RuneSelf || y >= utf8.RuneSelf {
+			return strings.Compare(strings.ToLower(a[i:]), strings.ToLower(b[i:]))
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	switch {
+	case len(a) < len(b):
+		return -1
+	case len(a) > len(b):
+		return 1
+	}
+	return 0
+}
+
+// compareValues orders two non-nil values of the same kind; fold compares
+// text case-insensitively.
+func compareValues(a, b any, fold bool) int {
 	switch x := a.(type) {
 	case string:
 		y, _ := b.(string)
+		if fold {
+			return compareFold(x, y)
+		}
 		return strings.Compare(x, y)
 	case float64:
 		y, _ := b.(float64)

@@ -277,8 +277,11 @@ func DefaultSchema() *Schema {
 	return s
 }
 
-var validTypes = []string{TypeID, TypeString, TypeTextArea, TypeEmail, TypePhone, TypeURL, TypeBoolean, TypeInt,
-	TypeDouble, TypeCurrency, TypePercent, TypeDate, TypeDateTime, TypePicklist, TypeMultiPicklist, TypeReference}
+// validTypes lists the field types a schema file may use.
+func validTypes() []string {
+	return []string{TypeID, TypeString, TypeTextArea, TypeEmail, TypePhone, TypeURL, TypeBoolean, TypeInt,
+		TypeDouble, TypeCurrency, TypePercent, TypeDate, TypeDateTime, TypePicklist, TypeMultiPicklist, TypeReference}
+}
 
 func buildSchema(base []*Object, extra []ObjectSpec) (*Schema, error) {
 	s := &Schema{byName: map[string]*Object{}, byPref: map[string]*Object{}}
@@ -404,6 +407,9 @@ func (ob *Object) finish(s *Schema) error {
 			rel := ""
 			if f.RelationshipName != "" && i >= numSystemFields {
 				rel = childRelName(child)
+				if child == ob { // self lookup: ParentId -> ChildAccounts
+					rel = "Child" + rel
+				}
 				if slices.ContainsFunc(ob.ChildRelationships, func(c ChildRelationship) bool { return c.RelationshipName == rel }) {
 					rel = ""
 				}
@@ -439,18 +445,19 @@ func (ob *Object) finish(s *Schema) error {
 }
 
 func childRelName(child *Object) string {
+	name := strings.ReplaceAll(child.LabelPlural, " ", "")
 	if child.Custom {
-		return strings.TrimSuffix(child.LabelPlural, "s") + "s__r"
+		return name + "__r"
 	}
-	return strings.ReplaceAll(child.LabelPlural, " ", "")
+	return name
 }
 
 func fieldFromSpec(fs FieldSpec) (*Field, error) {
 	if fs.Name == "" {
 		return nil, fmt.Errorf("field without a name")
 	}
-	if !slices.Contains(validTypes, fs.Type) {
-		return nil, fmt.Errorf("field %s: unknown type %q (want one of %s)", fs.Name, fs.Type, strings.Join(validTypes, ", "))
+	if !slices.Contains(validTypes(), fs.Type) {
+		return nil, fmt.Errorf("field %s: unknown type %q (want one of %s)", fs.Name, fs.Type, strings.Join(validTypes(), ", "))
 	}
 	f := &Field{
 		Name: fs.Name, Label: fs.Label, Type: fs.Type, Length: fs.Length, Precision: fs.Precision, Scale: fs.Scale,

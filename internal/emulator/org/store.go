@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite", pure Go
@@ -99,21 +101,85 @@ func (s *sqliteStore) load(o *Org) error {
 	return nil
 }
 
-func encodeRecord(ob *Object, vals []any) ([]byte, error) {
-	m := make(map[string]any, len(vals))
+// encodeRecord appends the JSON object of a record's non-null values.
+func encodeRecord(b []byte, ob *Object, vals []any) []byte {
+	b = append(b, '{')
+	first := true
 	for i, v := range vals {
-		switch x := v.(type) {
-		case nil:
+		if v == nil {
 			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendJSONString(b, ob.Fields[i].Name)
+		b = append(b, ':')
+		switch x := v.(type) {
+		case string:
+			b = appendJSONString(b, x)
+		case bool:
+			b = strconv.AppendBool(b, x)
+		case float64:
+			b = strconv.AppendFloat(b, x, 'g', -1, 64)
 		case time.Time:
-			m[ob.Fields[i].Name] = x.UTC().Format("2006-01-02T15:04:05.000Z")
+			b = append(b, '"')
+			b = x.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
+			b = append(b, '"')
 		case Date:
-			m[ob.Fields[i].Name] = x.String()
+			b = append(b, '"')
+			b = x.AppendFormat(b, "2006-01-02")
+			b = append(b, '"')
 		default:
-			m[ob.Fields[i].Name] = v
+			b = appendJSONString(b, FormatCSV(v))
 		}
 	}
-	return json.Marshal(m)
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// saveBatch is how many records one INSERT statement writes.
+const saveBatch = 100
+
+func upsertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO records(object, id, data) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?)")
+	}
+	b.WriteString(" ON CONFLICT(id) DO UPDATE SET data = excluded.data")
+	return b.String()
 }
 
 func (s *sqliteStore) save(o *Org, dirty []dirtyRec) error {
@@ -122,17 +188,29 @@ func (s *sqliteStore) save(o *Org, dirty []dirtyRec) error {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	up, err := tx.Prepare("INSERT INTO records(object, id, data) VALUES(?, ?, ?) ON CONFLICT(id) DO UPDATE SET data = excluded.data")
-	if err != nil {
+	var full *sql.Stmt
+	args := make([]any, 0, 3*saveBatch)
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		n := len(args) / 3
+		var err error
+		if n == saveBatch {
+			if full == nil {
+				if full, err = tx.Prepare(upsertSQL(saveBatch)); err != nil {
+					return err
+				}
+			}
+			_, err = full.Exec(args...)
+		} else {
+			_, err = tx.Exec(upsertSQL(n), args...)
+		}
+		args = args[:0]
 		return err
 	}
-	defer up.Close()
-	del, err := tx.Prepare("DELETE FROM records WHERE id = ?")
-	if err != nil {
-		return err
-	}
-	defer del.Close()
 	seen := make(map[*record]bool, len(dirty))
+	var buf []byte
 	for i := len(dirty) - 1; i >= 0; i-- { // last state wins; write each record once
 		d := dirty[i]
 		if seen[d.r] {
@@ -140,16 +218,22 @@ func (s *sqliteStore) save(o *Org, dirty []dirtyRec) error {
 		}
 		seen[d.r] = true
 		if d.r.pos < len(d.t.rows) && d.t.rows[d.r.pos] == d.r {
-			b, err := encodeRecord(d.t.ob, d.r.vals)
-			if err != nil {
-				return err
+			buf = encodeRecord(buf[:0], d.t.ob, d.r.vals)
+			args = append(args, d.t.ob.Name, d.r.id(), string(buf))
+			if len(args) == 3*saveBatch {
+				if err := flush(); err != nil {
+					return err
+				}
 			}
-			if _, err := up.Exec(d.t.ob.Name, d.r.id(), string(b)); err != nil {
-				return err
-			}
-		} else if _, err := del.Exec(d.r.id()); err != nil {
+		} else if _, err := tx.Exec("DELETE FROM records WHERE id = ?", d.r.id()); err != nil {
 			return err
 		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if full != nil {
+		full.Close()
 	}
 	if _, err := tx.Exec("INSERT INTO meta(key, value) VALUES('id_pod', ?), ('id_next', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", o.ids.pod, o.ids.next); err != nil {
 		return err

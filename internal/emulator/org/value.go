@@ -73,10 +73,10 @@ func convertInput(f *Field, v any) (any, *Error) {
 	case float64:
 		switch f.Type {
 		case TypeDouble, TypeCurrency, TypePercent:
-			return x, nil
+			return checkRange(f, x, v)
 		case TypeInt:
 			if x == math.Trunc(x) {
-				return x, nil
+				return checkRange(f, x, v)
 			}
 		}
 	case time.Time:
@@ -114,13 +114,13 @@ func convertValue(f *Field, s string) (any, *Error) {
 		if err != nil || n != math.Trunc(n) || math.IsInf(n, 0) || math.IsNaN(n) {
 			return nil, errInvalidType(f, s)
 		}
-		return n, nil
+		return checkRange(f, n, nil)
 	case TypeDouble, TypeCurrency, TypePercent:
 		n, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 		if err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
 			return nil, errInvalidType(f, s)
 		}
-		return n, nil
+		return checkRange(f, n, nil)
 	case TypeDate:
 		d, ok := parseDate(s)
 		if !ok {
@@ -176,6 +176,18 @@ func convertValue(f *Field, s string) (any, *Error) {
 		return strings.Join(out, ";"), nil
 	}
 	return s, nil
+}
+
+// checkRange rejects numbers with more integer digits than the field's
+// precision minus scale allows. boxed, when not nil, is n already boxed.
+func checkRange(f *Field, n float64, boxed any) (any, *Error) {
+	if digits := f.Precision - f.Scale; digits > 0 && digits < 19 && math.Abs(n) >= math.Pow10(digits) {
+		return nil, newErr(CodeNumberOutsideValidRange, fmt.Sprintf("%s: value outside of valid range on numeric field: %s", f.Label, strconv.FormatFloat(n, 'f', -1, 64)), f.Name)
+	}
+	if boxed != nil {
+		return boxed, nil
+	}
+	return n, nil
 }
 
 func pickValue(f *Field, s string) (string, bool) {
@@ -239,21 +251,20 @@ func validOffset(s string) bool {
 	return true
 }
 
-var dateTimeLayouts = []string{
-	"2006-01-02T15:04:05.999999999Z07:00",
-	"2006-01-02T15:04:05.999999999Z0700",
-	"2006-01-02T15:04:05.999999999Z07",
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02T15:04Z07:00",
-	"2006-01-02T15:04",
-	"2006-01-02",
-	"2006-01-02Z07:00",
-}
-
 // parseDateTime accepts the datetime forms of protocol reference §0.6;
 // without a zone the time is UTC.
 func parseDateTime(s string) (time.Time, bool) {
-	for _, l := range dateTimeLayouts {
+	layouts := [...]string{
+		"2006-01-02T15:04:05.999999999Z07:00",
+		"2006-01-02T15:04:05.999999999Z0700",
+		"2006-01-02T15:04:05.999999999Z07",
+		"2006-01-02T15:04:05.999999999",
+		"2006-01-02T15:04Z07:00",
+		"2006-01-02T15:04",
+		"2006-01-02",
+		"2006-01-02Z07:00",
+	}
+	for _, l := range layouts {
 		if t, err := time.Parse(l, s); err == nil {
 			return t.UTC().Truncate(time.Millisecond), true
 		}

@@ -70,7 +70,9 @@ func (o *Org) write(userID string, reqs []WriteRequest, allOrNone bool) []WriteR
 	results := make([]WriteResult, len(reqs))
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	w := &writer{o: o, now: o.now(), logUndo: allOrNone, keyCache: map[*Object]map[string]keyInfo{}}
+	// With a data file the undo log also serves to keep memory and file in
+	// step when the file cannot be written.
+	w := &writer{o: o, now: o.now(), logUndo: allOrNone || o.store != nil, keyCache: map[*Object]map[string]keyInfo{}}
 	w.user = o.defaultUser
 	if id, ok := NormalizeID(userID); ok {
 		w.user = id
@@ -95,13 +97,15 @@ func (o *Org) write(userID string, reqs []WriteRequest, allOrNone bool) []WriteR
 	}
 	if o.store != nil && len(w.dirty) > 0 {
 		if err := o.store.save(o, w.dirty); err != nil {
-			// The in-memory org stays the source of truth; report the
-			// persistence failure on every row that changed.
+			// Nothing reached the file: undo the changes in memory too and
+			// fail every row that had succeeded.
+			w.rollback()
 			for i := range results {
 				if results[i].Success {
-					results[i].Errors = []Error{{StatusCode: "UNKNOWN_EXCEPTION", Message: "data file: " + err.Error(), Fields: []string{}}}
+					results[i] = WriteResult{Errors: []Error{{StatusCode: "UNKNOWN_EXCEPTION", Message: "data file: " + err.Error(), Fields: []string{}}}}
 				}
 			}
+			return results
 		}
 	}
 	for _, t := range w.touched {
@@ -209,7 +213,11 @@ func requestID(req *WriteRequest) string {
 // missing, malformed, foreign or unknown id. deleted records are returned.
 func (w *writer) lookupID(t *table, id, op string) (*record, string, *Error) {
 	if id == "" {
-		return nil, "", newErr(CodeMissingArgument, fmt.Sprintf("Id not specified in an %s call", op))
+		article := "a"
+		if strings.ContainsAny(op[:1], "aeiou") {
+			article = "an"
+		}
+		return nil, "", newErr(CodeMissingArgument, fmt.Sprintf("Id not specified in %s %s call", article, op))
 	}
 	nid, ok := NormalizeID(id)
 	if !ok {
@@ -251,8 +259,14 @@ func (w *writer) keyInfo(ob *Object, k string) keyInfo {
 	} else if f, ok := ob.Field(k); ok {
 		ki = keyInfo{kind: keyField, pos: f.pos}
 	} else if rel, name, ok := strings.Cut(k, "."); ok {
-		if rf, ok := ob.Relationship(rel); ok {
-			if target, ok := w.o.schema.Object(rf.ReferenceTo[0]); ok {
+		// "Owner:User.Username" names the parent type of a polymorphic
+		// lookup; it must be one the field refers to.
+		rel, typ, typed := strings.Cut(rel, ":")
+		if rf, ok := ob.Relationship(rel); ok && (!typed || slices.ContainsFunc(rf.ReferenceTo, func(s string) bool { return strings.EqualFold(s, typ) })) {
+			if !typed {
+				typ = rf.ReferenceTo[0]
+			}
+			if target, ok := w.o.schema.Object(typ); ok {
 				if tf, ok := target.Field(name); ok && (tf.IDLookup || tf.ExternalID || tf.pos == posID) && !strings.Contains(name, ".") {
 					ki = keyInfo{kind: keyRel, pos: rf.pos, target: target, tfield: tf}
 				}
@@ -267,17 +281,17 @@ func (w *writer) keyInfo(ob *Object, k string) keyInfo {
 // rather than the updateable check. The returned error is the one
 // Salesforce would report first: unknown fields, then fields that may not be
 // written, then bad values, then bad references.
-func (w *writer) stageFields(t *table, fields map[string]any, insert bool, self *record) *Error {
+func (w *writer) stageFields(t *table, fields map[string]any, insert bool) *Error {
 	ob := t.ob
 	n := len(ob.Fields)
+	for _, p := range w.setList { // positions of the previous request, maybe of another object
+		w.stage[p], w.set[p] = nil, false
+	}
+	w.setList = w.setList[:0]
 	if cap(w.stage) < n {
 		w.stage, w.set = make([]any, n), make([]bool, n)
 	}
 	w.stage, w.set = w.stage[:n], w.set[:n]
-	for _, p := range w.setList {
-		w.stage[p], w.set[p] = nil, false
-	}
-	w.setList = w.setList[:0]
 
 	var best *Error
 	bestRank, bestPos, bestKey := 0, 0, ""
@@ -492,7 +506,7 @@ func checkUnique(t *table, vals []any, self *record) *Error {
 }
 
 func (w *writer) insert(t *table, fields map[string]any) WriteResult {
-	if e := w.stageFields(t, fields, true, nil); e != nil {
+	if e := w.stageFields(t, fields, true); e != nil {
 		return fail(e)
 	}
 	ob := t.ob
@@ -527,6 +541,11 @@ func (w *writer) insert(t *table, fields map[string]any) WriteResult {
 		clear(vals)
 		return fail(e)
 	}
+	if ob.Name == "Case" {
+		if p, ok := ob.byName["casenumber"]; ok && vals[p] == nil {
+			vals[p] = fmt.Sprintf("%08d", 1001+t.seq)
+		}
+	}
 	id := w.o.ids.mint(ob.KeyPrefix)
 	vals[posID] = id
 	vals[posIsDeleted] = false
@@ -556,7 +575,7 @@ func (w *writer) log(op Op, t *table, r *record, old []any) {
 
 func (w *writer) update(t *table, r *record, fields map[string]any) WriteResult {
 	id := r.id()
-	if e := w.stageFields(t, fields, false, r); e != nil {
+	if e := w.stageFields(t, fields, false); e != nil {
 		return WriteResult{ID: id, Errors: []Error{*e}}
 	}
 	ob := t.ob

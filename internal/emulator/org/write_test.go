@@ -55,6 +55,10 @@ func TestWriteErrors(t *testing.T) {
 			Error{CodeInvalidType, "Employees: value not of required type: 1.5", []string{"NumberOfEmployees"}}},
 		{"bad currency from JSON bool", WriteRequest{Op: OpInsert, Object: "Account", Fields: map[string]any{"Name": "X", "AnnualRevenue": true}},
 			Error{CodeInvalidType, "Annual Revenue: value not of required type: true", []string{"AnnualRevenue"}}},
+		{"number out of range", WriteRequest{Op: OpInsert, Object: "Account", Fields: map[string]any{"Name": "X", "NumberOfEmployees": "100000000"}},
+			Error{CodeNumberOutsideValidRange, "Employees: value outside of valid range on numeric field: 100000000", []string{"NumberOfEmployees"}}},
+		{"number out of range from JSON", WriteRequest{Op: OpInsert, Object: "Account", Fields: map[string]any{"Name": "X", "AnnualRevenue": 1e16}},
+			Error{CodeNumberOutsideValidRange, "Annual Revenue: value outside of valid range on numeric field: 10000000000000000", []string{"AnnualRevenue"}}},
 		{"bad datetime", WriteRequest{Op: OpInsert, Object: "Invoice__c", Fields: map[string]any{"Name": "X", "Sent_At__c": "2024-13-01T00:00:00Z"}},
 			Error{CodeInvalidType, "Sent At: value not of required type: 2024-13-01T00:00:00Z", []string{"Sent_At__c"}}},
 		{"bad email", WriteRequest{Op: OpInsert, Object: "Contact", Fields: map[string]any{"LastName": "X", "Email": "nope"}},
@@ -93,6 +97,8 @@ func TestWriteErrors(t *testing.T) {
 			Error{CodeEntityIsDeleted, "entity is deleted", []string{}}},
 		{"delete deleted", WriteRequest{Op: OpDelete, Object: "Contact", Fields: map[string]any{"Id": gone}},
 			Error{CodeEntityIsDeleted, "entity is deleted", []string{}}},
+		{"delete missing id", WriteRequest{Op: OpDelete, Object: "Contact", Fields: map[string]any{"Id": ""}},
+			Error{CodeMissingArgument, "Id not specified in a delete call", []string{}}},
 		{"undelete live", WriteRequest{Op: OpUndelete, Object: "Contact", ID: con},
 			Error{CodeUndeleteFailed, "Entity is not in the recycle bin", []string{}}},
 		{"upsert without key value", WriteRequest{Op: OpUpsert, Object: "Contact", ExternalIDField: "External_Id__c", Fields: map[string]any{"LastName": "Y"}},
@@ -349,5 +355,66 @@ func TestValueConversions(t *testing.T) {
 	w, _ := o.Object("widget__c")
 	if w.KeyPrefix != "a00" || !w.Custom {
 		t.Errorf("Widget__c prefix %q custom %v, want a00 true", w.KeyPrefix, w.Custom)
+	}
+}
+
+func TestGetRecycled(t *testing.T) {
+	t.Parallel()
+	o, _ := newOrg(t, nil)
+	id := mustInsert(t, o, "Contact", map[string]any{"LastName": "X"})[0]
+	writeOne(t, o, WriteRequest{Op: OpDelete, Object: "Contact", ID: id})
+	_, err := o.Get(t.Context(), "Contact", id, nil)
+	if e, ok := err.(*Error); !ok || e.StatusCode != CodeEntityIsDeleted {
+		t.Errorf("Get of a recycled record: %v, want ENTITY_IS_DELETED", err)
+	}
+	if _, err := o.Get(t.Context(), "Account", id, nil); err == nil {
+		t.Error("Get with an id of another object succeeded")
+	}
+}
+
+func TestWriteMixedObjects(t *testing.T) {
+	t.Parallel()
+	o, _ := newOrg(t, nil)
+	res := o.Write(t.Context(), "", []WriteRequest{
+		{Op: OpInsert, Object: "Account", Fields: map[string]any{"Name": "A", "ShippingCountry": "FR", "BillingCountry": "DE"}},
+		{Op: OpInsert, Object: "Profile", Fields: map[string]any{"Name": "P"}},
+		{Op: OpInsert, Object: "Opportunity", Fields: map[string]any{"Name": "O", "StageName": "Prospecting", "CloseDate": "2026-05-01", "Amount": "10"}},
+		{Op: OpInsert, Object: "Case", Fields: map[string]any{"Subject": "S"}},
+		{Op: OpInsert, Object: "Account", Fields: map[string]any{"Name": "B"}},
+	}, false)
+	for i, r := range res {
+		if !r.Success {
+			t.Errorf("row %d: %+v", i, r.Errors)
+		}
+	}
+	got, _ := o.Get(t.Context(), "Account", res[4].ID, []string{"ShippingCountry", "BillingCountry"})
+	if got["ShippingCountry"] != nil || got["BillingCountry"] != nil {
+		t.Errorf("values leaked between requests: %v", got)
+	}
+	got, _ = o.Get(t.Context(), "Case", res[3].ID, []string{"Status", "Priority", "CaseNumber"})
+	if got["Status"] != "New" || got["Priority"] != "Medium" || got["CaseNumber"] != "00001001" {
+		t.Errorf("Case defaults: %v", got)
+	}
+}
+
+func TestWriteAsUser(t *testing.T) {
+	t.Parallel()
+	o, _ := newOrg(t, nil)
+	u := mustInsert(t, o, "User", map[string]any{"Username": "second@example.com", "LastName": "Second", "Email": "second@example.com", "Alias": "sec"})[0]
+	res := o.Write(t.Context(), u[:15], []WriteRequest{{Op: OpInsert, Object: "Account", Fields: map[string]any{"Name": "Mine"}}}, false)
+	if !res[0].Success {
+		t.Fatal(res[0].Errors)
+	}
+	got, _ := o.Get(t.Context(), "Account", res[0].ID, []string{"OwnerId", "CreatedById", "LastModifiedById"})
+	if got["OwnerId"] != u || got["CreatedById"] != u || got["LastModifiedById"] != u {
+		t.Errorf("owner fields = %v, want %s", got, u)
+	}
+	// A polymorphic-style key sets the owner by username.
+	if r := writeOne(t, o, WriteRequest{Op: OpUpdate, Object: "Account", ID: res[0].ID, Fields: map[string]any{"Owner:User.Username": DefaultUsername}}); !r.Success {
+		t.Fatal(r.Errors)
+	}
+	got, _ = o.Get(t.Context(), "Account", res[0].ID, []string{"OwnerId", "LastModifiedById"})
+	if got["OwnerId"] != o.DefaultUserID() || got["LastModifiedById"] != o.DefaultUserID() {
+		t.Errorf("after update = %v", got)
 	}
 }

@@ -181,6 +181,10 @@ func TestRESTCrudTrace(t *testing.T) {
 	if r = e.do("POST", "/services/data/v62.0/sobjects/Nope__c", `{}`); r.status != 404 {
 		t.Errorf("unknown object: %d %s", r.status, r.body)
 	}
+	if r = e.do("GET", "/services/data/v62.0/sobjects/Contact/xyz", ""); r.status != 404 ||
+		r.body != `[{"message":"Provided external ID field does not exist or is not accessible: xyz","errorCode":"NOT_FOUND"}]` {
+		t.Errorf("non-id segment: %d %s", r.status, r.body)
+	}
 	if r = e.do("PUT", "/services/data/v62.0/sobjects/Contact/"+id, `{}`); r.status != 405 {
 		t.Errorf("PUT record: %d %s", r.status, r.body)
 	}

@@ -44,6 +44,11 @@ func (h *Handler) sobjects(w http.ResponseWriter, q *request) {
 		case strings.EqualFold(p[1], "Id") && m == http.MethodPost:
 			h.createOne(w, q, ob)
 		default:
+			if _, ok := org.NormalizeID(p[1]); !ok {
+				// Salesforce reads a non-id segment as an external id field name.
+				wire.WriteError(w, http.StatusNotFound, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+p[1])
+				return
+			}
 			switch m {
 			case http.MethodGet, http.MethodHead:
 				h.getOne(w, q, ob, p[1])
@@ -181,6 +186,10 @@ func (h *Handler) getOne(w http.ResponseWriter, q *request, ob *org.Object, id s
 		fields = strings.Split(f, ",")
 	}
 	rec, err := h.org.Get(q.r.Context(), ob.Name, id, fields)
+	if oe, ok := err.(*org.Error); ok && oe.StatusCode == org.CodeEntityIsDeleted {
+		notFound(w)
+		return
+	}
 	if err != nil {
 		writeOrgError(w, err)
 		return
@@ -233,7 +242,7 @@ func (h *Handler) matchExternalID(q *request, ob *org.Object, f *org.Field, valu
 		}
 		rec, err := h.org.Get(q.r.Context(), ob.Name, value, []string{"Id", "IsDeleted"})
 		if err != nil {
-			if oe, ok := err.(*org.Error); ok && oe.StatusCode == org.CodeNotFound {
+			if oe, ok := err.(*org.Error); ok && (oe.StatusCode == org.CodeNotFound || oe.StatusCode == org.CodeEntityIsDeleted) {
 				return nil, nil
 			}
 			return nil, err

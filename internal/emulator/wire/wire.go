@@ -6,6 +6,7 @@
 package wire
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -52,8 +53,9 @@ func SessionFrom(ctx context.Context) *Session {
 }
 
 // WriteJSON writes v as a JSON response with status and the REST media type.
+// Like Salesforce, it does not escape <, > and & in strings.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	b, err := Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
 		b = []byte(`[{"message":"response encoding failed","errorCode":"UNKNOWN_EXCEPTION"}]`)
@@ -61,6 +63,18 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", ContentTypeJSON)
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// Marshal encodes v as JSON without HTML escaping, the way Salesforce's
+// responses spell <, > and &.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // Error is one element of the REST error array (protocol reference §2.7).

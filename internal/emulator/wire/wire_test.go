@@ -56,3 +56,12 @@ func TestFormatDateTime(t *testing.T) {
 		t.Errorf("FormatBulk1DateTime = %q, want %q", got, want)
 	}
 }
+
+func TestWriteJSONDoesNotEscapeHTML(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	WriteError(rec, 400, "INVALIDJOBSTATE", "Found multiple contents for job: <7505g000001>")
+	if got, want := rec.Body.String(), `[{"message":"Found multiple contents for job: <7505g000001>","errorCode":"INVALIDJOBSTATE"}]`; got != want {
+		t.Errorf("body = %s, want %s", got, want)
+	}
+}
