@@ -82,60 +82,93 @@ func (e *engine) closeBulk1(ctx context.Context, jobID string) error {
 	return err
 }
 
+// bulk1Run adds the query batch and streams result files as batches
+// complete: batches are taken in the order Salesforce lists them (for PK
+// chunking, id-range order) and the results of a completed batch are
+// downloaded while later batches still run.
 func (e *engine) bulk1Run(ctx context.Context, jobID string) error {
-	_, err := e.c.Bulk1.AddQueryBatch(ctx, jobID, "CSV", e.s.query)
-	if err != nil {
+	if _, err := e.c.Bulk1.AddQueryBatch(ctx, jobID, "CSV", e.s.query); err != nil {
 		return fmt.Errorf("extract: adding the query batch to Bulk 1.0 job %s: %w", jobID, err)
 	}
-	var batches []*salesforce.Batch
-	err = e.poll(ctx, func() (bool, error) {
-		bs, err := e.c.Bulk1.ListBatches(ctx, jobID)
-		if err != nil {
-			return false, fmt.Errorf("extract: Bulk 1.0 job %s: %w", jobID, err)
-		}
-		for _, b := range bs {
-			if b.State == salesforce.BatchStateFailed {
-				return false, &JobError{API: APIBulk1, JobID: jobID, BatchID: b.ID, State: b.State, Message: b.StateMessage}
+	return unwrapSink(e.pipeline(ctx, e.bulk1Source(jobID), !e.s.Unordered))
+}
+
+// bulk1Source yields one download task per result file of each completed
+// batch, polling the batch list until every batch has finished. In order,
+// a completed batch waits for the batches listed before it.
+func (e *engine) bulk1Source(jobID string) source {
+	seen := map[string]bool{}
+	var pending []task
+	var listed []*salesforce.Batch
+	listedOnce := false
+	d := e.s.poll
+	return func(ctx context.Context) (task, bool, error) {
+		for {
+			if len(pending) > 0 {
+				t := pending[0]
+				pending = pending[1:]
+				return t, true, nil
 			}
-		}
-		if len(bs) == 0 {
-			return false, nil
-		}
-		for _, b := range bs {
-			if !b.Terminal() {
-				return false, nil
-			}
-		}
-		batches = bs
-		return true, nil
-	})
-	if err != nil {
-		return err
-	}
-	var tasks []task
-	for _, b := range batches {
-		if b.State != salesforce.BatchStateCompleted {
-			continue // the original batch of a PK-chunked job (NotProcessed)
-		}
-		ids, err := e.c.Bulk1.QueryResultList(ctx, jobID, b.ID)
-		if err != nil {
-			return fmt.Errorf("extract: Bulk 1.0 job %s: %w", jobID, err)
-		}
-		for _, rid := range ids {
-			name := fmt.Sprintf("result %s of batch %s of job %s", rid, b.ID, jobID)
-			tasks = append(tasks, task{name: name, prepare: func(ctx context.Context) (prepared, error) {
-				sp, err := e.spoolDownload(ctx, name, func(ctx context.Context) (io.ReadCloser, error) {
-					return e.c.Bulk1.QueryResult(ctx, jobID, b.ID, rid)
-				})
-				if err != nil {
-					return nil, err
+			if listedOnce {
+				blocked, unfinished := false, false
+				for _, b := range listed {
+					if seen[b.ID] {
+						continue
+					}
+					switch b.State {
+					case salesforce.BatchStateFailed:
+						return task{}, false, &JobError{API: APIBulk1, JobID: jobID, BatchID: b.ID, State: b.State, Message: b.StateMessage}
+					case salesforce.BatchStateNotProcessed:
+						seen[b.ID] = true // the original batch of a PK-chunked job
+					case salesforce.BatchStateCompleted:
+						if blocked {
+							continue
+						}
+						seen[b.ID] = true
+						ids, err := e.c.Bulk1.QueryResultList(ctx, jobID, b.ID)
+						if err != nil {
+							return task{}, false, fmt.Errorf("extract: Bulk 1.0 job %s: %w", jobID, err)
+						}
+						for _, rid := range ids {
+							pending = append(pending, e.bulk1Task(jobID, b.ID, rid))
+						}
+					default:
+						unfinished = true
+						blocked = !e.s.Unordered
+					}
 				}
-				return &spooledPage{e: e, sp: sp, name: name, jobID: jobID}, nil
-			}})
+				if len(pending) > 0 {
+					d = e.s.poll
+					continue
+				}
+				if !unfinished && len(listed) > 0 {
+					return task{}, false, nil
+				}
+				if err := wait(ctx, d); err != nil {
+					return task{}, false, err
+				}
+				d = min(d+d/2, e.s.maxPoll)
+			}
+			bs, err := e.c.Bulk1.ListBatches(ctx, jobID)
+			if err != nil {
+				return task{}, false, fmt.Errorf("extract: Bulk 1.0 job %s: %w", jobID, err)
+			}
+			listed, listedOnce = bs, true
 		}
 	}
-	if err := e.pipeline(ctx, sliceSource(tasks), !e.s.Unordered); err != nil {
-		return unwrapSink(err)
-	}
-	return nil
+}
+
+func (e *engine) bulk1Task(jobID, batchID, resultID string) task {
+	name := fmt.Sprintf("result %s of batch %s of job %s", resultID, batchID, jobID)
+	return task{name: name, prepare: func(ctx context.Context) (prepared, error) {
+		open := func(ctx context.Context) (io.ReadCloser, int, error) {
+			body, err := e.c.Bulk1.QueryResult(ctx, jobID, batchID, resultID)
+			return body, -1, err
+		}
+		sp, _, err := e.spoolDownload(ctx, name, open)
+		if err != nil {
+			return nil, err
+		}
+		return &spooledPage{e: e, sp: sp, name: name, jobID: jobID, want: -1, open: open}, nil
+	}}
 }

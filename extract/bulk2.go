@@ -150,9 +150,13 @@ func (e *engine) fetchPage(ctx context.Context, jobID, locator string, skip int6
 			n, err = e.readPage(res.Body, name, max(done, skip))
 			res.Body.Close()
 			done = max(done, n)
+			if err == nil && res.NumberOfRecords >= 0 && n < int64(res.NumberOfRecords) {
+				// A body cut short at a row boundary reads as a clean end.
+				err = fmt.Errorf("extract: %s: page ended after %d of %d rows (Sforce-NumberOfRecords)", name, n, res.NumberOfRecords)
+			}
 			if err == nil {
-				if res.NumberOfRecords >= 0 && int64(res.NumberOfRecords) != n {
-					e.s.log.Warn("extract: page row count differs from Sforce-NumberOfRecords",
+				if res.NumberOfRecords >= 0 && n > int64(res.NumberOfRecords) {
+					e.s.log.Warn("extract: page has more rows than Sforce-NumberOfRecords",
 						"job", jobID, "locator", locator, "rows", n, "header", res.NumberOfRecords)
 				}
 				return res.Locator, done, nil
@@ -172,17 +176,18 @@ func (e *engine) downloadPages(ctx context.Context, jobID string, pages []salesf
 	for i, p := range pages {
 		name := fmt.Sprintf("result page %d of job %s", i+1, jobID)
 		tasks[i] = task{name: name, prepare: func(ctx context.Context) (prepared, error) {
-			sp, err := e.spoolDownload(ctx, name, func(ctx context.Context) (io.ReadCloser, error) {
+			open := func(ctx context.Context) (io.ReadCloser, int, error) {
 				res, err := e.c.Bulk2.QueryResultPage(ctx, p)
 				if err != nil {
-					return nil, err
+					return nil, 0, err
 				}
-				return res.Body, nil
-			})
+				return res.Body, res.NumberOfRecords, nil
+			}
+			sp, want, err := e.spoolDownload(ctx, name, open)
 			if err != nil {
 				return nil, err
 			}
-			return &spooledPage{e: e, sp: sp, name: name, jobID: jobID}, nil
+			return &spooledPage{e: e, sp: sp, name: name, jobID: jobID, want: want, open: open}, nil
 		}}
 	}
 	if err := e.pipeline(ctx, sliceSource(tasks), !e.s.Unordered); err != nil {
@@ -197,33 +202,37 @@ func (e *engine) downloadPages(ctx context.Context, jobID string, pages []salesf
 	return nil
 }
 
+// opener starts a download; rows is the number of rows the server says the
+// file holds, or -1 when it does not say.
+type opener func(ctx context.Context) (body io.ReadCloser, rows int, err error)
+
 // spoolDownload copies a download into a spool, retrying failed attempts
-// from the start.
-func (e *engine) spoolDownload(ctx context.Context, name string, open func(context.Context) (io.ReadCloser, error)) (*spool, error) {
+// from the start. It returns the server's row count (-1 = unknown).
+func (e *engine) spoolDownload(ctx context.Context, name string, open opener) (*spool, int, error) {
 	sp := newSpool(e.s.TempDir, e.s.spool)
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if err := wait(ctx, e.backoff(attempt)); err != nil {
 				sp.close()
-				return nil, err
+				return nil, 0, err
 			}
 			if err := sp.reset(); err != nil {
 				sp.close()
-				return nil, err
+				return nil, 0, err
 			}
 		}
-		body, err := open(ctx)
+		body, rows, err := open(ctx)
 		if err == nil {
 			_, err = io.Copy(sp, body)
 			body.Close()
 			if err == nil {
-				return sp, nil
+				return sp, rows, nil
 			}
 			err = fmt.Errorf("extract: downloading %s: %w", name, err)
 		}
 		if !retryable(err) || attempt >= e.s.retries {
 			sp.close()
-			return nil, err
+			return nil, 0, err
 		}
 		e.s.log.Warn("extract: download failed, retrying", "what", name, "attempt", attempt+1, "err", err)
 	}
@@ -235,14 +244,39 @@ type spooledPage struct {
 	sp    *spool
 	name  string
 	jobID string
+	want  int    // rows the server announced, -1 = unknown
+	open  opener // to fetch the file again if it proves short
 }
 
+// consume writes the spooled rows. A file with fewer rows than the server
+// announced (a body cut short at a row boundary) is downloaded again and
+// its missing rows written.
 func (p *spooledPage) consume(ctx context.Context) error {
 	r, err := p.sp.reader()
 	if err != nil {
 		return err
 	}
-	if _, err := p.e.readPage(r, p.name, 0); err != nil {
+	n, err := p.e.readPage(r, p.name, 0)
+	for attempt := 1; err == nil && p.want >= 0 && n < int64(p.want); attempt++ {
+		if attempt > p.e.s.retries {
+			return fmt.Errorf("extract: %s: file ended after %d of %d rows", p.name, n, p.want)
+		}
+		p.e.s.log.Warn("extract: result file short, downloading it again", "what", p.name, "rows", n, "want", p.want)
+		if err := wait(ctx, p.e.backoff(attempt)); err != nil {
+			return err
+		}
+		sp, _, derr := p.e.spoolDownload(ctx, p.name, p.open)
+		if derr != nil {
+			return derr
+		}
+		var m int64
+		if r, err = sp.reader(); err == nil {
+			m, err = p.e.readPage(r, p.name, n)
+		}
+		sp.close()
+		n = max(n, m)
+	}
+	if err != nil {
 		return err
 	}
 	p.e.sum.Pages++

@@ -131,6 +131,7 @@ func TestRunAPIs(t *testing.T) {
 		{"bulk2 id chunks unordered", extract.Options{API: extract.APIBulk2, IDChunks: 7, Unordered: true}, extract.APIBulk2, -1, false},
 		{"bulk1", extract.Options{API: extract.APIBulk1}, extract.APIBulk1, 1, true},
 		{"bulk1 pk chunking", extract.Options{API: extract.APIBulk1, PKChunking: &salesforce.PKChunking{ChunkSize: 40}}, extract.APIBulk1, 7, false},
+		{"bulk1 pk chunking unordered", extract.Options{API: extract.APIBulk1, Concurrency: 2, Unordered: true, PKChunking: &salesforce.PKChunking{ChunkSize: 100}}, extract.APIBulk1, 3, false},
 		{"rest", extract.Options{API: extract.APIREST, PageSize: 200}, extract.APIREST, 1, true},
 		{"auto small uses rest", extract.Options{}, extract.APIREST, 1, true},
 		{"auto large uses bulk2", extract.Options{RESTMaxRows: 100}, extract.APIBulk2, -1, true},
@@ -304,8 +305,10 @@ func TestRunBulk2JobFailure(t *testing.T) {
 }
 
 // truncatingProxy serves the emulator's handler, cutting in half the body of
-// the from-th to to-th (1-based) GET requests whose path contains match.
-func truncatingProxy(t *testing.T, srv *salesforcetest.Server, match string, from, to int64) (*httptest.Server, *atomic.Int64) {
+// the from-th to to-th (1-based) GET requests whose path contains match. By
+// default the response promises the full length (the client sees an
+// unexpected EOF); with clean it ends cleanly after the last whole row.
+func truncatingProxy(t *testing.T, srv *salesforcetest.Server, match string, from, to int64, clean ...bool) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
 	var seen atomic.Int64
 	var hits atomic.Int64
@@ -326,9 +329,16 @@ func truncatingProxy(t *testing.T, srv *salesforcetest.Server, match string, fro
 		for k, v := range rec.Header() {
 			w.Header()[k] = v
 		}
-		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		cut := body[:len(body)/2]
+		if len(clean) > 0 && clean[0] {
+			// End cleanly at a row boundary (chunked encoding, no length).
+			cut = cut[:bytes.LastIndexByte(cut, '\n')+1]
+			w.Header().Del("Content-Length")
+		} else {
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		}
 		w.WriteHeader(rec.Code)
-		w.Write(body[:len(body)/2])
+		w.Write(cut)
 		// The handler returns with fewer bytes than Content-Length: the
 		// client sees an unexpected EOF.
 	}))
@@ -338,11 +348,15 @@ func truncatingProxy(t *testing.T, srv *salesforcetest.Server, match string, fro
 
 func TestRunRetriesTruncatedPages(t *testing.T) {
 	t.Parallel()
-	for _, conc := range []int{1, 3} {
-		t.Run(fmt.Sprint("concurrency ", conc), func(t *testing.T) {
+	for _, tc := range []struct {
+		conc  int
+		clean bool
+	}{{1, false}, {3, false}, {1, true}, {3, true}} {
+		conc := tc.conc
+		t.Run(fmt.Sprintf("concurrency %d clean %v", tc.conc, tc.clean), func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, 120)
-			p, hits := truncatingProxy(t, f.srv, "/results", 1, 2)
+			p, hits := truncatingProxy(t, f.srv, "/results", 1, 2, tc.clean)
 			c := newClient(t, p.URL, f.srv)
 			var out bytes.Buffer
 			sum, err := extract.Run(t.Context(), c, fast(extract.Options{
@@ -466,5 +480,27 @@ func TestRunEmptyResult(t *testing.T) {
 				t.Errorf("got %d rows, output %q; want only the header", sum.Rows, out.String())
 			}
 		})
+	}
+}
+
+func TestRunProgress(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 45)
+	var got []extract.Progress
+	sum, err := extract.Run(t.Context(), f.c, fast(extract.Options{
+		Query: contactQuery, API: extract.APIBulk2, Concurrency: 1, PageSize: 20, Output: io.Discard,
+		Progress: func(p extract.Progress) { got = append(got, p) },
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("got %d progress reports, want 3: %+v", len(got), got)
+	}
+	for i, p := range got {
+		wantRows := int64(min(20*(i+1), 45))
+		if p.Rows != wantRows || p.Pages != i+1 || p.JobID != sum.JobIDs[0] || p.API != extract.APIBulk2 || (p.Locator == "") != (i == 2) {
+			t.Errorf("progress %d = %+v, want %d rows", i, p, wantRows)
+		}
 	}
 }

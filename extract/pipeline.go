@@ -87,13 +87,17 @@ func (e *engine) pipeline(ctx context.Context, next source, ordered bool) error 
 			all = append(all, s)
 			produced++
 			mu.Unlock()
-			queue <- s
+			if ordered {
+				queue <- s // never blocks: at most n slots are unconsumed
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				s.res, s.err = t.prepare(ctx)
 				close(s.done)
-				ready <- s
+				if !ordered {
+					ready <- s // never blocks: at most n slots are unconsumed
+				}
 			}()
 		}
 	}()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
@@ -94,20 +95,27 @@ func (b *bulk1Runner) run(ctx context.Context, c *chunk) error {
 	c.batchID = bid
 	c.job = r.addJob(JobInfo{API: Bulk1, JobID: jobID, BatchID: bid, Batch: c.index, Pass: c.pass, Rows: len(c.rows), Bytes: c.bytes, State: batch.State})
 	r.progress(Event{Kind: BytesUploaded, API: Bulk1, JobID: jobID, BatchID: bid, Bytes: c.bytes})
+	if err := r.journalJob(ctx, c, jobstore.JobUploaded, ""); err != nil {
+		return err
+	}
 	r.setState(Bulk1, jobID, bid, batch.State)
 	state := batch.State
 	if !batch.Terminal() {
-		err = r.poll(ctx, func(ctx context.Context) (bool, error) {
+		processed := int64(-1)
+		err = r.poll(ctx, func(ctx context.Context) (bool, bool, error) {
 			bt, err := api.GetBatch(ctx, jobID, bid)
 			if err != nil {
-				return false, fmt.Errorf("poll batch %s of Bulk API 1.0 job %s: %w", bid, jobID, err)
+				return false, false, fmt.Errorf("poll batch %s of Bulk API 1.0 job %s: %w", bid, jobID, err)
 			}
 			batch = bt
+			progressed := bt.NumberRecordsProcessed != processed
+			processed = bt.NumberRecordsProcessed
 			if bt.State != state {
 				state = bt.State
+				progressed = true
 				r.setState(Bulk1, jobID, bid, state)
 			}
-			return bt.Terminal(), nil
+			return bt.Terminal(), progressed, nil
 		})
 		if err != nil {
 			return err
@@ -131,7 +139,7 @@ func (b *bulk1Runner) run(ctx context.Context, c *chunk) error {
 				Error: &RowError{StatusCode: StatusNoResult, Message: "batch " + bid + " was not processed: " + batch.StateMessage}})
 		})
 	}
-	r.progress(Event{Kind: RowsDone, API: Bulk1, JobID: jobID, BatchID: bid, Rows: int64(len(c.rows))})
+	r.reportDone(Bulk1, jobID, bid)
 	return nil
 }
 

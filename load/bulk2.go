@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
@@ -50,26 +51,39 @@ func (b *bulk2Runner) run(ctx context.Context, c *chunk) error {
 	c.job = r.addJob(JobInfo{API: Bulk2, JobID: id, Batch: c.index, Pass: c.pass, Rows: len(c.rows), Bytes: c.bytes, State: job.State})
 	log := r.logger("job", id, "rows", len(c.rows), "pass", c.pass)
 	log.Debug("load: Bulk API 2.0 job created")
+	if err := r.journalJob(ctx, c, jobstore.JobCreated, ""); err != nil {
+		return err
+	}
 	if err := api.UploadJobData(ctx, id, salesforce.FileBody(c.path)); err != nil {
 		return fmt.Errorf("upload data to Bulk API 2.0 job %s: %w", id, err)
 	}
 	r.progress(Event{Kind: BytesUploaded, API: Bulk2, JobID: id, Bytes: c.bytes})
+	if err := r.journalJob(ctx, c, jobstore.JobUploaded, ""); err != nil {
+		return err
+	}
 	if job, err = api.CloseIngestJob(ctx, id); err != nil {
 		return fmt.Errorf("close Bulk API 2.0 job %s: %w", id, err)
 	}
+	if err := r.journalJob(ctx, c, jobstore.JobClosed, ""); err != nil {
+		return err
+	}
 	state := job.State
 	r.setState(Bulk2, id, "", state)
-	err = r.poll(ctx, func(ctx context.Context) (bool, error) {
+	processed := int64(-1)
+	err = r.poll(ctx, func(ctx context.Context) (bool, bool, error) {
 		j, err := api.GetIngestJob(ctx, id)
 		if err != nil {
-			return false, fmt.Errorf("poll Bulk API 2.0 job %s: %w", id, err)
+			return false, false, fmt.Errorf("poll Bulk API 2.0 job %s: %w", id, err)
 		}
 		job = j
+		progressed := j.NumberRecordsProcessed != processed
+		processed = j.NumberRecordsProcessed
 		if j.State != state {
 			state = j.State
+			progressed = true
 			r.setState(Bulk2, id, "", state)
 		}
-		return j.Terminal(), nil
+		return j.Terminal(), progressed, nil
 	})
 	if err != nil {
 		return err
@@ -113,7 +127,7 @@ func (b *bulk2Runner) run(ctx context.Context, c *chunk) error {
 	if missing > 0 {
 		log.Warn("load: rows missing from every result file", "rows", missing, "state", job.State)
 	}
-	r.progress(Event{Kind: RowsDone, API: Bulk2, JobID: id, Rows: int64(len(c.rows))})
+	r.reportDone(Bulk2, id, "")
 	return nil
 }
 
@@ -130,7 +144,7 @@ func jobError(job *salesforce.IngestJob) *RowError {
 // matched to input rows in input order.
 func (b *bulk2Runner) join(c *chunk, jn *join, job *salesforce.IngestJob, kind string, body io.Reader) error {
 	r := b.r
-	rd := sfcsv.NewReader(body, sfcsv.ReaderOptions{Delimiter: r.cfg.ColumnDelimiter, Name: job.ID + "/" + kind})
+	rd := sfcsv.NewReader(body, sfcsv.ReaderOptions{Delimiter: r.cfg.ColumnDelimiter, Name: job.ID + "/" + kind, ReuseRecord: true})
 	hdr, err := rd.Header()
 	if errors.Is(err, io.EOF) {
 		return nil

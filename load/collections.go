@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
@@ -28,6 +29,9 @@ func (b *collectionsRunner) run(ctx context.Context, c *chunk) error {
 	r, api := b.r, b.r.l.coll
 	cfg := r.cfg
 	c.job = r.addJob(JobInfo{API: Collections, Batch: c.index, Pass: c.pass, Rows: len(c.rows), Bytes: c.bytes, State: "InProgress"})
+	if err := r.journalJob(ctx, c, jobstore.JobUploaded, ""); err != nil {
+		return err
+	}
 	opts := salesforce.CollectionOptions{Concurrency: 1}
 	var results []salesforce.SaveResult
 	var err error
@@ -80,7 +84,7 @@ func (b *collectionsRunner) run(ctx context.Context, c *chunk) error {
 		state = "Failed"
 	}
 	r.updateJob(c.job, func(j *JobInfo) { j.State = state })
-	r.progress(Event{Kind: RowsDone, API: Collections, Rows: int64(len(c.rows))})
+	r.reportDone(Collections, "", "")
 	return nil
 }
 

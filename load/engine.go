@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
 
@@ -83,17 +84,19 @@ type run struct {
 	seed   maphash.Seed
 	sink   Sink
 	types  map[string]string // field name (lower case) -> describe type, when described
+	check  *checker          // row checks of the preflight, when described
 
 	// mu guards everything below it.
-	mu      sync.Mutex
-	sum     Summary
-	done    bitset // row numbers that have an outcome
-	read    bitset // row numbers read from the input
-	sinkErr error
-	open    map[string]*OpenJob // job id -> job, while open or running
-	live    map[*chunk]struct{} // chunks whose rows may still lack an outcome
-	retry   *spool              // rows to resubmit in the next pass
-	nextTmp int
+	mu       sync.Mutex
+	sum      Summary
+	done     bitset // row numbers that have an outcome
+	read     bitset // row numbers read from the input
+	sinkErr  error
+	open     map[string]*OpenJob // job id -> job, while open or running
+	live     map[*chunk]struct{} // chunks whose rows may still lack an outcome
+	retry    *spool              // rows to resubmit in the next pass
+	nextTmp  int
+	reported int64 // final outcomes reported in RowsDone events
 }
 
 // execute runs every pass and turns failures into the documented error types.
@@ -115,6 +118,9 @@ func (r *run) execute(ctx context.Context, src Source) error {
 	}
 	r.api, r.sum.API = api, api
 	in, err = r.preflight(ctx, in)
+	if r.cfg.DryRun {
+		return err
+	}
 	if err != nil {
 		if _, ok := err.(*PreflightError); ok {
 			return err
@@ -165,6 +171,7 @@ func (r *run) execute(ctx context.Context, src Source) error {
 		}
 	}
 	r.sweep(StatusNoResult, "Salesforce returned no result for this row")
+	r.reportDone(api, "", "")
 	if r.sinkErr != nil {
 		return &Error{Err: fmt.Errorf("sink: %w", r.sinkErr)}
 	}
@@ -248,6 +255,7 @@ func (r *run) fail(ctx context.Context, err error) error {
 	}
 	r.flushRetries()
 	r.sweep(StatusAborted, msg)
+	r.reportDone(r.api, "", "")
 	var e *Error
 	if errors.As(err, &e) {
 		e.Jobs = append(e.Jobs, jobs...)
@@ -294,6 +302,11 @@ func (r *run) abortOpen(ctx context.Context) []OpenJob {
 		} else {
 			j.State = state
 			r.progress(Event{Kind: JobState, API: j.API, JobID: j.ID, State: state})
+			if r.cfg.Journal != nil && j.API == Bulk2 {
+				if jerr := r.cfg.Journal.UpdateJobState(actx, r.cfg.RunID, j.ID, jobstore.JobAborted); jerr != nil {
+					r.cfg.Logger.Warn("load: journal: abort not recorded", "job", j.ID, "err", jerr)
+				}
+			}
 		}
 	}
 	return jobs
@@ -389,6 +402,23 @@ func (r *run) sinkFailed() error {
 	return nil
 }
 
+// reportDone sends a RowsDone event for the rows that reached a final outcome since the last
+// report (Total is the running count).
+func (r *run) reportDone(api API, jobID, batchID string) {
+	if r.cfg.Progress == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	total := r.sum.Succeeded + r.sum.Failed + r.sum.NotProcessed
+	if total == r.reported {
+		return
+	}
+	e := Event{Kind: RowsDone, API: api, JobID: jobID, BatchID: batchID, Rows: total - r.reported, Total: total}
+	r.reported = total
+	r.cfg.Progress.Event(e)
+}
+
 func (r *run) progress(e Event) {
 	if r.cfg.Progress == nil {
 		return
@@ -404,8 +434,12 @@ func (r *run) resolve(c *chunk, i int, res *RowResult) {
 	m := c.rows[i]
 	res.Row, res.Batch, res.Attempts = m.num, int(m.batch), int(m.attempts)+1
 	res.JobID, res.BatchID = c.jobID, c.batchID
+	if res.Outcome == Succeeded && r.cfg.Operation == Insert {
+		res.Created = true // a successful insert is a creation, whatever the API reports
+	}
 	if res.Outcome == Failed && res.Error != nil && r.cfg.retryCodes[res.Error.StatusCode] && c.pass < r.cfg.maxRetries {
 		if err := r.requeue(res); err == nil {
+			c.markRequeued(i)
 			return
 		}
 	}
@@ -421,6 +455,7 @@ func (r *run) resolveJobFailure(c *chunk, i int, vals []string, e *RowError, out
 	res.JobID, res.BatchID = c.jobID, c.batchID
 	if r.cfg.Operation.idempotent() && !permanentJobFailure(e.Message) && !permanentJobFailure(e.StatusCode) && c.pass < r.cfg.maxRetries {
 		if err := r.requeue(res); err == nil {
+			c.markRequeued(i)
 			return
 		}
 	}
@@ -428,10 +463,11 @@ func (r *run) resolveJobFailure(c *chunk, i int, vals []string, e *RowError, out
 }
 
 func (r *run) requeue(res *RowResult) error {
+	path := r.tempPath("retry")
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.retry == nil {
-		sp, err := newSpool(r.tempPath("retry"), len(r.header))
+		sp, err := newSpool(path, len(r.header))
 		if err != nil {
 			r.cfg.Logger.Warn("load: cannot spool retry rows", "err", err)
 			return err
@@ -508,18 +544,22 @@ func wait(ctx context.Context, d time.Duration) error {
 }
 
 // poll calls check until it reports done, waiting between calls from MinPollInterval growing
-// by half each time up to MaxPollInterval. Only ctx ends it early.
-func (r *run) poll(ctx context.Context, check func(context.Context) (bool, error)) error {
+// by half each time up to MaxPollInterval. While check reports progress (a new state or more
+// records processed) the wait does not grow. Only ctx ends it early: a running job is never
+// abandoned because of a client-side timer.
+func (r *run) poll(ctx context.Context, check func(context.Context) (done, progressed bool, err error)) error {
 	d := r.cfg.MinPollInterval
 	for {
-		done, err := check(ctx)
+		done, progressed, err := check(ctx)
 		if err != nil || done {
 			return err
 		}
 		if err := wait(ctx, d); err != nil {
 			return err
 		}
-		d = min(d+d/2+time.Millisecond, r.cfg.MaxPollInterval)
+		if !progressed {
+			d = min(d+d/2+time.Millisecond, r.cfg.MaxPollInterval)
+		}
 	}
 }
 
@@ -552,8 +592,16 @@ func (r *run) runPass(ctx context.Context, pass int, src passSource) error {
 		g.Go(func() error {
 			err := run.run(gctx, c)
 			if err == nil {
-				r.dropChunk(c)
 				err = r.sinkFailed()
+			}
+			if err == nil {
+				err = r.journalJob(gctx, c, jobstore.JobResultsFetched, "")
+			}
+			if err == nil {
+				err = r.journalDone(gctx, c)
+			}
+			if err == nil {
+				r.dropChunk(c)
 			}
 			return err
 		})
@@ -569,7 +617,7 @@ func (r *run) runPass(ctx context.Context, pass int, src passSource) error {
 			break
 		}
 		if pass == 0 {
-			r.progressRead()
+			p.batch = -1 // rows that fail before being sent belong to no batch
 		}
 		vals := p.vals
 		if r.cfg.Nulls == NullsWrite {
@@ -577,6 +625,12 @@ func (r *run) runPass(ctx context.Context, pass int, src passSource) error {
 				if v == "" {
 					vals[i] = sfcsv.NullValue
 				}
+			}
+		}
+		if pass == 0 && r.check != nil {
+			if e := r.check.rowError(p.num, r.header, vals); e != nil {
+				r.emit(&RowResult{Row: p.num, Outcome: Failed, Values: vals, Batch: p.batch, Error: e})
+				continue
 			}
 		}
 		b, size, err := enc.encode(vals)
@@ -623,6 +677,7 @@ func (r *run) runPass(ctx context.Context, pass int, src passSource) error {
 	if ferr := run.finish(ctx, err != nil); err == nil {
 		err = ferr
 	}
+	r.reportDone(api, "", "")
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
@@ -630,16 +685,6 @@ func (r *run) runPass(ctx context.Context, pass int, src passSource) error {
 		return err
 	}
 	return inputErr
-}
-
-func (r *run) progressRead() {
-	r.mu.Lock()
-	r.sum.Rows++
-	n := r.sum.Rows
-	r.mu.Unlock()
-	if n%1000 == 0 {
-		r.progress(Event{Kind: RowsRead, Rows: 1000, Total: n})
-	}
 }
 
 // tooLarge says why a row cannot be sent at all, or "".
@@ -668,27 +713,20 @@ func (r *run) rowHash(vals []string) uint64 {
 
 // encoder encodes rows to CSV bytes and measures them.
 type encoder struct {
-	buf bytes.Buffer
-	w   *sfcsv.Writer
+	buf  []byte
+	opts sfcsv.WriterOptions
 }
 
 func newEncoder(cfg *config, header []string) *encoder {
-	e := &encoder{}
-	e.w = sfcsv.NewWriter(&e.buf, sfcsv.WriterOptions{Delimiter: cfg.ColumnDelimiter, LineEnding: cfg.LineEnding, BufferSize: 4096})
-	return e
+	return &encoder{opts: sfcsv.WriterOptions{Delimiter: cfg.ColumnDelimiter, LineEnding: cfg.LineEnding}}
 }
 
 // encode returns the encoded row (valid until the next call) and its size.
 func (e *encoder) encode(vals []string) ([]byte, sfcsv.RowSize, error) {
-	e.buf.Reset()
-	size, err := e.w.Write(vals)
-	if err != nil {
-		return nil, size, err
-	}
-	if err := e.w.Flush(); err != nil {
-		return nil, size, err
-	}
-	return e.buf.Bytes(), size, nil
+	var size sfcsv.RowSize
+	var err error
+	e.buf, size, err = sfcsv.AppendRecord(e.buf[:0], vals, e.opts)
+	return e.buf, size, err
 }
 
 // rowMeta is what the engine keeps in memory per row in flight.
@@ -716,6 +754,15 @@ type chunk struct {
 	jobID, batchID string
 	job            int    // index in Summary.Jobs
 	resolved       []bool // rows whose attempt has been handled (outcome or requeue)
+	requeued       []bool // rows sent to the next pass
+	journaled      bool   // recorded in Options.Journal
+}
+
+func (c *chunk) markRequeued(i int) {
+	if c.requeued == nil {
+		c.requeued = make([]bool, len(c.rows))
+	}
+	c.requeued[i] = true
 }
 
 func (c *chunk) markResolved(i int) {

@@ -54,9 +54,9 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Problem is one preflight finding.
 type Problem struct {
-	Row    int64  // 1-based input row, or 0 for a problem with the header or the options
-	Column string // column name, if any
-	Code   string // Salesforce-like status code, e.g. INVALID_FIELD, REQUIRED_FIELD_MISSING
+	Row     int64  // 1-based input row, or 0 for a problem with the header or the options
+	Column  string // column name, if any
+	Code    string // Salesforce-like status code, e.g. INVALID_FIELD, REQUIRED_FIELD_MISSING
 	Message string
 }
 

@@ -41,8 +41,9 @@ type fakeOrg struct {
 	// onPoll runs on every job status poll (tests use it to cancel).
 	onPoll func()
 	// createErr fails job creation.
-	createErr error
-	jobCount  int
+	createErr  error
+	jobCount   int
+	batchCount int
 	// uploads records the size of every upload.
 	uploads []int
 }
@@ -301,7 +302,7 @@ func (b fakeBulk2) UploadJobData(ctx context.Context, id string, data salesforce
 	if j == nil || j.state != "Open" {
 		return &salesforce.APIError{StatusCode: 409, ErrorCode: "INVALIDJOBSTATE", Message: "job not open"}
 	}
-	if len(raw) > MaxBulk2UploadBytes {
+	if len(raw) > MaxBulk2JobBytes {
 		return fmt.Errorf("fake: upload of %d bytes is over the limit", len(raw))
 	}
 	f.uploads = append(f.uploads, len(raw))
@@ -497,7 +498,8 @@ func (b fakeBulk1) AddBatch(ctx context.Context, jobID, ct string, data salesfor
 	f.uploads = append(f.uploads, len(raw))
 	bt := &fakeBatch{id: fmt.Sprintf("7518000000%05dAAA", len(j.batches)+100*j.n), state: "Queued", rows: len(rows)}
 	j.batches[bt.id] = bt
-	if msg, ok := f.failJob[len(j.batches)]; ok {
+	f.batchCount++
+	if msg, ok := f.failJob[f.batchCount]; ok {
 		bt.state, bt.msg = "Failed", msg
 		return &salesforce.Batch{ID: bt.id, JobID: jobID, State: "Queued"}, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
 
@@ -21,11 +22,10 @@ const (
 	MaxBulk1BatchChars = 10_000_000
 	// MaxBulk2UploadBase64Bytes is the most bytes one Bulk API 2.0 job upload may hold once
 	// base64-encoded, as Salesforce counts it (150 MB).
-	MaxBulk2UploadBase64Bytes = 150_000_000
-	// MaxBulk2UploadBytes is MaxBulk2UploadBase64Bytes expressed as raw CSV bytes, rounded down
-	// to the figure Salesforce documents (about 100 MB): the engine never uploads more than
-	// this many raw bytes in one Bulk API 2.0 job.
-	MaxBulk2UploadBytes = 100_000_000
+	MaxBulk2UploadBase64Bytes = salesforce.MaxBulk2UploadBytes
+	// MaxBulk2JobBytes is the most raw CSV bytes the engine puts in one Bulk API 2.0 job:
+	// the ~100 MB Salesforce recommends, safely under MaxBulk2UploadBase64Bytes once encoded.
+	MaxBulk2JobBytes = salesforce.RecommendedBulk2UploadRawBytes
 	// MaxCollectionRecords is the most records one sObject Collections call may hold.
 	MaxCollectionRecords = 200
 	// MaxRecordChars is the most characters one record may hold in a bulk data file.
@@ -70,7 +70,9 @@ const (
 
 // idempotent reports whether running the operation twice on the same row is harmless, which
 // makes it safe to resubmit rows whose outcome is unknown.
-func (op Operation) idempotent() bool { return op == Update || op == Upsert || op == Delete || op == HardDelete }
+func (op Operation) idempotent() bool {
+	return op == Update || op == Upsert || op == Delete || op == HardDelete
+}
 
 // API selects which Salesforce API carries the rows.
 type API int
@@ -144,6 +146,19 @@ const (
 	PreflightRequired
 )
 
+// RowProblems says what a row-level preflight problem does.
+type RowProblems int
+
+// Row problem handling.
+const (
+	// FailRows fails each row with a problem on its own, with a Salesforce-like status code
+	// (REQUIRED_FIELD_MISSING, STRING_TOO_LONG, ...), without sending it; the others load.
+	FailRows RowProblems = iota
+	// AbortOnRowProblems checks every row before any job is created and aborts the load with
+	// a *PreflightError when any row has a problem. The input is spooled to disk for this.
+	AbortOnRowProblems
+)
+
 // Options configure a load. The zero value of every field means the documented default; only
 // Object is required (and ExternalIDField for upsert). Options are read, never modified.
 type Options struct {
@@ -163,7 +178,7 @@ type Options struct {
 	// Zero means the API's maximum (Bulk API 2.0: DefaultBulk2JobRecords).
 	BatchSize int
 	// MaxBytesPerJob caps the raw CSV bytes of one Bulk API 2.0 job.
-	// Zero means MaxBulk2UploadBytes, which is also the upper bound.
+	// Zero means MaxBulk2JobBytes, which is also the upper bound.
 	MaxBytesPerJob int64
 	// MaxBytesPerBatch caps the bytes of one Bulk API 1.0 batch (characters are capped at
 	// MaxBulk1BatchChars). Zero means MaxBulk1BatchBytes, which is also the upper bound.
@@ -216,6 +231,19 @@ type Options struct {
 	CollectionsThreshold int
 	// Preflight controls the describe-based input check. Zero means PreflightAuto.
 	Preflight Preflight
+	// PreflightRows says what a row-level preflight problem (a missing required value, an
+	// obvious type or length error) does. Zero means FailRows.
+	PreflightRows RowProblems
+	// DryRun reads and checks the whole input (preflight included) and stops: no job is
+	// created and no row result is delivered. Load then returns a *PreflightError listing
+	// every problem (header and rows), an *InputError for bad input, or nil; Summary.Rows
+	// counts the rows read.
+	DryRun bool
+	// Journal, when set, records every job and every finished row range under RunID, so
+	// that a killed load can be resumed (see package jobstore). Nil means none.
+	Journal Journal
+	// RunID names the load in Journal. Required when Journal is set.
+	RunID string
 	// TempDir is where chunk files, results and retry spools are written.
 	// Empty means os.TempDir(). Everything written there is removed when Load returns.
 	TempDir string
@@ -275,10 +303,10 @@ func (o Options) resolve() (*config, error) {
 	if c.API == Collections && c.BatchSize > MaxCollectionRecords {
 		bad("BatchSize", "%d is over the sObject Collections limit of %d records per call", c.BatchSize, MaxCollectionRecords)
 	}
-	if c.MaxBytesPerJob < 0 || c.MaxBytesPerJob > MaxBulk2UploadBytes {
-		bad("MaxBytesPerJob", "must be between 0 and %d, got %d", MaxBulk2UploadBytes, c.MaxBytesPerJob)
+	if c.MaxBytesPerJob < 0 || c.MaxBytesPerJob > MaxBulk2JobBytes {
+		bad("MaxBytesPerJob", "must be between 0 and %d, got %d", MaxBulk2JobBytes, c.MaxBytesPerJob)
 	} else if c.MaxBytesPerJob == 0 {
-		c.MaxBytesPerJob = MaxBulk2UploadBytes
+		c.MaxBytesPerJob = MaxBulk2JobBytes
 	}
 	if c.MaxBytesPerBatch < 0 || c.MaxBytesPerBatch > MaxBulk1BatchBytes {
 		bad("MaxBytesPerBatch", "must be between 0 and %d, got %d", MaxBulk1BatchBytes, c.MaxBytesPerBatch)
@@ -351,6 +379,14 @@ func (o Options) resolve() (*config, error) {
 	case PreflightAuto, PreflightOff, PreflightRequired:
 	default:
 		bad("Preflight", "unknown value %d", int(c.Preflight))
+	}
+	switch c.PreflightRows {
+	case FailRows, AbortOnRowProblems:
+	default:
+		bad("PreflightRows", "unknown value %d", int(c.PreflightRows))
+	}
+	if c.Journal != nil && c.RunID == "" {
+		bad("RunID", "required when Journal is set")
 	}
 	if c.TempDir == "" {
 		c.TempDir = os.TempDir()

@@ -42,7 +42,9 @@ const maxRowNumber = 1 << 36
 func (s *inputSource) next() (prow, error) {
 	row, err := s.src.Next()
 	if err != nil {
-		if errors.Is(err, io.EOF) {
+		// Only io.EOF itself ends the input: an error that merely wraps it (a truncated
+		// record) is an input error.
+		if err == io.EOF {
 			return prow{}, io.EOF
 		}
 		return prow{}, err
@@ -65,7 +67,12 @@ func (s *inputSource) next() (prow, error) {
 	s.last = row.Number
 	s.r.mu.Lock()
 	s.r.read.set(row.Number)
+	s.r.sum.Rows++
+	n := s.r.sum.Rows
 	s.r.mu.Unlock()
+	if n%1000 == 0 {
+		s.r.progress(Event{Kind: RowsRead, Rows: 1000, Total: n})
+	}
 	return prow{num: row.Number, vals: row.Values}, nil
 }
 

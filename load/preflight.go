@@ -21,7 +21,7 @@ type describeAPI interface {
 }
 
 // maxProblems is how many preflight problems a PreflightError lists; the rest are counted.
-const maxProblems = 100
+const maxProblems = 1000
 
 // checker holds what the preflight needs to check rows.
 type checker struct {
@@ -40,60 +40,65 @@ func (k *checker) add(p Problem) {
 	}
 }
 
-// preflight checks the header, then every row, against the object's describe before any job
-// is created. Rows are spooled to disk while they are checked so memory stays bounded; the
-// returned source replays them.
+// preflight checks the header against the object's describe before any job is created:
+// problems there abort the load with a *PreflightError. Row problems (missing required
+// values, obvious type and length errors) are checked per row: by default each bad row fails
+// on its own, unsent (see runPass); with AbortOnRowProblems, and in a dry run, every row is
+// checked first (spooled to disk so memory stays bounded) and any problem aborts.
 func (r *run) preflight(ctx context.Context, in passSource) (passSource, error) {
 	cfg := r.cfg
-	if cfg.Preflight == PreflightOff {
-		return in, nil
-	}
-	if r.l.desc == nil {
+	k := &checker{op: cfg.Operation, fields: make([]*salesforce.Field, len(r.header))}
+	described := false
+	switch {
+	case cfg.Preflight == PreflightOff:
+	case r.l.desc == nil:
 		if cfg.Preflight == PreflightRequired {
 			return nil, errors.New("preflight: no describe available")
 		}
-		return in, nil
-	}
-	d, err := r.l.desc.Describe(ctx, cfg.Object)
-	if err != nil {
-		var ae *salesforce.APIError
-		if errors.As(err, &ae) && (ae.StatusCode == http.StatusNotFound || ae.ErrorCode == "NOT_FOUND") {
-			return nil, &PreflightError{Object: cfg.Object, Problems: []Problem{{Code: "INVALID_TYPE",
-				Message: fmt.Sprintf("sObject type '%s' is not supported", cfg.Object)}}}
+	default:
+		d, err := r.l.desc.Describe(ctx, cfg.Object)
+		if err != nil {
+			var ae *salesforce.APIError
+			if errors.As(err, &ae) && (ae.StatusCode == http.StatusNotFound || ae.ErrorCode == "NOT_FOUND") {
+				return nil, &PreflightError{Object: cfg.Object, Problems: []Problem{{Code: "INVALID_TYPE",
+					Message: fmt.Sprintf("sObject type '%s' is not supported", cfg.Object)}}}
+			}
+			if cfg.Preflight == PreflightRequired {
+				return nil, fmt.Errorf("preflight: describe %s: %w", cfg.Object, err)
+			}
+			cfg.Logger.Warn("load: preflight skipped: describe failed", "object", cfg.Object, "err", err)
+			break
 		}
-		if cfg.Preflight == PreflightRequired {
-			return nil, fmt.Errorf("preflight: describe %s: %w", cfg.Object, err)
+		described = true
+		r.types = make(map[string]string, len(d.Fields))
+		for i := range d.Fields {
+			r.types[strings.ToLower(d.Fields[i].Name)] = d.Fields[i].Type
 		}
-		cfg.Logger.Warn("load: preflight skipped: describe failed", "object", cfg.Object, "err", err)
-		return in, nil
-	}
-	k := &checker{op: cfg.Operation, fields: make([]*salesforce.Field, len(r.header))}
-	r.types = make(map[string]string, len(d.Fields))
-	for i := range d.Fields {
-		r.types[strings.ToLower(d.Fields[i].Name)] = d.Fields[i].Type
-	}
-	r.checkColumns(ctx, d, k)
-	if len(k.problems) > 0 {
-		return nil, &PreflightError{Object: cfg.Object, Problems: k.problems, Truncated: k.more}
-	}
-	// Check every row. Buffered inputs are checked in place; streamed ones are spooled.
-	if ss, ok := in.(*sliceSource); ok && ss.rest == nil {
-		for _, p := range ss.rows {
-			k.checkRow(p.num, r.header, p.vals)
-		}
-		if len(k.problems) > 0 {
+		r.checkColumns(ctx, d, k)
+		if len(k.problems) > 0 && !cfg.DryRun {
 			return nil, &PreflightError{Object: cfg.Object, Problems: k.problems, Truncated: k.more}
 		}
+	}
+	if described {
+		r.check = k
+	}
+	if !cfg.DryRun && (!described || cfg.PreflightRows == FailRows) {
 		return in, nil
 	}
-	sp, err := newSpool(r.tempPath("preflight"), len(r.header))
-	if err != nil {
-		return nil, err
+	// Check every row before anything is sent.
+	var sp *spool
+	if !cfg.DryRun {
+		var err error
+		if sp, err = newSpool(r.tempPath("preflight"), len(r.header)); err != nil {
+			return nil, err
+		}
 	}
 	var inErr error
 	for {
 		if err := ctx.Err(); err != nil {
-			sp.finish()
+			if sp != nil {
+				sp.finish()
+			}
 			return nil, err
 		}
 		p, err := in.next()
@@ -104,11 +109,25 @@ func (r *run) preflight(ctx context.Context, in passSource) (passSource, error) 
 			inErr = err
 			break
 		}
-		k.checkRow(p.num, r.header, p.vals)
-		if err := sp.addRow(p); err != nil {
-			sp.finish()
-			return nil, err
+		if described {
+			k.checkRow(p.num, r.header, p.vals)
 		}
+		if sp != nil {
+			if err := sp.addRow(p); err != nil {
+				sp.finish()
+				return nil, err
+			}
+		}
+	}
+	var pe error
+	if len(k.problems) > 0 {
+		pe = &PreflightError{Object: cfg.Object, Problems: k.problems, Truncated: k.more}
+	}
+	if cfg.DryRun {
+		if pe == nil {
+			pe = inErr
+		}
+		return &sliceSource{}, pe
 	}
 	if err := sp.finish(); err != nil {
 		return nil, err
@@ -117,13 +136,13 @@ func (r *run) preflight(ctx context.Context, in passSource) (passSource, error) 
 	if err != nil {
 		return nil, err
 	}
-	if len(k.problems) > 0 {
+	if pe != nil {
 		for { // drain to remove the spool file
 			if _, err := src.next(); err != nil {
 				break
 			}
 		}
-		return nil, &PreflightError{Object: cfg.Object, Problems: k.problems, Truncated: k.more}
+		return nil, pe
 	}
 	return &sliceSource{rest: src, err: inErr}, nil
 }
@@ -221,11 +240,30 @@ func (r *run) checkWritable(k *checker, col string, f *salesforce.Field) {
 	}
 }
 
-// checkRow finds obvious type and length errors in one row.
+// checkRow records the obvious type and length errors of one row.
 func (k *checker) checkRow(num int64, header, vals []string) {
+	k.eachProblem(num, header, vals, func(p Problem) bool {
+		k.add(p)
+		return true
+	})
+}
+
+// rowError returns the first problem of a row as the row's error, or nil.
+func (k *checker) rowError(num int64, header, vals []string) *RowError {
+	var e *RowError
+	k.eachProblem(num, header, vals, func(p Problem) bool {
+		e = &RowError{StatusCode: p.Code, Message: p.Message + " (preflight: row not sent)", Fields: []string{p.Column}}
+		return false
+	})
+	return e
+}
+
+func (k *checker) eachProblem(num int64, header, vals []string, yield func(Problem) bool) {
 	for _, i := range k.required {
 		if v := vals[i]; v == "" || v == sfcsv.NullValue {
-			k.add(Problem{Row: num, Column: header[i], Code: "REQUIRED_FIELD_MISSING", Message: fmt.Sprintf("Required fields are missing: [%s]", header[i])})
+			if !yield(Problem{Row: num, Column: header[i], Code: "REQUIRED_FIELD_MISSING", Message: fmt.Sprintf("Required fields are missing: [%s]", header[i])}) {
+				return
+			}
 		}
 	}
 	for i, f := range k.fields {
@@ -234,7 +272,9 @@ func (k *checker) checkRow(num int64, header, vals []string) {
 			continue
 		}
 		if msg, code := checkValue(f, v); msg != "" {
-			k.add(Problem{Row: num, Column: header[i], Code: code, Message: msg})
+			if !yield(Problem{Row: num, Column: header[i], Code: code, Message: msg}) {
+				return
+			}
 		}
 	}
 }

@@ -79,7 +79,7 @@ func CSVSource(r io.Reader, name string, opts CSVOptions) Source {
 	if d == 0 {
 		d = sfcsv.Comma
 	}
-	return &csvSource{r: sfcsv.NewReader(r, sfcsv.ReaderOptions{Delimiter: d, Name: name}), name: name}
+	return &csvSource{r: sfcsv.NewReader(r, sfcsv.ReaderOptions{Delimiter: d, Name: name, ReuseRecord: true}), name: name}
 }
 
 type csvSource struct {
@@ -129,22 +129,34 @@ func (s *csvSource) Next() (Row, error) {
 		return Row{}, s.err
 	}
 	rec, err := s.r.Read()
+	if err == io.EOF {
+		return Row{}, io.EOF
+	}
+	// The data row number is the file's record number minus the header, so it stays
+	// stable whatever happened to earlier rows.
+	n := int64(s.r.Row() - 1)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return Row{}, io.EOF
+		var pe *sfcsv.ParseError
+		if errors.As(err, &pe) {
+			col := ""
+			if pe.Column > 0 && pe.Column <= len(s.header) {
+				col = s.header[pe.Column-1]
+			} else if pe.Column > 0 {
+				col = fmt.Sprint(pe.Column)
+			}
+			if errors.Is(err, sfcsv.ErrFieldCount) {
+				col = fmt.Sprint(len(rec))
+				if len(rec) < len(s.header) {
+					col = s.header[len(rec)]
+				}
+				err = fmt.Errorf("row has %d cells, header has %d", len(rec), len(s.header))
+			}
+			return Row{}, &InputError{File: s.name, Row: int64(pe.Row - 1), Line: pe.Line, Column: col, Err: err}
 		}
-		return Row{}, err // *sfcsv.ParseError names file, row and column
+		return Row{}, fmt.Errorf("load: reading %s: %w", s.name, err)
 	}
-	s.n++
-	if len(rec) != len(s.header) {
-		col := fmt.Sprint(len(rec))
-		if len(rec) < len(s.header) {
-			col = s.header[len(rec)]
-		}
-		return Row{}, &InputError{File: s.name, Row: s.n, Line: s.r.Row(), Column: col,
-			Err: fmt.Errorf("row has %d cells, header has %d", len(rec), len(s.header))}
-	}
-	return Row{Number: s.n, Values: slices.Clone(rec)}, nil
+	s.n = n
+	return Row{Number: n, Values: slices.Clone(rec)}, nil
 }
 
 // RowsSource is a Source over string rows already in header order, for example rows produced

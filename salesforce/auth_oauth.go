@@ -61,9 +61,7 @@ func requestToken(ctx context.Context, hc *http.Client, loginURL string, form ur
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := parseErrorBody(resp.StatusCode, resp.Header.Get("Content-Type"), data, truncated, errREST)
 		e.Method, e.URL = http.MethodPost, sanitizeURL(endpoint)
-		for _, s := range secrets {
-			e.redact(s)
-		}
+		e.redact(secrets...)
 		return nil, e
 	}
 	tok, err := parseTokenResponse(data)
@@ -132,16 +130,16 @@ func (s *OAuthPassword) Token(ctx context.Context) (*Token, error) {
 		"username":      {s.Username},
 		"password":      {s.Password + s.SecurityToken},
 	}
-	return requestToken(ctx, s.HTTPClient, s.LoginURL, form, "", "", s.Password, s.ClientSecret)
+	return requestToken(ctx, s.HTTPClient, s.LoginURL, form, "", "", s.Password+s.SecurityToken, s.Password, s.SecurityToken, s.ClientSecret)
 }
 
 // String describes the source without secrets.
-func (s *OAuthPassword) String() string {
+func (s OAuthPassword) String() string {
 	return fmt.Sprintf("OAuthPassword{LoginURL:%s, ClientID:%s, Username:%s, Password:%s}", s.LoginURL, s.ClientID, s.Username, redacted(s.Password))
 }
 
 // GoString is String.
-func (s *OAuthPassword) GoString() string { return s.String() }
+func (s OAuthPassword) GoString() string { return s.String() }
 
 // OAuthRefreshToken is a TokenSource for the OAuth 2.0 refresh token flow: every Token call
 // exchanges the refresh token for a new access token. Safe for concurrent use once configured.
@@ -174,12 +172,12 @@ func (s *OAuthRefreshToken) Token(ctx context.Context) (*Token, error) {
 }
 
 // String describes the source without secrets.
-func (s *OAuthRefreshToken) String() string {
+func (s OAuthRefreshToken) String() string {
 	return fmt.Sprintf("OAuthRefreshToken{LoginURL:%s, ClientID:%s, RefreshToken:%s}", s.LoginURL, s.ClientID, redacted(s.RefreshToken))
 }
 
 // GoString is String.
-func (s *OAuthRefreshToken) GoString() string { return s.String() }
+func (s OAuthRefreshToken) GoString() string { return s.String() }
 
 // ClientCredentials is a TokenSource for the OAuth 2.0 client credentials flow (the connected
 // app runs as its configured user). Salesforce serves this flow only on My Domain hosts. Safe
@@ -210,12 +208,12 @@ func (s *ClientCredentials) Token(ctx context.Context) (*Token, error) {
 }
 
 // String describes the source without secrets.
-func (s *ClientCredentials) String() string {
+func (s ClientCredentials) String() string {
 	return fmt.Sprintf("ClientCredentials{LoginURL:%s, ClientID:%s, ClientSecret:%s}", s.LoginURL, s.ClientID, redacted(s.ClientSecret))
 }
 
 // GoString is String.
-func (s *ClientCredentials) GoString() string { return s.String() }
+func (s ClientCredentials) GoString() string { return s.String() }
 
 // JWTBearer is a TokenSource for the OAuth 2.0 JWT bearer flow: it signs an RS256 assertion
 // with the connected app's private key for a pre-authorized user. Safe for concurrent use once
@@ -293,12 +291,12 @@ func (s *JWTBearer) Assertion() (string, error) {
 }
 
 // String describes the source without the key.
-func (s *JWTBearer) String() string {
+func (s JWTBearer) String() string {
 	return fmt.Sprintf("JWTBearer{LoginURL:%s, ClientID:%s, Username:%s}", s.LoginURL, s.ClientID, s.Username)
 }
 
 // GoString is String.
-func (s *JWTBearer) GoString() string { return s.String() }
+func (s JWTBearer) GoString() string { return s.String() }
 
 // ParsePrivateKeyPEM parses an RSA private key in PEM form (PKCS #1 "RSA PRIVATE KEY" or
 // PKCS #8 "PRIVATE KEY"), as used by JWTBearer.

@@ -50,12 +50,12 @@ type SOAPLogin struct {
 }
 
 // String describes the source without secrets.
-func (s *SOAPLogin) String() string {
+func (s SOAPLogin) String() string {
 	return fmt.Sprintf("SOAPLogin{LoginURL:%s, Username:%s, Password:%s}", s.LoginURL, s.Username, redacted(s.Password))
 }
 
 // GoString is String.
-func (s *SOAPLogin) GoString() string { return s.String() }
+func (s SOAPLogin) GoString() string { return s.String() }
 
 // Token logs in and returns the new session.
 func (s *SOAPLogin) Token(ctx context.Context) (*Token, error) {
@@ -88,7 +88,7 @@ func (s *SOAPLogin) Token(ctx context.Context) (*Token, error) {
 	if resp.StatusCode != http.StatusOK {
 		e := parseErrorBody(resp.StatusCode, resp.Header.Get("Content-Type"), data, truncated, errSOAP)
 		e.Method, e.URL = http.MethodPost, sanitizeURL(endpoint)
-		e.redact(s.Password)
+		e.redact(s.Password+s.SecurityToken, s.Password, s.SecurityToken)
 		return nil, e
 	}
 	tok, valid, err := parseSOAPLoginResponse(data)
@@ -96,6 +96,7 @@ func (s *SOAPLogin) Token(ctx context.Context) (*Token, error) {
 		var apiErr *APIError
 		if errors.As(err, &apiErr) {
 			apiErr.Method, apiErr.URL = http.MethodPost, sanitizeURL(endpoint)
+			apiErr.redact(s.Password+s.SecurityToken, s.Password, s.SecurityToken)
 			return nil, apiErr
 		}
 		return nil, fmt.Errorf("salesforce: SOAP login %s: %w", sanitizeURL(endpoint), err)

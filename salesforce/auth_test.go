@@ -13,6 +13,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -98,7 +99,7 @@ func (s *coreLoginServer) expire() {
 
 func (s *coreLoginServer) soap(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("SOAPAction") == "" || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/xml") {
-		s.t.Errorf("SOAP login headers: %v", r.Header)
+		s.t.Errorf("SOAP login headers: SOAPAction %q, Content-Type %q", r.Header.Get("SOAPAction"), r.Header.Get("Content-Type"))
 	}
 	var req soapLoginRequest
 	if err := xml.NewDecoder(r.Body).Decode(&req); err != nil {
@@ -312,7 +313,11 @@ func TestLoginFlows(t *testing.T) {
 				s.mu.Unlock()
 				for k, v := range tt.wantForm {
 					if diff := cmp.Diff(v, form[k]); diff != "" {
-						t.Errorf("form %s (-want +got):\n%s", k, diff)
+						if isSensitiveParam(k) {
+							t.Errorf("form %s differs (value not shown: secret)", k)
+						} else {
+							t.Errorf("form %s (-want +got):\n%s", k, diff)
+						}
 					}
 				}
 			}
@@ -393,7 +398,7 @@ func TestSOAPLoginRequest(t *testing.T) {
 		t.Errorf("request %s SOAPAction=%q Content-Type=%q", got.path, got.action, got.ctype)
 	}
 	if got.req.Body.Login.Username != "a&b@example.com" || got.req.Body.Login.Password != corePassword+coreSecToken {
-		t.Errorf("envelope credentials not round-tripped: %+v", got.req.Body.Login)
+		t.Errorf("envelope credentials not round-tripped (username %q; password not shown)", got.req.Body.Login.Username)
 	}
 	if !strings.Contains(got.raw, `xmlns:urn="urn:partner.soap.sforce.com"`) {
 		t.Errorf("envelope lacks the partner namespace: %s", got.raw)
@@ -520,7 +525,7 @@ func TestClientCredentialsBasicAuth(t *testing.T) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.basic) != 1 || s.basic[0] != "cid:"+coreSecret || s.forms[0].Get("client_secret") != "" {
-		t.Errorf("basic = %v, form = %v", s.basic, s.forms[0])
+		t.Errorf("basic auth sent %d times (want 1, as cid:secret), client_secret in form %v", len(s.basic), s.forms[0].Get("client_secret") != "")
 	}
 }
 
@@ -704,12 +709,73 @@ func TestTokenNeverPrinted(t *testing.T) {
 		&ClientCredentials{ClientSecret: "SECRET-CS"},
 		&JWTBearer{PrivateKey: key},
 		LoginConfig{Password: "SECRET-PASSWORD", AccessToken: "00D!SECRET-TOKEN", ClientSecret: "SECRET-CS", RefreshToken: "REFRESH-SECRET", SFDXAuthURL: "force://a::REFRESH-SECRET@h", PrivateKeyPEM: []byte("SECRET-PEM")},
+		// Values, not only pointers: a source stored by value (or inside another struct
+		// that is printed) must not reveal its secrets either.
+		SOAPLogin{Username: "u", Password: "SECRET-PASSWORD", SecurityToken: "SECRET-ST"},
+		OAuthPassword{Password: "SECRET-PASSWORD", ClientSecret: "SECRET-CS", SecurityToken: "SECRET-ST"},
+		OAuthRefreshToken{RefreshToken: "REFRESH-SECRET", ClientSecret: "SECRET-CS"},
+		ClientCredentials{ClientSecret: "SECRET-CS"},
+		JWTBearer{PrivateKey: key},
+		struct{ Source OAuthPassword }{OAuthPassword{Password: "SECRET-PASSWORD"}},
 	}
 	for _, v := range values {
 		for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
 			s := fmt.Sprintf(format, v)
 			if strings.Contains(s, "SECRET") || strings.Contains(s, key.D.String()) {
 				t.Errorf("%T printed with %s reveals a secret: %s", v, format, s)
+			}
+		}
+	}
+}
+
+// TestLoginErrorsRedactEchoedSecrets answers every login with an error that
+// quotes the request it got (form values or SOAP envelope), as a misbehaving
+// proxy or server might: no secret may reach the error.
+func TestLoginErrorsRedactEchoedSecrets(t *testing.T) {
+	t.Parallel()
+	const (
+		password = "Pass-Word-1"
+		token    = "SecTok-9876"
+		secret   = "Client-Secret-5"
+		refresh  = "Refresh-Tok-3"
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		msg := string(b)
+		if f, err := url.ParseQuery(msg); err == nil && strings.Contains(r.Header.Get("Content-Type"), "form") {
+			msg = ""
+			for k, v := range f {
+				msg += k + "=" + strings.Join(v, ",") + " "
+			}
+		}
+		if strings.HasPrefix(r.URL.Path, "/services/Soap/") {
+			w.Header().Set("Content-Type", "text/xml")
+			w.WriteHeader(500)
+			fmt.Fprintf(w, `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><soapenv:Fault><faultcode>sf:INVALID_LOGIN</faultcode><faultstring>INVALID_LOGIN: bad %s</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>`, html.EscapeString(msg))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(400)
+		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant", "error_description": "bad " + msg})
+	}))
+	defer srv.Close()
+	sources := []TokenSource{
+		&SOAPLogin{LoginURL: srv.URL, Username: "u", Password: password, SecurityToken: token},
+		&OAuthPassword{LoginURL: srv.URL, ClientID: "cid", ClientSecret: secret, Username: "u", Password: password, SecurityToken: token},
+		&OAuthRefreshToken{LoginURL: srv.URL, ClientID: "cid", ClientSecret: secret, RefreshToken: refresh},
+		&ClientCredentials{LoginURL: srv.URL, ClientID: "cid", ClientSecret: secret},
+	}
+	for _, src := range sources {
+		_, err := src.Token(t.Context())
+		if err == nil {
+			t.Fatalf("%v: no error", src)
+		}
+		if !strings.Contains(err.Error(), "bad") {
+			t.Errorf("%v: error does not carry the server's message", src)
+		}
+		for _, s := range []string{password, token, secret, refresh} {
+			if strings.Contains(err.Error(), s) {
+				t.Errorf("%v: error reveals a secret (%d bytes)", src, len(s))
 			}
 		}
 	}

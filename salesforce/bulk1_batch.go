@@ -292,6 +292,17 @@ func ReadBatchResults(r io.Reader, contentType string) iter.Seq2[SaveResult, err
 	return readCSVResults(r)
 }
 
+// resultsError wraps an error met while reading a results file. An io.EOF
+// there means the file ended early (truncated), so it is reported as
+// io.ErrUnexpectedEOF: a caller testing errors.Is(err, io.EOF) must not take a
+// truncated file for a complete one.
+func resultsError(err error) error {
+	if errors.Is(err, io.EOF) {
+		err = fmt.Errorf("%w (results file truncated)", io.ErrUnexpectedEOF)
+	}
+	return fmt.Errorf("salesforce: reading batch results: %w", err)
+}
+
 func readCSVResults(r io.Reader) iter.Seq2[SaveResult, error] {
 	return func(yield func(SaveResult, error) bool) {
 		cr := csv.NewReader(r)
@@ -302,7 +313,7 @@ func readCSVResults(r io.Reader) iter.Seq2[SaveResult, error] {
 			if err == io.EOF {
 				err = errors.New("results file is empty (no header)")
 			}
-			yield(SaveResult{}, fmt.Errorf("salesforce: reading batch results: %w", err))
+			yield(SaveResult{}, resultsError(err))
 			return
 		}
 		col := map[string]int{}
@@ -327,7 +338,7 @@ func readCSVResults(r io.Reader) iter.Seq2[SaveResult, error] {
 				return
 			}
 			if err != nil {
-				yield(SaveResult{}, fmt.Errorf("salesforce: reading batch results: %w", err))
+				yield(SaveResult{}, resultsError(err))
 				return
 			}
 			res := SaveResult{
@@ -353,13 +364,13 @@ func readJSONResults(r io.Reader) iter.Seq2[SaveResult, error] {
 			if err == nil {
 				err = fmt.Errorf("want a JSON array, got %v", tok)
 			}
-			yield(SaveResult{}, fmt.Errorf("salesforce: reading batch results: %w", err))
+			yield(SaveResult{}, resultsError(err))
 			return
 		}
 		for dec.More() {
 			var res SaveResult
 			if err := dec.Decode(&res); err != nil {
-				yield(SaveResult{}, fmt.Errorf("salesforce: reading batch results: %w", err))
+				yield(SaveResult{}, resultsError(err))
 				return
 			}
 			if !yield(res, nil) {
@@ -367,7 +378,12 @@ func readJSONResults(r io.Reader) iter.Seq2[SaveResult, error] {
 			}
 		}
 		if _, err := dec.Token(); err != nil {
-			yield(SaveResult{}, fmt.Errorf("salesforce: reading batch results: %w", err))
+			yield(SaveResult{}, resultsError(err))
+			return
+		}
+		// More results after the array would otherwise be dropped without a word.
+		if _, err := dec.Token(); err != io.EOF {
+			yield(SaveResult{}, errors.New("salesforce: reading batch results: unexpected content after the array of results"))
 		}
 	}
 }
@@ -396,7 +412,7 @@ func readXMLResults(r io.Reader) iter.Seq2[SaveResult, error] {
 				return
 			}
 			if err != nil {
-				yield(SaveResult{}, fmt.Errorf("salesforce: reading batch results: %w", err))
+				yield(SaveResult{}, resultsError(err))
 				return
 			}
 			se, ok := tok.(xml.StartElement)
@@ -409,7 +425,7 @@ func readXMLResults(r io.Reader) iter.Seq2[SaveResult, error] {
 			case "result":
 				var x xmlResult
 				if err := dec.DecodeElement(&x, &se); err != nil {
-					yield(SaveResult{}, fmt.Errorf("salesforce: reading batch results: %w", err))
+					yield(SaveResult{}, resultsError(err))
 					return
 				}
 				res := SaveResult{ID: x.ID, Success: x.Success, Created: x.Created}

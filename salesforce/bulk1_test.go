@@ -348,6 +348,10 @@ func TestReadBatchResultsMalformed(t *testing.T) {
 		{"csv bad quote", "CSV", "\"Id\",\"Success\",\"Created\",\"Error\"\n\"a\"x,\"true\",\"true\",\"\"\n", "line 2"},
 		{"json not array", "JSON", `{"a":1}`, "want a JSON array"},
 		{"json truncated", "JSON", `[{"success":true}`, "EOF"},
+		{"json truncated after comma", "JSON", `[{"success":true},`, "EOF"},
+		{"json empty", "JSON", ``, "EOF"},
+		{"json second array", "JSON", `[{"success":true}] [{"success":true}]`, "after the array"},
+		{"xml empty", "XML", ``, "no <results> element"},
 		{"xml garbage", "XML", `<results><result><id>1</id>`, "EOF"},
 		{"xml wrong element", "XML", `<error><exceptionCode>X</exceptionCode></error>`, "unexpected element"},
 	}
@@ -362,6 +366,11 @@ func TestReadBatchResultsMalformed(t *testing.T) {
 			}
 			if last == nil || !strings.Contains(last.Error(), tt.want) {
 				t.Fatalf("err = %v, want %q", last, tt.want)
+			}
+			// A truncated results file must never look like a complete one to a
+			// caller that tests errors.Is(err, io.EOF).
+			if errors.Is(last, io.EOF) {
+				t.Errorf("err = %v matches io.EOF", last)
 			}
 		})
 	}

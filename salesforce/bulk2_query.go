@@ -167,7 +167,7 @@ type QueryResults struct {
 	// ending. The caller must close it.
 	Body io.ReadCloser
 	// Locator fetches the next page; "" when this is the last page (Salesforce sends the
-	// literal "null").
+	// literal "null"). A response without the Sforce-Locator header is an error.
 	Locator string
 	// NumberOfRecords is the number of records in this page (Sforce-NumberOfRecords), or -1
 	// when the server did not say.
@@ -200,7 +200,14 @@ func (s *Bulk2Service) fetchResults(ctx context.Context, r *request, jobID strin
 		return nil, fmt.Errorf("salesforce: getting results of query job %s: %w", jobID, err)
 	}
 	res := &QueryResults{Body: resp.Body, NumberOfRecords: -1}
-	if loc := strings.TrimSpace(resp.Header.Get("Sforce-Locator")); loc != "null" {
+	locs := resp.Header.Values("Sforce-Locator")
+	if len(locs) == 0 || strings.TrimSpace(locs[0]) == "" {
+		// Salesforce sends the header on every page ("null" on the last): without it the
+		// client cannot tell whether pages follow, and guessing "last" would drop them.
+		resp.Body.Close()
+		return nil, fmt.Errorf("salesforce: getting results of query job %s: response has no Sforce-Locator header", jobID)
+	}
+	if loc := strings.TrimSpace(locs[0]); loc != "null" {
 		res.Locator = loc
 	}
 	if n := strings.TrimSpace(resp.Header.Get("Sforce-NumberOfRecords")); n != "" {

@@ -241,6 +241,22 @@ func TestQueryResultsErrors(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+	t.Run("no locator header", func(t *testing.T) {
+		t.Parallel()
+		// Without Sforce-Locator the client cannot know whether more pages
+		// follow; treating the page as the last would drop them silently.
+		c, _ := newFakeOrgClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Sforce-NumberOfRecords", "1")
+			writeBody(w, 200, "text/csv", "Id\n\"1\"\n")
+		}))
+		var last error
+		for _, err := range c.Bulk2.IterQueryResults(t.Context(), "750Q", 0) {
+			last = err
+		}
+		if last == nil || !strings.Contains(last.Error(), "Sforce-Locator") {
+			t.Fatalf("err = %v, want an error naming the missing Sforce-Locator", last)
+		}
+	})
 	t.Run("job not complete", func(t *testing.T) {
 		t.Parallel()
 		c, _ := newFakeOrgClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

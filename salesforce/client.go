@@ -105,6 +105,7 @@ func New(instanceURL string, opts ...Option) (*Client, error) {
 	} else if c.source == nil {
 		return nil, errors.New("salesforce: New: instance URL is empty and no token source is set")
 	}
+	c.httpClient = withSafeRedirects(c.httpClient)
 	c.pacer = newPacer(o.maxConcurrent, o.rps)
 	c.Bulk1 = &Bulk1Service{client: c}
 	c.Bulk2 = &Bulk2Service{client: c}
@@ -124,6 +125,31 @@ func NewWithTokenSource(ctx context.Context, src TokenSource, opts ...Option) (*
 		return nil, err
 	}
 	return c, nil
+}
+
+// maxRedirects is how many redirects a request follows, as net/http does by default.
+const maxRedirects = 10
+
+// withSafeRedirects returns a shallow copy of hc (same transport) whose redirects to another
+// host carry no session. net/http already drops Authorization there, but not Bulk API 1.0's
+// X-SFDC-Session header. hc's own CheckRedirect, if any, still decides whether to follow.
+func withSafeRedirects(hc *http.Client) *http.Client {
+	cp := *hc
+	next := hc.CheckRedirect
+	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) > 0 && !strings.EqualFold(req.URL.Host, via[0].URL.Host) {
+			req.Header.Del("X-SFDC-Session")
+			req.Header.Del("Authorization")
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		return nil
+	}
+	return &cp
 }
 
 func normalizeInstanceURL(s string) (string, error) {

@@ -658,3 +658,29 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRedirectDropsSessionHeader checks that a redirect to another host does
+// not carry the session: net/http drops Authorization itself, but not Bulk
+// API 1.0's X-SFDC-Session.
+func TestRedirectDropsSessionHeader(t *testing.T) {
+	t.Parallel()
+	var got atomic.Value
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Header.Get("X-SFDC-Session") + "|" + r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/xml")
+		io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><jobInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload"><id>750x0000000001AAA</id><state>Open</state></jobInfo>`)
+	}))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	c, err := New(srv.URL, WithAccessToken("00D!SESSION-SECRET"), WithRetry(NoRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.Bulk1.GetJob(t.Context(), "750x0000000001AAA")
+	if v, _ := got.Load().(string); strings.Contains(v, "SESSION-SECRET") {
+		t.Error("the session was sent to the redirect target on another host")
+	}
+}

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -83,17 +83,31 @@ func (e *APIError) Is(target error) bool {
 
 // IsErrorCode reports whether err is (or wraps) an *APIError with the given code, in its main
 // code or any of its details.
+//
+// Every *APIError in err's tree is checked, including each error of an errors.Join (as
+// CompositeBatch.Execute returns with GroupErrors), not only the first one errors.As finds.
 func IsErrorCode(err error, code string) bool {
-	var e *APIError
-	if !errors.As(err, &e) {
+	switch e := err.(type) {
+	case nil:
 		return false
-	}
-	if e.ErrorCode == code {
-		return true
-	}
-	for _, d := range e.Details {
-		if d.ErrorCode == code {
+	case *APIError:
+		if e.ErrorCode == code {
 			return true
+		}
+		for _, d := range e.Details {
+			if d.ErrorCode == code {
+				return true
+			}
+		}
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return IsErrorCode(u.Unwrap(), code)
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if IsErrorCode(e, code) {
+				return true
+			}
 		}
 	}
 	return false
@@ -111,14 +125,20 @@ func (e *APIError) isInvalidSession() bool {
 	return false
 }
 
-// redact removes secret from the messages (in case a server echoed it).
-func (e *APIError) redact(secret string) {
-	if len(secret) < 4 {
-		return
-	}
-	e.Message = strings.ReplaceAll(e.Message, secret, "[REDACTED]")
-	for i := range e.Details {
-		e.Details[i].Message = strings.ReplaceAll(e.Details[i].Message, secret, "[REDACTED]")
+// redact removes each secret from the messages (in case a server echoed one). Secrets are
+// removed longest first, so a secret that contains another (password+security token) goes
+// whole; secrets shorter than 4 bytes are left alone, as replacing them would garble the text.
+func (e *APIError) redact(secrets ...string) {
+	secrets = slices.Clone(secrets)
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	for _, secret := range secrets {
+		if len(secret) < 4 {
+			continue
+		}
+		e.Message = strings.ReplaceAll(e.Message, secret, "[REDACTED]")
+		for i := range e.Details {
+			e.Details[i].Message = strings.ReplaceAll(e.Details[i].Message, secret, "[REDACTED]")
+		}
 	}
 }
 

@@ -193,3 +193,21 @@ func FuzzParseErrorBody(f *testing.F) {
 		}
 	})
 }
+
+// TestIsErrorCodeJoined checks that IsErrorCode looks at every *APIError in
+// the tree, as CompositeBatch.Execute with GroupErrors joins one per failed
+// subrequest.
+func TestIsErrorCodeJoined(t *testing.T) {
+	t.Parallel()
+	first := &APIError{StatusCode: 400, ErrorCode: "REQUIRED_FIELD_MISSING"}
+	second := &APIError{StatusCode: 404, ErrorCode: "NOT_FOUND", Details: []ErrorDetail{{ErrorCode: "NOT_FOUND"}, {ErrorCode: "ENTITY_IS_DELETED"}}}
+	joined := fmt.Errorf("batch: %w", errors.Join(first, fmt.Errorf("subrequest 2: %w", second)))
+	for _, code := range []string{"REQUIRED_FIELD_MISSING", "NOT_FOUND", "ENTITY_IS_DELETED"} {
+		if !IsErrorCode(joined, code) {
+			t.Errorf("IsErrorCode(joined, %s) = false", code)
+		}
+	}
+	if IsErrorCode(joined, "OTHER") || IsErrorCode(nil, "") {
+		t.Error("IsErrorCode matched a code that is not there")
+	}
+}

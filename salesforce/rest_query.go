@@ -67,6 +67,7 @@ func (c *Client) QueryAll(ctx context.Context, soql string, opts ...QueryOption)
 func (c *Client) queryIter(ctx context.Context, resource, soql string, opts []QueryOption) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
 		page, err := c.queryFirst(ctx, resource, soql, opts)
+		seen := map[string]bool{}
 		for {
 			if err != nil {
 				yield(Record{}, err)
@@ -80,6 +81,11 @@ func (c *Client) queryIter(ctx context.Context, resource, soql string, opts []Qu
 			if page.Done || page.NextRecordsURL == "" {
 				return
 			}
+			if seen[page.NextRecordsURL] {
+				yield(Record{}, fmt.Errorf("salesforce: query: nextRecordsUrl %q repeated", page.NextRecordsURL))
+				return
+			}
+			seen[page.NextRecordsURL] = true
 			page, err = c.queryMore(ctx, page.NextRecordsURL, opts)
 		}
 	}
@@ -90,7 +96,9 @@ func (c *Client) QueryPage(ctx context.Context, soql string, opts ...QueryOption
 	return c.queryFirst(ctx, "query", soql, opts)
 }
 
-// QueryMore fetches the page at nextRecordsURL (QueryResult.NextRecordsURL).
+// QueryMore fetches the page at nextRecordsURL (QueryResult.NextRecordsURL). Only its path and
+// query are used: the page is always fetched from the client's instance, so a URL naming
+// another host cannot make the client send its token there.
 func (c *Client) QueryMore(ctx context.Context, nextRecordsURL string, opts ...QueryOption) (*QueryResult, error) {
 	return c.queryMore(ctx, nextRecordsURL, opts)
 }
@@ -101,7 +109,11 @@ func (c *Client) queryFirst(ctx context.Context, resource, soql string, opts []Q
 }
 
 func (c *Client) queryMore(ctx context.Context, next string, opts []QueryOption) (*QueryResult, error) {
-	return c.queryPage(ctx, &request{method: http.MethodGet, path: next}, opts)
+	p, err := instancePath(next)
+	if err != nil {
+		return nil, fmt.Errorf("salesforce: query: %w", err)
+	}
+	return c.queryPage(ctx, &request{method: http.MethodGet, path: p}, opts)
 }
 
 func (c *Client) queryPage(ctx context.Context, r *request, opts []QueryOption) (*QueryResult, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -490,5 +491,58 @@ func TestSObjectCRUD(t *testing.T) {
 	}
 	if got := calls[len(wantCalls)+2]; got.Path != "/services/data/v62.0/sobjects/Contact/Ext_Id__c/old api" || got.Body != `{"LastName":"X"}` {
 		t.Errorf("upsert request = %+v", got)
+	}
+}
+
+// TestQueryMoreStaysOnInstance checks that a nextRecordsUrl naming another
+// host does not make the client send its token there: only the path and
+// query are used, on the client's own instance.
+func TestQueryMoreStaysOnInstance(t *testing.T) {
+	t.Parallel()
+	var leaked atomic.Bool
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Store(true)
+		writeBody(w, 200, "application/json", `{"totalSize":2,"done":true,"records":[]}`)
+	}))
+	defer other.Close()
+	c, _ := newFakeOrgClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/services/data/v62.0/query/01gNEXT-1" {
+			writeBody(w, 200, "application/json", `{"totalSize":2,"done":true,"records":[{"attributes":{"type":"Account"},"Id":"001B"}]}`)
+			return
+		}
+		writeBody(w, 200, "application/json", `{"totalSize":2,"done":false,"nextRecordsUrl":"`+other.URL+`/services/data/v62.0/query/01gNEXT-1","records":[{"attributes":{"type":"Account"},"Id":"001A"}]}`)
+	}))
+	n := 0
+	for _, err := range c.Query(t.Context(), "SELECT Id FROM Account") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if leaked.Load() {
+		t.Error("the client followed nextRecordsUrl to another host")
+	}
+	if n != 2 {
+		t.Errorf("%d records, want 2", n)
+	}
+}
+
+// TestQueryRepeatedNextURL checks that a server repeating nextRecordsUrl
+// ends the iteration with an error instead of looping forever.
+func TestQueryRepeatedNextURL(t *testing.T) {
+	t.Parallel()
+	c, _ := newFakeOrgClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeBody(w, 200, "application/json", `{"totalSize":9,"done":false,"nextRecordsUrl":"/services/data/v62.0/query/01gSAME-1","records":[{"attributes":{"type":"Account"},"Id":"001A"}]}`)
+	}))
+	n := 0
+	var last error
+	for _, err := range c.Query(t.Context(), "SELECT Id FROM Account") {
+		if n++; n > 10 {
+			t.Fatal("still iterating after 10 records")
+		}
+		last = err
+	}
+	if last == nil || !strings.Contains(last.Error(), "repeated") {
+		t.Errorf("err = %v, want a repeated nextRecordsUrl error", last)
 	}
 }

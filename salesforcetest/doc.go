@@ -8,8 +8,8 @@
 // The org serves SOAP login (/services/Soap/u and /c), the OAuth token
 // endpoint (password, refresh_token, client_credentials and JWT bearer
 // grants), REST (versions, limits, describe, sObject CRUD and upsert, query
-// and queryAll with cursors), Composite batch, Composite, sObject
-// Collections, and Bulk API 1.0 and 2.0, over real HTTP and HTTPS on
+// and queryAll with cursors), Composite batch, Composite, Composite tree,
+// sObject Collections, and Bulk API 1.0 and 2.0, over real HTTP and HTTPS on
 // 127.0.0.1. Records are validated like Salesforce validates them and fail
 // with its error codes. Tests control the clock (WithClock), inject faults
 // (FailNext, DropNext, AddFault with latency, ExpireSessions,
@@ -43,5 +43,8 @@
 //     lengths, nillable, createable, updateable, unique, external id,
 //     picklist values, references); layouts, record types and search
 //     metadata are empty.
+//   - Not served: composite graph, SOSL search, Apex REST, the Metadata and
+//     Tooling APIs, streaming, and the OAuth authorization-code and
+//     device flows.
 //   - Faults, the fake clock and direct record access are emulator-only.
 package salesforcetest

@@ -50,7 +50,13 @@ const DefaultMaxRecordBytes = 16 << 20
 // of fields) are returned as *ParseError and do not stop the Reader: the next
 // Read continues with the next row, so every row can be accounted for. For a
 // wrong number of fields the record is returned together with the error.
-// An I/O error from the underlying reader is returned on every later call.
+//
+// Some errors stop the Reader: an I/O error from the underlying reader, a
+// record over MaxRecordBytes, and any error in the header. A stopping
+// *ParseError is returned once; every later call returns an error that wraps
+// the same cause (errors.Is still matches it) but is not a *ParseError, so a
+// caller that records bad rows and reads on still stops. I/O errors are
+// returned as they are on every later call.
 //
 // A Reader is not safe for concurrent use.
 type Reader struct {
@@ -126,7 +132,7 @@ func (r *Reader) Read() ([]string, error) {
 		return slices.Clone(r.header), nil
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, r.stickyErr()
 	}
 	var dst []string
 	if r.opts.ReuseRecord {
@@ -170,7 +176,7 @@ func (r *Reader) InputOffset() int64 { return r.offset }
 
 func (r *Reader) readHeader() error {
 	if r.err != nil {
-		return r.err
+		return r.stickyErr()
 	}
 	rec, err := r.readRecord(nil)
 	if err != nil {
@@ -183,6 +189,17 @@ func (r *Reader) readHeader() error {
 	r.header = rec
 	r.headerDone = true
 	return nil
+}
+
+// stickyErr returns the error that stopped the Reader, for calls after the
+// one that first reported it. A *ParseError becomes a plain error wrapping
+// its cause: a row is reported as bad once, and a loop that skips bad rows
+// ends instead of seeing the same row forever.
+func (r *Reader) stickyErr() error {
+	if pe, ok := r.err.(*ParseError); ok {
+		return fmt.Errorf("sfcsv: %s: reading stopped at row %d: %w", r.nameOr("input"), pe.Row, pe.Err)
+	}
+	return r.err
 }
 
 func (r *Reader) parseError(col int, err error) error {

@@ -522,3 +522,49 @@ func TestClientUploads(t *testing.T) {
 		t.Errorf("writer output differs from jsforce:\n got %q\nwant %q", buf.String(), jsforce)
 	}
 }
+
+// TestReaderStopsAfterStickyError reads the way a loader does, recording
+// each *ParseError as a failed row and reading on: a stopping error must be
+// reported as a row error once and then end the loop, never repeat forever.
+func TestReaderStopsAfterStickyError(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		in        string
+		wantGood  int
+		wantBad   int
+		wantCause error
+	}{
+		{"record too large", "a,b\n1,2\n3,\"open\n" + strings.Repeat("x", 300) + "\n4,5\n", 2, 1, sfcsv.ErrRecordTooLarge},
+		{"bad header", "a,\xff\n1,2\n", 0, 1, sfcsv.ErrInvalidUTF8},
+		{"no header", "", 0, 1, sfcsv.ErrNoHeader},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := sfcsv.NewReader(strings.NewReader(tt.in), sfcsv.ReaderOptions{BufferSize: 16, MaxRecordBytes: 100})
+			good, bad := 0, 0
+			var stop error
+			for i := 0; stop == nil; i++ {
+				if i > 20 {
+					t.Fatalf("reader still returning rows after %d reads (good %d, bad %d)", i, good, bad)
+				}
+				_, err := r.Read()
+				var pe *sfcsv.ParseError
+				switch {
+				case err == nil:
+					good++
+				case err == io.EOF:
+					stop = err
+				case errors.As(err, &pe):
+					bad++
+				default:
+					stop = err
+				}
+			}
+			if good != tt.wantGood || bad != tt.wantBad || !errors.Is(stop, tt.wantCause) {
+				t.Errorf("good %d, bad %d, stop %v; want %d, %d, %v", good, bad, stop, tt.wantGood, tt.wantBad, tt.wantCause)
+			}
+		})
+	}
+}

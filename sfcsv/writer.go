@@ -283,7 +283,7 @@ func AppendRecord(dst []byte, record []string, opts WriterOptions) ([]byte, RowS
 		return dst, RowSize{}, fmt.Errorf("sfcsv: %w", ErrEmptyRecord)
 	}
 	var qbuf [64]bool
-	quote := qbuf[:0]
+	var quote []bool
 	if len(record) <= len(qbuf) {
 		quote = qbuf[:len(record)]
 	} else {

@@ -125,7 +125,9 @@ func (p *loadProgress) drawLines(w io.Writer) {
 
 func (p *loadProgress) drawBars(ctx context.Context, w io.Writer) {
 	defer p.wg.Done()
-	pr := mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithWidth(36), mpb.WithRefreshRate(150*time.Millisecond))
+	// The caller decided to draw (a terminal), so refresh even if w is not
+	// detected as one (tests, some terminal multiplexers).
+	pr := mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithWidth(36), mpb.WithRefreshRate(150*time.Millisecond), mpb.WithAutoRefresh())
 	readTotal := p.totalBytes
 	readBar := pr.AddBar(readTotal,
 		mpb.PrependDecorators(decor.Name(p.label+" read ", decor.WC{W: 22}), decor.Any(func(decor.Statistics) string {

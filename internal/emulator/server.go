@@ -539,8 +539,16 @@ func (s *Server) buildHandler() http.Handler {
 				return
 			}
 		}
-		if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
-			zr, err := gzip.NewReader(r.Body)
+		if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") && r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+			// Some clients mark even bodiless GETs as gzip; an empty body stays empty.
+			br := bufio.NewReader(r.Body)
+			if _, err := br.Peek(1); err == io.EOF {
+				r.Body = http.NoBody
+				r.Header.Del("Content-Encoding")
+				s.route(sw, r)
+				return
+			}
+			zr, err := gzip.NewReader(br)
 			if err != nil {
 				writeFamilyError(sw, r, http.StatusBadRequest, "INVALID_REQUEST", "request body is not valid gzip")
 				return

@@ -1,6 +1,7 @@
 package soql
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -63,4 +64,39 @@ func containsWild(s string) bool {
 		}
 	}
 	return false
+}
+
+func FuzzWithIDRange(f *testing.F) {
+	f.Add("SELECT Id FROM Contact WHERE a = 1 OR b = 2", "003000000000001AAA", "003000000000100AAA")
+	f.Add("SELECT Id, Name FROM Account WHERE NOT Name LIKE 'x%' ORDER BY Id", "", "001000000000zzz")
+	f.Add("SELECT Id FROM Contact", "x' OR Id != '", "")
+	f.Fuzz(func(t *testing.T, query, lo, hi string) {
+		got, err := WithIDRange(query, lo, hi)
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("error type %T", err)
+			}
+			return
+		}
+		orig, err := Parse(query)
+		if err != nil {
+			t.Fatalf("WithIDRange accepted a query Parse rejects: %q", query)
+		}
+		q, err := Parse(got)
+		if err != nil {
+			t.Fatalf("WithIDRange(%q) = %q does not parse: %v", query, got, err)
+		}
+		// The original condition survives intact as the left operand.
+		if orig.Where != nil && (lo != "" || hi != "") {
+			and, ok := q.Where.(*And)
+			if !ok || and.Left.String() != orig.Where.String() {
+				t.Fatalf("WithIDRange(%q) = %q: original condition not kept as the left operand", query, got)
+			}
+		}
+		for _, id := range []string{lo, hi} {
+			if id != "" && !strings.Contains(got, "'"+id+"'") {
+				t.Fatalf("WithIDRange(%q) = %q lacks id %q", query, got, id)
+			}
+		}
+	})
 }

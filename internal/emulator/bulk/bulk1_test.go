@@ -28,8 +28,7 @@ func (e *env) addBatch(jobID, contentType, body string) string {
 	wantStatus(e.t, r, 201)
 	id := tag(r.body, "id")
 	if id == "" {
-		var m map[string]any
-		m = jsonMap(e.t, r.body)
+		m := jsonMap(e.t, r.body)
 		id, _ = m["id"].(string)
 	}
 	return id

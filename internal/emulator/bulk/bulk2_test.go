@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sfbatch/sfbatch/internal/emulator/wire"
+	"github.com/sfbatch/sfbatch/sfcsv"
 )
 
 func (e *env) createIngest(body string) map[string]any {
@@ -329,5 +330,34 @@ func TestBulk2ListPaging(t *testing.T) {
 	}
 	if !list.Done || len(list.Records) != 5 {
 		t.Errorf("page 2: done=%v n=%d", list.Done, len(list.Records))
+	}
+}
+
+// TestByteOrderMarkFailsHeader checks the protocol reference §3.9: Salesforce
+// keeps a UTF-8 byte order mark as part of the first column name, so a file
+// that starts with one fails with "Field name not found".
+func TestByteOrderMarkFailsHeader(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{})
+	data := sfcsv.BOM + "LastName,Email\nLovelace,ada@example.com\n"
+	const want = "InvalidBatch : Field name not found : \ufeffLastName"
+
+	jobID := e.createBulk1Job("insert", "Contact", "", "CSV")
+	batchID := e.addBatch(jobID, "text/csv", data)
+	job := e.createIngest(`{"object":"Contact","operation":"insert"}`)
+	id := job["id"].(string)
+	wantStatus(t, e.do("PUT", dataV+"/jobs/ingest/"+id+"/batches", "text/csv", data), 201)
+	wantStatus(t, e.do("PATCH", dataV+"/jobs/ingest/"+id, jsonCT, `{"state":"UploadComplete"}`), 200)
+	e.idle()
+
+	r := e.do("GET", asyncV+"/job/"+jobID+"/batch/"+batchID, "", "")
+	if tag(r.body, "state") != "Failed" || tag(r.body, "stateMessage") != want {
+		t.Errorf("Bulk 1.0 batch: %s", r.body)
+	}
+	if info := e.v2State("ingest", id); info["state"] != "Failed" || info["errorMessage"] != want {
+		t.Errorf("Bulk 2.0 job: state %v, errorMessage %q", info["state"], info["errorMessage"])
+	}
+	if n := e.org.Count("Contact"); n != 0 {
+		t.Errorf("%d contacts written", n)
 	}
 }

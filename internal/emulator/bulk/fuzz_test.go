@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/sfbatch/sfbatch/internal/emulator/org"
@@ -135,4 +136,67 @@ func TestParseXMLRecords(t *testing.T) {
 	if err != nil || fmt.Sprint(js) != "[map[Account.External_Id__c:X Email:<nil> LastName:A N:1.5]]" {
 		t.Errorf("JSON records %v %v", js, err)
 	}
+	// Records after the first array must not vanish without an outcome.
+	for _, body := range []string{`[{"LastName":"A"}] [{"LastName":"B"}]`, `[{"LastName":"A"}],{"LastName":"B"}`, `[{"LastName":"A"}] x`} {
+		if js, err := parseJSONRecords([]byte(body)); err == nil {
+			t.Errorf("JSON %s: %d records and no error", body, len(js))
+		}
+	}
+	if js, err := parseJSONRecords([]byte("[{\"LastName\":\"A\"}]\n")); err != nil || len(js) != 1 {
+		t.Errorf("JSON with a trailing newline: %v, %v", js, err)
+	}
+}
+
+// TestCSVSourceRecordTooLarge checks that a record the CSV reader cannot
+// hold (an unclosed quote) fails the batch instead of yielding failed rows
+// forever.
+func TestCSVSourceRecordTooLarge(t *testing.T) {
+	t.Parallel()
+	data := "LastName\nok\n\"open" + strings.Repeat("x", sfcsv.DefaultMaxRecordBytes+1) + "\n"
+	src, err := newCSVSource(strings.NewReader(data), sfcsv.Comma)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for i := 0; ; i++ {
+		if i > 5 {
+			t.Fatalf("source still yielding rows after %d calls", i)
+		}
+		r, err := src.next()
+		if err == io.EOF {
+			t.Fatal("io.EOF: the unreadable rest of the data was dropped silently")
+		}
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "InvalidBatch : ") {
+				t.Errorf("batch error %q, want an InvalidBatch message", err)
+			}
+			break
+		}
+		if r.rowErr == nil {
+			rows++
+		}
+	}
+	if rows != 1 {
+		t.Errorf("%d good rows before the error, want 1", rows)
+	}
+}
+
+// FuzzParseJSONRecords feeds arbitrary bytes to the Bulk 1.0 JSON batch
+// parser: no panic, and every record it accepts becomes one row.
+func FuzzParseJSONRecords(f *testing.F) {
+	f.Add([]byte(`[{"attributes":{"type":"Contact"},"LastName":"A","Account":{"External_Id__c":"X"},"Email":null,"N":1.5}]`))
+	f.Add([]byte(`[]`))
+	f.Add([]byte(`[{"LastName":"A"}] [{"LastName":"B"}]`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		recs, err := parseJSONRecords(data)
+		if err != nil {
+			return
+		}
+		for i, r := range recs {
+			if r == nil {
+				t.Fatalf("record %d is nil", i)
+			}
+		}
+	})
 }

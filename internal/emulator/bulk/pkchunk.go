@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 these errors are Salesforce's exceptionMessage texts, sent to clients as they are.
+
 package bulk
 
 import (

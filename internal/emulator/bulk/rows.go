@@ -1,6 +1,7 @@
 package bulk
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
@@ -35,13 +36,22 @@ type csvSource struct {
 }
 
 func newCSVSource(data io.Reader, delim sfcsv.Delimiter) (*csvSource, error) {
-	r := sfcsv.NewReader(data, sfcsv.ReaderOptions{Delimiter: delim})
+	br := bufio.NewReader(data)
+	bom, _ := br.Peek(len(sfcsv.BOM))
+	hasBOM := string(bom) == sfcsv.BOM
+	r := sfcsv.NewReader(br, sfcsv.ReaderOptions{Delimiter: delim})
 	h, err := r.Header()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("InvalidBatch : Records not found")
 		}
 		return nil, fmt.Errorf("InvalidBatch : Failed to parse header: %v", err)
+	}
+	if hasBOM && len(h) > 0 {
+		// Salesforce does not strip a byte order mark: it becomes part of the
+		// first column name, which then fails the column check
+		// ("Field name not found : \ufeffName").
+		h[0] = sfcsv.BOM + h[0]
 	}
 	return &csvSource{r: r, header: h}, nil
 }
@@ -53,6 +63,11 @@ func (c *csvSource) next() (row, error) {
 			return row{}, io.EOF
 		}
 		var pe *sfcsv.ParseError
+		if errors.Is(err, sfcsv.ErrRecordTooLarge) {
+			// The reader stops here: the rest of the data cannot be split
+			// into rows, so the batch fails as a whole.
+			return row{}, fmt.Errorf("InvalidBatch : Failed to parse CSV: %v", err)
+		}
 		if errors.As(err, &pe) {
 			if rec == nil {
 				rec = make([]string, len(c.header))
@@ -97,6 +112,11 @@ func parseJSONRecords(data []byte) ([]map[string]any, error) {
 	var raw []map[string]any
 	if err := dec.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("InvalidBatch : Failed to parse JSON: %v", err)
+	}
+	// Anything after the array (a second array, stray text) is not silently
+	// ignored: its records would otherwise be lost without an outcome.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("InvalidBatch : Failed to parse JSON: unexpected content after the array of records")
 	}
 	out := make([]map[string]any, len(raw))
 	for i, r := range raw {

@@ -49,7 +49,10 @@
 //   - A reference field given a string that is not an id fails with
 //     MALFORMED_ID, an id of another object with FIELD_INTEGRITY_EXCEPTION
 //     (both "Account ID: id value of incorrect type: …"), an id of the
-//     right object that does not exist with INVALID_CROSS_REFERENCE_KEY.
+//     right object that does not exist with INVALID_CROSS_REFERENCE_KEY. A
+//     relationship column (Account.External_Id__c) whose value matches no
+//     parent fails with INVALID_FIELD ("Foreign key external ID: … not found
+//     for field … in entity …"), as on Salesforce.
 //   - Update or delete of an id that never existed is NOT_FOUND
 //     ("The requested resource does not exist").
 //   - Records in the recycle bin keep their unique values out of the

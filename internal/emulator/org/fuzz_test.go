@@ -1,6 +1,8 @@
 package org
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -94,6 +96,26 @@ func FuzzQuery(f *testing.F) {
 				_ = r.Values(i)
 				_ = r.Record(i)
 			}
+		}
+	})
+}
+
+// FuzzParseSchema feeds arbitrary bytes to the schema file parser: it must
+// not panic, and a schema it accepts must hold the default objects.
+func FuzzParseSchema(f *testing.F) {
+	if b, err := os.ReadFile(filepath.Join("testdata", "schema.json")); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte(`{"objects":[{"name":"X__c","fields":[{"name":"A__c","type":"string","length":10}]}]}`))
+	f.Add([]byte(`{"objects":[{"name":"X__c","fields":[{"name":"R__c","type":"reference","referenceTo":"Account"}]}]}`))
+	f.Add([]byte(`{"objects":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := parseSchema(data, "fuzz.json")
+		if err != nil {
+			return
+		}
+		if _, ok := s.Object("Contact"); !ok {
+			t.Fatal("accepted schema lacks the default Contact object")
 		}
 	})
 }

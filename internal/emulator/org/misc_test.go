@@ -307,6 +307,8 @@ func TestLoadSchemaFileErrors(t *testing.T) {
 		"unknown.json":    `{"objects":[{"name":"X__c","flds":[]}]}`,
 		"sysfield.json":   `{"objects":[{"name":"Contact","fields":[{"name":"Id","type":"string"}]}]}`,
 		"baddefault.json": `{"objects":[{"name":"X__c","fields":[{"name":"P__c","type":"picklist","values":["A"],"restricted":true,"default":"B"}]}]}`,
+		// Two concatenated documents: the second's objects must not be dropped silently.
+		"twodocs.json": `{"objects":[{"name":"X__c","fields":[]}]} {"objects":[{"name":"Y__c","fields":[]}]}`,
 	} {
 		p := filepath.Join(dir, name)
 		if err := writeFile(p, body); err != nil {

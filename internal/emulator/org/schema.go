@@ -1,8 +1,10 @@
 package org
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -253,15 +255,24 @@ func LoadSchemaFile(path string) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("org: read schema: %w", err)
 	}
+	return parseSchema(b, path)
+}
+
+// parseSchema decodes a schema file's bytes; name appears in errors.
+func parseSchema(b []byte, name string) (*Schema, error) {
 	var sf SchemaFile
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&sf); err != nil {
-		return nil, fmt.Errorf("org: schema %s: %w", path, err)
+		return nil, fmt.Errorf("org: schema %s: %w", name, err)
+	}
+	// A second JSON value would otherwise be ignored, and the objects in it lost.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("org: schema %s: unexpected content after the schema object", name)
 	}
 	s, err := buildSchema(defaultSpecs(), sf.Objects)
 	if err != nil {
-		return nil, fmt.Errorf("org: schema %s: %w", path, err)
+		return nil, fmt.Errorf("org: schema %s: %w", name, err)
 	}
 	return s, nil
 }

@@ -80,6 +80,7 @@ func (o *Org) write(userID string, reqs []WriteRequest, allOrNone bool) []WriteR
 	w.nowAny, w.userAny = w.now, w.user
 	failed := false
 	for i := range reqs {
+		w.left = len(reqs) - i
 		res := w.one(&reqs[i])
 		if !res.Success {
 			failed = true
@@ -160,9 +161,19 @@ type writer struct {
 	set     []bool
 	setList []int
 
+	// Records are carved out of slabs to save allocations; a slab holds at most
+	// slabRecords records and no more than the requests left need, so a small
+	// write does not allocate (and keep alive) room for 128 records.
 	slab    []any
 	recSlab []record
+	left    int // requests not yet written, the current one included
 }
+
+// slabRecords is the most records one allocation of a writer's slabs holds.
+const slabRecords = 128
+
+// slabSize is how many records the next slab holds.
+func (w *writer) slabSize() int { return min(slabRecords, max(1, w.left)) }
 
 func fail(e *Error) WriteResult { return WriteResult{Errors: []Error{*e}} }
 
@@ -405,7 +416,9 @@ func (w *writer) resolveExternal(ki keyInfo, v any) (string, *Error) {
 	if !ok {
 		return "", errInvalidType(rf, fmt.Sprint(v))
 	}
-	notFound := newErr(CodeInvalidCrossReference, fmt.Sprintf("Foreign key external ID: %s not found for field %s in entity %s", s, rf.Name, ki.target.Name))
+	// Salesforce reports a parent that no external id matches as INVALID_FIELD (in REST,
+	// collections and both Bulk APIs), unlike a missing parent given by Id.
+	notFound := newErr(CodeInvalidField, fmt.Sprintf("Foreign key external ID: %s not found for field %s in entity %s", s, rf.Name, ki.target.Name))
 	t := w.o.tables[ki.target]
 	if rf.pos == posID {
 		id, ok := NormalizeID(s)
@@ -472,7 +485,7 @@ func (t *table) scan(f *Field, v any) []*record {
 
 func (w *writer) newVals(n int) []any {
 	if len(w.slab) < n {
-		w.slab = make([]any, n*128)
+		w.slab = make([]any, n*w.slabSize())
 	}
 	v := w.slab[:n:n]
 	w.slab = w.slab[n:]
@@ -481,7 +494,7 @@ func (w *writer) newVals(n int) []any {
 
 func (w *writer) newRecord(vals []any) *record {
 	if len(w.recSlab) == 0 {
-		w.recSlab = make([]record, 128)
+		w.recSlab = make([]record, w.slabSize())
 	}
 	r := &w.recSlab[0]
 	w.recSlab = w.recSlab[1:]

@@ -76,9 +76,9 @@ func TestWriteErrors(t *testing.T) {
 		{"missing parent id", WriteRequest{Op: OpInsert, Object: "Contact", Fields: map[string]any{"LastName": "X", "AccountId": missingAcct}},
 			Error{CodeInvalidCrossReference, "invalid cross reference id", []string{"AccountId"}}},
 		{"missing parent external id", WriteRequest{Op: OpInsert, Object: "Contact", Fields: map[string]any{"LastName": "X", "Account.External_Id__c": "nope"}},
-			Error{CodeInvalidCrossReference, "Foreign key external ID: nope not found for field External_Id__c in entity Account", []string{}}},
+			Error{CodeInvalidField, "Foreign key external ID: nope not found for field External_Id__c in entity Account", []string{}}},
 		{"external id is case-sensitive", WriteRequest{Op: OpInsert, Object: "Contact", Fields: map[string]any{"LastName": "X", "Account.External_Id__c": "acme"}},
-			Error{CodeInvalidCrossReference, "Foreign key external ID: acme not found for field External_Id__c in entity Account", []string{}}},
+			Error{CodeInvalidField, "Foreign key external ID: acme not found for field External_Id__c in entity Account", []string{}}},
 		{"malformed parent id", WriteRequest{Op: OpInsert, Object: "Contact", Fields: map[string]any{"LastName": "X", "AccountId": "abc"}},
 			Error{CodeMalformedID, "Account ID: id value of incorrect type: abc", []string{"AccountId"}}},
 		{"parent id of wrong object", WriteRequest{Op: OpInsert, Object: "Contact", Fields: map[string]any{"LastName": "X", "AccountId": con}},
@@ -416,5 +416,22 @@ func TestWriteAsUser(t *testing.T) {
 	got, _ = o.Get(t.Context(), "Account", res[0].ID, []string{"OwnerId", "LastModifiedById"})
 	if got["OwnerId"] != o.DefaultUserID() || got["LastModifiedById"] != o.DefaultUserID() {
 		t.Errorf("after update = %v", got)
+	}
+}
+
+// TestWriterSlabsFitTheWrite checks that a write of a few records does not
+// allocate (and keep alive, through the records) slabs sized for 128.
+func TestWriterSlabsFitTheWrite(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ left, wantRecords int }{{1, 1}, {3, 3}, {128, 128}, {5000, 128}, {0, 1}} {
+		w := &writer{left: tt.left}
+		v := w.newVals(40)
+		w.newRecord(v)
+		if got := (len(w.slab) + 40) / 40; got != tt.wantRecords {
+			t.Errorf("%d requests left: value slab for %d records, want %d", tt.left, got, tt.wantRecords)
+		}
+		if got := len(w.recSlab) + 1; got != tt.wantRecords {
+			t.Errorf("%d requests left: record slab of %d, want %d", tt.left, got, tt.wantRecords)
+		}
 	}
 }

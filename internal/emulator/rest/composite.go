@@ -46,6 +46,12 @@ func (h *Handler) composite(w http.ResponseWriter, q *request) {
 		}
 	case "sobjects":
 		h.collections(w, q, p[1:])
+	case "tree":
+		if len(p) == 2 && allow(w, q.r.Method, http.MethodPost) {
+			h.compositeTree(w, q, p[1])
+		} else if len(p) != 2 {
+			notFound(w)
+		}
 	default:
 		notFound(w)
 	}

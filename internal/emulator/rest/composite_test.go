@@ -297,3 +297,32 @@ func (e *env) contactIDs() []string {
 	}
 	return ids
 }
+
+func TestCompositeTree(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	body := `{"records":[{"attributes":{"type":"Account","referenceId":"a1"},"Name":"Tree Co",
+	  "Contacts":{"records":[{"attributes":{"type":"Contact","referenceId":"c1"},"LastName":"Leaf"},{"attributes":{"type":"Contact","referenceId":"c2"},"LastName":"Leaf2"}]}}]}`
+	r := e.do("POST", "/services/data/v62.0/composite/tree/Account", body)
+	var out struct {
+		HasErrors bool
+		Results   []struct{ ReferenceID, ID string }
+	}
+	e.json(r, &out)
+	if r.status != 201 || out.HasErrors || len(out.Results) != 3 || out.Results[0].ReferenceID != "a1" {
+		t.Fatalf("tree: %d %s", r.status, r.body)
+	}
+	rec, err := e.org.Get(t.Context(), "Contact", out.Results[1].ID, []string{"AccountId"})
+	if err != nil || rec["AccountId"] != out.Results[0].ID {
+		t.Errorf("child not linked: %v %v", rec, err)
+	}
+	bad := strings.Replace(body, `"LastName":"Leaf2"`, `"FirstName":"NoLast"`, 1)
+	bad = strings.ReplaceAll(bad, `"a1"`, `"a9"`)
+	r = e.do("POST", "/services/data/v62.0/composite/tree/Account", bad)
+	if r.status != 400 || !strings.Contains(r.body, `"hasErrors":true`) || !strings.Contains(r.body, `"referenceId":"c2","errors":[{"statusCode":"REQUIRED_FIELD_MISSING"`) {
+		t.Errorf("failing tree: %d %s", r.status, r.body)
+	}
+	if got := e.org.Count("Account"); got != 1 {
+		t.Errorf("%d accounts after a failed tree, want 1", got)
+	}
+}

@@ -1,0 +1,52 @@
+package conformance
+
+import "testing"
+
+// scenario is one behaviour every target must show.
+type scenario struct {
+	name string
+	// tag is the scenario's part of the record prefix (short: LastName holds 80 characters).
+	tag string
+	// emulatorOnly scenarios need the emulator's controls (faults, session expiry).
+	emulatorOnly bool
+	run          func(t *testing.T, e *Env)
+}
+
+func scenarios() []scenario {
+	return []scenario{
+		{name: "login_limits", tag: "li", run: testLoginLimits},
+		{name: "describe_contact", tag: "de", run: testDescribeContact},
+		{name: "rest_crud", tag: "rc", run: testRESTCRUD},
+		{name: "query_paging", tag: "qp", run: testQueryPaging},
+		{name: "composite_batch", tag: "cb", run: testCompositeBatch},
+		{name: "composite_all_or_none", tag: "ca", run: testCompositeAllOrNone},
+		{name: "collections_create", tag: "co", run: testCollectionsCreate},
+		{name: "bulk2_ingest", tag: "bi", run: testBulk2Ingest},
+		{name: "bulk2_query", tag: "bq", run: testBulk2Query},
+		{name: "bulk1_insert_query", tag: "b1", run: testBulk1InsertQuery},
+		{name: "load_bulk2", tag: "l2", run: testLoadBulk2},
+		{name: "load_bulk1", tag: "l1", run: testLoadBulk1},
+		{name: "load_auto", tag: "la", run: testLoadAuto},
+		{name: "load_upsert", tag: "lu", run: testLoadUpsert},
+		{name: "extract", tag: "ex", run: testExtract},
+		{name: "session_expiry", tag: "se", emulatorOnly: true, run: testSessionExpiry},
+		{name: "faults", tag: "fa", emulatorOnly: true, run: testFaults},
+	}
+}
+
+// TestConformance runs every scenario against every target, as subtests named
+// target/scenario, in parallel: scenarios share an org but never each other's records.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	for _, target := range Targets(t) {
+		for _, sc := range scenarios() {
+			t.Run(target.Name+"/"+sc.name, func(t *testing.T) {
+				if sc.emulatorOnly && target.Emulator == nil {
+					t.Skip("needs the emulator's controls")
+				}
+				t.Parallel()
+				sc.run(t, &Env{Target: target, Prefix: target.RunPrefix + sc.tag})
+			})
+		}
+	}
+}

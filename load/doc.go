@@ -1,0 +1,57 @@
+// Package load sends any number of rows to Salesforce and gives every input row exactly one
+// outcome: Succeeded (with the record id and whether it was created), Failed (with the status
+// code, message and fields) or NotProcessed (with the reason).
+//
+// # Use
+//
+//	c, _ := salesforce.New(instanceURL, salesforce.WithAccessToken(token))
+//	files, _ := load.CSVSinks("results")
+//	sum, err := load.Load(ctx, c, load.CSVSource(f, "contacts.csv", load.CSVOptions{}), files,
+//		load.Options{Object: "Contact", Operation: load.Upsert, ExternalIDField: "External_Id__c"})
+//	files.Close() // writes success.csv, failure.csv, unprocessed.csv and results.csv
+//
+// Rows come from a Source: CSVSource (Salesforce's CSV dialect), MapSource (maps of Go
+// values), StructSource (structs with `sf:"Field"` tags), RowsSource (string rows), or any
+// type with Header and Next. Every row carries a stable 1-based number; results name it.
+//
+// # How a load runs
+//
+//  1. Options are validated and defaulted in one place (errors name the field).
+//  2. API Auto peeks at up to CollectionsThreshold+1 rows: fewer go through sObject
+//     Collections (synchronous, no polling), more through Bulk API 2.0. Bulk API 1.0 is used
+//     when asked for (serial mode, per-batch results).
+//  3. Preflight (when describe is reachable) checks the header: unknown columns, fields that
+//     cannot be created or updated, required fields missing on insert, an external id field
+//     that is not one. Problems abort with a *PreflightError before any job exists. Rows with
+//     a missing required value or an obvious type or length error fail on their own, unsent
+//     (or abort the load with Options.PreflightRows = AbortOnRowProblems). Options.DryRun
+//     checks everything and sends nothing.
+//  4. Rows are encoded once, in the upload's delimiter and line ending, and split by exact
+//     bytes, characters and records: Bulk API 1.0 batches stay under 10,000 records, 10 MB
+//     and 10,000,000 characters; Bulk API 2.0 jobs under ~100 MB raw (150 MB base64) and
+//     BatchSize records; collection calls under 200 records. A row that alone exceeds a limit
+//     fails with StatusRowTooLarge. Chunks are spooled to temporary files, so memory is
+//     bounded by the chunks in flight, not by the input.
+//  5. Up to Concurrency chunks run at once (and the client's pacer bounds requests further).
+//     Status polls back off from MinPollInterval to MaxPollInterval; no client-side timer
+//     abandons a running job (only ctx or Options.Deadline stop a load).
+//  6. Results are joined to input rows: Bulk API 1.0 by position, Bulk API 2.0 by row
+//     content within the job (the result files echo the uploaded columns; identical rows are
+//     matched in input order; results are streamed, never held whole), collections by
+//     position. Rows missing from every result file become NotProcessed.
+//  7. Rows that failed with a retryable code (DefaultRetryCodes: UNABLE_TO_LOCK_ROW and
+//     friends) are spooled and resubmitted in later passes, up to MaxRetries, after a
+//     doubling backoff, sorted by GroupBy when set. A job that fails as a whole is
+//     resubmitted when that is safe (update, upsert, delete) and its rows fail otherwise.
+//  8. On cancellation, deadline or a fatal error, open jobs are aborted (unless
+//     LeaveJobsOpen), every row without an outcome is delivered as NotProcessed, and the
+//     returned *Error names every job that was open.
+//
+// # Results
+//
+// A Sink receives each RowResult as it becomes known. CSVFiles writes success, failure,
+// unprocessed and merged results files ordered by input row; Batches collects one list per
+// batch, the way salesforce_batch returns them; Summary counts outcomes by kind and status
+// code. Progress events (rows read, bytes uploaded, job states, rows done, retries) go to
+// Options.Progress; the package prints nothing and logs only to Options.Logger.
+package load
