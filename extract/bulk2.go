@@ -17,17 +17,19 @@ func (e *engine) runBulk2(ctx context.Context) error {
 	if r := e.s.Resume; r != nil {
 		jobID, locator, skip = r.JobID, r.Locator, r.Skip
 		e.sum.JobIDs = append(e.sum.JobIDs, jobID)
-		if err := e.waitBulk2(ctx, jobID); err != nil {
-			return err
-		}
 	} else {
 		var err error
 		if jobID, err = e.startBulk2(ctx, e.s.query); err != nil {
 			return err
 		}
-		if err := e.waitBulk2(ctx, jobID); err != nil {
+	}
+	if err := e.waitBulk2(ctx, jobID); err != nil {
+		var je *JobError
+		if errors.As(err, &je) {
 			return err
 		}
+		// The job exists and may still complete: it can be resumed.
+		return &DownloadError{Resume: Resume{JobID: jobID, Locator: locator, Skip: skip}, Resumable: true, Err: err}
 	}
 	if err := e.downloadBulk2(ctx, jobID, locator, skip); err != nil {
 		return err

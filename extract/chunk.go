@@ -13,7 +13,8 @@ import (
 // smallest and largest matching Id (the outer ranges are open, so records
 // created meanwhile are not missed), runs one Bulk 2.0 query job per range
 // (up to Concurrency at once) and writes the ranges' rows in id-range order
-// (or as jobs finish when Unordered).
+// (or as jobs finish when Unordered). Each range's pages are downloaded like
+// a single job's (concurrently through resultPages when available).
 func (e *engine) runChunked(ctx context.Context) error {
 	q, err := soql.Parse(e.s.query)
 	if err != nil {
@@ -94,7 +95,7 @@ type chunkJob struct {
 }
 
 func (c *chunkJob) consume(ctx context.Context) error {
-	if err := c.e.downloadSequential(ctx, c.jobID, "", 0); err != nil {
+	if err := c.e.downloadBulk2(ctx, c.jobID, "", 0); err != nil {
 		return err
 	}
 	c.e.deleteBulk2(ctx, c.jobID)

@@ -57,6 +57,7 @@ type JobError struct {
 	Message string
 }
 
+// Error names the API, job, batch, state and Salesforce's message.
 func (e *JobError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "extract: %s job %s", e.API, e.JobID)
@@ -70,8 +71,9 @@ func (e *JobError) Error() string {
 	return b.String()
 }
 
-// DownloadError is a Bulk API 2.0 download that failed after its job
-// completed. When Resumable, Resume holds what Options.Resume needs to
+// DownloadError is a Bulk API 2.0 extraction that failed (or was
+// cancelled) after its query job was created: while waiting for the job or
+// while downloading its results. When Resumable, Resume holds what Options.Resume needs to
 // continue exactly where the output stopped (not so for Unordered pages or
 // IDChunks, whose written rows are not a prefix of one job's results). Rows
 // is the number of rows written by this run.
@@ -82,11 +84,13 @@ type DownloadError struct {
 	Err       error
 }
 
+// Error names the job, the resume point and the cause.
 func (e *DownloadError) Error() string {
-	return fmt.Sprintf("extract: downloading results of Bulk 2.0 job %s (resume at locator %q skipping %d rows; %d rows written): %v",
+	return fmt.Sprintf("extract: Bulk 2.0 job %s (resume at locator %q skipping %d rows; %d rows written): %v",
 		e.Resume.JobID, e.Resume.Locator, e.Resume.Skip, e.Rows, e.Err)
 }
 
+// Unwrap returns the cause.
 func (e *DownloadError) Unwrap() error { return e.Err }
 
 // Run pulls every row of the query into opts.Output in opts.Format. On

@@ -2,11 +2,13 @@ package extract_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -16,6 +18,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sfbatch/sfbatch/extract"
+	"github.com/sfbatch/sfbatch/internal/emulator/bulk"
+	"github.com/sfbatch/sfbatch/internal/emulator/clock"
 	"github.com/sfbatch/sfbatch/internal/emulator/org"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/salesforcetest"
@@ -135,6 +139,7 @@ func TestRunAPIs(t *testing.T) {
 		{"rest", extract.Options{API: extract.APIREST, PageSize: 200}, extract.APIREST, 1, true},
 		{"auto small uses rest", extract.Options{}, extract.APIREST, 1, true},
 		{"auto large uses bulk2", extract.Options{RESTMaxRows: 100}, extract.APIBulk2, -1, true},
+		{"auto with id chunks uses bulk2", extract.Options{IDChunks: 3}, extract.APIBulk2, -1, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -502,5 +507,60 @@ func TestRunProgress(t *testing.T) {
 		if p.Rows != wantRows || p.Pages != i+1 || p.JobID != sum.JobIDs[0] || p.API != extract.APIBulk2 || (p.Locator == "") != (i == 2) {
 			t.Errorf("progress %d = %+v, want %d rows", i, p, wantRows)
 		}
+	}
+}
+
+func TestRunAutoCountFailureUsesBulk2(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5)
+	if err := f.srv.FailNext(1, "GET", "/services/data/*/query*", 400, "QUERY_TIMEOUT"); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	sum, err := extract.Run(t.Context(), f.c, fast(extract.Options{Query: contactQuery + " ORDER BY Id", Output: &out}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.API != extract.APIBulk2 {
+		t.Errorf("API %s, want bulk2 after a failed count", sum.API)
+	}
+	if diff := cmp.Diff(f.want, readCSV(t, out.Bytes(), sfcsv.ReaderOptions{})); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+}
+
+func TestRunResumeWhileJobRuns(t *testing.T) {
+	t.Parallel()
+	fake := clock.NewFake(time.Date(2024, 5, 15, 12, 0, 0, 0, time.UTC))
+	srv := salesforcetest.New(t, salesforcetest.WithClock(fake),
+		salesforcetest.WithBulkOptions(bulk.Options{Profile: bulk.Realistic{QueryLatency: time.Hour}}))
+	if _, err := srv.Insert(t.Context(), "Contact", map[string]any{"LastName": "A"}, map[string]any{"LastName": "B"}); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, srv.URL(), srv)
+	opts := fast(extract.Options{Query: "SELECT LastName FROM Contact ORDER BY LastName", API: extract.APIBulk2})
+	var out bytes.Buffer
+	opts.Output = &out
+	// The job takes an hour of emulated time: give up after a few polls.
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	sum, err := extract.Run(ctx, c, opts)
+	var de *extract.DownloadError
+	if !errors.As(err, &de) || !de.Resumable || de.Resume.JobID == "" || de.Resume.JobID != sum.JobIDs[0] || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want a resumable *DownloadError wrapping the deadline", err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); fake.Waiters() == 0; runtime.Gosched() {
+		// The job's query waits on the emulated clock.
+		if time.Now().After(deadline) {
+			t.Fatal("the query job never waited on the emulated clock")
+		}
+	}
+	fake.Advance(time.Hour)
+	opts.Resume = &de.Resume
+	if _, err := extract.Run(t.Context(), c, opts); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "LastName\nA\nB\n" {
+		t.Errorf("output %q", got)
 	}
 }

@@ -11,10 +11,11 @@ import (
 	"github.com/sfbatch/sfbatch/salesforce"
 )
 
-// choose picks the API for APIAuto: Bulk 2.0 for id-range chunking and for
-// queries this package cannot parse (Salesforce judges them), REST when a
-// COUNT() of the query is at most RESTMaxRows or the query uses OFFSET
-// (which Bulk API 2.0 rejects), Bulk 2.0 otherwise.
+// choose picks the API for APIAuto: Bulk 2.0 for id-range chunking, for
+// queries this package cannot parse (Salesforce judges them) and when the
+// count fails; REST when a COUNT() of the query is at most RESTMaxRows, or
+// the query uses OFFSET or COUNT (which Bulk API 2.0 rejects); Bulk 2.0
+// otherwise.
 func (e *engine) choose(ctx context.Context) (API, error) {
 	if e.s.IDChunks > 1 {
 		return APIBulk2, nil
@@ -37,7 +38,13 @@ func (e *engine) choose(ctx context.Context) (API, error) {
 	cq.OrderBy, cq.Limit, cq.Offset = nil, nil, nil
 	page, err := e.c.QueryPage(ctx, cq.String())
 	if err != nil {
-		return "", fmt.Errorf("extract: estimating the row count: %w", err)
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		// A COUNT() can time out on a large object: Bulk API 2.0 is the
+		// right choice then, and it reports any error in the query itself.
+		e.s.log.Warn("extract: could not estimate the row count; using Bulk 2.0", "err", err)
+		return APIBulk2, nil
 	}
 	n := page.TotalSize
 	if q.Limit != nil {

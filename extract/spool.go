@@ -19,6 +19,7 @@ type spool struct {
 
 func newSpool(dir string, limit int) *spool { return &spool{dir: dir, limit: limit} }
 
+// Write appends p, in memory up to the limit and in the file after.
 func (s *spool) Write(p []byte) (int, error) {
 	if s.f == nil && s.mem.Len()+len(p) <= s.limit {
 		return s.mem.Write(p)

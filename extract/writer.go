@@ -62,6 +62,7 @@ type ValueError struct {
 	Value  string
 }
 
+// Error names the row, column, type and value.
 func (e *ValueError) Error() string {
 	return fmt.Sprintf("extract: row %d, column %s: %q is not a valid %s", e.Row, e.Column, e.Value, e.Kind)
 }

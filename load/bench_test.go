@@ -26,7 +26,7 @@ func BenchmarkEncodeSplitJoin(b *testing.B) {
 	}
 	rows := benchRows(10_000)
 	r := &run{cfg: cfg, seed: maphash.MakeSeed(), header: make([]string, 10)}
-	enc := newEncoder(cfg, r.header)
+	enc := newEncoder(cfg)
 	const chunkRows = 10_000
 	c := &chunk{}
 	w := &countWriter{}

@@ -132,7 +132,23 @@ func (b *bulk1Runner) run(ctx context.Context, c *chunk) error {
 		if batch.StateMessage == "" {
 			e = &RowError{StatusCode: StatusJobFailed, Message: "batch " + bid + " failed"}
 		}
-		c.forEach(r, func(i int, vals []string) { r.resolveJobFailure(c, i, vals, e, Failed) })
+		// A batch that failed part way (for example after too many processing attempts) may
+		// have results for the rows it processed; use them when there are any.
+		if err := b.results(ctx, c); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			r.cfg.Logger.Debug("load: no results for a failed batch", "job", jobID, "batch", bid, "err", err)
+		}
+		permanent := permanentJobFailure(batch.StateMessage)
+		c.forEach(r, func(i int, vals []string) {
+			if permanent || r.cfg.Operation.idempotent() {
+				r.resolveJobFailure(c, i, vals, e, Failed)
+				return
+			}
+			r.resolve(c, i, &RowResult{Outcome: NotProcessed, Values: vals, Error: &RowError{StatusCode: StatusNoResult,
+				Message: "batch " + bid + " failed (" + e.StatusCode + ": " + e.Message + ") without a result for this row; whether it was inserted is unknown"}})
+		})
 	default: // NotProcessed
 		c.forEach(r, func(i int, vals []string) {
 			r.resolve(c, i, &RowResult{Outcome: NotProcessed, Values: vals,

@@ -104,6 +104,11 @@ func (b *bulk2Runner) run(ctx context.Context, c *chunk) error {
 	for _, f := range files {
 		body, err := f.fetch(ctx, id)
 		if err != nil {
+			if ctx.Err() == nil && job.State != salesforce.JobStateJobComplete {
+				// A failed or aborted job may have no result files; its rows are handled below.
+				log.Warn("load: no result file for an unfinished job", "file", f.kind, "state", job.State, "err", err)
+				continue
+			}
 			return fmt.Errorf("%s of Bulk API 2.0 job %s: %w", f.kind, id, err)
 		}
 		err = b.join(c, jn, job, f.kind, body)
@@ -116,9 +121,14 @@ func (b *bulk2Runner) run(ctx context.Context, c *chunk) error {
 	missing := 0
 	c.forEach(r, func(i int, vals []string) {
 		missing++
-		switch job.State {
-		case salesforce.JobStateFailed:
-			r.resolveJobFailure(c, i, vals, jobError(job), Failed)
+		switch {
+		case job.State == salesforce.JobStateFailed && r.cfg.Operation.idempotent():
+			r.resolveJobFailure(c, i, vals, jobError(job), NotProcessed)
+		case job.State == salesforce.JobStateFailed:
+			// The row may or may not have been inserted: say so rather than guess.
+			e := jobError(job)
+			r.resolve(c, i, &RowResult{Outcome: NotProcessed, Values: vals, Error: &RowError{StatusCode: StatusNoResult,
+				Message: "job " + id + " failed (" + e.StatusCode + ": " + e.Message + ") without a result for this row; whether it was inserted is unknown"}})
 		default:
 			r.resolve(c, i, &RowResult{Outcome: NotProcessed, Values: vals,
 				Error: &RowError{StatusCode: StatusNoResult, Message: "job " + id + " (" + job.State + ") returned no result for this row"}})

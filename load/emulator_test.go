@@ -16,6 +16,7 @@ import (
 	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/salesforcetest"
+	"github.com/sfbatch/sfbatch/sfcsv"
 )
 
 // emulator starts an org over loopback HTTPS and a client for it.
@@ -162,6 +163,8 @@ func TestEmulatorPartialFailuresAndDuplicates(t *testing.T) {
 			t.Parallel()
 			_, c := emulator(t)
 			rows := emuContacts(60, "P")
+			rows[0][4] = "Multi\nline, \"quoted\" \u00e9t\u00e9 \u2713"
+			rows[1][4] = "#N/A"
 			for i := range rows {
 				switch {
 				case i%10 == 3:
@@ -387,5 +390,28 @@ func TestEmulatorPreflight(t *testing.T) {
 	var pe *load.PreflightError
 	if !errors.As(err, &pe) || pe.Problems[0].Column != "Shoe_Size__c" || pe.Problems[0].Code != "INVALID_FIELD" {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestEmulatorDelimiterAndLineEnding(t *testing.T) {
+	t.Parallel()
+	for _, d := range []sfcsv.Delimiter{sfcsv.Pipe, sfcsv.Tab, sfcsv.Semicolon} {
+		t.Run(d.Name(), func(t *testing.T) {
+			t.Parallel()
+			srv, c := emulator(t)
+			rows := emuContacts(30, "D")
+			rows[3][4] = "has | pipe; semi\tand tab, comma"
+			res := newResults(t)
+			sum, err := load.New(c).Load(t.Context(), src(emuHeader, rows), res,
+				quick(load.Options{Object: "Contact", API: load.Bulk2, ColumnDelimiter: d, LineEnding: sfcsv.CRLF}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.check(30)
+			rec, err := srv.Get(t.Context(), "Contact", res.byRow[4].ID, "Title")
+			if sum.Succeeded != 30 || err != nil || rec["Title"] != rows[3][4] {
+				t.Fatalf("summary %+v, title %q (%v)", sum, rec["Title"], err)
+			}
+		})
 	}
 }

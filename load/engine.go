@@ -574,7 +574,7 @@ func (r *run) runPass(ctx context.Context, pass int, src passSource) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.cfg.Concurrency)
 
-	enc := newEncoder(r.cfg, r.header)
+	enc := newEncoder(r.cfg)
 	hdrBytes, hdrSize, err := enc.encode(r.header)
 	if err != nil {
 		return err
@@ -717,7 +717,7 @@ type encoder struct {
 	opts sfcsv.WriterOptions
 }
 
-func newEncoder(cfg *config, header []string) *encoder {
+func newEncoder(cfg *config) *encoder {
 	return &encoder{opts: sfcsv.WriterOptions{Delimiter: cfg.ColumnDelimiter, LineEnding: cfg.LineEnding}}
 }
 
@@ -739,21 +739,21 @@ type rowMeta struct {
 
 // chunk is one unit of upload: a Bulk API 2.0 job, a Bulk API 1.0 batch or a collections call.
 type chunk struct {
-	api    API
-	pass   int
-	index  int
-	rows   []rowMeta
-	bytes  int64
-	chars  int64
-	path   string // CSV file with header (bulk APIs)
-	f      *os.File
-	w      *bufio.Writer
-	vals   [][]string // row values (collections)
-	header []string
+	api   API
+	pass  int
+	index int
+	rows  []rowMeta
+	bytes int64
+	chars int64
+	path  string // CSV file with header (bulk APIs)
+	f     *os.File
+	w     *bufio.Writer
+	vals  [][]string // row values (collections)
 
 	jobID, batchID string
 	job            int    // index in Summary.Jobs
 	resolved       []bool // rows whose attempt has been handled (outcome or requeue)
+	nResolved      int    // count of true values in resolved
 	requeued       []bool // rows sent to the next pass
 	journaled      bool   // recorded in Options.Journal
 }
@@ -769,11 +769,14 @@ func (c *chunk) markResolved(i int) {
 	if c.resolved == nil {
 		c.resolved = make([]bool, len(c.rows))
 	}
-	c.resolved[i] = true
+	if !c.resolved[i] {
+		c.resolved[i] = true
+		c.nResolved++
+	}
 }
 
 func (r *run) newChunk(api API, pass, index int, hdr []byte, hdrSize sfcsv.RowSize) (*chunk, error) {
-	c := &chunk{api: api, pass: pass, index: index, bytes: int64(hdrSize.Bytes), chars: int64(hdrSize.Chars), header: r.header}
+	c := &chunk{api: api, pass: pass, index: index, bytes: int64(hdrSize.Bytes), chars: int64(hdrSize.Chars)}
 	if api != Collections {
 		c.path = r.tempPath(fmt.Sprintf("chunk-p%d-%d", pass, index))
 		f, err := os.Create(c.path)
@@ -847,6 +850,9 @@ func (c *chunk) remove() {
 
 // forEach calls f for every row of the chunk that has no outcome yet, with its values.
 func (c *chunk) forEach(r *run, f func(i int, vals []string)) {
+	if c.nResolved == len(c.rows) {
+		return
+	}
 	pending := func(i int) bool {
 		if i < len(c.resolved) && c.resolved[i] {
 			return false

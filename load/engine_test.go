@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
@@ -401,7 +402,8 @@ func TestFailedJob(t *testing.T) {
 		{"bulk2 insert is not retried", Bulk2, Insert, "InternalError : server busy", 50, 50, "InternalError", false},
 		{"bulk2 upsert permanent is not retried", Bulk2, Upsert, "InvalidBatch : Field name not found : Foo", 50, 50, "InvalidBatch", false},
 		{"bulk1 upsert transient is retried", Bulk1, Upsert, "InternalError : server busy", 100, 0, "", true},
-		{"bulk1 insert is not retried", Bulk1, Insert, "InternalError : server busy", 75, 25, "InternalError", false},
+		{"bulk1 insert is not retried", Bulk1, Insert, "InternalError : server busy", 75, 0, "", false},
+		{"bulk1 insert permanent", Bulk1, Insert, "InvalidBatch : Field name not found : Foo", 75, 25, "InvalidBatch", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -765,6 +767,8 @@ func TestOptionsValidation(t *testing.T) {
 		{Options{Object: "A", MaxBytesPerBatch: -1}, "Options.MaxBytesPerBatch"},
 		{Options{Object: "A", Serial: true}, "Options.Serial"},
 		{Options{Object: "A", ColumnDelimiter: 'x'}, "Options.ColumnDelimiter"},
+		{Options{Object: "A", API: Bulk1, ColumnDelimiter: sfcsv.Tab}, "Options.ColumnDelimiter: Bulk API 1.0"},
+		{Options{Object: "A", Journal: (*jobstore.Store)(nil)}, "Options.RunID"},
 		{Options{Object: "A", API: Collections, Operation: HardDelete}, "Options.API"},
 		{Options{Object: "A", MinPollInterval: 10e9, MaxPollInterval: 1e9}, "Options.MaxPollInterval"},
 	} {
@@ -1003,5 +1007,51 @@ func TestResultsIterator(t *testing.T) {
 		if n++; n == 10 {
 			break
 		}
+	}
+}
+
+func TestEmptyInputs(t *testing.T) {
+	t.Parallel()
+	for _, api := range append(apis, Auto) {
+		f := newFakeOrg()
+		col := newCollector(t)
+		sum, err := f.loader(t).Load(t.Context(), CSVSource(strings.NewReader("LastName,FirstName\n"), "empty.csv", CSVOptions{}), col, fastOptions(Options{Object: "Contact", API: api}))
+		if err != nil || sum.Rows != 0 || len(sum.Jobs) != 0 || len(col.byRow) != 0 {
+			t.Errorf("%v: header only: %+v %v", api, sum, err)
+		}
+	}
+	f := newFakeOrg()
+	_, err := f.loader(t).Load(t.Context(), CSVSource(strings.NewReader(""), "nothing.csv", CSVOptions{}), nil, fastOptions(Options{Object: "Contact"}))
+	var ie *InputError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "nothing.csv") {
+		t.Errorf("no header: %v", err)
+	}
+}
+
+func TestFailedJobWithoutResultFiles(t *testing.T) {
+	t.Parallel()
+	f := newFakeOrg()
+	f.failJob[1] = "InternalError : gone"
+	f.noFailedResults = true
+	col := newCollector(t)
+	sum, err := f.loader(t).Load(t.Context(), rowsSource(contactHeader, contacts(30, "N")), col, fastOptions(Options{Object: "Contact", API: Bulk2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	col.check(30)
+	// Half the rows were inserted before the job failed, but no result says which: the
+	// outcome is unknown, never a claimed failure.
+	if sum.NotProcessed != 30 || sum.ErrorCodes[StatusNoResult] != 30 || !strings.Contains(col.byRow[1].Error.Message, "InternalError: gone") {
+		t.Fatalf("summary %+v, row 1 %+v", sum, col.byRow[1].Error)
+	}
+	// An idempotent operation is resubmitted and converges.
+	f = newFakeOrg()
+	f.failJob[1] = "InternalError : gone"
+	f.noFailedResults = true
+	col = newCollector(t)
+	sum, err = f.loader(t).Load(t.Context(), rowsSource(contactHeader, contacts(30, "N")), col,
+		fastOptions(Options{Object: "Contact", API: Bulk2, Operation: Upsert, ExternalIDField: "External_Id__c"}))
+	if err != nil || sum.Succeeded != 30 || f.count("Contact") != 30 {
+		t.Fatalf("upsert: %v %+v, org has %d", err, sum, f.count("Contact"))
 	}
 }

@@ -44,6 +44,8 @@ type fakeOrg struct {
 	createErr  error
 	jobCount   int
 	batchCount int
+	// noFailedResults makes result files of Failed jobs unavailable.
+	noFailedResults bool
 	// uploads records the size of every upload.
 	uploads []int
 }
@@ -411,6 +413,9 @@ func (b fakeBulk2) result(id string, pick func(*fakeJob) []byte) (io.ReadCloser,
 	}
 	if j.state == "Aborted" && j.success == nil {
 		return io.NopCloser(strings.NewReader("")), nil
+	}
+	if j.state == "Failed" && f.noFailedResults {
+		return nil, &salesforce.APIError{StatusCode: 404, ErrorCode: "NOT_FOUND", Message: "no results for a failed job"}
 	}
 	return io.NopCloser(bytes.NewReader(pick(j))), nil
 }

@@ -331,6 +331,9 @@ func (o Options) resolve() (*config, error) {
 	default:
 		bad("ColumnDelimiter", "%q is not a delimiter Salesforce accepts", rune(c.ColumnDelimiter))
 	}
+	if c.API == Bulk1 && c.ColumnDelimiter != sfcsv.Comma {
+		bad("ColumnDelimiter", "Bulk API 1.0 accepts only comma-separated files")
+	}
 	switch c.LineEnding {
 	case sfcsv.LF, sfcsv.CRLF:
 	default:

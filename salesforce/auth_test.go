@@ -780,3 +780,31 @@ func TestLoginErrorsRedactEchoedSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginDoesNotFollowRedirectToAnotherHost checks that a login request,
+// whose body carries the password or client secret, is not sent again to
+// another host by a 307 or 308 redirect.
+func TestLoginDoesNotFollowRedirectToAnotherHost(t *testing.T) {
+	t.Parallel()
+	var leaked atomic.Bool
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Store(true)
+		http.Error(w, "no", http.StatusBadRequest)
+	}))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer srv.Close()
+	for _, src := range []TokenSource{
+		&OAuthPassword{LoginURL: srv.URL, ClientID: "cid", ClientSecret: "Client-Secret-5", Username: "u", Password: "Pass-Word-1"},
+		&SOAPLogin{LoginURL: srv.URL, Username: "u", Password: "Pass-Word-1"},
+	} {
+		if _, err := src.Token(t.Context()); err == nil {
+			t.Errorf("%v: no error", src)
+		}
+	}
+	if leaked.Load() {
+		t.Error("login credentials were sent to the redirect target on another host")
+	}
+}

@@ -169,6 +169,20 @@ func (s *CompositeService) Execute(ctx context.Context, req CompositeRequest) (*
 	if err := s.client.doJSON(ctx, &request{method: http.MethodPost, path: s.client.dataPath("composite")}, body, &out); err != nil {
 		return nil, fmt.Errorf("salesforce: composite request: %w", err)
 	}
+	// Salesforce answers every subrequest (halted ones with PROCESSING_HALTED): a response
+	// without an entry for each one would silently lose outcomes.
+	got := make(map[string]bool, len(out.Subresponses))
+	for i, sr := range out.Subresponses {
+		if sr == nil {
+			return nil, fmt.Errorf("salesforce: composite request: subresponse %d is null", i+1)
+		}
+		got[sr.ReferenceID] = true
+	}
+	for _, sub := range req.Subrequests {
+		if !got[sub.ReferenceID] {
+			return nil, fmt.Errorf("salesforce: composite request: no subresponse for referenceId %q (%d subresponses for %d subrequests)", sub.ReferenceID, len(out.Subresponses), len(req.Subrequests))
+		}
+	}
 	return &out, nil
 }
 

@@ -298,7 +298,9 @@ func TestComposite(t *testing.T) {
 		writeBody(w, 200, "application/json;charset=UTF-8", `{"compositeResponse":[
  {"body":{"id":"001X","success":true,"errors":[]},"httpHeaders":{"Location":"/services/data/v62.0/sobjects/Account/001X"},"httpStatusCode":201,"referenceId":"refAcct"},
  {"body":[{"errorCode":"PROCESSING_HALTED","message":"The transaction was rolled back since another operation in the same transaction failed."}],"httpHeaders":{},"httpStatusCode":400,"referenceId":"refCont"},
- {"body":{"totalSize":0,"done":true,"records":[]},"httpHeaders":{},"httpStatusCode":200,"referenceId":"refQ"}]}`)
+ {"body":{"totalSize":0,"done":true,"records":[]},"httpHeaders":{},"httpStatusCode":200,"referenceId":"refQ"},
+ {"body":{"Id":"001X","Name":"Acme","Industry":"Energy"},"httpHeaders":{},"httpStatusCode":200,"referenceId":"refGet"},
+ {"body":null,"httpHeaders":{},"httpStatusCode":204,"referenceId":"refUpd"}]}`)
 	}}
 	c, _ := newFakeOrgClient(t, rec)
 	b := c.Composite.NewComposite(CompositeOptions{AllOrNone: true})
@@ -332,6 +334,27 @@ func TestComposite(t *testing.T) {
 	errs := res.Errs()
 	if len(errs) != 1 || !IsErrorCode(errs[0], CodeProcessingHalted) || !strings.Contains(errs[0].Error(), "refCont") {
 		t.Errorf("errs = %v", errs)
+	}
+}
+
+// TestCompositeMissingSubresponse checks that a response without an entry for
+// every subrequest is an error, not a result that silently lacks outcomes.
+func TestCompositeMissingSubresponse(t *testing.T) {
+	t.Parallel()
+	const first = `{"body":{"id":"001X","success":true,"errors":[]},"httpHeaders":{},"httpStatusCode":201,"referenceId":"refAcct"}`
+	for _, tt := range []struct{ body, want string }{
+		{`{"compositeResponse":[` + first + `]}`, `no subresponse for referenceId "refOther"`},
+		{`{"compositeResponse":[` + first + `,null]}`, "subresponse 2 is null"},
+	} {
+		c, _ := newFakeOrgClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeBody(w, 200, "application/json;charset=UTF-8", tt.body)
+		}))
+		b := c.Composite.NewComposite(CompositeOptions{})
+		b.Create("refAcct", "Account", map[string]any{"Name": "Acme"})
+		b.Create("refOther", "Account", map[string]any{"Name": "Other"})
+		if _, err := b.Execute(t.Context()); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("err = %v, want %q", err, tt.want)
+		}
 	}
 }
 
@@ -400,7 +423,7 @@ func TestCompositeCollateByVersion(t *testing.T) {
 		want    bool
 	}{{"47.0", false}, {"48.0", true}, {"62.0", true}} {
 		rec := &recorder{h: func(w http.ResponseWriter, r *http.Request, body string) {
-			writeBody(w, 200, "application/json", `{"compositeResponse":[]}`)
+			writeBody(w, 200, "application/json", `{"compositeResponse":[{"body":{"Id":"001A"},"httpHeaders":{},"httpStatusCode":200,"referenceId":"r"}]}`)
 		}}
 		c, _ := newFakeOrgClient(t, rec, WithAPIVersion(tt.version))
 		b := c.Composite.NewComposite(CompositeOptions{})

@@ -8,7 +8,7 @@
 // The org serves SOAP login (/services/Soap/u and /c), the OAuth token
 // endpoint (password, refresh_token, client_credentials and JWT bearer
 // grants), REST (versions, limits, describe, sObject CRUD and upsert, query
-// and queryAll with cursors), Composite batch, Composite, Composite tree,
+// and queryAll with cursors), Composite batch, Composite, Composite tree and graph,
 // sObject Collections, and Bulk API 1.0 and 2.0, over real HTTP and HTTPS on
 // 127.0.0.1. Records are validated like Salesforce validates them and fail
 // with its error codes. Tests control the clock (WithClock), inject faults
@@ -43,7 +43,7 @@
 //     lengths, nillable, createable, updateable, unique, external id,
 //     picklist values, references); layouts, record types and search
 //     metadata are empty.
-//   - Not served: composite graph, SOSL search, Apex REST, the Metadata and
+//   - Not served: SOSL search, Apex REST, the Metadata and
 //     Tooling APIs, streaming, and the OAuth authorization-code and
 //     device flows.
 //   - Faults, the fake clock and direct record access are emulator-only.

@@ -102,7 +102,8 @@ func NewReader(r io.Reader, opts ReaderOptions) *Reader {
 // Header returns the header (the first record), reading it if it has not
 // been read yet. It does not consume a data row: after Header, Read returns
 // row 2. The returned slice belongs to the caller. Input without any record
-// gives a *ParseError that matches ErrNoHeader and io.EOF.
+// gives a *ParseError that matches ErrNoHeader and io.EOF (later calls: an
+// error matching both that is not a *ParseError; see Reader).
 func (r *Reader) Header() ([]string, error) {
 	if !r.headerDone {
 		if err := r.readHeader(); err != nil {

@@ -19,8 +19,7 @@ type emulatorOptions struct {
 	NoTLS           bool
 	SchemaFile      string
 	DataFile        string
-	UsersFile       string
-	AppsFile        string
+	AccessFile      string
 	SessionLifetime time.Duration
 	Profile         string
 	LockRate        float64
@@ -47,8 +46,8 @@ in memory, or in a SQLite file with --data so they survive a restart.`,
   # Machine-readable details for scripts and CI, records kept across restarts
   sfbatch emulator --json --data org.db --addr 127.0.0.1:8443
 
-  # Custom objects, plain HTTP, Salesforce-like job timing
-  sfbatch emulator --schema schema.json --no-tls --profile realistic`,
+  # Custom objects, plain HTTP, Salesforce-like job timing, your own users and apps
+  sfbatch emulator --schema schema.json --no-tls --profile realistic --access access.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runEmulator(cmd, ios, opts)
@@ -60,8 +59,7 @@ in memory, or in a SQLite file with --data so they survive a restart.`,
 	f.BoolVar(&opts.NoTLS, "no-tls", false, "serve plain HTTP instead of HTTPS")
 	f.StringVar(&opts.SchemaFile, "schema", "", "JSON file of custom objects and fields")
 	f.StringVar(&opts.DataFile, "data", "", "SQLite file that keeps records across restarts (default: in memory)")
-	f.StringVar(&opts.UsersFile, "users", "", "JSON file with an array of users {username, password, security_token, ...}")
-	f.StringVar(&opts.AppsFile, "apps", "", "JSON file with an array of connected apps {client_id, client_secret, certificate_pem, run_as}")
+	f.StringVar(&opts.AccessFile, "access", "", `JSON file of users and connected apps: {"users":[{"username","password","security_token"}],"apps":[{"client_id","client_secret","certificate_pem","run_as"}]}`)
 	f.DurationVar(&opts.SessionLifetime, "session-lifetime", 0, "how long a session lives (default 2h)")
 	f.StringVar(&opts.Profile, "profile", "instant", "Bulk API processing profile: instant or realistic")
 	f.Float64Var(&opts.LockRate, "lock-contention", 0, "probability [0,1] that a row of a Parallel bulk job fails with UNABLE_TO_LOCK_ROW when batches share a parent")
@@ -102,28 +100,14 @@ func emulatorConfig(opts *emulatorOptions) (emulator.Config, error) {
 		return cfg, usageError{fmt.Errorf("--lock-contention: %v is not between 0 and 1", opts.LockRate)}
 	}
 	cfg.Bulk.LockContentionRate = opts.LockRate
-	if opts.UsersFile != "" {
-		if err := readJSONFile(opts.UsersFile, &cfg.Users); err != nil {
-			return cfg, usageError{fmt.Errorf("--users: %w", err)}
+	if opts.AccessFile != "" {
+		af, err := emulator.ReadAccessFile(opts.AccessFile)
+		if err != nil {
+			return cfg, usageError{fmt.Errorf("--access: %w", err)}
 		}
-	}
-	if opts.AppsFile != "" {
-		if err := readJSONFile(opts.AppsFile, &cfg.Apps); err != nil {
-			return cfg, usageError{fmt.Errorf("--apps: %w", err)}
-		}
+		cfg.Users, cfg.Apps = af.Users, af.Apps
 	}
 	return cfg, nil
-}
-
-func readJSONFile(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }
 
 func runEmulator(cmd *cobra.Command, ios *IOStreams, opts *emulatorOptions) error {

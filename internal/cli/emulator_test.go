@@ -72,7 +72,7 @@ func TestEmulatorFlagErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"emulator", "--profile", "slow"},
 		{"emulator", "--lock-contention", "2"},
-		{"emulator", "--users", "/does/not/exist.json"},
+		{"emulator", "--access", "/does/not/exist.json"},
 	} {
 		var out, errOut strings.Builder
 		if code := Run(t.Context(), &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, args); code != ExitUsage {

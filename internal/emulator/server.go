@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -282,7 +283,14 @@ func (s *Server) listenLocked(addr string, useTLS bool) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("emulator: listen %s: %w", addr, err)
 	}
-	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 30 * time.Second}
+	// Connection-level errors (TLS handshakes cut short by a closing
+	// client, ...) go to the configured logger at debug level, never to
+	// the process's standard error.
+	errLog := log.New(io.Discard, "", 0)
+	if s.cfg.Logger != nil {
+		errLog = slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug)
+	}
+	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: errLog}
 	scheme := "http"
 	if useTLS {
 		scheme = "https"
@@ -298,9 +306,17 @@ func (s *Server) listenLocked(addr string, useTLS bool) (string, error) {
 	return scheme + "://" + host, nil
 }
 
+// shutdownGrace is how long Close waits for in-flight requests before it
+// cuts their connections.
+const shutdownGrace = 2 * time.Second
+
 func (s *Server) shutdownLocked() {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
 	for _, hs := range s.servers {
-		_ = hs.Close()
+		if hs.Shutdown(ctx) != nil {
+			_ = hs.Close()
+		}
 	}
 	s.servers = nil
 }

@@ -56,3 +56,8 @@ func ExampleLike() {
 	fmt.Println(soql.Like("acme%", "ACME Corp"), soql.Like("a_c", "abbc"), soql.Like(`100\%`, "100%"))
 	// Output: true false true
 }
+
+func ExampleQuote() {
+	fmt.Println("SELECT Id FROM Contact WHERE LastName = " + soql.Quote("O'Neil \\ Jr."))
+	// Output: SELECT Id FROM Contact WHERE LastName = 'O\'Neil \\ Jr.'
+}

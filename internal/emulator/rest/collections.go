@@ -177,7 +177,7 @@ func (h *Handler) collectionsWrite(w http.ResponseWriter, q *request, op org.Op,
 		wr := org.WriteRequest{Op: op, Object: objName, Fields: fields}
 		switch op {
 		case org.OpInsert:
-			if _, has := popID(fields); has {
+			if id, _ := popID(fields); id != "" {
 				pre[i] = &org.Error{StatusCode: "INVALID_FIELD", Message: "cannot specify Id in an insert call", Fields: []string{"Id"}}
 			}
 		case org.OpUpdate:
@@ -189,7 +189,7 @@ func (h *Handler) collectionsWrite(w http.ResponseWriter, q *request, op org.Op,
 		case org.OpUpsert:
 			wr.ExternalIDField = extField.Name
 			if extField.Name != "Id" {
-				if _, has := popID(fields); has {
+				if id, _ := popID(fields); id != "" {
 					pre[i] = &org.Error{StatusCode: "INVALID_FIELD", Message: "The Id field should not be specified in the sobject data.", Fields: []string{}}
 				}
 			}

@@ -28,7 +28,7 @@ func (h *Handler) composite(w http.ResponseWriter, q *request) {
 		case http.MethodGet, http.MethodHead:
 			base := "/services/data/v" + q.ver + "/composite/"
 			wire.WriteJSON(w, http.StatusOK, map[string]string{
-				"batch": base + "batch", "sobjects": base + "sobjects", "tree": base + "tree",
+				"batch": base + "batch", "sobjects": base + "sobjects", "tree": base + "tree", "graph": base + "graph",
 			})
 		case http.MethodPost:
 			h.compositeRequest(w, q)
@@ -46,6 +46,12 @@ func (h *Handler) composite(w http.ResponseWriter, q *request) {
 		}
 	case "sobjects":
 		h.collections(w, q, p[1:])
+	case "graph":
+		if len(p) == 1 && allow(w, q.r.Method, http.MethodPost) {
+			h.compositeGraph(w, q)
+		} else if len(p) != 1 {
+			notFound(w)
+		}
 	case "tree":
 		if len(p) == 2 && allow(w, q.r.Method, http.MethodPost) {
 			h.compositeTree(w, q, p[1])
@@ -132,13 +138,14 @@ func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
-// isComposite reports whether p is a /composite or /composite/batch path
-// (collections, which are under /composite/sobjects, may be nested).
+// isComposite reports whether p is a /composite, /composite/batch or
+// /composite/graph path (collections and tree, under /composite/sobjects
+// and /composite/tree, may be nested).
 func isComposite(p string) bool {
 	rest := strings.TrimPrefix(p, "/services/data/")
 	_, after, _ := strings.Cut(rest, "/")
 	after = strings.Trim(after, "/")
-	return after == "composite" || after == "composite/batch"
+	return after == "composite" || after == "composite/batch" || after == "composite/graph"
 }
 
 // resultJSON returns a subresponse body as JSON (null when empty).
@@ -273,15 +280,22 @@ func (h *Handler) compositeRequest(w http.ResponseWriter, q *request) {
 		wire.WriteError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", err.Error())
 		return
 	}
-	subs := in.CompositeRequest
-	if len(subs) == 0 {
-		wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", "The compositeRequest list must contain at least one subrequest.")
+	if msg := validateSubrequests(in.CompositeRequest); msg != "" {
+		wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", msg)
 		return
 	}
+	out, _ := h.runComposite(q.r.Context(), q.userID, in.CompositeRequest, in.AllOrNone)
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"compositeResponse": out})
+}
+
+// validateSubrequests checks a composite request's shape; it returns the
+// error message, or "" when the request may run.
+func validateSubrequests(subs []compositeSubrequest) string {
+	if len(subs) == 0 {
+		return "The compositeRequest list must contain at least one subrequest."
+	}
 	if len(subs) > MaxCompositeSubrequests {
-		wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST",
-			fmt.Sprintf("Limit Exceeded: Maximum number of subrequests allowed is %d; the request contained %d.", MaxCompositeSubrequests, len(subs)))
-		return
+		return fmt.Sprintf("Limit Exceeded: Maximum number of subrequests allowed is %d; the request contained %d.", MaxCompositeSubrequests, len(subs))
 	}
 	seen := map[string]bool{}
 	queries := 0
@@ -289,20 +303,16 @@ func (h *Handler) compositeRequest(w http.ResponseWriter, q *request) {
 		s := &subs[i]
 		s.Method = strings.ToUpper(s.Method)
 		if !validMethod(s.Method) {
-			wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", fmt.Sprintf("Invalid HTTP method %q in subrequest %d", s.Method, i))
-			return
+			return fmt.Sprintf("Invalid HTTP method %q in subrequest %d", s.Method, i)
 		}
 		if !strings.HasPrefix(s.URL, "/services/data/v") {
-			wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", fmt.Sprintf("The url %q must start with /services/data/vXX.X", s.URL))
-			return
+			return fmt.Sprintf("The url %q must start with /services/data/vXX.X", s.URL)
 		}
 		if !referenceIDPattern.MatchString(s.ReferenceID) {
-			wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", fmt.Sprintf("Invalid referenceId %q: it must start with a letter or digit and contain only letters, digits and underscores", s.ReferenceID))
-			return
+			return fmt.Sprintf("Invalid referenceId %q: it must start with a letter or digit and contain only letters, digits and underscores", s.ReferenceID)
 		}
 		if seen[s.ReferenceID] {
-			wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", fmt.Sprintf("Duplicate referenceId %q", s.ReferenceID))
-			return
+			return fmt.Sprintf("Duplicate referenceId %q", s.ReferenceID)
 		}
 		seen[s.ReferenceID] = true
 		if strings.Contains(s.URL, "/query") {
@@ -310,20 +320,33 @@ func (h *Handler) compositeRequest(w http.ResponseWriter, q *request) {
 		}
 	}
 	if queries > MaxCompositeQueries {
-		wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST",
-			fmt.Sprintf("Limit Exceeded: Maximum number of query operations allowed is %d.", MaxCompositeQueries))
-		return
+		return fmt.Sprintf("Limit Exceeded: Maximum number of query operations allowed is %d.", MaxCompositeQueries)
 	}
+	return ""
+}
 
-	ctx := q.r.Context()
+// runComposite executes subrequests in order, resolving references; with
+// allOrNone the first failure rolls back every write and halts the rest. It
+// reports whether every subrequest succeeded.
+func (h *Handler) runComposite(ctx context.Context, userID string, subs []compositeSubrequest, allOrNone bool) ([]compositeSubresponse, bool) {
 	var j *journal
-	if in.AllOrNone {
+	if allOrNone {
 		j = &journal{}
 		ctx = withJournal(ctx, j)
 	}
 	out := make([]compositeSubresponse, len(subs))
 	values := map[string]any{} // referenceId -> decoded body of a successful subrequest
+	// Only bodies that a later subrequest references are decoded.
+	referenced := map[string]bool{}
+	for _, s := range subs {
+		for _, src := range []string{s.URL, string(s.Body)} {
+			for _, m := range referencePattern.FindAllStringSubmatch(src, -1) {
+				referenced[m[1]] = true
+			}
+		}
+	}
 	failedAt := -1
+	ok := true
 	for i, s := range subs {
 		target, body, missing := resolveReferences(s, values)
 		var rec *recorder
@@ -342,6 +365,10 @@ func (h *Handler) compositeRequest(w http.ResponseWriter, q *request) {
 		}
 		out[i] = compositeSubresponse{Body: rec.resultJSON(), HTTPHeaders: hdrs, HTTPStatusCode: rec.status, ReferenceID: s.ReferenceID}
 		if rec.status < 400 {
+			if !referenced[s.ReferenceID] {
+				values[s.ReferenceID] = nil
+				continue
+			}
 			var v any
 			dec := json.NewDecoder(bytes.NewReader(out[i].Body))
 			dec.UseNumber()
@@ -350,13 +377,14 @@ func (h *Handler) compositeRequest(w http.ResponseWriter, q *request) {
 			}
 			continue
 		}
-		if in.AllOrNone {
+		ok = false
+		if allOrNone {
 			failedAt = i
 			break
 		}
 	}
 	if failedAt >= 0 {
-		h.rollback(ctx, q.userID, j)
+		h.rollback(ctx, userID, j)
 		halt := mustJSON([]wire.Error{{ErrorCode: codeProcessingHalt, Message: msgRolledBack}})
 		for i := range out {
 			if i == failedAt {
@@ -365,7 +393,7 @@ func (h *Handler) compositeRequest(w http.ResponseWriter, q *request) {
 			out[i] = compositeSubresponse{Body: halt, HTTPHeaders: map[string]string{}, HTTPStatusCode: http.StatusBadRequest, ReferenceID: subs[i].ReferenceID}
 		}
 	}
-	wire.WriteJSON(w, http.StatusOK, map[string]any{"compositeResponse": out})
+	return out, ok
 }
 
 // resolveReferences substitutes @{ref.path} in a subrequest's url and body

@@ -257,7 +257,8 @@ func TestCollectionsUpsertInComposite(t *testing.T) {
 	e := newEnv(t)
 	var recs []string
 	for i := range 3 {
-		recs = append(recs, fmt.Sprintf(`{"Email":"c%d@example.com","External_Id__c":"X-%d","FirstName":"F%d","LastName":"Up","attributes":{"type":"Contact"}}`, i, i, i))
+		// An empty Id (a zero-valued struct field) is not an Id.
+		recs = append(recs, fmt.Sprintf(`{"Id":"","Email":"c%d@example.com","External_Id__c":"X-%d","FirstName":"F%d","LastName":"Up","attributes":{"type":"Contact"}}`, i, i, i))
 	}
 	body := `{"allOrNone":true,"compositeRequest":[{"body":{"allOrNone":true,"records":[` + strings.Join(recs, ",") +
 		`]},"method":"PATCH","url":"/services/data/v63.0/composite/sobjects/Contact/External_Id__c","referenceId":"refObj0"}]}`
@@ -324,5 +325,38 @@ func TestCompositeTree(t *testing.T) {
 	}
 	if got := e.org.Count("Account"); got != 1 {
 		t.Errorf("%d accounts after a failed tree, want 1", got)
+	}
+}
+
+func TestCompositeGraph(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	body := `{"graphs":[
+	 {"graphId":"g1","compositeRequest":[
+	   {"method":"POST","url":"/services/data/v62.0/sobjects/Account","referenceId":"a","body":{"Name":"G1"}},
+	   {"method":"POST","url":"/services/data/v62.0/sobjects/Contact","referenceId":"c","body":{"LastName":"C","AccountId":"@{a.id}"}}]},
+	 {"graphId":"g2","compositeRequest":[
+	   {"method":"POST","url":"/services/data/v62.0/sobjects/Account","referenceId":"a","body":{"Name":"G2"}},
+	   {"method":"POST","url":"/services/data/v62.0/sobjects/Contact","referenceId":"c","body":{"FirstName":"NoLast"}}]}]}`
+	r := e.do("POST", "/services/data/v62.0/composite/graph", body)
+	var out struct {
+		Graphs []struct {
+			GraphID       string
+			IsSuccessful  bool
+			GraphResponse compositeOut
+		}
+	}
+	e.json(r, &out)
+	if r.status != 200 || len(out.Graphs) != 2 || !out.Graphs[0].IsSuccessful || out.Graphs[1].IsSuccessful {
+		t.Fatalf("graph: %d %s", r.status, r.body)
+	}
+	if got := e.org.Count("Account"); got != 1 {
+		t.Errorf("%d accounts, want 1 (g2 rolled back)", got)
+	}
+	if sr := out.Graphs[1].GraphResponse.CompositeResponse[0]; sr.HTTPStatusCode != 400 || !strings.Contains(string(sr.Body), "PROCESSING_HALTED") {
+		t.Errorf("g2 first node: %d %s", sr.HTTPStatusCode, sr.Body)
+	}
+	if r := e.do("POST", "/services/data/v49.0/composite/graph", body); r.status != 404 {
+		t.Errorf("graph before v50: %d", r.status)
 	}
 }

@@ -131,7 +131,8 @@ func flattenRecord(raw map[string]any) map[string]any {
 }
 
 // popID removes every case variant of "Id" from fields and returns the
-// value, if any.
+// value, if any. An empty or null Id counts as absent for the callers'
+// "Id must not be specified" checks, as clients serialise empty structs so.
 func popID(fields map[string]any) (string, bool) {
 	var id string
 	var found bool
@@ -323,7 +324,7 @@ func (h *Handler) upsertOne(w http.ResponseWriter, q *request, ob *org.Object, f
 		return
 	}
 	if f.Name != "Id" {
-		if _, has := popID(fields); has {
+		if id, _ := popID(fields); id != "" {
 			wire.WriteError(w, http.StatusBadRequest, "INVALID_FIELD", "The Id field should not be specified in the sobject data.")
 			return
 		}
