@@ -51,8 +51,9 @@
 // the objects' describes, following relationship paths such as
 // Account.Owner.Name: booleans, integers, floating-point numbers, dates and
 // datetimes become JSON booleans and numbers and Parquet BOOLEAN, INT64,
-// DOUBLE, DATE and TIMESTAMP(millis) columns; an empty value is null
-// (Salesforce stores no empty strings). A value that does not fit its
+// DOUBLE, DATE and TIMESTAMP(millis) columns; other columns (and every
+// column of a query package soql cannot parse) are strings. An empty value
+// is null (Salesforce stores no empty strings). A value that does not fit its
 // column's type stops the run with a *ValueError naming the row and column.
 //
 // # Memory

@@ -79,6 +79,9 @@ func newClient(t testing.TB, url string, srv *salesforcetest.Server, opts ...sal
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Connections dialed for requests that were then cancelled sit unused;
+	// closing them lets the emulator shut down without its grace period.
+	t.Cleanup(srv.Client().CloseIdleConnections)
 	return c
 }
 

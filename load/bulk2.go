@@ -93,6 +93,7 @@ func (b *bulk2Runner) run(ctx context.Context, c *chunk) error {
 	log.Debug("load: Bulk API 2.0 job finished", "state", job.State, "processed", job.NumberRecordsProcessed, "failed", job.NumberRecordsFailed)
 
 	jn := newJoin(c)
+	unmatched := 0
 	files := []struct {
 		kind  string
 		fetch func(context.Context, string) (io.ReadCloser, error)
@@ -111,11 +112,15 @@ func (b *bulk2Runner) run(ctx context.Context, c *chunk) error {
 			}
 			return fmt.Errorf("%s of Bulk API 2.0 job %s: %w", f.kind, id, err)
 		}
-		err = b.join(c, jn, job, f.kind, body)
+		n, err := b.join(c, jn, job, f.kind, body)
 		body.Close()
 		if err != nil {
 			return err
 		}
+		unmatched += n
+	}
+	if unmatched > 0 {
+		r.updateJob(c.job, func(j *JobInfo) { j.Unmatched = unmatched })
 	}
 	// Rows that appear in no result file.
 	missing := 0
@@ -130,8 +135,11 @@ func (b *bulk2Runner) run(ctx context.Context, c *chunk) error {
 			r.resolve(c, i, &RowResult{Outcome: NotProcessed, Values: vals, Error: &RowError{StatusCode: StatusNoResult,
 				Message: "job " + id + " failed (" + e.StatusCode + ": " + e.Message + ") without a result for this row; whether it was inserted is unknown"}})
 		default:
-			r.resolve(c, i, &RowResult{Outcome: NotProcessed, Values: vals,
-				Error: &RowError{StatusCode: StatusNoResult, Message: "job " + id + " (" + job.State + ") returned no result for this row"}})
+			msg := "job " + id + " (" + job.State + ") returned no result for this row"
+			if unmatched > 0 {
+				msg += fmt.Sprintf("; %d result rows matched no input row, so its outcome is unknown", unmatched)
+			}
+			r.resolve(c, i, &RowResult{Outcome: NotProcessed, Values: vals, Error: &RowError{StatusCode: StatusNoResult, Message: msg}})
 		}
 	})
 	if missing > 0 {
@@ -152,15 +160,15 @@ func jobError(job *salesforce.IngestJob) *RowError {
 // join matches the rows of one result file to the chunk's rows by content: the result files
 // echo each row's values after the sf__ columns, in no particular order. Identical rows are
 // matched to input rows in input order.
-func (b *bulk2Runner) join(c *chunk, jn *join, job *salesforce.IngestJob, kind string, body io.Reader) error {
+func (b *bulk2Runner) join(c *chunk, jn *join, job *salesforce.IngestJob, kind string, body io.Reader) (int, error) {
 	r := b.r
 	rd := sfcsv.NewReader(body, sfcsv.ReaderOptions{Delimiter: r.cfg.ColumnDelimiter, Name: job.ID + "/" + kind, ReuseRecord: true})
 	hdr, err := rd.Header()
 	if errors.Is(err, io.EOF) {
-		return nil
+		return 0, nil
 	}
 	if err != nil {
-		return fmt.Errorf("read %s of job %s: %w", kind, job.ID, err)
+		return 0, fmt.Errorf("read %s of job %s: %w", kind, job.ID, err)
 	}
 	idCol, createdCol, errCol := -1, -1, -1
 	pos := make([]int, len(r.header))
@@ -198,7 +206,7 @@ func (b *bulk2Runner) join(c *chunk, jn *join, job *salesforce.IngestJob, kind s
 			break
 		}
 		if err != nil && rec == nil {
-			return fmt.Errorf("read %s of job %s: %w", kind, job.ID, err)
+			return unmatched, fmt.Errorf("read %s of job %s: %w", kind, job.ID, err)
 		}
 		vals := make([]string, len(r.header))
 		for i, p := range pos {
@@ -234,7 +242,7 @@ func (b *bulk2Runner) join(c *chunk, jn *join, job *salesforce.IngestJob, kind s
 	if unmatched > 0 {
 		r.cfg.Logger.Warn("load: result rows that match no input row", "job", job.ID, "file", kind, "rows", unmatched)
 	}
-	return nil
+	return unmatched, nil
 }
 
 // join is an index from row content hash to the chunk's rows, consumed as results arrive.

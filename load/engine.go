@@ -93,6 +93,7 @@ type run struct {
 	read     bitset // row numbers read from the input
 	sinkErr  error
 	open     map[string]*OpenJob // job id -> job, while open or running
+	input    *inputSource        // the caller's rows, for draining when the load stops early
 	live     map[*chunk]struct{} // chunks whose rows may still lack an outcome
 	retry    *spool              // rows to resubmit in the next pass
 	nextTmp  int
@@ -112,6 +113,7 @@ func (r *run) execute(ctx context.Context, src Source) error {
 		}
 	}
 	first := &inputSource{src: src, r: r}
+	r.input = first
 	api, in, err := r.chooseAPI(first)
 	if err != nil {
 		return r.fail(ctx, err)
@@ -255,6 +257,10 @@ func (r *run) fail(ctx context.Context, err error) error {
 	}
 	r.flushRetries()
 	r.sweep(StatusAborted, msg)
+	var ie *InputError
+	if !errors.As(err, &ie) && !isParseError(err) {
+		r.drain("not sent: the load stopped before this row was read: " + err.Error())
+	}
 	r.reportDone(r.api, "", "")
 	var e *Error
 	if errors.As(err, &e) {
@@ -262,6 +268,24 @@ func (r *run) fail(ctx context.Context, err error) error {
 		return e
 	}
 	return &Error{Err: err, Jobs: jobs, Left: r.cfg.LeaveJobsOpen}
+}
+
+// drain reads the rest of the input after the load stopped early and gives
+// every remaining row the outcome NotProcessed, so that every input row ends
+// with exactly one outcome. Reading stops at the end of the input or at the
+// first input error (the rows after a broken one cannot be trusted).
+func (r *run) drain(msg string) {
+	if r.input == nil {
+		return
+	}
+	for {
+		row, err := r.input.next()
+		if err != nil {
+			return
+		}
+		r.emit(&RowResult{Row: row.num, Outcome: NotProcessed, Values: row.vals, Batch: -1,
+			Error: &RowError{StatusCode: StatusAborted, Message: msg}})
+	}
 }
 
 // abortOpen aborts every open job (or lists them when LeaveJobsOpen).
@@ -357,7 +381,7 @@ func (r *run) sweep(code, msg string) {
 	missing := r.read.andNot(&r.done)
 	r.mu.Unlock()
 	for _, n := range missing {
-		r.emit(&RowResult{Row: n, Outcome: NotProcessed, Error: &RowError{StatusCode: code, Message: msg}})
+		r.emit(&RowResult{Row: n, Outcome: NotProcessed, Batch: -1, Error: &RowError{StatusCode: code, Message: msg}})
 	}
 }
 

@@ -471,8 +471,9 @@ func TestCancellationAbortsOpenJobs(t *testing.T) {
 						t.Errorf("job %s state %s (leave=%v)", j.ID, state, leave)
 					}
 				}
-				// Every row read has exactly one outcome; none succeeded.
-				if sum.Rows == 0 || int64(len(col.byRow)) != sum.Rows || sum.NotProcessed != sum.Rows {
+				// Every input row, read before the cancellation or drained after it, has
+				// exactly one outcome; none succeeded.
+				if sum.Rows != 500 || len(col.byRow) != 500 || sum.NotProcessed != 500 {
 					t.Errorf("rows %d, outcomes %d, summary %+v", sum.Rows, len(col.byRow), sum)
 				}
 			})
@@ -1053,5 +1054,20 @@ func TestFailedJobWithoutResultFiles(t *testing.T) {
 		fastOptions(Options{Object: "Contact", API: Bulk2, Operation: Upsert, ExternalIDField: "External_Id__c"}))
 	if err != nil || sum.Succeeded != 30 || f.count("Contact") != 30 {
 		t.Fatalf("upsert: %v %+v, org has %d", err, sum, f.count("Contact"))
+	}
+}
+
+func TestUnmatchedResultsAreReported(t *testing.T) {
+	t.Parallel()
+	f := newFakeOrg()
+	f.mangleEcho = true
+	col := newCollector(t)
+	sum, err := f.loader(t).Load(t.Context(), rowsSource(contactHeader, contacts(20, "m")), col, fastOptions(Options{Object: "Contact", API: Bulk2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	col.check(20)
+	if sum.NotProcessed != 20 || sum.Jobs[0].Unmatched != 20 || !strings.Contains(col.byRow[1].Error.Message, "20 result rows matched no input row") {
+		t.Fatalf("summary %+v, row 1 %+v", sum, col.byRow[1].Error)
 	}
 }

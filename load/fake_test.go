@@ -44,6 +44,8 @@ type fakeOrg struct {
 	createErr  error
 	jobCount   int
 	batchCount int
+	// mangleEcho makes successful results echo a changed first value.
+	mangleEcho bool
 	// noFailedResults makes result files of Failed jobs unavailable.
 	noFailedResults bool
 	// uploads records the size of every upload.
@@ -387,7 +389,12 @@ func (f *fakeOrg) process(t testing.TB, j *fakeJob) {
 		if e != nil {
 			badRows = append(badRows, append([]string{id, e.Error()}, rec...))
 		} else {
-			okRows = append(okRows, append([]string{id, fmt.Sprint(created)}, rec...))
+			echo := rec
+			if f.mangleEcho {
+				echo = append([]string(nil), rec...)
+				echo[0] = strings.ToUpper(echo[0]) + " "
+			}
+			okRows = append(okRows, append([]string{id, fmt.Sprint(created)}, echo...))
 		}
 	}
 	if f.shuffle != nil {

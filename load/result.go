@@ -72,7 +72,8 @@ type RowResult struct {
 	Error   *RowError // nil when Succeeded
 	// Values are the row's cells as sent, in header order.
 	Values []string
-	// Batch is the 0-based index of the chunk (job, batch or call) the row was first sent in.
+	// Batch is the 0-based index of the chunk (job, batch or call) the row was first sent in,
+	// or -1 for a row that was never sent (too large, or failed the preflight row check).
 	Batch int
 	// JobID and BatchID identify where the final attempt ran (BatchID: Bulk API 1.0 only).
 	JobID, BatchID string
@@ -122,6 +123,10 @@ type JobInfo struct {
 	Bytes   int64  // CSV bytes uploaded
 	State   string // final state (JobComplete, Failed, Aborted, Completed, ...)
 	Message string // job- or batch-level error message, if any
+	// Unmatched counts Bulk API 2.0 result rows that matched no input row of the job (their
+	// input rows are NotProcessed). It should be zero; anything else means the result files
+	// did not echo the rows as uploaded.
+	Unmatched int
 }
 
 // Batches collects results as one list per batch, each ordered by input row, the way
@@ -147,7 +152,8 @@ func (b *Batches) Write(r *RowResult) error {
 }
 
 // Lists returns the results grouped by the batch each row was first sent in, batches in
-// order, rows within a batch in input order.
+// order, rows within a batch in input order. Rows that were never sent (RowResult.Batch -1)
+// form the first list when there are any.
 func (b *Batches) Lists() [][]RowResult {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -8,8 +8,8 @@ import (
 // Results runs the load and yields each row's result as it becomes known, in completion
 // order. After the last row it yields (nil, err) once if the load ended with an error (the
 // same error Load returns). Stopping the iteration early cancels the load, which aborts its
-// open jobs unless opts.LeaveJobsOpen. The yielded *RowResult is the iterator's to reuse only
-// after the next step: copy it to keep it.
+// open jobs unless opts.LeaveJobsOpen. Each yielded *RowResult is a new value the caller may
+// keep. While the caller handles a result the load waits for it.
 func (l *Loader) Results(ctx context.Context, src Source, opts Options) iter.Seq2[*RowResult, error] {
 	return func(yield func(*RowResult, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)

@@ -52,7 +52,7 @@ func requestToken(ctx context.Context, hc *http.Client, loginURL string, form ur
 	if basicUser != "" {
 		req.SetBasicAuth(basicUser, basicPass)
 	}
-	resp, err := httpClientOr(hc).Do(req)
+	resp, err := loginClient(hc).Do(req)
 	if err != nil {
 		return nil, &TransportError{Method: http.MethodPost, URL: sanitizeURL(endpoint), Err: redactURLError(err)}
 	}

@@ -79,7 +79,7 @@ func (s *SOAPLogin) Token(ctx context.Context) (*Token, error) {
 	req.Header.Set("Content-Type", "text/xml; charset=UTF-8")
 	req.Header.Set("SOAPAction", "login")
 	req.Header.Set("Accept", "text/xml")
-	resp, err := httpClientOr(s.HTTPClient).Do(req)
+	resp, err := loginClient(s.HTTPClient).Do(req)
 	if err != nil {
 		return nil, &TransportError{Method: http.MethodPost, URL: sanitizeURL(endpoint), Err: redactURLError(err)}
 	}
@@ -263,4 +263,26 @@ func httpClientOr(hc *http.Client) *http.Client {
 		return http.DefaultClient
 	}
 	return hc
+}
+
+// loginClient returns a shallow copy of hc (http.DefaultClient if nil) for login requests,
+// whose bodies carry passwords, secrets or assertions: it follows no redirect to another host,
+// where a 307 or 308 would make net/http send the body again. The redirect response itself is
+// returned, and becomes an error.
+func loginClient(hc *http.Client) *http.Client {
+	cp := *httpClientOr(hc)
+	next := cp.CheckRedirect
+	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) > 0 && !strings.EqualFold(req.URL.Host, via[0].URL.Host) {
+			return http.ErrUseLastResponse
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		return nil
+	}
+	return &cp
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // FuzzParseTokenResponse feeds arbitrary bytes to the OAuth token response
@@ -41,6 +42,21 @@ func FuzzParseLimitInfo(f *testing.F) {
 		}
 		if li.Used < 0 || li.Max < 0 || li.AppUsed < 0 || li.AppMax < 0 || li.Remaining() < 0 {
 			t.Fatalf("negative usage from %q: %+v", h, li)
+		}
+	})
+}
+
+// FuzzParseRetryAfter feeds arbitrary Retry-After values to the parser: no
+// panic and never a negative wait.
+func FuzzParseRetryAfter(f *testing.F) {
+	f.Add("120")
+	f.Add("Wed, 21 Oct 2015 07:28:00 GMT")
+	f.Add("-5")
+	f.Add("99999999999999999999")
+	now := time.Date(2015, 10, 21, 7, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		if d := parseRetryAfter(v, now); d < 0 {
+			t.Fatalf("parseRetryAfter(%q) = %v", v, d)
 		}
 	})
 }

@@ -59,7 +59,12 @@
 // Read errors are *ParseError with File, Row (records, header = 1), Column
 // (1-based field number) and Line (physical line where the record starts).
 // Row errors do not stop the Reader, so every input row can be given an
-// outcome.
+// outcome. A few errors do stop it (an I/O error, a record over
+// ReaderOptions.MaxRecordBytes, a bad header): a stopping *ParseError is
+// returned once, and later reads return a plain error wrapping the same
+// cause, so a loop that records bad rows and reads on always ends. The end
+// of input is exactly io.EOF; compare with ==, as an error that merely wraps
+// io.EOF is not the end.
 //
 // # Performance
 //

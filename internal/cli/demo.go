@@ -36,7 +36,7 @@ var demoBadRows = []struct {
 }{
 	{"REQUIRED_FIELD_MISSING", func(r []string) { r[demoColLastName] = "" }},
 	{"INVALID_EMAIL_ADDRESS", func(r []string) { r[demoColEmail] = "not-an-email" }},
-	{"INVALID_CROSS_REFERENCE_KEY", func(r []string) { r[demoColAccount] = "ACC-DOES-NOT-EXIST" }},
+	{"INVALID_FIELD", func(r []string) { r[demoColAccount] = "ACC-DOES-NOT-EXIST" }}, // Foreign key external ID ... not found
 	{"STRING_TOO_LONG", func(r []string) { r[demoColLastName] = strings.Repeat("x", 81) }},
 	{"INVALID_TYPE_ON_FIELD_IN_RECORD", func(r []string) { r[demoColBirthdate] = "31/12/1990" }},
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,7 @@ type exportOptions struct {
 	IDChunks        int
 	JSON            bool
 	Quiet           bool
+	Resume          string
 }
 
 func newExportCmd(ios *IOStreams) *cobra.Command {
@@ -94,6 +96,7 @@ renamed when complete.`,
 	f.IntVar(&o.IDChunks, "id-chunks", 0, "split a Bulk API 2.0 query into this many id ranges run as parallel jobs")
 	f.BoolVar(&o.JSON, "json", false, "print a machine-readable summary")
 	f.BoolVar(&o.Quiet, "quiet", false, "print nothing but errors")
+	f.StringVar(&o.Resume, "resume", "", "continue an interrupted Bulk API 2.0 download from the token it printed (appends to OUTPUT.partial)")
 	return cmd
 }
 
@@ -160,8 +163,41 @@ func (o *exportOptions) engineOptions() (extract.Options, error) {
 		return opts, usageError{fmt.Errorf("--line-ending: %w", err)}
 	}
 	opts.CSV.BOM = o.BOM
+	if o.Resume != "" {
+		r, err := parseResumeToken(o.Resume)
+		if err != nil {
+			return opts, usageError{fmt.Errorf("--resume: %w", err)}
+		}
+		if opts.Format == extract.FormatParquet {
+			return opts, usageError{errors.New("--resume: a Parquet file cannot be appended to; export again")}
+		}
+		if o.Output == "-" {
+			return opts, usageError{errors.New("--resume needs --output FILE")}
+		}
+		opts.Resume = &r
+	}
 	return opts, nil
 }
+
+// A resume token is "JOB_ID:SKIP:LOCATOR" (the locator last: it is opaque).
+func resumeToken(r extract.Resume) string {
+	return fmt.Sprintf("%s:%d:%s", r.JobID, r.Skip, r.Locator)
+}
+
+func parseResumeToken(s string) (extract.Resume, error) {
+	parts := strings.SplitN(s, ":", 3)
+	if len(parts) != 3 || parts[0] == "" {
+		return extract.Resume{}, fmt.Errorf("%q is not a token printed by an interrupted export", s)
+	}
+	skip, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || skip < 0 {
+		return extract.Resume{}, fmt.Errorf("%q is not a token printed by an interrupted export", s)
+	}
+	return extract.Resume{JobID: parts[0], Skip: skip, Locator: parts[2]}, nil
+}
+
+// partialPath is where an interrupted export keeps what it wrote.
+func partialPath(output string) string { return output + ".partial" }
 
 // runExport extracts to the output file and reports.
 func runExport(ctx context.Context, ios *IOStreams, c *salesforce.Client, o *exportOptions) (*extract.Summary, error) {
@@ -171,21 +207,30 @@ func runExport(ctx context.Context, ios *IOStreams, c *salesforce.Client, o *exp
 	}
 	var out io.Writer
 	var tmp *os.File
-	if o.Output == "-" {
+	switch {
+	case o.Output == "-":
 		out = ios.Out
-	} else {
+	case opts.Resume != nil:
+		tmp, err = os.OpenFile(partialPath(o.Output), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--resume: %w", err)}
+		}
+		out = tmp
+	default:
 		tmp, err = os.CreateTemp(filepath.Dir(o.Output), "."+filepath.Base(o.Output)+".partial-*")
 		if err != nil {
 			return nil, err
 		}
-		defer func() {
-			if tmp != nil {
-				tmp.Close()
-				os.Remove(tmp.Name())
-			}
-		}()
 		out = tmp
 	}
+	defer func() {
+		if tmp != nil {
+			tmp.Close()
+			if opts.Resume == nil { // never delete what an earlier run saved
+				os.Remove(tmp.Name())
+			}
+		}
+	}()
 	opts.Output = out
 	var rows atomic.Int64
 	start := time.Now()
@@ -220,6 +265,15 @@ func runExport(ctx context.Context, ios *IOStreams, c *salesforce.Client, o *exp
 		fmt.Fprintln(ios.ErrOut)
 	}
 	if err != nil {
+		var de *extract.DownloadError
+		if errors.As(err, &de) && de.Resumable && tmp != nil {
+			// Keep what was written and say how to continue.
+			if cerr := tmp.Close(); cerr == nil && os.Rename(tmp.Name(), partialPath(o.Output)) == nil {
+				tmp = nil
+				fmt.Fprintf(ios.ErrOut, "sfbatch: %d rows are in %s; continue with the same command and --resume %s\n",
+					de.Rows, partialPath(o.Output), resumeToken(de.Resume))
+			}
+		}
 		if errors.Is(err, context.Canceled) {
 			return sum, withExit(ExitCancelled, err)
 		}

@@ -360,7 +360,8 @@ func runLoad(cmd *cobra.Command, ios *IOStreams, c *salesforce.Client, o *loadOp
 		"unprocessed": filepath.Join(dir, load.UnprocessedFile),
 		"results":     filepath.Join(dir, load.ResultsFile),
 	}}
-	if !o.Quiet {
+	var preErr *load.PreflightError
+	if !o.Quiet && !errors.As(loadErr, &preErr) {
 		if o.JSON {
 			if err := writeJSON(ios, summaryJSON(o, out, loadErr)); err != nil {
 				return out, err
@@ -389,8 +390,38 @@ func runLoad(cmd *cobra.Command, ios *IOStreams, c *salesforce.Client, o *loadOp
 	return out, nil
 }
 
+// runDryRun checks the whole input against the object's describe and
+// reports every problem; no job is created.
 func runDryRun(cmd *cobra.Command, ios *IOStreams, loader *load.Loader, src load.Source, opts load.Options, o *loadOptions) error {
-	return withExit(ExitUsage, errors.New("--dry-run is not available yet"))
+	opts.DryRun = true
+	opts.Preflight = load.PreflightRequired
+	sum, err := loader.Load(cmd.Context(), src, nil, opts)
+	var pe *load.PreflightError
+	switch {
+	case errors.As(err, &pe):
+		if o.JSON {
+			if jerr := writeJSON(ios, map[string]any{"rows": sum.Rows, "problems": pe.Problems, "more": pe.Truncated}); jerr != nil {
+				return jerr
+			}
+		} else {
+			for _, p := range pe.Problems {
+				fmt.Fprintf(ios.Out, "%s: %s\n", o.input, p)
+			}
+			if pe.Truncated > 0 {
+				fmt.Fprintf(ios.Out, "... and %d more\n", pe.Truncated)
+			}
+		}
+		return withExit(ExitUsage, fmt.Errorf("dry run: %d problem(s) in %d rows; nothing was loaded", len(pe.Problems)+pe.Truncated, sum.Rows))
+	case err != nil:
+		return withExit(ExitUsage, err)
+	}
+	if o.JSON {
+		return writeJSON(ios, map[string]any{"rows": sum.Rows, "problems": []load.Problem{}})
+	}
+	if !o.Quiet {
+		fmt.Fprintf(ios.Out, "dry run: %d rows checked against %s, no problems found; nothing was loaded\n", sum.Rows, o.Object)
+	}
+	return nil
 }
 
 type summaryDoc struct {

@@ -106,7 +106,15 @@ func (s *Service) serveBulk1(w http.ResponseWriter, r *http.Request, rest string
 	}
 }
 
-var bulk1Operations = map[string]bool{"insert": true, "update": true, "upsert": true, "delete": true, "hardDelete": true, "query": true, "queryAll": true}
+// isBulk1Operation reports whether op is a Bulk API 1.0 job operation
+// (case-sensitive, as on Salesforce).
+func isBulk1Operation(op string) bool {
+	switch op {
+	case "insert", "update", "upsert", "delete", "hardDelete", "query", "queryAll":
+		return true
+	}
+	return false
+}
 
 func (s *Service) bulk1CreateJob(w http.ResponseWriter, r *http.Request, ver wire.Version, userID string) {
 	f := requestFormat(r)
@@ -133,7 +141,7 @@ func (s *Service) bulk1CreateJob(w http.ResponseWriter, r *http.Request, ver wir
 		writeBulk1Error(w, f, http.StatusBadRequest, "InvalidJob", "Unsupported content type: "+jr.ContentType)
 		return
 	}
-	if !bulk1Operations[jr.Operation] {
+	if !isBulk1Operation(jr.Operation) {
 		writeBulk1Error(w, f, http.StatusBadRequest, "InvalidJob", "Invalid operation: "+jr.Operation)
 		return
 	}

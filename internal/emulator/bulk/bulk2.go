@@ -132,7 +132,14 @@ type v2Request struct {
 	State               string `json:"state"`
 }
 
-var v2IngestOperations = map[string]bool{"insert": true, "update": true, "upsert": true, "delete": true, "hardDelete": true}
+// isV2IngestOperation reports whether op is a Bulk API 2.0 ingest operation.
+func isV2IngestOperation(op string) bool {
+	switch op {
+	case "insert", "update", "upsert", "delete", "hardDelete":
+		return true
+	}
+	return false
+}
 
 // newV2Job validates a request and builds a job; the error is written as
 // the response.
@@ -162,7 +169,7 @@ func (s *Service) newV2Job(w http.ResponseWriter, req v2Request, kind apiKind, v
 	if kind == kindV2Query {
 		return j
 	}
-	if !v2IngestOperations[req.Operation] {
+	if !isV2IngestOperation(req.Operation) {
 		return bad("InvalidJob : Invalid operation: " + req.Operation)
 	}
 	ob, ok := s.org.Object(req.Object)

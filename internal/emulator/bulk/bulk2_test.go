@@ -2,6 +2,7 @@ package bulk
 
 import (
 	"bytes"
+	"encoding/csv"
 	"fmt"
 	"mime/multipart"
 	"net/textproto"
@@ -359,5 +360,32 @@ func TestByteOrderMarkFailsHeader(t *testing.T) {
 	}
 	if n := e.org.Count("Contact"); n != 0 {
 		t.Errorf("%d contacts written", n)
+	}
+}
+
+// TestBulk2BadRowKeepsResultWidth checks that a row with the wrong number of
+// fields fails alone and that the result files stay rectangular, so strict
+// CSV readers (encoding/csv, as go-salesforce uses) can read them.
+func TestBulk2BadRowKeepsResultWidth(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{})
+	job := e.createIngest(`{"object":"Contact","operation":"insert"}`)
+	id := job["id"].(string)
+	data := "FirstName,LastName\nAda,Lovelace\nToo,Many,Fields\nShort\nGrace,Hopper\n"
+	wantStatus(t, e.do("PUT", dataV+"/jobs/ingest/"+id+"/batches", "text/csv", data), 201)
+	wantStatus(t, e.do("PATCH", dataV+"/jobs/ingest/"+id, jsonCT, `{"state":"UploadComplete"}`), 200)
+	e.idle()
+	total := 0
+	for _, file := range []string{"successfulResults", "failedResults"} {
+		r := e.do("GET", dataV+"/jobs/ingest/"+id+"/"+file, "", "")
+		wantStatus(t, r, 200)
+		recs, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
+		if err != nil {
+			t.Fatalf("%s is not rectangular CSV: %v\n%s", file, err, r.body)
+		}
+		total += len(recs) - 1
+	}
+	if total != 4 {
+		t.Errorf("%d result rows, want 4 (one per input row)", total)
 	}
 }

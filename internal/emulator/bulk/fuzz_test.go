@@ -200,3 +200,33 @@ func FuzzParseJSONRecords(f *testing.F) {
 		}
 	})
 }
+
+// eofWrappingReader yields data, then an error that wraps io.EOF, the way a
+// broken stream may report a truncation.
+type eofWrappingReader struct{ data []byte }
+
+func (r *eofWrappingReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, fmt.Errorf("stream cut: %w", io.EOF)
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
+// TestCSVSourceWrappedEOF checks that only a bare io.EOF from the CSV reader
+// ends the rows: an error wrapping io.EOF fails the batch instead of
+// silently ending it.
+func TestCSVSourceWrappedEOF(t *testing.T) {
+	t.Parallel()
+	src, err := newCSVSource(&eofWrappingReader{data: []byte("LastName\nA\n")}, sfcsv.Comma)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.next(); err != nil {
+		t.Fatalf("first row: %v", err)
+	}
+	if _, err := src.next(); err == io.EOF || err == nil {
+		t.Fatalf("err = %v, want the stream error", err)
+	}
+}

@@ -59,7 +59,9 @@ func newCSVSource(data io.Reader, delim sfcsv.Delimiter) (*csvSource, error) {
 func (c *csvSource) next() (row, error) {
 	rec, err := c.r.Read()
 	if err != nil {
-		if errors.Is(err, io.EOF) {
+		// Only the reader's own end of input: an error that merely wraps io.EOF
+		// (a cut stream) must fail the batch, not end it early.
+		if err == io.EOF {
 			return row{}, io.EOF
 		}
 		var pe *sfcsv.ParseError
@@ -69,10 +71,11 @@ func (c *csvSource) next() (row, error) {
 			return row{}, fmt.Errorf("InvalidBatch : Failed to parse CSV: %v", err)
 		}
 		if errors.As(err, &pe) {
-			if rec == nil {
-				rec = make([]string, len(c.header))
-			}
-			return row{raw: rec, rowErr: &org.Error{StatusCode: "INVALID_FIELD", Message: "Invalid CSV row: " + pe.Err.Error()}}, nil
+			// The result files echo the row under the job's header: keep them
+			// rectangular (cells beyond the header dropped, missing ones empty).
+			raw := make([]string, len(c.header))
+			copy(raw, rec)
+			return row{raw: raw, rowErr: &org.Error{StatusCode: "INVALID_FIELD", Message: "Invalid CSV row: " + pe.Err.Error()}}, nil
 		}
 		return row{}, err
 	}

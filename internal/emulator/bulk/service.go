@@ -158,6 +158,8 @@ func New(o *org.Org, opts Options) *Service {
 	}
 	s.cond = sync.NewCond(&s.mu)
 	s.changed = make(chan struct{})
+	// The workers outlive any request: their context is the Service's own
+	// lifetime, ended by Close.
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for range s.workers {
 		s.wg.Add(1)
