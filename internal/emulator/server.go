@@ -327,6 +327,11 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
+		// Close the helper client's idle keep-alive connections first:
+		// Shutdown waits for connections it cannot tell are idle.
+		if s.client != nil {
+			s.client.CloseIdleConnections()
+		}
 		s.shutdownLocked()
 		if s.client != nil {
 			s.client.CloseIdleConnections()
