@@ -50,40 +50,45 @@ func (s *Store) MarkRowsDone(ctx context.Context, runID string, first, last int6
 		if exists == 0 {
 			return fmt.Errorf("%w: run %s", ErrNotFound, runID)
 		}
-		// Ranges are disjoint and not adjacent, so at most one range starting
-		// before first can overlap or touch [first, last]: the last one.
-		var pf, pl int64
-		err := tx.QueryRowContext(ctx, `SELECT first_row, last_row FROM done_ranges
-			WHERE run_id = ? AND first_row < ? ORDER BY first_row DESC LIMIT 1`, runID, first).Scan(&pf, &pl)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return fmt.Errorf("jobstore: mark rows: %w", err)
-		case pl >= first-1:
-			if pl >= last {
-				return nil // already covered
-			}
-			first = pf
-		}
-		// Every range starting inside [first, last+1] merges too.
-		var hi sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT max(last_row) FROM done_ranges
-			WHERE run_id = ? AND first_row BETWEEN ? AND ?`, runID, first, last+1).Scan(&hi); err != nil {
-			return fmt.Errorf("jobstore: mark rows: %w", err)
-		}
-		if hi.Valid && hi.Int64 > last {
-			last = hi.Int64
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM done_ranges WHERE run_id = ? AND first_row BETWEEN ? AND ?`,
-			runID, first, last+1); err != nil {
-			return fmt.Errorf("jobstore: mark rows: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO done_ranges (run_id, first_row, last_row) VALUES (?, ?, ?)`,
-			runID, first, last); err != nil {
-			return fmt.Errorf("jobstore: mark rows: %w", err)
-		}
-		return nil
+		return markDone(ctx, tx, runID, first, last)
 	})
+}
+
+// markDone merges [first, last] into the run's done ranges inside tx.
+func markDone(ctx context.Context, tx *sql.Tx, runID string, first, last int64) error {
+	// Ranges are disjoint and not adjacent, so at most one range starting
+	// before first can overlap or touch [first, last]: the last one.
+	var pf, pl int64
+	err := tx.QueryRowContext(ctx, `SELECT first_row, last_row FROM done_ranges
+		WHERE run_id = ? AND first_row < ? ORDER BY first_row DESC LIMIT 1`, runID, first).Scan(&pf, &pl)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("jobstore: mark rows: %w", err)
+	case pl >= first-1:
+		if pl >= last {
+			return nil // already covered
+		}
+		first = pf
+	}
+	// Every range starting inside [first, last+1] merges too.
+	var hi sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT max(last_row) FROM done_ranges
+		WHERE run_id = ? AND first_row BETWEEN ? AND ?`, runID, first, last+1).Scan(&hi); err != nil {
+		return fmt.Errorf("jobstore: mark rows: %w", err)
+	}
+	if hi.Valid && hi.Int64 > last {
+		last = hi.Int64
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM done_ranges WHERE run_id = ? AND first_row BETWEEN ? AND ?`,
+		runID, first, last+1); err != nil {
+		return fmt.Errorf("jobstore: mark rows: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO done_ranges (run_id, first_row, last_row) VALUES (?, ?, ?)`,
+		runID, first, last); err != nil {
+		return fmt.Errorf("jobstore: mark rows: %w", err)
+	}
+	return nil
 }
 
 // DoneRanges returns the row ranges of a run that have outcomes, sorted and

@@ -128,12 +128,14 @@ func migrations() []string {
 		PRIMARY KEY (run_id, first_row)
 	);
 	CREATE INDEX jobs_by_rows ON jobs (run_id, first_row);`,
+		// 2: the exact rows of a job, in upload order.
+		`ALTER TABLE jobs ADD COLUMN rows TEXT NOT NULL DEFAULT '';`,
 	}
 }
 
 // SchemaVersion is the schema version this package writes (PRAGMA
 // user_version).
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 func (s *Store) migrate(ctx context.Context) error {
 	tx, err := s.db.BeginTx(ctx, nil)
