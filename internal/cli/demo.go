@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sfbatch/sfbatch/internal/emulator"
 	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
@@ -91,18 +90,11 @@ func runDemo(cmd *cobra.Command, ios *IOStreams, o *demoOptions) error {
 		return usageError{fmt.Errorf("--accounts must be at least 1 and --contacts at least %d", len(demoBadRows))}
 	}
 	started := time.Now()
-	cfg, err := emulatorConfig(&emulatorOptions{Addr: "127.0.0.1:0", Profile: o.Profile, Seed: int64(o.Seed)})
-	if err != nil {
-		return err
-	}
-	srv, err := emulator.New(cfg)
+	srv, err := startEmulator(&emulatorOptions{Addr: "127.0.0.1:0", Profile: o.Profile, Seed: int64(o.Seed)})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	if err := srv.Start(); err != nil {
-		return err
-	}
 	dir := o.OutputDir
 	if dir == "" {
 		dir = "sfbatch-demo-" + time.Now().Format("20060102-150405")

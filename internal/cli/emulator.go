@@ -110,19 +110,30 @@ func emulatorConfig(opts *emulatorOptions) (emulator.Config, error) {
 	return cfg, nil
 }
 
-func runEmulator(cmd *cobra.Command, ios *IOStreams, opts *emulatorOptions) error {
+// startEmulator builds and starts an emulated org from the flags; the
+// caller closes it.
+func startEmulator(opts *emulatorOptions) (*emulator.Server, error) {
 	cfg, err := emulatorConfig(opts)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	srv, err := emulator.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Start(); err != nil {
+		srv.Close()
+		return nil, err
+	}
+	return srv, nil
+}
+
+func runEmulator(cmd *cobra.Command, ios *IOStreams, opts *emulatorOptions) error {
+	srv, err := startEmulator(opts)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	if err := srv.Start(); err != nil {
-		return err
-	}
 	dir := opts.CACertDir
 	if dir == "" && !opts.NoTLS {
 		dir, err = os.MkdirTemp("", "sfbatch-emulator-")

@@ -134,18 +134,7 @@ func (o *exportOptions) engineOptions() (extract.Options, error) {
 			opts.API = extract.APIBulk1
 		}
 	}
-	format := strings.ToLower(o.Format)
-	if format == "" {
-		switch strings.ToLower(filepath.Ext(o.Output)) {
-		case ".jsonl", ".ndjson":
-			format = "jsonl"
-		case ".parquet":
-			format = "parquet"
-		default:
-			format = "csv"
-		}
-	}
-	switch format {
+	switch formatOf(o.Format, o.Output) {
 	case "csv":
 		opts.Format = extract.FormatCSV
 	case "jsonl":

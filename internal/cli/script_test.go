@@ -12,7 +12,6 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/sfbatch/sfbatch/internal/emulator"
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
 
@@ -48,16 +47,8 @@ func TestScripts(t *testing.T) {
 				}
 				eo.Profile, eo.LockRate = se.Profile, se.LockRate
 			}
-			cfg, err := emulatorConfig(eo)
+			srv, err := startEmulator(eo)
 			if err != nil {
-				return err
-			}
-			srv, err := emulator.New(cfg)
-			if err != nil {
-				return err
-			}
-			if err := srv.Start(); err != nil {
-				srv.Close()
 				return err
 			}
 			env.Defer(func() { srv.Close() })
