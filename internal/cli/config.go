@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 )
 
 // Profile is one named set of connection settings in the config file.
@@ -109,14 +108,4 @@ func (c *config) save(path string) error {
 		return fmt.Errorf("writing config: %w", err)
 	}
 	return nil
-}
-
-// names returns the profile names in order.
-func (c *config) names() []string {
-	out := make([]string, 0, len(c.Profiles))
-	for n := range c.Profiles {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }

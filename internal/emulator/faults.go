@@ -209,26 +209,23 @@ func (fs *faultSet) match(method, path string) (Fault, bool) {
 // globMatch matches s against pattern, where '*' matches any run of
 // characters (including none and including '/').
 func globMatch(pattern, s string) bool {
-	for {
-		star := strings.IndexByte(pattern, '*')
-		if star < 0 {
-			return pattern == s
-		}
-		if !strings.HasPrefix(s, pattern[:star]) {
-			return false
-		}
-		s = s[star:]
-		pattern = pattern[star+1:]
-		if pattern == "" {
-			return true
-		}
-		for i := 0; i <= len(s); i++ {
-			if globMatch(pattern, s[i:]) {
-				return true
-			}
-		}
+	star := strings.IndexByte(pattern, '*')
+	if star < 0 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, pattern[:star]) {
 		return false
 	}
+	s, pattern = s[star:], pattern[star+1:]
+	if pattern == "" {
+		return true
+	}
+	for i := 0; i <= len(s); i++ {
+		if globMatch(pattern, s[i:]) {
+			return true
+		}
+	}
+	return false
 }
 
 // applyFault runs a matched fault. It reports whether the request was
