@@ -39,7 +39,8 @@ const e2eDefaultRows = 200_000
 // e2eQuery selects the seeded Contacts' eleven columns.
 const e2eQuery = "SELECT Id, External_Id__c, FirstName, LastName, Salutation, Email, Phone, DoNotCall, Birthdate, MailingCity, Description FROM Contact"
 
-var e2eSalutations = [...]string{"Mr.", "Ms.", "Dr."}
+// e2eSalutation is row i's Salutation.
+func e2eSalutation(i int) string { return [...]string{"Mr.", "Ms.", "Dr."}[i%3] }
 
 func e2eRows(b *testing.B) int {
 	b.Helper()
@@ -83,7 +84,7 @@ func e2eSeed(b *testing.B, n int, opts ...salesforcetest.Option) (*salesforcetes
 			"External_Id__c": fmt.Sprintf("E%09d", i),
 			"FirstName":      "First" + strconv.Itoa(i),
 			"LastName":       "Last" + strconv.Itoa(i),
-			"Salutation":     e2eSalutations[i%3],
+			"Salutation":     e2eSalutation(i),
 			"Email":          "c" + strconv.Itoa(i) + "@example.com",
 			"Phone":          fmt.Sprintf("(555) %03d-%04d", i/10000%1000, i%10000),
 			"DoNotCall":      i%2 == 0,
@@ -234,11 +235,13 @@ func BenchmarkE2EExtractBulk2(b *testing.B) {
 }
 
 // e2eRealistic is the timing of `sfbatch emulator --profile realistic`.
-var e2eRealistic = bulk.Realistic{
-	BatchStartLatency:    500 * time.Millisecond,
-	PerRecordCost:        50 * time.Microsecond,
-	QueryLatency:         2 * time.Second,
-	MaxConcurrentBatches: 10,
+func e2eRealistic() bulk.Realistic {
+	return bulk.Realistic{
+		BatchStartLatency:    500 * time.Millisecond,
+		PerRecordCost:        50 * time.Microsecond,
+		QueryLatency:         2 * time.Second,
+		MaxConcurrentBatches: 10,
+	}
 }
 
 // BenchmarkE2EExtractRealistic compares sequential and parallel result page
@@ -249,7 +252,7 @@ var e2eRealistic = bulk.Realistic{
 // dl-rows/s counts from the first page written to the end.
 func BenchmarkE2EExtractRealistic(b *testing.B) {
 	n := e2eRows(b)
-	srv, c := e2eSeed(b, n, salesforcetest.WithBulkOptions(bulk.Options{Profile: e2eRealistic}))
+	srv, c := e2eSeed(b, n, salesforcetest.WithBulkOptions(bulk.Options{Profile: e2eRealistic()}))
 	for _, latency := range []time.Duration{0, 100 * time.Millisecond} {
 		if latency > 0 {
 			if _, err := srv.AddFault(salesforcetest.Fault{Method: "GET", Path: "*/jobs/query/*/results*", Times: -1, Latency: latency}); err != nil {

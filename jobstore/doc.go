@@ -8,10 +8,16 @@
 // Before each irreversible step the engine records it here:
 //
 //   - RecordJob when a Bulk API job (or batch, or collections call) has been
-//     created, with the input row range it carries, in state JobCreated;
+//     created, with the input row range it carries (and JobRecord.Rows, the
+//     exact rows in upload order, when they are not contiguous), in state
+//     JobCreated; a Bulk API 1.0 batch is recorded under a placeholder id
+//     before it is added and renamed with SetBatchID once Salesforce answers;
 //   - UpdateJobState as the job moves on: JobUploaded, JobClosed,
 //     JobResultsFetched, or JobAborted / JobFailed;
-//   - MarkRowsDone once the outcomes of a row range are safely written.
+//   - FinishJob once a job's results are joined and the outcomes safely
+//     written: the job moves to JobResultsFetched and its done rows are
+//     recorded in the same transaction (MarkRowsDone for rows finished
+//     outside any job).
 //
 // A resumer reads Jobs (what exists on the server and how far each got) and
 // DoneRanges (which input rows already have an outcome), finishes or aborts
@@ -24,13 +30,14 @@
 // # Resuming, job by job
 //
 //   - JobCreated: the job exists but holds no data. Abort it and send its
-//     rows again.
+//     rows again. A Bulk API 1.0 batch still under its placeholder id may or
+//     may not have been added: list the job's batches to find out.
 //   - JobUploaded: Bulk API 2.0 processes nothing before the job is closed,
 //     so close it (or abort it and resend). Bulk API 1.0 processes a batch as
 //     soon as it is added: wait for it and fetch its results.
 //   - JobClosed: wait for the job to finish and fetch its results.
-//   - JobResultsFetched: its rows' outcomes are saved; MarkRowsDone them if
-//     the crash came before that.
+//   - JobResultsFetched: its rows' outcomes are saved and marked done;
+//     rows of it that are not done were sent to a retry pass: send them again.
 //   - JobAborted, JobFailed: rows that were not processed go again.
 //
 // # Storage

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -76,13 +79,18 @@ func (st JobState) canMove(next JobState) bool {
 // JobRecord is one unit of upload: a Bulk API 2.0 job, a Bulk API 1.0 batch
 // or a collections call, with the input rows it carries.
 type JobRecord struct {
-	RunID     string
-	JobID     string // Salesforce job id (for collections: a caller-chosen id)
-	BatchID   string // Bulk API 1.0 batch id; "" otherwise
-	API       API
-	Pass      int   // 0 for the first attempt, 1.. for retry passes
-	FirstRow  int64 // first input row carried (inclusive)
-	LastRow   int64 // last input row carried (inclusive)
+	RunID    string
+	JobID    string // Salesforce job id (for collections: a caller-chosen id)
+	BatchID  string // Bulk API 1.0 batch id; "" otherwise
+	API      API
+	Pass     int   // 0 for the first attempt, 1.. for retry passes
+	FirstRow int64 // first input row carried (inclusive)
+	LastRow  int64 // last input row carried (inclusive)
+	// Rows lists the rows carried, in upload order, as runs of consecutive
+	// row numbers. Nil means every row from FirstRow to LastRow, in order.
+	// Rows that are not contiguous (retry passes, GroupBy) need it: a
+	// resumer re-reads exactly these rows to join the job's results.
+	Rows      []Range
 	State     JobState
 	Message   string    // error message for JobFailed/JobAborted
 	CreatedAt time.Time // set by the store
@@ -111,6 +119,12 @@ func (s *Store) RecordJob(ctx context.Context, j JobRecord) error {
 	if j.FirstRow > j.LastRow || j.FirstRow < 0 {
 		return fmt.Errorf("%w: job %s rows %d-%d", ErrInvalidRange, j.JobID, j.FirstRow, j.LastRow)
 	}
+	for _, r := range j.Rows {
+		if r.First > r.Last || r.First < j.FirstRow || r.Last > j.LastRow {
+			return fmt.Errorf("%w: job %s rows %d-%d outside %d-%d", ErrInvalidRange, j.JobID, r.First, r.Last, j.FirstRow, j.LastRow)
+		}
+	}
+	rows := EncodeRows(j.Rows)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.stamp()
 		var cur string
@@ -119,9 +133,9 @@ func (s *Store) RecordJob(ctx context.Context, j JobRecord) error {
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			_, err = tx.ExecContext(ctx, `INSERT INTO jobs
-				(run_id, job_id, batch_id, api, pass, first_row, last_row, state, message, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				j.RunID, j.JobID, j.BatchID, string(j.API), j.Pass, j.FirstRow, j.LastRow, string(j.State), j.Message, now, now)
+				(run_id, job_id, batch_id, api, pass, first_row, last_row, state, message, created_at, updated_at, rows)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				j.RunID, j.JobID, j.BatchID, string(j.API), j.Pass, j.FirstRow, j.LastRow, string(j.State), j.Message, now, now, rows)
 			if isConstraint(err) {
 				return fmt.Errorf("%w: run %s", ErrNotFound, j.RunID)
 			}
@@ -130,9 +144,9 @@ func (s *Store) RecordJob(ctx context.Context, j JobRecord) error {
 			if !JobState(cur).canMove(j.State) {
 				return fmt.Errorf("%w: job %s from %s to %s", ErrInvalidTransition, jobName(j.JobID, j.BatchID), cur, j.State)
 			}
-			_, err = tx.ExecContext(ctx, `UPDATE jobs SET api = ?, pass = ?, first_row = ?, last_row = ?, state = ?, message = ?, updated_at = ?
+			_, err = tx.ExecContext(ctx, `UPDATE jobs SET api = ?, pass = ?, first_row = ?, last_row = ?, state = ?, message = ?, updated_at = ?, rows = ?
 				WHERE run_id = ? AND job_id = ? AND batch_id = ?`,
-				string(j.API), j.Pass, j.FirstRow, j.LastRow, string(j.State), j.Message, now, j.RunID, j.JobID, j.BatchID)
+				string(j.API), j.Pass, j.FirstRow, j.LastRow, string(j.State), j.Message, now, rows, j.RunID, j.JobID, j.BatchID)
 		}
 		if err != nil {
 			return fmt.Errorf("jobstore: record job %s: %w", jobName(j.JobID, j.BatchID), err)
@@ -162,11 +176,64 @@ func (s *Store) UpdateBatchState(ctx context.Context, runID, jobID, batchID stri
 	return s.updateState(ctx, runID, jobID, &batchID, state, message)
 }
 
-func (s *Store) updateState(ctx context.Context, runID, jobID string, batchID *string, state JobState, message string) error {
+// SetBatchID gives a record its real Bulk API 1.0 batch id: the engine
+// records a batch under a placeholder id before adding it (so that a crash
+// while the batch is being added is noticed) and renames it, moving it to
+// state, once Salesforce has answered.
+func (s *Store) SetBatchID(ctx context.Context, runID, jobID, oldBatchID, newBatchID string, state JobState) error {
 	if _, ok := state.rank(); !ok {
 		return fmt.Errorf("jobstore: update job %s: unknown state %q", jobID, state)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.updateStateTx(ctx, tx, runID, jobID, &oldBatchID, state, ""); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET batch_id = ? WHERE run_id = ? AND job_id = ? AND batch_id = ?`,
+			newBatchID, runID, jobID, oldBatchID); err != nil {
+			if isConstraint(err) {
+				return fmt.Errorf("%w: job %s", ErrExists, jobName(jobID, newBatchID))
+			}
+			return fmt.Errorf("jobstore: update job %s: %w", jobName(jobID, oldBatchID), err)
+		}
+		return nil
+	})
+}
+
+// FinishJob moves one record (a job, or a Bulk API 1.0 batch when batchID is
+// set) to JobResultsFetched and marks the given row ranges done, in one
+// transaction: after a crash either both happened or neither did. The
+// ranges are the rows whose outcomes were saved (rows sent to a retry pass
+// are left out, so a resumer sends them again).
+func (s *Store) FinishJob(ctx context.Context, runID, jobID, batchID string, done []Range) error {
+	for _, r := range done {
+		if r.First > r.Last || r.First < 0 || r.Last == math.MaxInt64 {
+			return fmt.Errorf("%w: rows %d-%d", ErrInvalidRange, r.First, r.Last)
+		}
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.updateStateTx(ctx, tx, runID, jobID, &batchID, JobResultsFetched, ""); err != nil {
+			return err
+		}
+		for _, r := range done {
+			if err := markDone(ctx, tx, runID, r.First, r.Last); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) updateState(ctx context.Context, runID, jobID string, batchID *string, state JobState, message string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		return s.updateStateTx(ctx, tx, runID, jobID, batchID, state, message)
+	})
+}
+
+func (s *Store) updateStateTx(ctx context.Context, tx *sql.Tx, runID, jobID string, batchID *string, state JobState, message string) error {
+	if _, ok := state.rank(); !ok {
+		return fmt.Errorf("jobstore: update job %s: unknown state %q", jobID, state)
+	}
+	{
 		q := `SELECT batch_id, state FROM jobs WHERE run_id = ? AND job_id = ?`
 		args := []any{runID, jobID}
 		if batchID != nil {
@@ -214,7 +281,7 @@ func (s *Store) updateState(ctx context.Context, runID, jobID string, batchID *s
 			return fmt.Errorf("jobstore: update job %s: %w", jobID, err)
 		}
 		return nil
-	})
+	}
 }
 
 // Jobs returns the run's job records ordered by pass, first row, job and
@@ -230,7 +297,7 @@ func (s *Store) OpenJobs(ctx context.Context, runID string) ([]JobRecord, error)
 }
 
 func (s *Store) queryJobs(ctx context.Context, where string, args ...any) ([]JobRecord, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT run_id, job_id, batch_id, api, pass, first_row, last_row, state, message, created_at, updated_at
+	rows, err := s.db.QueryContext(ctx, `SELECT run_id, job_id, batch_id, api, pass, first_row, last_row, state, message, created_at, updated_at, rows
 		FROM jobs `+where+` ORDER BY pass, first_row, job_id, batch_id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("jobstore: list jobs: %w", err)
@@ -239,10 +306,13 @@ func (s *Store) queryJobs(ctx context.Context, where string, args ...any) ([]Job
 	var out []JobRecord
 	for rows.Next() {
 		var j JobRecord
-		var api, state string
+		var api, state, seq string
 		var created, updated int64
-		if err := rows.Scan(&j.RunID, &j.JobID, &j.BatchID, &api, &j.Pass, &j.FirstRow, &j.LastRow, &state, &j.Message, &created, &updated); err != nil {
+		if err := rows.Scan(&j.RunID, &j.JobID, &j.BatchID, &api, &j.Pass, &j.FirstRow, &j.LastRow, &state, &j.Message, &created, &updated, &seq); err != nil {
 			return nil, fmt.Errorf("jobstore: list jobs: %w", err)
+		}
+		if j.Rows, err = DecodeRows(seq); err != nil {
+			return nil, fmt.Errorf("jobstore: list jobs: job %s: %w", jobName(j.JobID, j.BatchID), err)
 		}
 		j.API, j.State = API(api), JobState(state)
 		j.CreatedAt, j.UpdatedAt = fromStamp(created), fromStamp(updated)
@@ -252,4 +322,54 @@ func (s *Store) queryJobs(ctx context.Context, where string, args ...any) ([]Job
 		return nil, fmt.Errorf("jobstore: list jobs: %w", err)
 	}
 	return out, nil
+}
+
+// EncodeRows writes a row sequence compactly: runs of consecutive numbers as
+// "first-last", single rows as "n", separated by commas ("2-100,7,205-300").
+func EncodeRows(rows []Range) string {
+	var b strings.Builder
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(r.First, 10))
+		if r.Last != r.First {
+			b.WriteByte('-')
+			b.WriteString(strconv.FormatInt(r.Last, 10))
+		}
+	}
+	return b.String()
+}
+
+// DecodeRows parses what EncodeRows wrote ("" is nil).
+func DecodeRows(s string) ([]Range, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []Range
+	for part := range strings.SplitSeq(s, ",") {
+		a, b, isRange := strings.Cut(part, "-")
+		first, err := strconv.ParseInt(a, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%w: row list %q", ErrInvalidRange, part)
+		}
+		last := first
+		if isRange {
+			if last, err = strconv.ParseInt(b, 10, 64); err != nil || last < first {
+				return nil, fmt.Errorf("%w: row list %q", ErrInvalidRange, part)
+			}
+		}
+		out = append(out, Range{first, last})
+	}
+	return out, nil
+}
+
+// AppendRow appends row to a sequence built by EncodeRows' rules, extending
+// the last run when row follows it.
+func AppendRow(rows []Range, row int64) []Range {
+	if n := len(rows); n > 0 && rows[n-1].Last+1 == row {
+		rows[n-1].Last = row
+		return rows
+	}
+	return append(rows, Range{row, row})
 }

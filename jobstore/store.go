@@ -24,6 +24,7 @@ var (
 	ErrExists            = errors.New("jobstore: already exists")
 	ErrInvalidTransition = errors.New("jobstore: invalid state transition")
 	ErrSchemaTooNew      = errors.New("jobstore: database schema is newer than this program")
+	ErrInputChanged      = errors.New("jobstore: the input is not the one the run loaded")
 	ErrInvalidRange      = errors.New("jobstore: invalid row range")
 )
 
@@ -163,6 +164,28 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("set schema version: %w", err)
 	}
 	return tx.Commit()
+}
+
+// CheckInput verifies that the file at path is the input run runID loaded
+// (same size and SHA-256), so that resuming it neither skips nor repeats rows.
+// A mismatch is ErrInputChanged.
+func (s *Store) CheckInput(ctx context.Context, runID, path string) error {
+	r, err := s.GetRun(ctx, runID)
+	if err != nil {
+		return err
+	}
+	sum, size, err := HashFile(ctx, path)
+	if err != nil {
+		return err
+	}
+	if r.InputHash == "" {
+		return fmt.Errorf("%w: run %s recorded no input hash", ErrInputChanged, runID)
+	}
+	if size != r.InputSize || sum != r.InputHash {
+		return fmt.Errorf("%w: %s has %d bytes (SHA-256 %.12s), run %s loaded %s with %d bytes (SHA-256 %.12s)",
+			ErrInputChanged, path, size, sum, runID, r.InputPath, r.InputSize, r.InputHash)
+	}
+	return nil
 }
 
 // NewRunID returns a new, sortable run id such as "20240103T235201Z-3f9a1c2b".

@@ -21,6 +21,7 @@ type bulk1API interface {
 	AddBatch(ctx context.Context, jobID, contentType string, data salesforce.Body) (*salesforce.Batch, error)
 	GetBatch(ctx context.Context, jobID, batchID string) (*salesforce.Batch, error)
 	BatchResults(ctx context.Context, jobID, batchID string) (io.ReadCloser, error)
+	ListBatches(ctx context.Context, jobID string) ([]*salesforce.Batch, error)
 }
 
 // bulk1Runner runs one Bulk API 1.0 job per pass and each chunk as one batch of it.
@@ -87,17 +88,32 @@ func (b *bulk1Runner) run(ctx context.Context, c *chunk) error {
 		return err
 	}
 	c.jobID = jobID
+	// Salesforce processes a batch as soon as it is added: record it first, under a
+	// placeholder id, so that a resumed load knows a batch may exist for these rows.
+	pending := fmt.Sprintf("%s%s-p%d-%d", pendingPrefix, r.tag, c.pass, c.index)
+	c.batchID = pending
+	if err := r.journalJob(ctx, c, jobstore.JobCreated, ""); err != nil {
+		return err
+	}
 	batch, err := api.AddBatch(ctx, jobID, "CSV", salesforce.FileBody(c.path))
 	if err != nil {
 		return fmt.Errorf("add batch to Bulk API 1.0 job %s: %w", jobID, err)
 	}
 	bid := batch.ID
 	c.batchID = bid
-	c.job = r.addJob(JobInfo{API: Bulk1, JobID: jobID, BatchID: bid, Batch: c.index, Pass: c.pass, Rows: len(c.rows), Bytes: c.bytes, State: batch.State})
-	r.progress(Event{Kind: BytesUploaded, API: Bulk1, JobID: jobID, BatchID: bid, Bytes: c.bytes})
-	if err := r.journalJob(ctx, c, jobstore.JobUploaded, ""); err != nil {
+	if err := r.journalBatchAdded(ctx, c, pending); err != nil {
 		return err
 	}
+	c.job = r.addJob(JobInfo{API: Bulk1, JobID: jobID, BatchID: bid, Batch: c.index, Pass: c.pass, Rows: len(c.rows), Bytes: c.bytes, State: batch.State})
+	r.progress(Event{Kind: BytesUploaded, API: Bulk1, JobID: jobID, BatchID: bid, Bytes: c.bytes})
+	return b.collect(ctx, c, batch)
+}
+
+// collect waits for an added batch to finish and joins its results to the chunk's rows.
+func (b *bulk1Runner) collect(ctx context.Context, c *chunk, batch *salesforce.Batch) error {
+	r, api := b.r, b.r.l.bulk1
+	jobID, bid := c.jobID, c.batchID
+	var err error
 	r.setState(Bulk1, jobID, bid, batch.State)
 	state := batch.State
 	if !batch.Terminal() {

@@ -67,6 +67,14 @@ func (b *bulk2Runner) run(ctx context.Context, c *chunk) error {
 	if err := r.journalJob(ctx, c, jobstore.JobClosed, ""); err != nil {
 		return err
 	}
+	return b.collect(ctx, c, job)
+}
+
+// collect waits for a closed job to finish and joins its result files to the chunk's rows.
+func (b *bulk2Runner) collect(ctx context.Context, c *chunk, job *salesforce.IngestJob) error {
+	r, api, id := b.r, b.r.l.bulk2, c.jobID
+	log := r.logger("job", id, "rows", len(c.rows), "pass", c.pass)
+	var err error
 	state := job.State
 	r.setState(Bulk2, id, "", state)
 	processed := int64(-1)

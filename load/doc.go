@@ -47,6 +47,43 @@
 //     LeaveJobsOpen), every row without an outcome is delivered as NotProcessed, and the
 //     returned *Error names every job that was open.
 //
+// # Resuming a killed load
+//
+// With Options.Journal (a *jobstore.Store) and Options.RunID, every irreversible step is
+// recorded before the next one: a Bulk API 2.0 job once created, uploaded and closed; a Bulk
+// API 1.0 batch under a placeholder id before it is added, then under its real id; a
+// collections call before it is sent. Each record carries the exact input rows of the job, in
+// upload order (compact ranges, so GroupBy and retry passes, whose rows are not contiguous,
+// are covered). When a job's results have been joined, the sink is made durable (Syncer;
+// CSVFiles fsyncs a part file) and then the job is recorded finished together with the rows
+// that got their final outcome, in one transaction.
+//
+// Options.Resume continues such a run, reading the same input again from its first row:
+//
+//   - rows recorded done are skipped: their outcomes are in the sink already (ResumeCSVSinks
+//     picks up the part files; the latest outcome of a row wins, so the merged files list
+//     every row once);
+//   - a Bulk API 2.0 job that was created but never received data is aborted (it has no
+//     effect) and its rows are sent again; one that was uploaded but not closed is closed;
+//     every uploaded job is waited for and its results are joined to its rows, re-read from
+//     the input by row number: its rows are never sent twice;
+//   - a Bulk API 1.0 batch is waited for and its results joined; a batch that was being
+//     added is looked up among the job's batches: none unknown means it was never added (its
+//     rows go again), exactly one unknown batch is it; several unknown batches cannot be told
+//     apart, so an insert gives their rows NotProcessed (outcome unknown) while update,
+//     upsert and delete send them again;
+//   - an sObject Collections call interrupted in flight has no server-side record: an
+//     insert gives its rows NotProcessed (outcome unknown), other operations send them again;
+//   - rows sent to a retry pass, and rows never sent, are sent normally.
+//
+// The caller checks that the input is the same (jobstore.Store.CheckInput compares size and
+// SHA-256); the engine checks the object and operation and that the input has the rows of
+// every job in flight. When a journaled load is cancelled, jobs whose rows may already be
+// processing (closed Bulk API 2.0 jobs, Bulk API 1.0 jobs) are left running rather than
+// aborted, so that the resumed load collects their results; the *Error lists them. A
+// resumed load's Summary counts the rows of that call only (rows skipped as done are not
+// read into it).
+//
 // # Results
 //
 // A Sink receives each RowResult as it becomes known. CSVFiles writes success, failure,

@@ -9,8 +9,10 @@ import (
 	"hash/maphash"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sfbatch/sfbatch/jobstore"
+	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
 
@@ -65,6 +68,7 @@ func (l *Loader) Load(ctx context.Context, src Source, sink Sink, opts Options) 
 		dir:  dir,
 		sink: sink,
 		seed: maphash.MakeSeed(),
+		tag:  strconv.FormatUint(rand.Uint64()&0xffffffff, 36),
 		open: make(map[string]*OpenJob),
 		live: make(map[*chunk]struct{}),
 		sum:  Summary{ErrorCodes: make(map[string]int64)},
@@ -85,6 +89,8 @@ type run struct {
 	sink   Sink
 	types  map[string]string // field name (lower case) -> describe type, when described
 	check  *checker          // row checks of the preflight, when described
+	tag    string            // distinguishes this Load call's made-up journal ids
+	resume *resumeState      // Options.Resume: what the interrupted run left
 
 	// mu guards everything below it.
 	mu       sync.Mutex
@@ -110,6 +116,11 @@ func (r *run) execute(ctx context.Context, src Source) error {
 	if r.sink != nil {
 		if err := r.sink.Start(header); err != nil {
 			return fmt.Errorf("load: sink: %w", err)
+		}
+	}
+	if r.cfg.Resume && !r.cfg.DryRun {
+		if err := r.prepareResume(ctx); err != nil {
+			return err
 		}
 	}
 	first := &inputSource{src: src, r: r}
@@ -260,6 +271,7 @@ func (r *run) fail(ctx context.Context, err error) error {
 	var ie *InputError
 	if !errors.As(err, &ie) && !isParseError(err) {
 		r.drain("not sent: the load stopped before this row was read: " + err.Error())
+		r.sweep(StatusAborted, msg) // rows of jobs in flight that a resumed load read while draining
 	}
 	r.reportDone(r.api, "", "")
 	var e *Error
@@ -267,7 +279,11 @@ func (r *run) fail(ctx context.Context, err error) error {
 		e.Jobs = append(e.Jobs, jobs...)
 		return e
 	}
-	return &Error{Err: err, Jobs: jobs, Left: r.cfg.LeaveJobsOpen}
+	left := r.cfg.LeaveJobsOpen
+	for _, j := range jobs {
+		left = left || j.Left
+	}
+	return &Error{Err: err, Jobs: jobs, Left: left}
 }
 
 // drain reads the rest of the input after the load stopped early and gives
@@ -298,12 +314,20 @@ func (r *run) abortOpen(ctx context.Context) []OpenJob {
 	r.mu.Unlock()
 	slicesSortJobs(jobs)
 	if r.cfg.LeaveJobsOpen {
+		for i := range jobs {
+			jobs[i].Left = true
+		}
 		return jobs
 	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	for i := range jobs {
 		j := &jobs[i]
+		if r.cfg.Journal != nil && !r.safeToAbort(actx, j) {
+			// Rows of this job may be processed: leave it for a resumed load to collect.
+			j.Left, j.resumable = true, true
+			continue
+		}
 		var err error
 		var state string
 		switch j.API {
@@ -334,6 +358,21 @@ func (r *run) abortOpen(ctx context.Context) []OpenJob {
 		}
 	}
 	return jobs
+}
+
+// safeToAbort reports whether aborting job j leaves none of its rows processed: only a Bulk
+// API 2.0 job that was never closed. With a journal, other jobs are left running so that a
+// resumed load collects their results instead of sending their rows again.
+func (r *run) safeToAbort(ctx context.Context, j *OpenJob) bool {
+	if j.API != Bulk2 {
+		return false
+	}
+	job, err := r.l.bulk2.GetIngestJob(ctx, j.ID)
+	if err != nil {
+		return false
+	}
+	j.State = job.State
+	return job.State == salesforce.JobStateOpen
 }
 
 // flushRetries delivers rows waiting in the retry spool as Failed with their last error.
@@ -614,26 +653,31 @@ func (r *run) runPass(ctx context.Context, pass int, src passSource) error {
 			return
 		}
 		g.Go(func() error {
-			err := run.run(gctx, c)
-			if err == nil {
-				err = r.sinkFailed()
+			if err := run.run(gctx, c); err != nil {
+				return err
 			}
-			if err == nil {
-				err = r.journalJob(gctx, c, jobstore.JobResultsFetched, "")
-			}
-			if err == nil {
-				err = r.journalDone(gctx, c)
-			}
-			if err == nil {
-				r.dropChunk(c)
-			}
-			return err
+			return r.finishChunk(gctx, c)
 		})
 	}
+	launchResumed := func() {
+		if pass != 0 {
+			return
+		}
+		for _, rj := range r.takeReady() {
+			g.Go(func() error { return r.runResumed(gctx, rj) })
+		}
+	}
+	launchResumed()
 	var inputErr error
 	for gctx.Err() == nil {
 		p, err := src.next()
+		launchResumed()
 		if errors.Is(err, io.EOF) {
+			if pass == 0 {
+				if err := r.missingResumed(); err != nil {
+					g.Go(func() error { return err })
+				}
+			}
 			break
 		}
 		if err != nil {
@@ -701,6 +745,9 @@ func (r *run) runPass(ctx context.Context, pass int, src passSource) error {
 	if ferr := run.finish(ctx, err != nil); err == nil {
 		err = ferr
 	}
+	if err == nil && pass == 0 && ctx.Err() == nil {
+		r.finishResumed(ctx)
+	}
 	r.reportDone(api, "", "")
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
@@ -709,6 +756,19 @@ func (r *run) runPass(ctx context.Context, pass int, src passSource) error {
 		return err
 	}
 	return inputErr
+}
+
+// finishChunk records a chunk whose rows all have their attempt's outcome: the sink's results
+// are made durable, then the journal records the job finished with its done rows.
+func (r *run) finishChunk(ctx context.Context, c *chunk) error {
+	if err := r.sinkFailed(); err != nil {
+		return err
+	}
+	if err := r.journalFinish(ctx, c); err != nil {
+		return err
+	}
+	r.dropChunk(c)
+	return nil
 }
 
 // tooLarge says why a row cannot be sent at all, or "".
@@ -780,6 +840,8 @@ type chunk struct {
 	nResolved      int    // count of true values in resolved
 	requeued       []bool // rows sent to the next pass
 	journaled      bool   // recorded in Options.Journal
+	resumedID      string // journal id of a resumed collections call
+	runTag         string // the Load call's tag, for made-up journal ids
 }
 
 func (c *chunk) markRequeued(i int) {
@@ -800,7 +862,7 @@ func (c *chunk) markResolved(i int) {
 }
 
 func (r *run) newChunk(api API, pass, index int, hdr []byte, hdrSize sfcsv.RowSize) (*chunk, error) {
-	c := &chunk{api: api, pass: pass, index: index, bytes: int64(hdrSize.Bytes), chars: int64(hdrSize.Chars)}
+	c := &chunk{api: api, pass: pass, index: index, bytes: int64(hdrSize.Bytes), chars: int64(hdrSize.Chars), runTag: r.tag}
 	if api != Collections {
 		c.path = r.tempPath(fmt.Sprintf("chunk-p%d-%d", pass, index))
 		f, err := os.Create(c.path)

@@ -12,6 +12,11 @@ type OpenJob struct {
 	State string // state after the abort attempt ("Aborted"), or the last known state
 	// AbortErr is why aborting the job failed, or nil (also nil when jobs were left open).
 	AbortErr error
+	// Left reports that the job was left running on purpose (Options.LeaveJobsOpen, or a
+	// journaled load whose job may already be processing rows: resume collects its results).
+	Left bool
+
+	resumable bool // left because a journaled load may be resumed
 }
 
 // Error is returned when a load stops before every row has a final outcome: the context was
@@ -22,21 +27,32 @@ type OpenJob struct {
 type Error struct {
 	Err  error     // the cause
 	Jobs []OpenJob // jobs open when the load stopped, aborted unless Options.LeaveJobsOpen
-	Left bool      // true when the jobs were left open (Options.LeaveJobsOpen)
+	Left bool      // true when jobs were left open (Options.LeaveJobsOpen, or a journaled load; see OpenJob.Left)
 }
 
-// Error names the cause and every open job id.
+// Error names the cause and every open job id, saying which were aborted and which were left
+// running.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("load: ")
 	b.WriteString(e.Err.Error())
-	if len(e.Jobs) > 0 {
-		if e.Left {
-			b.WriteString("; jobs left open:")
-		} else {
-			b.WriteString("; open jobs aborted:")
+	var aborted, left, kept []OpenJob
+	for _, j := range e.Jobs {
+		switch {
+		case j.resumable:
+			kept = append(kept, j)
+		case j.Left || e.Left:
+			left = append(left, j)
+		default:
+			aborted = append(aborted, j)
 		}
-		for _, j := range e.Jobs {
+	}
+	list := func(title string, jobs []OpenJob) {
+		if len(jobs) == 0 {
+			return
+		}
+		b.WriteString(title)
+		for _, j := range jobs {
 			fmt.Fprintf(&b, " %s (%s", j.ID, j.API)
 			if j.AbortErr != nil {
 				fmt.Fprintf(&b, ", abort failed: %v", j.AbortErr)
@@ -46,6 +62,9 @@ func (e *Error) Error() string {
 			b.WriteString(")")
 		}
 	}
+	list("; open jobs aborted:", aborted)
+	list("; jobs left open:", left)
+	list("; jobs left running, not aborted (their rows may already be processed; resuming the load collects their results):", kept)
 	return b.String()
 }
 

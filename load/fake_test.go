@@ -528,6 +528,21 @@ func (b fakeBulk1) AddBatch(ctx context.Context, jobID, ct string, data salesfor
 	return &salesforce.Batch{ID: bt.id, JobID: jobID, State: "Queued"}, nil
 }
 
+func (b fakeBulk1) ListBatches(ctx context.Context, jobID string) ([]*salesforce.Batch, error) {
+	f := b.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	j := f.jobs[jobID]
+	if j == nil {
+		return nil, &salesforce.APIError{StatusCode: 400, ErrorCode: "InvalidJob"}
+	}
+	var out []*salesforce.Batch
+	for _, bt := range j.batches {
+		out = append(out, &salesforce.Batch{ID: bt.id, JobID: jobID, State: bt.state})
+	}
+	return out, nil
+}
+
 func (b fakeBulk1) GetBatch(ctx context.Context, jobID, batchID string) (*salesforce.Batch, error) {
 	f := b.f
 	if f.onPoll != nil {

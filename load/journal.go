@@ -9,14 +9,27 @@ import (
 )
 
 // Journal records a load's irreversible steps (job created, data uploaded, job closed,
-// results fetched, rows done) as they happen, so that a killed load can be resumed without
-// sending a row twice. *jobstore.Store satisfies it; the run (Options.RunID) must exist in it.
-// Row ranges are input row numbers (Row.Number). A Journal error stops the load.
+// results fetched with the rows they finished) as they happen, so that a killed load can be
+// resumed (Options.Resume) without sending a row twice. *jobstore.Store satisfies it; the
+// run (Options.RunID) must exist in it. Row numbers are input row numbers (Row.Number).
+// A Journal error stops the load.
+//
+// Rows are recorded as done only after the sink has made their outcomes durable: when the
+// sink is a Syncer, its Sync is called first.
 type Journal interface {
 	RecordJob(ctx context.Context, j jobstore.JobRecord) error
 	UpdateJobState(ctx context.Context, runID, jobID string, state jobstore.JobState) error
 	UpdateBatchState(ctx context.Context, runID, jobID, batchID string, state jobstore.JobState, message string) error
 	MarkRowsDone(ctx context.Context, runID string, first, last int64) error
+	// SetBatchID renames a Bulk API 1.0 batch recorded under a placeholder id and moves it
+	// to state, once Salesforce has given the batch its id.
+	SetBatchID(ctx context.Context, runID, jobID, oldBatchID, newBatchID string, state jobstore.JobState) error
+	// FinishJob records a job (or batch) as JobResultsFetched and its done rows at once.
+	FinishJob(ctx context.Context, runID, jobID, batchID string, done []jobstore.Range) error
+	// GetRun, Jobs and DoneRanges are read by Options.Resume.
+	GetRun(ctx context.Context, id string) (jobstore.Run, error)
+	Jobs(ctx context.Context, runID string) ([]jobstore.JobRecord, error)
+	DoneRanges(ctx context.Context, runID string) (jobstore.Ranges, error)
 }
 
 func journalAPI(api API) jobstore.API {
@@ -29,18 +42,30 @@ func journalAPI(api API) jobstore.API {
 	return jobstore.APIBulk2
 }
 
+func apiOfJournal(api jobstore.API) API {
+	switch api {
+	case jobstore.APIBulk1:
+		return Bulk1
+	case jobstore.APICollections:
+		return Collections
+	}
+	return Bulk2
+}
+
 // journalJob records that chunk c reached state. The first call for a chunk records the job
-// with its row range; later calls move it forward.
+// with its rows; later calls move it forward.
 func (r *run) journalJob(ctx context.Context, c *chunk, state jobstore.JobState, message string) error {
 	j := r.cfg.Journal
 	if j == nil {
 		return nil
 	}
+	// The step happened: record it even when the load is being cancelled.
+	ctx = context.WithoutCancel(ctx)
 	var err error
 	if !c.journaled {
-		first, last := c.rowRange()
+		first, last, seq := c.rowSeq()
 		err = j.RecordJob(ctx, jobstore.JobRecord{RunID: r.cfg.RunID, JobID: c.journalID(), BatchID: c.batchID,
-			API: journalAPI(c.api), Pass: c.pass, FirstRow: first, LastRow: last, State: state, Message: message})
+			API: journalAPI(c.api), Pass: c.pass, FirstRow: first, LastRow: last, Rows: seq, State: state, Message: message})
 		c.journaled = err == nil
 	} else {
 		err = j.UpdateBatchState(ctx, r.cfg.RunID, c.journalID(), c.batchID, state, message)
@@ -51,12 +76,18 @@ func (r *run) journalJob(ctx context.Context, c *chunk, state jobstore.JobState,
 	return nil
 }
 
-// journalDone records the rows of c that reached a final outcome in it, as ranges.
-func (r *run) journalDone(ctx context.Context, c *chunk) error {
+// journalFinish makes the outcomes delivered so far durable (Syncer) and then records c as
+// finished with the rows that reached a final outcome in it (rows sent to a retry pass are
+// not done: a resumed load sends them again).
+func (r *run) journalFinish(ctx context.Context, c *chunk) error {
 	j := r.cfg.Journal
 	if j == nil {
 		return nil
 	}
+	if err := r.syncSink(); err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
 	var done []int64
 	for i, m := range c.rows {
 		if i < len(c.resolved) && c.resolved[i] && (c.requeued == nil || !c.requeued[i]) {
@@ -64,15 +95,39 @@ func (r *run) journalDone(ctx context.Context, c *chunk) error {
 		}
 	}
 	slices.Sort(done)
-	for i := 0; i < len(done); {
-		k := i
-		for k+1 < len(done) && done[k+1] == done[k]+1 {
-			k++
+	var ranges []jobstore.Range
+	for _, n := range done {
+		ranges = jobstore.AppendRow(ranges, n)
+	}
+	if !c.journaled {
+		// A chunk that never reached Salesforce (it failed before its job was created).
+		for _, rg := range ranges {
+			if err := j.MarkRowsDone(ctx, r.cfg.RunID, rg.First, rg.Last); err != nil {
+				return fmt.Errorf("journal: rows %d-%d done: %w", rg.First, rg.Last, err)
+			}
 		}
-		if err := j.MarkRowsDone(ctx, r.cfg.RunID, done[i], done[k]); err != nil {
-			return fmt.Errorf("journal: rows %d-%d done: %w", done[i], done[k], err)
-		}
-		i = k + 1
+		return nil
+	}
+	if err := j.FinishJob(ctx, r.cfg.RunID, c.journalID(), c.batchID, ranges); err != nil {
+		return fmt.Errorf("journal: job %s results fetched: %w", c.journalID(), err)
+	}
+	return nil
+}
+
+// syncSink makes the results delivered so far durable when the sink can.
+func (r *run) syncSink() error {
+	sy, ok := r.sink.(Syncer)
+	if !ok {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sinkErr != nil {
+		return fmt.Errorf("sink: %w", r.sinkErr)
+	}
+	if err := sy.Sync(); err != nil {
+		r.sinkErr = err
+		return fmt.Errorf("sink: %w", err)
 	}
 	return nil
 }
@@ -82,10 +137,15 @@ func (c *chunk) journalID() string {
 	if c.jobID != "" {
 		return c.jobID
 	}
-	return fmt.Sprintf("collections-p%d-%d", c.pass, c.index)
+	if c.resumedID != "" {
+		return c.resumedID
+	}
+	return fmt.Sprintf("collections-p%d-%d-%s", c.pass, c.index, c.runTag)
 }
 
-func (c *chunk) rowRange() (first, last int64) {
+// rowSeq returns the chunk's row range and, when its rows are not exactly first..last in
+// order, the rows in upload order.
+func (c *chunk) rowSeq() (first, last int64, seq []jobstore.Range) {
 	for i, m := range c.rows {
 		if i == 0 || m.num < first {
 			first = m.num
@@ -93,6 +153,26 @@ func (c *chunk) rowRange() (first, last int64) {
 		if m.num > last {
 			last = m.num
 		}
+		seq = jobstore.AppendRow(seq, m.num)
 	}
-	return first, last
+	if len(seq) == 1 {
+		seq = nil
+	}
+	return first, last, seq
+}
+
+// pendingPrefix starts the placeholder batch id of a Bulk API 1.0 batch being added.
+const pendingPrefix = "pending-"
+
+// journalBatchAdded renames chunk c's placeholder batch record to the batch id Salesforce
+// gave it, in state JobUploaded.
+func (r *run) journalBatchAdded(ctx context.Context, c *chunk, pending string) error {
+	j := r.cfg.Journal
+	if j == nil || !c.journaled {
+		return nil
+	}
+	if err := j.SetBatchID(context.WithoutCancel(ctx), r.cfg.RunID, c.jobID, pending, c.batchID, jobstore.JobUploaded); err != nil {
+		return fmt.Errorf("journal: batch %s of job %s uploaded: %w", c.batchID, c.jobID, err)
+	}
+	return nil
 }

@@ -243,7 +243,19 @@ type Options struct {
 	// that a killed load can be resumed (see package jobstore). Nil means none.
 	Journal Journal
 	// RunID names the load in Journal. Required when Journal is set.
+	// The run must exist in Journal (jobstore.Store.CreateRun).
 	RunID string
+	// Resume continues the unfinished run RunID recorded in Journal. The source must yield
+	// the same input from its first row (a CLI checks the file's hash; see
+	// jobstore.Store.CheckInput). Rows whose outcomes were delivered before the interruption
+	// are skipped (the sink must still hold them: see ResumeCSVSinks). Rows of jobs that were
+	// uploaded but whose results were not fetched are not sent again: the load waits for those
+	// jobs (closing a Bulk API 2.0 job that was uploaded but not closed), fetches their results
+	// and joins them to the rows, re-read from the input. Every other row is sent normally.
+	// An sObject Collections call interrupted in flight cannot be asked for its outcome: its
+	// rows are sent again for update, upsert and delete, and end NotProcessed (outcome
+	// unknown) for insert. Requires Journal.
+	Resume bool
 	// TempDir is where chunk files, results and retry spools are written.
 	// Empty means os.TempDir(). Everything written there is removed when Load returns.
 	TempDir string
@@ -390,6 +402,9 @@ func (o Options) resolve() (*config, error) {
 	}
 	if c.Journal != nil && c.RunID == "" {
 		bad("RunID", "required when Journal is set")
+	}
+	if c.Resume && c.Journal == nil {
+		bad("Resume", "requires Journal and RunID")
 	}
 	if c.TempDir == "" {
 		c.TempDir = os.TempDir()

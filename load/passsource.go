@@ -40,20 +40,31 @@ type inputSource struct {
 const maxRowNumber = 1 << 36
 
 func (s *inputSource) next() (prow, error) {
+	for {
+		p, again, err := s.read()
+		if !again {
+			return p, err
+		}
+	}
+}
+
+// read reads one row; again reports a row taken by Options.Resume (done before, or part of a
+// job in flight), which the pass does not see.
+func (s *inputSource) read() (p prow, again bool, err error) {
 	row, err := s.src.Next()
 	if err != nil {
 		// Only io.EOF itself ends the input: an error that merely wraps it (a truncated
 		// record) is an input error.
 		if err == io.EOF {
-			return prow{}, io.EOF
+			return prow{}, false, io.EOF
 		}
-		return prow{}, err
+		return prow{}, false, err
 	}
 	if cs, ok := s.src.(*csvSource); ok {
 		s.name = cs.name
 	}
 	if row.Number <= s.last || row.Number > maxRowNumber {
-		return prow{}, &InputError{File: s.name, Row: row.Number,
+		return prow{}, false, &InputError{File: s.name, Row: row.Number,
 			Err: fmt.Errorf("row numbers must increase (previous %d) and stay under %d", s.last, int64(maxRowNumber))}
 	}
 	if len(row.Values) != len(s.r.header) {
@@ -61,10 +72,17 @@ func (s *inputSource) next() (prow, error) {
 		if len(row.Values) < len(s.r.header) {
 			col = s.r.header[len(row.Values)]
 		}
-		return prow{}, &InputError{File: s.name, Row: row.Number, Column: col,
+		return prow{}, false, &InputError{File: s.name, Row: row.Number, Column: col,
 			Err: fmt.Errorf("row has %d values, header has %d", len(row.Values), len(s.r.header))}
 	}
 	s.last = row.Number
+	var kept bool
+	if rs := s.r.resume; rs != nil {
+		var skip bool
+		if skip, kept = rs.capture(s.r, row.Number, row.Values); skip {
+			return prow{}, true, nil
+		}
+	}
 	s.r.mu.Lock()
 	s.r.read.set(row.Number)
 	s.r.sum.Rows++
@@ -73,7 +91,10 @@ func (s *inputSource) next() (prow, error) {
 	if n%1000 == 0 {
 		s.r.progress(Event{Kind: RowsRead, Rows: 1000, Total: n})
 	}
-	return prow{num: row.Number, vals: row.Values}, nil
+	if kept {
+		return prow{}, true, nil
+	}
+	return prow{num: row.Number, vals: row.Values}, false, nil
 }
 
 // sliceSource yields buffered rows, then an error or the rest of another source.

@@ -117,7 +117,7 @@ type JobInfo struct {
 	API     API
 	JobID   string // job id (empty for collection calls)
 	BatchID string // batch id (Bulk API 1.0)
-	Batch   int    // chunk index within its pass
+	Batch   int    // chunk index within its pass (-1: a job of an interrupted load, collected on resume)
 	Pass    int    // 0 for the first pass, n for the n-th retry pass
 	Rows    int    // rows sent
 	Bytes   int64  // CSV bytes uploaded

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bufio"
 	"cmp"
 	"container/heap"
 	"errors"
@@ -27,21 +28,45 @@ const (
 // sinkRunRows is how many results CSVFiles sorts in memory before spilling a sorted run.
 const sinkRunRows = 20_000
 
+// PartsDir is the directory, inside the results directory, where CSVFiles keeps its sorted
+// part files until Close merges them. Part files are written durably (fsync), so results
+// delivered before a crash survive it; see ResumeCSVSinks.
+const PartsDir = ".sfbatch-parts"
+
+// maxMergeParts is how many part files one merge reads at once; more are first compacted in
+// groups, so the number of open files stays bounded.
+const maxMergeParts = 128
+
+// Syncer is implemented by sinks that can make the results they received durable. When
+// Options.Journal is set, the engine calls Sync before it records rows as done, so that a
+// resumed load never skips a row whose outcome was lost.
+type Syncer interface {
+	Sync() error
+}
+
 // CSVFiles is a Sink that writes the outcome of every row to CSV files in a directory: one
 // file per outcome and one merged file, all ordered by input row number. Results are spilled
-// to sorted temporary runs as they arrive and merged by Close, so memory stays bounded. Error
-// text in sf__Error has Salesforce's "CODE:message:fields --" form.
+// to sorted part files (in PartsDir inside the directory, fsync'd) as they arrive and merged
+// by Close, so memory stays bounded and results survive a crash. When a row has several
+// outcomes across an interrupted load and its resumption, the latest one wins, so the
+// merged files hold each row exactly once. Error text in sf__Error has Salesforce's
+// "CODE:message:fields --" form.
 // Safe for concurrent use; call Close once after the load.
 type CSVFiles struct {
-	dir string
+	dir   string
+	parts string
 	// Delimiter of the output files. Zero means comma.
 	Delimiter sfcsv.Delimiter
+	// Keep leaves the part files in place after Close, so that a resumed load (see
+	// ResumeCSVSinks) adds to them and its Close writes files covering both. Set it when the
+	// load stopped before every row had its final outcome and may be resumed.
+	Keep bool
 
 	mu     sync.Mutex
 	header []string
-	tmp    string
 	buf    []sinkRec
 	runs   []string
+	next   int // index of the next part file
 	runMax int
 	closed bool
 }
@@ -51,16 +76,49 @@ type sinkRec struct {
 	rec []string // outcome, id, created, error, values...
 }
 
-// CSVSinks returns a CSVFiles sink writing into dir (created if needed).
+// CSVSinks returns a CSVFiles sink writing into dir (created if needed). Part files left in
+// dir by an earlier, interrupted load are removed: the load starts afresh.
 func CSVSinks(dir string) (*CSVFiles, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	return openCSVSinks(dir, false)
+}
+
+// ResumeCSVSinks returns a CSVFiles sink writing into dir that keeps the part files an
+// interrupted load left there (Keep, or a crash), so that Close writes files covering the
+// rows delivered before the interruption and after it. Use it with Options.Resume.
+func ResumeCSVSinks(dir string) (*CSVFiles, error) {
+	return openCSVSinks(dir, true)
+}
+
+func openCSVSinks(dir string, resume bool) (*CSVFiles, error) {
+	parts := filepath.Join(dir, PartsDir)
+	if !resume {
+		if err := os.RemoveAll(parts); err != nil {
+			return nil, fmt.Errorf("load: results dir: %w", err)
+		}
+	}
+	if err := os.MkdirAll(parts, 0o755); err != nil {
 		return nil, fmt.Errorf("load: results dir: %w", err)
 	}
-	tmp, err := os.MkdirTemp("", "sfbatch-results-")
+	s := &CSVFiles{dir: dir, parts: parts, runMax: sinkRunRows}
+	ents, err := os.ReadDir(parts)
 	if err != nil {
-		return nil, fmt.Errorf("load: results temp dir: %w", err)
+		return nil, fmt.Errorf("load: results dir: %w", err)
 	}
-	return &CSVFiles{dir: dir, tmp: tmp, runMax: sinkRunRows}, nil
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".csv") { // a part or merge interrupted while being written
+			os.Remove(filepath.Join(parts, name))
+			continue
+		}
+		var n int
+		if _, err := fmt.Sscanf(name, "part-%d.csv", &n); err != nil {
+			continue
+		}
+		s.runs = append(s.runs, filepath.Join(parts, name))
+		s.next = max(s.next, n+1)
+	}
+	slices.Sort(s.runs) // names are zero-padded: lexical order is part order
+	return s, nil
 }
 
 // Start records the input header.
@@ -99,33 +157,117 @@ func (s *CSVFiles) Write(r *RowResult) error {
 	return nil
 }
 
+// Sync writes the results received so far to a part file and flushes it to stable storage.
+func (s *CSVFiles) Sync() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("load: CSVFiles: sync after Close")
+	}
+	if len(s.buf) == 0 {
+		return nil
+	}
+	return s.spill()
+}
+
+func (s *CSVFiles) partPath(n int) string {
+	return filepath.Join(s.parts, fmt.Sprintf("part-%08d.csv", n))
+}
+
 func (s *CSVFiles) spill() error {
 	slices.SortFunc(s.buf, func(a, b sinkRec) int { return cmp.Compare(a.row, b.row) })
-	path := filepath.Join(s.tmp, fmt.Sprintf("run-%05d.csv", len(s.runs)))
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("load: CSVFiles: %w", err)
-	}
-	w := sfcsv.NewWriter(f, sfcsv.WriterOptions{})
-	for _, r := range s.buf {
-		if _, err := w.Write(append([]string{strconv.FormatInt(r.row, 10)}, r.rec...)); err != nil {
-			f.Close()
-			return fmt.Errorf("load: CSVFiles: %w", err)
+	path := s.partPath(s.next)
+	err := writeDurably(path, func(w *sfcsv.Writer) error {
+		for _, r := range s.buf {
+			if _, err := w.Write(append([]string{strconv.FormatInt(r.row, 10)}, r.rec...)); err != nil {
+				return err
+			}
 		}
-	}
-	err = w.Flush()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("load: CSVFiles: %w", err)
 	}
+	s.next++
 	s.runs = append(s.runs, path)
 	s.buf = s.buf[:0]
 	return nil
 }
 
-// Close merges everything received into the four files and removes temporary files.
+// writeDurably writes a part file under a temporary name, syncs it, renames it into place and
+// syncs the directory, so that after a crash the part is either whole or absent.
+func writeDurably(path string, fill func(*sfcsv.Writer) error) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 256<<10)
+	w := sfcsv.NewWriter(bw, sfcsv.WriterOptions{})
+	err = fill(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// compact merges groups of part files until at most maxMergeParts remain. A group's merge
+// replaces its newest part, so later parts still win over it.
+func (s *CSVFiles) compact() error {
+	for len(s.runs) > maxMergeParts {
+		group := s.runs[:maxMergeParts]
+		last := group[len(group)-1]
+		tmp := last + ".merge"
+		err := writeDurably(tmp, func(w *sfcsv.Writer) error {
+			return mergeParts(group, func(row int64, rec []string) error {
+				_, err := w.Write(append([]string{strconv.FormatInt(row, 10)}, rec...))
+				return err
+			})
+		})
+		if err == nil {
+			err = os.Rename(tmp, last)
+		}
+		if err != nil {
+			return fmt.Errorf("load: CSVFiles: compact parts: %w", err)
+		}
+		for _, p := range group[:len(group)-1] {
+			os.Remove(p)
+		}
+		s.runs = append([]string{last}, s.runs[maxMergeParts:]...)
+	}
+	return nil
+}
+
+// Close merges everything received (and, after ResumeCSVSinks, every part an interrupted load
+// left) into the four files and removes the part files unless Keep is set.
 func (s *CSVFiles) Close() (err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -133,11 +275,13 @@ func (s *CSVFiles) Close() (err error) {
 		return nil
 	}
 	s.closed = true
-	defer os.RemoveAll(s.tmp)
 	if len(s.buf) > 0 {
 		if err := s.spill(); err != nil {
 			return err
 		}
+	}
+	if err := s.compact(); err != nil {
+		return err
 	}
 	d := s.Delimiter
 	if d == 0 {
@@ -175,36 +319,7 @@ func (s *CSVFiles) Close() (err error) {
 			}
 		}
 	}
-	m := &sinkMerge{}
-	for _, path := range s.runs {
-		f, err := os.Open(path)
-		if err != nil {
-			return fmt.Errorf("load: CSVFiles: %w", err)
-		}
-		defer f.Close()
-		rd := sfcsv.NewReader(f, sfcsv.ReaderOptions{})
-		if it, ok, err := readSinkRec(rd); err != nil {
-			return err
-		} else if ok {
-			it.rd = rd
-			m.h = append(m.h, it)
-		}
-	}
-	heap.Init(m)
-	for m.Len() > 0 {
-		top := m.h[0]
-		row, rec := top.row, top.rec
-		next, ok, err := readSinkRec(top.rd)
-		if err != nil {
-			return err
-		}
-		if ok {
-			next.rd = top.rd
-			m.h[0] = next
-			heap.Fix(m, 0)
-		} else {
-			heap.Pop(m)
-		}
+	err = mergeParts(s.runs, func(row int64, rec []string) error {
 		oc, _ := strconv.Atoi(rec[0])
 		num := strconv.FormatInt(row, 10)
 		vals := rec[4:]
@@ -222,17 +337,67 @@ func (s *CSVFiles) Close() (err error) {
 		if werr == nil {
 			_, werr = files[ResultsFile].w.Write(append([]string{num, strings.ReplaceAll(Outcome(oc).String(), " ", "_"), rec[1], rec[2], rec[3]}, vals...))
 		}
-		if werr != nil {
-			return fmt.Errorf("load: CSVFiles: %w", werr)
+		return werr
+	})
+	if err != nil {
+		return fmt.Errorf("load: CSVFiles: %w", err)
+	}
+	if !s.Keep {
+		defer os.RemoveAll(s.parts)
+	}
+	return nil
+}
+
+// mergeParts merges sorted part files in row order. When a row appears in several parts, only
+// its record from the latest part (the last in paths) is passed to emit.
+func mergeParts(paths []string, emit func(row int64, rec []string) error) error {
+	m := &sinkMerge{}
+	for i, path := range paths {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		rd := sfcsv.NewReader(bufio.NewReaderSize(f, 64<<10), sfcsv.ReaderOptions{})
+		if it, ok, err := readSinkRec(rd); err != nil {
+			return err
+		} else if ok {
+			it.rd, it.part = rd, i
+			m.h = append(m.h, it)
+		}
+	}
+	heap.Init(m)
+	last := int64(-1)
+	for m.Len() > 0 {
+		top := m.h[0]
+		row, rec := top.row, top.rec
+		next, ok, err := readSinkRec(top.rd)
+		if err != nil {
+			return err
+		}
+		if ok {
+			next.rd, next.part = top.rd, top.part
+			m.h[0] = next
+			heap.Fix(m, 0)
+		} else {
+			heap.Pop(m)
+		}
+		if row == last {
+			continue // an older outcome of a row already written
+		}
+		last = row
+		if err := emit(row, rec); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
 type sinkItem struct {
-	row int64
-	rec []string
-	rd  *sfcsv.Reader
+	row  int64
+	rec  []string
+	rd   *sfcsv.Reader
+	part int
 }
 
 func readSinkRec(rd *sfcsv.Reader) (sinkItem, bool, error) {
@@ -252,10 +417,15 @@ func readSinkRec(rd *sfcsv.Reader) (sinkItem, bool, error) {
 
 type sinkMerge struct{ h []sinkItem }
 
-func (m *sinkMerge) Len() int           { return len(m.h) }
-func (m *sinkMerge) Less(i, j int) bool { return m.h[i].row < m.h[j].row }
-func (m *sinkMerge) Swap(i, j int)      { m.h[i], m.h[j] = m.h[j], m.h[i] }
-func (m *sinkMerge) Push(x any)         { m.h = append(m.h, x.(sinkItem)) }
+func (m *sinkMerge) Len() int { return len(m.h) }
+func (m *sinkMerge) Less(i, j int) bool {
+	if m.h[i].row != m.h[j].row {
+		return m.h[i].row < m.h[j].row
+	}
+	return m.h[i].part > m.h[j].part // the latest part first
+}
+func (m *sinkMerge) Swap(i, j int) { m.h[i], m.h[j] = m.h[j], m.h[i] }
+func (m *sinkMerge) Push(x any)    { m.h = append(m.h, x.(sinkItem)) }
 func (m *sinkMerge) Pop() any {
 	x := m.h[len(m.h)-1]
 	m.h = m.h[:len(m.h)-1]
@@ -271,6 +441,18 @@ func (m multiSink) Start(h []string) error {
 	for _, s := range m {
 		if err := s.Start(h); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// Sync syncs every sink that is a Syncer.
+func (m multiSink) Sync() error {
+	for _, s := range m {
+		if sy, ok := s.(Syncer); ok {
+			if err := sy.Sync(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
@@ -46,6 +48,7 @@ type loadOptions struct {
 	LeaveJobs       bool
 	Wait            time.Duration
 	NoPreflight     bool
+	Resume          string // --resume DIR: the output directory of an interrupted run
 
 	input string // file path or "-"
 }
@@ -143,6 +146,7 @@ func bindLoadFlags(cmd *cobra.Command, o *loadOptions) {
 	f.BoolVar(&o.LeaveJobs, "leave-jobs", false, "on failure or Ctrl-C leave open jobs running instead of aborting them")
 	f.DurationVar(&o.Wait, "wait", 0, "give up (and abort open jobs) after this long, e.g. 30m (default: wait for every job)")
 	f.BoolVar(&o.NoPreflight, "no-preflight", false, "skip the describe-based input check")
+	f.StringVar(&o.Resume, "resume", "", "resume the interrupted run whose output directory (-o) is DIR: same command, same input")
 }
 
 // loadOutcome is what a load run produced, for the summary and the demo.
@@ -201,19 +205,24 @@ func (o *loadOptions) engineOptions() (load.Options, error) {
 	return opts, nil
 }
 
+// formatOf returns the lower-cased --format flag, or the format the file's
+// extension names: jsonl for .jsonl and .ndjson, parquet for .parquet, else csv.
+func formatOf(flag, path string) string {
+	if flag != "" {
+		return strings.ToLower(flag)
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".jsonl", ".ndjson":
+		return "jsonl"
+	case ".parquet":
+		return "parquet"
+	}
+	return "csv"
+}
+
 // inputFormat picks the input format from --format or the file extension.
 func (o *loadOptions) inputFormat() (string, error) {
-	f := strings.ToLower(o.Format)
-	if f == "" {
-		switch strings.ToLower(filepath.Ext(o.input)) {
-		case ".jsonl", ".ndjson":
-			f = "jsonl"
-		case ".parquet":
-			f = "parquet"
-		default:
-			f = "csv"
-		}
-	}
+	f := formatOf(o.Format, o.input)
 	switch f {
 	case "csv", "jsonl", "parquet":
 		return f, nil
@@ -339,11 +348,30 @@ func runLoad(cmd *cobra.Command, ios *IOStreams, c *salesforce.Client, o *loadOp
 	}
 
 	dir := o.OutputDir
+	if o.Resume != "" {
+		if dir != "" && filepath.Clean(dir) != filepath.Clean(o.Resume) {
+			return nil, usageError{errors.New("--resume DIR and --output-dir must name the same directory")}
+		}
+		dir = o.Resume
+	}
 	if dir == "" {
 		dir = filepath.Join("sfbatch-results", fmt.Sprintf("%s-%s-%s", o.Object, o.Operation, time.Now().Format("20060102-150405")))
 	}
-	sinks, err := load.CSVSinks(dir)
+	var endRun func(error)
+	if dir == o.OutputDir || o.Resume != "" { // -o DIR or --resume DIR: the run is journaled in DIR
+		if endRun, err = startRunJournal(cmd, ios, dir, o, &opts); err != nil {
+			return nil, err
+		}
+	}
+	openSinks := load.CSVSinks
+	if opts.Resume {
+		openSinks = load.ResumeCSVSinks
+	}
+	sinks, err := openSinks(dir)
 	if err != nil {
+		if endRun != nil {
+			endRun(err)
+		}
 		return nil, err
 	}
 	sinks.Delimiter = opts.ColumnDelimiter
@@ -353,6 +381,11 @@ func runLoad(cmd *cobra.Command, ios *IOStreams, c *salesforce.Client, o *loadOp
 	}
 	sum, loadErr := loader.Load(ctx, src, sinks, opts)
 	prog.finish()
+	if endRun != nil {
+		// An interrupted run keeps its part files for --resume.
+		sinks.Keep = loadErr != nil
+		defer endRun(loadErr)
+	}
 	closeErr := sinks.Close()
 	out := &loadOutcome{Summary: sum, Dir: dir, Files: map[string]string{
 		"success":     filepath.Join(dir, load.SuccessFile),
@@ -508,4 +541,109 @@ func printSummary(ios *IOStreams, o *loadOptions, out *loadOutcome) {
 	fmt.Fprintf(w, "  success        %s\n", out.Files["success"])
 	fmt.Fprintf(w, "  failure        %s\n", out.Files["failure"])
 	fmt.Fprintf(w, "  unprocessed    %s\n", out.Files["unprocessed"])
+}
+
+// runJournalFile is the journal of a run, kept in its output directory.
+const runJournalFile = "run.db"
+
+// runJournalID names the run in DIR/run.db: one run per output directory.
+const runJournalID = "run"
+
+// startRunJournal records the run in DIR/run.db (or, with --resume, checks that the input is
+// the one the interrupted run loaded) and prints how to resume it. The returned func records
+// how the run ended and closes the journal.
+func startRunJournal(cmd *cobra.Command, ios *IOStreams, dir string, o *loadOptions, opts *load.Options) (func(error), error) {
+	ctx := cmd.Context()
+	if o.input == "-" {
+		if o.Resume != "" {
+			return nil, usageError{errors.New("--resume needs the input file, not standard input")}
+		}
+		return nil, nil // standard input cannot be read again: no journal
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	store, err := jobstore.Open(ctx, filepath.Join(dir, runJournalFile))
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (func(error), error) {
+		store.Close()
+		return nil, err
+	}
+	prev, err := store.GetRun(ctx, runJournalID)
+	switch {
+	case o.Resume != "":
+		if err != nil {
+			return fail(usageError{fmt.Errorf("--resume %s: no run recorded there: %w", dir, err)})
+		}
+		if prev.State == jobstore.RunCompleted {
+			return fail(usageError{fmt.Errorf("--resume %s: the run already completed", dir)})
+		}
+		if err := store.CheckInput(ctx, runJournalID, o.input); err != nil {
+			return fail(usageError{fmt.Errorf("--resume %s: %w", dir, err)})
+		}
+		opts.Resume = true
+	case err == nil && prev.State != jobstore.RunCompleted:
+		return fail(usageError{fmt.Errorf("%s holds an unfinished run of %s; resume it with --resume %s, or choose another --output-dir", dir, prev.InputPath, dir)})
+	default:
+		if err == nil {
+			if err := store.DeleteRun(ctx, runJournalID); err != nil {
+				return fail(err)
+			}
+		}
+		sum, size, err := jobstore.HashFile(ctx, o.input)
+		if err != nil {
+			return fail(err)
+		}
+		abs, _ := filepath.Abs(o.input)
+		if err := store.CreateRun(ctx, jobstore.Run{ID: runJournalID, Object: opts.Object, Operation: string(opts.Operation),
+			InputPath: abs, InputSize: size, InputHash: sum}); err != nil {
+			return fail(err)
+		}
+	}
+	opts.Journal, opts.RunID = store, runJournalID
+	if !o.Quiet && !o.JSON {
+		fmt.Fprintf(ios.ErrOut, "if interrupted, resume with: %s --resume %s\n", resumeCommand(cmd, o), dir)
+	}
+	return func(loadErr error) {
+		state, msg := jobstore.RunCompleted, ""
+		if loadErr != nil {
+			state, msg = jobstore.RunFailed, loadErr.Error()
+			if !o.Quiet {
+				fmt.Fprintf(ios.ErrOut, "resume with: %s --resume %s\n", resumeCommand(cmd, o), dir)
+			}
+		}
+		store.UpdateRunState(context.WithoutCancel(ctx), runJournalID, state, msg)
+		store.Close()
+	}, nil
+}
+
+// resumeCommand is the command line of this run without secrets and without -o/--resume.
+func resumeCommand(cmd *cobra.Command, o *loadOptions) string {
+	parts := []string{cmd.CommandPath()}
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		name := f.Name
+		if name == "output-dir" || name == "resume" || strings.Contains(name, "token") || strings.Contains(name, "password") ||
+			strings.Contains(name, "secret") || strings.Contains(name, "key") {
+			return
+		}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				parts = append(parts, "--"+name+"="+shellQuote(v))
+			}
+			return
+		}
+		parts = append(parts, "--"+name+"="+shellQuote(f.Value.String()))
+	})
+	return strings.Join(append(parts, shellQuote(o.input)), " ")
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,@", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

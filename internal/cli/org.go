@@ -1,14 +1,18 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbatch/sfbatch/internal/soql"
 	"github.com/sfbatch/sfbatch/salesforce"
 )
 
@@ -143,6 +147,9 @@ For large extracts use sfbatch export, which streams through the Bulk APIs.`,
 			if err != nil {
 				return err
 			}
+			if q, err := soql.Parse(args[0]); err == nil && q.IsCount() {
+				return runCountQuery(cmd.Context(), ios, c, args[0], opts)
+			}
 			seq := c.Query(cmd.Context(), args[0])
 			if opts.all {
 				seq = c.QueryAll(cmd.Context(), args[0])
@@ -168,6 +175,24 @@ For large extracts use sfbatch export, which streams through the Bulk APIs.`,
 	cmd.Flags().BoolVar(&opts.json, "json", false, "print JSON")
 	cmd.Flags().IntVar(&opts.maxRows, "max-rows", 10000, "stop after this many rows (0 = no limit)")
 	return cmd
+}
+
+// runCountQuery prints the totalSize of a SELECT COUNT() query, which
+// returns no records.
+func runCountQuery(ctx context.Context, ios *IOStreams, c *salesforce.Client, query string, opts *queryOptions) error {
+	resource := "query"
+	if opts.all {
+		resource = "queryAll"
+	}
+	var res salesforce.QueryResult
+	if err := c.Call(ctx, http.MethodGet, resource+"?q="+url.QueryEscape(query), nil, &res); err != nil {
+		return err
+	}
+	if opts.json {
+		return writeJSON(ios, map[string]int{"totalSize": res.TotalSize})
+	}
+	fmt.Fprintln(ios.Out, res.TotalSize)
+	return nil
 }
 
 // writeRecordTable prints records as a table whose columns are the union of

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/sfbatch/sfbatch/jobstore"
+	"github.com/sfbatch/sfbatch/load"
+	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/salesforcetest"
+	"github.com/sfbatch/sfbatch/sfcsv"
+)
+
+// TestLoadResume interrupts an insert after its first job was closed (its results cannot be
+// fetched), then runs the printed resume command: the job's results are collected rather than
+// its rows sent again, and results.csv lists every row exactly once.
+func TestLoadResume(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t)
+	c, err := salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(srv.AccessToken()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	var in strings.Builder
+	in.WriteString("LastName,Email\n")
+	for i := range n {
+		fmt.Fprintf(&in, "Row%04d,r%d@example.com\n", i, i)
+	}
+	input := filepath.Join(t.TempDir(), "contacts.csv")
+	if err := os.WriteFile(input, []byte(in.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	newOpts := func() *loadOptions {
+		return &loadOptions{Operation: load.Insert, Object: "Contact", API: "bulk2", BatchSize: 100, Concurrency: 1,
+			ColumnDelimiter: "COMMA", LineEnding: "LF", input: input, OutputDir: dir}
+	}
+	run := func(o *loadOptions) (*loadOutcome, string, error) {
+		var out, errOut bytes.Buffer
+		ios := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+		cmd := newLoadCmds(ios)[0]
+		cmd.SetContext(t.Context())
+		if err := cmd.Flags().Set("output-dir", o.OutputDir); err != nil {
+			t.Fatal(err)
+		}
+		res, err := runLoad(cmd, ios, c, o)
+		return res, errOut.String(), err
+	}
+
+	if err := srv.FailNext(1, "GET", "/services/data/*/jobs/ingest/*/successfulResults*", 400, "INVALIDJOB"); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, err := run(newOpts())
+	if err == nil {
+		t.Fatal("first run succeeded although its results could not be fetched")
+	}
+	m := regexp.MustCompile(`resume with: (.*) --resume (\S+)\n`).FindStringSubmatch(errOut)
+	if m == nil || m[2] != dir || !strings.Contains(m[1], "insert") || !strings.Contains(m[1], input) {
+		t.Fatalf("no resume hint in %q (error %v)", errOut, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, load.PartsDir)); err != nil {
+		t.Fatalf("part files of the interrupted run: %v", err)
+	}
+
+	// A fresh run into the same directory is refused; so is a resume with another input.
+	if _, _, err := run(newOpts()); err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("fresh run over an unfinished one: %v", err)
+	}
+	other := newOpts()
+	other.input = filepath.Join(t.TempDir(), "other.csv")
+	os.WriteFile(other.input, []byte("LastName,Email\nX,x@example.com\n"), 0o644)
+	other.Resume = dir
+	if _, _, err := run(other); !errors.Is(err, jobstore.ErrInputChanged) {
+		t.Fatalf("resume with another input: %v", err)
+	}
+
+	o := newOpts()
+	o.Resume = dir
+	res, _, err := run(o)
+	if err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	collected := 0
+	for _, j := range res.Summary.Jobs {
+		if j.Batch == -1 {
+			collected++
+		}
+	}
+	if collected != 1 || res.Summary.Rows != n {
+		t.Errorf("resume: %d jobs collected, %d rows read: %+v", collected, res.Summary.Rows, res.Summary.Jobs)
+	}
+	f, err := os.Open(filepath.Join(dir, load.ResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd := sfcsv.NewReader(f, sfcsv.ReaderOptions{})
+	if _, err := rd.Header(); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for {
+		rec, err := rd.Read()
+		if err != nil {
+			break
+		}
+		if seen[rec[0]] || rec[1] != "succeeded" {
+			t.Errorf("results.csv row %v", rec)
+		}
+		seen[rec[0]] = true
+	}
+	if len(seen) != n || srv.Count("Contact") != n {
+		t.Fatalf("%d rows in results.csv, %d contacts in the org; want %d", len(seen), srv.Count("Contact"), n)
+	}
+	if _, _, err := run(o); err == nil || !strings.Contains(err.Error(), "already completed") {
+		t.Errorf("resume of a completed run: %v", err)
+	}
+}

@@ -1,0 +1,266 @@
+package load_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/sfbatch/sfbatch/jobstore"
+	"github.com/sfbatch/sfbatch/load"
+	"github.com/sfbatch/sfbatch/sfcsv"
+)
+
+var errCrashed = errors.New("process killed")
+
+// crashJournal records into a real jobstore and "kills the process" right after the n-th
+// record of a given step: from then on nothing reaches the journal or the sink, the load's
+// context is cancelled and the sink is never closed, as after kill -9.
+type crashJournal struct {
+	*jobstore.Store
+	at     jobstore.JobState
+	nth    int
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	seen    int
+	crashed bool
+}
+
+func (j *crashJournal) dead() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.crashed
+}
+
+// after counts a recorded step and crashes on the n-th one of j.at.
+func (j *crashJournal) after(state jobstore.JobState, err error) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err != nil || state != j.at {
+		return err
+	}
+	j.seen++
+	if j.seen == j.nth {
+		j.crashed = true
+		j.cancel()
+	}
+	return nil
+}
+
+func (j *crashJournal) RecordJob(ctx context.Context, r jobstore.JobRecord) error {
+	if j.dead() {
+		return errCrashed
+	}
+	st := r.State
+	if st == "" {
+		st = jobstore.JobCreated
+	}
+	return j.after(st, j.Store.RecordJob(ctx, r))
+}
+
+func (j *crashJournal) UpdateJobState(ctx context.Context, run, job string, st jobstore.JobState) error {
+	if j.dead() {
+		return errCrashed
+	}
+	return j.after(st, j.Store.UpdateJobState(ctx, run, job, st))
+}
+
+func (j *crashJournal) UpdateBatchState(ctx context.Context, run, job, batch string, st jobstore.JobState, msg string) error {
+	if j.dead() {
+		return errCrashed
+	}
+	return j.after(st, j.Store.UpdateBatchState(ctx, run, job, batch, st, msg))
+}
+
+func (j *crashJournal) MarkRowsDone(ctx context.Context, run string, first, last int64) error {
+	if j.dead() {
+		return errCrashed
+	}
+	return j.Store.MarkRowsDone(ctx, run, first, last)
+}
+
+func (j *crashJournal) SetBatchID(ctx context.Context, run, job, old, batch string, st jobstore.JobState) error {
+	if j.dead() {
+		return errCrashed
+	}
+	return j.after(st, j.Store.SetBatchID(ctx, run, job, old, batch, st))
+}
+
+func (j *crashJournal) FinishJob(ctx context.Context, run, job, batch string, done []jobstore.Range) error {
+	if j.dead() {
+		return errCrashed
+	}
+	return j.after(jobstore.JobResultsFetched, j.Store.FinishJob(ctx, run, job, batch, done))
+}
+
+// crashSink passes results to a CSVFiles sink until the crash, then loses them.
+type crashSink struct {
+	files *load.CSVFiles
+	j     *crashJournal
+}
+
+func (s *crashSink) Start(h []string) error { return s.files.Start(h) }
+
+func (s *crashSink) Write(r *load.RowResult) error {
+	if s.j.dead() {
+		return nil
+	}
+	return s.files.Write(r)
+}
+
+func (s *crashSink) Sync() error {
+	if s.j.dead() {
+		return errCrashed
+	}
+	return s.files.Sync()
+}
+
+// readResults reads results.csv and returns the outcome and id of every row, failing the
+// test on a row listed twice.
+func readResults(t *testing.T, dir string) map[int64][2]string {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, load.ResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd := sfcsv.NewReader(f, sfcsv.ReaderOptions{})
+	if _, err := rd.Header(); err != nil {
+		t.Fatal(err)
+	}
+	out := map[int64][2]string{}
+	for {
+		rec, err := rd.Read()
+		if err != nil {
+			break
+		}
+		row, _ := strconv.ParseInt(rec[0], 10, 64)
+		if _, dup := out[row]; dup {
+			t.Errorf("results.csv: row %d listed twice", row)
+		}
+		out[row] = [2]string{rec[1], rec[2]}
+	}
+	return out
+}
+
+// TestEmulatorResumeAfterCrash kills a load right after each irreversible step is recorded,
+// resumes it from the journal and the part files on disk, and checks that every input row has
+// exactly one outcome in results.csv and that no record was created twice.
+func TestEmulatorResumeAfterCrash(t *testing.T) {
+	t.Parallel()
+	type tc struct {
+		api  load.API
+		at   jobstore.JobState
+		nth  int
+		conc int
+	}
+	var tests []tc
+	for _, at := range []jobstore.JobState{jobstore.JobCreated, jobstore.JobUploaded, jobstore.JobClosed, jobstore.JobResultsFetched} {
+		tests = append(tests, tc{load.Bulk2, at, 2, 2})
+	}
+	for _, at := range []jobstore.JobState{jobstore.JobCreated, jobstore.JobUploaded, jobstore.JobResultsFetched} {
+		// One batch at a time: with several batches being added when the process dies, an
+		// insert cannot tell which rows they carried (they end NotProcessed, never sent twice).
+		tests = append(tests, tc{load.Bulk1, at, 2, 1})
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s/%s", tt.api, tt.at), func(t *testing.T) {
+			t.Parallel()
+			srv, c := emulator(t)
+			l := load.New(c)
+			const n = 230
+			rows := emuContacts(n, "R")
+			dir := t.TempDir()
+			store, err := jobstore.Open(t.Context(), filepath.Join(dir, "run.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			if err := store.CreateRun(t.Context(), jobstore.Run{ID: "r1", Object: "Contact", Operation: "insert"}); err != nil {
+				t.Fatal(err)
+			}
+			opts := quick(load.Options{Object: "Contact", API: tt.api, BatchSize: 50, Concurrency: tt.conc, RunID: "r1"})
+
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			cj := &crashJournal{Store: store, at: tt.at, nth: tt.nth, cancel: cancel}
+			files, err := load.CSVSinks(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := opts
+			first.Journal, first.LeaveJobsOpen = cj, true
+			if _, err := l.Load(ctx, src(emuHeader, rows), &crashSink{files, cj}, first); err == nil || !cj.dead() {
+				t.Fatalf("first run: err %v, crashed %v", err, cj.dead())
+			}
+			// The process is gone: files is never closed.
+
+			files, err = load.ResumeCSVSinks(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			again := opts
+			again.Journal, again.Resume = store, true
+			sum, err := l.Load(t.Context(), src(emuHeader, rows), files, again)
+			if cerr := files.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				t.Fatalf("resume: %v", err)
+			}
+			resumed := 0
+			for _, j := range sum.Jobs {
+				if j.Batch == -1 {
+					resumed++
+				}
+			}
+			switch {
+			case tt.at == jobstore.JobUploaded || tt.at == jobstore.JobClosed:
+				if resumed == 0 {
+					t.Errorf("no job of the interrupted run was collected: %+v", sum.Jobs)
+				}
+			case tt.at == jobstore.JobCreated:
+				// The job the crash left empty was aborted and its rows sent again.
+				all, _ := store.Jobs(t.Context(), "r1")
+				aborted := 0
+				for _, j := range all {
+					if j.State == jobstore.JobAborted {
+						aborted++
+					}
+				}
+				if aborted == 0 {
+					t.Errorf("no empty job aborted: %+v", all)
+				}
+			case tt.at == jobstore.JobResultsFetched && sum.Rows >= n:
+				t.Errorf("resume read %d rows: none skipped", sum.Rows)
+			}
+			got := readResults(t, dir)
+			ids := map[string]bool{}
+			for i := int64(1); i <= n; i++ {
+				r, ok := got[i]
+				if !ok {
+					t.Fatalf("row %d has no outcome (resume summary %+v)", i, sum)
+				}
+				if r[0] != "succeeded" || r[1] == "" || ids[r[1]] {
+					t.Errorf("row %d: %v", i, r)
+				}
+				ids[r[1]] = true
+			}
+			if len(got) != n || srv.Count("Contact") != n {
+				t.Fatalf("%d results, %d contacts in the org, want %d", len(got), srv.Count("Contact"), n)
+			}
+			if _, err := os.Stat(filepath.Join(dir, load.PartsDir)); !os.IsNotExist(err) {
+				t.Errorf("part files left after Close: %v", err)
+			}
+			jobs, _ := store.OpenJobs(t.Context(), "r1")
+			if len(jobs) != 0 {
+				t.Errorf("jobs still open in the journal: %+v", jobs)
+			}
+		})
+	}
+}
