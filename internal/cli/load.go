@@ -96,10 +96,14 @@ row ends in exactly one outcome, written to an output directory:
   unprocessed.csv  rows that were never processed (ready to load again)
   results.csv      every row in input order with its outcome
 
+With -o DIR the run is journaled in DIR/run.db; if it is interrupted or
+killed, the same command with --resume DIR finishes it without losing or
+duplicating a row.
+
 Exit status: 0 when every row succeeded, 3 when some rows failed or were not
 processed, 2 for usage errors, 4 for authentication errors, 130 when cancelled.
-Ctrl-C aborts open jobs (keep them with --leave-jobs) and still writes the
-results gathered so far.`,
+Ctrl-C aborts jobs that have not started (all open jobs without -o; keep them
+with --leave-jobs), and still writes an outcome for every row.`,
 			Example: lc.ex,
 			Args:    cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
