@@ -2,8 +2,10 @@ package load_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -139,6 +141,29 @@ func e2eTimeline(start *time.Time) load.Progress {
 	})
 }
 
+// e2eCountLines counts the lines of a file (the benchmark's rows have no
+// quoted line breaks).
+func e2eCountLines(b *testing.B, path string) int {
+	b.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	lines := 0
+	for {
+		k, err := f.Read(buf)
+		lines += bytes.Count(buf[:k], []byte{'\n'})
+		if err == io.EOF {
+			return lines
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // e2eCPU returns the process's user+system CPU time.
 func e2eCPU() time.Duration {
 	var ru syscall.Rusage
@@ -155,8 +180,8 @@ func e2eCPU() time.Duration {
 // Sub-benchmarks: default Options (what the CLI uses, preflight on) with a
 // counting sink, the same with CSVFiles result files (what the CLI writes),
 // preflight off, and status polls every 20-200 ms instead of 250 ms-30 s
-// (how much of the wall time is waiting for the next poll). Metrics: rows/s (wall), cpu-µs/row (whole process,
-// client and emulator), jobs.
+// (how much of the wall time is waiting for the next poll). Metrics: rows/s
+// (wall), cpu-µs/row (whole process, client and emulator), jobs.
 func BenchmarkE2EInsertBulk2(b *testing.B) {
 	n := e2eRows(b)
 	input := e2eWriteCSV(b, b.TempDir(), n)
@@ -197,8 +222,9 @@ func BenchmarkE2EInsertBulk2(b *testing.B) {
 					return nil
 				})
 				var files *load.CSVFiles
+				resultDir := filepath.Join(b.TempDir(), "results")
 				if bc.csvFiles {
-					if files, err = load.CSVSinks(filepath.Join(b.TempDir(), "results")); err != nil {
+					if files, err = load.CSVSinks(resultDir); err != nil {
 						b.Fatal(err)
 					}
 					sink = load.MultiSink(sink, files)
@@ -224,6 +250,11 @@ func BenchmarkE2EInsertBulk2(b *testing.B) {
 				}
 				if got := srv.Count("Contact"); got != n {
 					b.Fatalf("org holds %d Contacts, want %d", got, n)
+				}
+				if files != nil {
+					if lines := e2eCountLines(b, filepath.Join(resultDir, load.SuccessFile)); lines != n+1 {
+						b.Fatalf("%s has %d lines, want %d", load.SuccessFile, lines, n+1)
+					}
 				}
 				jobs = len(sum.Jobs)
 				srv.Close()

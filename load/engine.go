@@ -612,6 +612,7 @@ func wait(ctx context.Context, d time.Duration) error {
 // abandoned because of a client-side timer.
 func (r *run) poll(ctx context.Context, check func(context.Context) (done, progressed bool, err error)) error {
 	d := r.cfg.MinPollInterval
+	start := time.Now()
 	for {
 		done, progressed, err := check(ctx)
 		if err != nil || done {
@@ -623,6 +624,10 @@ func (r *run) poll(ctx context.Context, check func(context.Context) (done, progr
 		if !progressed {
 			d = min(d+d/2+time.Millisecond, r.cfg.MaxPollInterval)
 		}
+		// Wait at most about a quarter of the time the job has run so far: a
+		// short job is noticed soon after it finishes (freeing its concurrency
+		// slot), a long one is still not polled needlessly often.
+		d = min(d, max(r.cfg.MinPollInterval, time.Since(start)/4))
 	}
 }
 

@@ -75,6 +75,7 @@ func realisticProfile() bulk.Realistic {
 		BatchStartLatency:    500 * time.Millisecond,
 		PerRecordCost:        50 * time.Microsecond,
 		QueryLatency:         2 * time.Second,
+		ResultPageLatency:    300 * time.Millisecond,
 		MaxConcurrentBatches: 10,
 	}
 }

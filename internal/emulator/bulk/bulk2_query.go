@@ -132,6 +132,9 @@ func (s *Service) v2QueryResults(w http.ResponseWriter, r *http.Request, j *job)
 	if to < res.Len() {
 		next = encodeLocator(to)
 	}
+	if !s.sleep(r.Context(), s.resultPageLatency()) {
+		return // the client went away
+	}
 	h := w.Header()
 	h.Set("Content-Type", wire.ContentTypeCSV)
 	h["Sforce-Locator"] = []string{next}

@@ -97,6 +97,15 @@ func (s *Service) recordCost(n int) time.Duration {
 	return 0
 }
 
+// resultPageLatency is the Realistic profile's delay before a Bulk API 2.0
+// result page is served.
+func (s *Service) resultPageLatency() time.Duration {
+	if r, ok := s.profile.(Realistic); ok {
+		return r.ResultPageLatency
+	}
+	return 0
+}
+
 // queryLatency is the Realistic profile's query execution time.
 func (s *Service) queryLatency() time.Duration {
 	if r, ok := s.profile.(Realistic); ok {

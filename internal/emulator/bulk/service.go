@@ -69,6 +69,11 @@ type Realistic struct {
 	PerRecordCost time.Duration
 	// QueryLatency is the execution time of one query batch or job.
 	QueryLatency time.Duration
+	// ResultPageLatency is the time Salesforce takes to start serving one
+	// Bulk API 2.0 query result page (the request waits this long on the
+	// service clock before the first byte). Pages requested concurrently
+	// wait concurrently, which is what makes parallel downloads pay off.
+	ResultPageLatency time.Duration
 	// MaxConcurrentBatches caps batches processed at once org-wide; zero
 	// means Options.MaxConcurrentBatches.
 	MaxConcurrentBatches int
