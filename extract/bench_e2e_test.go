@@ -235,20 +235,12 @@ func BenchmarkE2EExtractBulk2(b *testing.B) {
 }
 
 // e2eRealistic is the timing of `sfbatch emulator --profile realistic`.
-func e2eRealistic() bulk.Realistic {
-	return bulk.Realistic{
-		BatchStartLatency:    500 * time.Millisecond,
-		PerRecordCost:        50 * time.Microsecond,
-		QueryLatency:         2 * time.Second,
-		MaxConcurrentBatches: 10,
-	}
-}
+func e2eRealistic() bulk.Realistic { return bulk.DefaultRealistic() }
 
 // BenchmarkE2EExtractRealistic compares sequential and parallel result page
-// downloads (25,000-row pages) under the realistic profile, on loopback
-// and with 100 ms added to every result page download (a WAN round trip
-// plus Salesforce's time to serve a page, which the profile does not
-// model). rows/s includes the profile's 2 s query latency and polling;
+// downloads (25,000-row pages) under the realistic profile (which waits
+// ResultPageLatency before serving each page), on loopback and with 100 ms
+// more added to every result page download (a WAN round trip). rows/s includes the profile's 2 s query latency and polling;
 // dl-rows/s counts from the first page written to the end.
 func BenchmarkE2EExtractRealistic(b *testing.B) {
 	n := e2eRows(b)

@@ -69,17 +69,6 @@ in memory, or in a SQLite file with --data so they survive a restart.`,
 	return cmd
 }
 
-// realisticProfile is the timing the emulator uses with --profile realistic.
-func realisticProfile() bulk.Realistic {
-	return bulk.Realistic{
-		BatchStartLatency:    500 * time.Millisecond,
-		PerRecordCost:        50 * time.Microsecond,
-		QueryLatency:         2 * time.Second,
-		ResultPageLatency:    300 * time.Millisecond,
-		MaxConcurrentBatches: 10,
-	}
-}
-
 func emulatorConfig(opts *emulatorOptions) (emulator.Config, error) {
 	cfg := emulator.Config{
 		Addr:            opts.Addr,
@@ -93,7 +82,7 @@ func emulatorConfig(opts *emulatorOptions) (emulator.Config, error) {
 	switch opts.Profile {
 	case "", "instant":
 	case "realistic":
-		cfg.Bulk.Profile = realisticProfile()
+		cfg.Bulk.Profile = bulk.DefaultRealistic()
 	default:
 		return cfg, usageError{fmt.Errorf("--profile: %q is not instant or realistic", opts.Profile)}
 	}

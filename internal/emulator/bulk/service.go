@@ -79,6 +79,18 @@ type Realistic struct {
 	MaxConcurrentBatches int
 }
 
+// DefaultRealistic is the timing of `sfbatch emulator --profile realistic`:
+// Salesforce-like delays at a scale that keeps demos and tests short.
+func DefaultRealistic() Realistic {
+	return Realistic{
+		BatchStartLatency:    500 * time.Millisecond,
+		PerRecordCost:        50 * time.Microsecond,
+		QueryLatency:         2 * time.Second,
+		ResultPageLatency:    300 * time.Millisecond,
+		MaxConcurrentBatches: 10,
+	}
+}
+
 func (Instant) profile()   {}
 func (Realistic) profile() {}
 
