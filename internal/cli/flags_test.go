@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -39,11 +40,11 @@ func TestLoadEngineOptions(t *testing.T) {
 			args: []string{"--sobject", "Contact", "--external-id", "External_Id__c", "--api", "bulk1", "--concurrency", "8",
 				"--batch-size", "5000", "--write-nulls", "--column-delimiter", "PIPE", "--line-ending", "CRLF", "--max-retries", "5",
 				"--retry-codes", "UNABLE_TO_LOCK_ROW,SERVER_UNAVAILABLE", "--group-by", "AccountId", "--assignment-rule-id", "01Q000000000001",
-				"--leave-jobs", "--wait", "30m", "--no-preflight"},
+				"--leave-jobs", "--wait", "30", "--no-preflight"},
 			want: load.Options{Object: "Contact", Operation: load.Upsert, ExternalIDField: "External_Id__c", API: load.Bulk1,
 				Concurrency: 8, BatchSize: 5000, Nulls: load.NullsWrite, ColumnDelimiter: sfcsv.Pipe, LineEnding: sfcsv.CRLF,
 				MaxRetries: 5, RetryCodes: []string{"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"}, GroupBy: "AccountId",
-				AssignmentRuleID: "01Q000000000001", LeaveJobsOpen: true, Deadline: 30 * 60 * 1e9, Preflight: load.PreflightOff},
+				AssignmentRuleID: "01Q000000000001", LeaveJobsOpen: true, Deadline: 30 * time.Minute, Preflight: load.PreflightOff},
 		},
 		{
 			name: "serial implies bulk1",
@@ -84,6 +85,22 @@ func TestLoadEngineOptions(t *testing.T) {
 				t.Errorf("options (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestWaitFlag(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]time.Duration{"30": 30 * time.Minute, "1.5": 90 * time.Second, "1h30m": 90 * time.Minute, "45s": 45 * time.Second} {
+		var m minutes
+		if err := m.Set(in); err != nil || time.Duration(m) != want {
+			t.Errorf("--wait %s = %v, %v, want %v", in, time.Duration(m), err, want)
+		}
+	}
+	for _, bad := range []string{"-5", "soon", "-1m"} {
+		var m minutes
+		if err := m.Set(bad); err == nil {
+			t.Errorf("--wait %s accepted", bad)
+		}
 	}
 }
 

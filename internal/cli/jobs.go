@@ -29,6 +29,10 @@ func newJobsCmd(ios *IOStreams) *cobra.Command {
 		Long: `Work with Bulk API 2.0 ingest and query jobs and Bulk API 1.0 jobs, including
 jobs created by other tools. A job id is looked up as a Bulk API 2.0 ingest
 job, then a Bulk API 2.0 query job, then a Bulk API 1.0 job.`,
+		Example: `  sfbatch jobs list
+  sfbatch jobs show 7505g00000AbCdEAAV
+  sfbatch jobs results 7505g00000AbCdEAAV -o results/
+  sfbatch jobs abort 7505g00000AbCdEAAV`,
 	}
 	o.auth.bind(cmd.PersistentFlags())
 	cmd.PersistentFlags().BoolVar(&o.json, "json", false, "print JSON")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -148,10 +149,39 @@ func bindLoadFlags(cmd *cobra.Command, o *loadOptions) {
 	f.BoolVar(&o.JSON, "json", false, "print a machine-readable summary")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print nothing but errors")
 	f.BoolVar(&o.LeaveJobs, "leave-jobs", false, "on failure or Ctrl-C leave open jobs running instead of aborting them")
-	f.DurationVar(&o.Wait, "wait", 0, "give up (and abort open jobs) after this long, e.g. 30m (default: wait for every job)")
+	f.Var((*minutes)(&o.Wait), "wait", "give up (and abort open jobs) after this long: minutes as in the sf CLI (30) or a duration (1h30m); default: wait for every job")
 	f.BoolVar(&o.NoPreflight, "no-preflight", false, "skip the describe-based input check")
 	f.StringVar(&o.Resume, "resume", "", "resume the interrupted run whose output directory (-o) is DIR: same command, same input")
 }
+
+// minutes is a duration flag that also takes a bare number of minutes, the
+// way the sf CLI's --wait does.
+type minutes time.Duration
+
+func (m *minutes) String() string { return time.Duration(*m).String() }
+
+// Set parses "30" as 30 minutes, or any time.ParseDuration string.
+func (m *minutes) Set(s string) error {
+	if n, err := strconv.ParseFloat(s, 64); err == nil {
+		if n < 0 {
+			return errors.New("must not be negative")
+		}
+		*m = minutes(time.Duration(n * float64(time.Minute)))
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is neither minutes nor a duration like 1h30m", s)
+	}
+	if d < 0 {
+		return errors.New("must not be negative")
+	}
+	*m = minutes(d)
+	return nil
+}
+
+// Type names the flag's value in help.
+func (m *minutes) Type() string { return "minutes|duration" }
 
 // loadOutcome is what a load run produced, for the summary and the demo.
 type loadOutcome struct {

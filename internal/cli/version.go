@@ -13,9 +13,10 @@ var version = "dev"
 
 func newVersionCmd(ios *IOStreams) *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the sfbatch version",
-		Args:  cobra.NoArgs,
+		Use:     "version",
+		Short:   "Print the sfbatch version",
+		Example: "  sfbatch version",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v := version
 			if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
