@@ -65,6 +65,7 @@ renamed when complete.`,
   sfbatch export -q "SELECT Id, Name FROM Account" --api bulk1 --pk-chunking 100000 -o a.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			limitMemory()
 			c, err := o.auth.client(cmd.Context())
 			if err != nil {
 				return err

@@ -109,6 +109,7 @@ with --leave-jobs), and still writes an outcome for every row.`,
 			Args:    cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				opts.input = args[0]
+				limitMemory()
 				c, err := opts.auth.client(cmd.Context())
 				if err != nil {
 					return err
