@@ -190,6 +190,11 @@ func (s *Service) bulk1CreateJob(w http.ResponseWriter, r *http.Request, ver wir
 		delim: sfcsv.Comma, lineEnding: sfcsv.LF, createdBy: userID, created: now, modstamp: now, state: stateOpen, pk: pk,
 	}
 	s.mu.Lock()
+	if s.openJobsFullLocked() {
+		s.mu.Unlock()
+		writeBulk1Error(w, f, http.StatusBadRequest, "ExceededQuota", msgOpenJobs(s.maxOpen))
+		return
+	}
 	j.id = s.newIDLocked(prefixJob)
 	s.addJobLocked(j)
 	fs := jobInfoFields(j)

@@ -207,6 +207,11 @@ func (s *Service) v2CreateIngest(w http.ResponseWriter, r *http.Request, ver wir
 		return
 	}
 	s.mu.Lock()
+	if s.openJobsFullLocked() {
+		s.mu.Unlock()
+		wire.WriteError(w, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", msgOpenJobs(s.maxOpen))
+		return
+	}
 	j.id = s.newIDLocked(prefixJob)
 	s.addJobLocked(j)
 	s.mu.Unlock()
@@ -276,6 +281,11 @@ func (s *Service) v2CreateMultipart(w http.ResponseWriter, r *http.Request, ver 
 		return
 	}
 	s.mu.Lock()
+	if s.openJobsFullLocked() {
+		s.mu.Unlock()
+		wire.WriteError(w, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", msgOpenJobs(s.maxOpen))
+		return
+	}
 	j.id = s.newIDLocked(prefixJob)
 	j.upload, j.uploaded = content, true
 	j.state = stateUploadComplete

@@ -40,8 +40,23 @@
 //
 // Every Bulk 1.0 batch submitted and every Bulk 2.0 internal batch consumes
 // the org's DailyBulkApiBatches allowance; Bulk 2.0 query jobs consume
-// DailyBulkV2QueryJobs. Batch limits (MaxBatchRecords, MaxBatchBytes,
-// MaxBatchChars) fail the batch with an InvalidBatch stateMessage; Bulk 2.0
+// DailyBulkV2QueryJobs. Records of Bulk 2.0 ingest jobs consume
+// DailyBulkV2IngestRecords (DailyIngestRecords, 150,000,000) as they are
+// processed, one 200-record chunk at a time: the chunk that no longer fits
+// fails the job (Failed, errorMessage "ExceededQuota : …"), and it and every
+// later row are left in unprocessedrecords. Jobs processed while the
+// allowance is used up fail the same way at their first chunk, until the
+// org's daily reset. All these counters appear in /limits and can be set
+// with org.SetLimit.
+//
+// Options.MaxOpenJobs (DefaultMaxOpenJobs, 1,000) caps the Bulk 2.0 ingest
+// jobs that are Open, UploadComplete or InProgress plus the Bulk 1.0 jobs
+// that are Open; creating one more is refused with Bulk 2.0's 403
+// REQUEST_LIMIT_EXCEEDED or Bulk 1.0's 400 ExceededQuota. Bulk 2.0 query
+// jobs are not counted.
+//
+// Batch limits (MaxBatchRecords, MaxBatchBytes, MaxBatchChars) fail the
+// batch with an InvalidBatch stateMessage; Bulk 2.0
 // uploads are capped at MaxUploadBytes (base64-encoded size). Faults for
 // tests and the server's control endpoint: FailNextJob, FailRows,
 // FailQueriesWithTimeout, DropNextUploads, SetLockContentionRate.
@@ -63,6 +78,16 @@
 //   - Bulk 1.0 ZIP content types, the /spec resource and binary attachments
 //     are not supported; PK chunking with parent= chunks on the parent's ids
 //     and filters on {parent}Id.
+//   - Salesforce documents the 150,000,000-record Bulk 2.0 ingest allowance
+//     but no /limits key for it: DailyBulkV2IngestRecords is the emulator's
+//     own name. It is counted per 200-record chunk (Salesforce counts per
+//     record), and like every daily counter it resets at midnight UTC on the
+//     org clock rather than over a rolling 24 hours.
+//   - Salesforce documents no cap on open or concurrent Bulk jobs;
+//     MaxOpenJobs, its default and its error messages are the emulator's
+//     choice (REQUEST_LIMIT_EXCEEDED, which Salesforce uses for its
+//     concurrency limits, and Bulk 1.0's ExceededQuota). Bulk 1.0 jobs
+//     count while Open, not while their batches of a Closed job still run.
 //   - Exact error codes and messages that the protocol reference marks as
 //     unverified (illegal Bulk 2.0 state transitions, size limits) follow
 //     the reference's best guess.

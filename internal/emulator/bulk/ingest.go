@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -120,9 +121,19 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 	reqs := make([]org.WriteRequest, 0, ChunkRecords)
 	pend := make([]pendingRow, 0, ChunkRecords)
 	rowIdx := 0
+	var quotaErr error
 	flush := func() bool {
 		if len(pend) == 0 {
 			return true
+		}
+		// Bulk 2.0 ingest records count against the daily allowance as
+		// they are processed, one chunk at a time; a chunk that does not
+		// fit stops the job and it and the rest stay unprocessed.
+		if j.kind == kindV2Ingest {
+			if err := s.org.Consume(limitV2Records, len(pend)); err != nil {
+				quotaErr = errors.New(msgIngestRecordsExceeded)
+				return false
+			}
 		}
 		var results []org.WriteResult
 		if len(reqs) > 0 {
@@ -188,12 +199,16 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 		pend = append(pend, p)
 		rowIdx++
 		if len(pend) == ChunkRecords && !flush() {
-			return nil
+			return quotaErr
 		}
 	}
 	flush()
-	return nil
+	return quotaErr
 }
+
+// msgIngestRecordsExceeded fails a Bulk 2.0 ingest job whose records no
+// longer fit in the daily allowance.
+const msgIngestRecordsExceeded = "ExceededQuota : Maximum number of Bulk API 2.0 ingest records per rolling 24-hour period exceeded; the rest of the job was not processed"
 
 func idIfUpdate(req org.WriteRequest) string {
 	if req.Op == org.OpInsert || req.Op == org.OpUpsert {

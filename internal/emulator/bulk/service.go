@@ -2,6 +2,7 @@ package bulk
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
@@ -43,12 +44,21 @@ const (
 	// DefaultResultPageRecords is the page size resultPages uses when the
 	// request has no maxRecords.
 	DefaultResultPageRecords = 100_000
+	// DailyIngestRecords is the Bulk API 2.0 ingest allowance of records
+	// per 24 hours, counted in the org's DailyBulkV2IngestRecords limit.
+	DailyIngestRecords = org.DefaultDailyBulkV2IngestRecords
+	// DefaultMaxOpenJobs is the default of Options.MaxOpenJobs. Salesforce
+	// documents no cap on open jobs; this one is the emulator's, high
+	// enough for any real load (sfbatch's largest loads open a few dozen
+	// jobs) and low enough to catch a client that leaks open jobs.
+	DefaultMaxOpenJobs = 1_000
 )
 
 // Limit names in the org's counters.
 const (
 	limitBatches      = org.LimitDailyBulkAPIBatches
 	limitV2QueryJobs  = org.LimitDailyBulkV2QueryJobs
+	limitV2Records    = org.LimitDailyBulkV2IngestRecords
 	dataloadNamespace = "http://www.force.com/2009/06/asyncapi/dataload"
 )
 
@@ -115,6 +125,13 @@ type Options struct {
 	// MaxConcurrentBatches is the number of batches processed at once
 	// org-wide. Zero means max(2, GOMAXPROCS).
 	MaxConcurrentBatches int
+	// MaxOpenJobs caps the jobs the org holds open at once: Bulk API 2.0
+	// ingest jobs that are Open, UploadComplete or InProgress plus Bulk API
+	// 1.0 jobs that are Open, counted together. Creating a job past the cap
+	// fails: Bulk 2.0 with 403 REQUEST_LIMIT_EXCEEDED, Bulk 1.0 with 400
+	// ExceededQuota. Bulk 2.0 query jobs are not counted. Zero means
+	// DefaultMaxOpenJobs; a negative value means no cap.
+	MaxOpenJobs int
 }
 
 // Service emulates Bulk API 1.0 and 2.0 over an org. It is safe for
@@ -125,6 +142,7 @@ type Service struct {
 	profile Profile
 	opts    Options
 	workers int
+	maxOpen int // 0: no cap
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -166,6 +184,12 @@ func New(o *org.Org, opts Options) *Service {
 		s.profile = Instant{}
 	}
 	s.faults.contentionRate = opts.LockContentionRate
+	switch {
+	case opts.MaxOpenJobs == 0:
+		s.maxOpen = DefaultMaxOpenJobs
+	case opts.MaxOpenJobs > 0:
+		s.maxOpen = opts.MaxOpenJobs
+	}
 	s.workers = opts.MaxConcurrentBatches
 	if r, ok := s.profile.(Realistic); ok && r.MaxConcurrentBatches > 0 {
 		s.workers = r.MaxConcurrentBatches
@@ -280,4 +304,35 @@ func (s *Service) lookupLocked(id string) *job {
 		return nil
 	}
 	return j
+}
+
+// msgOpenJobs is the message of a job creation refused by MaxOpenJobs.
+func msgOpenJobs(n int) string {
+	return fmt.Sprintf("Exceeded max number of open Bulk API jobs (%d): close or abort a job, or wait for one to finish, then try again", n)
+}
+
+// openJobsFullLocked reports whether MaxOpenJobs leaves no room for another
+// ingest job. Caller holds s.mu.
+func (s *Service) openJobsFullLocked() bool {
+	if s.maxOpen <= 0 {
+		return false
+	}
+	n := 0
+	for _, j := range s.order {
+		if j.deleted {
+			continue
+		}
+		switch j.kind {
+		case kindBulk1:
+			if j.state == stateOpen {
+				n++
+			}
+		case kindV2Ingest:
+			switch j.state {
+			case stateOpen, stateUploadComplete, stateInProgress:
+				n++
+			}
+		}
+	}
+	return n >= s.maxOpen
 }

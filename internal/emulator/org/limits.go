@@ -16,6 +16,11 @@ const (
 	LimitDailyBulkV2QueryFileStorageMB = "DailyBulkV2QueryFileStorageMB"
 	LimitDataStorageMB                 = "DataStorageMB"
 	LimitFileStorageMB                 = "FileStorageMB"
+	// LimitDailyBulkV2IngestRecords counts the records Bulk API 2.0 ingest
+	// jobs process per 24 hours. Salesforce documents the allowance
+	// (150,000,000 records) but exposes no /limits key for it; this name is
+	// the emulator's own, chosen to match the DailyBulkV2QueryJobs family.
+	LimitDailyBulkV2IngestRecords = "DailyBulkV2IngestRecords"
 
 	DefaultDailyAPIRequests              = 15000
 	DefaultDailyBulkAPIBatches           = 15000
@@ -23,6 +28,9 @@ const (
 	DefaultDailyBulkV2QueryFileStorageMB = 976562
 	DefaultDataStorageMB                 = 10240
 	DefaultFileStorageMB                 = 1024
+	// DefaultDailyBulkV2IngestRecords is Salesforce's allowance of Bulk API
+	// 2.0 ingest records per rolling 24 hours (older documentation: 100 M).
+	DefaultDailyBulkV2IngestRecords = 150_000_000
 
 	// recordStorageKB is what Salesforce counts per record against data
 	// storage.
@@ -55,6 +63,7 @@ func (l *limits) init(now time.Time) {
 		LimitDailyBulkAPIBatches:           {max: DefaultDailyBulkAPIBatches, daily: true},
 		LimitDailyBulkV2QueryJobs:          {max: DefaultDailyBulkV2QueryJobs, daily: true},
 		LimitDailyBulkV2QueryFileStorageMB: {max: DefaultDailyBulkV2QueryFileStorageMB, daily: true},
+		LimitDailyBulkV2IngestRecords:      {max: DefaultDailyBulkV2IngestRecords, daily: true},
 		LimitDataStorageMB:                 {max: DefaultDataStorageMB},
 		LimitFileStorageMB:                 {max: DefaultFileStorageMB},
 	}
@@ -82,6 +91,8 @@ func limitMessage(name string) string {
 		return "Exceeded max number of batches allowed in 24 hour period"
 	case LimitDailyBulkV2QueryJobs:
 		return "Exceeded max number of Bulk API 2.0 query jobs allowed in 24 hour period"
+	case LimitDailyBulkV2IngestRecords:
+		return "Exceeded max number of Bulk API 2.0 ingest records allowed in 24 hour period"
 	}
 	return name + " Limit exceeded."
 }
