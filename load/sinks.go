@@ -37,6 +37,11 @@ const PartsDir = ".sfbatch-parts"
 // groups, so the number of open files stays bounded.
 const maxMergeParts = 128
 
+// mergeReadBuffer is the read buffer of each part file during a merge: with
+// maxMergeParts parts open at once, the merge holds at most 2 MiB of buffers,
+// so memory does not grow with the number of rows.
+const mergeReadBuffer = 16 << 10
+
 // Syncer is implemented by sinks that can make the results they received durable. When
 // Options.Journal is set, the engine calls Sync before it records rows as done, so that a
 // resumed load never skips a row whose outcome was lost.
@@ -358,7 +363,7 @@ func mergeParts(paths []string, emit func(row int64, rec []string) error) error 
 			return err
 		}
 		defer f.Close()
-		rd := sfcsv.NewReader(bufio.NewReaderSize(f, 64<<10), sfcsv.ReaderOptions{})
+		rd := sfcsv.NewReader(f, sfcsv.ReaderOptions{BufferSize: mergeReadBuffer})
 		if it, ok, err := readSinkRec(rd); err != nil {
 			return err
 		} else if ok {
