@@ -95,8 +95,8 @@ type run struct {
 	// mu guards everything below it.
 	mu       sync.Mutex
 	sum      Summary
-	done     bitset // row numbers that have an outcome
-	read     bitset // row numbers read from the input
+	done     rowSet // row numbers that have an outcome
+	read     rowSet // row numbers read from the input
 	sinkErr  error
 	open     map[string]*OpenJob // job id -> job, while open or running
 	input    *inputSource        // the caller's rows, for draining when the load stops early

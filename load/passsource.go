@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/bits"
 	"os"
 	"slices"
 	"strconv"
@@ -221,39 +220,6 @@ func (s *spoolSource) next() (prow, error) {
 		}
 	}
 	return p, nil
-}
-
-// bitset is a growable set of row numbers.
-type bitset struct{ w []uint64 }
-
-func (b *bitset) set(n int64) {
-	i := int(n >> 6)
-	if i >= len(b.w) {
-		b.w = slices.Grow(b.w, i+1-len(b.w))
-		b.w = b.w[:max(i+1, cap(b.w))]
-	}
-	b.w[i] |= 1 << (uint(n) & 63)
-}
-
-func (b *bitset) has(n int64) bool {
-	i := int(n >> 6)
-	return i < len(b.w) && b.w[i]&(1<<(uint(n)&63)) != 0
-}
-
-// andNot returns the members of b that are not in o, in increasing order.
-func (b *bitset) andNot(o *bitset) []int64 {
-	var out []int64
-	for i, w := range b.w {
-		if i < len(o.w) {
-			w &^= o.w[i]
-		}
-		for w != 0 {
-			t := bits.TrailingZeros64(w)
-			out = append(out, int64(i)<<6|int64(t))
-			w &= w - 1
-		}
-	}
-	return out
 }
 
 func slicesSortJobs(jobs []OpenJob) {
