@@ -24,8 +24,9 @@
 // the open jobs, and sends only rows that are neither done nor in a job that
 // was uploaded.
 //
-// Row numbers are the caller's; sfbatch uses the input's sfcsv row numbers
-// (the header is row 1, so data starts at row 2).
+// Row numbers are the caller's; the load engine records load.Row.Number, the
+// 1-based data row of the input (the header is not counted: the first data
+// row is 1).
 //
 // # Resuming, job by job
 //

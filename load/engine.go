@@ -509,7 +509,7 @@ func (r *run) resolve(c *chunk, i int, res *RowResult) {
 	r.emit(res)
 }
 
-// requeueJob resubmits a row whose whole job failed when that is safe, else fails it.
+// resolveJobFailure resubmits a row whose whole job failed when that is safe, else fails it.
 func (r *run) resolveJobFailure(c *chunk, i int, vals []string, e *RowError, outcome Outcome) {
 	c.markResolved(i)
 	res := &RowResult{Outcome: outcome, Values: vals, Error: e}

@@ -14,12 +14,12 @@ import (
 
 // Limits that Salesforce enforces. The engine splits its input so that no upload exceeds them.
 const (
-	// MaxBulk1BatchRecords is the most records one Bulk API 1.0 batch may hold.
-	MaxBulk1BatchRecords = 10_000
+	// MaxBulk1BatchRecords is the most records one Bulk API 1.0 batch may hold (10,000).
+	MaxBulk1BatchRecords = salesforce.MaxBatchRecords
 	// MaxBulk1BatchBytes is the most bytes one Bulk API 1.0 batch file may hold (10 MB).
-	MaxBulk1BatchBytes = 10_000_000
-	// MaxBulk1BatchChars is the most characters one Bulk API 1.0 batch file may hold.
-	MaxBulk1BatchChars = 10_000_000
+	MaxBulk1BatchBytes = salesforce.MaxBatchBytes
+	// MaxBulk1BatchChars is the most characters one Bulk API 1.0 batch file may hold (10M).
+	MaxBulk1BatchChars = salesforce.MaxBatchChars
 	// MaxBulk2UploadBase64Bytes is the most bytes one Bulk API 2.0 job upload may hold once
 	// base64-encoded, as Salesforce counts it (150 MB).
 	MaxBulk2UploadBase64Bytes = salesforce.MaxBulk2UploadBytes

@@ -108,7 +108,7 @@
 //
 // One RetryPolicy decides whether to try again and how long to wait. 429, 503 and
 // REQUEST_LIMIT_EXCEEDED are retried for every request; transport errors, 500, 502 and 504 only
-// for requests that are safe to repeat (GET, PUT, PATCH, DELETE) or that never reached the
+// for requests that are safe to repeat (GET, HEAD, OPTIONS, PUT, PATCH, DELETE) or that never reached the
 // server. The wait is exponential backoff with full jitter, capped by MaxBackoff, and never
 // shorter than the server's Retry-After (itself capped by MaxRetryAfter). Waits end early when
 // the context is cancelled, and a cancelled context is never retried. Request bodies are Body

@@ -120,3 +120,22 @@ func ExampleNewServer() {
 	fmt.Println(resp.StatusCode, string(body))
 	// Output: 200 {"totalSize":0,"done":true,"records":[]}
 }
+
+// TestExportedControls uses only this package's exported names to step a
+// realistic Bulk profile with a fake clock, as code outside the module must.
+func TestExportedControls(t *testing.T) {
+	t.Parallel()
+	fake := salesforcetest.NewFakeClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	var opts salesforcetest.BulkOptions
+	opts.Profile = salesforcetest.DefaultRealistic()
+	srv := salesforcetest.New(t, salesforcetest.WithClock(fake), salesforcetest.WithBulkOptions(opts))
+	if got := srv.Clock().Now(); !got.Equal(fake.Now()) {
+		t.Fatalf("server clock = %v, want the fake clock's %v", got, fake.Now())
+	}
+	fake.Advance(time.Hour)
+	if got := srv.Clock().Now(); !got.Equal(time.Date(2026, 1, 2, 4, 4, 5, 0, time.UTC)) {
+		t.Errorf("after Advance, server clock = %v", got)
+	}
+	var _ *salesforcetest.BulkService = srv.Bulk()
+	var _ *salesforcetest.Org = srv.Org()
+}

@@ -172,6 +172,11 @@ func (p *Profile) httpClient() (*http.Client, error) {
 	return &http.Client{Transport: tr}, nil
 }
 
+// maxConcurrentRequests caps the requests one sfbatch process has in flight
+// against an org: Salesforce allows 25 concurrent long-running requests per
+// org, and every load, export and poll shares this one client's pacer.
+const maxConcurrentRequests = 25
+
 // errNoCredentials is returned when neither flags, environment nor a profile
 // give a way to log in.
 var errNoCredentials = errors.New("no Salesforce credentials: set SF_ACCESS_TOKEN and SF_INSTANCE_URL, SF_USERNAME and SF_PASSWORD (+ SF_SECURITY_TOKEN), an SFDX auth URL, or use --profile (see sfbatch login --help)")
@@ -196,7 +201,7 @@ func (p *Profile) client(ctx context.Context) (*salesforce.Client, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	c, err := salesforce.Login(ctx, lc)
+	c, err := salesforce.Login(ctx, lc, salesforce.WithMaxConcurrentRequests(maxConcurrentRequests))
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return nil, err

@@ -30,7 +30,7 @@ const (
 	ExitCancelled  = 130
 )
 
-// ExitError carries a specific exit code out of a command's run function.
+// exitError carries a specific exit code out of a command's run function.
 type exitError struct {
 	code int
 	err  error

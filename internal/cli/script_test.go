@@ -30,9 +30,10 @@ type scriptEmulator struct {
 }
 
 // TestScripts runs testdata/script/*.txtar. Each script gets its own
-// emulated org over loopback HTTPS, with SF_INSTANCE_URL, SF_ACCESS_TOKEN,
-// SF_CA_CERT_FILE, SF_USERNAME, SF_PASSWORD and SF_SECURITY_TOKEN set for it,
-// and an empty config directory.
+// emulated org over loopback HTTPS, with SF_INSTANCE_URL, SF_LOGIN_URL,
+// SF_ACCESS_TOKEN and SF_CA_CERT_FILE set for it, the default user's
+// credentials in EMU_USERNAME, EMU_PASSWORD and EMU_SECURITY_TOKEN (for
+// scripts that log in), and HOME and XDG_CONFIG_HOME in the work directory.
 func TestScripts(t *testing.T) {
 	t.Parallel()
 	testscript.Run(t, testscript.Params{

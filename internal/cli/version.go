@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Version is the sfbatch release, overridable at link time with
+// version is the sfbatch release, overridable at link time with
 // -ldflags "-X github.com/sfbatch/sfbatch/internal/cli.version=v1.2.3".
 var version = "dev"
 

@@ -25,8 +25,9 @@ const (
 	// MaxFieldChars is the most characters one field value may hold.
 	MaxFieldChars = 131_072
 	// MaxUploadBytes is the largest Bulk 2.0 job upload: 150 MB once
-	// base64-encoded, which Salesforce applies internally, so about 100 MB
-	// of raw CSV. The emulator checks the base64 size.
+	// base64-encoded, which Salesforce applies internally, so at most
+	// 112.5 MB of raw CSV (Salesforce recommends staying under 100 MB). The
+	// emulator checks the base64 size.
 	MaxUploadBytes = 150_000_000
 	// MaxMultipartChars is the largest CSV accepted in a multipart
 	// create-with-data request (the newer of the documented figures).
