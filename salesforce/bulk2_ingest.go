@@ -167,8 +167,11 @@ func (j *IngestJob) UnmarshalJSON(b []byte) error {
 
 // Terminal reports whether the job will not change state any more (JobComplete, Failed or
 // Aborted).
-func (j *IngestJob) Terminal() bool {
-	switch j.State {
+func (j *IngestJob) Terminal() bool { return terminalJobState(j.State) }
+
+// terminalJobState reports whether a Bulk API 2.0 job state is final.
+func terminalJobState(state string) bool {
+	switch state {
 	case JobStateJobComplete, JobStateFailed, JobStateAborted:
 		return true
 	}

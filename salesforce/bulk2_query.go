@@ -84,13 +84,7 @@ func (j *QueryJob) UnmarshalJSON(b []byte) error {
 
 // Terminal reports whether the job will not change state any more (JobComplete, Failed or
 // Aborted).
-func (j *QueryJob) Terminal() bool {
-	switch j.State {
-	case JobStateJobComplete, JobStateFailed, JobStateAborted:
-		return true
-	}
-	return false
-}
+func (j *QueryJob) Terminal() bool { return terminalJobState(j.State) }
 
 func (s *Bulk2Service) queryPath(elem ...string) string {
 	return s.client.dataPath(append([]string{"jobs", "query"}, elem...)...)
