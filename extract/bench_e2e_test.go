@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfbatch/sfbatch/emulator/bulk"
+	"github.com/sfbatch/sfbatch/emulator/org"
 	"github.com/sfbatch/sfbatch/extract"
-	"github.com/sfbatch/sfbatch/internal/emulator/bulk"
-	"github.com/sfbatch/sfbatch/internal/emulator/org"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/salesforcetest"
 )

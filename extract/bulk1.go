@@ -7,8 +7,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/sfbatch/sfbatch/internal/soql"
 	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/soql"
 )
 
 // runBulk1 runs a Bulk API 1.0 query job (with PK chunking when enabled)

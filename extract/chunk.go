@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math/big"
 
-	"github.com/sfbatch/sfbatch/internal/soql"
+	"github.com/sfbatch/sfbatch/soql"
 )
 
 // runChunked splits the query into Options.IDChunks id ranges between the

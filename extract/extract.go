@@ -8,9 +8,9 @@ import (
 	"iter"
 	"strings"
 
-	"github.com/sfbatch/sfbatch/internal/soql"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
+	"github.com/sfbatch/sfbatch/soql"
 )
 
 // Summary describes a finished extraction.

@@ -17,10 +17,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sfbatch/sfbatch/emulator/bulk"
+	"github.com/sfbatch/sfbatch/emulator/clock"
+	"github.com/sfbatch/sfbatch/emulator/org"
 	"github.com/sfbatch/sfbatch/extract"
-	"github.com/sfbatch/sfbatch/internal/emulator/bulk"
-	"github.com/sfbatch/sfbatch/internal/emulator/clock"
-	"github.com/sfbatch/sfbatch/internal/emulator/org"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/salesforcetest"
 	"github.com/sfbatch/sfbatch/sfcsv"

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sfbatch/sfbatch/internal/soql"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
+	"github.com/sfbatch/sfbatch/soql"
 )
 
 func TestSplitIDRange(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/sfbatch/sfbatch/internal/soql"
 	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/soql"
 )
 
 // choose picks the API for APIAuto: Bulk 2.0 for id-range chunking, for

@@ -4,8 +4,8 @@ import (
 	"context"
 	"strings"
 
-	"github.com/sfbatch/sfbatch/internal/soql"
 	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/soql"
 )
 
 // Kind is the value type of a result column, taken from the object's

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sfbatch/sfbatch/internal/emulator/bulk"
-	"github.com/sfbatch/sfbatch/internal/emulator/clock"
-	"github.com/sfbatch/sfbatch/internal/emulator/org"
+	"github.com/sfbatch/sfbatch/emulator/bulk"
+	"github.com/sfbatch/sfbatch/emulator/clock"
+	"github.com/sfbatch/sfbatch/emulator/org"
 	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/salesforcetest"

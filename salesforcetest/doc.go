@@ -15,7 +15,7 @@
 // (FailNext, DropNext, AddFault with latency, ExpireSessions,
 // SetLimitRemaining, Bulk().FailNextJob ...) and read or write records
 // directly (Insert, Get, Count, Org). The same controls are reachable over
-// HTTP under /_emulator/ (see package internal/emulator), for clients in
+// HTTP under /_emulator/ (see package emulator), for clients in
 // other languages.
 //
 // # Where the emulator differs from Salesforce

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sfbatch/sfbatch/internal/emulator"
-	"github.com/sfbatch/sfbatch/internal/emulator/bulk"
-	"github.com/sfbatch/sfbatch/internal/emulator/clock"
-	"github.com/sfbatch/sfbatch/internal/emulator/org"
+	"github.com/sfbatch/sfbatch/emulator"
+	"github.com/sfbatch/sfbatch/emulator/bulk"
+	"github.com/sfbatch/sfbatch/emulator/clock"
+	"github.com/sfbatch/sfbatch/emulator/org"
 )
 
 // Fault disturbs matching requests; see AddFault.

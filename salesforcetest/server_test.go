@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sfbatch/sfbatch/internal/emulator/clock"
+	"github.com/sfbatch/sfbatch/emulator/clock"
 	"github.com/sfbatch/sfbatch/salesforcetest"
 )
 

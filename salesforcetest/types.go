@@ -3,10 +3,10 @@ package salesforcetest
 import (
 	"time"
 
-	"github.com/sfbatch/sfbatch/internal/emulator"
-	"github.com/sfbatch/sfbatch/internal/emulator/bulk"
-	"github.com/sfbatch/sfbatch/internal/emulator/clock"
-	"github.com/sfbatch/sfbatch/internal/emulator/org"
+	"github.com/sfbatch/sfbatch/emulator"
+	"github.com/sfbatch/sfbatch/emulator/bulk"
+	"github.com/sfbatch/sfbatch/emulator/clock"
+	"github.com/sfbatch/sfbatch/emulator/org"
 )
 
 // The emulator's own types, re-exported so that code outside this module

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sfbatch/sfbatch/internal/emulator"
-	"github.com/sfbatch/sfbatch/internal/emulator/bulk"
+	"github.com/sfbatch/sfbatch/emulator"
+	"github.com/sfbatch/sfbatch/emulator/bulk"
 )
 
 // emulatorOptions are the flags of `sfbatch emulator`.

@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sfbatch/sfbatch/internal/soql"
 	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/soql"
 )
 
 type limitsOptions struct {

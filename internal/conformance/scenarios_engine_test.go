@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfbatch/sfbatch/emulator/org"
 	"github.com/sfbatch/sfbatch/extract"
-	"github.com/sfbatch/sfbatch/internal/emulator/org"
 	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforcetest"
 )

@@ -1,0 +1,107 @@
+package bulk
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/sfbatch/sfbatch/emulator/org"
+)
+
+const benchRows = 1_000_000
+
+func benchCSV(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("FirstName,LastName,Email\n")
+	for i := range n {
+		fmt.Fprintf(&b, "F%d,Bench,bench.%d@example.com\n", i, i)
+	}
+	return b.Bytes()
+}
+
+// BenchmarkIngest1M loads 1M Contacts through Bulk 2.0 over loopback HTTP:
+// create, one PUT, UploadComplete, wait for JobComplete.
+//
+//	go test ./emulator/bulk -run '^$' -bench Ingest1M -benchtime 1x
+func BenchmarkIngest1M(b *testing.B) {
+	data := benchCSV(benchRows)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		b.StopTimer()
+		e := newEnv(b, Options{})
+		b.StartTimer()
+		id := e.benchCreate(b)
+		e.benchDo(b, "PUT", dataV+"/jobs/ingest/"+id+"/batches", "text/csv", bytes.NewReader(data), 201)
+		e.benchDo(b, "PATCH", dataV+"/jobs/ingest/"+id, jsonCT, strings.NewReader(`{"state":"UploadComplete"}`), 200)
+		if err := e.svc.WaitIdle(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if n := e.org.Count("Contact"); n != benchRows {
+			b.Fatalf("%d contacts", n)
+		}
+		e.close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(benchRows*b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkQuery1M serves 1M Contacts as Bulk 2.0 query results (one page)
+// over loopback HTTP, from job create to the last byte.
+//
+//	go test ./emulator/bulk -run '^$' -bench Query1M -benchtime 1x
+func BenchmarkQuery1M(b *testing.B) {
+	e := newEnv(b, Options{})
+	defer e.close()
+	reqs := make([]org.WriteRequest, 0, 10_000)
+	for i := range benchRows {
+		reqs = append(reqs, org.WriteRequest{Op: org.OpInsert, Object: "Contact", Fields: map[string]any{"FirstName": fmt.Sprintf("F%d", i), "LastName": "Bench", "Email": fmt.Sprintf("bench.%d@example.com", i)}})
+		if len(reqs) == cap(reqs) {
+			e.org.Write(b.Context(), e.org.DefaultUserID(), reqs, false)
+			reqs = reqs[:0]
+		}
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		res := e.benchDo(b, "POST", dataV+"/jobs/query", jsonCT, strings.NewReader(`{"operation":"query","query":"SELECT Id, FirstName, LastName, Email FROM Contact"}`), 200)
+		id := jsonMap(b, res)["id"].(string)
+		if err := e.svc.WaitIdle(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		req, _ := http.NewRequestWithContext(b.Context(), "GET", e.srv.URL+dataV+"/jobs/query/"+id+"/results", nil)
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		b.SetBytes(n)
+		if r.Header.Get("Sforce-NumberOfRecords") != fmt.Sprint(benchRows) {
+			b.Fatalf("records %s", r.Header.Get("Sforce-NumberOfRecords"))
+		}
+	}
+	b.ReportMetric(float64(benchRows*b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+func (e *env) benchCreate(b *testing.B) string {
+	body := e.benchDo(b, "POST", dataV+"/jobs/ingest", jsonCT, strings.NewReader(`{"object":"Contact","operation":"insert"}`), 200)
+	return jsonMap(b, body)["id"].(string)
+}
+
+func (e *env) benchDo(b *testing.B, method, path, ct string, body io.Reader, status int) string {
+	req, _ := http.NewRequestWithContext(b.Context(), method, e.srv.URL+path, body)
+	req.Header.Set("Content-Type", ct)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	if res.StatusCode != status {
+		b.Fatalf("%s %s: %d %s", method, path, res.StatusCode, out)
+	}
+	return string(out)
+}

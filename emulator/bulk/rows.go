@@ -1,0 +1,278 @@
+package bulk
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sfbatch/sfbatch/emulator/org"
+	"github.com/sfbatch/sfbatch/sfcsv"
+)
+
+// row is one input record ready to be written.
+type row struct {
+	fields map[string]any
+	raw    []string   // CSV cells as uploaded (nil for JSON and XML)
+	rowErr *org.Error // a problem found before the write
+}
+
+// rowSource yields a batch's rows in input order. next returns io.EOF at the
+// end; any other error fails the batch as a whole.
+type rowSource interface {
+	next() (row, error)
+}
+
+// csvSource reads CSV rows and turns cells into field values: an empty cell
+// is left out (on insert the field is not set, on update it is left
+// unchanged) and #N/A sets the field to null.
+type csvSource struct {
+	r      *sfcsv.Reader
+	header []string
+}
+
+func newCSVSource(data io.Reader, delim sfcsv.Delimiter) (*csvSource, error) {
+	br := bufio.NewReader(data)
+	bom, _ := br.Peek(len(sfcsv.BOM))
+	hasBOM := string(bom) == sfcsv.BOM
+	r := sfcsv.NewReader(br, sfcsv.ReaderOptions{Delimiter: delim})
+	h, err := r.Header()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("InvalidBatch : Records not found")
+		}
+		return nil, fmt.Errorf("InvalidBatch : Failed to parse header: %v", err)
+	}
+	if hasBOM && len(h) > 0 {
+		// Salesforce does not strip a byte order mark: it becomes part of the
+		// first column name, which then fails the column check
+		// ("Field name not found : \ufeffName").
+		h[0] = sfcsv.BOM + h[0]
+	}
+	return &csvSource{r: r, header: h}, nil
+}
+
+func (c *csvSource) next() (row, error) {
+	rec, err := c.r.Read()
+	if err != nil {
+		// Only the reader's own end of input: an error that merely wraps io.EOF
+		// (a cut stream) must fail the batch, not end it early.
+		if err == io.EOF {
+			return row{}, io.EOF
+		}
+		var pe *sfcsv.ParseError
+		if errors.Is(err, sfcsv.ErrRecordTooLarge) {
+			// The reader stops here: the rest of the data cannot be split
+			// into rows, so the batch fails as a whole.
+			return row{}, fmt.Errorf("InvalidBatch : Failed to parse CSV: %v", err)
+		}
+		if errors.As(err, &pe) {
+			// The result files echo the row under the job's header: keep them
+			// rectangular (cells beyond the header dropped, missing ones empty).
+			raw := make([]string, len(c.header))
+			copy(raw, rec)
+			return row{raw: raw, rowErr: &org.Error{StatusCode: "INVALID_FIELD", Message: "Invalid CSV row: " + pe.Err.Error()}}, nil
+		}
+		return row{}, err
+	}
+	fields := make(map[string]any, len(rec))
+	for i, v := range rec {
+		if v == "" || i >= len(c.header) {
+			continue
+		}
+		if v == sfcsv.NullValue {
+			fields[c.header[i]] = nil
+			continue
+		}
+		fields[c.header[i]] = v
+	}
+	return row{fields: fields, raw: rec}, nil
+}
+
+// sliceSource yields pre-parsed JSON or XML records.
+type sliceSource struct {
+	rows []map[string]any
+	i    int
+}
+
+func (s *sliceSource) next() (row, error) {
+	if s.i >= len(s.rows) {
+		return row{}, io.EOF
+	}
+	s.i++
+	return row{fields: s.rows[s.i-1]}, nil
+}
+
+// parseJSONRecords parses a Bulk 1.0 JSON batch: an array of flat objects,
+// with relationships as nested objects ({"Account":{"Ext__c":"A-1"}}).
+func parseJSONRecords(data []byte) ([]map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var raw []map[string]any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("InvalidBatch : Failed to parse JSON: %v", err)
+	}
+	// Anything after the array (a second array, stray text) is not silently
+	// ignored: its records would otherwise be lost without an outcome.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("InvalidBatch : Failed to parse JSON: unexpected content after the array of records")
+	}
+	out := make([]map[string]any, len(raw))
+	for i, r := range raw {
+		m := make(map[string]any, len(r))
+		for k, v := range r {
+			if k == "attributes" {
+				continue
+			}
+			if nested, ok := v.(map[string]any); ok {
+				for nk, nv := range nested {
+					if nk == "attributes" {
+						continue
+					}
+					m[k+"."+nk] = nv
+				}
+				continue
+			}
+			m[k] = v
+		}
+		out[i] = m
+	}
+	return out, nil
+}
+
+// parseXMLRecords parses a Bulk 1.0 XML batch:
+// <sObjects><sObject><Field>v</Field><Rel><sObject><Ext>v</Ext></sObject></Rel></sObject></sObjects>.
+// xsi:nil="true" sets a field to null.
+func parseXMLRecords(data []byte) ([]map[string]any, error) {
+	type elem struct {
+		name     string
+		text     strings.Builder
+		isNil    bool
+		hasChild bool
+	}
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	var out []map[string]any
+	var cur map[string]any
+	var stack []*elem // field elements below the record's <sObject>
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("InvalidBatch : Failed to parse XML: %v", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			switch {
+			case depth == 1:
+				if t.Name.Local != "sObjects" {
+					return nil, fmt.Errorf("InvalidBatch : Failed to parse XML: root element must be sObjects, found %s", t.Name.Local)
+				}
+			case depth == 2:
+				cur = map[string]any{}
+				stack = stack[:0]
+			case t.Name.Local == "sObject":
+				// The wrapper of a relationship's fields.
+			default:
+				if len(stack) > 0 {
+					stack[len(stack)-1].hasChild = true
+				}
+				e := &elem{name: t.Name.Local}
+				for _, a := range t.Attr {
+					if a.Name.Local == "nil" && a.Value == "true" {
+						e.isNil = true
+					}
+				}
+				stack = append(stack, e)
+			}
+		case xml.CharData:
+			if len(stack) > 0 {
+				stack[len(stack)-1].text.Write(t)
+			}
+		case xml.EndElement:
+			switch {
+			case depth == 2:
+				out = append(out, cur)
+			case depth > 2 && t.Name.Local != "sObject" && len(stack) > 0:
+				e := stack[len(stack)-1]
+				if !e.hasChild && e.name != "type" {
+					names := make([]string, len(stack))
+					for i, s := range stack {
+						names[i] = s.name
+					}
+					key := strings.Join(names, ".")
+					if e.isNil {
+						cur[key] = nil
+					} else {
+						cur[key] = e.text.String()
+					}
+				}
+				stack = stack[:len(stack)-1]
+			}
+			depth--
+		}
+	}
+	if depth != 0 || out == nil && len(data) == 0 {
+		return nil, errors.New("InvalidBatch : Failed to parse XML: unexpected end of input")
+	}
+	return out, nil
+}
+
+// nextRecordEnd returns the index just past the record that starts at
+// data[start:] (its terminator included), honouring quoted line breaks.
+func nextRecordEnd(data []byte, start int) int {
+	inQuote := false
+	for i := start; i < len(data); i++ {
+		switch data[i] {
+		case '"':
+			inQuote = !inQuote
+		case '\n':
+			if !inQuote {
+				return i + 1
+			}
+		}
+	}
+	return len(data)
+}
+
+// headerEnd returns the index just past the header record, skipping blank
+// lines before it as the CSV reader does.
+func headerEnd(data []byte) int {
+	pos := 0
+	for pos < len(data) {
+		end := nextRecordEnd(data, pos)
+		if !isBlankLine(data[pos:end]) {
+			return end
+		}
+		pos = end
+	}
+	return pos
+}
+
+// countRecords counts the non-blank records in data after the header.
+func countRecords(data []byte) int {
+	n := 0
+	pos := headerEnd(data)
+	for pos < len(data) {
+		end := nextRecordEnd(data, pos)
+		if !isBlankLine(data[pos:end]) {
+			n++
+		}
+		pos = end
+	}
+	return n
+}
+
+// isBlankLine reports whether a physical line is empty ("", "\n" or
+// "\r\n"), which the CSV reader skips.
+func isBlankLine(b []byte) bool {
+	s := string(b)
+	return s == "" || s == "\n" || s == "\r\n"
+}

@@ -1,0 +1,161 @@
+package emulator
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sfbatch/sfbatch/emulator/wire"
+)
+
+// maxControlBody bounds a control request body.
+const maxControlBody = 1 << 20
+
+// advancer is a clock that tests can move forward (clock.Fake).
+type advancer interface{ Advance(time.Duration) }
+
+// serveControl implements the emulator's control endpoint under
+// ControlPrefix. Requests need a valid session (Authorization: Bearer) and
+// do not count against API limits. Routes:
+//
+//	GET    /_emulator/faults                  list active faults
+//	POST   /_emulator/faults                  add a Fault (JSON) → 201 {"id":n}
+//	DELETE /_emulator/faults[/{id}]           remove all faults, or one
+//	POST   /_emulator/sessions/expire         expire every session → {"expired":n}
+//	GET    /_emulator/limits                  the org's limit counters
+//	POST   /_emulator/limits/{name}           {"remaining":n} sets what is left
+//	POST   /_emulator/clock/advance           {"duration":"1h"} (fake clock only)
+//	POST   /_emulator/bulk/fail-next-job      {"message":"..."}
+//	POST   /_emulator/bulk/query-timeouts     {"count":n}
+//	POST   /_emulator/bulk/drop-uploads       {"count":n}
+//	POST   /_emulator/bulk/lock-contention    {"rate":0.1}
+func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
+	p := strings.Trim(strings.TrimPrefix(r.URL.Path, ControlPrefix), "/")
+	parts := strings.Split(p, "/")
+	var body struct {
+		Message   string  `json:"message"`
+		Count     int     `json:"count"`
+		Rate      float64 `json:"rate"`
+		Remaining *int    `json:"remaining"`
+		Duration  string  `json:"duration"`
+	}
+	decode := func(v any) bool {
+		b, err := io.ReadAll(io.LimitReader(r.Body, maxControlBody))
+		if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+			err = json.Unmarshal(b, v)
+		}
+		if err != nil {
+			wire.WriteError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "malformed control request: "+err.Error())
+			return false
+		}
+		return true
+	}
+	route := r.Method + " " + parts[0]
+	if len(parts) > 1 {
+		route += "/" + parts[1]
+	}
+	switch {
+	case route == "GET faults":
+		wire.WriteJSON(w, http.StatusOK, s.faults.list())
+	case route == "POST faults":
+		var f Fault
+		if !decode(&f) {
+			return
+		}
+		id, err := s.faults.add(f)
+		if err != nil {
+			wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", err.Error())
+			return
+		}
+		wire.WriteJSON(w, http.StatusCreated, map[string]int{"id": id})
+	case r.Method == http.MethodDelete && parts[0] == "faults":
+		if len(parts) == 1 {
+			s.faults.clear()
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		id, err := strconv.Atoi(parts[1])
+		if err != nil || !s.faults.remove(id) {
+			wire.WriteError(w, http.StatusNotFound, "NOT_FOUND", "no fault "+parts[1])
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	case route == "POST sessions/expire":
+		wire.WriteJSON(w, http.StatusOK, map[string]int{"expired": s.ExpireSessions()})
+	case route == "GET limits":
+		wire.WriteJSON(w, http.StatusOK, s.org.Limits())
+	case r.Method == http.MethodPost && parts[0] == "limits" && len(parts) == 2:
+		if !decode(&body) {
+			return
+		}
+		if body.Remaining == nil {
+			wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", `body needs "remaining"`)
+			return
+		}
+		if err := s.SetLimitRemaining(parts[1], *body.Remaining); err != nil {
+			wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", err.Error())
+			return
+		}
+		wire.WriteJSON(w, http.StatusOK, s.org.Limits()[parts[1]])
+	case route == "POST clock/advance":
+		if !decode(&body) {
+			return
+		}
+		d, err := time.ParseDuration(body.Duration)
+		adv, ok := s.clock.(advancer)
+		switch {
+		case err != nil || d < 0:
+			wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", fmt.Sprintf("bad duration %q", body.Duration))
+		case !ok:
+			wire.WriteError(w, http.StatusConflict, "INVALID_REQUEST", "the server runs on the real clock")
+		default:
+			adv.Advance(d)
+			wire.WriteJSON(w, http.StatusOK, map[string]string{"now": wire.FormatDateTime(s.clock.Now())})
+		}
+	case route == "POST bulk/fail-next-job":
+		if !decode(&body) {
+			return
+		}
+		s.bulk.FailNextJob(body.Message)
+		w.WriteHeader(http.StatusNoContent)
+	case route == "POST bulk/query-timeouts":
+		if !decode(&body) {
+			return
+		}
+		s.bulk.FailQueriesWithTimeout(body.Count)
+		w.WriteHeader(http.StatusNoContent)
+	case route == "POST bulk/drop-uploads":
+		if !decode(&body) {
+			return
+		}
+		s.bulk.DropNextUploads(body.Count)
+		w.WriteHeader(http.StatusNoContent)
+	case route == "POST bulk/lock-contention":
+		if !decode(&body) {
+			return
+		}
+		s.bulk.SetLockContentionRate(body.Rate)
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		wire.WriteError(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
+	}
+}
+
+// SetLimitRemaining sets how much of the named limit is left; 0 exhausts
+// it, so requests charged to it fail (REQUEST_LIMIT_EXCEEDED for
+// DailyApiRequests). Counters refill when the clock passes midnight UTC.
+func (s *Server) SetLimitRemaining(name string, remaining int) error {
+	l, ok := s.org.Limits()[name]
+	if !ok {
+		return fmt.Errorf("emulator: no limit %q", name)
+	}
+	if remaining < 0 || remaining > l.Max {
+		return fmt.Errorf("emulator: limit %s: remaining %d must be in [0,%d]", name, remaining, l.Max)
+	}
+	s.org.SetLimit(name, l.Max, remaining)
+	return nil
+}

@@ -1,0 +1,493 @@
+package org
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sfbatch/sfbatch/emulator/clock"
+)
+
+// DefaultUsername is the login name of the user every new org starts with.
+const DefaultUsername = "admin@sfbatch.example"
+
+// Options configure an Org. The zero value is a usable in-memory default
+// org on the real clock.
+type Options struct {
+	// Schema is the org's schema; nil means DefaultSchema().
+	Schema *Schema
+	// DataFile is a SQLite file holding the records; "" keeps them in
+	// memory only. Records written to a data file survive Close and New.
+	DataFile string
+	// Clock drives system fields, date literals and daily limits; nil means
+	// the real clock.
+	Clock clock.Clock
+	// Seed makes generated ids differ between orgs; ids are deterministic
+	// for a given Seed and sequence of writes.
+	Seed int64
+	// OrgID is the 18-character organization id; "" derives one (00D...)
+	// from Seed.
+	OrgID string
+}
+
+// Org is an emulated Salesforce org: schema, records, limits and faults.
+// It is safe for concurrent use; writes are serialized, queries run in
+// parallel with each other.
+type Org struct {
+	schema *Schema
+	clock  clock.Clock
+	orgID  string
+
+	mu          sync.RWMutex
+	tables      map[*Object]*table
+	ids         idGen
+	defaultUser string
+	store       *sqliteStore // nil without a data file
+
+	limits limits
+	faults faults
+}
+
+// table holds the records of one object.
+type table struct {
+	ob   *Object
+	rows []*record // insertion order; nil where a record was hard-deleted
+	live int       // non-nil rows, including the recycle bin
+	byID map[string]*record
+	idx  []*index // aligned with ob.indexed
+	seq  int      // records ever added, for auto numbers
+}
+
+// record is one row: values indexed by field position.
+type record struct {
+	vals []any
+	pos  int
+}
+
+func (r *record) id() string           { return r.vals[posID].(string) }
+func (r *record) deleted() bool        { d, _ := r.vals[posIsDeleted].(bool); return d }
+func (t *table) get(id string) *record { return t.byID[id] }
+
+// index maps a unique or external id field's value (lower-cased unless the
+// field is case-sensitive) to the non-deleted records holding it.
+type index struct {
+	field *Field
+	one   map[string]*record
+	more  map[string][]*record // values held by several records (non-unique external ids)
+}
+
+func (ix *index) key(v any) (string, bool) {
+	s, ok := v.(string)
+	if !ok {
+		if v == nil {
+			return "", false
+		}
+		s = FormatCSV(v)
+	}
+	if s == "" {
+		return "", false
+	}
+	if !ix.field.CaseSensitive {
+		s = strings.ToLower(s)
+	}
+	return s, true
+}
+
+func (ix *index) lookup(v any) []*record {
+	k, ok := ix.key(v)
+	if !ok {
+		return nil
+	}
+	if m := ix.more[k]; len(m) > 0 {
+		return m
+	}
+	if r := ix.one[k]; r != nil {
+		return []*record{r}
+	}
+	return nil
+}
+
+func (ix *index) add(r *record) {
+	k, ok := ix.key(r.vals[ix.field.pos])
+	if !ok {
+		return
+	}
+	if m, ok := ix.more[k]; ok {
+		ix.more[k] = append(m, r)
+		return
+	}
+	if prev, ok := ix.one[k]; ok && prev != r {
+		if ix.more == nil {
+			ix.more = map[string][]*record{}
+		}
+		ix.more[k] = []*record{prev, r}
+		delete(ix.one, k)
+		return
+	}
+	ix.one[k] = r
+}
+
+func (ix *index) remove(r *record) {
+	k, ok := ix.key(r.vals[ix.field.pos])
+	if !ok {
+		return
+	}
+	if m, ok := ix.more[k]; ok {
+		for i, x := range m {
+			if x == r {
+				m = append(m[:i:i], m[i+1:]...)
+				break
+			}
+		}
+		switch len(m) {
+		case 0:
+			delete(ix.more, k)
+		case 1:
+			delete(ix.more, k)
+			ix.one[k] = m[0]
+		default:
+			ix.more[k] = m
+		}
+		return
+	}
+	if ix.one[k] == r {
+		delete(ix.one, k)
+	}
+}
+
+func newTable(ob *Object) *table {
+	t := &table{ob: ob, byID: map[string]*record{}}
+	for _, p := range ob.indexed {
+		t.idx = append(t.idx, &index{field: ob.Fields[p], one: map[string]*record{}})
+	}
+	return t
+}
+
+func (t *table) add(r *record) {
+	t.seq++
+	r.pos = len(t.rows)
+	t.rows = append(t.rows, r)
+	t.live++
+	t.byID[r.id()] = r
+	if !r.deleted() {
+		t.indexAdd(r)
+	}
+}
+
+// restore puts a hard-deleted record back at its old position.
+func (t *table) restore(r *record) {
+	t.rows[r.pos] = r
+	t.live++
+	t.byID[r.id()] = r
+	if !r.deleted() {
+		t.indexAdd(r)
+	}
+}
+
+func (t *table) drop(r *record) {
+	if !r.deleted() {
+		t.indexRemove(r)
+	}
+	t.rows[r.pos] = nil
+	t.live--
+	delete(t.byID, r.id())
+}
+
+func (t *table) indexAdd(r *record) {
+	for _, ix := range t.idx {
+		ix.add(r)
+	}
+}
+
+func (t *table) indexRemove(r *record) {
+	for _, ix := range t.idx {
+		ix.remove(r)
+	}
+}
+
+// compact removes hard-deleted holes once they make up half the table.
+func (t *table) compact() {
+	if len(t.rows) < 64 || t.live*2 > len(t.rows) {
+		return
+	}
+	n := 0
+	for _, r := range t.rows {
+		if r != nil {
+			r.pos = n
+			t.rows[n] = r
+			n++
+		}
+	}
+	clear(t.rows[n:])
+	t.rows = t.rows[:n]
+}
+
+// New creates an org. With a DataFile the records stored there are loaded
+// (and the file created if needed); a new org gets a default user
+// (DefaultUsername) and a "System Administrator" profile.
+func New(opts Options) (*Org, error) {
+	o := &Org{schema: opts.Schema, clock: opts.Clock, tables: map[*Object]*table{}, ids: newIDGen(opts.Seed)}
+	if o.schema == nil {
+		o.schema = DefaultSchema()
+	}
+	if o.clock == nil {
+		o.clock = clock.Real{}
+	}
+	for _, ob := range o.schema.objects {
+		o.tables[ob] = newTable(ob)
+	}
+	o.orgID = opts.OrgID
+	if o.orgID == "" {
+		g := newIDGen(opts.Seed)
+		o.orgID = g.mint("00D")
+	} else if id, ok := NormalizeID(opts.OrgID); ok && strings.HasPrefix(id, "00D") {
+		o.orgID = id
+	} else {
+		return nil, fmt.Errorf("org: OrgID %q is not an organization id (00D...)", opts.OrgID)
+	}
+	o.limits.init(o.clock.Now())
+	if opts.DataFile != "" {
+		st, err := openStore(opts.DataFile)
+		if err != nil {
+			return nil, err
+		}
+		o.store = st
+		if err := st.load(o); err != nil {
+			st.close()
+			return nil, err
+		}
+	}
+	if err := o.ensureDefaultUser(); err != nil {
+		o.Close()
+		return nil, err
+	}
+	return o, nil
+}
+
+func (o *Org) ensureDefaultUser() error {
+	users := o.tables[o.mustObject("User")]
+	o.mu.Lock()
+	if len(users.rows) > 0 {
+		// The default user is the oldest one.
+		for _, r := range users.rows {
+			if r != nil {
+				o.defaultUser = r.id()
+				break
+			}
+		}
+	}
+	o.mu.Unlock()
+	if o.defaultUser != "" {
+		return nil
+	}
+	user, err := o.insertSystem("User", map[string]any{
+		"Username": DefaultUsername, "LastName": "Admin", "FirstName": "Org", "Email": DefaultUsername, "Alias": "admin",
+	})
+	if err != nil {
+		return err
+	}
+	prof, err := o.insertSystem("Profile", map[string]any{"Name": "System Administrator"})
+	if err != nil {
+		return err
+	}
+	res := o.write("", []WriteRequest{{Op: OpUpdate, Object: "User", ID: user, Fields: map[string]any{"ProfileId": prof}}}, true)
+	if !res[0].Success {
+		return fmt.Errorf("org: set default user profile: %s", res[0].Errors[0].Message)
+	}
+	return nil
+}
+
+// insertSystem inserts a record as the default user (who may not exist yet).
+func (o *Org) insertSystem(object string, fields map[string]any) (string, error) {
+	res := o.write("", []WriteRequest{{Op: OpInsert, Object: object, Fields: fields}}, true)
+	if !res[0].Success {
+		return "", fmt.Errorf("org: create default %s: %s", object, res[0].Errors[0].Message)
+	}
+	return res[0].ID, nil
+}
+
+func (o *Org) mustObject(name string) *Object {
+	ob, ok := o.schema.Object(name)
+	if !ok {
+		panic("org: schema lacks " + name)
+	}
+	return ob
+}
+
+// Close releases the data file. The org must not be used afterwards.
+func (o *Org) Close() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.store == nil {
+		return nil
+	}
+	err := o.store.close()
+	o.store = nil
+	return err
+}
+
+// ID returns the 18-character organization id.
+func (o *Org) ID() string { return o.orgID }
+
+// DefaultUserID returns the id of the org's default user.
+func (o *Org) DefaultUserID() string { return o.defaultUser }
+
+// Schema returns the org's schema.
+func (o *Org) Schema() *Schema { return o.schema }
+
+// Clock returns the org's clock.
+func (o *Org) Clock() clock.Clock { return o.clock }
+
+// Object returns the object named name (case-insensitive).
+func (o *Org) Object(name string) (*Object, bool) { return o.schema.Object(name) }
+
+// Objects returns every object of the schema in name order.
+func (o *Org) Objects() []*Object { return o.schema.objects }
+
+// Count returns how many live (not deleted) records object has; -1 for an
+// unknown object.
+func (o *Org) Count(object string) int {
+	ob, ok := o.schema.Object(object)
+	if !ok {
+		return -1
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	t := o.tables[ob]
+	n := 0
+	for _, r := range t.rows {
+		if r != nil && !r.deleted() {
+			n++
+		}
+	}
+	return n
+}
+
+// objectForID returns the object an id belongs to, by key prefix.
+func (o *Org) objectForID(id string) (*Object, bool) {
+	if len(id) < 3 {
+		return nil, false
+	}
+	return o.schema.ObjectByKeyPrefix(id[:3])
+}
+
+// Get returns one live record in the REST shape ("attributes" plus the
+// fields, values as in Result.Record). fields selects fields
+// (case-insensitive); nil means all. id may have 15 or 18 characters.
+// Errors are *Error: NOT_FOUND (unknown object or record), ENTITY_IS_DELETED
+// (in the recycle bin), MALFORMED_ID, INVALID_FIELD.
+func (o *Org) Get(ctx context.Context, object, id string, fields []string) (map[string]any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return o.get(object, id, fields)
+}
+
+func (o *Org) get(object, id string, fields []string) (map[string]any, error) {
+	ob, ok := o.schema.Object(object)
+	if !ok {
+		return nil, newErr(CodeNotFound, MessageNotFound)
+	}
+	var pos []int
+	for _, name := range fields {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		f, ok := ob.Field(name)
+		if !ok {
+			return nil, newErr(CodeInvalidField, fmt.Sprintf("No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", name, ob.Name), name)
+		}
+		pos = append(pos, f.pos)
+	}
+	if pos == nil {
+		pos = make([]int, len(ob.Fields))
+		for i := range pos {
+			pos[i] = i
+		}
+	}
+	nid, ok := NormalizeID(id)
+	if !ok {
+		return nil, newErr(CodeMalformedID, fmt.Sprintf("%s ID: id value of incorrect type: %s", ob.Label, id))
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	r := o.tables[ob].get(nid)
+	if r == nil || nid[:3] != ob.KeyPrefix {
+		return nil, newErr(CodeNotFound, MessageNotFound)
+	}
+	if r.deleted() {
+		return nil, newErr(CodeEntityIsDeleted, messageEntityIsDeleted)
+	}
+	m := make(map[string]any, len(pos)+1)
+	m["attributes"] = map[string]any{"type": ob.Name, "url": "/services/data/v" + DefaultAPIVersion + "/sobjects/" + ob.Name + "/" + nid}
+	for _, p := range pos {
+		m[ob.Fields[p].Name] = jsonValue(r.vals[p])
+	}
+	return m, nil
+}
+
+// DefaultAPIVersion is the version used in record attribute URLs when the
+// caller does not say.
+const DefaultAPIVersion = "62.0"
+
+func (o *Org) now() time.Time { return o.clock.Now().UTC().Truncate(time.Millisecond) }
+
+// Lookup returns the ids of the live records of object whose field (an
+// external id or other idLookup field such as Id, Username or Email) has
+// value; several ids mean the value is ambiguous (REST answers 300).
+// Errors are *Error: NOT_FOUND for an unknown object or a field that cannot
+// identify records.
+func (o *Org) Lookup(ctx context.Context, object, field, value string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ob, ok := o.schema.Object(object)
+	if !ok {
+		return nil, newErr(CodeNotFound, MessageNotFound)
+	}
+	f, ok := ob.Field(field)
+	if !ok || !(f.IDLookup || f.ExternalID) {
+		return nil, newErr(CodeNotFound, fmt.Sprintf("Provided external ID field does not exist or is not accessible: %s", field))
+	}
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	t := o.tables[ob]
+	if f.pos == posID {
+		id, ok := NormalizeID(value)
+		if r := t.get(id); ok && r != nil && !r.deleted() {
+			return []string{id}, nil
+		}
+		return nil, nil
+	}
+	cv, e := convertValue(f, value)
+	if e != nil || cv == nil {
+		return nil, nil
+	}
+	var matches []*record
+	if ix := t.indexFor(f.pos); ix != nil {
+		matches = ix.lookup(cv)
+	} else {
+		matches = t.scan(f, cv)
+	}
+	ids := make([]string, len(matches))
+	for i, r := range matches {
+		ids[i] = r.id()
+	}
+	return ids, nil
+}
+
+// WriteKeyValid reports whether key may appear in a write of object: a
+// field name or a relationship path to an idLookup field of the parent
+// ("Account.External_Id__c"), case-insensitive. The Bulk layer uses it to
+// reject a header with "InvalidBatch : Field name not found : Foo".
+func (o *Org) WriteKeyValid(object, key string) bool {
+	ob, ok := o.schema.Object(object)
+	if !ok {
+		return false
+	}
+	w := writer{o: o, keyCache: map[*Object]map[string]keyInfo{}}
+	return w.keyInfo(ob, key).kind != keyUnknown
+}
