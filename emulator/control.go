@@ -159,3 +159,31 @@ func (s *Server) SetLimitRemaining(name string, remaining int) error {
 	s.org.SetLimit(name, l.Max, remaining)
 	return nil
 }
+
+// ControlPrefix is the path under which the emulator's own control endpoint
+// lives. Real Salesforce has nothing there; requests need a valid session.
+const ControlPrefix = "/_emulator/"
+
+// ExpireSessions ends every session; the next request with any existing
+// token gets INVALID_SESSION_ID. It returns how many sessions ended.
+func (s *Server) ExpireSessions() int { return s.sessions.expireAll() }
+
+// AddFault activates a fault and returns its id.
+func (s *Server) AddFault(f Fault) (int, error) { return s.faults.add(f) }
+
+// FailNext makes the next n requests matching method and path pattern
+// (see Fault) fail with status and a body with errorCode in the API's shape.
+func (s *Server) FailNext(n int, method, pathPattern string, status int, errorCode string) error {
+	if n <= 0 {
+		return fmt.Errorf("emulator: FailNext count %d must be positive", n)
+	}
+	_, err := s.faults.add(Fault{Method: method, Path: pathPattern, Times: n, Status: status, ErrorCode: errorCode})
+	return err
+}
+
+// ClearFaults removes every active fault.
+func (s *Server) ClearFaults() { s.faults.clear() }
+
+// SessionValid reports whether tok is a live session (using it extends it,
+// like any request would).
+func (s *Server) SessionValid(tok string) bool { return s.sessions.validate(tok) != nil }

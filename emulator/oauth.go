@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -214,4 +215,18 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 			"partner":    inst + "/services/Soap/u/{version}/" + s.orgID[:15],
 		},
 	})
+}
+
+// NewRefreshToken returns a refresh token for username and the connected
+// app clientID, usable with the refresh_token grant. (Salesforce issues
+// these in the web-server flow, which the emulator does not serve.)
+func (s *Server) NewRefreshToken(username, clientID string) (string, error) {
+	u := s.userByName(username)
+	if u == nil {
+		return "", fmt.Errorf("emulator: no user %q", username)
+	}
+	if s.appByID(clientID) == nil {
+		return "", fmt.Errorf("emulator: no connected app %q", clientID)
+	}
+	return s.sessions.issueRefresh(u, clientID), nil
 }
