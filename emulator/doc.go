@@ -13,4 +13,62 @@
 // bulk faults). Every request is first matched against the active faults.
 // REST and Bulk requests are charged to DailyApiRequests and answered with
 // Sforce-Limit-Info.
+//
+// # Files
+//
+// server.go holds Config, Server, New, Start and Close; routes.go the
+// middleware (faults, gzip bodies, request log) and the route table; each
+// API its own file: rest_mount.go (REST and composite, package rest),
+// bulk1_mount.go and bulk2_mount.go (package bulk), soap.go, oauth.go and
+// jwt.go (logins), sessions.go, users.go, tls.go, faults.go and control.go
+// (the /_emulator/ endpoint and its Go methods).
+//
+// # What this package owns, and what it must not touch
+//
+// It owns logins, sessions, TLS, request routing, faults and the control
+// endpoint. Records, validation and SOQL belong to package org, the REST
+// resources to package rest, the Bulk APIs to package bulk: this package
+// mounts them and never reaches into their state. Like every emulator
+// package it never imports the client packages (salesforce, load,
+// extract), so a misreading of the wire format on one side fails a test on
+// the other.
+//
+// # Schema files
+//
+// Config.SchemaFile (`sfbatch emulator --schema FILE`) is a JSON file of
+// objects merged over the default org (Account, Contact, Lead, Opportunity,
+// Case, User, Profile). An object of an existing name gains, or replaces,
+// the listed fields; a new object is created, as a custom object when its
+// name ends in "__c". Unknown keys, and anything after the top-level
+// object, are errors.
+//
+//	{
+//	  "objects": [
+//	    {
+//	      "name": "Invoice__c", "label": "Invoice", "labelPlural": "Invoices", "keyPrefix": "a01",
+//	      "fields": [
+//	        {"name": "Name", "type": "string", "length": 80, "required": true},
+//	        {"name": "Number__c", "type": "string", "length": 40, "externalId": true, "unique": true, "caseSensitive": true},
+//	        {"name": "Amount__c", "type": "currency", "precision": 18, "scale": 2},
+//	        {"name": "Status__c", "type": "picklist", "values": ["Draft", "Sent"], "restricted": true, "default": "Draft"},
+//	        {"name": "Account__c", "type": "reference", "referenceTo": "Account", "relationshipName": "Account__r"}
+//	      ]
+//	    },
+//	    {"name": "Contact", "fields": [{"name": "Score__c", "type": "int"}]}
+//	  ]
+//	}
+//
+// Object keys: name (required), label, labelPlural, keyPrefix (three
+// characters; without it a custom object gets the next free prefix a00,
+// a01, ...), fields.
+//
+// Field keys: name, label, type (id, string, textarea, email, phone, url,
+// boolean, int, double, currency, percent, date, datetime, picklist,
+// multipicklist, reference), length (text; default 255, textarea 32768),
+// precision, scale, required, unique, externalId, caseSensitive,
+// createable and updateable (default true), values (picklists), restricted
+// (restricted picklist), default, referenceTo, relationshipName (default:
+// the field name with __c replaced by __r, or without a trailing "Id").
+//
+// The Go form of the format is org.SchemaFile; org.LoadSchemaFile reads it.
 package emulator

@@ -188,32 +188,9 @@ func (f *Field) isText() bool {
 // SchemaFile is the JSON format of a schema file (see LoadSchemaFile). Each
 // object is merged over the default org: an object of the same name gains
 // (or replaces) the listed fields; a new object is created, as a custom
-// object when its name ends in "__c".
-//
-//	{
-//	  "objects": [
-//	    {
-//	      "name": "Invoice__c", "label": "Invoice", "labelPlural": "Invoices", "keyPrefix": "a01",
-//	      "fields": [
-//	        {"name": "Name", "type": "string", "length": 80, "required": true},
-//	        {"name": "Number__c", "type": "string", "length": 40, "externalId": true, "unique": true, "caseSensitive": true},
-//	        {"name": "Amount__c", "type": "currency", "precision": 18, "scale": 2},
-//	        {"name": "Status__c", "type": "picklist", "values": ["Draft", "Sent"], "restricted": true, "default": "Draft"},
-//	        {"name": "Account__c", "type": "reference", "referenceTo": "Account", "relationshipName": "Account__r"}
-//	      ]
-//	    },
-//	    {"name": "Contact", "fields": [{"name": "Score__c", "type": "int"}]}
-//	  ]
-//	}
-//
-// Field keys: name, label, type (id, string, textarea, email, phone, url,
-// boolean, int, double, currency, percent, date, datetime, picklist,
-// multipicklist, reference), length (text; default 255, textarea 32768),
-// precision, scale, required, unique, externalId, caseSensitive,
-// createable and updateable (default true), values (picklists), restricted
-// (restricted picklist), default, referenceTo, relationshipName (default:
-// the field name with __c replaced by __r, or without a trailing "Id").
-// Without keyPrefix a custom object gets the next free prefix a00, a01, ...
+// object when its name ends in "__c". The format, with an example and every
+// field key, is documented in package emulator (section "Schema files"):
+// go doc github.com/sfbatch/sfbatch/emulator.
 type SchemaFile struct {
 	Objects []ObjectSpec `json:"objects"`
 }

@@ -39,7 +39,12 @@ Composite and Bulk API 1.0 / 2.0 wire protocols, for offline tests, CI and demos
 It listens on loopback by default, serves HTTPS with a self-signed certificate
 (the CA certificate is written to a file whose path is printed), and prints the
 emulator's own local credentials, then serves until interrupted. Records are kept
-in memory, or in a SQLite file with --data so they survive a restart.`,
+in memory, or in a SQLite file with --data so they survive a restart.
+
+--schema adds custom objects and fields from a JSON file. Its format, with an
+example and every key, is in the emulator package's documentation, section
+"Schema files": go doc github.com/sfbatch/sfbatch/emulator, or
+https://pkg.go.dev/github.com/sfbatch/sfbatch/emulator#hdr-Schema_files`,
 		Example: `  # Start an org and print its connection details
   sfbatch emulator
 
@@ -57,7 +62,7 @@ in memory, or in a SQLite file with --data so they survive a restart.`,
 	f.StringVar(&opts.Addr, "addr", "127.0.0.1:8443", "listen address (loopback by default)")
 	f.StringVar(&opts.HTTPAddr, "http-addr", "", "additional plain-HTTP listen address when TLS is on")
 	f.BoolVar(&opts.NoTLS, "no-tls", false, "serve plain HTTP instead of HTTPS")
-	f.StringVar(&opts.SchemaFile, "schema", "", "JSON file of custom objects and fields")
+	f.StringVar(&opts.SchemaFile, "schema", "", "JSON file of custom objects and fields (format: see above)")
 	f.StringVar(&opts.DataFile, "data", "", "SQLite file that keeps records across restarts (default: in memory)")
 	f.StringVar(&opts.AccessFile, "access", "", `JSON file of users and connected apps: {"users":[{"username","password","security_token"}],"apps":[{"client_id","client_secret","certificate_pem","run_as"}]}`)
 	f.DurationVar(&opts.SessionLifetime, "session-lifetime", 0, "how long a session lives (default 2h)")
