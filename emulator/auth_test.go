@@ -139,17 +139,48 @@ func TestSOAPEnterpriseAndLogout(t *testing.T) {
 	}
 }
 
-func TestSOAPStrictVersion(t *testing.T) {
+func TestSOAPLoginRefusals(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestServer(t, func(c *Config) { c.StrictSOAPLogin = true })
+	s, _ := newTestServer(t)
 	u := DefaultUser()
 	body := `<se:Envelope xmlns:se="http://schemas.xmlsoap.org/soap/envelope/"><se:Body><login xmlns="urn:partner.soap.sforce.com"><username>` +
 		u.Username + `</username><password>` + u.Password + u.SecurityToken + `</password></login></se:Body></se:Envelope>`
-	if r := do(t, s.Client(), "POST", s.URL()+"/services/Soap/u/65.0", nil, strings.NewReader(body)); r.status != 500 || !strings.Contains(r.body, "UNSUPPORTED_API_VERSION") {
-		t.Errorf("65.0 strict: %d %s", r.status, r.body)
+	login := func(ver string) response {
+		return do(t, s.Client(), "POST", s.URL()+"/services/Soap/u/"+ver, nil, strings.NewReader(body))
 	}
-	if r := do(t, s.Client(), "POST", s.URL()+"/services/Soap/u/64.0", nil, strings.NewReader(body)); r.status != 200 {
-		t.Errorf("64.0 strict: %d %s", r.status, r.body)
+	// API 65.0 and later never offer login().
+	for _, ver := range []string{"65.0", "66.0"} {
+		r := login(ver)
+		want := "<faultcode>sf:INVALID_OPERATION</faultcode><faultstring>INVALID_OPERATION: The SOAP Login operation is not available in the API version specified (" + ver + "). Refer to the documentation for supported versions.</faultstring>"
+		if r.status != 500 || !strings.Contains(r.body, want) || !strings.Contains(r.body, "<sf:exceptionCode>INVALID_OPERATION</sf:exceptionCode>") {
+			t.Errorf("login at %s: %d %s", ver, r.status, r.body)
+		}
+	}
+	if r := login("64.0"); r.status != 200 {
+		t.Errorf("64.0: %d %s", r.status, r.body)
+	}
+	// The org setting, turned off through the control endpoint, refuses every version.
+	sid := mustToken(t, s)
+	set := func(enabled string) response {
+		return do(t, s.Client(), "POST", s.URL()+ControlPrefix+"settings/soap-login", bearer(sid), strings.NewReader(`{"enabled":`+enabled+`}`))
+	}
+	if r := set("false"); r.status != 200 || strings.TrimSpace(r.body) != `{"enabled":false}` {
+		t.Fatalf("control: %d %s", r.status, r.body)
+	}
+	r := login("64.0")
+	if r.status != 500 || !strings.Contains(r.body, "INVALID_OPERATION: SOAP API login() is disabled by default in this org. Contact the org administrator to enable SOAP API login().") {
+		t.Errorf("disabled org: %d %s", r.status, r.body)
+	}
+	if q := do(t, s.Client(), "GET", s.URL()+"/services/data/v60.0/limits", bearer(sid), nil); q.status != 200 {
+		t.Errorf("existing session refused after the setting changed: %d", q.status)
+	}
+	set("true")
+	if r := login("60.0"); r.status != 200 {
+		t.Errorf("re-enabled: %d %s", r.status, r.body)
+	}
+	off, _ := newTestServer(t, func(c *Config) { c.SOAPLoginDisabled = true })
+	if r := do(t, off.Client(), "POST", off.URL()+"/services/Soap/u/60.0", nil, strings.NewReader(body)); r.status != 500 || !strings.Contains(r.body, "disabled by default in this org") {
+		t.Errorf("Config.SOAPLoginDisabled: %d %s", r.status, r.body)
 	}
 }
 

@@ -33,6 +33,8 @@ type advancer interface{ Advance(time.Duration) }
 //	POST   /_emulator/bulk/query-timeouts     {"count":n}
 //	POST   /_emulator/bulk/drop-uploads       {"count":n}
 //	POST   /_emulator/bulk/lock-contention    {"rate":0.1}
+//	GET    /_emulator/settings/soap-login     {"enabled":true}
+//	POST   /_emulator/settings/soap-login     {"enabled":false} turns SOAP login() off
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	p := strings.Trim(strings.TrimPrefix(r.URL.Path, ControlPrefix), "/")
 	parts := strings.Split(p, "/")
@@ -42,6 +44,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		Rate      float64 `json:"rate"`
 		Remaining *int    `json:"remaining"`
 		Duration  string  `json:"duration"`
+		Enabled   *bool   `json:"enabled"`
 	}
 	decode := func(v any) bool {
 		b, err := io.ReadAll(io.LimitReader(r.Body, maxControlBody))
@@ -140,6 +143,18 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		s.bulk.SetLockContentionRate(body.Rate)
 		w.WriteHeader(http.StatusNoContent)
+	case route == "GET settings/soap-login":
+		wire.WriteJSON(w, http.StatusOK, map[string]bool{"enabled": s.SOAPLoginEnabled()})
+	case route == "POST settings/soap-login":
+		if !decode(&body) {
+			return
+		}
+		if body.Enabled == nil {
+			wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", `body needs "enabled"`)
+			return
+		}
+		s.SetSOAPLoginEnabled(*body.Enabled)
+		wire.WriteJSON(w, http.StatusOK, map[string]bool{"enabled": s.SOAPLoginEnabled()})
 	default:
 		wire.WriteError(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
 	}

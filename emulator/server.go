@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sfbatch/sfbatch/emulator/bulk"
@@ -61,10 +62,13 @@ type Config struct {
 	// SessionLifetime is how long a session lives without use; zero means
 	// DefaultSessionLifetime.
 	SessionLifetime time.Duration
-	// StrictSOAPLogin refuses SOAP login() on API versions above
-	// MaxSOAPLoginVersion, as Salesforce does. Off by default because common
-	// clients still log in that way.
-	StrictSOAPLogin bool
+	// SOAPLoginDisabled turns the org's "Enable SOAP API login()" setting
+	// off, as it is by default in orgs created from Winter '26 on: SOAP
+	// login() is refused with INVALID_OPERATION at every API version. The
+	// control endpoint and SetSOAPLoginEnabled change it at run time. Login()
+	// on API versions above MaxSOAPLoginVersion is refused whatever this says,
+	// as Salesforce does.
+	SOAPLoginDisabled bool
 	// JWTAudiences are accepted JWT bearer aud values besides
 	// login/test.salesforce.com and the server's own URLs.
 	JWTAudiences []string
@@ -98,6 +102,8 @@ type Server struct {
 	handler  http.Handler
 
 	orgID, orgName, profileID string
+
+	soapLoginOff atomic.Bool // the org's "Enable SOAP API login()" setting is off
 
 	mu        sync.Mutex
 	servers   []*http.Server
@@ -209,6 +215,7 @@ func New(cfg Config) (*Server, error) {
 	s.bulk = bulk.New(o, bo)
 	s.rest = rest.New(o, rest.Options{Clock: cfg.Clock})
 	s.handler = s.buildHandler()
+	s.soapLoginOff.Store(cfg.SOAPLoginDisabled)
 	return s, nil
 }
 

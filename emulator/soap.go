@@ -13,8 +13,23 @@ import (
 )
 
 // MaxSOAPLoginVersion is the last API version whose SOAP API offers login();
-// with Config.StrictSOAPLogin, later versions answer UNSUPPORTED_API_VERSION.
+// later versions answer INVALID_OPERATION, as Salesforce does from 65.0 on.
 const MaxSOAPLoginVersion = 64
+
+// Salesforce's refusals of SOAP login(), as its clients report them: the
+// call at API 65.0 and later, and the call in an org whose "Enable SOAP API
+// login()" setting is off (the default for orgs created from Winter '26 on).
+const (
+	soapLoginVersionRefusal  = "The SOAP Login operation is not available in the API version specified (%s). Refer to the documentation for supported versions."
+	soapLoginDisabledRefusal = "SOAP API login() is disabled by default in this org. Contact the org administrator to enable SOAP API login()."
+)
+
+// SetSOAPLoginEnabled turns the org's "Enable SOAP API login()" setting on or
+// off (see Config.SOAPLoginDisabled).
+func (s *Server) SetSOAPLoginEnabled(enabled bool) { s.soapLoginOff.Store(!enabled) }
+
+// SOAPLoginEnabled reports the org's "Enable SOAP API login()" setting.
+func (s *Server) SOAPLoginEnabled() bool { return !s.soapLoginOff.Load() }
 
 // maxSOAPBody bounds a SOAP request body.
 const maxSOAPBody = 1 << 20
@@ -124,9 +139,13 @@ func (s *Server) serveSOAP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) soapLogin(w http.ResponseWriter, r *http.Request, ep soapEndpoint, call soapCall) {
-	if s.cfg.StrictSOAPLogin && ep.version.Major > MaxSOAPLoginVersion {
-		writeSOAPFault(w, ep, "sf:UNSUPPORTED_API_VERSION", "sf:UnexpectedErrorFault", "UNSUPPORTED_API_VERSION",
-			fmt.Sprintf("login() is not supported in API version %s; use OAuth", ep.version), "")
+	if ep.version.Major > MaxSOAPLoginVersion {
+		writeSOAPFault(w, ep, "sf:INVALID_OPERATION", "sf:UnexpectedErrorFault", "INVALID_OPERATION",
+			fmt.Sprintf(soapLoginVersionRefusal, ep.version), "")
+		return
+	}
+	if s.soapLoginOff.Load() {
+		writeSOAPFault(w, ep, "sf:INVALID_OPERATION", "sf:UnexpectedErrorFault", "INVALID_OPERATION", soapLoginDisabledRefusal, "")
 		return
 	}
 	u, err := s.authenticate(call.Username, call.Password)

@@ -50,7 +50,8 @@ type LoginConfig struct {
 	// SFDXAuthURL is "force://<clientId>:<clientSecret>:<refreshToken>@<instance>".
 	SFDXAuthURL string
 
-	// APIVersion of the client (and of SOAP login); empty means DefaultAPIVersion.
+	// APIVersion of the client's data calls; empty means DefaultAPIVersion. SOAP login does not
+	// use it: it logs in at MaxSOAPLoginAPIVersion, the newest version that offers login().
 	APIVersion string
 	// HTTPClient for login and API calls; nil means http.DefaultClient.
 	HTTPClient *http.Client
@@ -104,7 +105,7 @@ func (c LoginConfig) TokenSource() (TokenSource, error) {
 	}
 	switch flow {
 	case FlowSOAP:
-		return &SOAPLogin{LoginURL: c.loginURL(), Username: c.Username, Password: c.Password, SecurityToken: c.SecurityToken, APIVersion: c.APIVersion, HTTPClient: c.HTTPClient}, nil
+		return &SOAPLogin{LoginURL: c.loginURL(), Username: c.Username, Password: c.Password, SecurityToken: c.SecurityToken, HTTPClient: c.HTTPClient}, nil
 	case FlowPassword:
 		return &OAuthPassword{LoginURL: c.loginURL(), ClientID: c.ClientID, ClientSecret: c.ClientSecret, Username: c.Username, Password: c.Password, SecurityToken: c.SecurityToken, HTTPClient: c.HTTPClient}, nil
 	case FlowRefreshToken:

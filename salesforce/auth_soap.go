@@ -27,10 +27,11 @@ const MaxLoginResponseBytes = 1 << 20
 
 // SOAPLogin is a TokenSource that logs in with the SOAP API login() call: username, password
 // and security token. Every Token call logs in again, so the client can renew an expired
-// session. Salesforce does not offer login() from API 65.0 on, so SOAPLogin logs in at its
-// APIVersion (default DefaultAPIVersion) capped at MaxSOAPLoginAPIVersion; the session works
-// with the client's API version whatever it is. Salesforce retires SOAP login in Summer '27:
-// prefer an OAuth flow for new integrations.
+// session. Salesforce does not offer login() from API 65.0 on, so SOAPLogin logs in at its own
+// APIVersion (default MaxSOAPLoginAPIVersion, and never above it), whatever version the
+// client's data calls use: the session works with every version. Salesforce disables login()
+// by default in orgs created from Winter '26 on and retires it in Summer '27; when the org
+// refuses it, Token returns a *SOAPLoginRefusedError naming the OAuth flows that replace it.
 //
 // A SOAPLogin is safe for concurrent use once configured.
 type SOAPLogin struct {
@@ -40,8 +41,9 @@ type SOAPLogin struct {
 	// Username, Password and SecurityToken of the user. The token is appended to the password,
 	// as the API expects; leave it empty when the org trusts the caller's IP range.
 	Username, Password, SecurityToken string
-	// APIVersion of the SOAP endpoint; empty means DefaultAPIVersion. Versions above
-	// MaxSOAPLoginAPIVersion log in at MaxSOAPLoginAPIVersion.
+	// APIVersion of the SOAP endpoint; empty means MaxSOAPLoginAPIVersion. Versions above
+	// MaxSOAPLoginAPIVersion log in at MaxSOAPLoginAPIVersion. It is independent of the
+	// client's API version (LoginConfig does not pass its APIVersion here).
 	APIVersion string
 	// ClientName is sent in the CallOptions header; empty means none.
 	ClientName string
@@ -89,7 +91,7 @@ func (s *SOAPLogin) Token(ctx context.Context) (*Token, error) {
 		e := parseErrorBody(resp.StatusCode, resp.Header.Get("Content-Type"), data, truncated, errSOAP)
 		e.Method, e.URL = http.MethodPost, sanitizeURL(endpoint)
 		e.redact(s.Password+s.SecurityToken, s.Password, s.SecurityToken)
-		return nil, e
+		return nil, soapLoginError(e)
 	}
 	tok, valid, err := parseSOAPLoginResponse(data)
 	if err != nil {
@@ -97,7 +99,7 @@ func (s *SOAPLogin) Token(ctx context.Context) (*Token, error) {
 		if errors.As(err, &apiErr) {
 			apiErr.Method, apiErr.URL = http.MethodPost, sanitizeURL(endpoint)
 			apiErr.redact(s.Password+s.SecurityToken, s.Password, s.SecurityToken)
-			return nil, apiErr
+			return nil, soapLoginError(apiErr)
 		}
 		return nil, fmt.Errorf("salesforce: SOAP login %s: %w", sanitizeURL(endpoint), err)
 	}
@@ -113,11 +115,11 @@ func (s *SOAPLogin) Token(ctx context.Context) (*Token, error) {
 // with every version.
 const MaxSOAPLoginAPIVersion = "64.0"
 
-// soapLoginVersion picks the SOAP endpoint version for login: v (default DefaultAPIVersion),
-// capped at MaxSOAPLoginAPIVersion.
+// soapLoginVersion picks the SOAP endpoint version for login: v (default
+// MaxSOAPLoginAPIVersion), capped at MaxSOAPLoginAPIVersion.
 func soapLoginVersion(v string) (string, error) {
 	if v == "" {
-		v = DefaultAPIVersion
+		v = MaxSOAPLoginAPIVersion
 	}
 	ver, err := normalizeAPIVersion(v)
 	if err != nil {

@@ -414,7 +414,7 @@ func TestSOAPLoginRequest(t *testing.T) {
 func TestSOAPLoginVersion(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ in, want string }{
-		{"", DefaultAPIVersion}, {"59.0", "59.0"}, {"64", "64.0"}, {"65.0", "64.0"}, {"v66.0", "64.0"},
+		{"", MaxSOAPLoginAPIVersion}, {"59.0", "59.0"}, {"64", "64.0"}, {"65.0", "64.0"}, {"v66.0", "64.0"},
 	} {
 		if got, err := soapLoginVersion(tt.in); err != nil || got != tt.want {
 			t.Errorf("soapLoginVersion(%q) = %q, %v; want %q", tt.in, got, err, tt.want)

@@ -25,8 +25,9 @@
 //   - Sessions time out after the configured lifetime of inactivity (default
 //     two hours); there are no IP restrictions, profiles or field-level
 //     security: every user can do everything.
-//   - SOAP implements login and logout only. SOAP login is accepted on every
-//     version unless Config.StrictSOAPLogin (Salesforce removed it in 65.0).
+//   - SOAP implements login and logout only. login() is refused at API 65.0
+//     and later, as Salesforce does, and at every version while the org's
+//     "Enable SOAP API login()" setting is off (Config.SOAPLoginDisabled).
 //   - The OAuth client-credentials grant is accepted on the login URL too
 //     (Salesforce accepts it only on My Domain hosts). Refresh tokens come
 //     from Server.RefreshToken: the web-server and user-agent flows are not

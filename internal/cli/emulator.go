@@ -26,6 +26,7 @@ type emulatorOptions struct {
 	Seed            int64
 	JSON            bool
 	CACertDir       string
+	NoSOAPLogin     bool
 }
 
 func newEmulatorCmd(ios *IOStreams) *cobra.Command {
@@ -70,6 +71,7 @@ https://pkg.go.dev/github.com/sfbatch/sfbatch/emulator#hdr-Schema_files`,
 	f.Float64Var(&opts.LockRate, "lock-contention", 0, "probability [0,1] that a row of a Parallel bulk job fails with UNABLE_TO_LOCK_ROW when batches share a parent")
 	f.Int64Var(&opts.Seed, "seed", 1, "seed for ids and injected faults")
 	f.BoolVar(&opts.JSON, "json", false, "print the connection details as one JSON line")
+	f.BoolVar(&opts.NoSOAPLogin, "soap-login-disabled", false, `turn the org's "Enable SOAP API login()" setting off, as in orgs created from Winter '26 on (login() at API 65.0 and later is refused regardless)`)
 	f.StringVar(&opts.CACertDir, "ca-cert-dir", "", "directory to write emulator-ca.pem to (default: a temporary directory)")
 	return cmd
 }
@@ -83,6 +85,8 @@ func emulatorConfig(opts *emulatorOptions) (emulator.Config, error) {
 		DataFile:        opts.DataFile,
 		SessionLifetime: opts.SessionLifetime,
 		Seed:            opts.Seed,
+
+		SOAPLoginDisabled: opts.NoSOAPLogin,
 	}
 	switch opts.Profile {
 	case "", "instant":
@@ -161,11 +165,11 @@ func runEmulator(cmd *cobra.Command, ios *IOStreams, opts *emulatorOptions) erro
 		if info.CACertFile != "" {
 			fmt.Fprintf(ios.Out, "  CA certificate  %s\n", info.CACertFile)
 		}
-		fmt.Fprintf(ios.Out, "\nUse it with sfbatch:\n  export SF_INSTANCE_URL=%s SF_ACCESS_TOKEN=%s", info.InstanceURL, info.AccessToken)
+		vars := [][2]string{{envInstanceURL, info.InstanceURL}, {envAccessToken, info.AccessToken}}
 		if info.CACertFile != "" {
-			fmt.Fprintf(ios.Out, " SF_CA_CERT_FILE=%s", info.CACertFile)
+			vars = append(vars, [2]string{envCACertFile, info.CACertFile})
 		}
-		fmt.Fprintln(ios.Out)
+		fmt.Fprintf(ios.Out, "\nUse it with sfbatch:\n  %s\n", exportLine(vars...))
 	}
 	<-cmd.Context().Done()
 	return nil

@@ -31,6 +31,8 @@ func scenarios() []scenario {
 		{name: "extract", tag: "ex", run: testExtract},
 		{name: "session_expiry", tag: "se", emulatorOnly: true, run: testSessionExpiry},
 		{name: "faults", tag: "fa", emulatorOnly: true, run: testFaults},
+		{name: "soap_login_versions", tag: "sv", run: testSOAPLoginVersions},
+		{name: "soap_login_disabled", tag: "sd", emulatorOnly: true, run: testSOAPLoginDisabled},
 	}
 }
 

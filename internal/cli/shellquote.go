@@ -1,0 +1,49 @@
+package cli
+
+import "strings"
+
+// shellWord quotes s as one word for POSIX shells (sh, bash, zsh, dash) and
+// fish alike: runs of ordinary characters go in single quotes, and the two
+// characters whose meaning inside single quotes differs between those shells,
+// ' and \, are escaped with a backslash outside the quotes.
+func shellWord(s string) string {
+	if s == "" {
+		return "''"
+	}
+	var b strings.Builder
+	open := false
+	for _, r := range s {
+		if r == '\'' || r == '\\' {
+			if open {
+				b.WriteByte('\'')
+				open = false
+			}
+			b.WriteByte('\\')
+			b.WriteRune(r)
+			continue
+		}
+		if !open {
+			b.WriteByte('\'')
+			open = true
+		}
+		b.WriteRune(r)
+	}
+	if open {
+		b.WriteByte('\'')
+	}
+	return b.String()
+}
+
+// exportLine returns an `export NAME=VALUE ...` line with every value quoted by
+// shellWord, for pasting into any of those shells.
+func exportLine(pairs ...[2]string) string {
+	var b strings.Builder
+	b.WriteString("export")
+	for _, p := range pairs {
+		b.WriteString(" ")
+		b.WriteString(p[0])
+		b.WriteString("=")
+		b.WriteString(shellWord(p[1]))
+	}
+	return b.String()
+}
