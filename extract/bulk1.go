@@ -57,7 +57,7 @@ func fromObject(query string) string {
 }
 
 func (e *engine) bulk1Job(ctx context.Context, object string, pk *salesforce.PKChunking) error {
-	job, err := e.c.Bulk1.CreateJob(ctx, salesforce.JobRequest{
+	job, err := e.c.bulk1.CreateJob(ctx, salesforce.JobRequest{
 		Object:      object,
 		Operation:   e.s.operation,
 		ContentType: "CSV",
@@ -78,7 +78,7 @@ func (e *engine) closeBulk1(ctx context.Context, jobID string) error {
 	if ctx.Err() != nil {
 		ctx = context.WithoutCancel(ctx)
 	}
-	_, err := e.c.Bulk1.CloseJob(ctx, jobID)
+	_, err := e.c.bulk1.CloseJob(ctx, jobID)
 	return err
 }
 
@@ -87,82 +87,107 @@ func (e *engine) closeBulk1(ctx context.Context, jobID string) error {
 // chunking, id-range order) and the results of a completed batch are
 // downloaded while later batches still run.
 func (e *engine) bulk1Run(ctx context.Context, jobID string) error {
-	if _, err := e.c.Bulk1.AddQueryBatch(ctx, jobID, "CSV", e.s.query); err != nil {
+	if _, err := e.c.bulk1.AddQueryBatch(ctx, jobID, "CSV", e.s.query); err != nil {
 		return fmt.Errorf("extract: adding the query batch to Bulk 1.0 job %s: %w", jobID, err)
 	}
 	return unwrapSink(e.pipeline(ctx, e.bulk1Source(jobID), !e.s.Unordered))
 }
 
 // bulk1Source yields one download task per result file of each completed
-// batch, polling the batch list until every batch has finished. In order,
+// batch, waiting on the batch list until every batch has finished. In order,
 // a completed batch waits for the batches listed before it.
 func (e *engine) bulk1Source(jobID string) source {
 	seen := map[string]bool{}
 	var pending []task
-	var listed []*salesforce.Batch
-	listedOnce := false
-	d := e.s.poll
+	finished := false
+	waiter := salesforce.NewBatchListWaiter(e.c.bulk1, jobID, e.waiterOptions)
 	return func(ctx context.Context) (task, bool, error) {
-		for {
-			if len(pending) > 0 {
-				t := pending[0]
-				pending = pending[1:]
-				return t, true, nil
+		for len(pending) == 0 {
+			if finished {
+				return task{}, false, nil
 			}
-			if listedOnce {
-				blocked, unfinished := false, false
-				for _, b := range listed {
-					if seen[b.ID] {
-						continue
-					}
-					switch b.State {
-					case salesforce.BatchStateFailed:
-						return task{}, false, &JobError{API: APIBulk1, JobID: jobID, BatchID: b.ID, State: b.State, Message: b.StateMessage}
-					case salesforce.BatchStateNotProcessed:
-						seen[b.ID] = true // the original batch of a PK-chunked job
-					case salesforce.BatchStateCompleted:
-						if blocked {
-							continue
-						}
-						seen[b.ID] = true
-						ids, err := e.c.Bulk1.QueryResultList(ctx, jobID, b.ID)
-						if err != nil {
-							return task{}, false, fmt.Errorf("extract: Bulk 1.0 job %s: %w", jobID, err)
-						}
-						for _, rid := range ids {
-							pending = append(pending, e.bulk1Task(jobID, b.ID, rid))
-						}
-					default:
-						unfinished = true
-						blocked = !e.s.Unordered
-					}
-				}
-				if len(pending) > 0 {
-					d = e.s.poll
-					continue
-				}
-				if !unfinished && len(listed) > 0 {
-					return task{}, false, nil
-				}
-				if err := wait(ctx, d); err != nil {
+			listed, err := waiter.WaitFor(ctx, func(bs []*salesforce.Batch) bool {
+				return e.scanBatches(bs, seen).ready()
+			})
+			if err != nil {
+				if ctx.Err() != nil {
 					return task{}, false, err
 				}
-				d = min(d+d/2, e.s.maxPoll)
-			}
-			bs, err := e.c.Bulk1.ListBatches(ctx, jobID)
-			if err != nil {
 				return task{}, false, fmt.Errorf("extract: Bulk 1.0 job %s: %w", jobID, err)
 			}
-			listed, listedOnce = bs, true
+			sc := e.scanBatches(listed, seen)
+			if b := sc.failed; b != nil {
+				return task{}, false, &JobError{API: APIBulk1, JobID: jobID, BatchID: b.ID, State: b.State, Message: b.StateMessage}
+			}
+			for _, b := range sc.skipped {
+				seen[b.ID] = true // the original batch of a PK-chunked job
+			}
+			for _, b := range sc.completed {
+				seen[b.ID] = true
+				ids, err := e.c.bulk1.QueryResultList(ctx, jobID, b.ID)
+				if err != nil {
+					return task{}, false, fmt.Errorf("extract: Bulk 1.0 job %s: %w", jobID, err)
+				}
+				for _, rid := range ids {
+					pending = append(pending, e.bulk1Task(jobID, b.ID, rid))
+				}
+			}
+			finished = !sc.unfinished
+		}
+		t := pending[0]
+		pending = pending[1:]
+		return t, true, nil
+	}
+}
+
+// batchScan is what a Bulk API 1.0 query job's batch list holds for the reader.
+type batchScan struct {
+	listed     int
+	failed     *salesforce.Batch   // the first failed batch not yet read
+	completed  []*salesforce.Batch // completed batches whose results can be read now
+	skipped    []*salesforce.Batch // NotProcessed batches (a PK-chunked job's original)
+	unfinished bool                // some batch is still queued or running
+}
+
+// ready reports whether the reader has something to do: a failure to report, results to
+// read, or the end of the job.
+func (sc batchScan) ready() bool {
+	return sc.failed != nil || len(sc.completed) > 0 || (!sc.unfinished && sc.listed > 0)
+}
+
+// scanBatches sorts the batches not yet read. In order, a completed batch listed after an
+// unfinished one waits.
+func (e *engine) scanBatches(listed []*salesforce.Batch, seen map[string]bool) batchScan {
+	sc := batchScan{listed: len(listed)}
+	blocked := false
+	for _, b := range listed {
+		if seen[b.ID] {
+			continue
+		}
+		switch b.State {
+		case salesforce.BatchStateFailed:
+			if sc.failed == nil {
+				sc.failed = b
+			}
+		case salesforce.BatchStateNotProcessed:
+			sc.skipped = append(sc.skipped, b)
+		case salesforce.BatchStateCompleted:
+			if !blocked {
+				sc.completed = append(sc.completed, b)
+			}
+		default:
+			sc.unfinished = true
+			blocked = !e.s.Unordered
 		}
 	}
+	return sc
 }
 
 func (e *engine) bulk1Task(jobID, batchID, resultID string) task {
 	name := fmt.Sprintf("result %s of batch %s of job %s", resultID, batchID, jobID)
 	return task{name: name, prepare: func(ctx context.Context) (prepared, error) {
 		open := func(ctx context.Context) (io.ReadCloser, int, error) {
-			body, err := e.c.Bulk1.QueryResult(ctx, jobID, batchID, resultID)
+			body, err := e.c.bulk1.QueryResult(ctx, jobID, batchID, resultID)
 			return body, -1, err
 		}
 		sp, _, err := e.spoolDownload(ctx, name, open)

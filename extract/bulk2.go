@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 
 	"github.com/sfbatch/sfbatch/salesforce"
 )
@@ -41,7 +40,7 @@ func (e *engine) runBulk2(ctx context.Context) error {
 // startBulk2 creates a query job for query. Results are always requested
 // as comma-separated LF CSV; the output dialect is applied when writing.
 func (e *engine) startBulk2(ctx context.Context, query string) (string, error) {
-	job, err := e.c.Bulk2.CreateQueryJob(ctx, bulk2Request(e.s, query))
+	job, err := e.c.bulk2.CreateQueryJob(ctx, bulk2Request(e.s, query))
 	if err != nil {
 		return "", fmt.Errorf("extract: creating Bulk 2.0 query job: %w", err)
 	}
@@ -56,19 +55,17 @@ func bulk2Request(s *settings, query string) salesforce.QueryJobRequest {
 
 // waitBulk2 polls a query job until it is JobComplete.
 func (e *engine) waitBulk2(ctx context.Context, jobID string) error {
-	return e.poll(ctx, func() (bool, error) {
-		job, err := e.c.Bulk2.GetQueryJob(ctx, jobID)
-		if err != nil {
-			return false, fmt.Errorf("extract: Bulk 2.0 job %s: %w", jobID, err)
+	job, err := salesforce.NewQueryJobWaiter(e.c.bulk2, jobID, e.waiterOptions).Wait(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
 		}
-		switch job.State {
-		case salesforce.JobStateJobComplete:
-			return true, nil
-		case salesforce.JobStateFailed, salesforce.JobStateAborted:
-			return false, &JobError{API: APIBulk2, JobID: jobID, State: job.State, Message: job.ErrorMessage}
-		}
-		return false, nil
-	})
+		return fmt.Errorf("extract: Bulk 2.0 job %s: %w", jobID, err)
+	}
+	if job.State != salesforce.JobStateJobComplete {
+		return &JobError{API: APIBulk2, JobID: jobID, State: job.State, Message: job.ErrorMessage}
+	}
+	return nil
 }
 
 // deleteBulk2 deletes a downloaded job unless KeepJobs; a failure is only
@@ -77,7 +74,7 @@ func (e *engine) deleteBulk2(ctx context.Context, jobID string) {
 	if e.s.KeepJobs {
 		return
 	}
-	if err := e.c.Bulk2.DeleteQueryJob(ctx, jobID); err != nil {
+	if err := e.c.bulk2.DeleteQueryJob(ctx, jobID); err != nil {
 		e.s.log.Warn("extract: could not delete the completed query job", "job", jobID, "err", err)
 	}
 }
@@ -87,8 +84,8 @@ func (e *engine) deleteBulk2(ctx context.Context, jobID string) {
 // Concurrency > 1 and the download starts at the first page; else page by
 // page following the locators.
 func (e *engine) downloadBulk2(ctx context.Context, jobID, locator string, skip int64) error {
-	if e.s.concurrency > 1 && locator == "" && skip == 0 && apiVersion(e.c) >= salesforce.MinResultPagesAPIVersion {
-		pages, err := e.c.Bulk2.QueryResultPages(ctx, jobID, e.s.PageSize)
+	if e.s.concurrency > 1 && locator == "" && skip == 0 && e.c.apiVersion() >= salesforce.MinResultPagesAPIVersion {
+		pages, err := e.c.bulk2.QueryResultPages(ctx, jobID, e.s.PageSize)
 		if err == nil {
 			return e.downloadPages(ctx, jobID, pages)
 		}
@@ -99,11 +96,6 @@ func (e *engine) downloadBulk2(ctx context.Context, jobID, locator string, skip 
 		e.s.log.Debug("extract: resultPages unavailable, reading pages in sequence", "job", jobID, "err", err)
 	}
 	return e.downloadSequential(ctx, jobID, locator, skip)
-}
-
-func apiVersion(c *salesforce.Client) float64 {
-	v, _ := strconv.ParseFloat(c.APIVersion(), 64)
-	return v
 }
 
 // downloadSequential follows Sforce-Locator page after page, streaming each
@@ -142,11 +134,11 @@ func (e *engine) fetchPage(ctx context.Context, jobID, locator string, skip int6
 	}
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
-			if err := wait(ctx, e.backoff(attempt)); err != nil {
+			if err := salesforce.Sleep(ctx, e.backoff(attempt)); err != nil {
 				return "", done, err
 			}
 		}
-		res, err := e.c.Bulk2.QueryResults(ctx, jobID, locator, e.s.PageSize)
+		res, err := e.c.bulk2.QueryResults(ctx, jobID, locator, e.s.PageSize)
 		if err == nil {
 			var n int64
 			n, err = e.readPage(res.Body, name, max(done, skip))
@@ -179,7 +171,7 @@ func (e *engine) downloadPages(ctx context.Context, jobID string, pages []salesf
 		name := fmt.Sprintf("result page %d of job %s", i+1, jobID)
 		tasks[i] = task{name: name, prepare: func(ctx context.Context) (prepared, error) {
 			open := func(ctx context.Context) (io.ReadCloser, int, error) {
-				res, err := e.c.Bulk2.QueryResultPage(ctx, p)
+				res, err := e.c.bulk2.QueryResultPage(ctx, p)
 				if err != nil {
 					return nil, 0, err
 				}
@@ -214,7 +206,7 @@ func (e *engine) spoolDownload(ctx context.Context, name string, open opener) (*
 	sp := newSpool(e.s.TempDir, e.s.spool)
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
-			if err := wait(ctx, e.backoff(attempt)); err != nil {
+			if err := salesforce.Sleep(ctx, e.backoff(attempt)); err != nil {
 				sp.close()
 				return nil, 0, err
 			}
@@ -264,7 +256,7 @@ func (p *spooledPage) consume(ctx context.Context) error {
 			return fmt.Errorf("extract: %s: file ended after %d of %d rows", p.name, n, p.want)
 		}
 		p.e.s.log.Warn("extract: result file short, downloading it again", "what", p.name, "rows", n, "want", p.want)
-		if err := wait(ctx, p.e.backoff(attempt)); err != nil {
+		if err := salesforce.Sleep(ctx, p.e.backoff(attempt)); err != nil {
 			return err
 		}
 		sp, _, derr := p.e.spoolDownload(ctx, p.name, p.open)

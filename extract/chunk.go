@@ -60,7 +60,7 @@ func (e *engine) runChunked(ctx context.Context) error {
 	tasks := make([]task, len(queries))
 	for i, cq := range queries {
 		tasks[i] = task{name: fmt.Sprintf("id range %d", i+1), prepare: func(ctx context.Context) (prepared, error) {
-			job, err := e.c.Bulk2.CreateQueryJob(ctx, bulk2Request(e.s, cq))
+			job, err := e.c.bulk2.CreateQueryJob(ctx, bulk2Request(e.s, cq))
 			if err != nil {
 				return nil, fmt.Errorf("extract: creating Bulk 2.0 query job for id range %d: %w", i+1, err)
 			}
@@ -112,9 +112,9 @@ func (e *engine) edgeID(ctx context.Context, q *soql.Query, last bool) (string, 
 	eq.OrderBy = []soql.OrderItem{{Path: []string{"Id"}, Desc: last}}
 	one := 1
 	eq.Limit, eq.Offset = &one, nil
-	seq := e.c.Query(ctx, eq.String())
+	seq := e.c.rest.Query(ctx, eq.String())
 	if e.s.All {
-		seq = e.c.QueryAll(ctx, eq.String())
+		seq = e.c.rest.QueryAll(ctx, eq.String())
 	}
 	for rec, err := range seq {
 		if err != nil {

@@ -112,12 +112,12 @@ func Run(ctx context.Context, c *salesforce.Client, opts Options) (*Summary, err
 	default:
 		w = newCSVWriter(s.Output, s.CSV, s.Resume != nil && (s.Resume.Locator != "" || s.Resume.Skip > 0))
 	}
-	e := &engine{s: s, c: c, sum: &Summary{Query: s.query}}
+	e := &engine{s: s, c: newClient(c), sum: &Summary{Query: s.query}}
 	e.begin = func(cols []string) error {
 		kinds := make([]Kind, len(cols))
 		if s.Format != FormatCSV {
 			if obj := queryObject(s.query); obj != "" {
-				k, err := columnKinds(ctx, c, obj, cols)
+				k, err := columnKinds(ctx, e.c.rest, obj, cols)
 				if err != nil {
 					return fmt.Errorf("extract: describing %s for column types: %w", obj, err)
 				}
@@ -152,7 +152,7 @@ func Rows(ctx context.Context, c *salesforce.Client, opts Options) iter.Seq2[Row
 			yield(Row{}, err)
 			return
 		}
-		e := &engine{s: s, c: c, sum: &Summary{Query: s.query}}
+		e := &engine{s: s, c: newClient(c), sum: &Summary{Query: s.query}}
 		var cols []string
 		e.begin = func(c []string) error { cols = c; return nil }
 		e.row = func(vals []string) error {
@@ -171,7 +171,7 @@ func Rows(ctx context.Context, c *salesforce.Client, opts Options) iter.Seq2[Row
 // are only called from the goroutine that calls run.
 type engine struct {
 	s     *settings
-	c     *salesforce.Client
+	c     client
 	sum   *Summary
 	begin func(columns []string) error
 	row   func(values []string) error

@@ -176,9 +176,26 @@ type settings struct {
 
 func (o Options) resolve(needOutput bool) (*settings, error) {
 	s := &settings{Options: o}
-	bad := func(field, format string, args ...any) (*settings, error) {
-		return nil, fmt.Errorf("extract: Options.%s: %s", field, fmt.Sprintf(format, args...))
+	for _, step := range []func() error{s.resolveQuery, s.resolveAPI, func() error { return s.resolveOutput(needOutput) }, s.resolveWaits} {
+		if err := step(); err != nil {
+			return nil, err
+		}
 	}
+	s.log = o.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s, nil
+}
+
+// bad reports an invalid Options field.
+func bad(field, format string, args ...any) error {
+	return fmt.Errorf("extract: Options.%s: %s", field, fmt.Sprintf(format, args...))
+}
+
+// resolveQuery builds the query from Query or Object, Fields and Where.
+func (s *settings) resolveQuery() error {
+	o := &s.Options
 	switch {
 	case strings.TrimSpace(o.Query) != "":
 		if o.Object != "" || len(o.Fields) > 0 || o.Where != "" {
@@ -207,6 +224,12 @@ func (o Options) resolve(needOutput bool) (*settings, error) {
 	if o.All {
 		s.operation = "queryAll"
 	}
+	return nil
+}
+
+// resolveAPI checks the API and what depends on it: concurrency, page size, chunking, resume.
+func (s *settings) resolveAPI() error {
+	o := &s.Options
 	switch o.API {
 	case "":
 		s.API = APIAuto
@@ -261,6 +284,12 @@ func (o Options) resolve(needOutput bool) (*settings, error) {
 		}
 		s.API = APIBulk2
 	}
+	return nil
+}
+
+// resolveOutput checks the output format and spooling.
+func (s *settings) resolveOutput(needOutput bool) error {
+	o := &s.Options
 	switch o.Format {
 	case "":
 		s.Format = FormatCSV
@@ -284,6 +313,12 @@ func (o Options) resolve(needOutput bool) (*settings, error) {
 	if s.spool == 0 {
 		s.spool = DefaultSpoolMemory
 	}
+	return nil
+}
+
+// resolveWaits checks the poll intervals and download retries, and fills their defaults.
+func (s *settings) resolveWaits() error {
+	o := &s.Options
 	if o.PollInterval < 0 || o.MaxPollInterval < 0 {
 		return bad("PollInterval", "intervals must not be negative")
 	}
@@ -305,11 +340,7 @@ func (o Options) resolve(needOutput bool) (*settings, error) {
 	default:
 		s.retries = o.Retries
 	}
-	s.log = o.Logger
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	return s, nil
+	return nil
 }
 
 // errStop ends a run early when the Rows consumer stops iterating.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/sfbatch/sfbatch/salesforce"
 )
 
 // prepared is the result of a task's background phase.
@@ -46,155 +48,168 @@ func sliceSource(tasks []task) source {
 func (e *engine) pipeline(ctx context.Context, next source, ordered bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	type slot struct {
-		done     chan struct{}
-		res      prepared
-		err      error
-		consumed bool
+	p := newPipe(next, ordered, e.s.concurrency)
+	p.wg.Add(1)
+	go p.produce(ctx)
+	defer p.stop(cancel)
+	var err error
+	if ordered {
+		err = p.consumeOrdered(ctx)
+	} else {
+		err = p.consumeUnordered(ctx)
 	}
-	n := e.s.concurrency
-	sem := make(chan struct{}, n)
-	queue := make(chan *slot, n) // task order
-	ready := make(chan *slot, n) // completion order
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		all      []*slot
-		produced int
-		prodErr  error
-	)
-	prodDone := make(chan struct{})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(prodDone)
-		defer close(queue)
-		for {
-			t, ok, err := next(ctx)
-			if err != nil || !ok {
-				mu.Lock()
-				prodErr = err
-				mu.Unlock()
-				return
-			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			s := &slot{done: make(chan struct{})}
-			mu.Lock()
-			all = append(all, s)
-			produced++
-			mu.Unlock()
-			if ordered {
-				queue <- s // never blocks: at most n slots are unconsumed
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				s.res, s.err = t.prepare(ctx)
-				close(s.done)
-				if !ordered {
-					ready <- s // never blocks: at most n slots are unconsumed
-				}
-			}()
-		}
-	}()
-	defer func() {
-		cancel()
-		wg.Wait()
-		for _, s := range all {
-			if !s.consumed && s.res != nil {
-				s.res.discard()
-			}
-		}
-	}()
-	consume := func(s *slot) error {
-		select {
-		case <-s.done:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		s.consumed = true
-		if s.err != nil {
-			if s.res != nil {
-				s.res.discard()
-			}
-			return s.err
-		}
-		err := s.res.consume(ctx)
-		s.res.discard()
-		<-sem
+	if err != nil {
 		return err
 	}
-	if ordered {
-		for s := range queue {
-			if err := consume(s); err != nil {
-				return err
-			}
-		}
-	} else {
-		consumed := 0
-		finished := prodDone
-		for {
-			if finished == nil {
-				mu.Lock()
-				left := produced - consumed
-				mu.Unlock()
-				if left == 0 {
-					break
-				}
-			}
-			select {
-			case s := <-ready:
-				consumed++
-				if err := consume(s); err != nil {
-					return err
-				}
-			case <-finished:
-				finished = nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-	}
-	<-prodDone
+	<-p.prodDone
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	return prodErr
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.prodErr
 }
 
-// wait waits d or until ctx is done.
-func wait(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
+// slot is one task's place in a pipeline, from its start to its consumption.
+type slot struct {
+	done     chan struct{} // closed when prepare returned
+	res      prepared
+	err      error
+	consumed bool
+}
+
+// pipe is the state of one pipeline run: a producer goroutine starts tasks as worker slots
+// free up, and the caller's goroutine consumes their results.
+type pipe struct {
+	next    source
+	ordered bool
+	sem     chan struct{} // worker slots
+	queue   chan *slot    // task order (ordered)
+	ready   chan *slot    // completion order (unordered)
+	wg      sync.WaitGroup
+
+	prodDone chan struct{} // closed when the producer returned
+	mu       sync.Mutex    // guards the fields below
+	all      []*slot
+	produced int
+	prodErr  error
+}
+
+func newPipe(next source, ordered bool, n int) *pipe {
+	return &pipe{next: next, ordered: ordered, sem: make(chan struct{}, n),
+		queue: make(chan *slot, n), ready: make(chan *slot, n), prodDone: make(chan struct{})}
+}
+
+// produce takes tasks from next and starts each one's prepare when a worker slot is free.
+func (p *pipe) produce(ctx context.Context) {
+	defer p.wg.Done()
+	defer close(p.prodDone)
+	defer close(p.queue)
+	for {
+		t, ok, err := p.next(ctx)
+		if err != nil || !ok {
+			p.mu.Lock()
+			p.prodErr = err
+			p.mu.Unlock()
+			return
+		}
+		select {
+		case p.sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		s := &slot{done: make(chan struct{})}
+		p.mu.Lock()
+		p.all = append(p.all, s)
+		p.produced++
+		p.mu.Unlock()
+		if p.ordered {
+			p.queue <- s // never blocks: at most n slots are unconsumed
+		}
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			s.res, s.err = t.prepare(ctx)
+			close(s.done)
+			if !p.ordered {
+				p.ready <- s // never blocks: at most n slots are unconsumed
+			}
+		}()
+	}
+}
+
+// stop cancels the run, waits for every goroutine and discards results never consumed.
+func (p *pipe) stop(cancel context.CancelFunc) {
+	cancel()
+	p.wg.Wait()
+	for _, s := range p.all {
+		if !s.consumed && s.res != nil {
+			s.res.discard()
+		}
+	}
+}
+
+// consume waits for a slot's prepare, consumes its result and frees its worker slot.
+func (p *pipe) consume(ctx context.Context, s *slot) error {
 	select {
+	case <-s.done:
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
-		return nil
+	}
+	s.consumed = true
+	if s.err != nil {
+		if s.res != nil {
+			s.res.discard()
+		}
+		return s.err
+	}
+	err := s.res.consume(ctx)
+	s.res.discard()
+	<-p.sem
+	return err
+}
+
+// consumeOrdered consumes results in task order.
+func (p *pipe) consumeOrdered(ctx context.Context) error {
+	for s := range p.queue {
+		if err := p.consume(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// consumeUnordered consumes results as they complete, until the producer has finished and
+// every task it produced is consumed.
+func (p *pipe) consumeUnordered(ctx context.Context) error {
+	consumed := 0
+	finished := p.prodDone
+	for {
+		if finished == nil {
+			p.mu.Lock()
+			left := p.produced - consumed
+			p.mu.Unlock()
+			if left == 0 {
+				return nil
+			}
+		}
+		select {
+		case s := <-p.ready:
+			consumed++
+			if err := p.consume(ctx, s); err != nil {
+				return err
+			}
+		case <-finished:
+			finished = nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
-// poll calls check until it reports done, waiting e.s.poll at first and
-// half as long again each time, up to e.s.maxPoll. There is no overall
-// timeout: only ctx ends the polling.
-func (e *engine) poll(ctx context.Context, check func() (bool, error)) error {
-	d := e.s.poll
-	for {
-		done, err := check()
-		if err != nil || done {
-			return err
-		}
-		if err := wait(ctx, d); err != nil {
-			return err
-		}
-		d = min(d+d/2, e.s.maxPoll)
-	}
+// waiterOptions gives a job waiter the extraction's poll intervals.
+func (e *engine) waiterOptions(o *salesforce.WaiterOptions) {
+	o.MinDelay, o.MaxDelay = e.s.poll, e.s.maxPoll
 }
 
 // backoff is the wait before retry attempt n (1-based) of a download.

@@ -36,7 +36,7 @@ func (e *engine) choose(ctx context.Context) (API, error) {
 	cq := *q
 	cq.Fields = []soql.SelectItem{&soql.Count{}}
 	cq.OrderBy, cq.Limit, cq.Offset = nil, nil, nil
-	page, err := e.c.QueryPage(ctx, cq.String())
+	page, err := e.c.rest.QueryPage(ctx, cq.String())
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
@@ -91,7 +91,7 @@ func (e *engine) runREST(ctx context.Context) error {
 		opts = append(opts, salesforce.QueryBatchSize(e.s.PageSize))
 	}
 	if countOnly {
-		page, err := e.c.QueryPage(ctx, e.s.query, opts...)
+		page, err := e.c.rest.QueryPage(ctx, e.s.query, opts...)
 		if err != nil {
 			return fmt.Errorf("extract: REST query: %w", err)
 		}
@@ -102,9 +102,9 @@ func (e *engine) runREST(ctx context.Context) error {
 		e.progress("", "")
 		return nil
 	}
-	seq := e.c.Query(ctx, e.s.query, opts...)
+	seq := e.c.rest.Query(ctx, e.s.query, opts...)
 	if e.s.All {
-		seq = e.c.QueryAll(ctx, e.s.query, opts...)
+		seq = e.c.rest.QueryAll(ctx, e.s.query, opts...)
 	}
 	vals := make([]string, len(cols))
 	for rec, err := range seq {

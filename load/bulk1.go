@@ -92,7 +92,7 @@ func (b *bulk1Runner) run(ctx context.Context, c *chunk) error {
 	// placeholder id, so that a resumed load knows a batch may exist for these rows.
 	pending := fmt.Sprintf("%s%s-p%d-%d", pendingPrefix, r.tag, c.pass, c.index)
 	c.batchID = pending
-	if err := r.journalJob(ctx, c, jobstore.JobCreated, ""); err != nil {
+	if err := r.journal.recordStep(ctx, c, jobstore.JobCreated, ""); err != nil {
 		return err
 	}
 	batch, err := api.AddBatch(ctx, jobID, "CSV", salesforce.FileBody(c.path))
@@ -101,7 +101,7 @@ func (b *bulk1Runner) run(ctx context.Context, c *chunk) error {
 	}
 	bid := batch.ID
 	c.batchID = bid
-	if err := r.journalBatchAdded(ctx, c, pending); err != nil {
+	if err := r.journal.batchAdded(ctx, c, pending); err != nil {
 		return err
 	}
 	c.job = r.addJob(JobInfo{API: Bulk1, JobID: jobID, BatchID: bid, Batch: c.index, Pass: c.pass, Rows: len(c.rows), Bytes: c.bytes, State: batch.State})
@@ -113,28 +113,21 @@ func (b *bulk1Runner) run(ctx context.Context, c *chunk) error {
 func (b *bulk1Runner) collect(ctx context.Context, c *chunk, batch *salesforce.Batch) error {
 	r, api := b.r, b.r.l.bulk1
 	jobID, bid := c.jobID, c.batchID
-	var err error
 	r.setState(Bulk1, jobID, bid, batch.State)
 	state := batch.State
 	if !batch.Terminal() {
-		processed := int64(-1)
-		err = r.poll(ctx, func(ctx context.Context) (bool, bool, error) {
-			bt, err := api.GetBatch(ctx, jobID, bid)
-			if err != nil {
-				return false, false, fmt.Errorf("poll batch %s of Bulk API 1.0 job %s: %w", bid, jobID, err)
-			}
-			batch = bt
-			progressed := bt.NumberRecordsProcessed != processed
-			processed = bt.NumberRecordsProcessed
-			if bt.State != state {
-				state = bt.State
-				progressed = true
+		var err error
+		batch, err = salesforce.NewBatchWaiter(api, jobID, bid, r.waiterOptions(func(p salesforce.JobProgress) {
+			if p.State != state {
+				state = p.State
 				r.setState(Bulk1, jobID, bid, state)
 			}
-			return bt.Terminal(), progressed, nil
-		})
+		})).Wait(ctx)
 		if err != nil {
-			return err
+			if ctx.Err() != nil {
+				return err
+			}
+			return fmt.Errorf("poll batch %s of Bulk API 1.0 job %s: %w", bid, jobID, err)
 		}
 	}
 	r.updateJob(c.job, func(j *JobInfo) { j.State, j.Message = batch.State, batch.StateMessage })

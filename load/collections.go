@@ -29,7 +29,7 @@ func (b *collectionsRunner) run(ctx context.Context, c *chunk) error {
 	r, api := b.r, b.r.l.coll
 	cfg := r.cfg
 	c.job = r.addJob(JobInfo{API: Collections, Batch: c.index, Pass: c.pass, Rows: len(c.rows), Bytes: c.bytes, State: "InProgress"})
-	if err := r.journalJob(ctx, c, jobstore.JobUploaded, ""); err != nil {
+	if err := r.journal.recordStep(ctx, c, jobstore.JobUploaded, ""); err != nil {
 		return err
 	}
 	opts := salesforce.CollectionOptions{Concurrency: 1}

@@ -1,8 +1,6 @@
 package load
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,9 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
-	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
@@ -73,6 +68,7 @@ func (l *Loader) Load(ctx context.Context, src Source, sink Sink, opts Options) 
 		live: make(map[*chunk]struct{}),
 		sum:  Summary{ErrorCodes: make(map[string]int64)},
 	}
+	r.journal = newStepJournal(cfg, r.syncSink)
 	err = r.execute(ctx, src)
 	r.sum.Duration = time.Since(start)
 	return &r.sum, err
@@ -80,17 +76,18 @@ func (l *Loader) Load(ctx context.Context, src Source, sink Sink, opts Options) 
 
 // run is the state of one Load call.
 type run struct {
-	l      *Loader
-	cfg    *config
-	dir    string
-	api    API
-	header []string
-	seed   maphash.Seed
-	sink   Sink
-	types  map[string]string // field name (lower case) -> describe type, when described
-	check  *checker          // row checks of the preflight, when described
-	tag    string            // distinguishes this Load call's made-up journal ids
-	resume *resumeState      // Options.Resume: what the interrupted run left
+	l       *Loader
+	cfg     *config
+	dir     string
+	api     API
+	header  []string
+	seed    maphash.Seed
+	sink    Sink
+	types   map[string]string // field name (lower case) -> describe type, when described
+	check   *checker          // row checks of the preflight, when described
+	tag     string            // distinguishes this Load call's made-up journal ids
+	resume  *resumeState      // Options.Resume: what the interrupted run left
+	journal stepJournal       // Options.Journal, or noJournal
 
 	// mu guards everything below it.
 	mu       sync.Mutex
@@ -168,7 +165,7 @@ func (r *run) execute(ctx context.Context, src Source) error {
 		}
 		r.progress(Event{Kind: RowsRetried, API: api, Rows: sp.n, Pass: p + 1})
 		r.cfg.Logger.Info("load: resubmitting retryable rows", "rows", sp.n, "pass", p+1, "after", backoff)
-		if err := wait(ctx, backoff); err != nil {
+		if err := salesforce.Sleep(ctx, backoff); err != nil {
 			r.retry = sp
 			return r.fail(ctx, err)
 		}
@@ -323,7 +320,7 @@ func (r *run) abortOpen(ctx context.Context) []OpenJob {
 	defer cancel()
 	for i := range jobs {
 		j := &jobs[i]
-		if r.cfg.Journal != nil && !r.safeToAbort(actx, j) {
+		if r.journal.resumable() && !r.safeToAbort(actx, j) {
 			// Rows of this job may be processed: leave it for a resumed load to collect.
 			j.Left, j.resumable = true, true
 			continue
@@ -350,8 +347,8 @@ func (r *run) abortOpen(ctx context.Context) []OpenJob {
 		} else {
 			j.State = state
 			r.progress(Event{Kind: JobState, API: j.API, JobID: j.ID, State: state})
-			if r.cfg.Journal != nil && j.API == Bulk2 {
-				if jerr := r.cfg.Journal.UpdateJobState(actx, r.cfg.RunID, j.ID, jobstore.JobAborted); jerr != nil {
+			if j.API == Bulk2 {
+				if jerr := r.journal.aborted(actx, j.ID); jerr != nil {
 					r.cfg.Logger.Warn("load: journal: abort not recorded", "job", j.ID, "err", jerr)
 				}
 			}
@@ -594,200 +591,12 @@ func (r *run) dropChunk(c *chunk) {
 	c.remove()
 }
 
-// wait waits d or until ctx is done.
-func wait(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+// waiterOptions returns the options of a job waiter with the load's poll intervals, calling
+// onPoll after every poll.
+func (r *run) waiterOptions(onPoll func(salesforce.JobProgress)) func(*salesforce.WaiterOptions) {
+	return func(o *salesforce.WaiterOptions) {
+		o.MinDelay, o.MaxDelay, o.OnPoll = r.cfg.MinPollInterval, r.cfg.MaxPollInterval, onPoll
 	}
-}
-
-// poll calls check until it reports done, waiting between calls from MinPollInterval growing
-// by half each time up to MaxPollInterval. While check reports progress (a new state or more
-// records processed) the wait does not grow. Only ctx ends it early: a running job is never
-// abandoned because of a client-side timer.
-func (r *run) poll(ctx context.Context, check func(context.Context) (done, progressed bool, err error)) error {
-	d := r.cfg.MinPollInterval
-	start := time.Now()
-	for {
-		done, progressed, err := check(ctx)
-		if err != nil || done {
-			return err
-		}
-		if err := wait(ctx, d); err != nil {
-			return err
-		}
-		if !progressed {
-			d = min(d+d/2+time.Millisecond, r.cfg.MaxPollInterval)
-		}
-		// Wait at most about a quarter of the time the job has run so far: a
-		// short job is noticed soon after it finishes (freeing its concurrency
-		// slot), a long one is still not polled needlessly often.
-		d = min(d, max(r.cfg.MinPollInterval, time.Since(start)/4))
-	}
-}
-
-// runPass splits one pass's rows into chunks and runs them with bounded concurrency.
-func (r *run) runPass(ctx context.Context, pass int, src passSource) error {
-	api := r.api
-	run, err := r.newRunner(api, pass)
-	if err != nil {
-		return err
-	}
-	lim := r.cfg.limitsFor(api)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.cfg.Concurrency)
-
-	enc := newEncoder(r.cfg)
-	hdrBytes, hdrSize, err := enc.encode(r.header)
-	if err != nil {
-		return err
-	}
-	hdrBytes = bytes.Clone(hdrBytes)
-	var cur *chunk
-	index := 0
-	submit := func() {
-		c := cur
-		cur = nil
-		if err := c.seal(); err != nil {
-			g.Go(func() error { return err })
-			return
-		}
-		g.Go(func() error {
-			if err := run.run(gctx, c); err != nil {
-				return err
-			}
-			return r.finishChunk(gctx, c)
-		})
-	}
-	launchResumed := func() {
-		if pass != 0 {
-			return
-		}
-		for _, rj := range r.takeReady() {
-			g.Go(func() error { return r.runResumed(gctx, rj) })
-		}
-	}
-	launchResumed()
-	var inputErr error
-	for gctx.Err() == nil {
-		p, err := src.next()
-		launchResumed()
-		if errors.Is(err, io.EOF) {
-			if pass == 0 {
-				if err := r.missingResumed(); err != nil {
-					g.Go(func() error { return err })
-				}
-			}
-			break
-		}
-		if err != nil {
-			inputErr = err
-			break
-		}
-		if pass == 0 {
-			p.batch = -1 // rows that fail before being sent belong to no batch
-		}
-		vals := p.vals
-		if r.cfg.Nulls == NullsWrite {
-			for i, v := range vals {
-				if v == "" {
-					vals[i] = sfcsv.NullValue
-				}
-			}
-		}
-		if pass == 0 && r.check != nil {
-			if e := r.check.rowError(p.num, r.header, vals); e != nil {
-				r.emit(&RowResult{Row: p.num, Outcome: Failed, Values: vals, Batch: p.batch, Error: e})
-				continue
-			}
-		}
-		b, size, err := enc.encode(vals)
-		if err != nil {
-			r.emit(&RowResult{Row: p.num, Outcome: Failed, Values: vals, Batch: p.batch, Attempts: p.attempts,
-				Error: &RowError{StatusCode: "SFBATCH_INVALID_VALUE", Message: err.Error()}})
-			continue
-		}
-		if msg := tooLarge(api, lim, hdrSize, size); msg != "" {
-			r.emit(&RowResult{Row: p.num, Outcome: Failed, Values: vals, Batch: p.batch, Attempts: p.attempts,
-				Error: &RowError{StatusCode: StatusRowTooLarge, Message: msg}})
-			continue
-		}
-		if cur != nil && !cur.fits(lim, size) {
-			submit()
-		}
-		if cur == nil {
-			cur, err = r.newChunk(api, pass, index, hdrBytes, hdrSize)
-			if err != nil {
-				g.Go(func() error { return err })
-				break
-			}
-			index++
-		}
-		batch := p.batch
-		if pass == 0 {
-			batch = cur.index
-		}
-		m := rowMeta{num: p.num, batch: int32(batch), attempts: int32(p.attempts)}
-		if api == Bulk2 {
-			m.hash = r.rowHash(vals)
-		}
-		if err := cur.add(m, vals, b, size); err != nil {
-			g.Go(func() error { return err })
-			break
-		}
-	}
-	if cur != nil {
-		if gctx.Err() == nil {
-			submit()
-		}
-	}
-	err = g.Wait()
-	if ferr := run.finish(ctx, err != nil); err == nil {
-		err = ferr
-	}
-	if err == nil && pass == 0 && ctx.Err() == nil {
-		r.finishResumed(ctx)
-	}
-	r.reportDone(api, "", "")
-	if err == nil && ctx.Err() != nil {
-		err = ctx.Err()
-	}
-	if err != nil {
-		return err
-	}
-	return inputErr
-}
-
-// finishChunk records a chunk whose rows all have their attempt's outcome: the sink's results
-// are made durable, then the journal records the job finished with its done rows.
-func (r *run) finishChunk(ctx context.Context, c *chunk) error {
-	if err := r.sinkFailed(); err != nil {
-		return err
-	}
-	if err := r.journalFinish(ctx, c); err != nil {
-		return err
-	}
-	r.dropChunk(c)
-	return nil
-}
-
-// tooLarge says why a row cannot be sent at all, or "".
-func tooLarge(api API, lim limits, hdr, row sfcsv.RowSize) string {
-	if row.Chars > MaxRecordChars {
-		return fmt.Sprintf("row has %d characters; a record may have at most %d", row.Chars, MaxRecordChars)
-	}
-	if lim.bytes > 0 && int64(hdr.Bytes+row.Bytes) > lim.bytes {
-		return fmt.Sprintf("row is %d bytes; with the header it exceeds the %s limit of %d bytes per upload", row.Bytes, api, lim.bytes)
-	}
-	if lim.chars > 0 && int64(hdr.Chars+row.Chars) > lim.chars {
-		return fmt.Sprintf("row has %d characters; with the header it exceeds the %s limit of %d characters per batch", row.Chars, api, lim.chars)
-	}
-	return ""
 }
 
 func (r *run) rowHash(vals []string) uint64 {
@@ -798,197 +607,6 @@ func (r *run) rowHash(vals []string) uint64 {
 		h.WriteByte(0)
 	}
 	return h.Sum64()
-}
-
-// encoder encodes rows to CSV bytes and measures them.
-type encoder struct {
-	buf  []byte
-	opts sfcsv.WriterOptions
-}
-
-func newEncoder(cfg *config) *encoder {
-	return &encoder{opts: sfcsv.WriterOptions{Delimiter: cfg.ColumnDelimiter, LineEnding: cfg.LineEnding}}
-}
-
-// encode returns the encoded row (valid until the next call) and its size.
-func (e *encoder) encode(vals []string) ([]byte, sfcsv.RowSize, error) {
-	var size sfcsv.RowSize
-	var err error
-	e.buf, size, err = sfcsv.AppendRecord(e.buf[:0], vals, e.opts)
-	return e.buf, size, err
-}
-
-// rowMeta is what the engine keeps in memory per row in flight.
-type rowMeta struct {
-	num      int64
-	hash     uint64
-	batch    int32
-	attempts int32
-}
-
-// chunk is one unit of upload: a Bulk API 2.0 job, a Bulk API 1.0 batch or a collections call.
-type chunk struct {
-	api   API
-	pass  int
-	index int
-	rows  []rowMeta
-	bytes int64
-	chars int64
-	path  string // CSV file with header (bulk APIs)
-	f     *os.File
-	w     *bufio.Writer
-	vals  [][]string // row values (collections)
-
-	jobID, batchID string
-	job            int    // index in Summary.Jobs
-	resolved       []bool // rows whose attempt has been handled (outcome or requeue)
-	nResolved      int    // count of true values in resolved
-	requeued       []bool // rows sent to the next pass
-	journaled      bool   // recorded in Options.Journal
-	resumedID      string // journal id of a resumed collections call
-	runTag         string // the Load call's tag, for made-up journal ids
-}
-
-func (c *chunk) markRequeued(i int) {
-	if c.requeued == nil {
-		c.requeued = make([]bool, len(c.rows))
-	}
-	c.requeued[i] = true
-}
-
-func (c *chunk) markResolved(i int) {
-	if c.resolved == nil {
-		c.resolved = make([]bool, len(c.rows))
-	}
-	if !c.resolved[i] {
-		c.resolved[i] = true
-		c.nResolved++
-	}
-}
-
-func (r *run) newChunk(api API, pass, index int, hdr []byte, hdrSize sfcsv.RowSize) (*chunk, error) {
-	c := &chunk{api: api, pass: pass, index: index, bytes: int64(hdrSize.Bytes), chars: int64(hdrSize.Chars), runTag: r.tag}
-	if api != Collections {
-		c.path = r.tempPath(fmt.Sprintf("chunk-p%d-%d", pass, index))
-		f, err := os.Create(c.path)
-		if err != nil {
-			return nil, fmt.Errorf("load: chunk file: %w", err)
-		}
-		c.f = f
-		c.w = bufio.NewWriterSize(f, 256<<10)
-		if _, err := c.w.Write(hdr); err != nil {
-			return nil, fmt.Errorf("load: chunk file: %w", err)
-		}
-	}
-	r.mu.Lock()
-	r.live[c] = struct{}{}
-	r.mu.Unlock()
-	return c, nil
-}
-
-func (c *chunk) fits(lim limits, size sfcsv.RowSize) bool {
-	if len(c.rows)+1 > lim.records {
-		return false
-	}
-	if lim.bytes > 0 && c.bytes+int64(size.Bytes) > lim.bytes {
-		return false
-	}
-	if lim.chars > 0 && c.chars+int64(size.Chars) > lim.chars {
-		return false
-	}
-	return true
-}
-
-func (c *chunk) add(m rowMeta, vals []string, b []byte, size sfcsv.RowSize) error {
-	c.rows = append(c.rows, m)
-	c.bytes += int64(size.Bytes)
-	c.chars += int64(size.Chars)
-	if c.w == nil {
-		c.vals = append(c.vals, vals)
-		return nil
-	}
-	if _, err := c.w.Write(b); err != nil {
-		return fmt.Errorf("load: chunk file: %w", err)
-	}
-	return nil
-}
-
-func (c *chunk) seal() error {
-	if c.f == nil {
-		return nil
-	}
-	err := c.w.Flush()
-	if cerr := c.f.Close(); err == nil {
-		err = cerr
-	}
-	c.f, c.w = nil, nil
-	if err != nil {
-		return fmt.Errorf("load: chunk file: %w", err)
-	}
-	return nil
-}
-
-func (c *chunk) remove() {
-	if c.f != nil {
-		c.f.Close()
-		c.f = nil
-	}
-	if c.path != "" {
-		os.Remove(c.path)
-	}
-	c.vals = nil
-}
-
-// forEach calls f for every row of the chunk that has no outcome yet, with its values.
-func (c *chunk) forEach(r *run, f func(i int, vals []string)) {
-	if c.nResolved == len(c.rows) {
-		return
-	}
-	pending := func(i int) bool {
-		if i < len(c.resolved) && c.resolved[i] {
-			return false
-		}
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		return !r.done.has(c.rows[i].num)
-	}
-	if c.path == "" {
-		for i := range c.rows {
-			if pending(i) {
-				var v []string
-				if i < len(c.vals) {
-					v = c.vals[i]
-				}
-				f(i, v)
-			}
-		}
-		return
-	}
-	if c.w != nil {
-		c.w.Flush()
-	}
-	i := 0
-	if fh, err := os.Open(c.path); err == nil {
-		rd := sfcsv.NewReader(fh, sfcsv.ReaderOptions{Delimiter: r.cfg.ColumnDelimiter})
-		if _, err := rd.Header(); err == nil {
-			for i < len(c.rows) {
-				rec, err := rd.Read()
-				if err != nil && rec == nil {
-					break
-				}
-				if pending(i) {
-					f(i, rec)
-				}
-				i++
-			}
-		}
-		fh.Close()
-	}
-	for ; i < len(c.rows); i++ {
-		if pending(i) {
-			f(i, nil)
-		}
-	}
 }
 
 // runner carries chunks to one API.

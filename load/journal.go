@@ -52,23 +52,64 @@ func apiOfJournal(api jobstore.API) API {
 	return Bulk2
 }
 
-// journalJob records that chunk c reached state. The first call for a chunk records the job
-// with its rows; later calls move it forward.
-func (r *run) journalJob(ctx context.Context, c *chunk, state jobstore.JobState, message string) error {
-	j := r.cfg.Journal
-	if j == nil {
-		return nil
+// stepJournal is where the engine records a load's irreversible steps: storeJournal over
+// Options.Journal, or noJournal for library callers that run without one. The engine calls it
+// at every step, journal or not.
+type stepJournal interface {
+	// recordStep records that chunk c reached state. The first call for a chunk records the
+	// job with its rows; later calls move it forward.
+	recordStep(ctx context.Context, c *chunk, state jobstore.JobState, message string) error
+	// batchAdded renames chunk c's placeholder batch record to the batch id Salesforce gave
+	// it, in state JobUploaded.
+	batchAdded(ctx context.Context, c *chunk, pending string) error
+	// finished makes the outcomes delivered so far durable and records c as finished with
+	// the rows that reached a final outcome in it.
+	finished(ctx context.Context, c *chunk) error
+	// aborted records that the load aborted a Bulk API 2.0 job.
+	aborted(ctx context.Context, jobID string) error
+	// resumable reports whether a job left running can be collected by a resumed load, so
+	// that only jobs that provably processed nothing need to be aborted.
+	resumable() bool
+}
+
+// newStepJournal returns the journal of a load: Options.Journal when set, else noJournal.
+// sync makes the sink's results durable.
+func newStepJournal(cfg *config, sync func() error) stepJournal {
+	if cfg.Journal == nil {
+		return noJournal{}
 	}
+	return &storeJournal{j: cfg.Journal, runID: cfg.RunID, sync: sync}
+}
+
+// noJournal records nothing: a load without Options.Journal cannot be resumed.
+type noJournal struct{}
+
+func (noJournal) recordStep(context.Context, *chunk, jobstore.JobState, string) error { return nil }
+func (noJournal) batchAdded(context.Context, *chunk, string) error                    { return nil }
+func (noJournal) finished(context.Context, *chunk) error                              { return nil }
+func (noJournal) aborted(context.Context, string) error                               { return nil }
+func (noJournal) resumable() bool                                                     { return false }
+
+// storeJournal records a load's steps in Options.Journal under Options.RunID.
+type storeJournal struct {
+	j     Journal
+	runID string
+	sync  func() error
+}
+
+func (s *storeJournal) resumable() bool { return true }
+
+func (s *storeJournal) recordStep(ctx context.Context, c *chunk, state jobstore.JobState, message string) error {
 	// The step happened: record it even when the load is being cancelled.
 	ctx = context.WithoutCancel(ctx)
 	var err error
 	if !c.journaled {
 		first, last, seq := c.rowSeq()
-		err = j.RecordJob(ctx, jobstore.JobRecord{RunID: r.cfg.RunID, JobID: c.journalID(), BatchID: c.batchID,
+		err = s.j.RecordJob(ctx, jobstore.JobRecord{RunID: s.runID, JobID: c.journalID(), BatchID: c.batchID,
 			API: journalAPI(c.api), Pass: c.pass, FirstRow: first, LastRow: last, Rows: seq, State: state, Message: message})
 		c.journaled = err == nil
 	} else {
-		err = j.UpdateBatchState(ctx, r.cfg.RunID, c.journalID(), c.batchID, state, message)
+		err = s.j.UpdateBatchState(ctx, s.runID, c.journalID(), c.batchID, state, message)
 	}
 	if err != nil {
 		return fmt.Errorf("journal: job %s %s: %w", c.journalID(), state, err)
@@ -76,15 +117,9 @@ func (r *run) journalJob(ctx context.Context, c *chunk, state jobstore.JobState,
 	return nil
 }
 
-// journalFinish makes the outcomes delivered so far durable (Syncer) and then records c as
-// finished with the rows that reached a final outcome in it (rows sent to a retry pass are
-// not done: a resumed load sends them again).
-func (r *run) journalFinish(ctx context.Context, c *chunk) error {
-	j := r.cfg.Journal
-	if j == nil {
-		return nil
-	}
-	if err := r.syncSink(); err != nil {
+// finished: rows sent to a retry pass are not done (a resumed load sends them again).
+func (s *storeJournal) finished(ctx context.Context, c *chunk) error {
+	if err := s.sync(); err != nil {
 		return err
 	}
 	ctx = context.WithoutCancel(ctx)
@@ -102,16 +137,30 @@ func (r *run) journalFinish(ctx context.Context, c *chunk) error {
 	if !c.journaled {
 		// A chunk that never reached Salesforce (it failed before its job was created).
 		for _, rg := range ranges {
-			if err := j.MarkRowsDone(ctx, r.cfg.RunID, rg.First, rg.Last); err != nil {
+			if err := s.j.MarkRowsDone(ctx, s.runID, rg.First, rg.Last); err != nil {
 				return fmt.Errorf("journal: rows %d-%d done: %w", rg.First, rg.Last, err)
 			}
 		}
 		return nil
 	}
-	if err := j.FinishJob(ctx, r.cfg.RunID, c.journalID(), c.batchID, ranges); err != nil {
+	if err := s.j.FinishJob(ctx, s.runID, c.journalID(), c.batchID, ranges); err != nil {
 		return fmt.Errorf("journal: job %s results fetched: %w", c.journalID(), err)
 	}
 	return nil
+}
+
+func (s *storeJournal) batchAdded(ctx context.Context, c *chunk, pending string) error {
+	if !c.journaled {
+		return nil
+	}
+	if err := s.j.SetBatchID(context.WithoutCancel(ctx), s.runID, c.jobID, pending, c.batchID, jobstore.JobUploaded); err != nil {
+		return fmt.Errorf("journal: batch %s of job %s uploaded: %w", c.batchID, c.jobID, err)
+	}
+	return nil
+}
+
+func (s *storeJournal) aborted(ctx context.Context, jobID string) error {
+	return s.j.UpdateJobState(ctx, s.runID, jobID, jobstore.JobAborted)
 }
 
 // syncSink makes the results delivered so far durable when the sink can.
@@ -163,16 +212,3 @@ func (c *chunk) rowSeq() (first, last int64, seq []jobstore.Range) {
 
 // pendingPrefix starts the placeholder batch id of a Bulk API 1.0 batch being added.
 const pendingPrefix = "pending-"
-
-// journalBatchAdded renames chunk c's placeholder batch record to the batch id Salesforce
-// gave it, in state JobUploaded.
-func (r *run) journalBatchAdded(ctx context.Context, c *chunk, pending string) error {
-	j := r.cfg.Journal
-	if j == nil || !c.journaled {
-		return nil
-	}
-	if err := j.SetBatchID(context.WithoutCancel(ctx), r.cfg.RunID, c.jobID, pending, c.batchID, jobstore.JobUploaded); err != nil {
-		return fmt.Errorf("journal: batch %s of job %s uploaded: %w", c.batchID, c.jobID, err)
-	}
-	return nil
-}

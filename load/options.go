@@ -275,6 +275,22 @@ func (o Options) resolve() (*config, error) {
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("load: Options.%s: %s", field, fmt.Sprintf(format, args...)))
 	}
+	c.resolveOperation(bad)
+	c.resolveSizes(bad)
+	c.resolveFormat(bad)
+	c.resolveRetries(bad)
+	c.resolveRun(bad)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// badOption reports an invalid Options field.
+type badOption func(field, format string, args ...any)
+
+// resolveOperation checks the object, operation and API.
+func (c *config) resolveOperation(bad badOption) {
 	if c.Object == "" {
 		bad("Object", "required")
 	}
@@ -301,6 +317,10 @@ func (o Options) resolve() (*config, error) {
 	if c.API == Collections && c.Operation == HardDelete {
 		bad("API", "sObject Collections cannot hardDelete; use Bulk1 or Bulk2")
 	}
+}
+
+// resolveSizes checks concurrency and the split sizes, and fills their defaults.
+func (c *config) resolveSizes(bad badOption) {
 	if c.Concurrency < 0 {
 		bad("Concurrency", "must not be negative, got %d", c.Concurrency)
 	} else if c.Concurrency == 0 {
@@ -331,6 +351,10 @@ func (o Options) resolve() (*config, error) {
 	if c.RetrySerial && c.API != Bulk1 {
 		bad("RetrySerial", "only valid with API Bulk1")
 	}
+}
+
+// resolveFormat checks how rows are written: nulls, delimiter and line ending.
+func (c *config) resolveFormat(bad badOption) {
 	switch c.Nulls {
 	case NullsLeaveUnchanged, NullsWrite:
 	default:
@@ -351,6 +375,10 @@ func (o Options) resolve() (*config, error) {
 	default:
 		bad("LineEnding", "unknown value %d", int(c.LineEnding))
 	}
+}
+
+// resolveRetries checks the retry of rows and the polling of jobs, and fills their defaults.
+func (c *config) resolveRetries(bad badOption) {
 	if c.RetryCodes == nil {
 		c.RetryCodes = DefaultRetryCodes
 	}
@@ -387,6 +415,10 @@ func (o Options) resolve() (*config, error) {
 	if c.MaxPollInterval < c.MinPollInterval {
 		bad("MaxPollInterval", "%v is below MinPollInterval %v", c.MaxPollInterval, c.MinPollInterval)
 	}
+}
+
+// resolveRun checks the preflight, journal and resume options, and fills the run's defaults.
+func (c *config) resolveRun(bad badOption) {
 	if c.CollectionsThreshold == 0 {
 		c.CollectionsThreshold = DefaultCollectionsThreshold
 	}
@@ -412,10 +444,6 @@ func (o Options) resolve() (*config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return c, nil
 }
 
 // limits are the split limits of one chunk for an API.

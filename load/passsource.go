@@ -164,10 +164,7 @@ func (s *spool) finish() error {
 	if s.f == nil {
 		return nil
 	}
-	err := s.w.Flush()
-	if cerr := s.f.Close(); err == nil {
-		err = cerr
-	}
+	err := flushClose(s.w, s.f)
 	s.f = nil
 	if err != nil {
 		return fmt.Errorf("load: spool: %w", err)

@@ -356,7 +356,7 @@ func (b *bulk2Runner) resume(ctx context.Context, c *chunk) error {
 		if job, err = api.CloseIngestJob(ctx, id); err != nil {
 			return fmt.Errorf("close Bulk API 2.0 job %s: %w", id, err)
 		}
-		if err := r.journalJob(ctx, c, jobstore.JobClosed, ""); err != nil {
+		if err := r.journal.recordStep(ctx, c, jobstore.JobClosed, ""); err != nil {
 			return err
 		}
 	}

@@ -57,13 +57,11 @@ func requestToken(ctx context.Context, hc *http.Client, loginURL string, form ur
 		return nil, &TransportError{Method: http.MethodPost, URL: sanitizeURL(endpoint), Err: redactURLError(err)}
 	}
 	defer resp.Body.Close()
-	data, truncated := readLimited(resp.Body, MaxLoginResponseBytes)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := parseErrorBody(resp.StatusCode, resp.Header.Get("Content-Type"), data, truncated, errREST)
-		e.Method, e.URL = http.MethodPost, sanitizeURL(endpoint)
+	if e := checkResponse(resp, http.MethodPost, endpoint, errREST); e != nil {
 		e.redact(secrets...)
 		return nil, e
 	}
+	data, _ := readLimited(resp.Body, MaxLoginResponseBytes)
 	tok, err := parseTokenResponse(data)
 	if err != nil {
 		return nil, fmt.Errorf("salesforce: POST %s: %d response: %w", sanitizeURL(endpoint), resp.StatusCode, err)

@@ -86,13 +86,11 @@ func (s *SOAPLogin) Token(ctx context.Context) (*Token, error) {
 		return nil, &TransportError{Method: http.MethodPost, URL: sanitizeURL(endpoint), Err: redactURLError(err)}
 	}
 	defer resp.Body.Close()
-	data, truncated := readLimited(resp.Body, MaxLoginResponseBytes)
-	if resp.StatusCode != http.StatusOK {
-		e := parseErrorBody(resp.StatusCode, resp.Header.Get("Content-Type"), data, truncated, errSOAP)
-		e.Method, e.URL = http.MethodPost, sanitizeURL(endpoint)
+	if e := checkResponse(resp, http.MethodPost, endpoint, errSOAP); e != nil {
 		e.redact(s.Password+s.SecurityToken, s.Password, s.SecurityToken)
 		return nil, soapLoginError(e)
 	}
+	data, _ := readLimited(resp.Body, MaxLoginResponseBytes)
 	tok, valid, err := parseSOAPLoginResponse(data)
 	if err != nil {
 		var apiErr *APIError

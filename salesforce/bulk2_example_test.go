@@ -5,30 +5,10 @@ import (
 	"encoding/csv"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/salesforcetest"
 )
-
-// waitIngest polls a job with a growing delay until it finishes.
-func waitIngest(ctx context.Context, c *salesforce.Client, id string) (*salesforce.IngestJob, error) {
-	delay := 10 * time.Millisecond
-	for {
-		job, err := c.Bulk2.GetIngestJob(ctx, id)
-		if err != nil || job.Terminal() {
-			return job, err
-		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
-		}
-		delay = min(2*delay, 5*time.Second)
-	}
-}
 
 // A Bulk API 2.0 insert: create the job, upload the CSV, close it, wait, read the results.
 func ExampleBulk2Service_CreateIngestJob() {
@@ -55,7 +35,7 @@ func ExampleBulk2Service_CreateIngestJob() {
 		fmt.Println(err)
 		return
 	}
-	job, err = waitIngest(ctx, c, job.ID)
+	job, err = salesforce.NewIngestJobWaiter(c.Bulk2, job.ID).Wait(ctx) // polls until JobComplete, Failed or Aborted
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -206,12 +206,16 @@ func (s *Bulk2Service) ingestPath(elem ...string) string {
 	return s.client.dataPath(append([]string{"jobs", "ingest"}, elem...)...)
 }
 
-func checkJobID(id string) error {
-	if id == "" {
-		return errors.New("salesforce: job id is empty")
+func checkJobID(id string) error { return checkPathElem("job id", id, "/?#%") }
+
+// checkPathElem refuses an empty value or one with a character of bad: it is put into a URL
+// path.
+func checkPathElem(what, v, bad string) error {
+	if v == "" {
+		return fmt.Errorf("salesforce: %s is empty", what)
 	}
-	if strings.ContainsAny(id, "/?#%") {
-		return fmt.Errorf("salesforce: invalid job id %q", id)
+	if strings.ContainsAny(v, bad) {
+		return fmt.Errorf("salesforce: invalid %s %q", what, v)
 	}
 	return nil
 }

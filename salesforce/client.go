@@ -61,9 +61,8 @@ type Client struct {
 
 	limitInfo atomic.Pointer[LimitInfo]
 
-	describeMu    sync.Mutex
-	describeCache map[string]*describeEntry
-	globalCache   *describeGlobalEntry
+	describes      sharedCache[SObjectDescribe] // by lower-case object name
+	globalDescribe sharedCache[GlobalDescribe]  // one entry, key ""
 }
 
 // Bulk1Service is Bulk API 1.0. Get it from Client.Bulk1. Safe for concurrent use.
@@ -82,12 +81,11 @@ type CompositeService struct{ client *Client }
 // first token. Without WithTokenSource or WithAccessToken the client sends no credentials.
 func New(instanceURL string, opts ...Option) (*Client, error) {
 	c := &Client{
-		apiVersion:    DefaultAPIVersion,
-		httpClient:    http.DefaultClient,
-		logger:        slog.New(slog.DiscardHandler),
-		retry:         DefaultRetryPolicy(),
-		userAgent:     defaultUserAgent,
-		describeCache: make(map[string]*describeEntry),
+		apiVersion: DefaultAPIVersion,
+		httpClient: http.DefaultClient,
+		logger:     slog.New(slog.DiscardHandler),
+		retry:      DefaultRetryPolicy(),
+		userAgent:  defaultUserAgent,
 	}
 	var o options
 	for _, opt := range opts {
@@ -262,12 +260,11 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 			}
 			return nil, err // the request could not be built: nothing to retry
 		}
-		if err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			return resp, nil
-		}
 		var apiErr *APIError
 		if err == nil {
-			apiErr = decodeError(resp, r.method, rawURL, r.errFormat)
+			if apiErr = checkResponse(resp, r.method, rawURL, r.errFormat); apiErr == nil {
+				return resp, nil
+			}
 			if tok != nil {
 				apiErr.redact(tok.AccessToken)
 			}
@@ -289,7 +286,7 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 		if ctx.Err() != nil {
 			return nil, ctxErr(ctx, err)
 		}
-		if r.noRetry || attempt >= c.retry.maxAttempts() || !c.retry.shouldRetry(r.method, resp, apiErr, err) {
+		if r.noRetry || attempt >= c.retry.maxAttempts() || !c.retry.shouldRetry(ctx, r.method, resp, err) {
 			return nil, err
 		}
 		lastErr = err
@@ -297,7 +294,7 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 		c.logger.LogAttrs(ctx, slog.LevelWarn, "salesforce: retrying request",
 			slog.String("method", r.method), slog.String("url", sanitizeURL(rawURL)),
 			slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", err.Error()))
-		if err := sleepCtx(ctx, wait); err != nil {
+		if err := Sleep(ctx, wait); err != nil {
 			return nil, ctxErr(ctx, err)
 		}
 	}

@@ -252,15 +252,7 @@ func (s *CompositeService) checkCollections(object string, minVersion float64) e
 	return checkObject(object)
 }
 
-func checkObject(object string) error {
-	if object == "" {
-		return errors.New("salesforce: object name is empty")
-	}
-	if strings.ContainsAny(object, "/?#% ") {
-		return fmt.Errorf("salesforce: invalid object name %q", object)
-	}
-	return nil
-}
+func checkObject(object string) error { return checkPathElem("object name", object, "/?#% ") }
 
 // CreateRecords inserts records of one object through sObject Collections, MaxCollectionRecords
 // per call, several calls at once. It returns exactly one SaveResult per record, in input

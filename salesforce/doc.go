@@ -83,6 +83,17 @@
 // SaveResult per input row, in order); query jobs use AddQueryBatch, QueryResultList and
 // QueryResult.
 //
+// # Waiting for jobs
+//
+// A Waiter polls one job until it is final, shaped like the AWS SDK's waiters:
+// NewIngestJobWaiter and NewQueryJobWaiter (Bulk API 2.0), NewBatchWaiter and
+// NewBatchListWaiter (Bulk API 1.0) take the narrow interface of the one call they poll, and
+// Wait (or WaitFor with a condition) polls with a growing wait, from WaiterOptions.MinDelay up
+// to MaxDelay and at most a quarter of the job's age, held while the job makes progress.
+// OnPoll reports each status read. Only the context ends a wait:
+//
+//	job, err := salesforce.NewIngestJobWaiter(c.Bulk2, id).Wait(ctx)
+//
 // Composite resources are c.Composite: NewBatch builds a composite batch of Query and sObject
 // subrequests (split into calls of 25, halt-on-error across them; see
 // ExampleCompositeService_NewBatch), NewComposite and Execute run /composite with allOrNone and
@@ -103,6 +114,7 @@
 // Error bodies are read up to MaxErrorBodyBytes; an unreadable body gives an *APIError whose
 // Message says so and quotes its start. A request that got no response is a *TransportError;
 // a success response that cannot be decoded is a *DecodeError. URLs in errors are sanitized.
+// CheckResponse applies the same decoding to a response of a request sent without the Client.
 //
 // # Retries
 //
@@ -113,7 +125,9 @@
 // shorter than the server's Retry-After (itself capped by MaxRetryAfter). Waits end early when
 // the context is cancelled, and a cancelled context is never retried. Request bodies are Body
 // functions (BytesBody, FileBody) so each attempt sends the whole body again; a ReaderBody
-// streams data that cannot be reopened, and its request is not repeated.
+// streams data that cannot be reopened, and its request is not repeated. Both decisions are
+// hooks, as in go-retryablehttp: RetryPolicy.CheckRetry (default DefaultCheckRetry) and
+// RetryPolicy.Backoff (default ExponentialBackoff).
 //
 // Pacing: WithMaxConcurrentRequests caps requests in flight and WithRequestsPerSecond caps the
 // rate at which they start, across every goroutine using the client. The API usage the server

@@ -142,6 +142,34 @@ func (e *APIError) redact(secrets ...string) {
 	}
 }
 
+// CheckResponse returns nil for a 2xx response. For any other status it reads at most
+// MaxErrorBodyBytes of resp's body, closes it and returns the *APIError the body describes
+// (status, code, message, fields, Retry-After), with the request's method and its URL
+// sanitized of credentials. It understands every error shape Salesforce uses (REST JSON,
+// Bulk API 1.0 XML and JSON, SOAP faults). Use it on responses of requests sent without the
+// Client, such as a raw http.Client call to an instance.
+func CheckResponse(resp *http.Response) error {
+	method, rawURL := "", ""
+	if resp.Request != nil {
+		method = resp.Request.Method
+		if resp.Request.URL != nil {
+			rawURL = resp.Request.URL.String()
+		}
+	}
+	if e := checkResponse(resp, method, rawURL, errREST); e != nil {
+		return e
+	}
+	return nil
+}
+
+// checkResponse is CheckResponse with the request's method, URL and error format given.
+func checkResponse(resp *http.Response, method, rawURL string, format errFormat) *APIError {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	return decodeError(resp, method, rawURL, format)
+}
+
 // decodeError reads (at most MaxErrorBodyBytes of) resp's body, closes it and returns the
 // error it describes.
 func decodeError(resp *http.Response, method, rawURL string, format errFormat) *APIError {

@@ -39,7 +39,7 @@ func (p *pacer) acquire(ctx context.Context) error {
 		return context.Cause(ctx)
 	}
 	if p.interval > 0 {
-		if err := sleepCtx(ctx, p.reserve(time.Now())); err != nil {
+		if err := Sleep(ctx, p.reserve(time.Now())); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // SObjectSummary is an object's entry in the global describe.
@@ -111,50 +112,55 @@ func (d *SObjectDescribe) Field(name string) (*Field, bool) {
 	return nil, false
 }
 
-// describeEntry is one cached describe; done is closed when d/err are set.
-type describeEntry struct {
+// sharedCache caches one result per key: concurrent callers of a key share one fetch, and
+// failures are not cached. The zero value is ready to use; safe for concurrent use.
+type sharedCache[T any] struct {
+	mu      sync.Mutex
+	entries map[string]*sharedEntry[T]
+}
+
+// sharedEntry is one cached result; done is closed when v and err are set.
+type sharedEntry[T any] struct {
 	done chan struct{}
-	d    *SObjectDescribe
+	v    *T
 	err  error
 }
 
-type describeGlobalEntry struct {
-	done chan struct{}
-	d    *GlobalDescribe
-	err  error
-}
-
-// DescribeGlobal lists the org's objects. The result is cached for the client's lifetime
-// (see ForgetDescribes); callers must not modify it.
-func (c *Client) DescribeGlobal(ctx context.Context) (*GlobalDescribe, error) {
+// get returns the cached result for key, or fetches it. A caller waiting for another's fetch
+// stops when its ctx ends; when that fetch was cancelled, it fetches again with its own ctx.
+func (sc *sharedCache[T]) get(ctx context.Context, key string, fetch func() (*T, error)) (*T, error) {
 	for {
-		c.describeMu.Lock()
-		e := c.globalCache
-		if e == nil {
-			e = &describeGlobalEntry{done: make(chan struct{})}
-			c.globalCache = e
-			c.describeMu.Unlock()
-			var d GlobalDescribe
-			err := c.doJSON(ctx, &request{method: http.MethodGet, path: c.dataPath("sobjects")}, nil, &d)
-			c.describeMu.Lock()
+		sc.mu.Lock()
+		e, ok := sc.entries[key]
+		if !ok {
+			if sc.entries == nil {
+				sc.entries = make(map[string]*sharedEntry[T])
+			}
+			e = &sharedEntry[T]{done: make(chan struct{})}
+			sc.entries[key] = e
+			sc.mu.Unlock()
+			v, err := fetch()
+			sc.mu.Lock()
 			if err != nil {
 				e.err = err
-				c.globalCache = nil // failures are not cached
+				if sc.entries[key] == e {
+					delete(sc.entries, key) // failures are not cached
+				}
 			} else {
-				e.d = &d
+				e.v = v
 			}
 			close(e.done)
-			c.describeMu.Unlock()
-			return e.d, e.err
+			sc.mu.Unlock()
+			return e.v, e.err
 		}
-		c.describeMu.Unlock()
+		sc.mu.Unlock()
 		select {
 		case <-e.done:
 		case <-ctx.Done():
 			return nil, context.Cause(ctx)
 		}
 		if e.err == nil {
-			return e.d, nil
+			return e.v, nil
 		}
 		if !isContextErr(e.err) {
 			return nil, e.err
@@ -163,50 +169,40 @@ func (c *Client) DescribeGlobal(ctx context.Context) (*GlobalDescribe, error) {
 	}
 }
 
+// reset forgets every cached result.
+func (sc *sharedCache[T]) reset() {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.entries = nil
+}
+
+// DescribeGlobal lists the org's objects. The result is cached for the client's lifetime
+// (see ForgetDescribes); callers must not modify it.
+func (c *Client) DescribeGlobal(ctx context.Context) (*GlobalDescribe, error) {
+	return c.globalDescribe.get(ctx, "", func() (*GlobalDescribe, error) {
+		var d GlobalDescribe
+		if err := c.doJSON(ctx, &request{method: http.MethodGet, path: c.dataPath("sobjects")}, nil, &d); err != nil {
+			return nil, err
+		}
+		return &d, nil
+	})
+}
+
 // Describe returns an object's full describe (fields, relationships, record types). Results are
 // cached per client, keyed case-insensitively; concurrent callers for the same object share one
 // request. Callers must not modify the result. An unknown object gives an *APIError NOT_FOUND.
 func (c *Client) Describe(ctx context.Context, object string) (*SObjectDescribe, error) {
-	key := strings.ToLower(object)
-	for {
-		c.describeMu.Lock()
-		e, ok := c.describeCache[key]
-		if !ok {
-			e = &describeEntry{done: make(chan struct{})}
-			c.describeCache[key] = e
-			c.describeMu.Unlock()
-			var d SObjectDescribe
-			err := c.doJSON(ctx, &request{method: http.MethodGet, path: c.dataPath("sobjects", object, "describe")}, nil, &d)
-			c.describeMu.Lock()
-			if err != nil {
-				e.err = err
-				delete(c.describeCache, key)
-			} else {
-				e.d = &d
-			}
-			close(e.done)
-			c.describeMu.Unlock()
-			return e.d, e.err
+	return c.describes.get(ctx, strings.ToLower(object), func() (*SObjectDescribe, error) {
+		var d SObjectDescribe
+		if err := c.doJSON(ctx, &request{method: http.MethodGet, path: c.dataPath("sobjects", object, "describe")}, nil, &d); err != nil {
+			return nil, err
 		}
-		c.describeMu.Unlock()
-		select {
-		case <-e.done:
-		case <-ctx.Done():
-			return nil, context.Cause(ctx)
-		}
-		if e.err == nil {
-			return e.d, nil
-		}
-		if !isContextErr(e.err) {
-			return nil, e.err
-		}
-	}
+		return &d, nil
+	})
 }
 
 // ForgetDescribes empties the describe cache (after schema changes).
 func (c *Client) ForgetDescribes() {
-	c.describeMu.Lock()
-	defer c.describeMu.Unlock()
-	c.describeCache = make(map[string]*describeEntry)
-	c.globalCache = nil
+	c.describes.reset()
+	c.globalDescribe.reset()
 }

@@ -48,7 +48,23 @@ type RetryPolicy struct {
 	// Jitter returns a random duration in [0, n]. Nil means a uniform random choice from
 	// math/rand/v2 (safe for concurrent use). Set it for deterministic tests.
 	Jitter func(n time.Duration) time.Duration
+	// CheckRetry is the "should retry?" hook. Nil means DefaultCheckRetry.
+	CheckRetry CheckRetry
+	// Backoff is the "how long to wait?" hook. Nil means the policy's ExponentialBackoff.
+	Backoff Backoff
 }
+
+// CheckRetry decides whether a failed attempt is tried again. method is the request's HTTP
+// method; resp is the response, nil when none came (its body has already been read and closed,
+// and decoded into err as an *APIError); err is the attempt's error (*APIError,
+// *TransportError, or another error such as a token source's). A cancelled or expired
+// context is never retried, whatever the hook says. It must be safe for concurrent use.
+type CheckRetry func(ctx context.Context, method string, resp *http.Response, err error) bool
+
+// Backoff returns how long to wait before retry number attempt (1 = the first retry);
+// retryAfter is the server's Retry-After, zero when it sent none. It must be safe for
+// concurrent use.
+type Backoff func(attempt int, retryAfter time.Duration) time.Duration
 
 // DefaultRetryPolicy returns the policy a Client uses unless WithRetry says otherwise.
 func DefaultRetryPolicy() RetryPolicy {
@@ -71,11 +87,26 @@ func (p RetryPolicy) maxAttempts() int {
 }
 
 // shouldRetry reports whether a request that got resp (nil on transport error) and err is worth
-// another attempt. apiErr is the decoded error response, if any.
-func (p RetryPolicy) shouldRetry(method string, resp *http.Response, apiErr *APIError, err error) bool {
-	if err == nil || isContextErr(err) {
+// another attempt, through the CheckRetry hook.
+func (p RetryPolicy) shouldRetry(ctx context.Context, method string, resp *http.Response, err error) bool {
+	if err == nil || isContextErr(err) || ctx.Err() != nil {
 		return false
 	}
+	if p.CheckRetry != nil {
+		return p.CheckRetry(ctx, method, resp, err)
+	}
+	return DefaultCheckRetry(ctx, method, resp, err)
+}
+
+// DefaultCheckRetry is the default "should retry?" decision, described on RetryPolicy: 429,
+// 503 and REQUEST_LIMIT_EXCEEDED for every method; transport errors, 500, 502 and 504 for
+// methods safe to repeat, or for any method when the connection could not be made.
+func DefaultCheckRetry(ctx context.Context, method string, resp *http.Response, err error) bool {
+	if err == nil || isContextErr(err) || ctx.Err() != nil {
+		return false
+	}
+	var apiErr *APIError
+	errors.As(err, &apiErr)
 	if resp == nil || apiErr == nil {
 		var te *TransportError
 		if !errors.As(err, &te) {
@@ -114,8 +145,18 @@ func notSent(err error) bool {
 	return errors.As(err, &dns)
 }
 
-// backoff returns how long to wait before retry number attempt (1 = first retry).
+// backoff returns how long to wait before retry number attempt, through the Backoff hook.
 func (p RetryPolicy) backoff(attempt int, retryAfter time.Duration) time.Duration {
+	if p.Backoff != nil {
+		return p.Backoff(attempt, retryAfter)
+	}
+	return p.ExponentialBackoff(attempt, retryAfter)
+}
+
+// ExponentialBackoff is the default "how long to wait?" decision, described on RetryPolicy:
+// full jitter under a ceiling that doubles from MinBackoff up to MaxBackoff, and at least the
+// server's Retry-After (capped by MaxRetryAfter).
+func (p RetryPolicy) ExponentialBackoff(attempt int, retryAfter time.Duration) time.Duration {
 	minB, maxB := p.MinBackoff, p.MaxBackoff
 	if minB <= 0 {
 		minB = DefaultMinBackoff
@@ -173,19 +214,4 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		}
 	}
 	return 0
-}
-
-// sleepCtx waits for d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
 }

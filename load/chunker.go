@@ -1,0 +1,103 @@
+package load
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/sfbatch/sfbatch/sfcsv"
+)
+
+// chunker turns one pass's rows into uploads (chunks) under the API's limits: records, bytes
+// and characters per upload, the header counted in each. It owns the pass's encoder and the
+// chunk being filled; it sends nothing.
+type chunker struct {
+	r       *run
+	api     API
+	pass    int
+	lim     limits
+	enc     *encoder
+	hdr     []byte        // the encoded header, written at the top of every chunk file
+	hdrSize sfcsv.RowSize // its size, counted in every chunk
+	cur     *chunk        // the chunk being filled, nil between chunks
+	index   int           // index of the next chunk in the pass
+}
+
+func newChunker(r *run, api API, pass int) (*chunker, error) {
+	enc := newEncoder(r.cfg)
+	hdr, size, err := enc.encode(r.header)
+	if err != nil {
+		return nil, err
+	}
+	return &chunker{r: r, api: api, pass: pass, lim: r.cfg.limitsFor(api), enc: enc, hdr: bytes.Clone(hdr), hdrSize: size}, nil
+}
+
+// add encodes row p and adds it to the chunk being filled. When p does not fit there, that
+// chunk is returned as full (to be sent) and p starts the next one. A row that can never be
+// sent (its value cannot be encoded, it exceeds a limit on its own) is not added: reject says
+// why. err is a failure of the chunk file.
+func (k *chunker) add(p prow) (full *chunk, reject *RowError, err error) {
+	b, size, err := k.enc.encode(p.vals)
+	if err != nil {
+		return nil, &RowError{StatusCode: "SFBATCH_INVALID_VALUE", Message: err.Error()}, nil
+	}
+	if msg := tooLarge(k.api, k.lim, k.hdrSize, size); msg != "" {
+		return nil, &RowError{StatusCode: StatusRowTooLarge, Message: msg}, nil
+	}
+	if k.cur != nil && !k.cur.fits(k.lim, size) {
+		full, k.cur = k.cur, nil
+	}
+	if k.cur == nil {
+		if k.cur, err = k.r.newChunk(k.api, k.pass, k.index, k.hdr, k.hdrSize); err != nil {
+			return full, nil, err
+		}
+		k.index++
+	}
+	batch := p.batch
+	if k.pass == 0 {
+		batch = k.cur.index
+	}
+	m := rowMeta{num: p.num, batch: int32(batch), attempts: int32(p.attempts)}
+	if k.api == Bulk2 {
+		m.hash = k.r.rowHash(p.vals)
+	}
+	return full, nil, k.cur.add(m, p.vals, b, size)
+}
+
+// flush returns the chunk being filled, nil when there is none.
+func (k *chunker) flush() *chunk {
+	c := k.cur
+	k.cur = nil
+	return c
+}
+
+// tooLarge says why a row cannot be sent at all, or "".
+func tooLarge(api API, lim limits, hdr, row sfcsv.RowSize) string {
+	if row.Chars > MaxRecordChars {
+		return fmt.Sprintf("row has %d characters; a record may have at most %d", row.Chars, MaxRecordChars)
+	}
+	if lim.bytes > 0 && int64(hdr.Bytes+row.Bytes) > lim.bytes {
+		return fmt.Sprintf("row is %d bytes; with the header it exceeds the %s limit of %d bytes per upload", row.Bytes, api, lim.bytes)
+	}
+	if lim.chars > 0 && int64(hdr.Chars+row.Chars) > lim.chars {
+		return fmt.Sprintf("row has %d characters; with the header it exceeds the %s limit of %d characters per batch", row.Chars, api, lim.chars)
+	}
+	return ""
+}
+
+// encoder encodes rows to CSV bytes and measures them.
+type encoder struct {
+	buf  []byte
+	opts sfcsv.WriterOptions
+}
+
+func newEncoder(cfg *config) *encoder {
+	return &encoder{opts: sfcsv.WriterOptions{Delimiter: cfg.ColumnDelimiter, LineEnding: cfg.LineEnding}}
+}
+
+// encode returns the encoded row (valid until the next call) and its size.
+func (e *encoder) encode(vals []string) ([]byte, sfcsv.RowSize, error) {
+	var size sfcsv.RowSize
+	var err error
+	e.buf, size, err = sfcsv.AppendRecord(e.buf[:0], vals, e.opts)
+	return e.buf, size, err
+}

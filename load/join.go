@@ -1,0 +1,188 @@
+package load
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/sfcsv"
+)
+
+// Result kinds of a Bulk API 2.0 ingest job: its three result files.
+const (
+	resultsSuccessful  = "successfulResults"
+	resultsFailed      = "failedResults"
+	resultsUnprocessed = "unprocessedrecords"
+)
+
+// resultJoiner joins the result files of one Bulk API 2.0 job to its chunk's rows by content:
+// the files echo each row's values after the sf__ columns, in no particular order. Identical
+// rows are matched to input rows in input order. Each matched row's result goes to
+// run.resolve.
+type resultJoiner struct {
+	r         *run
+	c         *chunk
+	job       *salesforce.IngestJob
+	idx       *join
+	unmatched int // result rows that matched no input row
+}
+
+func newResultJoiner(r *run, c *chunk, job *salesforce.IngestJob) *resultJoiner {
+	return &resultJoiner{r: r, c: c, job: job, idx: newJoin(c)}
+}
+
+// joinFile reads one result file of kind resultsSuccessful, resultsFailed or
+// resultsUnprocessed and resolves every row it matches.
+func (j *resultJoiner) joinFile(kind string, body io.Reader) error {
+	r, id := j.r, j.job.ID
+	rd := sfcsv.NewReader(body, sfcsv.ReaderOptions{Delimiter: r.cfg.ColumnDelimiter, Name: id + "/" + kind, ReuseRecord: true})
+	hdr, err := rd.Header()
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s of job %s: %w", kind, id, err)
+	}
+	cols := newResultColumns(r.header, hdr)
+	for _, name := range cols.missing() {
+		r.cfg.Logger.Warn("load: result file lacks an input column; its rows cannot be matched", "job", id, "file", kind, "column", name)
+	}
+	unmatched := 0
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil && rec == nil {
+			return fmt.Errorf("read %s of job %s: %w", kind, id, err)
+		}
+		vals := cols.values(rec)
+		i := j.idx.take(r.rowHash(vals))
+		if i < 0 {
+			unmatched++
+			continue
+		}
+		j.resolve(kind, i, cols, rec, vals)
+	}
+	if unmatched > 0 {
+		r.cfg.Logger.Warn("load: result rows that match no input row", "job", id, "file", kind, "rows", unmatched)
+	}
+	j.unmatched += unmatched
+	return nil
+}
+
+// resolve gives row i the result one record of a result file of kind says.
+func (j *resultJoiner) resolve(kind string, i int, cols *resultColumns, rec, vals []string) {
+	r, c, job := j.r, j.c, j.job
+	switch kind {
+	case resultsSuccessful:
+		r.resolve(c, i, &RowResult{Outcome: Succeeded, ID: cols.get(rec, cols.id), Created: strings.EqualFold(cols.get(rec, cols.created), "true"), Values: vals})
+	case resultsFailed:
+		r.resolve(c, i, &RowResult{Outcome: Failed, ID: cols.get(rec, cols.id), Error: parseBulkError(cols.get(rec, cols.err)), Values: vals})
+	default:
+		if job.State == salesforce.JobStateFailed {
+			r.resolveJobFailure(c, i, vals, jobError(job), Failed)
+		} else {
+			r.resolve(c, i, &RowResult{Outcome: NotProcessed, Values: vals,
+				Error: &RowError{StatusCode: StatusNoResult, Message: "not processed: job " + job.ID + " ended " + job.State}})
+		}
+	}
+}
+
+// resultColumns maps a result file's header: where the sf__ columns are and where each input
+// column is (-1 when absent).
+type resultColumns struct {
+	input            []string
+	id, created, err int
+	pos              []int // input column -> result column
+}
+
+func newResultColumns(input, hdr []string) *resultColumns {
+	rc := &resultColumns{input: input, id: -1, created: -1, err: -1, pos: make([]int, len(input))}
+	for i := range rc.pos {
+		rc.pos[i] = -1
+	}
+	for j, h := range hdr {
+		switch h {
+		case "sf__Id":
+			rc.id = j
+			continue
+		case "sf__Created":
+			rc.created = j
+			continue
+		case "sf__Error":
+			rc.err = j
+			continue
+		}
+		for i, name := range input {
+			if rc.pos[i] < 0 && strings.EqualFold(name, h) {
+				rc.pos[i] = j
+				break
+			}
+		}
+	}
+	return rc
+}
+
+// missing lists the input columns the result file lacks.
+func (rc *resultColumns) missing() []string {
+	var out []string
+	for i, p := range rc.pos {
+		if p < 0 {
+			out = append(out, rc.input[i])
+		}
+	}
+	return out
+}
+
+// values returns a result record's input values, in input column order.
+func (rc *resultColumns) values(rec []string) []string {
+	vals := make([]string, len(rc.pos))
+	for i, p := range rc.pos {
+		if p >= 0 && p < len(rec) {
+			vals[i] = rec[p]
+		}
+	}
+	return vals
+}
+
+// get returns column col of rec, "" when absent.
+func (rc *resultColumns) get(rec []string, col int) string {
+	if col >= 0 && col < len(rec) {
+		return rec[col]
+	}
+	return ""
+}
+
+// join is an index from row content hash to the chunk's rows, consumed as results arrive.
+type join struct {
+	head map[uint64]int32 // hash -> first unmatched row index + 1
+	next []int32          // row index -> next row index + 1 with the same hash
+}
+
+func newJoin(c *chunk) *join {
+	j := &join{head: make(map[uint64]int32, len(c.rows)), next: make([]int32, len(c.rows))}
+	for i := len(c.rows) - 1; i >= 0; i-- {
+		h := c.rows[i].hash
+		j.next[i] = j.head[h]
+		j.head[h] = int32(i + 1)
+	}
+	return j
+}
+
+// take returns the first unmatched row with hash h, or -1.
+func (j *join) take(h uint64) int {
+	v := j.head[h]
+	if v == 0 {
+		return -1
+	}
+	i := v - 1
+	if n := j.next[i]; n == 0 {
+		delete(j.head, h)
+	} else {
+		j.head[h] = n
+	}
+	return int(i)
+}

@@ -1,0 +1,179 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sfbatch/sfbatch/sfcsv"
+)
+
+// runPass sends one pass's rows: the chunker cuts them into uploads, the pass runner sends
+// each upload through the API's runner with bounded concurrency, and waits for them all.
+func (r *run) runPass(ctx context.Context, pass int, src passSource) error {
+	p, err := r.newPassRunner(ctx, pass)
+	if err != nil {
+		return err
+	}
+	inputErr := p.feed(src)
+	return p.wait(ctx, inputErr)
+}
+
+// passRunner runs the chunks of one pass: at most Concurrency at once, each through the API's
+// runner and then recorded as finished. In the first pass it also runs the jobs an
+// interrupted load left in flight (Options.Resume) as their rows are read.
+type passRunner struct {
+	r      *run
+	pass   int
+	api    API
+	runner runner
+	chunks *chunker
+	g      *errgroup.Group
+	gctx   context.Context
+}
+
+func (r *run) newPassRunner(ctx context.Context, pass int) (*passRunner, error) {
+	run, err := r.newRunner(r.api, pass)
+	if err != nil {
+		return nil, err
+	}
+	chunks, err := newChunker(r, r.api, pass)
+	if err != nil {
+		return nil, err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cfg.Concurrency)
+	return &passRunner{r: r, pass: pass, api: r.api, runner: run, chunks: chunks, g: g, gctx: gctx}, nil
+}
+
+// feed reads the pass's rows into chunks and starts each full chunk. It returns the input's
+// error, if any; other failures are the group's.
+func (p *passRunner) feed(src passSource) error {
+	p.launchResumed()
+	for p.gctx.Err() == nil {
+		row, err := src.next()
+		p.launchResumed()
+		if errors.Is(err, io.EOF) {
+			if p.pass == 0 {
+				if err := p.r.missingResumed(); err != nil {
+					p.fail(err)
+				}
+			}
+			break
+		}
+		if err != nil {
+			p.flush()
+			return err
+		}
+		if !p.add(row) {
+			break
+		}
+	}
+	p.flush()
+	return nil
+}
+
+// add prepares one row and hands it to the chunker; false stops the pass.
+func (p *passRunner) add(row prow) bool {
+	r := p.r
+	if p.pass == 0 {
+		row.batch = -1 // rows that fail before being sent belong to no batch
+	}
+	if r.cfg.Nulls == NullsWrite {
+		for i, v := range row.vals {
+			if v == "" {
+				row.vals[i] = sfcsv.NullValue
+			}
+		}
+	}
+	if p.pass == 0 && r.check != nil {
+		if e := r.check.rowError(row.num, r.header, row.vals); e != nil {
+			r.emit(&RowResult{Row: row.num, Outcome: Failed, Values: row.vals, Batch: row.batch, Error: e})
+			return true
+		}
+	}
+	full, reject, err := p.chunks.add(row)
+	if full != nil {
+		p.submit(full)
+	}
+	if reject != nil {
+		r.emit(&RowResult{Row: row.num, Outcome: Failed, Values: row.vals, Batch: row.batch, Attempts: row.attempts, Error: reject})
+		return true
+	}
+	if err != nil {
+		p.fail(err)
+		return false
+	}
+	return true
+}
+
+// flush starts the chunk being filled, unless the pass is stopping.
+func (p *passRunner) flush() {
+	if c := p.chunks.flush(); c != nil && p.gctx.Err() == nil {
+		p.submit(c)
+	}
+}
+
+// submit starts a full chunk: its runner sends it and joins its results, then it is
+// recorded as finished.
+func (p *passRunner) submit(c *chunk) {
+	if err := c.seal(); err != nil {
+		p.fail(err)
+		return
+	}
+	p.g.Go(func() error {
+		if err := p.runner.run(p.gctx, c); err != nil {
+			return err
+		}
+		return p.r.finishChunk(p.gctx, c)
+	})
+}
+
+// fail stops the pass with err.
+func (p *passRunner) fail(err error) { p.g.Go(func() error { return err }) }
+
+// launchResumed starts the jobs of an interrupted load whose rows have all been read.
+func (p *passRunner) launchResumed() {
+	if p.pass != 0 {
+		return
+	}
+	for _, rj := range p.r.takeReady() {
+		p.g.Go(func() error { return p.r.runResumed(p.gctx, rj) })
+	}
+}
+
+// wait waits for every chunk, lets the runner finish (Bulk API 1.0 closes its job) and
+// returns the pass's error: a failure first, then ctx's, then the input's.
+func (p *passRunner) wait(ctx context.Context, inputErr error) error {
+	r := p.r
+	err := p.g.Wait()
+	if ferr := p.runner.finish(ctx, err != nil); err == nil {
+		err = ferr
+	}
+	if err == nil && p.pass == 0 && ctx.Err() == nil {
+		r.finishResumed(ctx)
+	}
+	r.reportDone(p.api, "", "")
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return err
+	}
+	return inputErr
+}
+
+// finishChunk records a chunk whose rows all have their attempt's outcome: the sink's results
+// are made durable, then the journal records the job finished with its done rows.
+func (r *run) finishChunk(ctx context.Context, c *chunk) error {
+	if err := r.sinkFailed(); err != nil {
+		return err
+	}
+	if err := r.journal.finished(ctx, c); err != nil {
+		return err
+	}
+	r.dropChunk(c)
+	return nil
+}

@@ -1,0 +1,216 @@
+package salesforce
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Waiter defaults, used when a WaiterOptions field is zero.
+const (
+	// DefaultWaiterMinDelay is the first wait between two status polls.
+	DefaultWaiterMinDelay = 250 * time.Millisecond
+	// DefaultWaiterMaxDelay caps the wait between two status polls.
+	DefaultWaiterMaxDelay = 30 * time.Second
+)
+
+// WaiterOptions tune how a Waiter polls. The zero value means the defaults.
+type WaiterOptions struct {
+	// MinDelay is the first wait between two polls. Zero means DefaultWaiterMinDelay.
+	MinDelay time.Duration
+	// MaxDelay caps the wait between two polls. Zero means DefaultWaiterMaxDelay (or MinDelay
+	// when that is larger).
+	MaxDelay time.Duration
+	// Since is when the job started; the wait between polls is at most a quarter of the
+	// time since then (but never under MinDelay). Zero means when Wait is called.
+	Since time.Time
+	// OnPoll, if set, is called after every successful poll with what it read, from the
+	// goroutine that called Wait. It is how callers report progress.
+	OnPoll func(JobProgress)
+}
+
+// JobProgress is what one poll of a job, a batch or a Bulk API 1.0 job's batch list read.
+type JobProgress struct {
+	// State is the job's or batch's state; for a batch list, a count per state such as
+	// "Completed:3 InProgress:1".
+	State string
+	// Changed reports whether State differs from the previous poll's (true on the first).
+	Changed bool
+	// RecordsProcessed is Salesforce's count of records processed so far.
+	RecordsProcessed int64
+	// Polls counts the polls of this Wait, this one included.
+	Polls int
+	// Elapsed is the time since WaiterOptions.Since.
+	Elapsed time.Duration
+}
+
+// Waiter polls one job (or batch) until it reaches the state its caller waits for, shaped like
+// the AWS SDK's waiters. Polls start MinDelay apart and the wait grows by half each time a
+// poll shows no progress (no new state, no more records processed), up to MaxDelay and at
+// most a quarter of the job's age, so a short job is noticed soon after it finishes and a
+// long one is not polled needlessly often. Only the context ends a wait early: a running job is
+// never abandoned because of a client-side timer. An error from a poll ends the wait (the
+// client has already retried what was worth retrying).
+//
+// Create one with NewIngestJobWaiter, NewQueryJobWaiter, NewBatchWaiter or
+// NewBatchListWaiter. A Waiter is safe for concurrent use when OnPoll is.
+type Waiter[T any] struct {
+	poll     func(ctx context.Context) (T, error)
+	progress func(T) (state string, processed int64)
+	final    func(T) bool
+	opts     WaiterOptions
+
+	// now and sleep are time.Now and Sleep; tests replace them.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// IngestJobGetter reads a Bulk API 2.0 ingest job (*Bulk2Service does).
+type IngestJobGetter interface {
+	GetIngestJob(ctx context.Context, jobID string) (*IngestJob, error)
+}
+
+// QueryJobGetter reads a Bulk API 2.0 query job (*Bulk2Service does).
+type QueryJobGetter interface {
+	GetQueryJob(ctx context.Context, jobID string) (*QueryJob, error)
+}
+
+// BatchGetter reads a Bulk API 1.0 batch (*Bulk1Service does).
+type BatchGetter interface {
+	GetBatch(ctx context.Context, jobID, batchID string) (*Batch, error)
+}
+
+// BatchLister lists a Bulk API 1.0 job's batches (*Bulk1Service does).
+type BatchLister interface {
+	ListBatches(ctx context.Context, jobID string) ([]*Batch, error)
+}
+
+// NewIngestJobWaiter returns a Waiter for a Bulk API 2.0 ingest job; Wait returns once the job
+// is JobComplete, Failed or Aborted.
+func NewIngestJobWaiter(api IngestJobGetter, jobID string, optFns ...func(*WaiterOptions)) *Waiter[*IngestJob] {
+	return newWaiter(func(ctx context.Context) (*IngestJob, error) { return api.GetIngestJob(ctx, jobID) },
+		func(j *IngestJob) (string, int64) { return j.State, j.NumberRecordsProcessed },
+		(*IngestJob).Terminal, optFns)
+}
+
+// NewQueryJobWaiter returns a Waiter for a Bulk API 2.0 query job; Wait returns once the job
+// is JobComplete, Failed or Aborted.
+func NewQueryJobWaiter(api QueryJobGetter, jobID string, optFns ...func(*WaiterOptions)) *Waiter[*QueryJob] {
+	return newWaiter(func(ctx context.Context) (*QueryJob, error) { return api.GetQueryJob(ctx, jobID) },
+		func(j *QueryJob) (string, int64) { return j.State, j.NumberRecordsProcessed },
+		(*QueryJob).Terminal, optFns)
+}
+
+// NewBatchWaiter returns a Waiter for one Bulk API 1.0 batch; Wait returns once the batch is
+// Completed, Failed or NotProcessed.
+func NewBatchWaiter(api BatchGetter, jobID, batchID string, optFns ...func(*WaiterOptions)) *Waiter[*Batch] {
+	return newWaiter(func(ctx context.Context) (*Batch, error) { return api.GetBatch(ctx, jobID, batchID) },
+		func(b *Batch) (string, int64) { return b.State, b.NumberRecordsProcessed },
+		(*Batch).Terminal, optFns)
+}
+
+// NewBatchListWaiter returns a Waiter over a Bulk API 1.0 job's batch list; Wait returns once
+// the job has batches and every one of them is final. WaitFor waits for any other condition
+// (such as "a batch completed that I have not read yet").
+func NewBatchListWaiter(api BatchLister, jobID string, optFns ...func(*WaiterOptions)) *Waiter[[]*Batch] {
+	return newWaiter(func(ctx context.Context) ([]*Batch, error) { return api.ListBatches(ctx, jobID) },
+		batchListProgress, allBatchesFinal, optFns)
+}
+
+func allBatchesFinal(bs []*Batch) bool {
+	return len(bs) > 0 && !slices.ContainsFunc(bs, func(b *Batch) bool { return !b.Terminal() })
+}
+
+// batchListProgress summarises a batch list as a count per state and the records processed.
+func batchListProgress(bs []*Batch) (string, int64) {
+	counts := map[string]int{}
+	var processed int64
+	for _, b := range bs {
+		counts[b.State]++
+		processed += b.NumberRecordsProcessed
+	}
+	states := make([]string, 0, len(counts))
+	for s, n := range counts {
+		states = append(states, fmt.Sprintf("%s:%d", s, n))
+	}
+	slices.Sort(states)
+	return strings.Join(states, " "), processed
+}
+
+func newWaiter[T any](poll func(context.Context) (T, error), progress func(T) (string, int64), final func(T) bool, optFns []func(*WaiterOptions)) *Waiter[T] {
+	w := &Waiter[T]{poll: poll, progress: progress, final: final, now: time.Now, sleep: Sleep}
+	for _, f := range optFns {
+		f(&w.opts)
+	}
+	return w
+}
+
+// Wait polls until the job (or batch) is final and returns its last status.
+func (w *Waiter[T]) Wait(ctx context.Context) (T, error) { return w.WaitFor(ctx, w.final) }
+
+// WaitFor polls until done reports true for the status read, and returns that status. The
+// first poll is immediate.
+func (w *Waiter[T]) WaitFor(ctx context.Context, done func(T) bool) (T, error) {
+	minD, maxD := w.opts.MinDelay, w.opts.MaxDelay
+	if minD <= 0 {
+		minD = DefaultWaiterMinDelay
+	}
+	if maxD <= 0 {
+		maxD = max(DefaultWaiterMaxDelay, minD)
+	}
+	maxD = max(maxD, minD)
+	since := w.opts.Since
+	if since.IsZero() {
+		since = w.now()
+	}
+	d := minD
+	lastState, lastProcessed := "", int64(-1)
+	for polls := 1; ; polls++ {
+		st, err := w.poll(ctx)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		state, processed := w.progress(st)
+		changed := polls == 1 || state != lastState
+		progressed := changed || processed != lastProcessed
+		lastState, lastProcessed = state, processed
+		if w.opts.OnPoll != nil {
+			w.opts.OnPoll(JobProgress{State: state, Changed: changed, RecordsProcessed: processed, Polls: polls, Elapsed: w.now().Sub(since)})
+		}
+		if done(st) {
+			return st, nil
+		}
+		if err := w.sleep(ctx, d); err != nil {
+			var zero T
+			return zero, err
+		}
+		if !progressed {
+			d = min(d+d/2+time.Millisecond, maxD)
+		}
+		// At most about a quarter of the job's age: a short job is noticed soon after it
+		// finishes (freeing its concurrency slot), a long one is not polled needlessly often.
+		d = min(d, max(minD, w.now().Sub(since)/4))
+	}
+}
+
+// Sleep waits d or until ctx ends, with a timer (never a bare sleep). It returns the context's
+// cause when ctx ended first, else nil; a d of zero or less only checks ctx.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
