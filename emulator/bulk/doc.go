@@ -36,6 +36,17 @@
 // of Options.Seed, the job, the batch and the row: the same data and seed
 // give the same failures whatever the scheduling. Serial jobs never contend.
 //
+// # Job and batch states
+//
+// Every change of a job's or a batch's state goes through one transition
+// table (states.go: jobTransitions, batchTransitions), state x event ->
+// state. Client requests (close, abort, upload, UploadComplete, delete,
+// add batch) that the table does not allow from the job's current state
+// are refused with Salesforce's error for that request (jobRefusal);
+// processor steps (start, finish, fail) that it does not allow, because
+// an abort or a delete came first, change nothing. The tests walk every
+// pair of the tables through the HTTP API (TestTransitionTables).
+//
 // # Limits and faults
 //
 // Every Bulk 1.0 batch submitted and every Bulk 2.0 internal batch consumes
