@@ -489,54 +489,16 @@ func (s *Service) splitUpload(_ context.Context, j *job) {
 	data := j.upload
 	s.mu.Unlock()
 
-	fail := func(msg string) {
+	header, headerLine, hdrEnd, msg := s.checkUpload(j, data)
+	if msg != "" {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.failJobLocked(j, msg)
-	}
-	if !j.uploaded || len(bytes.TrimSpace(data)) == 0 {
-		fail("InvalidBatch : No data was uploaded for this job")
 		return
 	}
-	hdrEnd := headerEnd(data)
-	if hdrEnd < len(data) || bytes.HasSuffix(data[:hdrEnd], []byte("\n")) {
-		crlf := bytes.HasSuffix(data[:hdrEnd], []byte("\r\n"))
-		if crlf != (j.lineEnding == sfcsv.CRLF) {
-			fail("ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is " + j.lineEnding.String())
-			return
-		}
-	}
-	cs, err := newCSVSource(bytes.NewReader(data[:hdrEnd]), j.delim)
-	if err != nil {
-		fail(err.Error())
-		return
-	}
-	if msg := s.checkColumns(j.object, cs.header); msg != "" {
-		fail(msg)
-		return
-	}
-	headerLine := bytes.TrimLeft(bytes.TrimRight(data[:hdrEnd], "\r\n"), "\r\n")
-	if bytes.HasPrefix(headerLine, []byte(sfcsv.BOM)) {
-		headerLine = headerLine[len(sfcsv.BOM):]
-	}
-	var segs []*batch
-	pos := hdrEnd
-	for pos < len(data) {
-		start, n := pos, 0
-		for pos < len(data) && n < MaxBatchRecords {
-			end := nextRecordEnd(data, pos)
-			if !isBlankLine(data[pos:end]) {
-				n++
-			}
-			pos = end
-		}
-		if n == 0 {
-			break
-		}
-		segs = append(segs, &batch{job: j, state: batchQueued, data: data[start:pos], records: n})
-	}
+	segs := segmentUpload(j, data, hdrEnd)
 	s.mu.Lock()
-	j.header, j.headerLine = cs.header, headerLine
+	j.header, j.headerLine = header, headerLine
 	now := s.clk.Now()
 	for i, b := range segs {
 		b.id = s.newIDLocked(prefixBatch)
@@ -555,6 +517,65 @@ func (s *Service) splitUpload(_ context.Context, j *job) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.queueSegmentsLocked(j, segs)
+}
+
+// checkUpload validates a Bulk 2.0 upload's header: data present, the
+// job's line ending, known columns. It returns the header's fields, its
+// line without terminator or byte order mark, and where the rows start;
+// msg is the job's errorMessage when the upload is refused.
+func (s *Service) checkUpload(j *job, data []byte) (header []string, headerLine []byte, hdrEnd int, msg string) {
+	if !j.uploaded || len(bytes.TrimSpace(data)) == 0 {
+		return nil, nil, 0, "InvalidBatch : No data was uploaded for this job"
+	}
+	hdrEnd = headerEnd(data)
+	if hdrEnd < len(data) || bytes.HasSuffix(data[:hdrEnd], []byte("\n")) {
+		crlf := bytes.HasSuffix(data[:hdrEnd], []byte("\r\n"))
+		if crlf != (j.lineEnding == sfcsv.CRLF) {
+			return nil, nil, 0, "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is " + j.lineEnding.String()
+		}
+	}
+	cs, err := newCSVSource(bytes.NewReader(data[:hdrEnd]), j.delim)
+	if err != nil {
+		return nil, nil, 0, err.Error()
+	}
+	if msg := s.checkColumns(j.object, cs.header); msg != "" {
+		return nil, nil, 0, msg
+	}
+	headerLine = bytes.TrimLeft(bytes.TrimRight(data[:hdrEnd], "\r\n"), "\r\n")
+	if bytes.HasPrefix(headerLine, []byte(sfcsv.BOM)) {
+		headerLine = headerLine[len(sfcsv.BOM):]
+	}
+	return cs.header, headerLine, hdrEnd, ""
+}
+
+// segmentUpload cuts the rows after hdrEnd into queued batches of at most
+// MaxBatchRecords non-blank records each.
+func segmentUpload(j *job, data []byte, hdrEnd int) []*batch {
+	var segs []*batch
+	pos := hdrEnd
+	for pos < len(data) {
+		start, n := pos, 0
+		for pos < len(data) && n < MaxBatchRecords {
+			end := nextRecordEnd(data, pos)
+			if !isBlankLine(data[pos:end]) {
+				n++
+			}
+			pos = end
+		}
+		if n == 0 {
+			break
+		}
+		segs = append(segs, &batch{job: j, state: batchQueued, data: data[start:pos], records: n})
+	}
+	return segs
+}
+
+// queueSegmentsLocked charges each batch to DailyBulkApiBatches and queues
+// it; a batch over the allowance fails the job and is, with every later
+// one, not processed. A job aborted meanwhile queues nothing. Caller holds
+// s.mu.
+func (s *Service) queueSegmentsLocked(j *job, segs []*batch) {
 	if j.state != stateInProgress {
 		for _, b := range segs {
 			s.batchStepLocked(b, batchSkip)

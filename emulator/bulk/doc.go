@@ -5,6 +5,15 @@
 // go-salesforce, heroku salesforce-bulk) and sfbatch's own engines can run
 // against it.
 //
+// # What this package owns, and what it must not touch
+//
+// It owns the Bulk APIs' wire formats, their jobs and batches, the worker
+// pool that processes them and the processing profiles. What a row does
+// to a record is decided by org.Org.Write, never here, so Bulk rows fail
+// exactly as REST writes do. It does not authenticate or count API
+// requests (package emulator does before a request arrives), and it never
+// imports the client packages (salesforce, load, extract).
+//
 // # Serving
 //
 // A Service is an http.Handler. The emulator's server authenticates each
