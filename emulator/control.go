@@ -38,25 +38,6 @@ type advancer interface{ Advance(time.Duration) }
 func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	p := strings.Trim(strings.TrimPrefix(r.URL.Path, ControlPrefix), "/")
 	parts := strings.Split(p, "/")
-	var body struct {
-		Message   string  `json:"message"`
-		Count     int     `json:"count"`
-		Rate      float64 `json:"rate"`
-		Remaining *int    `json:"remaining"`
-		Duration  string  `json:"duration"`
-		Enabled   *bool   `json:"enabled"`
-	}
-	decode := func(v any) bool {
-		b, err := io.ReadAll(io.LimitReader(r.Body, maxControlBody))
-		if err == nil && len(strings.TrimSpace(string(b))) > 0 {
-			err = json.Unmarshal(b, v)
-		}
-		if err != nil {
-			wire.WriteError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "malformed control request: "+err.Error())
-			return false
-		}
-		return true
-	}
 	route := r.Method + " " + parts[0]
 	if len(parts) > 1 {
 		route += "/" + parts[1]
@@ -65,99 +46,150 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	case route == "GET faults":
 		wire.WriteJSON(w, http.StatusOK, s.faults.list())
 	case route == "POST faults":
-		var f Fault
-		if !decode(&f) {
-			return
-		}
-		id, err := s.faults.add(f)
-		if err != nil {
-			wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", err.Error())
-			return
-		}
-		wire.WriteJSON(w, http.StatusCreated, map[string]int{"id": id})
+		s.controlAddFault(w, r)
 	case r.Method == http.MethodDelete && parts[0] == "faults":
-		if len(parts) == 1 {
-			s.faults.clear()
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		id, err := strconv.Atoi(parts[1])
-		if err != nil || !s.faults.remove(id) {
-			wire.WriteError(w, http.StatusNotFound, "NOT_FOUND", "no fault "+parts[1])
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		s.controlRemoveFaults(w, parts[1:])
 	case route == "POST sessions/expire":
 		wire.WriteJSON(w, http.StatusOK, map[string]int{"expired": s.ExpireSessions()})
 	case route == "GET limits":
 		wire.WriteJSON(w, http.StatusOK, s.org.Limits())
 	case r.Method == http.MethodPost && parts[0] == "limits" && len(parts) == 2:
-		if !decode(&body) {
-			return
-		}
-		if body.Remaining == nil {
-			wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", `body needs "remaining"`)
-			return
-		}
-		if err := s.SetLimitRemaining(parts[1], *body.Remaining); err != nil {
-			wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", err.Error())
-			return
-		}
-		wire.WriteJSON(w, http.StatusOK, s.org.Limits()[parts[1]])
+		s.controlSetLimit(w, r, parts[1])
 	case route == "POST clock/advance":
-		if !decode(&body) {
-			return
-		}
-		d, err := time.ParseDuration(body.Duration)
-		adv, ok := s.clock.(advancer)
-		switch {
-		case err != nil || d < 0:
-			wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", fmt.Sprintf("bad duration %q", body.Duration))
-		case !ok:
-			wire.WriteError(w, http.StatusConflict, "INVALID_REQUEST", "the server runs on the real clock")
-		default:
-			adv.Advance(d)
-			wire.WriteJSON(w, http.StatusOK, map[string]string{"now": wire.FormatDateTime(s.clock.Now())})
-		}
-	case route == "POST bulk/fail-next-job":
-		if !decode(&body) {
-			return
-		}
-		s.bulk.FailNextJob(body.Message)
-		w.WriteHeader(http.StatusNoContent)
-	case route == "POST bulk/query-timeouts":
-		if !decode(&body) {
-			return
-		}
-		s.bulk.FailQueriesWithTimeout(body.Count)
-		w.WriteHeader(http.StatusNoContent)
-	case route == "POST bulk/drop-uploads":
-		if !decode(&body) {
-			return
-		}
-		s.bulk.DropNextUploads(body.Count)
-		w.WriteHeader(http.StatusNoContent)
-	case route == "POST bulk/lock-contention":
-		if !decode(&body) {
-			return
-		}
-		s.bulk.SetLockContentionRate(body.Rate)
-		w.WriteHeader(http.StatusNoContent)
+		s.controlAdvanceClock(w, r)
+	case r.Method == http.MethodPost && parts[0] == "bulk" && len(parts) == 2 && s.controlBulk(w, r, parts[1]):
 	case route == "GET settings/soap-login":
 		wire.WriteJSON(w, http.StatusOK, map[string]bool{"enabled": s.SOAPLoginEnabled()})
 	case route == "POST settings/soap-login":
-		if !decode(&body) {
-			return
-		}
-		if body.Enabled == nil {
-			wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", `body needs "enabled"`)
-			return
-		}
-		s.SetSOAPLoginEnabled(*body.Enabled)
-		wire.WriteJSON(w, http.StatusOK, map[string]bool{"enabled": s.SOAPLoginEnabled()})
+		s.controlSOAPLogin(w, r)
 	default:
 		wire.WriteError(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
 	}
+}
+
+// decodeControl reads a control request's JSON body into v (an empty body
+// leaves v as it is), answering 400 when it is malformed.
+func decodeControl(w http.ResponseWriter, r *http.Request, v any) bool {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxControlBody))
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
+		wire.WriteError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "malformed control request: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// controlAddFault answers POST /_emulator/faults.
+func (s *Server) controlAddFault(w http.ResponseWriter, r *http.Request) {
+	var f Fault
+	if !decodeControl(w, r, &f) {
+		return
+	}
+	id, err := s.faults.add(f)
+	if err != nil {
+		wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", err.Error())
+		return
+	}
+	wire.WriteJSON(w, http.StatusCreated, map[string]int{"id": id})
+}
+
+// controlRemoveFaults answers DELETE /_emulator/faults[/{id}].
+func (s *Server) controlRemoveFaults(w http.ResponseWriter, ids []string) {
+	if len(ids) == 0 {
+		s.faults.clear()
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	id, err := strconv.Atoi(ids[0])
+	if err != nil || !s.faults.remove(id) {
+		wire.WriteError(w, http.StatusNotFound, "NOT_FOUND", "no fault "+ids[0])
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// controlSetLimit answers POST /_emulator/limits/{name}.
+func (s *Server) controlSetLimit(w http.ResponseWriter, r *http.Request, name string) {
+	var body struct {
+		Remaining *int `json:"remaining"`
+	}
+	if !decodeControl(w, r, &body) {
+		return
+	}
+	if body.Remaining == nil {
+		wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", `body needs "remaining"`)
+		return
+	}
+	if err := s.SetLimitRemaining(name, *body.Remaining); err != nil {
+		wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", err.Error())
+		return
+	}
+	wire.WriteJSON(w, http.StatusOK, s.org.Limits()[name])
+}
+
+// controlAdvanceClock answers POST /_emulator/clock/advance.
+func (s *Server) controlAdvanceClock(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Duration string `json:"duration"`
+	}
+	if !decodeControl(w, r, &body) {
+		return
+	}
+	d, err := time.ParseDuration(body.Duration)
+	adv, ok := s.clock.(advancer)
+	switch {
+	case err != nil || d < 0:
+		wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", fmt.Sprintf("bad duration %q", body.Duration))
+	case !ok:
+		wire.WriteError(w, http.StatusConflict, "INVALID_REQUEST", "the server runs on the real clock")
+	default:
+		adv.Advance(d)
+		wire.WriteJSON(w, http.StatusOK, map[string]string{"now": wire.FormatDateTime(s.clock.Now())})
+	}
+}
+
+// controlSOAPLogin answers POST /_emulator/settings/soap-login, the org's
+// "Enable SOAP API login()" setting.
+func (s *Server) controlSOAPLogin(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Enabled *bool `json:"enabled"`
+	}
+	if !decodeControl(w, r, &body) {
+		return
+	}
+	if body.Enabled == nil {
+		wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", `body needs "enabled"`)
+		return
+	}
+	s.SetSOAPLoginEnabled(*body.Enabled)
+	wire.WriteJSON(w, http.StatusOK, map[string]bool{"enabled": s.SOAPLoginEnabled()})
+}
+
+// controlBulk answers POST /_emulator/bulk/{fault}, the Bulk service's
+// fault controls. It reports false, having written nothing, for an unknown
+// fault.
+func (s *Server) controlBulk(w http.ResponseWriter, r *http.Request, fault string) bool {
+	var body struct {
+		Message string  `json:"message"`
+		Count   int     `json:"count"`
+		Rate    float64 `json:"rate"`
+	}
+	apply := map[string]func(){
+		"fail-next-job":   func() { s.bulk.FailNextJob(body.Message) },
+		"query-timeouts":  func() { s.bulk.FailQueriesWithTimeout(body.Count) },
+		"drop-uploads":    func() { s.bulk.DropNextUploads(body.Count) },
+		"lock-contention": func() { s.bulk.SetLockContentionRate(body.Rate) },
+	}[fault]
+	if apply == nil {
+		return false
+	}
+	if decodeControl(w, r, &body) {
+		apply()
+		w.WriteHeader(http.StatusNoContent)
+	}
+	return true
 }
 
 // SetLimitRemaining sets how much of the named limit is left; 0 exhausts

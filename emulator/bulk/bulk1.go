@@ -187,7 +187,7 @@ func (s *Service) bulk1CreateJob(w http.ResponseWriter, r *http.Request, ver wir
 	j := &job{
 		kind: kindBulk1, version: ver, operation: jr.Operation, object: ob.Name, extID: jr.ExternalIDFieldName,
 		contentType: jr.ContentType, concurrency: jr.ConcurrencyMode, assignmentRuleID: jr.AssignmentRuleID,
-		delim: sfcsv.Comma, lineEnding: sfcsv.LF, createdBy: userID, created: now, modstamp: now, state: stateOpen, pk: pk,
+		delim: sfcsv.Comma, lineEnding: sfcsv.LF, createdBy: userID, created: now, modstamp: now, state: initialJobState(kindBulk1), pk: pk,
 	}
 	s.mu.Lock()
 	if s.openJobsFullLocked() {
@@ -226,29 +226,25 @@ func (s *Service) bulk1UpdateJob(w http.ResponseWriter, r *http.Request, j *job)
 		writeBulk1Error(w, f, http.StatusBadRequest, "InvalidXML", "Unable to parse Job: "+err.Error())
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case jr.State == stateClosed && j.state == stateOpen:
-		j.state = stateClosed
-	case jr.State == stateAborted && (j.state == stateOpen || j.state == stateClosed):
-		j.state = stateAborted
-		now := s.clk.Now()
-		for _, b := range j.batches {
-			if b.state == batchQueued {
-				b.state = batchNotProcessed
-				b.modstamp = now
-			}
-		}
-		s.dropPendingLocked(j)
-	case jr.State == stateClosed || jr.State == stateAborted:
-		writeBulk1Error(w, f, http.StatusBadRequest, "InvalidJobState", fmt.Sprintf("Invalid state change from %s to %s", j.state, jr.State))
-		return
+	var ev jobEvent
+	switch jr.State {
+	case stateClosed:
+		ev = jobClose
+	case stateAborted:
+		ev = jobAbort
 	default:
 		writeBulk1Error(w, f, http.StatusBadRequest, "InvalidJobState", "Invalid job state: "+jr.State)
 		return
 	}
-	j.modstamp = s.clk.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.jobStepLocked(j, ev, jr.State); e != nil {
+		e.write(w, j)
+		return
+	}
+	if ev == jobAbort {
+		s.abortWorkLocked(j)
+	}
 	writeBulk1Object(w, f, http.StatusOK, "jobInfo", jobInfoFields(j))
 }
 
@@ -318,14 +314,17 @@ func (s *Service) bulk1AddBatch(w http.ResponseWriter, r *http.Request, j *job) 
 		return
 	}
 	s.mu.Lock()
-	st := j.state
+	var refused *stateError
+	if !jobAllowsLocked(j, jobAddBatch) {
+		refused = jobRefusal(j, jobAddBatch, "")
+	}
 	s.mu.Unlock()
 	if s.clk.Now().Sub(j.created) > maxJobAge {
 		writeBulk1Error(w, f, http.StatusBadRequest, "InvalidJobState", "Job "+j.id+" is older than 24 hours: batches can no longer be added")
 		return
 	}
-	if st != stateOpen {
-		writeBulk1Error(w, f, http.StatusBadRequest, "InvalidJobState", "Job "+j.id+" is "+st+": batches can only be added to an Open job")
+	if refused != nil {
+		refused.write(w, j)
 		return
 	}
 	data, tooBig, dropped, err := s.readUpload(w, r, MaxBatchBytes)
@@ -338,31 +337,35 @@ func (s *Service) bulk1AddBatch(w http.ResponseWriter, r *http.Request, j *job) 
 	}
 	now := s.clk.Now()
 	b := &batch{job: j, state: batchQueued, created: now, modstamp: now, contentType: r.Header.Get("Content-Type")}
+	var rejected string
 	switch {
 	case tooBig:
-		b.state, b.stateMessage = batchFailed, fmt.Sprintf("InvalidBatch : Exceeded max size limit of %d", MaxBatchBytes)
+		rejected = fmt.Sprintf("InvalidBatch : Exceeded max size limit of %d", MaxBatchBytes)
 	case utf8.RuneCount(data) > MaxBatchChars:
-		b.state, b.stateMessage = batchFailed, fmt.Sprintf("InvalidBatch : Exceeded max character limit of %d", MaxBatchChars)
+		rejected = fmt.Sprintf("InvalidBatch : Exceeded max character limit of %d", MaxBatchChars)
 	case len(bytes.TrimSpace(data)) == 0:
 		writeBulk1Error(w, f, http.StatusBadRequest, "ClientInputError", "Batch content is empty")
 		return
 	default:
 		b.data = data
 	}
-	if b.state == batchQueued && j.isQuery() {
+	if rejected == "" && j.isQuery() {
 		b.query = strings.TrimSpace(string(data))
 	}
-	contention := b.state == batchQueued && !j.isQuery() && j.concurrency == "Parallel" && s.contentionRate() > 0
+	contention := rejected == "" && !j.isQuery() && j.concurrency == "Parallel" && s.contentionRate() > 0
 	s.mu.Lock()
-	if j.state != stateOpen {
+	if e := s.jobStepLocked(j, jobAddBatch, ""); e != nil {
 		s.mu.Unlock()
-		writeBulk1Error(w, f, http.StatusBadRequest, "InvalidJobState", "Job "+j.id+" is "+j.state+": batches can only be added to an Open job")
+		e.write(w, j)
 		return
+	}
+	if rejected != "" {
+		s.batchStepLocked(b, batchReject)
+		b.stateMessage = rejected
 	}
 	b.id = s.newIDLocked(prefixBatch)
 	b.seq = len(j.batches)
 	j.batches = append(j.batches, b)
-	j.modstamp = now
 	s.mu.Unlock()
 	if contention {
 		if src, err := s.bulk1Source(b); err == nil {
@@ -486,15 +489,12 @@ func (s *Service) runIngestBatch(ctx context.Context, b *batch) {
 	j := b.job
 	s.mu.Lock()
 	if b.state != batchQueued || j.state == stateAborted || j.state == stateFailed {
-		if b.state == batchQueued {
-			b.state = batchNotProcessed
-		}
+		s.batchStepLocked(b, batchSkip)
 		s.finishBatchLocked(b)
 		s.mu.Unlock()
 		return
 	}
-	b.state = batchInProgress
-	b.modstamp = s.clk.Now()
+	s.batchStepLocked(b, batchStart)
 	var faultMsg string
 	var faulted bool
 	if j.kind == kindBulk1 {
@@ -559,14 +559,17 @@ func (s *Service) runIngestBatch(ctx context.Context, b *batch) {
 	}
 	switch {
 	case msg != "":
-		b.state, b.stateMessage = batchFailed, msg
+		s.batchStepLocked(b, batchFail)
+		b.stateMessage = msg
+		// A Bulk 2.0 job fails with its batch; a Bulk 1.0 job has no
+		// such transition and stays as it is.
+		if s.jobStepLocked(j, jobFail, "") == nil {
+			j.errorMessage = msg
+		}
 	case j.state == stateAborted && b.attempted < b.records:
-		b.state = batchNotProcessed
+		s.batchStepLocked(b, batchStop)
 	default:
-		b.state = batchCompleted
-	}
-	if j.kind == kindV2Ingest && msg != "" && j.state == stateInProgress {
-		j.state, j.errorMessage = stateFailed, msg
+		s.batchStepLocked(b, batchComplete)
 	}
 	s.finishBatchLocked(b)
 }
@@ -607,8 +610,8 @@ func (s *Service) finishBatchLocked(b *batch) {
 	}
 	j.pendingBatches--
 	j.modstamp = b.modstamp
-	if j.pendingBatches == 0 && j.state == stateInProgress {
-		j.state = stateJobComplete
+	if j.pendingBatches == 0 {
+		s.jobStepLocked(j, jobFinish, "") // refused once aborted or failed
 	}
 }
 
@@ -616,12 +619,10 @@ func (s *Service) finishBatchLocked(b *batch) {
 func (s *Service) runBulk1Query(ctx context.Context, b *batch) {
 	j := b.job
 	s.mu.Lock()
-	if b.state != batchQueued || j.state == stateAborted {
+	if j.state == stateAborted || !s.batchStepLocked(b, batchStart) {
 		s.mu.Unlock()
 		return
 	}
-	b.state = batchInProgress
-	b.modstamp = s.clk.Now()
 	timeout := s.takeQueryTimeoutLocked()
 	faultMsg, faulted := s.takeJobFaultLocked()
 	chunk := j.pk != nil && b.seq == 0 && !b.chunk
@@ -641,8 +642,7 @@ func (s *Service) runBulk1Query(ctx context.Context, b *batch) {
 			msg = err.Error()
 		} else {
 			s.mu.Lock()
-			b.state = batchNotProcessed
-			b.modstamp = s.clk.Now()
+			s.batchStepLocked(b, batchStop) // its chunks carry the work
 			s.mu.Unlock()
 			return
 		}
@@ -663,11 +663,11 @@ func (s *Service) runBulk1Query(ctx context.Context, b *batch) {
 	elapsed := s.clk.Now().Sub(start).Milliseconds()
 	b.totalMS, b.apiMS = elapsed, elapsed
 	if msg != "" {
-		b.state, b.stateMessage = batchFailed, msg
+		s.batchStepLocked(b, batchFail)
+		b.stateMessage = msg
 	} else {
-		b.state = batchCompleted
+		s.batchStepLocked(b, batchComplete)
 	}
-	b.modstamp = s.clk.Now()
 }
 
 // queryErrorText renders an org query error as "CODE: message".

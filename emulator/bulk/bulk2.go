@@ -164,7 +164,7 @@ func (s *Service) newV2Job(w http.ResponseWriter, req v2Request, kind apiKind, v
 	now := s.clk.Now()
 	j := &job{
 		kind: kind, version: ver, operation: req.Operation, contentType: "CSV", concurrency: "Parallel",
-		delim: delim, lineEnding: le, createdBy: userID, created: now, modstamp: now,
+		delim: delim, lineEnding: le, createdBy: userID, created: now, modstamp: now, state: initialJobState(kind),
 	}
 	if kind == kindV2Query {
 		return j
@@ -178,7 +178,6 @@ func (s *Service) newV2Job(w http.ResponseWriter, req v2Request, kind apiKind, v
 	}
 	j.object = ob.Name
 	j.assignmentRuleID = req.AssignmentRuleID
-	j.state = stateOpen
 	if req.Operation == "upsert" {
 		if req.ExternalIDFieldName == "" {
 			return bad("InvalidJob : External ID was blank for " + ob.Name + ". An External ID must be specified for upsert.")
@@ -288,7 +287,10 @@ func (s *Service) v2CreateMultipart(w http.ResponseWriter, r *http.Request, ver 
 	}
 	j.id = s.newIDLocked(prefixJob)
 	j.upload, j.uploaded = content, true
-	j.state = stateUploadComplete
+	// A multipart create is an upload and an UploadComplete in one request;
+	// both are allowed from the Open state newV2Job gave the job.
+	s.jobStepLocked(j, jobUpload, "")
+	s.jobStepLocked(j, jobUploadComplete, stateUploadComplete)
 	s.addJobLocked(j)
 	s.enqueueLocked(&work{job: j})
 	s.mu.Unlock()
@@ -371,34 +373,30 @@ func (s *Service) v2PatchJob(w http.ResponseWriter, r *http.Request, j *job) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
-	s.mu.Lock()
-	from := j.state
-	ok := false
+	var ev jobEvent
 	switch req.State {
 	case stateUploadComplete:
-		if j.kind == kindV2Ingest && from == stateOpen {
-			ok = true
-			j.state = stateUploadComplete
-			s.enqueueLocked(&work{job: j})
-		}
+		ev = jobUploadComplete
 	case stateAborted:
-		if from == stateOpen || from == stateUploadComplete || from == stateInProgress {
-			ok = true
-			j.state = stateAborted
-			s.dropPendingLocked(j)
-			for _, b := range j.batches {
-				if b.state == batchQueued {
-					b.state = batchNotProcessed
-				}
-			}
-		}
+		ev = jobAbort
 	}
-	if ok {
-		j.modstamp = s.clk.Now()
+	s.mu.Lock()
+	var e *stateError
+	if ev == "" {
+		e = jobRefusal(j, ev, req.State)
+	} else {
+		e = s.jobStepLocked(j, ev, req.State)
+	}
+	switch {
+	case e != nil:
+	case ev == jobUploadComplete:
+		s.enqueueLocked(&work{job: j})
+	case ev == jobAbort:
+		s.abortWorkLocked(j)
 	}
 	s.mu.Unlock()
-	if !ok {
-		wire.WriteError(w, http.StatusBadRequest, "INVALIDJOBSTATE", fmt.Sprintf("Invalid state transition from %s to %s", from, req.State))
+	if e != nil {
+		e.write(w, j)
 		return
 	}
 	s.writeV2Job(w, http.StatusOK, j, false)
@@ -406,18 +404,14 @@ func (s *Service) v2PatchJob(w http.ResponseWriter, r *http.Request, j *job) {
 
 func (s *Service) v2DeleteJob(w http.ResponseWriter, j *job) {
 	s.mu.Lock()
-	st := j.state
-	allowed := st == stateJobComplete || st == stateAborted || st == stateFailed || (j.kind == kindV2Ingest && st == stateUploadComplete)
-	if allowed {
+	e := s.jobStepLocked(j, jobDelete, "")
+	if e == nil {
 		j.deleted = true
 		s.dropPendingLocked(j)
-		if st == stateUploadComplete {
-			j.state = stateAborted
-		}
 	}
 	s.mu.Unlock()
-	if !allowed {
-		wire.WriteError(w, http.StatusBadRequest, "INVALIDJOBSTATE", "Job "+j.id+" cannot be deleted in state "+st)
+	if e != nil {
+		e.write(w, j)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -425,14 +419,18 @@ func (s *Service) v2DeleteJob(w http.ResponseWriter, j *job) {
 
 func (s *Service) v2Upload(w http.ResponseWriter, r *http.Request, j *job) {
 	s.mu.Lock()
-	st, uploaded := j.state, j.uploaded
+	uploaded := j.uploaded
+	var refused *stateError
+	if !jobAllowsLocked(j, jobUpload) {
+		refused = jobRefusal(j, jobUpload, "")
+	}
 	s.mu.Unlock()
 	if uploaded {
 		wire.WriteError(w, http.StatusBadRequest, "BULK_API_ERROR", "Found multiple contents for job: "+j.id+", please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.")
 		return
 	}
-	if st != stateOpen {
-		wire.WriteError(w, http.StatusConflict, "INVALIDJOBSTATE", "Job "+j.id+" is "+st+": data can only be uploaded to an Open job")
+	if refused != nil {
+		refused.write(w, j)
 		return
 	}
 	// 150 MB of base64 is 112,500,000 raw bytes.
@@ -449,13 +447,13 @@ func (s *Service) v2Upload(w http.ResponseWriter, r *http.Request, j *job) {
 		return
 	}
 	s.mu.Lock()
-	if j.uploaded || j.state != stateOpen {
+	// Another upload, or an abort, may have come in while this one was read.
+	if j.uploaded || s.jobStepLocked(j, jobUpload, "") != nil {
 		s.mu.Unlock()
 		wire.WriteError(w, http.StatusBadRequest, "BULK_API_ERROR", "Found multiple contents for job: "+j.id+", please 'Close' / 'Abort' / 'Delete' the current Job then create a new Job and make sure you only do 'PUT' once on a given Job.")
 		return
 	}
 	j.upload, j.uploaded = data, true
-	j.modstamp = s.clk.Now()
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusCreated)
 }
@@ -466,17 +464,19 @@ func (s *Service) segmentSource(j *job, seg []byte) (*csvSource, error) {
 	return newCSVSource(r, j.delim)
 }
 
-// failJobLocked moves a Bulk 2.0 job to Failed. Caller holds s.mu.
+// failJobLocked moves a Bulk 2.0 job to Failed with msg, if the table
+// allows it from its state. Caller holds s.mu.
 func (s *Service) failJobLocked(j *job, msg string) {
-	j.state, j.errorMessage = stateFailed, msg
-	j.modstamp = s.clk.Now()
+	if s.jobStepLocked(j, jobFail, "") == nil {
+		j.errorMessage = msg
+	}
 }
 
 // splitUpload validates a Bulk 2.0 upload and splits it into internal
 // batches of MaxBatchRecords rows, which then run on the worker pool.
 func (s *Service) splitUpload(_ context.Context, j *job) {
 	s.mu.Lock()
-	if j.state != stateUploadComplete || j.deleted {
+	if j.deleted || !jobAllowsLocked(j, jobStart) {
 		s.mu.Unlock()
 		return
 	}
@@ -485,61 +485,20 @@ func (s *Service) splitUpload(_ context.Context, j *job) {
 		s.mu.Unlock()
 		return
 	}
-	j.state = stateInProgress
-	j.modstamp = s.clk.Now()
+	s.jobStepLocked(j, jobStart, "")
 	data := j.upload
 	s.mu.Unlock()
 
-	fail := func(msg string) {
+	header, headerLine, hdrEnd, msg := s.checkUpload(j, data)
+	if msg != "" {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if j.state == stateInProgress {
-			s.failJobLocked(j, msg)
-		}
-	}
-	if !j.uploaded || len(bytes.TrimSpace(data)) == 0 {
-		fail("InvalidBatch : No data was uploaded for this job")
+		s.failJobLocked(j, msg)
 		return
 	}
-	hdrEnd := headerEnd(data)
-	if hdrEnd < len(data) || bytes.HasSuffix(data[:hdrEnd], []byte("\n")) {
-		crlf := bytes.HasSuffix(data[:hdrEnd], []byte("\r\n"))
-		if crlf != (j.lineEnding == sfcsv.CRLF) {
-			fail("ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is " + j.lineEnding.String())
-			return
-		}
-	}
-	cs, err := newCSVSource(bytes.NewReader(data[:hdrEnd]), j.delim)
-	if err != nil {
-		fail(err.Error())
-		return
-	}
-	if msg := s.checkColumns(j.object, cs.header); msg != "" {
-		fail(msg)
-		return
-	}
-	headerLine := bytes.TrimLeft(bytes.TrimRight(data[:hdrEnd], "\r\n"), "\r\n")
-	if bytes.HasPrefix(headerLine, []byte(sfcsv.BOM)) {
-		headerLine = headerLine[len(sfcsv.BOM):]
-	}
-	var segs []*batch
-	pos := hdrEnd
-	for pos < len(data) {
-		start, n := pos, 0
-		for pos < len(data) && n < MaxBatchRecords {
-			end := nextRecordEnd(data, pos)
-			if !isBlankLine(data[pos:end]) {
-				n++
-			}
-			pos = end
-		}
-		if n == 0 {
-			break
-		}
-		segs = append(segs, &batch{job: j, state: batchQueued, data: data[start:pos], records: n})
-	}
+	segs := segmentUpload(j, data, hdrEnd)
 	s.mu.Lock()
-	j.header, j.headerLine = cs.header, headerLine
+	j.header, j.headerLine = header, headerLine
 	now := s.clk.Now()
 	for i, b := range segs {
 		b.id = s.newIDLocked(prefixBatch)
@@ -558,9 +517,68 @@ func (s *Service) splitUpload(_ context.Context, j *job) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.queueSegmentsLocked(j, segs)
+}
+
+// checkUpload validates a Bulk 2.0 upload's header: data present, the
+// job's line ending, known columns. It returns the header's fields, its
+// line without terminator or byte order mark, and where the rows start;
+// msg is the job's errorMessage when the upload is refused.
+func (s *Service) checkUpload(j *job, data []byte) (header []string, headerLine []byte, hdrEnd int, msg string) {
+	if !j.uploaded || len(bytes.TrimSpace(data)) == 0 {
+		return nil, nil, 0, "InvalidBatch : No data was uploaded for this job"
+	}
+	hdrEnd = headerEnd(data)
+	if hdrEnd < len(data) || bytes.HasSuffix(data[:hdrEnd], []byte("\n")) {
+		crlf := bytes.HasSuffix(data[:hdrEnd], []byte("\r\n"))
+		if crlf != (j.lineEnding == sfcsv.CRLF) {
+			return nil, nil, 0, "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is " + j.lineEnding.String()
+		}
+	}
+	cs, err := newCSVSource(bytes.NewReader(data[:hdrEnd]), j.delim)
+	if err != nil {
+		return nil, nil, 0, err.Error()
+	}
+	if msg := s.checkColumns(j.object, cs.header); msg != "" {
+		return nil, nil, 0, msg
+	}
+	headerLine = bytes.TrimLeft(bytes.TrimRight(data[:hdrEnd], "\r\n"), "\r\n")
+	if bytes.HasPrefix(headerLine, []byte(sfcsv.BOM)) {
+		headerLine = headerLine[len(sfcsv.BOM):]
+	}
+	return cs.header, headerLine, hdrEnd, ""
+}
+
+// segmentUpload cuts the rows after hdrEnd into queued batches of at most
+// MaxBatchRecords non-blank records each.
+func segmentUpload(j *job, data []byte, hdrEnd int) []*batch {
+	var segs []*batch
+	pos := hdrEnd
+	for pos < len(data) {
+		start, n := pos, 0
+		for pos < len(data) && n < MaxBatchRecords {
+			end := nextRecordEnd(data, pos)
+			if !isBlankLine(data[pos:end]) {
+				n++
+			}
+			pos = end
+		}
+		if n == 0 {
+			break
+		}
+		segs = append(segs, &batch{job: j, state: batchQueued, data: data[start:pos], records: n})
+	}
+	return segs
+}
+
+// queueSegmentsLocked charges each batch to DailyBulkApiBatches and queues
+// it; a batch over the allowance fails the job and is, with every later
+// one, not processed. A job aborted meanwhile queues nothing. Caller holds
+// s.mu.
+func (s *Service) queueSegmentsLocked(j *job, segs []*batch) {
 	if j.state != stateInProgress {
 		for _, b := range segs {
-			b.state = batchNotProcessed
+			s.batchStepLocked(b, batchSkip)
 		}
 		return
 	}
@@ -568,16 +586,15 @@ func (s *Service) splitUpload(_ context.Context, j *job) {
 		if err := s.org.Consume(limitBatches, 1); err != nil {
 			s.failJobLocked(j, "ExceededQuota : Maximum number of batches per rolling 24-hour period exceeded; the rest of the job was not processed")
 			for _, rest := range segs[b.seq:] {
-				rest.state = batchNotProcessed
+				s.batchStepLocked(rest, batchSkip)
 			}
 			break
 		}
 		j.pendingBatches++
 		s.enqueueLocked(&work{job: j, batch: b})
 	}
-	if j.pendingBatches == 0 && j.state == stateInProgress {
-		j.state = stateJobComplete
-		j.modstamp = s.clk.Now()
+	if j.pendingBatches == 0 {
+		s.jobStepLocked(j, jobFinish, "") // refused once aborted or failed
 	}
 }
 

@@ -40,7 +40,6 @@ func (s *Service) v2CreateQuery(w http.ResponseWriter, r *http.Request, ver wire
 	j.query, j.result, j.object = req.Query, res, res.Object
 	s.mu.Lock()
 	j.id = s.newIDLocked(prefixJob)
-	j.state = stateUploadComplete
 	s.addJobLocked(j)
 	s.enqueueLocked(&work{job: j})
 	s.mu.Unlock()
@@ -51,12 +50,10 @@ func (s *Service) v2CreateQuery(w http.ResponseWriter, r *http.Request, ver wire
 // Failed). The rows were selected when the job was created.
 func (s *Service) runV2Query(ctx context.Context, j *job) {
 	s.mu.Lock()
-	if j.state != stateUploadComplete || j.deleted {
+	if j.deleted || s.jobStepLocked(j, jobStart, "") != nil {
 		s.mu.Unlock()
 		return
 	}
-	j.state = stateInProgress
-	j.modstamp = s.clk.Now()
 	start := j.modstamp
 	timeout := s.takeQueryTimeoutLocked()
 	s.mu.Unlock()
@@ -74,8 +71,7 @@ func (s *Service) runV2Query(ctx context.Context, j *job) {
 		return
 	}
 	j.processed = int64(j.result.Len())
-	j.state = stateJobComplete
-	j.modstamp = s.clk.Now()
+	s.jobStepLocked(j, jobFinish, "")
 }
 
 // encodeLocator and decodeLocator map a row offset to the opaque

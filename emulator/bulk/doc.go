@@ -5,6 +5,15 @@
 // go-salesforce, heroku salesforce-bulk) and sfbatch's own engines can run
 // against it.
 //
+// # What this package owns, and what it must not touch
+//
+// It owns the Bulk APIs' wire formats, their jobs and batches, the worker
+// pool that processes them and the processing profiles. What a row does
+// to a record is decided by org.Org.Write, never here, so Bulk rows fail
+// exactly as REST writes do. It does not authenticate or count API
+// requests (package emulator does before a request arrives), and it never
+// imports the client packages (salesforce, load, extract).
+//
 // # Serving
 //
 // A Service is an http.Handler. The emulator's server authenticates each
@@ -35,6 +44,17 @@
 // the same job fail with UNABLE_TO_LOCK_ROW at that rate, decided by a hash
 // of Options.Seed, the job, the batch and the row: the same data and seed
 // give the same failures whatever the scheduling. Serial jobs never contend.
+//
+// # Job and batch states
+//
+// Every change of a job's or a batch's state goes through one transition
+// table (states.go: jobTransitions, batchTransitions), state x event ->
+// state. Client requests (close, abort, upload, UploadComplete, delete,
+// add batch) that the table does not allow from the job's current state
+// are refused with Salesforce's error for that request (jobRefusal);
+// processor steps (start, finish, fail) that it does not allow, because
+// an abort or a delete came first, change nothing. The tests walk every
+// pair of the tables through the HTTP API (TestTransitionTables).
 //
 // # Limits and faults
 //

@@ -1,7 +1,3 @@
-// Package clock is the emulator's injectable time source. Everything in the
-// emulator that reads the time or waits (session expiry, daily limits, the
-// realistic processing profile, job timestamps) goes through a Clock, so tests
-// can step time forward instead of sleeping.
 package clock
 
 import (

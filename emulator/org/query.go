@@ -168,40 +168,9 @@ func (o *Org) Run(ctx context.Context, q *soql.Query, includeDeleted bool) (*Res
 	}
 	c := &compiler{o: o, ob: ob, now: o.clock.Now()}
 	res := &Result{Object: ob.Name, ob: ob}
-
-	// SELECT list.
-	var accs []*accessor
-	var countField *accessor
-	hasCount, hasField := false, false
-	for i, item := range q.Fields {
-		switch it := item.(type) {
-		case *soql.FieldRef:
-			a, err := c.resolve(it.Path)
-			if err != nil {
-				return nil, err
-			}
-			hasField = true
-			accs = append(accs, a)
-			res.Columns = append(res.Columns, strings.Join(it.Path, "."))
-		case *soql.Count:
-			hasCount = true
-			if it.Path != nil {
-				a, err := c.resolve(it.Path)
-				if err != nil {
-					return nil, err
-				}
-				countField = a
-			}
-			res.Columns = append(res.Columns, fmt.Sprintf("expr%d", i))
-		}
-	}
-	if hasCount && (hasField || len(q.Fields) > 1) {
-		for _, item := range q.Fields {
-			if fr, ok := item.(*soql.FieldRef); ok {
-				return nil, &QueryError{Code: CodeMalformedQuery, Message: fmt.Sprintf("Field must be grouped or aggregated: %s", strings.Join(fr.Path, "."))}
-			}
-		}
-		return nil, &QueryError{Code: CodeMalformedQuery, Message: "only one COUNT is supported"}
+	sel, err := c.selectList(q, res)
+	if err != nil {
+		return nil, err
 	}
 	var where pred
 	if q.Where != nil {
@@ -211,23 +180,9 @@ func (o *Org) Run(ctx context.Context, q *soql.Query, includeDeleted bool) (*Res
 		}
 		where = w
 	}
-	type orderKey struct {
-		a         *accessor
-		desc      bool
-		nullsLast bool
-		fold      bool
-	}
-	var order []orderKey
-	for _, it := range q.OrderBy {
-		a, err := c.resolve(it.Path)
-		if err != nil {
-			return nil, err
-		}
-		nl := it.Desc
-		if it.NullsSet {
-			nl = it.NullsLast
-		}
-		order = append(order, orderKey{a: a, desc: it.Desc, nullsLast: nl, fold: folds(a.field)})
+	order, err := c.orderKeys(q.OrderBy)
+	if err != nil {
+		return nil, err
 	}
 	if q.Offset != nil && *q.Offset > MaxOffset {
 		return nil, &QueryError{Code: CodeNumberOutsideValidRange, Message: fmt.Sprintf("Maximum SOQL offset allowed is %d", MaxOffset)}
@@ -254,74 +209,161 @@ func (o *Org) Run(ctx context.Context, q *soql.Query, includeDeleted bool) (*Res
 		}
 		matched = append(matched, r)
 	}
-	if len(order) > 0 {
-		// Precompute sort keys: one slab, k values per matched row.
-		k := len(order)
-		keys := make([]any, len(matched)*k)
-		for i, r := range matched {
-			for j, ok := range order {
-				keys[i*k+j] = sortKey(ok.a.get(r))
-			}
-		}
-		idx := make([]int, len(matched))
-		for i := range idx {
-			idx[i] = i
-		}
-		slices.SortStableFunc(idx, func(x, y int) int {
-			for j, ok := range order {
-				a, b := keys[x*k+j], keys[y*k+j]
-				if a == nil || b == nil {
-					if a == nil && b == nil {
-						continue
-					}
-					if (a == nil) != ok.nullsLast {
-						return -1
-					}
-					return 1
-				}
-				cmp := compareValues(a, b, ok.fold)
-				if ok.desc {
-					cmp = -cmp
-				}
-				if cmp != 0 {
-					return cmp
-				}
-			}
-			return 0
-		})
-		sorted := make([]*record, len(matched))
-		for i, j := range idx {
-			sorted[i] = matched[j]
-		}
-		matched = sorted
-	}
+	matched = sortRecords(matched, order)
 	if q.Offset != nil {
 		matched = matched[min(max(*q.Offset, 0), len(matched)):]
 	}
 	if q.Limit != nil && *q.Limit >= 0 && *q.Limit < len(matched) {
 		matched = matched[:*q.Limit]
 	}
+	if sel.count {
+		res.setCount(matched, sel.countField)
+	} else {
+		res.fill(sel.fields, matched)
+	}
+	return res, nil
+}
 
-	if hasCount {
-		if countField == nil {
-			res.Count = true
-			res.TotalSize = len(matched)
-			return res, nil
+// selection is a compiled SELECT list: its fields, or one COUNT() (of a
+// field when countField is set).
+type selection struct {
+	fields     []*accessor
+	count      bool
+	countField *accessor
+}
+
+// selectList compiles q's SELECT list and names res's columns.
+func (c *compiler) selectList(q *soql.Query, res *Result) (selection, error) {
+	var sel selection
+	hasField := false
+	for i, item := range q.Fields {
+		switch it := item.(type) {
+		case *soql.FieldRef:
+			a, err := c.resolve(it.Path)
+			if err != nil {
+				return sel, err
+			}
+			hasField = true
+			sel.fields = append(sel.fields, a)
+			res.Columns = append(res.Columns, strings.Join(it.Path, "."))
+		case *soql.Count:
+			sel.count = true
+			if it.Path != nil {
+				a, err := c.resolve(it.Path)
+				if err != nil {
+					return sel, err
+				}
+				sel.countField = a
+			}
+			res.Columns = append(res.Columns, fmt.Sprintf("expr%d", i))
 		}
-		n := 0
-		for _, r := range matched {
-			if countField.get(r) != nil {
-				n++
+	}
+	if sel.count && (hasField || len(q.Fields) > 1) {
+		for _, item := range q.Fields {
+			if fr, ok := item.(*soql.FieldRef); ok {
+				return sel, &QueryError{Code: CodeMalformedQuery, Message: fmt.Sprintf("Field must be grouped or aggregated: %s", strings.Join(fr.Path, "."))}
 			}
 		}
-		res.aggregate = true
-		res.width = 1
-		res.vals = []any{float64(n)}
-		res.n, res.TotalSize = 1, 1
-		return res, nil
+		return sel, &QueryError{Code: CodeMalformedQuery, Message: "only one COUNT is supported"}
 	}
+	return sel, nil
+}
 
-	// Relationship prefixes for nested records, each with a hidden id column.
+// orderKey is one compiled ORDER BY item.
+type orderKey struct {
+	a         *accessor
+	desc      bool
+	nullsLast bool
+	fold      bool
+}
+
+// orderKeys compiles an ORDER BY clause.
+func (c *compiler) orderKeys(items []soql.OrderItem) ([]orderKey, error) {
+	var order []orderKey
+	for _, it := range items {
+		a, err := c.resolve(it.Path)
+		if err != nil {
+			return nil, err
+		}
+		nl := it.Desc
+		if it.NullsSet {
+			nl = it.NullsLast
+		}
+		order = append(order, orderKey{a: a, desc: it.Desc, nullsLast: nl, fold: folds(a.field)})
+	}
+	return order, nil
+}
+
+// sortRecords orders matched by order (stable: ties keep insertion order).
+func sortRecords(matched []*record, order []orderKey) []*record {
+	if len(order) == 0 {
+		return matched
+	}
+	// Precompute sort keys: one slab, k values per matched row.
+	k := len(order)
+	keys := make([]any, len(matched)*k)
+	for i, r := range matched {
+		for j, ok := range order {
+			keys[i*k+j] = sortKey(ok.a.get(r))
+		}
+	}
+	idx := make([]int, len(matched))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(x, y int) int {
+		for j, ok := range order {
+			a, b := keys[x*k+j], keys[y*k+j]
+			if a == nil || b == nil {
+				if a == nil && b == nil {
+					continue
+				}
+				if (a == nil) != ok.nullsLast {
+					return -1
+				}
+				return 1
+			}
+			cmp := compareValues(a, b, ok.fold)
+			if ok.desc {
+				cmp = -cmp
+			}
+			if cmp != 0 {
+				return cmp
+			}
+		}
+		return 0
+	})
+	sorted := make([]*record, len(matched))
+	for i, j := range idx {
+		sorted[i] = matched[j]
+	}
+	return sorted
+}
+
+// setCount makes res the answer to COUNT() (the number of matched rows) or
+// COUNT(field) (those where field is not null).
+func (res *Result) setCount(matched []*record, countField *accessor) {
+	if countField == nil {
+		res.Count = true
+		res.TotalSize = len(matched)
+		return
+	}
+	n := 0
+	for _, r := range matched {
+		if countField.get(r) != nil {
+			n++
+		}
+	}
+	res.aggregate = true
+	res.width = 1
+	res.vals = []any{float64(n)}
+	res.n, res.TotalSize = 1, 1
+}
+
+// fill copies the selected values of matched into res: per row the fields,
+// the record's id, then a hidden id column per relationship prefix (for
+// nested records).
+func (res *Result) fill(accs []*accessor, matched []*record) {
 	res.cols = make([]column, len(accs))
 	var relAccs []*accessor
 	for ci, a := range accs {
@@ -352,7 +394,6 @@ func (o *Org) Run(ctx context.Context, q *soql.Query, includeDeleted bool) (*Res
 			row[nc+1+j] = a.get(r)
 		}
 	}
-	return res, nil
 }
 
 // candidates narrows the rows a query must scan when its WHERE clause is,
@@ -611,63 +652,7 @@ func (c *compiler) comparison(x *soql.Comparison) (pred, *QueryError) {
 		op = "!="
 	}
 	if soql.IsList(op) {
-		lits := make([]literal, 0, len(x.Values))
-		for _, v := range x.Values {
-			l, err := c.literal(f, v)
-			if err != nil {
-				return nil, err
-			}
-			if l.badID && (op == "IN" || op == "NOT IN") {
-				return nil, errBadID(l)
-			}
-			lits = append(lits, l)
-		}
-		switch op {
-		case "IN", "NOT IN":
-			not := op == "NOT IN"
-			return func(r *record) bool {
-				v := a.get(r)
-				for i := range lits {
-					if matchEq(f, v, &lits[i]) {
-						return !not
-					}
-				}
-				return not
-			}, nil
-		default: // INCLUDES, EXCLUDES
-			if f.Type != TypeMultiPicklist {
-				return nil, &QueryError{Code: CodeInvalidQueryFilterOperator, Message: fmt.Sprintf("includes or excludes operator only valid on multipicklist field: %s", f.Name)}
-			}
-			sets := make([][]string, len(lits))
-			for i, l := range lits {
-				for _, p := range strings.Split(l.raw, ";") {
-					if p = strings.TrimSpace(p); p != "" {
-						sets[i] = append(sets[i], strings.ToLower(p))
-					}
-				}
-			}
-			excl := op == "EXCLUDES"
-			return func(r *record) bool {
-				s, _ := a.get(r).(string)
-				if s == "" {
-					return excl
-				}
-				have := strings.Split(strings.ToLower(s), ";")
-				for _, set := range sets {
-					all := len(set) > 0
-					for _, want := range set {
-						if !slices.Contains(have, want) {
-							all = false
-							break
-						}
-					}
-					if all {
-						return !excl
-					}
-				}
-				return excl
-			}, nil
-		}
+		return c.listComparison(a, op, x.Values)
 	}
 	l, err := c.literal(f, x.Value)
 	if err != nil {
@@ -682,63 +667,142 @@ func (c *compiler) comparison(x *soql.Comparison) (pred, *QueryError) {
 	case "!=":
 		return func(r *record) bool { return !matchEq(f, a.get(r), &l) }, nil
 	case "LIKE":
-		if l.null {
-			return func(r *record) bool { return a.get(r) == nil }, nil
-		}
-		pat := l.raw
-		if pat == "" {
-			if s, ok := x.Value.(soql.StringLit); ok {
-				pat = s.Value
-			}
-		}
-		match := likeMatcher(pat)
-		return func(r *record) bool {
-			v := a.get(r)
-			if v == nil {
-				return false
-			}
-			s, ok := v.(string)
-			if !ok {
-				s = FormatCSV(v)
-			}
-			return match(s)
-		}, nil
+		return likePred(a, l, x.Value), nil
 	case "<", "<=", ">", ">=":
-		if l.null {
-			return func(*record) bool { return false }, nil
-		}
-		return func(r *record) bool {
-			v := a.get(r)
-			if v == nil {
-				return false
-			}
-			if l.rng {
-				t := timeOf(v)
-				switch op {
-				case "<":
-					return t.Before(l.from)
-				case "<=":
-					return t.Before(l.to)
-				case ">":
-					return !t.Before(l.to)
-				default:
-					return !t.Before(l.from)
-				}
-			}
-			cmp := compareValues(sortKey(v), l.v, folds(f))
-			switch op {
-			case "<":
-				return cmp < 0
-			case "<=":
-				return cmp <= 0
-			case ">":
-				return cmp > 0
-			default:
-				return cmp >= 0
-			}
-		}, nil
+		return rangePred(a, op, l), nil
 	}
 	return nil, &QueryError{Code: CodeMalformedQuery, Message: fmt.Sprintf("unsupported operator %s", x.Op)}
+}
+
+// listComparison compiles IN, NOT IN, INCLUDES and EXCLUDES.
+func (c *compiler) listComparison(a *accessor, op string, values []soql.Value) (pred, *QueryError) {
+	f := a.field
+	lits := make([]literal, 0, len(values))
+	for _, v := range values {
+		l, err := c.literal(f, v)
+		if err != nil {
+			return nil, err
+		}
+		if l.badID && (op == "IN" || op == "NOT IN") {
+			return nil, errBadID(l)
+		}
+		lits = append(lits, l)
+	}
+	if op == "IN" || op == "NOT IN" {
+		not := op == "NOT IN"
+		return func(r *record) bool {
+			v := a.get(r)
+			for i := range lits {
+				if matchEq(f, v, &lits[i]) {
+					return !not
+				}
+			}
+			return not
+		}, nil
+	}
+	if f.Type != TypeMultiPicklist {
+		return nil, &QueryError{Code: CodeInvalidQueryFilterOperator, Message: fmt.Sprintf("includes or excludes operator only valid on multipicklist field: %s", f.Name)}
+	}
+	return includesPred(a, lits, op == "EXCLUDES"), nil
+}
+
+// includesPred matches a multipicklist that holds every value of one of
+// the lits' ";"-separated sets (INCLUDES), or of none (EXCLUDES, excl).
+func includesPred(a *accessor, lits []literal, excl bool) pred {
+	sets := make([][]string, len(lits))
+	for i, l := range lits {
+		for _, p := range strings.Split(l.raw, ";") {
+			if p = strings.TrimSpace(p); p != "" {
+				sets[i] = append(sets[i], strings.ToLower(p))
+			}
+		}
+	}
+	return func(r *record) bool {
+		s, _ := a.get(r).(string)
+		if s == "" {
+			return excl
+		}
+		have := strings.Split(strings.ToLower(s), ";")
+		for _, set := range sets {
+			all := len(set) > 0
+			for _, want := range set {
+				if !slices.Contains(have, want) {
+					all = false
+					break
+				}
+			}
+			if all {
+				return !excl
+			}
+		}
+		return excl
+	}
+}
+
+// likePred compiles LIKE: a pattern on the value's text (LIKE null matches
+// nulls).
+func likePred(a *accessor, l literal, value soql.Value) pred {
+	if l.null {
+		return func(r *record) bool { return a.get(r) == nil }
+	}
+	pat := l.raw
+	if pat == "" {
+		if s, ok := value.(soql.StringLit); ok {
+			pat = s.Value
+		}
+	}
+	match := likeMatcher(pat)
+	return func(r *record) bool {
+		v := a.get(r)
+		if v == nil {
+			return false
+		}
+		s, ok := v.(string)
+		if !ok {
+			s = FormatCSV(v)
+		}
+		return match(s)
+	}
+}
+
+// rangePred compiles <, <=, > and >=; a date literal that stands for a
+// range (l.rng, such as LAST_N_DAYS:7) compares against its bounds. Nulls
+// never match.
+func rangePred(a *accessor, op string, l literal) pred {
+	if l.null {
+		return func(*record) bool { return false }
+	}
+	fold := folds(a.field)
+	return func(r *record) bool {
+		v := a.get(r)
+		if v == nil {
+			return false
+		}
+		if l.rng {
+			t := timeOf(v)
+			switch op {
+			case "<":
+				return t.Before(l.from)
+			case "<=":
+				return t.Before(l.to)
+			case ">":
+				return !t.Before(l.to)
+			default:
+				return !t.Before(l.from)
+			}
+		}
+		cmp := compareValues(sortKey(v), l.v, fold)
+		switch op {
+		case "<":
+			return cmp < 0
+		case "<=":
+			return cmp <= 0
+		case ">":
+			return cmp > 0
+		default:
+			return cmp >= 0
+		}
+	}
 }
 
 func timeOf(v any) time.Time {

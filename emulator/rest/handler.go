@@ -1,7 +1,3 @@
-// Package rest serves the emulator's REST API over an org: versions,
-// resources, limits, describe, sObject CRUD and upsert, query and queryAll
-// with cursors, Composite batch, Composite and sObject Collections. Requests
-// reach it already authenticated (wire.SessionFrom is non-nil).
 package rest
 
 import (

@@ -1,8 +1,3 @@
-// Package wire holds the few pieces of the emulator's wire format that every
-// endpoint family shares: the authenticated session carried in a request's
-// context, exact media types, JSON responses and the REST error array, and
-// API version parsing. The REST, composite and Bulk handlers all use it, so
-// that a response header or error shape is written in one place.
 package wire
 
 import (
