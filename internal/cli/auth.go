@@ -206,7 +206,10 @@ func (p *Profile) client(ctx context.Context) (*salesforce.Client, error) {
 		if errors.Is(err, context.Canceled) {
 			return nil, err
 		}
-		return nil, withExit(ExitAuth, fmt.Errorf("login: %w", err))
+		if errors.Is(err, salesforce.ErrSOAPLoginRefused) {
+			err = fmt.Errorf("%w; or use an org the sf CLI is logged in to with --target-org", err)
+		}
+		return nil, &loginError{err}
 	}
 	return c, nil
 }
