@@ -79,7 +79,11 @@ func Run(ctx context.Context, ios *IOStreams, args []string) int {
 	root.SetIn(ios.In)
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
-	err := root.ExecuteContext(ctx)
+	notices := ios.ErrOut
+	if js != nil {
+		notices = io.MultiWriter(ios.ErrOut, warningWriter{js})
+	}
+	err := root.ExecuteContext(withNotices(ctx, notices))
 	code := exitCode(err)
 	var ee *exitError
 	if err != nil && (!errors.As(err, &ee) || ee.err != nil) {

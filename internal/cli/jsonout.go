@@ -113,3 +113,15 @@ func (j *jsonOutput) finish(code int, err error) {
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(doc)
 }
+
+// warningWriter records each line written to it as a warning.
+type warningWriter struct{ j *jsonOutput }
+
+func (w warningWriter) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		if line = strings.TrimSpace(strings.TrimPrefix(line, "sfbatch:")); line != "" {
+			w.j.warn(line)
+		}
+	}
+	return len(p), nil
+}
