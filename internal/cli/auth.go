@@ -66,7 +66,7 @@ func (a *authOptions) bind(f *pflag.FlagSet) {
 	f.StringVar(&a.Username, "username", "", "username (env "+envUsername+"; password and security token from "+envPassword+", "+envSecurityToken+")")
 	f.StringVar(&a.ClientID, "client-id", "", "connected app consumer key (env "+envClientID+"; secret from "+envClientSecret+")")
 	f.StringVar(&a.JWTKeyFile, "jwt-key-file", "", "PEM private key for the JWT bearer flow (env "+envJWTKeyFile+")")
-	f.StringVar(&a.CACertFile, "ca-cert", "", "extra PEM CA certificate to trust, e.g. the emulator's (env "+envCACertFile+")")
+	f.StringVar(&a.CACertFile, "ca-cert", "", "PEM file of extra CA certificates to trust besides the system's: a corporate CA bundle (TLS-inspecting proxy) or the emulator's (env "+envCACertFile+")")
 	f.StringVar(&a.APIVersion, "api-version", "", "Salesforce API version, e.g. 62.0 (env "+envAPIVersion+")")
 	f.StringVar(&a.ConfigPath, "config", "", "config file with profiles (default $XDG_CONFIG_HOME/sfbatch/config.json, env SFBATCH_CONFIG)")
 }
@@ -121,6 +121,7 @@ func (a *authOptions) resolve() (*Profile, error) {
 	if a.env(envAccessToken) != "" {
 		p.storedToken = false
 	}
+	p.proxy = proxyFromEnv(a.env)
 	envOrFlag := func(dst *string, flag, env string) {
 		if v := first(flag, a.env(env)); v != "" {
 			*dst = v
@@ -176,6 +177,9 @@ func (p *Profile) loginConfig(hc *http.Client) salesforce.LoginConfig {
 func (p *Profile) httpClient() (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
+	if p.proxy != nil {
+		tr.Proxy = p.proxy
+	}
 	if p.CACertFile != "" {
 		pemData, err := os.ReadFile(p.CACertFile)
 		if err != nil {

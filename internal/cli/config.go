@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 )
@@ -38,6 +40,9 @@ type Profile struct {
 	// kept, to be used first and renewed through the profile's other
 	// credentials (if any) when it expires.
 	storedToken bool
+	// proxy picks the proxy for a request (proxyFromEnv); nil means
+	// http.ProxyFromEnvironment.
+	proxy func(*http.Request) (*url.URL, error)
 }
 
 // config is the on-disk config file.
