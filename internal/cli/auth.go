@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"time"
@@ -31,6 +32,12 @@ type authOptions struct {
 	ConfigPath  string
 
 	getenv func(string) string // os.Getenv unless a test replaces it
+	// noProfile skips the config file's profiles (sfbatch login builds a
+	// new one from flags and environment alone).
+	noProfile bool
+	// notices receives messages about the config file (a migration), one
+	// line each; nil means standard error.
+	notices io.Writer
 }
 
 // Environment variables read for authentication.
@@ -59,7 +66,7 @@ func (a *authOptions) bind(f *pflag.FlagSet) {
 	f.StringVar(&a.Username, "username", "", "username (env "+envUsername+"; password and security token from "+envPassword+", "+envSecurityToken+")")
 	f.StringVar(&a.ClientID, "client-id", "", "connected app consumer key (env "+envClientID+"; secret from "+envClientSecret+")")
 	f.StringVar(&a.JWTKeyFile, "jwt-key-file", "", "PEM private key for the JWT bearer flow (env "+envJWTKeyFile+")")
-	f.StringVar(&a.CACertFile, "ca-cert", "", "extra PEM CA certificate to trust, e.g. the emulator's (env "+envCACertFile+")")
+	f.StringVar(&a.CACertFile, "ca-cert", "", "PEM file of extra CA certificates to trust besides the system's: a corporate CA bundle (TLS-inspecting proxy) or the emulator's (env "+envCACertFile+")")
 	f.StringVar(&a.APIVersion, "api-version", "", "Salesforce API version, e.g. 62.0 (env "+envAPIVersion+")")
 	f.StringVar(&a.ConfigPath, "config", "", "config file with profiles (default $XDG_CONFIG_HOME/sfbatch/config.json, env SFBATCH_CONFIG)")
 }
@@ -87,8 +94,14 @@ func (a *authOptions) resolve() (*Profile, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.migrate(cfg, path); err != nil {
+		return nil, err
+	}
 	if profileName == "" {
 		profileName = cfg.Default
+	}
+	if a.noProfile {
+		profileName = ""
 	}
 	if profileName != "" {
 		found, ok := cfg.Profiles[profileName]
@@ -97,9 +110,18 @@ func (a *authOptions) resolve() (*Profile, error) {
 				return nil, usageError{fmt.Errorf("profile %q not found in %s", profileName, path)}
 			}
 		} else {
-			*p = *found
+			opened, err := openProfile(cfg, a.env, profileName, found)
+			if err != nil {
+				return nil, withExit(ExitAuth, err)
+			}
+			*p = *opened
+			p.storedToken = p.AccessToken != ""
 		}
 	}
+	if a.env(envAccessToken) != "" {
+		p.storedToken = false
+	}
+	p.proxy = proxyFromEnv(a.env)
 	envOrFlag := func(dst *string, flag, env string) {
 		if v := first(flag, a.env(env)); v != "" {
 			*dst = v
@@ -155,6 +177,9 @@ func (p *Profile) loginConfig(hc *http.Client) salesforce.LoginConfig {
 func (p *Profile) httpClient() (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
+	if p.proxy != nil {
+		tr.Proxy = p.proxy
+	}
 	if p.CACertFile != "" {
 		pemData, err := os.ReadFile(p.CACertFile)
 		if err != nil {
@@ -183,6 +208,9 @@ var errNoCredentials = errors.New("no Salesforce credentials: set SF_ACCESS_TOKE
 
 // client logs in and returns an API client.
 func (a *authOptions) client(ctx context.Context) (*salesforce.Client, error) {
+	if a.notices == nil {
+		a.notices = noticesFrom(ctx)
+	}
 	p, err := a.resolve()
 	if err != nil {
 		return nil, err
@@ -196,17 +224,25 @@ func (p *Profile) client(ctx context.Context) (*salesforce.Client, error) {
 		return nil, err
 	}
 	lc := p.loginConfig(hc)
-	if _, err := lc.TokenSource(); err != nil {
+	src, err := p.tokenSource(lc)
+	if err != nil {
 		return nil, withExit(ExitAuth, errNoCredentials)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	c, err := salesforce.Login(ctx, lc, salesforce.WithMaxConcurrentRequests(maxConcurrentRequests))
+	opts := []salesforce.Option{salesforce.WithHTTPClient(hc), salesforce.WithMaxConcurrentRequests(maxConcurrentRequests)}
+	if lc.APIVersion != "" {
+		opts = append(opts, salesforce.WithAPIVersion(lc.APIVersion))
+	}
+	c, err := salesforce.NewWithTokenSource(ctx, src, opts...)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return nil, err
 		}
-		return nil, withExit(ExitAuth, fmt.Errorf("login: %w", err))
+		if errors.Is(err, salesforce.ErrSOAPLoginRefused) {
+			err = fmt.Errorf("%w; or use an org the sf CLI is logged in to with --target-org", err)
+		}
+		return nil, &loginError{err}
 	}
 	return c, nil
 }

@@ -10,14 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
-
-	"github.com/sfbatch/sfbatch/salesforce"
 )
 
 // Exit codes returned by Main. They are part of the command's contract.
@@ -55,6 +52,8 @@ type IOStreams struct {
 	// IsTTY reports whether Out is an interactive terminal (progress bars are
 	// drawn only then).
 	IsTTY bool
+
+	json *jsonOutput // set by Run under --json
 }
 
 // Main runs the command line with os.Args and the process's streams and
@@ -69,29 +68,29 @@ func Main() int {
 // Run executes one command line with the given streams and returns its exit
 // code. It is what Main calls and what tests call.
 func Run(ctx context.Context, ios *IOStreams, args []string) int {
+	js := newJSONOutput(ios, args)
+	if js != nil {
+		// Everything a command prints as text goes to standard error; standard
+		// output carries the one JSON object.
+		ios = &IOStreams{In: ios.In, Out: ios.ErrOut, ErrOut: ios.ErrOut, json: js}
+	}
 	root := NewRootCmd(ios)
 	root.SetArgs(args)
 	root.SetIn(ios.In)
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return ExitOK
+	notices := ios.ErrOut
+	if js != nil {
+		notices = io.MultiWriter(ios.ErrOut, warningWriter{js})
 	}
+	err := root.ExecuteContext(withNotices(ctx, notices))
+	code := exitCode(err)
 	var ee *exitError
-	code := ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.code
-	case errors.Is(err, context.Canceled):
-		code = ExitCancelled
-	case isAuthError(err):
-		code = ExitAuth
-	case isUsageError(err):
-		code = ExitUsage
-	}
-	if ee == nil || ee.err != nil {
+	if err != nil && (!errors.As(err, &ee) || ee.err != nil) {
 		fmt.Fprintln(ios.ErrOut, "sfbatch:", err)
+	}
+	if js != nil {
+		js.finish(code, err)
 	}
 	return code
 }
@@ -108,6 +107,11 @@ Bulk API 2.0, Bulk API 1.0, sObject Collections and REST, with a result for
 every input row, retries of lock errors, and a local emulator for offline use.`,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	// Every command takes --json (commands with a --json of their own keep
+	// theirs); Run reads it, see jsonOutput.
+	root.PersistentFlags().Bool("json", false, "print one JSON object on standard output, in the sf CLI's shape")
+	root.Version = versionString()
+	root.SetVersionTemplate("sfbatch {{.Version}}\n")
 	root.AddCommand(newVersionCmd(ios), newEmulatorCmd(ios), newLoginCmd(ios), newLimitsCmd(ios), newDescribeCmd(ios), newQueryCmd(ios))
 	root.AddCommand(newLoadCmds(ios)...)
 	root.AddCommand(newExportCmd(ios), newCompositeCmd(ios), newJobsCmd(ios), newDemoCmd(ios))
@@ -119,17 +123,6 @@ type usageError struct{ err error }
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
-
-// isAuthError reports whether err is Salesforce refusing the session or the
-// login (an invalid or expired token that could not be renewed).
-func isAuthError(err error) bool {
-	var ae *salesforce.APIError
-	if errors.As(err, &ae) {
-		return ae.StatusCode == http.StatusUnauthorized || ae.ErrorCode == "INVALID_SESSION_ID" ||
-			ae.ErrorCode == "InvalidSessionId" || ae.ErrorCode == "INVALID_LOGIN" || ae.ErrorCode == "invalid_grant"
-	}
-	return false
-}
 
 func isUsageError(err error) bool {
 	var u usageError

@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 )
 
 // Profile is one named set of connection settings in the config file.
-// Secrets are stored only in the config file, which is written with 0600
-// permissions, and are never printed.
+// On disk its secrets (tokens, client secret, and the password only when
+// SavePassword) are encrypted into Secrets (see secrets.go); the plaintext
+// secret fields are read only to migrate a config of an earlier sfbatch.
+// Secrets are never printed.
 type Profile struct {
 	InstanceURL   string `json:"instance_url,omitempty"`
 	LoginURL      string `json:"login_url,omitempty"`
@@ -26,11 +30,27 @@ type Profile struct {
 	AuthURL       string `json:"sfdx_auth_url,omitempty"`
 	CACertFile    string `json:"ca_cert_file,omitempty"`
 	APIVersion    string `json:"api_version,omitempty"`
+	// SavePassword keeps the password and security token (encrypted), as
+	// sfbatch login --save-password asks.
+	SavePassword bool `json:"save_password,omitempty"`
+	// Secrets are the encrypted secret fields.
+	Secrets string `json:"secrets,omitempty"`
+
+	// storedToken is set when AccessToken is the session a saved profile
+	// kept, to be used first and renewed through the profile's other
+	// credentials (if any) when it expires.
+	storedToken bool
+	// proxy picks the proxy for a request (proxyFromEnv); nil means
+	// http.ProxyFromEnvironment.
+	proxy func(*http.Request) (*url.URL, error)
 }
 
 // config is the on-disk config file.
 type config struct {
-	Default  string              `json:"default,omitempty"`
+	Default string `json:"default,omitempty"`
+	// Key says where the key that encrypts the profiles' secrets is:
+	// "keychain" or "file:PATH".
+	Key      string              `json:"key,omitempty"`
 	Profiles map[string]*Profile `json:"profiles"`
 }
 

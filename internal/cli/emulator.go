@@ -145,7 +145,11 @@ func runEmulator(cmd *cobra.Command, ios *IOStreams, opts *emulatorOptions) erro
 	if err != nil {
 		return err
 	}
-	if opts.JSON {
+	if opts.JSON && ios.json != nil {
+		if err := ios.json.printNow(info); err != nil {
+			return err
+		}
+	} else if opts.JSON {
 		b, err := json.Marshal(info)
 		if err != nil {
 			return err

@@ -30,10 +30,18 @@ func TestEmulatorCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reading startup line: %v (stderr %q)", err, errOut.String())
 	}
-	var info map[string]string
-	if err := json.Unmarshal([]byte(line), &info); err != nil {
+	var doc struct {
+		Status   *int              `json:"status"`
+		Result   map[string]string `json:"result"`
+		Warnings []string          `json:"warnings"`
+	}
+	if err := json.Unmarshal([]byte(line), &doc); err != nil {
 		t.Fatalf("startup line %q is not JSON: %v", line, err)
 	}
+	if doc.Status == nil || *doc.Status != 0 || doc.Warnings == nil || !strings.HasPrefix(line, `{"status":0,"result":{`) {
+		t.Errorf("startup line %q is not the sf CLI's success shape", line)
+	}
+	info := doc.Result
 	for _, k := range []string{"instance_url", "login_url", "username", "password", "security_token", "access_token", "client_id", "client_secret", "ca_cert_file"} {
 		if _, ok := info[k]; !ok {
 			t.Errorf("startup JSON lacks %q", k)

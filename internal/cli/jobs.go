@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/sfbatch/sfbatch/salesforce"
 )
@@ -71,6 +72,31 @@ job, then a Bulk API 2.0 query job, then a Bulk API 1.0 job.`,
 				if o.limit > 0 && len(rows)-n >= o.limit {
 					break
 				}
+			}
+			// The list resources carry no record counts: read each job's own.
+			g, gctx := errgroup.WithContext(cmd.Context())
+			g.SetLimit(jobCountConcurrency)
+			for i := range rows {
+				r := &rows[i]
+				g.Go(func() error {
+					if r.Kind == "ingest" {
+						j, err := c.Bulk2.GetIngestJob(gctx, r.ID)
+						if err != nil {
+							return fmt.Errorf("job %s: %w", r.ID, err)
+						}
+						r.State, r.Processed, r.Failed = j.State, j.NumberRecordsProcessed, j.NumberRecordsFailed
+						return nil
+					}
+					j, err := c.Bulk2.GetQueryJob(gctx, r.ID)
+					if err != nil {
+						return fmt.Errorf("job %s: %w", r.ID, err)
+					}
+					r.State, r.Processed = j.State, j.NumberRecordsProcessed
+					return nil
+				})
+			}
+			if err := g.Wait(); err != nil {
+				return err
 			}
 			if o.json {
 				return writeJSON(ios, rows)
@@ -183,6 +209,10 @@ query job results.csv (every page); for a Bulk API 1.0 job one file per batch
 	cmd.AddCommand(list, show, abort, results)
 	return cmd
 }
+
+// jobCountConcurrency is how many job-info requests `jobs list` has in flight
+// to read the record counts the list resources leave out.
+const jobCountConcurrency = 8
 
 // foundJob is a job of any of the three kinds.
 type foundJob struct {

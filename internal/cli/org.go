@@ -243,7 +243,13 @@ func flattenRecord(prefix string, r salesforce.Record, out map[string]string, ad
 	}
 }
 
+// writeJSON prints v as indented JSON; under --json (see jsonOutput) it
+// becomes the result of the one object Run prints instead.
 func writeJSON(ios *IOStreams, v any) error {
+	if ios.json != nil {
+		ios.json.add(v)
+		return nil
+	}
 	enc := json.NewEncoder(ios.Out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)

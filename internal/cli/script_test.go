@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -132,16 +133,20 @@ func readCSV(ts *testscript.TestScript, name string) [][]string {
 }
 
 // jsonenv VAR FILE KEY [INDEX]: sets VAR to the string at KEY (or element
-// INDEX of the array at KEY) of the JSON object in FILE.
+// INDEX of the array at KEY) of the JSON object in FILE. KEY may be a path
+// through nested objects, such as data.jobs.
 func cmdJSONEnv(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 3 || len(args) > 4 || neg {
 		ts.Fatalf("usage: jsonenv VAR FILE KEY [INDEX]")
 	}
-	var doc map[string]json.RawMessage
-	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[1])), &doc))
-	raw, ok := doc[args[2]]
-	if !ok {
-		ts.Fatalf("%s has no key %s", args[1], args[2])
+	raw := json.RawMessage(ts.ReadFile(args[1]))
+	for _, key := range strings.Split(args[2], ".") {
+		var doc map[string]json.RawMessage
+		ts.Check(json.Unmarshal(raw, &doc))
+		var ok bool
+		if raw, ok = doc[key]; !ok {
+			ts.Fatalf("%s has no key %s", args[1], args[2])
+		}
 	}
 	var s string
 	if len(args) == 4 {
