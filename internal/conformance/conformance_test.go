@@ -19,6 +19,7 @@ func scenarios() []scenario {
 		{name: "rest_crud", tag: "rc", run: testRESTCRUD},
 		{name: "query_paging", tag: "qp", run: testQueryPaging},
 		{name: "composite_batch", tag: "cb", run: testCompositeBatch},
+		{name: "composite_batch_strings", tag: "cs", run: testCompositeBatchStrings},
 		{name: "composite_all_or_none", tag: "ca", run: testCompositeAllOrNone},
 		{name: "collections_create", tag: "co", run: testCollectionsCreate},
 		{name: "bulk2_ingest", tag: "bi", run: testBulk2Ingest},
