@@ -74,8 +74,12 @@ func (b *CompositeBatch) Len() int { return len(b.subs) }
 
 // BatchSubresponse is one subrequest's entry in a composite batch response.
 type BatchSubresponse struct {
-	StatusCode int             `json:"statusCode"`
-	Result     json.RawMessage `json:"result"`
+	StatusCode int `json:"statusCode"`
+	// Result is the subrequest's response body. Salesforce HTML-entity encodes every string
+	// in composite batch results (the Connect API's response body encoding: &, <, >, ", '
+	// and \ arrive as &amp; &lt; &gt; &quot; &#39; &#92;); Execute decodes them, so Result
+	// holds the values as stored.
+	Result json.RawMessage `json:"result"`
 }
 
 // Subrequest is a handle on one subrequest of a CompositeBatch. Its accessors are meaningful
@@ -476,6 +480,7 @@ func (b *CompositeBatch) Execute(ctx context.Context) error {
 			if out.Results[i] == nil {
 				return fmt.Errorf("salesforce: composite batch subrequest %d: null result", start+i+1)
 			}
+			out.Results[i].Result = entityDecodeJSON(out.Results[i].Result)
 			r.resp = out.Results[i]
 			r.done = true
 			if b.opts.HaltOnError && !r.Success() {

@@ -199,7 +199,9 @@ func (s *Service) bulk1CreateJob(w http.ResponseWriter, r *http.Request, ver wir
 	s.addJobLocked(j)
 	fs := jobInfoFields(j)
 	s.mu.Unlock()
-	writeBulk1Object(w, formatOf(j.contentType), http.StatusCreated, "jobInfo", fs)
+	// The job did not exist when the request came: answer in the request's
+	// format, not the new job's (an XML-created JSON job gets XML here).
+	writeBulk1Object(w, f, http.StatusCreated, "jobInfo", fs)
 }
 
 // addJobLocked registers a new job. Caller holds s.mu.

@@ -18,16 +18,25 @@ const (
 	fmtJSON
 )
 
+// Response formats follow Salesforce's Content Type Header rule (Bulk API
+// Developer Guide, "Content Type Header"): once a request names an existing
+// job, the job's contentType decides (JSON for JSON jobs; XML for CSV and XML
+// jobs, whatever the request's Content-Type); when the job's contentType is
+// unavailable (job creation, an unknown job id, a bad version, session or
+// URL) the request's Content-Type header decides, and without the header the
+// response is XML.
+
 // formatOf returns the response format for a job content type.
 func formatOf(contentType string) bulk1Format {
-	if contentType == "JSON" {
+	if contentType == "JSON" || contentType == "ZIP_JSON" {
 		return fmtJSON
 	}
 	return fmtXML
 }
 
-// requestFormat guesses the format of a request without a job (job create):
-// JSON if the body is JSON, else XML.
+// requestFormat returns the response format for a request without a job
+// (job creation, an unknown job): JSON if its Content-Type is a JSON media
+// type, else XML (also when the header is absent or is text/csv).
 func requestFormat(r *http.Request) bulk1Format {
 	if strings.Contains(strings.ToLower(r.Header.Get("Content-Type")), "json") {
 		return fmtJSON

@@ -219,7 +219,7 @@ func (h *Handler) compositeBatch(w http.ResponseWriter, q *request) {
 	for i, sr := range in.BatchRequests {
 		if halted {
 			results[i] = batchResult{StatusCode: http.StatusPreconditionFailed,
-				Result: mustJSON([]wire.Error{{ErrorCode: "BATCH_PROCESSING_HALTED", Message: msgBatchHalted}})}
+				Result: entityEncodeJSON(mustJSON([]wire.Error{{ErrorCode: "BATCH_PROCESSING_HALTED", Message: msgBatchHalted}}))}
 			continue
 		}
 		var sub []byte
@@ -227,7 +227,8 @@ func (h *Handler) compositeBatch(w http.ResponseWriter, q *request) {
 			sub = sr.RichInput
 		}
 		rec := h.dispatch(q.r.Context(), sr.Method, targets[i], sub, nil)
-		results[i] = batchResult{StatusCode: rec.status, Result: rec.resultJSON()}
+		// Strings in batch results are entity encoded, as Connect does (entity.go).
+		results[i] = batchResult{StatusCode: rec.status, Result: entityEncodeJSON(rec.resultJSON())}
 		if rec.status >= 400 {
 			hasErrors = true
 			halted = in.HaltOnError
