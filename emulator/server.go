@@ -101,7 +101,8 @@ type Config struct {
 	Bulk bulk.Options
 	// Faults are active from the start.
 	Faults []Fault
-	// Logger receives one debug line per request (method, path, status);
+	// Logger receives one debug line per request (method, path, query with
+	// secrets redacted, status);
 	// nil means no logging. Tokens are never logged.
 	Logger *slog.Logger
 }
@@ -160,7 +161,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("emulator: Config.Users is empty")
 	}
 	if cfg.Apps == nil {
-		cfg.Apps = []ConnectedApp{DefaultApp()}
+		cfg.Apps = []ConnectedApp{DefaultApp(), CLIApp()}
 	}
 	schema := cfg.Schema
 	if schema == nil && cfg.SchemaFile != "" {
@@ -170,7 +171,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		schema = sc
 	}
-	o, err := org.New(org.Options{Schema: schema, DataFile: cfg.DataFile, Clock: cfg.Clock, Seed: cfg.Seed, OrgID: cfg.OrgID})
+	o, err := org.New(org.Options{Schema: schema, DataFile: cfg.DataFile, Clock: cfg.Clock, Seed: cfg.Seed, OrgID: cfg.OrgID, OrgName: cfg.OrgName})
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
@@ -503,6 +504,10 @@ type StartupInfo struct {
 	ClientID      string `json:"client_id"`
 	ClientSecret  string `json:"client_secret"`
 	CACertFile    string `json:"ca_cert_file"`
+	// SFDXAuthURL logs the Salesforce CLI in (sf org login sfdx-url) with a
+	// refresh token of the CLI's connected app; empty when that app is not
+	// configured.
+	SFDXAuthURL string `json:"sfdx_auth_url,omitempty"`
 }
 
 // StartupInfo returns connection details for the default user and app,
@@ -523,6 +528,13 @@ func (s *Server) StartupInfo(caCertDir string) (StartupInfo, error) {
 		AccessToken:   tok,
 		ClientID:      a.ClientID,
 		ClientSecret:  a.ClientSecret,
+	}
+	if s.appByID(CLIClientID) != nil {
+		rt, err := s.NewRefreshToken(u.Username, CLIClientID)
+		if err != nil {
+			return StartupInfo{}, err
+		}
+		info.SFDXAuthURL = SFDXAuthURL(CLIClientID, "", rt, s.URL())
 	}
 	if pem := s.CACertPEM(); pem != nil && caCertDir != "" {
 		p := filepath.Join(caCertDir, "emulator-ca.pem")
@@ -548,9 +560,10 @@ func instanceURL(r *http.Request) string {
 func (s *Server) buildHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
+		cleanSlashes(r)
 		defer func() {
 			if s.cfg.Logger != nil {
-				s.cfg.Logger.Debug("emulator request", "method", r.Method, "path", r.URL.Path, "status", sw.status)
+				s.cfg.Logger.Debug("emulator request", "method", r.Method, "path", r.URL.Path, "query", redactQuery(r.URL.Query()), "status", sw.status)
 			}
 		}()
 		if strings.HasPrefix(r.URL.Path, ControlPrefix) {
@@ -595,6 +608,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.serveOAuthToken(w, r)
 	case p == "/services/oauth2/revoke" || p == "/services/oauth2/revoke/":
 		s.serveOAuthRevoke(w, r)
+	case p == "/services/oauth2/userinfo" || p == "/services/oauth2/userinfo/":
+		s.serveUserInfo(w, r)
 	case strings.HasPrefix(p, "/id/"):
 		s.serveIdentity(w, r)
 	case p == "/services/data" || p == "/services/data/":

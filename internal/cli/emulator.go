@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -26,6 +27,7 @@ type emulatorOptions struct {
 	Seed            int64
 	JSON            bool
 	CACertDir       string
+	LogRequests     bool
 }
 
 func newEmulatorCmd(ios *IOStreams) *cobra.Command {
@@ -66,6 +68,7 @@ in memory, or in a SQLite file with --data so they survive a restart.`,
 	f.Int64Var(&opts.Seed, "seed", 1, "seed for ids and injected faults")
 	f.BoolVar(&opts.JSON, "json", false, "print the connection details as one JSON line")
 	f.StringVar(&opts.CACertDir, "ca-cert-dir", "", "directory to write emulator-ca.pem to (default: a temporary directory)")
+	f.BoolVar(&opts.LogRequests, "log-requests", false, "log one line per request (method, path, query, status) to standard error, to see what a client sends")
 	return cmd
 }
 
@@ -90,6 +93,9 @@ func emulatorConfig(opts *emulatorOptions) (emulator.Config, error) {
 		return cfg, usageError{fmt.Errorf("--lock-contention: %v is not between 0 and 1", opts.LockRate)}
 	}
 	cfg.Bulk.LockContentionRate = opts.LockRate
+	if opts.LogRequests {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	if opts.AccessFile != "" {
 		af, err := emulator.ReadAccessFile(opts.AccessFile)
 		if err != nil {
@@ -156,11 +162,21 @@ func runEmulator(cmd *cobra.Command, ios *IOStreams, opts *emulatorOptions) erro
 		if info.CACertFile != "" {
 			fmt.Fprintf(ios.Out, "  CA certificate  %s\n", info.CACertFile)
 		}
+		if info.SFDXAuthURL != "" {
+			fmt.Fprintf(ios.Out, "  SFDX auth URL   %s\n", info.SFDXAuthURL)
+		}
 		fmt.Fprintf(ios.Out, "\nUse it with sfbatch:\n  export SF_INSTANCE_URL=%s SF_ACCESS_TOKEN=%s", info.InstanceURL, info.AccessToken)
 		if info.CACertFile != "" {
 			fmt.Fprintf(ios.Out, " SF_CA_CERT_FILE=%s", info.CACertFile)
 		}
 		fmt.Fprintln(ios.Out)
+		if info.SFDXAuthURL != "" && !opts.NoTLS {
+			fmt.Fprintf(ios.Out, "\nUse it with the Salesforce CLI (then sfbatch --target-org emulator):\n  echo '%s' > emulator.sfdx\n", info.SFDXAuthURL)
+			if info.CACertFile != "" {
+				fmt.Fprintf(ios.Out, "  export NODE_EXTRA_CA_CERTS=%s\n", info.CACertFile)
+			}
+			fmt.Fprintf(ios.Out, "  sf org login sfdx-url --sfdx-url-file emulator.sfdx --alias emulator\n")
+		}
 	}
 	<-cmd.Context().Done()
 	return nil
