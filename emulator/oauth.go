@@ -207,13 +207,7 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 		"locale":           "en_US",
 		"utcOffset":        -28800000,
 		"is_app_installed": true,
-		"urls": map[string]string{
-			"rest":       inst + "/services/data/v{version}/",
-			"sobjects":   inst + "/services/data/v{version}/sobjects/",
-			"query":      inst + "/services/data/v{version}/query/",
-			"enterprise": inst + "/services/Soap/c/{version}/" + s.orgID[:15],
-			"partner":    inst + "/services/Soap/u/{version}/" + s.orgID[:15],
-		},
+		"urls":             s.identityURLs(inst, u),
 	})
 }
 

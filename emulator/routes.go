@@ -25,9 +25,10 @@ func instanceURL(r *http.Request) string {
 func (s *Server) buildHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}
+		cleanSlashes(r)
 		defer func() {
 			if s.cfg.Logger != nil {
-				s.cfg.Logger.Debug("emulator request", "method", r.Method, "path", r.URL.Path, "status", sw.status)
+				s.cfg.Logger.Debug("emulator request", "method", r.Method, "path", r.URL.Path, "query", redactQuery(r.URL.Query()), "status", sw.status)
 			}
 		}()
 		if strings.HasPrefix(r.URL.Path, ControlPrefix) {
@@ -72,6 +73,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.serveOAuthToken(w, r)
 	case p == "/services/oauth2/revoke" || p == "/services/oauth2/revoke/":
 		s.serveOAuthRevoke(w, r)
+	case p == "/services/oauth2/userinfo" || p == "/services/oauth2/userinfo/":
+		s.serveUserInfo(w, r)
 	case strings.HasPrefix(p, "/id/"):
 		s.serveIdentity(w, r)
 	case p == "/services/data" || p == "/services/data/":

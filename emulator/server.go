@@ -82,7 +82,8 @@ type Config struct {
 	Bulk bulk.Options
 	// Faults are active from the start.
 	Faults []Fault
-	// Logger receives one debug line per request (method, path, status);
+	// Logger receives one debug line per request (method, path, query with
+	// secrets redacted, status);
 	// nil means no logging. Tokens are never logged.
 	Logger *slog.Logger
 }
@@ -143,7 +144,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("emulator: Config.Users is empty")
 	}
 	if cfg.Apps == nil {
-		cfg.Apps = []ConnectedApp{DefaultApp()}
+		cfg.Apps = []ConnectedApp{DefaultApp(), CLIApp()}
 	}
 	schema := cfg.Schema
 	if schema == nil && cfg.SchemaFile != "" {
@@ -153,7 +154,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		schema = sc
 	}
-	o, err := org.New(org.Options{Schema: schema, DataFile: cfg.DataFile, Clock: cfg.Clock, Seed: cfg.Seed, OrgID: cfg.OrgID})
+	o, err := org.New(org.Options{Schema: schema, DataFile: cfg.DataFile, Clock: cfg.Clock, Seed: cfg.Seed, OrgID: cfg.OrgID, OrgName: cfg.OrgName})
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
@@ -444,6 +445,10 @@ type StartupInfo struct {
 	ClientID      string `json:"client_id"`
 	ClientSecret  string `json:"client_secret"`
 	CACertFile    string `json:"ca_cert_file"`
+	// SFDXAuthURL logs the Salesforce CLI in (sf org login sfdx-url) with a
+	// refresh token of the CLI's connected app; empty when that app is not
+	// configured.
+	SFDXAuthURL string `json:"sfdx_auth_url,omitempty"`
 }
 
 // StartupInfo returns connection details for the default user and app,
@@ -464,6 +469,13 @@ func (s *Server) StartupInfo(caCertDir string) (StartupInfo, error) {
 		AccessToken:   tok,
 		ClientID:      a.ClientID,
 		ClientSecret:  a.ClientSecret,
+	}
+	if s.appByID(CLIClientID) != nil {
+		rt, err := s.NewRefreshToken(u.Username, CLIClientID)
+		if err != nil {
+			return StartupInfo{}, err
+		}
+		info.SFDXAuthURL = SFDXAuthURL(CLIClientID, "", rt, s.URL())
 	}
 	if pem := s.CACertPEM(); pem != nil && caCertDir != "" {
 		p := filepath.Join(caCertDir, "emulator-ca.pem")

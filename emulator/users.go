@@ -74,6 +74,17 @@ func DefaultUser() User {
 	}
 }
 
+// CLIClientID is the client id of the Salesforce CLI's connected app
+// ("Salesforce CLI", a public client with no secret). The emulator
+// registers it by default so `sf org login sfdx-url` works with the SFDX
+// auth URL the emulator prints.
+const CLIClientID = "PlatformCLI"
+
+// CLIApp returns the Salesforce CLI's connected app.
+func CLIApp() ConnectedApp {
+	return ConnectedApp{Name: "Salesforce CLI", ClientID: CLIClientID}
+}
+
 // DefaultApp returns the default connected app.
 func DefaultApp() ConnectedApp {
 	return ConnectedApp{Name: "sfbatch", ClientID: DefaultClientID, ClientSecret: DefaultClientSecret}
@@ -206,4 +217,12 @@ func ReadAccessFile(path string) (AccessFile, error) {
 		}
 	}
 	return f, nil
+}
+
+// SFDXAuthURL formats an SFDX auth URL,
+// force://clientID:clientSecret:refreshToken@host, the form the Salesforce
+// CLI reads (it always connects to the host over HTTPS).
+func SFDXAuthURL(clientID, clientSecret, refreshToken, instanceURL string) string {
+	host := strings.TrimPrefix(strings.TrimPrefix(instanceURL, "https://"), "http://")
+	return "force://" + clientID + ":" + clientSecret + ":" + refreshToken + "@" + strings.TrimSuffix(host, "/")
 }

@@ -224,5 +224,5 @@ func defaultSpecs() []*Object {
 			f.Default = true
 		}
 	}
-	return []*Object{account, contact, lead, opp, cs, profile, user}
+	return append([]*Object{account, contact, lead, opp, cs, profile, user, organizationObject()}, contentObjects()...)
 }

@@ -30,6 +30,8 @@ type Options struct {
 	// OrgID is the 18-character organization id; "" derives one (00D...)
 	// from Seed.
 	OrgID string
+	// OrgName is the Organization record's Name; "" means DefaultOrgName.
+	OrgName string
 }
 
 // Org is an emulated Salesforce org: schema, records, limits and faults.
@@ -48,6 +50,7 @@ type Org struct {
 
 	limits limits
 	faults faults
+	files  fileStore
 }
 
 // table holds the records of one object.
@@ -260,6 +263,10 @@ func New(opts Options) (*Org, error) {
 		}
 	}
 	if err := o.ensureDefaultUser(); err != nil {
+		o.Close()
+		return nil, err
+	}
+	if err := o.ensureOrganization(opts.OrgName); err != nil {
 		o.Close()
 		return nil, err
 	}

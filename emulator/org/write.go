@@ -67,12 +67,17 @@ func (o *Org) Write(ctx context.Context, userID string, reqs []WriteRequest, all
 }
 
 func (o *Org) write(userID string, reqs []WriteRequest, allOrNone bool) []WriteResult {
+	return o.writeAs(userID, reqs, allOrNone, false)
+}
+
+// writeAs is write; system lets the org itself set read-only fields.
+func (o *Org) writeAs(userID string, reqs []WriteRequest, allOrNone, system bool) []WriteResult {
 	results := make([]WriteResult, len(reqs))
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	// With a data file the undo log also serves to keep memory and file in
 	// step when the file cannot be written.
-	w := &writer{o: o, now: o.now(), logUndo: allOrNone || o.store != nil, keyCache: map[*Object]map[string]keyInfo{}}
+	w := &writer{o: o, now: o.now(), logUndo: allOrNone || o.store != nil, system: system, keyCache: map[*Object]map[string]keyInfo{}}
 	w.user = o.defaultUser
 	if id, ok := NormalizeID(userID); ok {
 		w.user = id
@@ -151,6 +156,7 @@ type writer struct {
 	user     string
 	userAny  any
 	logUndo  bool
+	system   bool // writes by the org itself: read-only fields may be set
 	undo     []undoEntry
 	dirty    []dirtyRec
 	touched  []*table
@@ -332,7 +338,7 @@ func (w *writer) stageFields(t *table, fields map[string]any, insert bool) *Erro
 			}
 		}
 		f := ob.Fields[ki.pos]
-		if insert && !f.Createable || !insert && !f.Updateable {
+		if !w.system && (insert && !f.Createable || !insert && !f.Updateable) {
 			if !slices.Contains(notWritable, ki.pos) {
 				notWritable = append(notWritable, ki.pos)
 			}

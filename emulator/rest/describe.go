@@ -23,7 +23,7 @@ func (h *Handler) describeGlobal(w http.ResponseWriter, q *request) {
 // globalEntry is an object's entry in the global describe.
 func globalEntry(ob *org.Object, ver string) map[string]any {
 	base := "/services/data/v" + ver + "/sobjects/" + ob.Name
-	system := ob.Name == "User" || ob.Name == "Profile"
+	system := ob.Name == "User" || ob.Name == "Profile" || ob.Name == "Organization"
 	return map[string]any{
 		"activateable":        false,
 		"createable":          !system || ob.Name == "User",

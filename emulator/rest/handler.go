@@ -156,7 +156,12 @@ func (h *Handler) route(w http.ResponseWriter, q *request) {
 			notFound(w)
 		}
 	case "sobjects":
+		if isContentVersion(q.parts[1:]) && h.contentVersion(w, q) {
+			return
+		}
 		h.sobjects(w, q)
+	case "search", "parameterizedSearch":
+		h.search(w, q)
 	case "query", "queryAll":
 		h.query(w, q)
 	case "composite":
@@ -169,7 +174,7 @@ func (h *Handler) route(w http.ResponseWriter, q *request) {
 func (h *Handler) resources(w http.ResponseWriter, q *request) {
 	base := "/services/data/v" + q.ver + "/"
 	out := map[string]string{}
-	for _, k := range []string{"sobjects", "query", "queryAll", "limits", "composite", "jobs"} {
+	for _, k := range []string{"sobjects", "query", "queryAll", "search", "parameterizedSearch", "limits", "composite", "jobs"} {
 		out[k] = base + k
 	}
 	wire.WriteJSON(w, http.StatusOK, out)

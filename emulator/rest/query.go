@@ -127,6 +127,10 @@ func (h *Handler) query(w http.ResponseWriter, q *request) {
 		wire.WriteError(w, http.StatusBadRequest, "MALFORMED_QUERY", "unexpected token: <EOF>")
 		return
 	}
+	if strings.EqualFold(q.r.URL.Query().Get("columns"), "true") {
+		h.writeQueryColumns(w, q, soql, all)
+		return
+	}
 	res, err := h.org.Query(q.r.Context(), soql, all)
 	if err != nil {
 		writeOrgError(w, err)

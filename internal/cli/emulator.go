@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -27,6 +28,7 @@ type emulatorOptions struct {
 	JSON            bool
 	CACertDir       string
 	NoSOAPLogin     bool
+	LogRequests     bool
 }
 
 func newEmulatorCmd(ios *IOStreams) *cobra.Command {
@@ -73,6 +75,7 @@ https://pkg.go.dev/github.com/sfbatch/sfbatch/emulator#hdr-Schema_files`,
 	f.BoolVar(&opts.JSON, "json", false, "print the connection details as one JSON line")
 	f.BoolVar(&opts.NoSOAPLogin, "soap-login-disabled", false, `turn the org's "Enable SOAP API login()" setting off, as in orgs created from Winter '26 on (login() at API 65.0 and later is refused regardless)`)
 	f.StringVar(&opts.CACertDir, "ca-cert-dir", "", "directory to write emulator-ca.pem to (default: a temporary directory)")
+	f.BoolVar(&opts.LogRequests, "log-requests", false, "log one line per request (method, path, query, status) to standard error, to see what a client sends")
 	return cmd
 }
 
@@ -99,6 +102,9 @@ func emulatorConfig(opts *emulatorOptions) (emulator.Config, error) {
 		return cfg, usageError{fmt.Errorf("--lock-contention: %v is not between 0 and 1", opts.LockRate)}
 	}
 	cfg.Bulk.LockContentionRate = opts.LockRate
+	if opts.LogRequests {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	if opts.AccessFile != "" {
 		af, err := emulator.ReadAccessFile(opts.AccessFile)
 		if err != nil {
@@ -169,11 +175,21 @@ func runEmulator(cmd *cobra.Command, ios *IOStreams, opts *emulatorOptions) erro
 		if info.CACertFile != "" {
 			fmt.Fprintf(ios.Out, "  CA certificate  %s\n", info.CACertFile)
 		}
+		if info.SFDXAuthURL != "" {
+			fmt.Fprintf(ios.Out, "  SFDX auth URL   %s\n", info.SFDXAuthURL)
+		}
 		vars := [][2]string{{envInstanceURL, info.InstanceURL}, {envAccessToken, info.AccessToken}}
 		if info.CACertFile != "" {
 			vars = append(vars, [2]string{envCACertFile, info.CACertFile})
 		}
 		fmt.Fprintf(ios.Out, "\nUse it with sfbatch:\n  %s\n", exportLine(vars...))
+		if info.SFDXAuthURL != "" && !opts.NoTLS {
+			fmt.Fprintf(ios.Out, "\nUse it with the Salesforce CLI (then sfbatch --target-org emulator):\n  echo '%s' > emulator.sfdx\n", info.SFDXAuthURL)
+			if info.CACertFile != "" {
+				fmt.Fprintf(ios.Out, "  export NODE_EXTRA_CA_CERTS=%s\n", info.CACertFile)
+			}
+			fmt.Fprintf(ios.Out, "  sf org login sfdx-url --sfdx-url-file emulator.sfdx --alias emulator\n")
+		}
 	}
 	<-cmd.Context().Done()
 	return nil
