@@ -137,6 +137,9 @@ func lineErr(err error, max int) error {
 // Header returns the columns.
 func (s *jsonlSource) Header() []string { return s.header }
 
+// Name returns the input name given to JSONLSource.
+func (s *jsonlSource) Name() string { return s.name }
+
 // Next returns the next row.
 func (s *jsonlSource) Next() (Row, error) {
 	for s.sc.Scan() {

@@ -193,6 +193,9 @@ type mappedSource struct {
 
 func (s *mappedSource) Header() []string { return s.header }
 
+// Name returns the mapped source's input name.
+func (s *mappedSource) Name() string { return sourceName(s.src) }
+
 func (s *mappedSource) Next() (Row, error) {
 	row, err := s.src.Next()
 	if err != nil {

@@ -65,6 +65,9 @@ type parquetSource struct {
 // Header returns the column names in schema order.
 func (s *parquetSource) Header() []string { return s.header }
 
+// Name returns the input name given to ParquetSource.
+func (s *parquetSource) Name() string { return s.name }
+
 // Next returns the next row.
 func (s *parquetSource) Next() (Row, error) {
 	if len(s.pending) == 0 {

@@ -52,8 +52,8 @@ func (s *inputSource) next() (prow, error) {
 // job in flight), which the pass does not see.
 func (s *inputSource) read() (p prow, again bool, err error) {
 	row, err := s.src.Next()
-	if cs, ok := s.src.(*csvSource); ok {
-		s.name = cs.name
+	if s.name == "" {
+		s.name = sourceName(s.src)
 	}
 	if err != nil {
 		// Only io.EOF itself ends the input: an error that merely wraps it (a truncated

@@ -27,9 +27,19 @@ type Row struct {
 
 // Source is a stream of rows under one header. Next returns io.EOF after the last row.
 // Every row must have exactly len(Header()) values. A Source is used by one goroutine.
+// A Source may also have a method Name() string naming its input (a file name) in the
+// messages of rows it rejects; the sources of this package and Mapping.Apply's do.
 type Source interface {
 	Header() []string
 	Next() (Row, error)
+}
+
+// sourceName returns src's Name(), or "".
+func sourceName(src Source) string {
+	if n, ok := src.(interface{ Name() string }); ok {
+		return n.Name()
+	}
+	return ""
 }
 
 // InputError reports a problem with the input: a header Salesforce would reject, a row the
@@ -141,6 +151,9 @@ func (s *csvSource) init() {
 		}
 	})
 }
+
+// Name returns the input name given to CSVSource.
+func (s *csvSource) Name() string { return s.name }
 
 func (s *csvSource) Header() []string {
 	s.init()

@@ -181,16 +181,16 @@ const maxConcurrentRequests = 25
 // give a way to log in.
 var errNoCredentials = errors.New("no Salesforce credentials: set SF_ACCESS_TOKEN and SF_INSTANCE_URL, SF_USERNAME and SF_PASSWORD (+ SF_SECURITY_TOKEN), an SFDX auth URL, or use --profile (see sfbatch login --help)")
 
-// client logs in and returns an API client.
-func (a *authOptions) client(ctx context.Context) (*salesforce.Client, error) {
+// client logs in and returns an API client; extra options (a logger) are added to the client's.
+func (a *authOptions) client(ctx context.Context, extra ...salesforce.Option) (*salesforce.Client, error) {
 	p, err := a.resolve()
 	if err != nil {
 		return nil, err
 	}
-	return p.client(ctx)
+	return p.client(ctx, extra...)
 }
 
-func (p *Profile) client(ctx context.Context) (*salesforce.Client, error) {
+func (p *Profile) client(ctx context.Context, extra ...salesforce.Option) (*salesforce.Client, error) {
 	hc, err := p.httpClient()
 	if err != nil {
 		return nil, err
@@ -201,7 +201,7 @@ func (p *Profile) client(ctx context.Context) (*salesforce.Client, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	c, err := salesforce.Login(ctx, lc, salesforce.WithMaxConcurrentRequests(maxConcurrentRequests))
+	c, err := salesforce.Login(ctx, lc, append([]salesforce.Option{salesforce.WithMaxConcurrentRequests(maxConcurrentRequests)}, extra...)...)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return nil, err
