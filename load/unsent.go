@@ -16,9 +16,11 @@ import (
 // A load that meets such an error before sending anything stops with every row
 // NotProcessed.
 func OrgUnusable(err error) bool {
-	if Unreachable(err) {
-		return true
-	}
+	return Unreachable(err) || authRefused(err)
+}
+
+// authRefused reports whether Salesforce refused the login or the session.
+func authRefused(err error) bool {
 	var ae *salesforce.APIError
 	if errors.As(err, &ae) {
 		return ae.StatusCode == http.StatusUnauthorized || ae.ErrorCode == "INVALID_SESSION_ID" ||
@@ -28,14 +30,15 @@ func OrgUnusable(err error) bool {
 }
 
 // Unreachable reports whether err means the org could not be reached: no response at all (a
-// *salesforce.TransportError) or a server error that outlasted the client's retries.
+// *salesforce.TransportError) or a server error that outlasted the client's retries (a
+// refused login, which SOAP reports as a 500 fault, is not one).
 func Unreachable(err error) bool {
 	var te *salesforce.TransportError
 	if errors.As(err, &te) {
 		return true
 	}
 	var ae *salesforce.APIError
-	return errors.As(err, &ae) && ae.StatusCode >= http.StatusInternalServerError
+	return errors.As(err, &ae) && ae.StatusCode >= http.StatusInternalServerError && !authRefused(err)
 }
 
 // Unsent gives every row of src the outcome NotProcessed (StatusAborted, the message naming
