@@ -96,21 +96,27 @@ func newLoadCmds(ios *IOStreams) []*cobra.Command {
 Rows stream from the file (or standard input with -) through sObject
 Collections for small inputs and Bulk API 2.0 for large ones (or the API you
 choose), split under every Salesforce limit, and run concurrently. Every input
-row ends in exactly one outcome, written to an output directory:
+row ends in exactly one outcome, written to the run folder (-o DIR, or a new
+sfbatch-runs/UTCTIME-SUFFIX printed at start and end):
 
   success.csv      rows that succeeded, with their record ids
-  failure.csv      rows that failed, with Salesforce's error
+  failure.csv      rows that failed, with Salesforce's error (a row the reader
+                   cannot accept fails alone as SFBATCH_INVALID_ROW)
   unprocessed.csv  rows that were never processed (ready to load again)
   results.csv      every row in input order with its outcome
+  run.db           the journal; events.jsonl the job transitions and retries;
+                   summary.json the counts
 
-With -o DIR the run is journaled in DIR/run.db; if it is interrupted or
-killed, the same command with --resume DIR finishes it without losing or
-duplicating a row.
+If the run is interrupted or killed, the same command with --resume DIR
+finishes it without losing or duplicating a row; it stops before sending
+anything if the input changed. An -o DIR that holds an earlier run is refused
+unless --resume or --force.
 
 Exit status: 0 when every row succeeded, 3 when some rows failed or were not
-processed, 2 for usage errors, 4 for authentication errors, 130 when cancelled.
-Ctrl-C aborts jobs that have not started (all open jobs without -o; keep them
-with --leave-jobs), and still writes an outcome for every row.`,
+processed, 2 for usage and input errors (nothing sent), 4 for authentication
+errors and 5 for an org that cannot be reached (nothing sent, every row not
+processed), 130 when cancelled. Ctrl-C aborts jobs that have not started
+(keep them with --leave-jobs), and still writes an outcome for every row.`,
 			Example: lc.ex,
 			Args:    cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {

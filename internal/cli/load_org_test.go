@@ -67,14 +67,19 @@ func runLoadTest(t *testing.T, connect connectFunc, o *loadOptions) (*loadOutcom
 	cmd := newLoadCmds(ios)[0]
 	cmd.SetContext(t.Context())
 	res, err := runLoadWith(cmd, ios, connect, o)
-	code := ExitOK
+	return res, exitCodeOf(err), errOut.String() + fmt.Sprint(err)
+}
+
+// exitCodeOf is the exit code Run gives err.
+func exitCodeOf(err error) int {
 	var ee *exitError
-	if errors.As(err, &ee) {
-		code = ee.code
-	} else if err != nil {
-		code = ExitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case err != nil:
+		return ExitError
 	}
-	return res, code, errOut.String() + fmt.Sprint(err)
+	return ExitOK
 }
 
 // TestLoadOrgUnusable: an org that cannot be reached, a login it refuses, or a session that
@@ -228,14 +233,7 @@ func TestLoadResumeStdin(t *testing.T) {
 			o.Resume = dir
 		}
 		res, err := runLoad(cmd, ios, c, o)
-		code := ExitOK
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		} else if err != nil {
-			code = ExitError
-		}
-		return res, code, errOut.String() + fmt.Sprint(err)
+		return res, exitCodeOf(err), errOut.String() + fmt.Sprint(err)
 	}
 	if err := srv.FailNext(1, "GET", "/services/data/*/jobs/ingest/*/successfulResults*", 400, "INVALIDJOB"); err != nil {
 		t.Fatal(err)
