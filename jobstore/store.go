@@ -131,12 +131,19 @@ func migrations() []string {
 	CREATE INDEX jobs_by_rows ON jobs (run_id, first_row);`,
 		// 2: the exact rows of a job, in upload order.
 		`ALTER TABLE jobs ADD COLUMN rows TEXT NOT NULL DEFAULT '';`,
+		// 3: a hash per input row, in blocks of consecutive rows.
+		`CREATE TABLE row_hashes (
+		run_id    TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+		first_row INTEGER NOT NULL,
+		hashes    BLOB NOT NULL,
+		PRIMARY KEY (run_id, first_row)
+	);`,
 	}
 }
 
 // SchemaVersion is the schema version this package writes (PRAGMA
 // user_version).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 func (s *Store) migrate(ctx context.Context) error {
 	tx, err := s.db.BeginTx(ctx, nil)

@@ -34,9 +34,11 @@ type Loader struct {
 // input row to sink (which may be nil). It returns when every row has an outcome.
 //
 // Failed rows are data, not errors: the Summary counts them and sink receives them. A non-nil
-// error means the load could not go on: an *InputError for bad input (rows read before it
-// were still loaded), a *PreflightError before anything was sent, or an *Error (cancellation,
-// deadline, a sink error, or a request Salesforce refused) that names every job left open.
+// error means the load could not go on: an *InputError for a bad header or a structural
+// input error (rows read before it were still loaded; a row the reader rejects alone is a
+// Failed row with StatusInvalidRow, not an error), a *PreflightError before anything was
+// sent, or an *Error (cancellation, deadline, a sink error, a request Salesforce refused, an
+// org that cannot be used: see OrgUnusable) that names every job left open.
 // The Summary is valid in every case.
 func (l *Loader) Load(ctx context.Context, src Source, sink Sink, opts Options) (*Summary, error) {
 	cfg, err := opts.resolve()

@@ -719,16 +719,16 @@ func TestInputErrors(t *testing.T) {
 		rows := []map[string]any{{"LastName": "a"}, {"LastName": "b"}, {"LastName": "c", "Bogus": 1}, {"LastName": "d"}}
 		col := newCollector(t)
 		sum, err := f.loader(t).Load(t.Context(), MapSource([]string{"LastName"}, slices.Values(rows)), col, fastOptions(Options{Object: "Contact"}))
-		var ie *InputError
-		if !errors.As(err, &ie) || ie.Row != 3 || ie.Column != "Bogus" {
+		if err != nil {
 			t.Fatalf("err = %v", err)
 		}
-		if !strings.Contains(err.Error(), "row 3, column Bogus") {
-			t.Errorf("message %q", err)
+		col.check(4)
+		bad := col.byRow[3]
+		if bad.Outcome != Failed || bad.Error.StatusCode != StatusInvalidRow || !strings.Contains(bad.Error.Message, "row 3, column Bogus") {
+			t.Errorf("row 3 = %+v %+v", bad, bad.Error)
 		}
-		col.check(2)
-		if sum.Succeeded != 2 {
-			t.Errorf("rows before the bad one were not loaded: %+v", sum)
+		if sum.Succeeded != 3 || f.count("Contact") != 3 {
+			t.Errorf("the other rows were not loaded: %+v", sum)
 		}
 	})
 	t.Run("ragged csv", func(t *testing.T) {
@@ -737,10 +737,13 @@ func TestInputErrors(t *testing.T) {
 		in := "LastName,FirstName\nA,a\nB\nC,c\n"
 		col := newCollector(t)
 		_, err := f.loader(t).Load(t.Context(), CSVSource(strings.NewReader(in), "people.csv", CSVOptions{}), col, fastOptions(Options{Object: "Contact", API: Bulk2}))
-		if err == nil || !strings.Contains(err.Error(), "people.csv: row 2 (line 3), column FirstName") {
+		if err != nil {
 			t.Fatalf("err = %v", err)
 		}
-		col.check(1)
+		col.check(3)
+		if bad := col.byRow[2]; bad.Outcome != Failed || !strings.Contains(bad.Error.Message, "people.csv: row 2 (line 3), column FirstName") {
+			t.Errorf("row 2 = %+v %+v", bad, bad.Error)
+		}
 	})
 	t.Run("update without Id", func(t *testing.T) {
 		t.Parallel()

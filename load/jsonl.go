@@ -35,9 +35,11 @@ const DefaultMaxJSONLLine = 4 << 20
 // Account.External_Id__c). A key that is absent leaves the field unchanged.
 //
 // Without opts.Header, r must be an io.Seeker: the input is read twice, once
-// for the columns and once for the rows, so memory stays bounded. A line that
-// is not a JSON object, holds invalid UTF-8, or (with a fixed header) has a
-// key outside the header is an *InputError naming the row and column.
+// for the columns and once for the rows, so memory stays bounded; a line over
+// MaxLineBytes is found by that first read and returned here, before any row.
+// A line that is not a JSON object, holds invalid UTF-8, or (with a fixed
+// header) has a key outside the header is a row's *InputError naming the row
+// and column: that row fails alone and the next line is read.
 func JSONLSource(r io.Reader, name string, opts JSONLOptions) (Source, error) {
 	max := opts.MaxLineBytes
 	if max <= 0 {
@@ -80,7 +82,8 @@ type jsonlSource struct {
 
 func newLineScanner(r io.Reader, max int) *bufio.Scanner {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), max)
+	// The scanner's limit is the larger of max and the buffer's capacity.
+	sc.Buffer(make([]byte, 0, min(64*1024, max)), max)
 	return sc
 }
 
@@ -104,19 +107,19 @@ func (s *jsonlSource) scanHeader(r io.Reader) error {
 			continue
 		}
 		rows++
-		err := flattenJSON(b, func(col, _ string) error {
+		// A line that is not a usable object fails alone when the rows are read: here it
+		// only adds the keys read before the problem.
+		_ = flattenJSON(b, func(col, _ string) error {
 			if _, ok := s.index[strings.ToLower(col)]; !ok {
 				s.index[strings.ToLower(col)] = len(s.header)
 				s.header = append(s.header, col)
 			}
 			return nil
 		})
-		if err != nil {
-			return &InputError{File: s.name, Row: rows, Line: line, Err: err}
-		}
 	}
 	if err := sc.Err(); err != nil {
-		return &InputError{File: s.name, Row: rows + 1, Line: line + 1, Err: lineErr(err, s.max)}
+		// The lines after an over-long one cannot be delimited: the input is unusable.
+		return &InputError{File: s.name, Row: rows + 1, Line: line + 1, Err: lineErr(err, s.max), Structural: true}
 	}
 	if len(s.header) == 0 {
 		return &InputError{File: s.name, Err: errors.New("no JSON objects with fields in the input")}
@@ -133,6 +136,9 @@ func lineErr(err error, max int) error {
 
 // Header returns the columns.
 func (s *jsonlSource) Header() []string { return s.header }
+
+// Name returns the input name given to JSONLSource.
+func (s *jsonlSource) Name() string { return s.name }
 
 // Next returns the next row.
 func (s *jsonlSource) Next() (Row, error) {
@@ -155,14 +161,15 @@ func (s *jsonlSource) Next() (Row, error) {
 		if err != nil {
 			var ie *InputError
 			if errors.As(err, &ie) {
-				return Row{}, err
+				ie.Values = vals
+				return Row{}, ie
 			}
-			return Row{}, &InputError{File: s.name, Row: s.rows, Line: s.line, Err: err}
+			return Row{}, &InputError{File: s.name, Row: s.rows, Line: s.line, Err: err, Values: vals}
 		}
-		return Row{Number: s.rows, Values: vals}, nil
+		return Row{Number: s.rows, Values: vals, Line: s.line}, nil
 	}
 	if err := s.sc.Err(); err != nil {
-		return Row{}, &InputError{File: s.name, Row: s.rows + 1, Line: s.line + 1, Err: lineErr(err, s.max)}
+		return Row{}, &InputError{File: s.name, Row: s.rows + 1, Line: s.line + 1, Err: lineErr(err, s.max), Structural: true}
 	}
 	return Row{}, io.EOF
 }

@@ -43,8 +43,8 @@ func TestJSONLSourceDiscoversHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Row{
-		{Number: 1, Values: []string{"Lovelace", "ada@example.com", "A-1", "", "", "", ""}},
-		{Number: 2, Values: []string{"Turing", "", "", "#N/A", "Math;Code", "true", "12.50"}},
+		{Number: 1, Line: 1, Values: []string{"Lovelace", "ada@example.com", "A-1", "", "", "", ""}},
+		{Number: 2, Line: 3, Values: []string{"Turing", "", "", "#N/A", "Math;Code", "true", "12.50"}},
 	}
 	if diff := cmp.Diff(want, rows); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)

@@ -193,18 +193,31 @@ type mappedSource struct {
 
 func (s *mappedSource) Header() []string { return s.header }
 
+// Name returns the mapped source's input name.
+func (s *mappedSource) Name() string { return sourceName(s.src) }
+
 func (s *mappedSource) Next() (Row, error) {
 	row, err := s.src.Next()
 	if err != nil {
+		if ie, ok := err.(*InputError); ok && ie.Values != nil {
+			ie.Values = s.mapValues(ie.Values) // a rejected row's cells, in the mapped header's order
+		}
 		return row, err
 	}
+	return Row{Number: row.Number, Values: s.mapValues(row.Values), Line: row.Line}, nil
+}
+
+// mapValues puts a source row's cells in the mapped header's order. A cell the row lacks (a
+// rejected row may be short) is empty.
+func (s *mappedSource) mapValues(vals []string) []string {
 	out := make([]string, len(s.cells))
 	for i, c := range s.cells {
-		if c.from < 0 {
+		switch {
+		case c.from < 0:
 			out[i] = c.constant
-		} else {
-			out[i] = row.Values[c.from]
+		case c.from < len(vals):
+			out[i] = vals[c.from]
 		}
 	}
-	return Row{Number: row.Number, Values: out}, nil
+	return out
 }

@@ -42,8 +42,8 @@ func TestMappingApply(t *testing.T) {
 		got = append(got, r)
 	}
 	want := []Row{
-		{Number: 1, Values: []string{"Ada", "Lovelace", "ada@example.com", "ada@example.com", "Web"}},
-		{Number: 2, Values: []string{"Alan", "Turing", "alan@example.com", "alan@example.com", "Web"}},
+		{Number: 1, Line: 2, Values: []string{"Ada", "Lovelace", "ada@example.com", "ada@example.com", "Web"}},
+		{Number: 2, Line: 3, Values: []string{"Alan", "Turing", "alan@example.com", "alan@example.com", "Web"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
@@ -54,7 +55,7 @@ type parquetSource struct {
 	name    string
 	reader  *parquet.Reader
 	header  []string
-	formats []func(parquet.Value) string
+	formats []func(parquet.Value) (string, bool)
 	buf     []parquet.Row
 	pending []parquet.Row
 	rows    int64
@@ -64,6 +65,9 @@ type parquetSource struct {
 // Header returns the column names in schema order.
 func (s *parquetSource) Header() []string { return s.header }
 
+// Name returns the input name given to ParquetSource.
+func (s *parquetSource) Name() string { return s.name }
+
 // Next returns the next row.
 func (s *parquetSource) Next() (Row, error) {
 	if len(s.pending) == 0 {
@@ -72,7 +76,8 @@ func (s *parquetSource) Next() (Row, error) {
 		}
 		n, err := s.reader.ReadRows(s.buf)
 		if err != nil && !errors.Is(err, io.EOF) {
-			return Row{}, &InputError{File: s.name, Row: s.rows + 1, Err: fmt.Errorf("reading Parquet: %w", err)}
+			// A page that cannot be decoded leaves no way to find the rows after it.
+			return Row{}, &InputError{File: s.name, Row: s.rows + 1, Err: fmt.Errorf("reading Parquet: %w", err), Structural: true}
 		}
 		if err != nil || n == 0 {
 			s.done = true
@@ -86,29 +91,50 @@ func (s *parquetSource) Next() (Row, error) {
 	s.pending = s.pending[1:]
 	s.rows++
 	vals := make([]string, len(s.header))
+	var bad *InputError
 	for _, v := range pr {
 		c := v.Column()
 		if c < 0 || c >= len(vals) {
 			continue
 		}
-		vals[c] = s.formats[c](v)
+		if t, ok := s.formats[c](v); ok {
+			vals[c] = t
+		} else if bad == nil {
+			bad = &InputError{File: s.name, Row: s.rows, Column: s.header[c],
+				Err: fmt.Errorf("value %v cannot be converted to a Salesforce value", v)}
+		}
+	}
+	if bad != nil {
+		bad.Values = vals
+		return Row{}, bad
 	}
 	return Row{Number: s.rows, Values: vals}, nil
 }
 
 // parquetFormatter returns the function that turns one column's values into
-// Salesforce CSV text, from the column's physical and logical type.
-func parquetFormatter(n parquet.Node) func(parquet.Value) string {
+// Salesforce CSV text, from the column's physical and logical type. It reports
+// false for a value Salesforce cannot take (a NaN or infinite number).
+func parquetFormatter(n parquet.Node) func(parquet.Value) (string, bool) {
 	var lt format.LogicalTypeValue
 	if l := n.Type().LogicalType(); l != nil {
 		lt = l.Value
 	}
-	null := func(f func(parquet.Value) string) func(parquet.Value) string {
-		return func(v parquet.Value) string {
+	null := func(f func(parquet.Value) string) func(parquet.Value) (string, bool) {
+		return func(v parquet.Value) (string, bool) {
 			if v.IsNull() {
-				return sfcsv.NullValue
+				return sfcsv.NullValue, true
 			}
-			return f(v)
+			switch v.Kind() {
+			case parquet.Float:
+				if f := float64(v.Float()); math.IsNaN(f) || math.IsInf(f, 0) {
+					return "", false
+				}
+			case parquet.Double:
+				if f := v.Double(); math.IsNaN(f) || math.IsInf(f, 0) {
+					return "", false
+				}
+			}
+			return f(v), true
 		}
 	}
 	switch t := lt.(type) {

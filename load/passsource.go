@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
@@ -51,28 +52,38 @@ func (s *inputSource) next() (prow, error) {
 // job in flight), which the pass does not see.
 func (s *inputSource) read() (p prow, again bool, err error) {
 	row, err := s.src.Next()
+	if s.name == "" {
+		s.name = sourceName(s.src)
+	}
 	if err != nil {
 		// Only io.EOF itself ends the input: an error that merely wraps it (a truncated
 		// record) is an input error.
 		if err == io.EOF {
 			return prow{}, false, io.EOF
 		}
-		return prow{}, false, err
-	}
-	if cs, ok := s.src.(*csvSource); ok {
-		s.name = cs.name
+		var ie *InputError
+		if !errors.As(err, &ie) || ie.Row <= 0 {
+			return prow{}, false, err
+		}
+		// The reader delimited the row but rejected it: it fails alone, unsent. A structural
+		// error fails its row too (it was read) and then ends the input.
+		if ierr := s.invalid(ie); ierr != nil {
+			return prow{}, false, ierr
+		}
+		if ie.Structural {
+			return prow{}, false, err
+		}
+		return prow{}, true, nil
 	}
 	if row.Number <= s.last || row.Number > maxRowNumber {
-		return prow{}, false, &InputError{File: s.name, Row: row.Number,
+		return prow{}, false, &InputError{File: s.name, Row: row.Number, Structural: true,
 			Err: fmt.Errorf("row numbers must increase (previous %d) and stay under %d", s.last, int64(maxRowNumber))}
 	}
-	if len(row.Values) != len(s.r.header) {
-		col := fmt.Sprint(len(row.Values))
-		if len(row.Values) < len(s.r.header) {
-			col = s.r.header[len(row.Values)]
+	if ie := s.check(row); ie != nil {
+		if ierr := s.invalid(ie); ierr != nil {
+			return prow{}, false, ierr
 		}
-		return prow{}, false, &InputError{File: s.name, Row: row.Number, Column: col,
-			Err: fmt.Errorf("row has %d values, header has %d", len(row.Values), len(s.r.header))}
+		return prow{}, true, nil
 	}
 	s.last = row.Number
 	var kept bool
@@ -94,6 +105,70 @@ func (s *inputSource) read() (p prow, again bool, err error) {
 		return prow{}, true, nil
 	}
 	return prow{num: row.Number, vals: row.Values}, false, nil
+}
+
+// check applies the input rule every source shares to a row its reader accepted: as many
+// cells as the header, valid UTF-8, no NUL byte. It returns the row's error, or nil.
+func (s *inputSource) check(row Row) *InputError {
+	if len(row.Values) != len(s.r.header) {
+		col := fmt.Sprint(len(row.Values))
+		if len(row.Values) < len(s.r.header) {
+			col = s.r.header[len(row.Values)]
+		}
+		return &InputError{File: s.name, Row: row.Number, Line: row.Line, Column: col, Values: row.Values,
+			Err: fmt.Errorf("row has %d values, header has %d", len(row.Values), len(s.r.header))}
+	}
+	for i, v := range row.Values {
+		var cause error
+		switch {
+		case strings.IndexByte(v, 0) >= 0:
+			cause = errNUL
+		case !utf8.ValidString(v):
+			cause = sfcsv.ErrInvalidUTF8
+		default:
+			continue
+		}
+		return &InputError{File: s.name, Row: row.Number, Line: row.Line, Column: s.r.header[i], Values: row.Values, Err: cause}
+	}
+	return nil
+}
+
+// errNUL is the cause of a row holding a NUL byte, which no Salesforce text field accepts
+// (it usually means a UTF-16 or binary file).
+var errNUL = errors.New("NUL byte in value (is the file UTF-16 or binary?)")
+
+// invalid gives a row the reader rejected its outcome: Failed with StatusInvalidRow, the
+// position in the message, and its cells fitted to the header. It returns an error only when
+// the row number cannot be trusted (the source broke its numbering).
+func (s *inputSource) invalid(ie *InputError) error {
+	if ie.File == "" {
+		ie.File = s.name
+	}
+	if ie.Row <= s.last || ie.Row > maxRowNumber {
+		return &InputError{File: s.name, Row: ie.Row, Structural: true,
+			Err: fmt.Errorf("row numbers must increase (previous %d) and stay under %d", s.last, int64(maxRowNumber))}
+	}
+	s.last = ie.Row
+	vals := make([]string, len(s.r.header))
+	copy(vals, ie.Values)
+	s.r.mu.Lock()
+	s.r.read.set(ie.Row)
+	s.r.sum.Rows++
+	n := s.r.sum.Rows
+	s.r.mu.Unlock()
+	if n%1000 == 0 {
+		s.r.progress(Event{Kind: RowsRead, Rows: 1000, Total: n})
+	}
+	s.r.emit(&RowResult{Row: ie.Row, Outcome: Failed, Values: vals, Batch: -1,
+		Error: &RowError{StatusCode: StatusInvalidRow, Message: ie.Position(), Fields: fieldsOf(ie)}})
+	return nil
+}
+
+func fieldsOf(ie *InputError) []string {
+	if ie.Column == "" {
+		return nil
+	}
+	return []string{ie.Column}
 }
 
 // sliceSource yields buffered rows, then an error or the rest of another source.

@@ -63,7 +63,9 @@ func (r *run) preflight(ctx context.Context, in passSource) (passSource, error) 
 				return nil, &PreflightError{Object: cfg.Object, Problems: []Problem{{Code: "INVALID_TYPE",
 					Message: fmt.Sprintf("sObject type '%s' is not supported", cfg.Object)}}}
 			}
-			if cfg.Preflight == PreflightRequired {
+			if cfg.Preflight == PreflightRequired || OrgUnusable(err) {
+				// An org that cannot be reached or refuses the session stops the load here,
+				// before any job exists: every row ends NotProcessed.
 				return nil, fmt.Errorf("preflight: describe %s: %w", cfg.Object, err)
 			}
 			cfg.Logger.Warn("load: preflight skipped: describe failed", "object", cfg.Object, "err", err)

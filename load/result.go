@@ -46,6 +46,10 @@ const (
 	StatusNoResult = "SFBATCH_NO_RESULT"
 	// StatusJobFailed: the row's job or batch failed as a whole.
 	StatusJobFailed = "SFBATCH_JOB_FAILED"
+	// StatusInvalidRow: the input reader could delimit the row but not accept it (too many or
+	// too few cells, invalid UTF-8, a NUL byte, a value that cannot be converted); the row was
+	// not sent. The message names file, row, line and column (see InputError.Position).
+	StatusInvalidRow = "SFBATCH_INVALID_ROW"
 	// StatusAborted: the load stopped (cancelled, deadline, or a fatal error) before the row's
 	// outcome was known.
 	StatusAborted = "SFBATCH_ABORTED"

@@ -20,29 +20,63 @@ type Row struct {
 	Number int64
 	// Values are the row's cells in header order, as Salesforce CSV text.
 	Values []string
+	// Line is the physical line of the input where the row starts (the header is line 1),
+	// when the source knows it, else 0. It locates the row in error messages.
+	Line int
 }
 
 // Source is a stream of rows under one header. Next returns io.EOF after the last row.
 // Every row must have exactly len(Header()) values. A Source is used by one goroutine.
+// A Source may also have a method Name() string naming its input (a file name) in the
+// messages of rows it rejects; the sources of this package and Mapping.Apply's do.
 type Source interface {
 	Header() []string
 	Next() (Row, error)
 }
 
-// InputError reports a problem with one input row: a ragged row, a value that cannot be
-// converted, or a column that is not in the header.
+// sourceName returns src's Name(), or "".
+func sourceName(src Source) string {
+	if n, ok := src.(interface{ Name() string }); ok {
+		return n.Name()
+	}
+	return ""
+}
+
+// InputError reports a problem with the input: a header Salesforce would reject, a row the
+// reader can delimit but not accept (too many or too few cells, invalid UTF-8, a NUL byte, a
+// value that cannot be converted, a column that is not in the header), or a structural error
+// after which no further row can be delimited (an unterminated quote, a record over the size
+// limit, a JSON line over the length limit, an unreadable Parquet page).
+//
+// A Source returns a row's InputError (Row > 0, Structural false) from Next and goes on with
+// the next row on the following call; Load fails that row alone with StatusInvalidRow and
+// loads the rest. A Structural error ends the input: Load fails the broken row, sends nothing
+// read after it, and returns the error once the rows read before it have their outcomes.
 type InputError struct {
 	File   string // input name, if any
 	Row    int64  // 1-based data row number (0 when the header itself is at fault)
 	Line   int    // physical row in the file when known (header = 1), else 0
 	Column string // column name or position, when known
 	Err    error
+	// Values are the cells of the rejected row as far as they could be read (nil if none),
+	// for the result files.
+	Values []string
+	// Structural reports that the rows after this one cannot be delimited: the input ends here.
+	Structural bool
 }
+
+// rowError reports whether e fails one row alone: the reader has delimited it and goes on.
+func (e *InputError) rowError() bool { return e.Row > 0 && !e.Structural }
 
 // Error names file, row and column.
 func (e *InputError) Error() string {
+	return "load: " + e.Position()
+}
+
+// Position is the error without the package prefix: file, row (line), column and the cause,
+// the text of a StatusInvalidRow result.
+func (e *InputError) Position() string {
 	var b strings.Builder
-	b.WriteString("load: ")
 	if e.File != "" {
 		b.WriteString(e.File)
 		b.WriteString(": ")
@@ -118,6 +152,9 @@ func (s *csvSource) init() {
 	})
 }
 
+// Name returns the input name given to CSVSource.
+func (s *csvSource) Name() string { return s.name }
+
 func (s *csvSource) Header() []string {
 	s.init()
 	return s.header
@@ -144,19 +181,22 @@ func (s *csvSource) Next() (Row, error) {
 			} else if pe.Column > 0 {
 				col = fmt.Sprint(pe.Column)
 			}
+			cause := pe.Err
 			if errors.Is(err, sfcsv.ErrFieldCount) {
 				col = fmt.Sprint(len(rec))
 				if len(rec) < len(s.header) {
 					col = s.header[len(rec)]
 				}
-				err = fmt.Errorf("row has %d cells, header has %d", len(rec), len(s.header))
+				cause = fmt.Errorf("%w: row has %d cells, header has %d", sfcsv.ErrFieldCount, len(rec), len(s.header))
 			}
-			return Row{}, &InputError{File: s.name, Row: int64(pe.Row - 1), Line: pe.Line, Column: col, Err: err}
+			structural := errors.Is(err, sfcsv.ErrUnclosedQuote) || errors.Is(err, sfcsv.ErrRecordTooLarge)
+			return Row{}, &InputError{File: s.name, Row: int64(pe.Row - 1), Line: pe.Line, Column: col, Err: cause,
+				Values: slices.Clone(rec), Structural: structural}
 		}
 		return Row{}, fmt.Errorf("load: reading %s: %w", s.name, err)
 	}
 	s.n = n
-	return Row{Number: n, Values: slices.Clone(rec)}, nil
+	return Row{Number: n, Values: slices.Clone(rec), Line: s.r.Line()}, nil
 }
 
 // RowsSource is a Source over string rows already in header order, for example rows produced
@@ -170,7 +210,7 @@ func RowsSource(header []string, rows iter.Seq[[]string]) Source {
 			return nil, io.EOF
 		}
 		if len(v) != len(header) {
-			return nil, &InputError{Row: n, Err: fmt.Errorf("row has %d values, header has %d", len(v), len(header))}
+			return nil, &InputError{Row: n, Values: slices.Clone(v), Err: fmt.Errorf("row has %d values, header has %d", len(v), len(header))}
 		}
 		return slices.Clone(v), nil
 	}}
@@ -297,6 +337,9 @@ func (s *funcSource) Next() (Row, error) {
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			s.done = true
+		}
+		if ie, ok := err.(*InputError); ok && ie.rowError() {
+			s.n++ // the rejected row keeps its number; the next row is the one after it
 		}
 		return Row{}, err
 	}

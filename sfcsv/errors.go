@@ -16,6 +16,11 @@ var (
 	// ErrQuote means a quoted field is followed by something other than a
 	// delimiter or line ending (for example a space), or is never closed.
 	ErrQuote = errors.New(`extraneous or missing " in quoted field`)
+	// ErrUnclosedQuote means a quoted field is still open at the end of the
+	// input: every line after its opening quote was read into it, so the rows
+	// after it cannot be delimited. It is reported together with ErrQuote
+	// (errors.Is matches both). Unlike the row errors above, it ends the input.
+	ErrUnclosedQuote = errors.New("quoted field not closed before end of input")
 	// ErrFieldCount means a row has a different number of fields than the header.
 	ErrFieldCount = errors.New("wrong number of fields")
 	// ErrNoHeader means the input holds no record at all, not even a header.

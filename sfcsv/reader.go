@@ -52,7 +52,8 @@ const DefaultMaxRecordBytes = 16 << 20
 // wrong number of fields the record is returned together with the error.
 //
 // Some errors stop the Reader: an I/O error from the underlying reader, a
-// record over MaxRecordBytes, and any error in the header. A stopping
+// record over MaxRecordBytes, a quoted field still open at the end of the
+// input (ErrUnclosedQuote), and any error in the header. A stopping
 // *ParseError is returned once; every later call returns an error that wraps
 // the same cause (errors.Is still matches it) but is not a *ParseError, so a
 // caller that records bad rows and reads on still stops. I/O errors are
@@ -368,7 +369,7 @@ parse:
 						return nil, err
 					}
 					r.err = io.EOF
-					fail(fmt.Errorf("%w: quoted field not closed before end of input", ErrQuote))
+					fail(fmt.Errorf("%w: %w", ErrQuote, ErrUnclosedQuote))
 					r.ends = append(r.ends, len(r.recBuf))
 					break parse
 				}

@@ -206,8 +206,8 @@ const maxConcurrentRequests = 25
 // give a way to log in.
 var errNoCredentials = errors.New("no Salesforce credentials: set SF_ACCESS_TOKEN and SF_INSTANCE_URL, SF_USERNAME and SF_PASSWORD (+ SF_SECURITY_TOKEN), an SFDX auth URL, or use --profile (see sfbatch login --help)")
 
-// client logs in and returns an API client.
-func (a *authOptions) client(ctx context.Context) (*salesforce.Client, error) {
+// client logs in and returns an API client; extra options (a logger) are added to the client's.
+func (a *authOptions) client(ctx context.Context, extra ...salesforce.Option) (*salesforce.Client, error) {
 	if a.notices == nil {
 		a.notices = noticesFrom(ctx)
 	}
@@ -215,10 +215,10 @@ func (a *authOptions) client(ctx context.Context) (*salesforce.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p.client(ctx)
+	return p.client(ctx, extra...)
 }
 
-func (p *Profile) client(ctx context.Context) (*salesforce.Client, error) {
+func (p *Profile) client(ctx context.Context, extra ...salesforce.Option) (*salesforce.Client, error) {
 	hc, err := p.httpClient()
 	if err != nil {
 		return nil, err
@@ -234,7 +234,7 @@ func (p *Profile) client(ctx context.Context) (*salesforce.Client, error) {
 	if lc.APIVersion != "" {
 		opts = append(opts, salesforce.WithAPIVersion(lc.APIVersion))
 	}
-	c, err := salesforce.NewWithTokenSource(ctx, src, opts...)
+	c, err := salesforce.NewWithTokenSource(ctx, src, append(opts, extra...)...)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return nil, err

@@ -23,8 +23,10 @@ const (
 	ExitError      = 1 // the run could not proceed (network, API, I/O error)
 	ExitUsage      = 2 // bad flags, arguments or input files
 	ExitRowsFailed = 3 // the run finished but some rows failed or were not processed
-	ExitAuth       = 4 // authentication failed
-	ExitCancelled  = 130
+	ExitAuth       = 4 // authentication failed, nothing sent
+	// ExitUnreachable: the org could not be reached (network, DNS, TLS), nothing sent.
+	ExitUnreachable = 5
+	ExitCancelled   = 130
 )
 
 // exitError carries a specific exit code out of a command's run function.

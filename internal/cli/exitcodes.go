@@ -14,10 +14,6 @@ import (
 	"github.com/sfbatch/sfbatch/soql"
 )
 
-// ExitUnreachable is the exit code when the org could not be reached (DNS,
-// connection refused, proxy, TLS) and nothing was sent.
-const ExitUnreachable = 5
-
 // exitCode classifies the error a command returned into the contract's exit
 // codes. It is the one place that does: commands return typed errors (or
 // wrap them with withExit when only they know the code).

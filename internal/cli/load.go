@@ -2,9 +2,13 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -50,8 +54,10 @@ type loadOptions struct {
 	Wait            time.Duration
 	NoPreflight     bool
 	Resume          string // --resume DIR: the output directory of an interrupted run
+	Force           bool   // --force: an -o DIR holding an earlier run is overwritten
 
-	input string // file path or "-"
+	input   string // file path or "-"
+	spooled string // standard input copied to a file (--resume over standard input)
 }
 
 // loadCommands describes each loading command.
@@ -90,31 +96,42 @@ func newLoadCmds(ios *IOStreams) []*cobra.Command {
 Rows stream from the file (or standard input with -) through sObject
 Collections for small inputs and Bulk API 2.0 for large ones (or the API you
 choose), split under every Salesforce limit, and run concurrently. Every input
-row ends in exactly one outcome, written to an output directory:
+row ends in exactly one outcome, written to the run folder (-o DIR, or a new
+sfbatch-runs/UTCTIME-SUFFIX printed at start and end):
 
   success.csv      rows that succeeded, with their record ids
-  failure.csv      rows that failed, with Salesforce's error
+  failure.csv      rows that failed, with Salesforce's error (a row the reader
+                   cannot accept fails alone as SFBATCH_INVALID_ROW)
   unprocessed.csv  rows that were never processed (ready to load again)
   results.csv      every row in input order with its outcome
+  run.db           the journal; events.jsonl the job transitions and retries;
+                   summary.json the counts
 
-With -o DIR the run is journaled in DIR/run.db; if it is interrupted or
-killed, the same command with --resume DIR finishes it without losing or
-duplicating a row.
+If the run is interrupted or killed, the same command with --resume DIR
+finishes it without losing or duplicating a row; it stops before sending
+anything if the input changed. An -o DIR that holds an earlier run is refused
+unless --resume or --force.
 
 Exit status: 0 when every row succeeded, 3 when some rows failed or were not
-processed, 2 for usage errors, 4 for authentication errors, 130 when cancelled.
-Ctrl-C aborts jobs that have not started (all open jobs without -o; keep them
-with --leave-jobs), and still writes an outcome for every row.`,
+processed, 2 for usage and input errors (nothing sent), 4 for authentication
+errors and 5 for an org that cannot be reached (nothing sent, every row not
+processed), 130 when cancelled. Ctrl-C aborts jobs that have not started
+(keep them with --leave-jobs), and still writes an outcome for every row.`,
 			Example: lc.ex,
 			Args:    cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				opts.input = args[0]
 				limitMemory()
-				c, err := opts.auth.client(cmd.Context())
+				p, err := opts.auth.resolve()
 				if err != nil {
 					return err
 				}
-				_, err = runLoad(cmd, ios, c, opts)
+				_, err = runLoadWith(cmd, ios, func(ctx context.Context, log *slog.Logger) (*salesforce.Client, error) {
+					if log == nil {
+						return p.client(ctx)
+					}
+					return p.client(ctx, salesforce.WithLogger(log))
+				}, opts)
 				return err
 			},
 		}
@@ -146,13 +163,14 @@ func bindLoadFlags(cmd *cobra.Command, o *loadOptions) {
 	f.StringVar(&o.MappingFile, "mapping", "", "Data Loader .sdl mapping file (source=Target lines)")
 	f.StringArrayVar(&o.Maps, "map", nil, `map a column: --map source=Target, --map source=A,B, --map '"constant"=Field' (repeatable)`)
 	f.BoolVar(&o.DryRun, "dry-run", false, "check the input against the object's describe, report every problem, create no job")
-	f.StringVarP(&o.OutputDir, "output-dir", "o", "", "directory for result files (default sfbatch-results/OBJECT-OPERATION-TIME)")
+	f.StringVarP(&o.OutputDir, "output-dir", "o", "", "run folder for the journal, events and result files (default a new sfbatch-runs/UTCTIME-SUFFIX); refused if it holds an earlier run, unless --resume or --force")
 	f.BoolVar(&o.JSON, "json", false, "print a machine-readable summary")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print nothing but errors")
 	f.BoolVar(&o.LeaveJobs, "leave-jobs", false, "on failure or Ctrl-C leave open jobs running instead of aborting them")
 	f.Var((*minutes)(&o.Wait), "wait", "give up (and abort open jobs) after this long: minutes as in the sf CLI (30) or a duration (1h30m); default: wait for every job")
 	f.BoolVar(&o.NoPreflight, "no-preflight", false, "skip the describe-based input check")
-	f.StringVar(&o.Resume, "resume", "", "resume the interrupted run whose output directory (-o) is DIR: same command, same input")
+	f.StringVar(&o.Resume, "resume", "", "resume the interrupted run whose run folder is DIR: same command, same input")
+	f.BoolVar(&o.Force, "force", false, "with -o DIR: overwrite an earlier run in DIR")
 }
 
 // minutes is a duration flag that also takes a bare number of minutes, the
@@ -281,7 +299,7 @@ func (o *loadOptions) openSource(ios *IOStreams, opts load.Options, counted func
 			cleanup[i]()
 		}
 	}
-	if o.input == "-" {
+	if o.input == "-" && o.spooled == "" {
 		name = "stdin"
 		if format == "csv" {
 			src := load.CSVSource(counted(ios.In), name, load.CSVOptions{Delimiter: opts.ColumnDelimiter})
@@ -304,7 +322,12 @@ func (o *loadOptions) openSource(ios *IOStreams, opts load.Options, counted func
 		}
 		f = tmp
 	} else {
-		f, err = os.Open(o.input)
+		name = o.inputName()
+		path := o.input
+		if o.spooled != "" {
+			path = o.spooled
+		}
+		f, err = os.Open(path)
 		if err != nil {
 			return nil, 0, nil, usageError{err}
 		}
@@ -361,73 +384,118 @@ func (o *loadOptions) applyMapping(src load.Source) (load.Source, error) {
 	return s, nil
 }
 
+// connectFunc logs in to the org; log receives the client's request retries (with their
+// cause) for events.jsonl.
+type connectFunc func(ctx context.Context, log *slog.Logger) (*salesforce.Client, error)
+
 // runLoad runs one load with a logged-in client and reports it.
 func runLoad(cmd *cobra.Command, ios *IOStreams, c *salesforce.Client, o *loadOptions) (*loadOutcome, error) {
+	return runLoadWith(cmd, ios, func(context.Context, *slog.Logger) (*salesforce.Client, error) { return c, nil }, o)
+}
+
+// runLoadWith runs one load: it checks the input, opens the run folder (run.db, events.jsonl),
+// logs in, loads, and writes the result files and summary.json. A login that fails or an org
+// that cannot be reached stops the run before any job exists, with every row not processed.
+func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loadOptions) (*loadOutcome, error) {
 	ctx := cmd.Context()
 	opts, err := o.engineOptions()
 	if err != nil {
 		return nil, err
 	}
 	prog := &loadProgress{label: o.Object}
+	// Standard input is hashed as it streams: its identity is recorded when it ends.
+	stdin := &hashingReader{r: ios.In, h: sha256.New()}
+	sios := *ios
+	sios.In = stdin
+	if o.input == "-" && o.Resume != "" {
+		// A resumed run over standard input reads it whole first, to prove it unchanged
+		// before anything is sent.
+		path, cleanup, err := spoolStdin(&sios)
+		if err != nil {
+			return nil, err
+		}
+		defer cleanup()
+		o.spooled = path
+	}
 	counted := func(r io.Reader) io.Reader { return countingReader{r: r, n: &prog.inputBytes} }
-	src, size, closeSrc, err := o.openSource(ios, opts, counted)
+	if o.DryRun {
+		c, err := connect(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		src, _, closeSrc, err := o.openSource(&sios, opts, counted)
+		if err != nil {
+			return nil, err
+		}
+		defer closeSrc()
+		return nil, runDryRun(cmd, ios, load.New(c), src, opts, o)
+	}
+	// A file is checked whole before anything is sent: a structural error stops it here.
+	if err := o.checkStructure(opts); err != nil {
+		return nil, withExit(ExitUsage, err)
+	}
+	rf, err := openRunFolder(cmd, ios, o, &opts)
 	if err != nil {
+		return nil, err
+	}
+	defer rf.close()
+	src, size, closeSrc, err := o.openSource(&sios, opts, counted)
+	if err != nil {
+		rf.end(nil, err, ExitUsage)
 		return nil, err
 	}
 	defer closeSrc()
 	prog.totalBytes = size
-	loader := load.New(c)
-
-	if o.DryRun {
-		return nil, runDryRun(cmd, ios, loader, src, opts, o)
-	}
-
-	dir := o.OutputDir
-	if o.Resume != "" {
-		if dir != "" && filepath.Clean(dir) != filepath.Clean(o.Resume) {
-			return nil, usageError{errors.New("--resume DIR and --output-dir must name the same directory")}
-		}
-		dir = o.Resume
-	}
-	if dir == "" {
-		dir = filepath.Join("sfbatch-results", fmt.Sprintf("%s-%s-%s", o.Object, o.Operation, time.Now().Format("20060102-150405")))
-	}
-	var endRun func(error)
-	if dir == o.OutputDir || o.Resume != "" { // -o DIR or --resume DIR: the run is journaled in DIR
-		if endRun, err = startRunJournal(cmd, ios, dir, o, &opts); err != nil {
-			return nil, err
-		}
-	}
+	hsrc := &hashingSource{Source: src, store: rf.store, runID: rf.run.ID}
 	openSinks := load.CSVSinks
 	if opts.Resume {
 		openSinks = load.ResumeCSVSinks
 	}
-	sinks, err := openSinks(dir)
+	sinks, err := openSinks(rf.dir)
 	if err != nil {
-		if endRun != nil {
-			endRun(err)
-		}
+		rf.end(nil, err, ExitError)
 		return nil, err
 	}
 	sinks.Delimiter = opts.ColumnDelimiter
-	opts.Progress = prog
 	if !o.Quiet && !o.JSON {
 		prog.start(ctx, ios.ErrOut, ios.IsTTY)
 	}
-	sum, loadErr := loader.Load(ctx, src, sinks, opts)
-	prog.finish()
-	if endRun != nil {
-		// An interrupted run keeps its part files for --resume.
-		sinks.Keep = loadErr != nil
-		defer endRun(loadErr)
+	rf.events.next = prog
+	log := slog.New(logHandler{l: rf.events})
+	var sum *load.Summary
+	var loadErr error
+	c, cerr := connect(ctx, log)
+	if cerr != nil {
+		// The org cannot be used: nothing is sent, every row is listed as not processed.
+		sum, loadErr = load.Unsent(ctx, hsrc, sinks, opts, cerr)
+	} else {
+		opts.Journal, opts.RunID = hashJournal{Store: rf.store, src: hsrc}, rf.run.ID
+		opts.Progress, opts.Logger = rf.events, log
+		sum, loadErr = load.New(c).Load(ctx, hsrc, sinks, opts)
 	}
+	prog.finish()
+	if err := hsrc.flush(ctx); err != nil && loadErr == nil {
+		loadErr = err
+	}
+	if o.input == "-" && o.spooled == "" && loadErr == nil {
+		rf.store.SetRunInput(context.WithoutCancel(ctx), rf.run.ID, stdin.n, hex.EncodeToString(stdin.h.Sum(nil)))
+	}
+	// An interrupted run keeps its part files for --resume.
+	sinks.Keep = loadErr != nil
 	closeErr := sinks.Close()
-	out := &loadOutcome{Summary: sum, Dir: dir, Files: map[string]string{
-		"success":     filepath.Join(dir, load.SuccessFile),
-		"failure":     filepath.Join(dir, load.FailureFile),
-		"unprocessed": filepath.Join(dir, load.UnprocessedFile),
-		"results":     filepath.Join(dir, load.ResultsFile),
+	out := &loadOutcome{Summary: sum, Dir: rf.dir, Files: map[string]string{
+		"success":     filepath.Join(rf.dir, load.SuccessFile),
+		"failure":     filepath.Join(rf.dir, load.FailureFile),
+		"unprocessed": filepath.Join(rf.dir, load.UnprocessedFile),
+		"results":     filepath.Join(rf.dir, load.ResultsFile),
+		"summary":     filepath.Join(rf.dir, summaryFile),
+		"events":      filepath.Join(rf.dir, eventsFile),
 	}}
+	code, exitErr := loadExit(sum, loadErr, out)
+	if loadErr == nil && closeErr != nil {
+		code, exitErr = ExitError, fmt.Errorf("writing result files: %w", closeErr)
+	}
+	rf.end(out, loadErr, code)
 	var preErr *load.PreflightError
 	if !o.Quiet && !errors.As(loadErr, &preErr) {
 		if o.JSON {
@@ -438,24 +506,133 @@ func runLoad(cmd *cobra.Command, ios *IOStreams, c *salesforce.Client, o *loadOp
 			printSummary(ios, o, out)
 		}
 	}
-	if loadErr != nil {
-		var ie *load.InputError
-		var pe *load.PreflightError
-		switch {
-		case errors.As(loadErr, &ie), errors.As(loadErr, &pe):
-			return out, withExit(ExitUsage, loadErr)
-		case errors.Is(loadErr, context.Canceled):
-			return out, withExit(ExitCancelled, loadErr)
+	if code != ExitOK && code != ExitUsage && loadErr != nil && !o.Quiet && !errors.As(loadErr, &preErr) {
+		fmt.Fprintf(ios.ErrOut, "resume with: %s --resume %s\n", resumeCommand(cmd, o), rf.dir)
+	}
+	return out, withExit(code, exitErr)
+}
+
+// loadExit maps a load's end to the contracts' exit code and the error to print.
+func loadExit(sum *load.Summary, loadErr error, out *loadOutcome) (int, error) {
+	var ie *load.InputError
+	var pe *load.PreflightError
+	switch {
+	case loadErr == nil:
+		if sum.Failed > 0 || sum.NotProcessed > 0 {
+			return ExitRowsFailed, fmt.Errorf("%d of %d rows failed or were not processed; see %s", sum.Failed+sum.NotProcessed, sum.Rows, out.Files["results"])
 		}
-		return out, loadErr
+		return ExitOK, nil
+	case errors.As(loadErr, &ie):
+		if ie.Structural && !nothingSent(sum, loadErr) {
+			// Standard input stopped at a row that cannot be delimited: the rows before it
+			// have their outcomes, nothing after it was sent.
+			return ExitRowsFailed, fmt.Errorf("%w; the rows before it were loaded, nothing after it was sent; see %s", loadErr, out.Files["results"])
+		}
+		return ExitUsage, loadErr
+	case errors.As(loadErr, &pe):
+		return ExitUsage, loadErr
+	case errors.Is(loadErr, context.Canceled):
+		return ExitCancelled, loadErr
+	case load.OrgUnusable(loadErr) && nothingSent(sum, loadErr):
+		code := ExitAuth
+		if load.Unreachable(loadErr) {
+			code = ExitUnreachable
+		}
+		return code, fmt.Errorf("%w; nothing was sent: all %d rows are in %s", loadErr, sum.Rows, out.Files["unprocessed"])
+	case load.OrgUnusable(loadErr):
+		// The org was lost mid-run: every row is labelled, the ones never sent not processed.
+		return ExitRowsFailed, loadErr
 	}
-	if closeErr != nil {
-		return out, fmt.Errorf("writing result files: %w", closeErr)
+	return ExitError, loadErr
+}
+
+// nothingSent reports whether the load can have sent no row: no job was created, and no
+// sObject Collections call can have reached Salesforce (one refused for its session did not).
+func nothingSent(sum *load.Summary, err error) bool {
+	for _, j := range sum.Jobs {
+		if j.JobID != "" || load.Unreachable(err) || !load.OrgUnusable(err) {
+			return false
+		}
 	}
-	if sum.Failed > 0 || sum.NotProcessed > 0 {
-		return out, withExit(ExitRowsFailed, fmt.Errorf("%d of %d rows failed or were not processed; see %s", sum.Failed+sum.NotProcessed, sum.Rows, out.Files["results"]))
+	return true
+}
+
+// checkStructure reads an input file once, sending nothing, so that an error after which
+// rows cannot be delimited (an unterminated quote) stops the run before the first upload.
+// JSON Lines need no extra pass: JSONLSource reads the file once for its columns and
+// reports such errors then. Standard input streamed as CSV cannot be read twice: the load
+// itself stops at the error.
+func (o *loadOptions) checkStructure(opts load.Options) error {
+	path := o.input
+	if o.spooled != "" {
+		path = o.spooled
+	} else if path == "-" {
+		return nil
 	}
-	return out, nil
+	format, err := o.inputFormat()
+	if err != nil || format == "jsonl" {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return usageError{err}
+	}
+	defer f.Close()
+	var src load.Source
+	switch format {
+	case "csv":
+		src = load.CSVSource(f, o.inputName(), load.CSVOptions{Delimiter: opts.ColumnDelimiter})
+	case "parquet":
+		st, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if src, err = load.ParquetSource(f, st.Size(), o.inputName()); err != nil {
+			return err
+		}
+	}
+	_, _, err = load.CheckStructure(src)
+	return err
+}
+
+// inputName names the input in messages.
+func (o *loadOptions) inputName() string {
+	if o.input == "-" {
+		return "stdin"
+	}
+	return o.input
+}
+
+// hashingReader hashes and counts what is read through it.
+type hashingReader struct {
+	r io.Reader
+	h hash.Hash
+	n int64
+}
+
+func (r *hashingReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	r.h.Write(b[:n])
+	r.n += int64(n)
+	return n, err
+}
+
+// spoolStdin copies standard input to a temporary file and points ios at an empty reader.
+func spoolStdin(ios *IOStreams) (string, func(), error) {
+	tmp, err := os.CreateTemp("", "sfbatch-stdin-*")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { tmp.Close(); os.Remove(tmp.Name()) }
+	if _, err := io.Copy(tmp, ios.In); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("reading standard input: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	return tmp.Name(), cleanup, nil
 }
 
 // runDryRun checks the whole input against the object's describe and
@@ -578,80 +755,186 @@ func printSummary(ios *IOStreams, o *loadOptions, out *loadOutcome) {
 	fmt.Fprintf(w, "  unprocessed    %s\n", out.Files["unprocessed"])
 }
 
-// runJournalFile is the journal of a run, kept in its output directory.
-const runJournalFile = "run.db"
+// runFolder is the open folder of one load run: its journal, its events and its identity.
+type runFolder struct {
+	dir    string
+	store  *jobstore.Store
+	run    jobstore.Run
+	events *eventLog
+	ios    *IOStreams
+	quiet  bool
+	start  time.Time
+}
 
-// runJournalID names the run in DIR/run.db: one run per output directory.
-const runJournalID = "run"
-
-// startRunJournal records the run in DIR/run.db (or, with --resume, checks that the input is
-// the one the interrupted run loaded) and prints how to resume it. The returned func records
-// how the run ended and closes the journal.
-func startRunJournal(cmd *cobra.Command, ios *IOStreams, dir string, o *loadOptions, opts *load.Options) (func(error), error) {
+// openRunFolder picks the run folder (--resume DIR, -o DIR, or a new default one), refuses an
+// -o that holds an earlier run unless --force, records the run (id, input identity) in
+// run.db or, with --resume, proves the input unchanged, and starts events.jsonl. It prints
+// the folder and the command that resumes the run.
+func openRunFolder(cmd *cobra.Command, ios *IOStreams, o *loadOptions, opts *load.Options) (*runFolder, error) {
 	ctx := cmd.Context()
-	if o.input == "-" {
-		if o.Resume != "" {
-			return nil, usageError{errors.New("--resume needs the input file, not standard input")}
+	say := func(format string, args ...any) {
+		if !o.Quiet && !o.JSON {
+			fmt.Fprintf(ios.ErrOut, format, args...)
 		}
-		return nil, nil // standard input cannot be read again: no journal
+	}
+	dir := o.OutputDir
+	resume := false
+	switch {
+	case o.Resume != "":
+		if dir != "" && filepath.Clean(dir) != filepath.Clean(o.Resume) {
+			return nil, usageError{errors.New("--resume DIR and --output-dir must name the same directory")}
+		}
+		dir = o.Resume
+		prev, ok, err := recordedRun(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			// Killed before anything was recorded: nothing can have been sent.
+			fmt.Fprintf(ios.ErrOut, "--resume %s: no run was recorded there, so nothing was sent; starting the run\n", dir)
+			if err := clearRun(dir); err != nil {
+				return nil, err
+			}
+			break
+		}
+		if prev.State == jobstore.RunCompleted {
+			return nil, usageError{fmt.Errorf("--resume %s: the run already completed", dir)}
+		}
+		resume = true
+	case dir != "":
+		if holdsRun(dir) {
+			if !o.Force {
+				what := "an earlier run"
+				if prev, ok, _ := recordedRun(ctx, dir); ok {
+					what = fmt.Sprintf("an earlier run (%s of %s, %s)", prev.Operation, prev.InputPath, prev.State)
+				}
+				return nil, usageError{fmt.Errorf("%s holds %s; resume it with --resume %s, overwrite it with --force, or choose another --output-dir", dir, what, dir)}
+			}
+			if err := clearRun(dir); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		var err error
+		if dir, err = newRunDir(time.Now()); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("output directory: %w", err)
+		return nil, fmt.Errorf("run folder: %w", err)
 	}
 	store, err := jobstore.Open(ctx, filepath.Join(dir, runJournalFile))
 	if err != nil {
 		return nil, err
 	}
-	fail := func(err error) (func(error), error) {
+	os.Chmod(filepath.Join(dir, runJournalFile), 0o600)
+	rf := &runFolder{dir: dir, store: store, ios: ios, quiet: o.Quiet || o.JSON, start: time.Now()}
+	fail := func(err error) (*runFolder, error) {
 		store.Close()
 		return nil, err
 	}
-	prev, err := store.GetRun(ctx, runJournalID)
-	switch {
-	case o.Resume != "":
-		if err != nil {
-			return fail(usageError{fmt.Errorf("--resume %s: no run recorded there: %w", dir, err)})
+	if resume {
+		runs, err := store.ListRuns(ctx)
+		if err != nil || len(runs) == 0 {
+			return fail(fmt.Errorf("--resume %s: %w", dir, err))
 		}
-		if prev.State == jobstore.RunCompleted {
-			return fail(usageError{fmt.Errorf("--resume %s: the run already completed", dir)})
-		}
-		if err := store.CheckInput(ctx, runJournalID, o.input); err != nil {
-			return fail(usageError{fmt.Errorf("--resume %s: %w", dir, err)})
+		rf.run = runs[0]
+		if err := checkResumeInput(ctx, store, rf.run, o, *opts); err != nil {
+			return fail(withExit(ExitUsage, fmt.Errorf("--resume %s: %w; nothing was sent", dir, err)))
 		}
 		opts.Resume = true
-	case err == nil && prev.State != jobstore.RunCompleted:
-		return fail(usageError{fmt.Errorf("%s holds an unfinished run of %s; resume it with --resume %s, or choose another --output-dir", dir, prev.InputPath, dir)})
-	default:
-		if err == nil {
-			if err := store.DeleteRun(ctx, runJournalID); err != nil {
+	} else {
+		rf.run = jobstore.Run{ID: jobstore.NewRunID(time.Now()), Object: opts.Object, Operation: string(opts.Operation), InputPath: "-"}
+		if o.input != "-" {
+			if rf.run.InputHash, rf.run.InputSize, err = jobstore.HashFile(ctx, o.input); err != nil {
 				return fail(err)
 			}
+			rf.run.InputPath, _ = filepath.Abs(o.input)
 		}
-		sum, size, err := jobstore.HashFile(ctx, o.input)
-		if err != nil {
-			return fail(err)
-		}
-		abs, _ := filepath.Abs(o.input)
-		if err := store.CreateRun(ctx, jobstore.Run{ID: runJournalID, Object: opts.Object, Operation: string(opts.Operation),
-			InputPath: abs, InputSize: size, InputHash: sum}); err != nil {
+		if err := store.CreateRun(ctx, rf.run); err != nil {
 			return fail(err)
 		}
 	}
-	opts.Journal, opts.RunID = store, runJournalID
-	if !o.Quiet && !o.JSON {
-		fmt.Fprintf(ios.ErrOut, "if interrupted, resume with: %s --resume %s\n", resumeCommand(cmd, o), dir)
+	if rf.events, err = openEventLog(dir); err != nil {
+		return fail(err)
 	}
-	return func(loadErr error) {
-		state, msg := jobstore.RunCompleted, ""
+	rf.events.write("run_started", map[string]any{"run_id": rf.run.ID, "object": opts.Object, "operation": string(opts.Operation),
+		"input": rf.run.InputPath, "input_size": rf.run.InputSize, "input_sha256": rf.run.InputHash, "resumed": resume})
+	say("run folder: %s (run %s)\n", dir, rf.run.ID)
+	say("if interrupted, resume with: %s --resume %s\n", resumeCommand(cmd, o), dir)
+	return rf, nil
+}
+
+// checkResumeInput proves that the input of a resumed run is the one the interrupted run
+// read: the same file (size and SHA-256), or for standard input (read whole first) the same
+// bytes when the interrupted run recorded them, else the same row for every row it recorded.
+func checkResumeInput(ctx context.Context, store *jobstore.Store, run jobstore.Run, o *loadOptions, opts load.Options) error {
+	if o.input != "-" {
+		if run.InputPath == "-" {
+			return fmt.Errorf("%w: the interrupted run read standard input, not %s", jobstore.ErrInputChanged, o.input)
+		}
+		return store.CheckInput(ctx, run.ID, o.input)
+	}
+	if run.InputPath != "-" {
+		return fmt.Errorf("%w: the interrupted run read %s, not standard input", jobstore.ErrInputChanged, run.InputPath)
+	}
+	if run.InputHash != "" {
+		return store.CheckInput(ctx, run.ID, o.spooled)
+	}
+	sios := &IOStreams{In: strings.NewReader("")}
+	src, _, closeSrc, err := o.openSource(sios, opts, func(r io.Reader) io.Reader { return r })
+	if err != nil {
+		return err
+	}
+	defer closeSrc()
+	return checkRowHashes(ctx, store, run.ID, src)
+}
+
+// end records how the run ended: summary.json, the last event and the run's state in run.db.
+func (rf *runFolder) end(out *loadOutcome, loadErr error, code int) {
+	state, msg := jobstore.RunCompleted, ""
+	if loadErr != nil || out == nil {
+		state = jobstore.RunFailed
 		if loadErr != nil {
-			state, msg = jobstore.RunFailed, loadErr.Error()
-			if !o.Quiet {
-				fmt.Fprintf(ios.ErrOut, "resume with: %s --resume %s\n", resumeCommand(cmd, o), dir)
-			}
+			msg = loadErr.Error()
 		}
-		store.UpdateRunState(context.WithoutCancel(ctx), runJournalID, state, msg)
-		store.Close()
-	}, nil
+	}
+	if errors.Is(loadErr, context.Canceled) {
+		state = jobstore.RunAborted
+	}
+	ctx := context.Background()
+	rf.store.UpdateRunState(ctx, rf.run.ID, state, msg)
+	doc := summaryFileDoc{RunID: rf.run.ID, State: string(state), ExitCode: code}
+	doc.Input.Path, doc.Input.Size, doc.Input.SHA256 = rf.run.InputPath, rf.run.InputSize, rf.run.InputHash
+	if r, err := rf.store.GetRun(ctx, rf.run.ID); err == nil {
+		doc.Input.Size, doc.Input.SHA256 = r.InputSize, r.InputHash
+	}
+	doc.Object, doc.Operation = rf.run.Object, rf.run.Operation
+	doc.ErrorCodes, doc.Jobs = map[string]int64{}, []string{}
+	if out != nil && out.Summary != nil {
+		s := out.Summary
+		doc.API, doc.Rows, doc.Succeeded, doc.Created, doc.Failed, doc.NotProcessed, doc.Retried =
+			s.API.String(), s.Rows, s.Succeeded, s.Created, s.Failed, s.NotProcessed, s.Retried
+		if s.ErrorCodes != nil {
+			doc.ErrorCodes = s.ErrorCodes
+		}
+		doc.Jobs, doc.Seconds, doc.Files = jobIDs(s), time.Since(rf.start).Seconds(), out.Files
+	}
+	if loadErr != nil {
+		doc.Error = loadErr.Error()
+	}
+	if err := writeSummaryFile(rf.dir, doc); err != nil {
+		fmt.Fprintf(rf.ios.ErrOut, "sfbatch: %v\n", err)
+	}
+	rf.events.write("run_finished", map[string]any{"run_id": rf.run.ID, "state": string(state), "exit_code": code, "error": msg})
+	if !rf.quiet {
+		fmt.Fprintf(rf.ios.ErrOut, "run folder: %s\n", rf.dir)
+	}
+}
+
+func (rf *runFolder) close() {
+	rf.events.close()
+	rf.store.Close()
 }
 
 // resumeCommand is the command line of this run without secrets and without -o/--resume.

@@ -1,0 +1,376 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/sfbatch/sfbatch/jobstore"
+	"github.com/sfbatch/sfbatch/load"
+)
+
+// Files of a run folder besides the result files (load.SuccessFile, ...).
+const (
+	runJournalFile = "run.db"       // the journal (jobstore), 0600
+	eventsFile     = "events.jsonl" // job and batch transitions, retries, with timestamps
+	summaryFile    = "summary.json" // the run's counts, state and files
+	runsRoot       = "sfbatch-runs" // where runs without -o go
+	runDirLayout   = "20060102T150405.000000Z"
+	runIDAttempts  = 16 // names tried before giving up on a unique default folder
+	rowHashBlock   = 4096
+)
+
+// runFolderFiles are what makes a folder hold a run: -o refuses such a folder without
+// --resume or --force, and --force removes them.
+var runFolderFiles = []string{runJournalFile, runJournalFile + "-wal", runJournalFile + "-shm", eventsFile, summaryFile,
+	load.ResultsFile, load.SuccessFile, load.FailureFile, load.UnprocessedFile, load.PartsDir}
+
+// newRunDir creates a fresh default run folder, ./sfbatch-runs/<UTC time>-<suffix>/: the
+// time has microseconds and the suffix is random, and the folder is created with Mkdir, so
+// two runs never share one.
+func newRunDir(now time.Time) (string, error) {
+	if err := os.MkdirAll(runsRoot, 0o755); err != nil {
+		return "", fmt.Errorf("run folder: %w", err)
+	}
+	for range runIDAttempts {
+		dir := filepath.Join(runsRoot, now.UTC().Format(runDirLayout)+"-"+randomSuffix())
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("run folder: %w", err)
+		}
+	}
+	return "", fmt.Errorf("run folder: no free name under %s", runsRoot)
+}
+
+func randomSuffix() string {
+	var b [3]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// holdsRun reports whether dir holds (part of) an earlier run.
+func holdsRun(dir string) bool {
+	for _, f := range runFolderFiles {
+		if _, err := os.Lstat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// clearRun removes an earlier run's files from dir (--force).
+func clearRun(dir string) error {
+	for _, f := range runFolderFiles {
+		if err := os.RemoveAll(filepath.Join(dir, f)); err != nil {
+			return fmt.Errorf("--force: %w", err)
+		}
+	}
+	return nil
+}
+
+// recordedRun returns the run recorded in dir/run.db, if any, without creating anything.
+func recordedRun(ctx context.Context, dir string) (jobstore.Run, bool, error) {
+	path := filepath.Join(dir, runJournalFile)
+	if _, err := os.Stat(path); err != nil {
+		return jobstore.Run{}, false, nil
+	}
+	st, err := jobstore.Open(ctx, path)
+	if err != nil {
+		return jobstore.Run{}, false, err
+	}
+	defer st.Close()
+	runs, err := st.ListRuns(ctx)
+	if err != nil || len(runs) == 0 {
+		return jobstore.Run{}, false, err
+	}
+	return runs[0], true, nil
+}
+
+// eventLog writes events.jsonl: one JSON object per line with its time, appended as things
+// happen (each line is one write, so a killed run keeps every line written before). It is
+// a load.Progress for job and batch transitions and row retries, and an slog.Handler for
+// the engine's and the client's log (request retries with their cause). Safe for
+// concurrent use.
+type eventLog struct {
+	mu   sync.Mutex
+	f    *os.File
+	next load.Progress // the progress display, also fed every event
+	now  func() time.Time
+}
+
+func openEventLog(dir string) (*eventLog, error) {
+	f, err := os.OpenFile(filepath.Join(dir, eventsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("run folder: %w", err)
+	}
+	return &eventLog{f: f, now: time.Now}, nil
+}
+
+// write appends one event.
+func (l *eventLog) write(kind string, fields map[string]any) {
+	if l == nil {
+		return
+	}
+	fields["time"] = l.now().UTC().Format(time.RFC3339Nano)
+	fields["event"] = kind
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f != nil {
+		l.f.Write(append(b, '\n'))
+	}
+}
+
+func (l *eventLog) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f != nil {
+		l.f.Close()
+		l.f = nil
+	}
+}
+
+// Event records job and batch transitions and row retries, then passes e on.
+func (l *eventLog) Event(e load.Event) {
+	switch e.Kind {
+	case load.JobState:
+		f := map[string]any{"api": e.API.String(), "job": e.JobID, "state": e.State}
+		kind := "job"
+		if e.BatchID != "" {
+			f["batch"], kind = e.BatchID, "batch"
+		}
+		l.write(kind, f)
+	case load.RowsRetried:
+		l.write("rows_retried", map[string]any{"api": e.API.String(), "rows": e.Rows, "pass": e.Pass,
+			"cause": "rows failed with a retryable status code (see --retry-codes)"})
+	}
+	if l.next != nil {
+		l.next.Event(e)
+	}
+}
+
+// logHandler is the slog.Handler side of an eventLog: records at Info and above become
+// "log" events with their attributes (request retries carry the error that caused them).
+type logHandler struct {
+	l     *eventLog
+	attrs []slog.Attr
+}
+
+func (h logHandler) Enabled(_ context.Context, lv slog.Level) bool { return lv >= slog.LevelInfo }
+
+func (h logHandler) Handle(_ context.Context, r slog.Record) error {
+	f := map[string]any{"level": r.Level.String(), "message": r.Message}
+	add := func(a slog.Attr) bool {
+		f[a.Key] = a.Value.Resolve().String()
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	kind := "log"
+	if r.Message == "salesforce: retrying request" {
+		kind = "request_retried"
+	}
+	h.l.write(kind, f)
+	return nil
+}
+
+func (h logHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return logHandler{l: h.l, attrs: append(append([]slog.Attr(nil), h.attrs...), as...)}
+}
+
+func (h logHandler) WithGroup(string) slog.Handler { return h }
+
+// rowHash is the stable hash of one input row recorded in run.db: FNV-1a over the cells,
+// each followed by a 0 byte, and a marker for a row the reader rejected.
+func rowHash(vals []string, rejected bool) uint64 {
+	h := fnv.New64a()
+	if rejected {
+		h.Write([]byte{1})
+	}
+	for _, v := range vals {
+		h.Write([]byte(v))
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
+}
+
+// hashingSource records a hash per row in run.db as the rows are read. Hashes are written in
+// blocks; the journal wrapper (hashJournal) writes the pending block before the engine
+// records a job, so every row that may have been sent has its hash recorded.
+type hashingSource struct {
+	load.Source
+	store *jobstore.Store
+	runID string
+
+	mu      sync.Mutex
+	first   int64 // row of pending[0]
+	pending []uint64
+	err     error
+}
+
+func (s *hashingSource) Next() (load.Row, error) {
+	row, err := s.Source.Next()
+	var ie *load.InputError
+	switch {
+	case err == nil:
+		s.add(row.Number, rowHash(row.Values, false))
+	case errors.As(err, &ie) && ie.Row > 0:
+		s.add(ie.Row, rowHash(ie.Values, true))
+	}
+	return row, err
+}
+
+func (s *hashingSource) add(n int64, h uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.pending) > 0 && n != s.first+int64(len(s.pending)) {
+		s.flushLocked(context.Background())
+	}
+	if len(s.pending) == 0 {
+		s.first = n
+	}
+	s.pending = append(s.pending, h)
+	if len(s.pending) >= rowHashBlock {
+		s.flushLocked(context.Background())
+	}
+}
+
+// flush writes the pending hashes.
+func (s *hashingSource) flush(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flushLocked(ctx)
+}
+
+func (s *hashingSource) flushLocked(ctx context.Context) error {
+	if len(s.pending) > 0 && s.err == nil {
+		s.err = s.store.AddRowHashes(context.WithoutCancel(ctx), s.runID, s.first, s.pending)
+		s.first += int64(len(s.pending))
+		s.pending = s.pending[:0]
+	}
+	return s.err
+}
+
+// Name names the wrapped source's input.
+func (s *hashingSource) Name() string {
+	if n, ok := s.Source.(interface{ Name() string }); ok {
+		return n.Name()
+	}
+	return ""
+}
+
+// Close closes the wrapped source, if it can be closed.
+func (s *hashingSource) Close() error {
+	if c, ok := s.Source.(interface{ Close() error }); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+// hashJournal is the run's journal: run.db, with the pending row hashes written before any
+// step that records rows.
+type hashJournal struct {
+	*jobstore.Store
+	src *hashingSource
+}
+
+func (j hashJournal) RecordJob(ctx context.Context, rec jobstore.JobRecord) error {
+	if err := j.src.flush(ctx); err != nil {
+		return err
+	}
+	return j.Store.RecordJob(ctx, rec)
+}
+
+func (j hashJournal) MarkRowsDone(ctx context.Context, runID string, first, last int64) error {
+	if err := j.src.flush(ctx); err != nil {
+		return err
+	}
+	return j.Store.MarkRowsDone(ctx, runID, first, last)
+}
+
+// checkRowHashes compares the rows of src with the hashes a run recorded: the first row that
+// differs (or is missing) is jobstore.ErrInputChanged. Rows past the recorded ones are not
+// checked.
+func checkRowHashes(ctx context.Context, st *jobstore.Store, runID string, src load.Source) error {
+	next := int64(1)
+	var cur uint64
+	read := func() (int64, uint64, bool) {
+		for {
+			row, err := src.Next()
+			var ie *load.InputError
+			switch {
+			case err == nil:
+				return row.Number, rowHash(row.Values, false), true
+			case errors.As(err, &ie) && ie.Row > 0:
+				return ie.Row, rowHash(ie.Values, true), true
+			default:
+				return 0, 0, false
+			}
+		}
+	}
+	return st.RowHashes(ctx, runID, func(first int64, hs []uint64) error {
+		for i, want := range hs {
+			n := first + int64(i)
+			for next <= n {
+				var num int64
+				var ok bool
+				num, cur, ok = read()
+				if !ok {
+					return fmt.Errorf("%w: it ends before row %d, which the interrupted run read", jobstore.ErrInputChanged, n)
+				}
+				next = num + 1
+				if num == n {
+					break
+				}
+			}
+			if cur != want {
+				return fmt.Errorf("%w: row %d differs from the row the interrupted run read", jobstore.ErrInputChanged, n)
+			}
+		}
+		return nil
+	})
+}
+
+// summaryFileDoc is summary.json: the --json summary plus the run's identity and state.
+type summaryFileDoc struct {
+	RunID string `json:"run_id"`
+	State string `json:"state"`
+	Input struct {
+		Path   string `json:"path"`
+		Size   int64  `json:"size,omitempty"`
+		SHA256 string `json:"sha256,omitempty"`
+	} `json:"input"`
+	ExitCode int `json:"exit_code"`
+	summaryDoc
+}
+
+// writeSummaryFile writes summary.json atomically.
+func writeSummaryFile(dir string, doc summaryFileDoc) error {
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, "."+summaryFile+".tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", summaryFile, err)
+	}
+	return os.Rename(tmp, filepath.Join(dir, summaryFile))
+}
