@@ -121,7 +121,8 @@ func (s *ArrowSource) Next() (Row, error) {
 		}
 		if !s.rd.Next() {
 			if err := s.rd.Err(); err != nil && !errors.Is(err, io.EOF) {
-				s.err = &InputError{File: s.name, Row: s.n + 1, Err: fmt.Errorf("the Arrow IPC stream is truncated or malformed: %w", err)}
+				// No row of the broken batch was read: the error ends the input without failing a row.
+				s.err = &InputError{File: s.name, Structural: true, Err: fmt.Errorf("the Arrow IPC stream is truncated or malformed after row %d: %w", s.n, err)}
 			} else {
 				s.err = io.EOF
 			}
