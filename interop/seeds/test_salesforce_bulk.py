@@ -7,6 +7,7 @@ the emulator's CA is trusted through REQUESTS_CA_BUNDLE (conftest.py).
 from __future__ import annotations
 
 import json
+import time
 import xml.etree.ElementTree as ET
 from typing import Any, Iterator
 
@@ -48,20 +49,23 @@ def query_rows(bulk: SalesforceBulk, job_id: str, batch_id: str, content_type: s
 
 
 def test_csv_insert_streamed_batches_serial(bulk: SalesforceBulk, org: Org, prefix: str) -> None:
-    """Three streamed CSV batches (CsvDictsAdapter) in a Serial job; one bad row fails alone."""
+    """10,000 rows streamed as three CSV batches (CsvDictsAdapter) of a Serial job, results
+    per row in input order; one bad row fails alone. (The library reads result files one
+    byte at a time, about 1.5 s per 2,000 rows, which bounds the size here.)"""
     job = bulk.create_insert_job("Contact", contentType="CSV", concurrency="Serial")
-    sizes = [1000, 1000, 500]
+    sizes = [4_000, 4_000, 2_000]
     batch_ids = []
     start = 0
     for size in sizes:
         data = list(rows(prefix, size, start))
-        if start == 1000:
+        if start == 4_000:
             data[7]["LastName"] = ""  # required: this row alone fails
         batch_ids.append(bulk.post_batch(job, CsvDictsAdapter(iter(data))))
         start += size
     bulk.close_job(job)
     assert bulk.job_status(job)["concurrencyMode"] == "Serial"
     ids: list[str] = []
+    row_of: dict[str, int] = {}  # record id -> input row number
     for b, batch_id in enumerate(batch_ids):
         wait(bulk, job, batch_id)
         results = bulk.get_batch_results(batch_id, job)
@@ -73,12 +77,15 @@ def test_csv_insert_streamed_batches_serial(bulk: SalesforceBulk, org: Org, pref
                 continue
             assert r.success == "true" and r.created == "true" and r.id.startswith("003"), (b, i, r)
             ids.append(r.id)
+            row_of[r.id] = sum(sizes[:b]) + i
     stored = org.contacts(prefix)
-    assert len(stored) == 2499
+    assert len(stored) == 9_999
     assert set(stored) == set(ids)
-    assert stored[ids[0]]["LastName"] == f"{prefix}000000" and stored[ids[0]]["Email"] == "c0@example.com"
+    # Each result line is the outcome of the input row at the same position.
+    assert all(stored[i]["LastName"] == f"{prefix}{n:06d}" for i, n in row_of.items())
+    assert stored[ids[0]]["Email"] == "c0@example.com"
     status = bulk.job_status(job)
-    assert status["state"] == "Closed" and status["numberRecordsProcessed"] == "2500"
+    assert status["state"] == "Closed" and status["numberRecordsProcessed"] == "10000"
     assert status["numberRecordsFailed"] == "1" and status["numberBatchesCompleted"] == "3"
 
 
@@ -191,3 +198,62 @@ def test_json_job_status_is_json(bulk: SalesforceBulk, emulator: Emulator, http:
     )
     assert r.headers["Content-Type"] == "application/json" and r.json()["contentType"] == "JSON"
     bulk.abort_job(job)
+
+
+def test_readme_flows(bulk: SalesforceBulk, org: Org, prefix: str) -> None:
+    """The library README's own snippets: post_batch of Accounts from CsvDictsAdapter, JSON
+    query read with json.load(IteratorBytesIO(result)), CSV query read with
+    unicodecsv.DictReader, and PK chunking spelled as a header string with startRow."""
+    from salesforce_bulk.util import IteratorBytesIO
+
+    accounts = [{"Name": f"{prefix} account {i}"} for i in range(30)]
+    job = bulk.create_insert_job("Account", contentType="CSV")
+    batch = bulk.post_batch(job, CsvDictsAdapter(iter(accounts)))
+    bulk.wait_for_batch(job, batch, sleep_interval=POLL)
+    bulk.close_job(job)
+    assert all(r.success == "true" for r in bulk.get_batch_results(batch, job))
+    names = {r["Name"] for r in org.query(f"SELECT Name FROM Account WHERE Name LIKE '{prefix}%'")}
+    assert names == {a["Name"] for a in accounts}
+
+    job = bulk.create_insert_job("Contact", contentType="CSV")
+    batch = bulk.post_batch(job, CsvDictsAdapter(rows(prefix, 300)))
+    bulk.wait_for_batch(job, batch, sleep_interval=POLL)
+    bulk.close_job(job)
+    stored = org.contacts(prefix)
+    soql = f"select Id,LastName from Contact where LastName like '{prefix}%'"
+
+    job = bulk.create_query_job("Contact", contentType="JSON")
+    batch = bulk.query(job, soql)
+    bulk.close_job(job)
+    while not bulk.is_batch_done(batch):
+        time.sleep(POLL)
+    got: dict[str, str] = {}
+    for result in bulk.get_all_results_for_query_batch(batch):
+        for row in json.load(IteratorBytesIO(result)):
+            got[row["Id"]] = row["LastName"]
+    assert got == {i: r["LastName"] for i, r in stored.items()}
+
+    job = bulk.create_query_job("Contact", contentType="CSV")
+    batch = bulk.query(job, soql)
+    bulk.close_job(job)
+    while not bulk.is_batch_done(batch):
+        time.sleep(POLL)
+    got = {}
+    for result in bulk.get_all_results_for_query_batch(batch):
+        for row in unicodecsv.DictReader(result, encoding="utf-8"):
+            got[row["Id"]] = row["LastName"]
+    assert got == {i: r["LastName"] for i, r in stored.items()}
+
+    ids = sorted(stored)
+    start = ids[100]
+    job = bulk.create_query_job("Contact", contentType="CSV", pk_chunking=f"chunkSize=100; startRow={start}")
+    original = bulk.query(job, f"SELECT Id FROM Contact WHERE LastName LIKE '{prefix}%'")
+    with pytest.raises(BulkBatchFailed):
+        bulk.wait_for_batch(job, original, timeout=60, sleep_interval=POLL)
+    chunked: list[str] = []
+    for b in bulk.get_batch_list(job):
+        if b["id"] != original:
+            wait(bulk, job, b["id"])
+            chunked.extend(r["Id"] for r in query_rows(bulk, job, b["id"], "CSV"))
+    bulk.close_job(job)
+    assert sorted(chunked) == ids[100:]
