@@ -257,3 +257,30 @@ def test_readme_flows(bulk: SalesforceBulk, org: Org, prefix: str) -> None:
             chunked.extend(r["Id"] for r in query_rows(bulk, job, b["id"], "CSV"))
     bulk.close_job(job)
     assert sorted(chunked) == ids[100:]
+
+
+def test_xml_jobs(bulk: SalesforceBulk, org: Org, prefix: str) -> None:
+    """XML jobs: an <sObjects> batch and XML query results. The library's XML result reader
+    drops every id (its getid helper has no return statement), so ids are checked in the org."""
+    root = ET.Element("sObjects", xmlns=bulk.jobNS)
+    for i in range(5):
+        obj = ET.SubElement(root, "sObject")
+        ET.SubElement(obj, "LastName").text = f"{prefix}{i} <&>"
+    job = bulk.create_insert_job("Contact", contentType="XML")
+    batch = bulk.post_batch(job, b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "utf-8"))
+    bulk.close_job(job)
+    wait(bulk, job, batch)
+    results = bulk.get_batch_results(batch, job)
+    assert [(r.id, r.success, r.created) for r in results] == [(None, True, True)] * 5
+    stored = org.contacts(prefix)
+    assert sorted(r["LastName"] for r in stored.values()) == [f"{prefix}{i} <&>" for i in range(5)]
+
+    job = bulk.create_query_job("Contact", contentType="XML")
+    batch = bulk.query(job, f"SELECT Id, LastName FROM Contact WHERE LastName LIKE '{prefix}%'")
+    bulk.close_job(job)
+    wait(bulk, job, batch)
+    got = {}
+    for result in bulk.get_all_results_for_query_batch(batch, job):
+        for rec in ET.parse(result).getroot():
+            got[rec.findtext(f"{{{bulk.jobNS}}}Id")] = rec.findtext(f"{{{bulk.jobNS}}}LastName")
+    assert got == {i: r["LastName"] for i, r in stored.items()}
