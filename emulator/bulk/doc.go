@@ -19,8 +19,12 @@
 // A Service is an http.Handler. The emulator's server authenticates each
 // request, stores a wire.Session in its context and hands Bulk paths to
 // ServeHTTP. Errors use each API's own shape: Bulk 1.0 answers
-// <error><exceptionCode>… in XML or JSON (by the job's content type) with
-// bare media types; Bulk 2.0 answers REST's JSON error array.
+// <error><exceptionCode>… in XML or JSON with bare media types; Bulk 2.0
+// answers REST's JSON error array. Bulk 1.0 picks the format of every
+// response, errors included, as Salesforce's "Content Type Header" page
+// says: by the job's contentType once a request names an existing job (JSON
+// for JSON jobs, XML for CSV and XML jobs), else (job creation, an unknown
+// job) by the request's Content-Type, XML without one.
 //
 // # Processing model
 //
