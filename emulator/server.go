@@ -433,7 +433,7 @@ func (s *Server) Apps() []ConnectedApp {
 // OrgID returns the 18-character organization id.
 func (s *Server) OrgID() string { return s.orgID }
 
-// StartupInfo is what `sfbatch emulator --json` prints: everything a client
+// StartupInfo is what `sfbatch emulator --json` prints (as its "result"): everything a client
 // needs to connect. The credentials are the emulator's own local ones.
 type StartupInfo struct {
 	InstanceURL   string `json:"instance_url"`

@@ -544,8 +544,9 @@ func TestRunResumeWhileJobRuns(t *testing.T) {
 	opts := fast(extract.Options{Query: "SELECT LastName FROM Contact ORDER BY LastName", API: extract.APIBulk2})
 	var out bytes.Buffer
 	opts.Output = &out
-	// The job takes an hour of emulated time: give up after a few polls.
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	// The job takes an hour of emulated time: give up after a few polls (long enough that the
+	// job is created first even on a loaded machine).
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	sum, err := extract.Run(ctx, c, opts)
 	var de *extract.DownloadError
