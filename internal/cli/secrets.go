@@ -66,12 +66,23 @@ const keyRefKeychain = "keychain"
 
 // profileSecrets are the fields of a Profile that are stored encrypted.
 type profileSecrets struct {
-	Password      string `json:"password,omitempty"`
-	SecurityToken string `json:"security_token,omitempty"`
-	ClientSecret  string `json:"client_secret,omitempty"`
-	RefreshToken  string `json:"refresh_token,omitempty"`
-	AccessToken   string `json:"access_token,omitempty"`
-	AuthURL       string `json:"sfdx_auth_url,omitempty"`
+	Password      string
+	SecurityToken string
+	ClientSecret  string
+	RefreshToken  string
+	AccessToken   string
+	AuthURL       string
+}
+
+// sealedFields is what seal encrypts: the secrets as bytes, so that any value
+// (even one that is not UTF-8) comes back exactly.
+type sealedFields struct {
+	Password      []byte `json:"password,omitempty"`
+	SecurityToken []byte `json:"security_token,omitempty"`
+	ClientSecret  []byte `json:"client_secret,omitempty"`
+	RefreshToken  []byte `json:"refresh_token,omitempty"`
+	AccessToken   []byte `json:"access_token,omitempty"`
+	AuthURL       []byte `json:"sfdx_auth_url,omitempty"`
 }
 
 func (p *Profile) secrets() profileSecrets {
@@ -205,7 +216,7 @@ func (s fileKeyStore) ref() string { return "file:" + s.path }
 func (s fileKeyStore) key(create bool) ([]byte, error) {
 	b, err := os.ReadFile(s.path)
 	if err == nil {
-		if fi, serr := os.Stat(s.path); serr == nil && fi.Mode().Perm()&0o077 != 0 {
+		if fi, serr := os.Stat(s.path); serr == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 			return nil, fmt.Errorf("key file %s is readable by others (mode %v): chmod 600 it", s.path, fi.Mode().Perm())
 		}
 		return decodeKey(strings.TrimSpace(string(b)), "key file "+s.path)
@@ -281,7 +292,8 @@ func decodeKey(s, where string) ([]byte, error) {
 // seal encrypts secrets for the profile called name (the name is bound to the
 // ciphertext, so a sealed value cannot be moved to another profile).
 func seal(key []byte, name string, s profileSecrets) (string, error) {
-	plain, err := json.Marshal(s)
+	plain, err := json.Marshal(sealedFields{[]byte(s.Password), []byte(s.SecurityToken), []byte(s.ClientSecret),
+		[]byte(s.RefreshToken), []byte(s.AccessToken), []byte(s.AuthURL)})
 	if err != nil {
 		return "", err
 	}
@@ -319,10 +331,11 @@ func unseal(key []byte, name, sealed string) (profileSecrets, error) {
 	if err != nil {
 		return s, fmt.Errorf("profile %q: secrets cannot be decrypted with this key (was the key file or keychain entry replaced?): log in again with sfbatch login", name)
 	}
-	if err := json.Unmarshal(plain, &s); err != nil {
+	var f sealedFields
+	if err := json.Unmarshal(plain, &f); err != nil {
 		return s, fmt.Errorf("profile %q: secrets are corrupt", name)
 	}
-	return s, nil
+	return profileSecrets{string(f.Password), string(f.SecurityToken), string(f.ClientSecret), string(f.RefreshToken), string(f.AccessToken), string(f.AuthURL)}, nil
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {

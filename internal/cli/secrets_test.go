@@ -367,3 +367,34 @@ func TestKeychain(t *testing.T) {
 		t.Errorf("limits: exit %d: %s%s", code, out, errOut)
 	}
 }
+
+// FuzzSealUnseal: sealed secrets open only under the same key and profile
+// name, and no stored value, however damaged, makes unseal panic.
+func FuzzSealUnseal(f *testing.F) {
+	f.Add("hunter2", "00D!token", "prod", "v1:AAAA")
+	f.Add("", "", "", "")
+	f.Add("p\x00w", "t\"ok'en", "a/b", "v1:"+strings.Repeat("A", 40))
+	key := bytes.Repeat([]byte{7}, 32)
+	other := bytes.Repeat([]byte{8}, 32)
+	f.Fuzz(func(t *testing.T, password, token, name, stored string) {
+		_, _ = unseal(key, name, stored) // must not panic
+		in := profileSecrets{Password: password, AccessToken: token}
+		sealed, err := seal(key, name, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if password != "" && len(password) >= 4 && strings.Contains(sealed, password) {
+			t.Errorf("sealed value shows the password")
+		}
+		got, err := unseal(key, name, sealed)
+		if err != nil || got != in {
+			t.Fatalf("round trip: %+v, %v", got, err)
+		}
+		if _, err := unseal(other, name, sealed); err == nil {
+			t.Error("opened with another key")
+		}
+		if _, err := unseal(key, name+"x", sealed); err == nil {
+			t.Error("opened under another profile name")
+		}
+	})
+}
