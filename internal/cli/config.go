@@ -45,6 +45,24 @@ type Profile struct {
 	proxy func(*http.Request) (*url.URL, error)
 }
 
+// String describes the profile without its secrets, so that printing or
+// logging one never shows them.
+func (p Profile) String() string {
+	return fmt.Sprintf("Profile{InstanceURL:%s, LoginURL:%s, Username:%s, ClientID:%s, JWTKeyFile:%s, APIVersion:%s, Password:%s, SecurityToken:%s, ClientSecret:%s, RefreshToken:%s, AccessToken:%s, AuthURL:%s, SavePassword:%t}",
+		p.InstanceURL, p.LoginURL, p.Username, p.ClientID, p.JWTKeyFile, p.APIVersion,
+		mask(p.Password), mask(p.SecurityToken), mask(p.ClientSecret), mask(p.RefreshToken), mask(p.AccessToken), mask(p.AuthURL), p.SavePassword)
+}
+
+// GoString is String, for %#v.
+func (p Profile) GoString() string { return p.String() }
+
+func mask(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return "[REDACTED]"
+}
+
 // config is the on-disk config file.
 type config struct {
 	Default string `json:"default,omitempty"`

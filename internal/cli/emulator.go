@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -169,6 +170,9 @@ func runEmulator(cmd *cobra.Command, ios *IOStreams, opts *emulatorOptions) erro
 			vars = append(vars, [2]string{envCACertFile, info.CACertFile})
 		}
 		fmt.Fprintf(ios.Out, "\nUse it with sfbatch:\n  %s\n", exportLine(vars...))
+		if runtime.GOOS == "windows" {
+			fmt.Fprintf(ios.Out, "or in PowerShell:\n  %s\n", powerShellLine(vars...))
+		}
 	}
 	<-cmd.Context().Done()
 	return nil

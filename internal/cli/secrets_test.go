@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -397,4 +398,15 @@ func FuzzSealUnseal(f *testing.F) {
 			t.Error("opened under another profile name")
 		}
 	})
+}
+
+func TestProfileStringHidesSecrets(t *testing.T) {
+	t.Parallel()
+	p := &Profile{Username: "ada@example.com", Password: "pw-SECRET-1", SecurityToken: "tok-SECRET-2", AccessToken: "00D!SECRET-3",
+		RefreshToken: "SECRET-4", ClientSecret: "SECRET-5", AuthURL: "force://a:SECRET-6:b@x"}
+	for _, s := range []string{fmt.Sprint(p), fmt.Sprintf("%v %+v %#v %s", *p, *p, *p, p)} {
+		if strings.Contains(s, "SECRET") || !strings.Contains(s, "ada@example.com") {
+			t.Errorf("printed profile: %s", s)
+		}
+	}
 }

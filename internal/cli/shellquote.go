@@ -47,3 +47,14 @@ func exportLine(pairs ...[2]string) string {
 	}
 	return b.String()
 }
+
+// powerShellLine returns the PowerShell form of exportLine:
+// $env:NAME='VALUE'; ... with ' doubled, PowerShell's only escape inside
+// single quotes.
+func powerShellLine(pairs ...[2]string) string {
+	parts := make([]string, len(pairs))
+	for i, p := range pairs {
+		parts[i] = "$env:" + p[0] + "='" + strings.ReplaceAll(p[1], "'", "''") + "'"
+	}
+	return strings.Join(parts, "; ")
+}
