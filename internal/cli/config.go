@@ -40,6 +40,9 @@ type Profile struct {
 	// kept, to be used first and renewed through the profile's other
 	// credentials (if any) when it expires.
 	storedToken bool
+	// saved is where the profile came from, to write a renewed session back;
+	// nil for settings from flags and environment alone.
+	saved *savedAt
 	// proxy picks the proxy for a request (proxyFromEnv); nil means
 	// http.ProxyFromEnvironment.
 	proxy func(*http.Request) (*url.URL, error)

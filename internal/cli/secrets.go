@@ -502,7 +502,45 @@ func (p *Profile) tokenSource(lc salesforce.LoginConfig) (salesforce.TokenSource
 	if err != nil {
 		next = nil // nothing renews the session
 	}
-	return &storedSession{first: first, next: next}, nil
+	ss := &storedSession{first: first, next: next}
+	if p.saved != nil {
+		ss.renewed = p.saved.saveSession
+	}
+	return ss, nil
+}
+
+// savedAt names a saved profile: its config file and name.
+type savedAt struct {
+	path, name string
+	getenv     func(string) string
+}
+
+// saveSession writes a renewed session back to the saved profile (sealed like
+// the rest), so the next command starts with a live session instead of
+// renewing again. Only the session and refresh token change: secrets that
+// came from the environment are not added to the profile.
+func (s *savedAt) saveSession(tok *salesforce.Token) error {
+	cfg, err := loadConfig(s.path)
+	if err != nil {
+		return err
+	}
+	sp, ok := cfg.Profiles[s.name]
+	if !ok {
+		return nil // removed meanwhile
+	}
+	p, err := openProfile(cfg, s.getenv, s.name, sp)
+	if err != nil {
+		return err
+	}
+	p.AccessToken = tok.AccessToken
+	if tok.RefreshToken != "" {
+		p.RefreshToken = tok.RefreshToken
+	}
+	if tok.InstanceURL != "" {
+		p.InstanceURL = tok.InstanceURL
+	}
+	cfg.Profiles[s.name] = p
+	return cfg.saveSealed(s.path, s.getenv)
 }
 
 // storedSession is a TokenSource that returns a saved session once, then
@@ -512,6 +550,9 @@ type storedSession struct {
 	first salesforce.StaticToken
 	next  salesforce.TokenSource
 	used  atomic.Bool
+	// renewed, if set, keeps a fresh session; a failure to keep it does not
+	// fail the command (the next one renews again).
+	renewed func(*salesforce.Token) error
 }
 
 // Token returns the saved session first, then fresh ones.
@@ -519,7 +560,11 @@ func (s *storedSession) Token(ctx context.Context) (*salesforce.Token, error) {
 	if !s.used.Swap(true) || s.next == nil {
 		return s.first.Token(ctx)
 	}
-	return s.next.Token(ctx)
+	tok, err := s.next.Token(ctx)
+	if err == nil && s.renewed != nil {
+		_ = s.renewed(tok)
+	}
+	return tok, err
 }
 
 // noticesKey carries the writer for notices about the config file in a

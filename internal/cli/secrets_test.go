@@ -237,6 +237,14 @@ func TestLoginWritesNoSecret(t *testing.T) {
 	if code, out, errOut := e.run(t, "limits"); code != 0 || !strings.Contains(out, "DailyApiRequests") {
 		t.Errorf("limits after the session expired, password saved: exit %d: %s%s", code, out, errOut)
 	}
+	// The renewed session was written back, sealed like the rest.
+	_, renewed := e.savedProfile(t, "emu")
+	if renewed.AccessToken == "" || renewed.AccessToken == p.AccessToken || renewed.Password != e.info.Password {
+		t.Errorf("renewed session not kept (changed %v, password still saved %v)", renewed.AccessToken != p.AccessToken, renewed.Password == e.info.Password)
+	}
+	secrets["session token"] = renewed.AccessToken
+	secrets["expired session token"] = p.AccessToken
+	assertNoSecretInFiles(t, e.home, secrets)
 }
 
 // TestLoginAPIVersion65: --api-version 65.0 (where Salesforce no longer offers
