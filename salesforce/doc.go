@@ -41,6 +41,13 @@
 // JWTBearer, ClientCredentials, StaticToken, and ParseSFDXAuthURL's result) that can be passed
 // to NewWithTokenSource or to New with WithTokenSource. A custom TokenSource works too.
 //
+// SOAP login() is being retired: Salesforce offers it only up to API 64.0, turns it off by
+// default in orgs created from Winter '26 on, and removes it in Summer '27. SOAPLogin always
+// logs in at MaxSOAPLoginAPIVersion (the session works with the client's API version, whatever
+// LoginConfig.APIVersion says), and when the org refuses the call it returns a
+// *SOAPLoginRefusedError (errors.Is(err, ErrSOAPLoginRefused)) that names the OAuth flows to
+// use instead.
+//
 // When a request fails with REST's 401 INVALID_SESSION_ID or Bulk API 1.0's InvalidSessionId,
 // the client obtains a new session once and repeats the request. Concurrent requests that see
 // the same expired session share one refresh.

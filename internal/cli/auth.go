@@ -116,6 +116,7 @@ func (a *authOptions) resolve() (*Profile, error) {
 			}
 			*p = *opened
 			p.storedToken = p.AccessToken != ""
+			p.saved = &savedAt{path: path, name: profileName, getenv: a.env}
 		}
 	}
 	if a.env(envAccessToken) != "" {

@@ -40,9 +40,30 @@ type Profile struct {
 	// kept, to be used first and renewed through the profile's other
 	// credentials (if any) when it expires.
 	storedToken bool
+	// saved is where the profile came from, to write a renewed session back;
+	// nil for settings from flags and environment alone.
+	saved *savedAt
 	// proxy picks the proxy for a request (proxyFromEnv); nil means
 	// http.ProxyFromEnvironment.
 	proxy func(*http.Request) (*url.URL, error)
+}
+
+// String describes the profile without its secrets, so that printing or
+// logging one never shows them.
+func (p Profile) String() string {
+	return fmt.Sprintf("Profile{InstanceURL:%s, LoginURL:%s, Username:%s, ClientID:%s, JWTKeyFile:%s, APIVersion:%s, Password:%s, SecurityToken:%s, ClientSecret:%s, RefreshToken:%s, AccessToken:%s, AuthURL:%s, SavePassword:%t}",
+		p.InstanceURL, p.LoginURL, p.Username, p.ClientID, p.JWTKeyFile, p.APIVersion,
+		mask(p.Password), mask(p.SecurityToken), mask(p.ClientSecret), mask(p.RefreshToken), mask(p.AccessToken), mask(p.AuthURL), p.SavePassword)
+}
+
+// GoString is String, for %#v.
+func (p Profile) GoString() string { return p.String() }
+
+func mask(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return "[REDACTED]"
 }
 
 // config is the on-disk config file.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -183,10 +184,13 @@ func runEmulator(cmd *cobra.Command, ios *IOStreams, opts *emulatorOptions) erro
 			vars = append(vars, [2]string{envCACertFile, info.CACertFile})
 		}
 		fmt.Fprintf(ios.Out, "\nUse it with sfbatch:\n  %s\n", exportLine(vars...))
+		if runtime.GOOS == "windows" {
+			fmt.Fprintf(ios.Out, "or in PowerShell:\n  %s\n", powerShellLine(vars...))
+		}
 		if info.SFDXAuthURL != "" && !opts.NoTLS {
-			fmt.Fprintf(ios.Out, "\nUse it with the Salesforce CLI (then sfbatch --target-org emulator):\n  echo '%s' > emulator.sfdx\n", info.SFDXAuthURL)
+			fmt.Fprintf(ios.Out, "\nUse it with the Salesforce CLI (then sfbatch --target-org emulator):\n  echo %s > emulator.sfdx\n", shellWord(info.SFDXAuthURL))
 			if info.CACertFile != "" {
-				fmt.Fprintf(ios.Out, "  export NODE_EXTRA_CA_CERTS=%s\n", info.CACertFile)
+				fmt.Fprintf(ios.Out, "  %s\n", exportLine([2]string{"NODE_EXTRA_CA_CERTS", info.CACertFile}))
 			}
 			fmt.Fprintf(ios.Out, "  sf org login sfdx-url --sfdx-url-file emulator.sfdx --alias emulator\n")
 		}

@@ -119,6 +119,9 @@ func (o *exportOptions) engineOptions() (extract.Options, error) {
 	if o.Output == "" {
 		return extract.Options{}, usageError{errors.New("--output is required (use - for standard output)")}
 	}
+	if o.Output == "-" && o.JSON {
+		return extract.Options{}, usageError{errors.New("--json prints its object on standard output: write the records to a file with --output FILE")}
+	}
 	opts := extract.Options{
 		Query: q, Object: o.Object, Fields: o.Fields, Where: o.Where, All: o.AllRows,
 		API: extract.API(strings.ToLower(o.API)), Concurrency: o.Concurrency, PageSize: o.PageSize,

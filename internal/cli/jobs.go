@@ -167,6 +167,9 @@ job, then a Bulk API 2.0 query job, then a Bulk API 1.0 job.`,
 				}
 				state = r.State
 			}
+			if o.json {
+				return writeJSON(ios, map[string]string{"id": j.ID, "state": state})
+			}
 			fmt.Fprintf(ios.Out, "%s %s\n", j.ID, state)
 			return nil
 		},
@@ -198,6 +201,15 @@ query job results.csv (every page); for a Bulk API 1.0 job one file per batch
 				return err
 			}
 			files, err := downloadJobResults(cmd.Context(), c, j, dir)
+			if o.json {
+				if files == nil {
+					files = []string{}
+				}
+				if jerr := writeJSON(ios, map[string]any{"id": j.ID, "files": files}); jerr != nil {
+					return jerr
+				}
+				return err
+			}
 			for _, f := range files {
 				fmt.Fprintln(ios.Out, f)
 			}

@@ -956,12 +956,3 @@ func resumeCommand(cmd *cobra.Command, o *loadOptions) string {
 	})
 	return strings.Join(append(parts, shellQuote(o.input)), " ")
 }
-
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,@", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}

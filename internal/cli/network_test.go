@@ -202,3 +202,28 @@ func writePEMCert(t *testing.T, w io.Writer, der []byte) {
 		t.Fatal(err)
 	}
 }
+
+func TestProxyFromEnv(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"https_proxy": "http://proxy.corp:3128", "NO_PROXY": ".internal.corp,10.0.0.0/8"}
+	proxy := proxyFromEnv(func(k string) string { return env[k] })
+	for _, tt := range []struct{ url, want string }{
+		{"https://acme.my.salesforce.com/services/data", "http://proxy.corp:3128"},
+		{"https://sf.internal.corp/x", ""},
+		{"https://10.1.2.3/x", ""},
+		{"https://127.0.0.1:8443/x", ""}, // loopback is never proxied
+	} {
+		req, _ := http.NewRequest(http.MethodGet, tt.url, nil)
+		got, err := proxy(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := ""
+		if got != nil {
+			s = got.String()
+		}
+		if s != tt.want {
+			t.Errorf("%s: proxy %q, want %q", tt.url, s, tt.want)
+		}
+	}
+}

@@ -66,12 +66,23 @@ const keyRefKeychain = "keychain"
 
 // profileSecrets are the fields of a Profile that are stored encrypted.
 type profileSecrets struct {
-	Password      string `json:"password,omitempty"`
-	SecurityToken string `json:"security_token,omitempty"`
-	ClientSecret  string `json:"client_secret,omitempty"`
-	RefreshToken  string `json:"refresh_token,omitempty"`
-	AccessToken   string `json:"access_token,omitempty"`
-	AuthURL       string `json:"sfdx_auth_url,omitempty"`
+	Password      string
+	SecurityToken string
+	ClientSecret  string
+	RefreshToken  string
+	AccessToken   string
+	AuthURL       string
+}
+
+// sealedFields is what seal encrypts: the secrets as bytes, so that any value
+// (even one that is not UTF-8) comes back exactly.
+type sealedFields struct {
+	Password      []byte `json:"password,omitempty"`
+	SecurityToken []byte `json:"security_token,omitempty"`
+	ClientSecret  []byte `json:"client_secret,omitempty"`
+	RefreshToken  []byte `json:"refresh_token,omitempty"`
+	AccessToken   []byte `json:"access_token,omitempty"`
+	AuthURL       []byte `json:"sfdx_auth_url,omitempty"`
 }
 
 func (p *Profile) secrets() profileSecrets {
@@ -205,7 +216,7 @@ func (s fileKeyStore) ref() string { return "file:" + s.path }
 func (s fileKeyStore) key(create bool) ([]byte, error) {
 	b, err := os.ReadFile(s.path)
 	if err == nil {
-		if fi, serr := os.Stat(s.path); serr == nil && fi.Mode().Perm()&0o077 != 0 {
+		if fi, serr := os.Stat(s.path); serr == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
 			return nil, fmt.Errorf("key file %s is readable by others (mode %v): chmod 600 it", s.path, fi.Mode().Perm())
 		}
 		return decodeKey(strings.TrimSpace(string(b)), "key file "+s.path)
@@ -281,7 +292,8 @@ func decodeKey(s, where string) ([]byte, error) {
 // seal encrypts secrets for the profile called name (the name is bound to the
 // ciphertext, so a sealed value cannot be moved to another profile).
 func seal(key []byte, name string, s profileSecrets) (string, error) {
-	plain, err := json.Marshal(s)
+	plain, err := json.Marshal(sealedFields{[]byte(s.Password), []byte(s.SecurityToken), []byte(s.ClientSecret),
+		[]byte(s.RefreshToken), []byte(s.AccessToken), []byte(s.AuthURL)})
 	if err != nil {
 		return "", err
 	}
@@ -319,10 +331,11 @@ func unseal(key []byte, name, sealed string) (profileSecrets, error) {
 	if err != nil {
 		return s, fmt.Errorf("profile %q: secrets cannot be decrypted with this key (was the key file or keychain entry replaced?): log in again with sfbatch login", name)
 	}
-	if err := json.Unmarshal(plain, &s); err != nil {
+	var f sealedFields
+	if err := json.Unmarshal(plain, &f); err != nil {
 		return s, fmt.Errorf("profile %q: secrets are corrupt", name)
 	}
-	return s, nil
+	return profileSecrets{string(f.Password), string(f.SecurityToken), string(f.ClientSecret), string(f.RefreshToken), string(f.AccessToken), string(f.AuthURL)}, nil
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {
@@ -489,7 +502,45 @@ func (p *Profile) tokenSource(lc salesforce.LoginConfig) (salesforce.TokenSource
 	if err != nil {
 		next = nil // nothing renews the session
 	}
-	return &storedSession{first: first, next: next}, nil
+	ss := &storedSession{first: first, next: next}
+	if p.saved != nil {
+		ss.renewed = p.saved.saveSession
+	}
+	return ss, nil
+}
+
+// savedAt names a saved profile: its config file and name.
+type savedAt struct {
+	path, name string
+	getenv     func(string) string
+}
+
+// saveSession writes a renewed session back to the saved profile (sealed like
+// the rest), so the next command starts with a live session instead of
+// renewing again. Only the session and refresh token change: secrets that
+// came from the environment are not added to the profile.
+func (s *savedAt) saveSession(tok *salesforce.Token) error {
+	cfg, err := loadConfig(s.path)
+	if err != nil {
+		return err
+	}
+	sp, ok := cfg.Profiles[s.name]
+	if !ok {
+		return nil // removed meanwhile
+	}
+	p, err := openProfile(cfg, s.getenv, s.name, sp)
+	if err != nil {
+		return err
+	}
+	p.AccessToken = tok.AccessToken
+	if tok.RefreshToken != "" {
+		p.RefreshToken = tok.RefreshToken
+	}
+	if tok.InstanceURL != "" {
+		p.InstanceURL = tok.InstanceURL
+	}
+	cfg.Profiles[s.name] = p
+	return cfg.saveSealed(s.path, s.getenv)
 }
 
 // storedSession is a TokenSource that returns a saved session once, then
@@ -499,6 +550,9 @@ type storedSession struct {
 	first salesforce.StaticToken
 	next  salesforce.TokenSource
 	used  atomic.Bool
+	// renewed, if set, keeps a fresh session; a failure to keep it does not
+	// fail the command (the next one renews again).
+	renewed func(*salesforce.Token) error
 }
 
 // Token returns the saved session first, then fresh ones.
@@ -506,7 +560,11 @@ func (s *storedSession) Token(ctx context.Context) (*salesforce.Token, error) {
 	if !s.used.Swap(true) || s.next == nil {
 		return s.first.Token(ctx)
 	}
-	return s.next.Token(ctx)
+	tok, err := s.next.Token(ctx)
+	if err == nil && s.renewed != nil {
+		_ = s.renewed(tok)
+	}
+	return tok, err
 }
 
 // noticesKey carries the writer for notices about the config file in a

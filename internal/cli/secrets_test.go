@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -236,6 +237,14 @@ func TestLoginWritesNoSecret(t *testing.T) {
 	if code, out, errOut := e.run(t, "limits"); code != 0 || !strings.Contains(out, "DailyApiRequests") {
 		t.Errorf("limits after the session expired, password saved: exit %d: %s%s", code, out, errOut)
 	}
+	// The renewed session was written back, sealed like the rest.
+	_, renewed := e.savedProfile(t, "emu")
+	if renewed.AccessToken == "" || renewed.AccessToken == p.AccessToken || renewed.Password != e.info.Password {
+		t.Errorf("renewed session not kept (changed %v, password still saved %v)", renewed.AccessToken != p.AccessToken, renewed.Password == e.info.Password)
+	}
+	secrets["session token"] = renewed.AccessToken
+	secrets["expired session token"] = p.AccessToken
+	assertNoSecretInFiles(t, e.home, secrets)
 }
 
 // TestLoginAPIVersion65: --api-version 65.0 (where Salesforce no longer offers
@@ -365,5 +374,47 @@ func TestKeychain(t *testing.T) {
 	t.Setenv(envKeychain, "")
 	if code, out, errOut := e.run(t, "limits", "--profile", "kc"); code != 0 {
 		t.Errorf("limits: exit %d: %s%s", code, out, errOut)
+	}
+}
+
+// FuzzSealUnseal: sealed secrets open only under the same key and profile
+// name, and no stored value, however damaged, makes unseal panic.
+func FuzzSealUnseal(f *testing.F) {
+	f.Add("hunter2", "00D!token", "prod", "v1:AAAA")
+	f.Add("", "", "", "")
+	f.Add("p\x00w", "t\"ok'en", "a/b", "v1:"+strings.Repeat("A", 40))
+	key := bytes.Repeat([]byte{7}, 32)
+	other := bytes.Repeat([]byte{8}, 32)
+	f.Fuzz(func(t *testing.T, password, token, name, stored string) {
+		_, _ = unseal(key, name, stored) // must not panic
+		in := profileSecrets{Password: password, AccessToken: token}
+		sealed, err := seal(key, name, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if password != "" && len(password) >= 4 && strings.Contains(sealed, password) {
+			t.Errorf("sealed value shows the password")
+		}
+		got, err := unseal(key, name, sealed)
+		if err != nil || got != in {
+			t.Fatalf("round trip: %+v, %v", got, err)
+		}
+		if _, err := unseal(other, name, sealed); err == nil {
+			t.Error("opened with another key")
+		}
+		if _, err := unseal(key, name+"x", sealed); err == nil {
+			t.Error("opened under another profile name")
+		}
+	})
+}
+
+func TestProfileStringHidesSecrets(t *testing.T) {
+	t.Parallel()
+	p := &Profile{Username: "ada@example.com", Password: "pw-SECRET-1", SecurityToken: "tok-SECRET-2", AccessToken: "00D!SECRET-3",
+		RefreshToken: "SECRET-4", ClientSecret: "SECRET-5", AuthURL: "force://a:SECRET-6:b@x"}
+	for _, s := range []string{fmt.Sprint(p), fmt.Sprintf("%v %+v %#v %s", *p, *p, *p, p)} {
+		if strings.Contains(s, "SECRET") || !strings.Contains(s, "ada@example.com") {
+			t.Errorf("printed profile: %s", s)
+		}
 	}
 }

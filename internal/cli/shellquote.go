@@ -34,6 +34,17 @@ func shellWord(s string) string {
 	return b.String()
 }
 
+// shellQuote is shellWord, except that a word of only ordinary characters
+// (letters, digits and -_./=:,@) stays bare, for readable printed commands.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,@", r))
+	}) < 0 {
+		return s
+	}
+	return shellWord(s)
+}
+
 // exportLine returns an `export NAME=VALUE ...` line with every value quoted by
 // shellWord, for pasting into any of those shells.
 func exportLine(pairs ...[2]string) string {
@@ -46,4 +57,15 @@ func exportLine(pairs ...[2]string) string {
 		b.WriteString(shellWord(p[1]))
 	}
 	return b.String()
+}
+
+// powerShellLine returns the PowerShell form of exportLine:
+// $env:NAME='VALUE'; ... with ' doubled, PowerShell's only escape inside
+// single quotes.
+func powerShellLine(pairs ...[2]string) string {
+	parts := make([]string, len(pairs))
+	for i, p := range pairs {
+		parts[i] = "$env:" + p[0] + "='" + strings.ReplaceAll(p[1], "'", "''") + "'"
+	}
+	return strings.Join(parts, "; ")
 }

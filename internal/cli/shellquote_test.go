@@ -20,13 +20,13 @@ func TestExportLineInShells(t *testing.T) {
 	}
 	line := exportLine([2]string{"A", values[0]}, [2]string{"B", values[1]}, [2]string{"C", values[2]},
 		[2]string{"D", values[3]}, [2]string{"E", values[4]}, [2]string{"F", values[5]})
-	ran := 0
+	var ran []string
 	for _, sh := range []string{"sh", "bash", "dash", "zsh", "fish"} {
 		path, err := exec.LookPath(sh)
 		if err != nil {
 			continue
 		}
-		ran++
+		ran = append(ran, sh)
 		script := line + `; printf '%s\n' "$A" "$B" "$C" "$D" "$E" "$F"`
 		out, err := exec.CommandContext(t.Context(), path, "-c", script).CombinedOutput()
 		if err != nil {
@@ -44,7 +44,17 @@ func TestExportLineInShells(t *testing.T) {
 			}
 		}
 	}
-	if ran == 0 {
+	if len(ran) == 0 {
 		t.Skip("no shell on this machine")
+	}
+	t.Logf("ran in %s", strings.Join(ran, ", "))
+}
+
+func TestPowerShellLine(t *testing.T) {
+	t.Parallel()
+	got := powerShellLine([2]string{"A", "https://x"}, [2]string{"B", `C:\it's $here`})
+	want := `$env:A='https://x'; $env:B='C:\it''s $here'`
+	if got != want {
+		t.Errorf("got %s, want %s", got, want)
 	}
 }

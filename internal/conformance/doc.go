@@ -52,6 +52,8 @@
 //
 // The upserts (in rest_crud and load_upsert) need an external id field External_Id__c on
 // Contact (the emulator's default org has one); on an org without it they are skipped.
+// soap_login_versions logs in with SOAP login() (SF_USERNAME and SF_PASSWORD; skipped on an
+// org reached otherwise, or one that refuses SOAP login()) and creates nothing.
 // Scenarios that need the emulator's controls (expiring every session in the middle of a
 // load or an extraction; 503s, dropped connections and UNABLE_TO_LOCK_ROW failures during a
 // load) run on the emulator only, each on an emulated org of its own.
