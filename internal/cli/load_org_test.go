@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforce"
@@ -272,5 +274,52 @@ func TestLoadResumeStdin(t *testing.T) {
 	}
 	if len(got) != n || srv.Count("Contact") != n {
 		t.Fatalf("%d rows in results.csv, %d contacts in the org; want %d", len(got), srv.Count("Contact"), n)
+	}
+}
+
+// TestLoadEventsRecordRetries: events.jsonl records the job's transitions and a request
+// retry with its cause, each with a timestamp.
+func TestLoadEventsRecordRetries(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t)
+	input := writeContacts(t, 10)
+	if err := srv.FailNext(1, "POST", "/services/data/*/jobs/ingest", http.StatusServiceUnavailable, "SERVER_UNAVAILABLE"); err != nil {
+		t.Fatal(err)
+	}
+	connect := func(_ context.Context, log *slog.Logger) (*salesforce.Client, error) {
+		return salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(srv.AccessToken()),
+			salesforce.WithLogger(log), salesforce.WithRetry(salesforce.RetryPolicy{MaxAttempts: 3, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}))
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	o := &loadOptions{Operation: load.Insert, Object: "Contact", API: "bulk2", ColumnDelimiter: "COMMA", LineEnding: "LF",
+		input: input, OutputDir: dir, Quiet: true}
+	if _, code, msg := runLoadTest(t, connect, o); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, eventsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	retried := false
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("events.jsonl line %q: %v", line, err)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, fmt.Sprint(ev["time"])); err != nil {
+			t.Errorf("event without a timestamp: %s", line)
+		}
+		kinds = append(kinds, fmt.Sprint(ev["event"]))
+		if ev["event"] == "request_retried" && strings.Contains(fmt.Sprint(ev["error"]), "503") {
+			retried = true
+		}
+	}
+	if !retried {
+		t.Errorf("no request_retried event with its cause in:\n%s", b)
+	}
+	joined := strings.Join(kinds, " ")
+	if !strings.HasPrefix(joined, "run_started") || !strings.Contains(joined, "job") || !strings.HasSuffix(joined, "run_finished") {
+		t.Errorf("events: %s", joined)
 	}
 }
