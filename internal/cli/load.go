@@ -283,58 +283,31 @@ func (o *loadOptions) inputFormat() (string, error) {
 	return "", usageError{fmt.Errorf("--format: %q is not csv, jsonl or parquet", o.Format)}
 }
 
-// openSource opens the input as a load.Source with the mapping applied. The
-// returned closer releases the file (and any spooled copy of stdin).
+// openSource opens the input (the file, the spooled copy of standard input, or
+// standard input streamed as CSV) as a load.Source with the mapping applied. The
+// returned closer releases the file.
 func (o *loadOptions) openSource(ios *IOStreams, opts load.Options, counted func(io.Reader) io.Reader) (load.Source, int64, func(), error) {
 	format, err := o.inputFormat()
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	name := o.input
-	var f *os.File
-	var size int64
-	var cleanup []func()
-	closeAll := func() {
-		for i := len(cleanup) - 1; i >= 0; i-- {
-			cleanup[i]()
-		}
-	}
 	if o.input == "-" && o.spooled == "" {
-		name = "stdin"
-		if format == "csv" {
-			src := load.CSVSource(counted(ios.In), name, load.CSVOptions{Delimiter: opts.ColumnDelimiter})
-			s, err := o.applyMapping(src)
-			return s, 0, closeAll, err
+		// CSV streams from standard input; JSON Lines and Parquet are spooled by runLoadWith.
+		if format != "csv" {
+			return nil, 0, nil, fmt.Errorf("%s from standard input must be spooled to a file first", format)
 		}
-		// JSONL and Parquet need a seekable file: spool standard input.
-		tmp, err := os.CreateTemp("", "sfbatch-stdin-*")
-		if err != nil {
-			return nil, 0, nil, err
-		}
-		cleanup = append(cleanup, func() { tmp.Close(); os.Remove(tmp.Name()) })
-		if size, err = io.Copy(tmp, ios.In); err != nil {
-			closeAll()
-			return nil, 0, nil, fmt.Errorf("reading standard input: %w", err)
-		}
-		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-			closeAll()
-			return nil, 0, nil, err
-		}
-		f = tmp
-	} else {
-		name = o.inputName()
-		path := o.input
-		if o.spooled != "" {
-			path = o.spooled
-		}
-		f, err = os.Open(path)
-		if err != nil {
-			return nil, 0, nil, usageError{err}
-		}
-		cleanup = append(cleanup, func() { f.Close() })
-		if st, err := f.Stat(); err == nil {
-			size = st.Size()
-		}
+		src := load.CSVSource(counted(ios.In), "stdin", load.CSVOptions{Delimiter: opts.ColumnDelimiter})
+		s, err := o.applyMapping(src)
+		return s, 0, func() {}, err
+	}
+	name := o.inputName()
+	f, err := os.Open(first(o.spooled, o.input))
+	if err != nil {
+		return nil, 0, nil, usageError{err}
+	}
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
 	}
 	var src load.Source
 	switch format {
@@ -346,15 +319,15 @@ func (o *loadOptions) openSource(ios *IOStreams, opts load.Options, counted func
 		src, err = load.ParquetSource(f, size, name)
 	}
 	if err != nil {
-		closeAll()
+		f.Close()
 		return nil, 0, nil, usageError{err}
 	}
 	s, err := o.applyMapping(src)
 	if err != nil {
-		closeAll()
+		f.Close()
 		return nil, 0, nil, err
 	}
-	return s, size, closeAll, nil
+	return s, size, func() { f.Close() }, nil
 }
 
 func (o *loadOptions) applyMapping(src load.Source) (load.Source, error) {
@@ -407,9 +380,14 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	stdin := &hashingReader{r: ios.In, h: sha256.New()}
 	sios := *ios
 	sios.In = stdin
-	if o.input == "-" && o.Resume != "" {
-		// A resumed run over standard input reads it whole first, to prove it unchanged
-		// before anything is sent.
+	format, err := o.inputFormat()
+	if err != nil {
+		return nil, err
+	}
+	if o.input == "-" && (o.Resume != "" || format != "csv") {
+		// Standard input is read whole first when it is resumed (to prove it unchanged before
+		// anything is sent) and for JSON Lines and Parquet (which need a seekable file); it is
+		// then checked and journaled like a file.
 		path, cleanup, err := spoolStdin(&sios)
 		if err != nil {
 			return nil, err
@@ -430,22 +408,22 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 		defer closeSrc()
 		return nil, runDryRun(cmd, ios, load.New(c), src, opts, o)
 	}
-	// A file is checked whole before anything is sent: a structural error stops it here.
+	// A file is checked whole before anything is sent: a structural error stops it here,
+	// before a run folder exists.
 	if err := o.checkStructure(opts); err != nil {
 		return nil, withExit(ExitUsage, err)
 	}
+	src, size, closeSrc, err := o.openSource(&sios, opts, counted)
+	if err != nil {
+		return nil, err
+	}
+	defer closeSrc()
+	prog.totalBytes = size
 	rf, err := openRunFolder(cmd, ios, o, &opts)
 	if err != nil {
 		return nil, err
 	}
 	defer rf.close()
-	src, size, closeSrc, err := o.openSource(&sios, opts, counted)
-	if err != nil {
-		rf.end(nil, err, ExitUsage)
-		return nil, err
-	}
-	defer closeSrc()
-	prog.totalBytes = size
 	hsrc := &hashingSource{Source: src, store: rf.store, runID: rf.run.ID}
 	openSinks := load.CSVSinks
 	if opts.Resume {
@@ -549,8 +527,11 @@ func loadExit(sum *load.Summary, loadErr error, out *loadOutcome) (int, error) {
 // nothingSent reports whether the load can have sent no row: no job was created, and no
 // sObject Collections call can have reached Salesforce (one refused for its session did not).
 func nothingSent(sum *load.Summary, err error) bool {
+	if sum.Succeeded > 0 {
+		return false
+	}
 	for _, j := range sum.Jobs {
-		if j.JobID != "" || load.Unreachable(err) || !load.OrgUnusable(err) {
+		if j.JobID != "" || j.State != "InProgress" || load.Unreachable(err) || !load.OrgUnusable(err) {
 			return false
 		}
 	}
@@ -845,11 +826,13 @@ func openRunFolder(cmd *cobra.Command, ios *IOStreams, o *loadOptions, opts *loa
 		opts.Resume = true
 	} else {
 		rf.run = jobstore.Run{ID: jobstore.NewRunID(time.Now()), Object: opts.Object, Operation: string(opts.Operation), InputPath: "-"}
-		if o.input != "-" {
-			if rf.run.InputHash, rf.run.InputSize, err = jobstore.HashFile(ctx, o.input); err != nil {
+		if path := first(o.spooled, o.input); path != "-" {
+			if rf.run.InputHash, rf.run.InputSize, err = jobstore.HashFile(ctx, path); err != nil {
 				return fail(err)
 			}
-			rf.run.InputPath, _ = filepath.Abs(o.input)
+			if o.spooled == "" {
+				rf.run.InputPath, _ = filepath.Abs(o.input)
+			}
 		}
 		if err := store.CreateRun(ctx, rf.run); err != nil {
 			return fail(err)

@@ -154,57 +154,75 @@ func TestLoadOrgUnusable(t *testing.T) {
 	}
 }
 
-// expireAfter is a transport that expires the emulator's sessions once the first Bulk API 2.0
-// job has been closed, so the session is lost mid-run.
+// expireAfter is a transport that expires the emulator's sessions after the first request
+// that trigger matches has been answered, so the session is lost mid-run.
 type expireAfter struct {
-	rt   http.RoundTripper
-	srv  *salesforcetest.Server
-	done atomic.Bool
+	rt      http.RoundTripper
+	srv     *salesforcetest.Server
+	trigger func(*http.Request) bool
+	done    atomic.Bool
 }
 
 func (e *expireAfter) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := e.rt.RoundTrip(r)
-	if err == nil && r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/jobs/ingest/") && e.done.CompareAndSwap(false, true) {
+	if err == nil && e.trigger(r) && e.done.CompareAndSwap(false, true) {
 		e.srv.ExpireSessions()
 	}
 	return resp, err
 }
 
 // TestLoadSessionLostMidRun: a session that expires mid-run and cannot be renewed leaves the
-// rows never sent not processed, never failed; every row has one outcome and the exit code
-// is 3.
+// rows never sent not processed, never failed, through every API; every row has one outcome
+// and the exit code is 3.
 func TestLoadSessionLostMidRun(t *testing.T) {
 	t.Parallel()
-	srv := salesforcetest.New(t)
-	const n = 400
-	input := writeContacts(t, n)
-	hc := *srv.Client()
-	hc.Transport = &expireAfter{rt: srv.Client().Transport, srv: srv}
-	connect := func(context.Context, *slog.Logger) (*salesforce.Client, error) {
-		return salesforce.New(srv.URL(), salesforce.WithHTTPClient(&hc), salesforce.WithAccessToken(srv.AccessToken()))
-	}
-	o := &loadOptions{Operation: load.Insert, Object: "Contact", API: "bulk2", BatchSize: 100, Concurrency: 1,
-		ColumnDelimiter: "COMMA", LineEnding: "LF", input: input, OutputDir: filepath.Join(t.TempDir(), "out"), Quiet: true}
-	res, code, msg := runLoadTest(t, connect, o)
-	if code != ExitRowsFailed {
-		t.Fatalf("exit %d, want %d: %s", code, ExitRowsFailed, msg)
-	}
-	got := outcomes(t, res.Files["results"])
-	if len(got) != n {
-		t.Fatalf("%d rows in results.csv, want %d", len(got), n)
-	}
-	notProcessed := 0
-	for row, oc := range got {
-		switch oc {
-		case "failed":
-			t.Errorf("row %s failed; a row that was never sent must be not processed", row)
-		case "not_processed":
-			notProcessed++
-		}
-	}
-	inOrg := srv.Count("Contact")
-	if notProcessed < n-100 || inOrg > 100 {
-		t.Errorf("%d rows not processed, %d in the org; want the 300 rows after the first job not processed", notProcessed, inOrg)
+	for _, tc := range []struct {
+		api     string
+		trigger func(*http.Request) bool
+	}{
+		{"bulk2", func(r *http.Request) bool { // the first job closed
+			return r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/jobs/ingest/")
+		}},
+		{"bulk1", func(r *http.Request) bool { // the first batch added
+			return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/batch")
+		}},
+		{"collections", func(r *http.Request) bool { // the first call answered
+			return r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/composite/sobjects")
+		}},
+	} {
+		t.Run(tc.api, func(t *testing.T) {
+			t.Parallel()
+			srv := salesforcetest.New(t)
+			const n = 400
+			input := writeContacts(t, n)
+			hc := *srv.Client()
+			hc.Transport = &expireAfter{rt: srv.Client().Transport, srv: srv, trigger: tc.trigger}
+			connect := func(context.Context, *slog.Logger) (*salesforce.Client, error) {
+				return salesforce.New(srv.URL(), salesforce.WithHTTPClient(&hc), salesforce.WithAccessToken(srv.AccessToken()))
+			}
+			o := &loadOptions{Operation: load.Insert, Object: "Contact", API: tc.api, BatchSize: 100, Concurrency: 1,
+				ColumnDelimiter: "COMMA", LineEnding: "LF", input: input, OutputDir: filepath.Join(t.TempDir(), "out"), Quiet: true}
+			res, code, msg := runLoadTest(t, connect, o)
+			if code != ExitRowsFailed {
+				t.Fatalf("exit %d, want %d: %s", code, ExitRowsFailed, msg)
+			}
+			got := outcomes(t, res.Files["results"])
+			if len(got) != n {
+				t.Fatalf("%d rows in results.csv, want %d", len(got), n)
+			}
+			notProcessed := 0
+			for row, oc := range got {
+				switch oc {
+				case "failed":
+					t.Errorf("row %s failed; a row that was never sent must be not processed", row)
+				case "not_processed":
+					notProcessed++
+				}
+			}
+			if inOrg := srv.Count("Contact"); notProcessed < n-100 || inOrg > 100 {
+				t.Errorf("%d rows not processed, %d in the org; want the 300 rows after the first chunk not processed", notProcessed, inOrg)
+			}
+		})
 	}
 }
 
