@@ -804,11 +804,16 @@ func openRunFolder(cmd *cobra.Command, ios *IOStreams, o *loadOptions, opts *loa
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("run folder: %w", err)
 	}
-	store, err := jobstore.Open(ctx, filepath.Join(dir, runJournalFile))
+	// run.db is 0600; SQLite gives its WAL files the database file's mode.
+	dbPath := filepath.Join(dir, runJournalFile)
+	if f, err := os.OpenFile(dbPath, os.O_CREATE|os.O_RDWR, 0o600); err == nil {
+		f.Close()
+	}
+	os.Chmod(dbPath, 0o600)
+	store, err := jobstore.Open(ctx, dbPath)
 	if err != nil {
 		return nil, err
 	}
-	os.Chmod(filepath.Join(dir, runJournalFile), 0o600)
 	rf := &runFolder{dir: dir, store: store, ios: ios, quiet: o.Quiet || o.JSON, start: time.Now()}
 	fail := func(err error) (*runFolder, error) {
 		store.Close()

@@ -101,37 +101,47 @@ func TestLoadOrgUnusable(t *testing.T) {
 	expired := srv.AccessToken()
 	srv.ExpireSessions()
 	cases := []struct {
-		name    string
-		connect connectFunc
-		api     string
-		want    int
+		name        string
+		connect     connectFunc
+		api         string
+		want        int
+		noPreflight bool // first contact is the job or call itself
 	}{
 		{"unreachable at login", func(ctx context.Context, _ *slog.Logger) (*salesforce.Client, error) {
 			p := &Profile{LoginURL: closed, Username: "u@example.com", Password: "p"}
 			return p.client(ctx)
-		}, "auto", ExitUnreachable},
+		}, "auto", ExitUnreachable, false},
 		{"unreachable at preflight", func(context.Context, *slog.Logger) (*salesforce.Client, error) {
 			return salesforce.New(closed, salesforce.WithAccessToken("00Dx!token"), salesforce.WithRetry(salesforce.RetryPolicy{MaxAttempts: 1}))
-		}, "bulk2", ExitUnreachable},
+		}, "bulk2", ExitUnreachable, false},
+		{"unreachable at job creation", func(context.Context, *slog.Logger) (*salesforce.Client, error) {
+			return salesforce.New(closed, salesforce.WithAccessToken("00Dx!token"), salesforce.WithRetry(salesforce.RetryPolicy{MaxAttempts: 1}))
+		}, "bulk1", ExitUnreachable, true},
+		{"expired session at job creation", func(context.Context, *slog.Logger) (*salesforce.Client, error) {
+			return salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(expired))
+		}, "bulk2", ExitAuth, true},
+		{"expired session at the first call", func(context.Context, *slog.Logger) (*salesforce.Client, error) {
+			return salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(expired))
+		}, "collections", ExitAuth, true},
 		{"login refused", func(ctx context.Context, _ *slog.Logger) (*salesforce.Client, error) {
 			return salesforce.Login(ctx, salesforce.LoginConfig{LoginURL: srv.LoginURL(), Username: srv.Credentials().Username,
 				Password: "wrong", HTTPClient: srv.Client()})
-		}, "bulk1", ExitAuth},
+		}, "bulk1", ExitAuth, false},
 		{"expired session", func(context.Context, *slog.Logger) (*salesforce.Client, error) {
 			return salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(expired))
-		}, "collections", ExitAuth},
+		}, "collections", ExitAuth, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			dir := filepath.Join(t.TempDir(), "out")
 			o := &loadOptions{Operation: load.Insert, Object: "Contact", API: tc.api, ColumnDelimiter: "COMMA", LineEnding: "LF",
-				input: input, OutputDir: dir, Quiet: true}
+				input: input, OutputDir: dir, Quiet: true, NoPreflight: tc.noPreflight}
 			res, code, msg := runLoadTest(t, tc.connect, o)
 			if code != tc.want {
 				t.Fatalf("exit %d, want %d: %s", code, tc.want, msg)
 			}
-			if s := res.Summary; s.Rows != n || s.NotProcessed != n || s.Failed != 0 || len(s.Jobs) != 0 {
+			if s := res.Summary; s.Rows != n || s.NotProcessed != n || s.Failed != 0 || len(jobIDs(s)) != 0 {
 				t.Errorf("summary %+v, want every row not processed and no job", s)
 			}
 			for row, oc := range outcomes(t, res.Files["results"]) {
