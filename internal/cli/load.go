@@ -461,6 +461,12 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	// An interrupted run keeps its part files for --resume.
 	sinks.Keep = loadErr != nil
 	closeErr := sinks.Close()
+	if opts.Resume && closeErr == nil {
+		// The engine counts only the rows this call handled; results.csv holds the whole run.
+		if err := recount(filepath.Join(rf.dir, load.ResultsFile), sum); err != nil {
+			closeErr = err
+		}
+	}
 	out := &loadOutcome{Summary: sum, Dir: rf.dir, Files: map[string]string{
 		"success":     filepath.Join(rf.dir, load.SuccessFile),
 		"failure":     filepath.Join(rf.dir, load.FailureFile),
@@ -488,6 +494,52 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 		fmt.Fprintf(ios.ErrOut, "resume with: %s --resume %s\n", resumeCommand(cmd, o), rf.dir)
 	}
 	return out, withExit(code, exitErr)
+}
+
+// recount sets the outcome counts of sum from a merged results.csv: after --resume they
+// cover the interrupted run's rows as well as the resumed ones.
+func recount(path string, sum *load.Summary) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rd := sfcsv.NewReader(f, sfcsv.ReaderOptions{ReuseRecord: true})
+	if _, err := rd.Header(); err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	var n load.Summary
+	n.ErrorCodes = map[string]int64{}
+	for {
+		rec, err := rd.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", path, err)
+		}
+		if len(rec) < 5 {
+			continue
+		}
+		n.Rows++
+		switch rec[1] {
+		case "succeeded":
+			n.Succeeded++
+			if rec[3] == "true" {
+				n.Created++
+			}
+		case "failed":
+			n.Failed++
+		default:
+			n.NotProcessed++
+		}
+		if code, _, ok := strings.Cut(rec[4], ":"); ok && rec[1] != "succeeded" {
+			n.ErrorCodes[code]++
+		}
+	}
+	sum.Rows, sum.Succeeded, sum.Created, sum.Failed, sum.NotProcessed, sum.ErrorCodes =
+		n.Rows, n.Succeeded, n.Created, n.Failed, n.NotProcessed, n.ErrorCodes
+	return nil
 }
 
 // loadExit maps a load's end to the contracts' exit code and the error to print.

@@ -351,3 +351,68 @@ func TestLoadEventsRecordRetries(t *testing.T) {
 		t.Errorf("events: %s", joined)
 	}
 }
+
+// cancelAfter is a transport that cancels the run once the first job's failed results have
+// been fetched: the job is finished and journaled, the rest of the run is interrupted.
+type cancelAfter struct {
+	rt     http.RoundTripper
+	cancel context.CancelFunc
+	once   atomic.Bool
+}
+
+func (c *cancelAfter) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.rt.RoundTrip(r)
+	if err == nil && strings.HasSuffix(r.URL.Path, "/unprocessedrecords") && c.once.CompareAndSwap(false, true) {
+		c.cancel()
+	}
+	return resp, err
+}
+
+// TestLoadResumeCountsTheWholeRun: after --resume, the printed summary, summary.json and the
+// exit code cover the rows the interrupted run finished as well as the resumed ones.
+func TestLoadResumeCountsTheWholeRun(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t)
+	const n = 300
+	path := writeContacts(t, n)
+	b, _ := os.ReadFile(path)
+	// Row 7, in the first job, fails in Salesforce.
+	os.WriteFile(path, []byte(strings.Replace(string(b), "r6@example.com", "not-an-email", 1)), 0o644)
+	dir := filepath.Join(t.TempDir(), "out")
+	ctx, cancel := context.WithCancel(t.Context())
+	hc := *srv.Client()
+	hc.Transport = &cancelAfter{rt: srv.Client().Transport, cancel: cancel}
+	newOpts := func() *loadOptions {
+		return &loadOptions{Operation: load.Insert, Object: "Contact", API: "bulk2", BatchSize: 100, Concurrency: 1,
+			ColumnDelimiter: "COMMA", LineEnding: "LF", input: path, OutputDir: dir, Quiet: true}
+	}
+	var errOut bytes.Buffer
+	ios := &IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &errOut}
+	cmd := newLoadCmds(ios)[0]
+	cmd.SetContext(ctx)
+	_, err := runLoadWith(cmd, ios, func(context.Context, *slog.Logger) (*salesforce.Client, error) {
+		return salesforce.New(srv.URL(), salesforce.WithHTTPClient(&hc), salesforce.WithAccessToken(srv.AccessToken()))
+	}, newOpts())
+	if code := exitCodeOf(err); code != ExitCancelled {
+		t.Fatalf("interrupted run: exit %d: %v", code, err)
+	}
+	o := newOpts()
+	o.Resume = dir
+	connect := func(context.Context, *slog.Logger) (*salesforce.Client, error) {
+		return salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(srv.AccessToken()))
+	}
+	res, code, msg := runLoadTest(t, connect, o)
+	if code != ExitRowsFailed {
+		t.Fatalf("resume: exit %d, want 3 (row 7 failed in the interrupted run): %s", code, msg)
+	}
+	if s := res.Summary; s.Rows != n || s.Succeeded != n-1 || s.Failed != 1 || s.ErrorCodes["INVALID_EMAIL_ADDRESS"] != 1 {
+		t.Errorf("resumed summary %+v, want the whole run", s)
+	}
+	sum, _ := os.ReadFile(filepath.Join(dir, summaryFile))
+	if !strings.Contains(string(sum), fmt.Sprintf(`"rows": %d`, n)) || !strings.Contains(string(sum), `"failed": 1`) {
+		t.Errorf("summary.json:\n%s", sum)
+	}
+	if srv.Count("Contact") != n-1 {
+		t.Errorf("%d contacts in the org, want %d", srv.Count("Contact"), n-1)
+	}
+}
