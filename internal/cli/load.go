@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -476,6 +477,9 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 		"events":      filepath.Join(rf.dir, eventsFile),
 	}}
 	code, exitErr := loadExit(sum, loadErr, out)
+	if cerr != nil {
+		code, exitErr = connectExit(cerr, sum, out)
+	}
 	if loadErr == nil && closeErr != nil {
 		code, exitErr = ExitError, fmt.Errorf("writing result files: %w", closeErr)
 	}
@@ -497,7 +501,7 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 }
 
 // recount sets the outcome counts of sum from a merged results.csv: after --resume they
-// cover the interrupted run's rows as well as the resumed ones.
+// cover the interrupted run's rows as well as the resumed ones. Columns are found by name.
 func recount(path string, sum *load.Summary) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -505,11 +509,16 @@ func recount(path string, sum *load.Summary) error {
 	}
 	defer f.Close()
 	rd := sfcsv.NewReader(f, sfcsv.ReaderOptions{ReuseRecord: true})
-	if _, err := rd.Header(); err != nil {
+	hdr, err := rd.Header()
+	if err != nil {
 		return fmt.Errorf("reading %s: %w", path, err)
 	}
-	var n load.Summary
-	n.ErrorCodes = map[string]int64{}
+	col := func(name string) int { return slices.Index(hdr, name) }
+	outcome, created, code, msg := col("sf__Outcome"), col("sf__Created"), col("sf__ErrorCode"), col("sf__Error")
+	if outcome < 0 {
+		return fmt.Errorf("reading %s: no sf__Outcome column", path)
+	}
+	n := load.Summary{ErrorCodes: map[string]int64{}}
 	for {
 		rec, err := rd.Read()
 		if err == io.EOF {
@@ -518,28 +527,52 @@ func recount(path string, sum *load.Summary) error {
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", path, err)
 		}
-		if len(rec) < 5 {
-			continue
-		}
 		n.Rows++
-		switch rec[1] {
+		switch rec[outcome] {
 		case "succeeded":
 			n.Succeeded++
-			if rec[3] == "true" {
+			if created >= 0 && rec[created] == "true" {
 				n.Created++
 			}
+			continue
 		case "failed":
 			n.Failed++
-		default:
+		case "not_processed":
 			n.NotProcessed++
 		}
-		if code, _, ok := strings.Cut(rec[4], ":"); ok && rec[1] != "succeeded" {
-			n.ErrorCodes[code]++
+		switch {
+		case code >= 0 && rec[code] != "":
+			n.ErrorCodes[rec[code]]++
+		case msg >= 0:
+			if c, _, ok := strings.Cut(rec[msg], ":"); ok {
+				n.ErrorCodes[c]++
+			}
 		}
 	}
 	sum.Rows, sum.Succeeded, sum.Created, sum.Failed, sum.NotProcessed, sum.ErrorCodes =
 		n.Rows, n.Succeeded, n.Created, n.Failed, n.NotProcessed, n.ErrorCodes
 	return nil
+}
+
+// connectExit maps a login that failed to the exit code: 5 when the org could not be
+// reached, 4 when it refused the login (or there were no credentials), the code a usage
+// error or a cancellation has otherwise. Nothing was sent; every row is not processed.
+func connectExit(err error, sum *load.Summary, out *loadOutcome) (int, error) {
+	var ee *exitError
+	code := ExitError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return ExitCancelled, err
+	case load.Unreachable(err):
+		code = ExitUnreachable
+	case load.OrgUnusable(err):
+		code = ExitAuth
+	case errors.As(err, &ee):
+		code = ee.code
+	case isUsageError(err):
+		code = ExitUsage
+	}
+	return code, fmt.Errorf("%w; nothing was sent: all %d rows are in %s", err, sum.Rows, out.Files["unprocessed"])
 }
 
 // loadExit maps a load's end to the contracts' exit code and the error to print.
