@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
@@ -62,6 +63,11 @@ func (b *collectionsRunner) run(ctx context.Context, c *chunk) error {
 	if err != nil {
 		return fmt.Errorf("sObject Collections %s on %s: %w", cfg.Operation, cfg.Object, err)
 	}
+	if err := sessionRefused(results); err != nil {
+		// The call was refused before any record was applied, and the session could not be
+		// renewed: the load stops, and these rows, like every row not sent, end NotProcessed.
+		return fmt.Errorf("sObject Collections %s on %s: %w", cfg.Operation, cfg.Object, err)
+	}
 	failed := 0
 	for i, sr := range results {
 		if i >= len(c.rows) {
@@ -85,6 +91,22 @@ func (b *collectionsRunner) run(ctx context.Context, c *chunk) error {
 	}
 	r.updateJob(c.job, func(j *JobInfo) { j.State = state })
 	r.reportDone(Collections, "", "")
+	return nil
+}
+
+// sessionRefused returns the refusal when the client reports a call's records failed with
+// an authentication error: Salesforce refused the whole call (the session expired and could
+// not be renewed), so none of its records was applied.
+func sessionRefused(results []salesforce.SaveResult) error {
+	for _, sr := range results {
+		for _, e := range sr.Errors {
+			ae := &salesforce.APIError{ErrorCode: e.StatusCode, Message: e.Message}
+			if authRefused(ae) {
+				ae.StatusCode = http.StatusUnauthorized
+				return ae
+			}
+		}
+	}
 	return nil
 }
 

@@ -15,6 +15,25 @@
 // NewArrowSource (an Arrow IPC stream, every scalar Arrow type mapped to Salesforce's text
 // forms), or any type with Header and Next. Every row carries a stable 1-based number; results name it.
 //
+// # Bad input
+//
+// One rule holds for every source. A row the reader can delimit but not accept (too many or
+// too few cells, invalid UTF-8, a NUL byte, a value that cannot be converted) is a row's
+// *InputError: the row fails alone, unsent, with StatusInvalidRow and its position (file,
+// row, line, column) in the message, and the load goes on. A structural *InputError (an
+// unterminated quote, a record over the size limit) ends the input: the rows before it are
+// loaded, the broken row fails, nothing after it is sent, and Load returns the error.
+// CheckStructure reads a file once, sending nothing, so that a caller can refuse such a file
+// before the first upload.
+//
+// # An org that cannot be used
+//
+// An org that cannot be reached, or that refuses the session when it cannot be renewed, stops
+// the load at the preflight describe or its first request, before any job exists: every row
+// ends NotProcessed and the *Error's cause satisfies OrgUnusable (Unreachable tells the two
+// apart). Lost mid-run, it leaves the rows never sent NotProcessed, never Failed. Unsent
+// gives every row its NotProcessed outcome when the login itself failed.
+//
 // # How a load runs
 //
 //  1. Options are validated and defaulted in one place (errors name the field).

@@ -2,9 +2,11 @@ package load_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"slices"
+	"strings"
 
 	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforce"
@@ -55,4 +57,20 @@ func Example_parentThenChild() {
 	// 1 succeeded true
 	// 2 succeeded true
 	// 3 failed false
+}
+
+// CheckStructure reads a file once, sending nothing: a row that fails alone is counted, an
+// unterminated quote (after which no row can be delimited) is returned, so the caller can
+// refuse the file before the first upload.
+func ExampleCheckStructure() {
+	in := "LastName,Email\nLovelace,ada@example.com\nTuring\nHopper,\"grace@example.com\n"
+	rows, invalid, err := load.CheckStructure(load.CSVSource(strings.NewReader(in), "contacts.csv", load.CSVOptions{}))
+	fmt.Println(rows, invalid)
+	var ie *load.InputError
+	if errors.As(err, &ie) && ie.Structural {
+		fmt.Println(ie.Position())
+	}
+	// Output:
+	// 2 1
+	// contacts.csv: row 3 (line 4), column Email: extraneous or missing " in quoted field: quoted field not closed before end of input
 }

@@ -138,7 +138,8 @@ func (s *inputSource) check(row Row) *InputError {
 var errNUL = errors.New("NUL byte in value (is the file UTF-16 or binary?)")
 
 // invalid gives a row the reader rejected its outcome: Failed with StatusInvalidRow, the
-// position in the message, and its cells fitted to the header. It returns an error only when
+// position in the message, and its cells fitted to the header (invalid UTF-8 replaced by
+// U+FFFD, so that result files stay UTF-8). It returns an error only when
 // the row number cannot be trusted (the source broke its numbering).
 func (s *inputSource) invalid(ie *InputError) error {
 	if ie.File == "" {
@@ -150,7 +151,10 @@ func (s *inputSource) invalid(ie *InputError) error {
 	}
 	s.last = ie.Row
 	vals := make([]string, len(s.r.header))
-	copy(vals, ie.Values)
+	for i, v := range ie.Values[:min(len(ie.Values), len(vals))] {
+		// Result files are UTF-8: bytes that are not are written as U+FFFD.
+		vals[i] = strings.ToValidUTF8(v, "\uFFFD")
+	}
 	s.r.mu.Lock()
 	s.r.read.set(ie.Row)
 	s.r.sum.Rows++

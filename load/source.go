@@ -175,28 +175,34 @@ func (s *csvSource) Next() (Row, error) {
 	if err != nil {
 		var pe *sfcsv.ParseError
 		if errors.As(err, &pe) {
-			col := ""
-			if pe.Column > 0 && pe.Column <= len(s.header) {
-				col = s.header[pe.Column-1]
-			} else if pe.Column > 0 {
-				col = fmt.Sprint(pe.Column)
-			}
-			cause := pe.Err
-			if errors.Is(err, sfcsv.ErrFieldCount) {
-				col = fmt.Sprint(len(rec))
-				if len(rec) < len(s.header) {
-					col = s.header[len(rec)]
-				}
-				cause = fmt.Errorf("%w: row has %d cells, header has %d", sfcsv.ErrFieldCount, len(rec), len(s.header))
-			}
-			structural := errors.Is(err, sfcsv.ErrUnclosedQuote) || errors.Is(err, sfcsv.ErrRecordTooLarge)
-			return Row{}, &InputError{File: s.name, Row: int64(pe.Row - 1), Line: pe.Line, Column: col, Err: cause,
-				Values: slices.Clone(rec), Structural: structural}
+			return s.errorFor(pe, rec)
 		}
 		return Row{}, fmt.Errorf("load: reading %s: %w", s.name, err)
 	}
 	s.n = n
 	return Row{Number: n, Values: slices.Clone(rec), Line: s.r.Line()}, nil
+}
+
+// errorFor turns the reader's error for a record (rec: its cells, when the reader returned
+// them) into the row's *InputError, naming the column.
+func (s *csvSource) errorFor(pe *sfcsv.ParseError, rec []string) (Row, error) {
+	col := ""
+	if pe.Column > 0 && pe.Column <= len(s.header) {
+		col = s.header[pe.Column-1]
+	} else if pe.Column > 0 {
+		col = fmt.Sprint(pe.Column)
+	}
+	cause := pe.Err
+	if errors.Is(pe, sfcsv.ErrFieldCount) {
+		col = fmt.Sprint(len(rec))
+		if len(rec) < len(s.header) {
+			col = s.header[len(rec)]
+		}
+		cause = fmt.Errorf("%w: row has %d cells, header has %d", sfcsv.ErrFieldCount, len(rec), len(s.header))
+	}
+	structural := errors.Is(pe, sfcsv.ErrUnclosedQuote) || errors.Is(pe, sfcsv.ErrRecordTooLarge)
+	return Row{}, &InputError{File: s.name, Row: int64(pe.Row - 1), Line: pe.Line, Column: col, Err: cause,
+		Values: slices.Clone(rec), Structural: structural}
 }
 
 // RowsSource is a Source over string rows already in header order, for example rows produced

@@ -187,6 +187,14 @@ func TestReaderRowErrors(t *testing.T) {
 				{err: sfcsv.ErrQuote, row: 2, col: 2},
 			},
 		},
+		{
+			name: "unterminated quote is reported as such",
+			in:   "a,b\n1,\"open\nmore\n",
+			steps: []step{
+				{rec: []string{"a", "b"}},
+				{err: sfcsv.ErrUnclosedQuote, row: 2, col: 2},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,5 +73,50 @@ func TestLoadParquetInput(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "NO-SUCH-ACCOUNT") || !strings.Contains(string(b), "Lovelace") {
 		t.Errorf("results.csv lacks the input rows:\n%s", b)
+	}
+}
+
+// TestLoadParquetStdinInvalidRows: Parquet on standard input follows the input rule: a value
+// that cannot be converted (NaN) or is not UTF-8 fails its row alone as SFBATCH_INVALID_ROW,
+// the other rows load, and the exit code is 3.
+func TestLoadParquetStdinInvalidRows(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t)
+	type account struct {
+		Name      string  `parquet:"Name"`
+		Employees float64 `parquet:"NumberOfEmployees"`
+	}
+	var buf bytes.Buffer
+	if err := parquet.Write(&buf, []account{{"Acme", 10}, {"Broken", math.NaN()}, {"Bad\xff", 3}, {"Globex", 20}}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(srv.AccessToken()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	ios := &IOStreams{In: bytes.NewReader(buf.Bytes()), Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}
+	cmd := newLoadCmds(ios)[0]
+	cmd.SetContext(t.Context())
+	o := &loadOptions{Operation: load.Insert, Object: "Account", API: "bulk2", Format: "parquet", ColumnDelimiter: "COMMA", LineEnding: "LF",
+		input: "-", OutputDir: dir, Quiet: true}
+	res, err := runLoad(cmd, ios, c, o)
+	if code := exitCodeOf(err); code != ExitRowsFailed {
+		t.Fatalf("exit %d: %v", code, err)
+	}
+	if s := res.Summary; s.Rows != 4 || s.Succeeded != 2 || s.Failed != 2 || s.ErrorCodes[load.StatusInvalidRow] != 2 {
+		t.Errorf("summary %+v", s)
+	}
+	b, err := os.ReadFile(res.Files["failure"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"stdin: row 2, column NumberOfEmployees: value", "stdin: row 3, column Name: invalid UTF-8"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("failure.csv lacks %q:\n%s", want, b)
+		}
+	}
+	if got := srv.Count("Account"); got != 2 {
+		t.Errorf("%d accounts in the org, want 2", got)
 	}
 }

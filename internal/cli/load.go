@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -283,58 +284,31 @@ func (o *loadOptions) inputFormat() (string, error) {
 	return "", usageError{fmt.Errorf("--format: %q is not csv, jsonl or parquet", o.Format)}
 }
 
-// openSource opens the input as a load.Source with the mapping applied. The
-// returned closer releases the file (and any spooled copy of stdin).
+// openSource opens the input (the file, the spooled copy of standard input, or
+// standard input streamed as CSV) as a load.Source with the mapping applied. The
+// returned closer releases the file.
 func (o *loadOptions) openSource(ios *IOStreams, opts load.Options, counted func(io.Reader) io.Reader) (load.Source, int64, func(), error) {
 	format, err := o.inputFormat()
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	name := o.input
-	var f *os.File
-	var size int64
-	var cleanup []func()
-	closeAll := func() {
-		for i := len(cleanup) - 1; i >= 0; i-- {
-			cleanup[i]()
-		}
-	}
 	if o.input == "-" && o.spooled == "" {
-		name = "stdin"
-		if format == "csv" {
-			src := load.CSVSource(counted(ios.In), name, load.CSVOptions{Delimiter: opts.ColumnDelimiter})
-			s, err := o.applyMapping(src)
-			return s, 0, closeAll, err
+		// CSV streams from standard input; JSON Lines and Parquet are spooled by runLoadWith.
+		if format != "csv" {
+			return nil, 0, nil, fmt.Errorf("%s from standard input must be spooled to a file first", format)
 		}
-		// JSONL and Parquet need a seekable file: spool standard input.
-		tmp, err := os.CreateTemp("", "sfbatch-stdin-*")
-		if err != nil {
-			return nil, 0, nil, err
-		}
-		cleanup = append(cleanup, func() { tmp.Close(); os.Remove(tmp.Name()) })
-		if size, err = io.Copy(tmp, ios.In); err != nil {
-			closeAll()
-			return nil, 0, nil, fmt.Errorf("reading standard input: %w", err)
-		}
-		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-			closeAll()
-			return nil, 0, nil, err
-		}
-		f = tmp
-	} else {
-		name = o.inputName()
-		path := o.input
-		if o.spooled != "" {
-			path = o.spooled
-		}
-		f, err = os.Open(path)
-		if err != nil {
-			return nil, 0, nil, usageError{err}
-		}
-		cleanup = append(cleanup, func() { f.Close() })
-		if st, err := f.Stat(); err == nil {
-			size = st.Size()
-		}
+		src := load.CSVSource(counted(ios.In), "stdin", load.CSVOptions{Delimiter: opts.ColumnDelimiter})
+		s, err := o.applyMapping(src)
+		return s, 0, func() {}, err
+	}
+	name := o.inputName()
+	f, err := os.Open(first(o.spooled, o.input))
+	if err != nil {
+		return nil, 0, nil, usageError{err}
+	}
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
 	}
 	var src load.Source
 	switch format {
@@ -346,15 +320,15 @@ func (o *loadOptions) openSource(ios *IOStreams, opts load.Options, counted func
 		src, err = load.ParquetSource(f, size, name)
 	}
 	if err != nil {
-		closeAll()
+		f.Close()
 		return nil, 0, nil, usageError{err}
 	}
 	s, err := o.applyMapping(src)
 	if err != nil {
-		closeAll()
+		f.Close()
 		return nil, 0, nil, err
 	}
-	return s, size, closeAll, nil
+	return s, size, func() { f.Close() }, nil
 }
 
 func (o *loadOptions) applyMapping(src load.Source) (load.Source, error) {
@@ -407,9 +381,14 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	stdin := &hashingReader{r: ios.In, h: sha256.New()}
 	sios := *ios
 	sios.In = stdin
-	if o.input == "-" && o.Resume != "" {
-		// A resumed run over standard input reads it whole first, to prove it unchanged
-		// before anything is sent.
+	format, err := o.inputFormat()
+	if err != nil {
+		return nil, err
+	}
+	if o.input == "-" && (o.Resume != "" || format != "csv") {
+		// Standard input is read whole first when it is resumed (to prove it unchanged before
+		// anything is sent) and for JSON Lines and Parquet (which need a seekable file); it is
+		// then checked and journaled like a file.
 		path, cleanup, err := spoolStdin(&sios)
 		if err != nil {
 			return nil, err
@@ -430,22 +409,22 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 		defer closeSrc()
 		return nil, runDryRun(cmd, ios, load.New(c), src, opts, o)
 	}
-	// A file is checked whole before anything is sent: a structural error stops it here.
+	// A file is checked whole before anything is sent: a structural error stops it here,
+	// before a run folder exists.
 	if err := o.checkStructure(opts); err != nil {
 		return nil, withExit(ExitUsage, err)
 	}
+	src, size, closeSrc, err := o.openSource(&sios, opts, counted)
+	if err != nil {
+		return nil, err
+	}
+	defer closeSrc()
+	prog.totalBytes = size
 	rf, err := openRunFolder(cmd, ios, o, &opts)
 	if err != nil {
 		return nil, err
 	}
 	defer rf.close()
-	src, size, closeSrc, err := o.openSource(&sios, opts, counted)
-	if err != nil {
-		rf.end(nil, err, ExitUsage)
-		return nil, err
-	}
-	defer closeSrc()
-	prog.totalBytes = size
 	hsrc := &hashingSource{Source: src, store: rf.store, runID: rf.run.ID}
 	openSinks := load.CSVSinks
 	if opts.Resume {
@@ -483,6 +462,12 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	// An interrupted run keeps its part files for --resume.
 	sinks.Keep = loadErr != nil
 	closeErr := sinks.Close()
+	if opts.Resume && closeErr == nil {
+		// The engine counts only the rows this call handled; results.csv holds the whole run.
+		if err := recount(filepath.Join(rf.dir, load.ResultsFile), sum); err != nil {
+			closeErr = err
+		}
+	}
 	out := &loadOutcome{Summary: sum, Dir: rf.dir, Files: map[string]string{
 		"success":     filepath.Join(rf.dir, load.SuccessFile),
 		"failure":     filepath.Join(rf.dir, load.FailureFile),
@@ -492,6 +477,9 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 		"events":      filepath.Join(rf.dir, eventsFile),
 	}}
 	code, exitErr := loadExit(sum, loadErr, out)
+	if cerr != nil {
+		code, exitErr = connectExit(cerr, sum, out)
+	}
 	if loadErr == nil && closeErr != nil {
 		code, exitErr = ExitError, fmt.Errorf("writing result files: %w", closeErr)
 	}
@@ -510,6 +498,81 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 		fmt.Fprintf(ios.ErrOut, "resume with: %s --resume %s\n", resumeCommand(cmd, o), rf.dir)
 	}
 	return out, withExit(code, exitErr)
+}
+
+// recount sets the outcome counts of sum from a merged results.csv: after --resume they
+// cover the interrupted run's rows as well as the resumed ones. Columns are found by name.
+func recount(path string, sum *load.Summary) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rd := sfcsv.NewReader(f, sfcsv.ReaderOptions{ReuseRecord: true})
+	hdr, err := rd.Header()
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	col := func(name string) int { return slices.Index(hdr, name) }
+	outcome, created, code, msg := col("sf__Outcome"), col("sf__Created"), col("sf__ErrorCode"), col("sf__Error")
+	if outcome < 0 {
+		return fmt.Errorf("reading %s: no sf__Outcome column", path)
+	}
+	n := load.Summary{ErrorCodes: map[string]int64{}}
+	for {
+		rec, err := rd.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", path, err)
+		}
+		n.Rows++
+		switch rec[outcome] {
+		case "succeeded":
+			n.Succeeded++
+			if created >= 0 && rec[created] == "true" {
+				n.Created++
+			}
+			continue
+		case "failed":
+			n.Failed++
+		case "not_processed":
+			n.NotProcessed++
+		}
+		switch {
+		case code >= 0 && rec[code] != "":
+			n.ErrorCodes[rec[code]]++
+		case msg >= 0:
+			if c, _, ok := strings.Cut(rec[msg], ":"); ok {
+				n.ErrorCodes[c]++
+			}
+		}
+	}
+	sum.Rows, sum.Succeeded, sum.Created, sum.Failed, sum.NotProcessed, sum.ErrorCodes =
+		n.Rows, n.Succeeded, n.Created, n.Failed, n.NotProcessed, n.ErrorCodes
+	return nil
+}
+
+// connectExit maps a login that failed to the exit code: 5 when the org could not be
+// reached, 4 when it refused the login (or there were no credentials), the code a usage
+// error or a cancellation has otherwise. Nothing was sent; every row is not processed.
+func connectExit(err error, sum *load.Summary, out *loadOutcome) (int, error) {
+	var ee *exitError
+	code := ExitError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return ExitCancelled, err
+	case load.Unreachable(err):
+		code = ExitUnreachable
+	case load.OrgUnusable(err):
+		code = ExitAuth
+	case errors.As(err, &ee):
+		code = ee.code
+	case isUsageError(err):
+		code = ExitUsage
+	}
+	return code, fmt.Errorf("%w; nothing was sent: all %d rows are in %s", err, sum.Rows, out.Files["unprocessed"])
 }
 
 // loadExit maps a load's end to the contracts' exit code and the error to print.
@@ -549,8 +612,11 @@ func loadExit(sum *load.Summary, loadErr error, out *loadOutcome) (int, error) {
 // nothingSent reports whether the load can have sent no row: no job was created, and no
 // sObject Collections call can have reached Salesforce (one refused for its session did not).
 func nothingSent(sum *load.Summary, err error) bool {
+	if sum.Succeeded > 0 {
+		return false
+	}
 	for _, j := range sum.Jobs {
-		if j.JobID != "" || load.Unreachable(err) || !load.OrgUnusable(err) {
+		if j.JobID != "" || j.State != "InProgress" || load.Unreachable(err) || !load.OrgUnusable(err) {
 			return false
 		}
 	}
@@ -823,11 +889,16 @@ func openRunFolder(cmd *cobra.Command, ios *IOStreams, o *loadOptions, opts *loa
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("run folder: %w", err)
 	}
-	store, err := jobstore.Open(ctx, filepath.Join(dir, runJournalFile))
+	// run.db is 0600; SQLite gives its WAL files the database file's mode.
+	dbPath := filepath.Join(dir, runJournalFile)
+	if f, err := os.OpenFile(dbPath, os.O_CREATE|os.O_RDWR, 0o600); err == nil {
+		f.Close()
+	}
+	os.Chmod(dbPath, 0o600)
+	store, err := jobstore.Open(ctx, dbPath)
 	if err != nil {
 		return nil, err
 	}
-	os.Chmod(filepath.Join(dir, runJournalFile), 0o600)
 	rf := &runFolder{dir: dir, store: store, ios: ios, quiet: o.Quiet || o.JSON, start: time.Now()}
 	fail := func(err error) (*runFolder, error) {
 		store.Close()
@@ -845,11 +916,13 @@ func openRunFolder(cmd *cobra.Command, ios *IOStreams, o *loadOptions, opts *loa
 		opts.Resume = true
 	} else {
 		rf.run = jobstore.Run{ID: jobstore.NewRunID(time.Now()), Object: opts.Object, Operation: string(opts.Operation), InputPath: "-"}
-		if o.input != "-" {
-			if rf.run.InputHash, rf.run.InputSize, err = jobstore.HashFile(ctx, o.input); err != nil {
+		if path := first(o.spooled, o.input); path != "-" {
+			if rf.run.InputHash, rf.run.InputSize, err = jobstore.HashFile(ctx, path); err != nil {
 				return fail(err)
 			}
-			rf.run.InputPath, _ = filepath.Abs(o.input)
+			if o.spooled == "" {
+				rf.run.InputPath, _ = filepath.Abs(o.input)
+			}
 		}
 		if err := store.CreateRun(ctx, rf.run); err != nil {
 			return fail(err)

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforce"
@@ -99,37 +101,47 @@ func TestLoadOrgUnusable(t *testing.T) {
 	expired := srv.AccessToken()
 	srv.ExpireSessions()
 	cases := []struct {
-		name    string
-		connect connectFunc
-		api     string
-		want    int
+		name        string
+		connect     connectFunc
+		api         string
+		want        int
+		noPreflight bool // first contact is the job or call itself
 	}{
 		{"unreachable at login", func(ctx context.Context, _ *slog.Logger) (*salesforce.Client, error) {
 			p := &Profile{LoginURL: closed, Username: "u@example.com", Password: "p"}
 			return p.client(ctx)
-		}, "auto", ExitUnreachable},
+		}, "auto", ExitUnreachable, false},
 		{"unreachable at preflight", func(context.Context, *slog.Logger) (*salesforce.Client, error) {
 			return salesforce.New(closed, salesforce.WithAccessToken("00Dx!token"), salesforce.WithRetry(salesforce.RetryPolicy{MaxAttempts: 1}))
-		}, "bulk2", ExitUnreachable},
+		}, "bulk2", ExitUnreachable, false},
+		{"unreachable at job creation", func(context.Context, *slog.Logger) (*salesforce.Client, error) {
+			return salesforce.New(closed, salesforce.WithAccessToken("00Dx!token"), salesforce.WithRetry(salesforce.RetryPolicy{MaxAttempts: 1}))
+		}, "bulk1", ExitUnreachable, true},
+		{"expired session at job creation", func(context.Context, *slog.Logger) (*salesforce.Client, error) {
+			return salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(expired))
+		}, "bulk2", ExitAuth, true},
+		{"expired session at the first call", func(context.Context, *slog.Logger) (*salesforce.Client, error) {
+			return salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(expired))
+		}, "collections", ExitAuth, true},
 		{"login refused", func(ctx context.Context, _ *slog.Logger) (*salesforce.Client, error) {
 			return salesforce.Login(ctx, salesforce.LoginConfig{LoginURL: srv.LoginURL(), Username: srv.Credentials().Username,
 				Password: "wrong", HTTPClient: srv.Client()})
-		}, "bulk1", ExitAuth},
+		}, "bulk1", ExitAuth, false},
 		{"expired session", func(context.Context, *slog.Logger) (*salesforce.Client, error) {
 			return salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(expired))
-		}, "collections", ExitAuth},
+		}, "collections", ExitAuth, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			dir := filepath.Join(t.TempDir(), "out")
 			o := &loadOptions{Operation: load.Insert, Object: "Contact", API: tc.api, ColumnDelimiter: "COMMA", LineEnding: "LF",
-				input: input, OutputDir: dir, Quiet: true}
+				input: input, OutputDir: dir, Quiet: true, NoPreflight: tc.noPreflight}
 			res, code, msg := runLoadTest(t, tc.connect, o)
 			if code != tc.want {
 				t.Fatalf("exit %d, want %d: %s", code, tc.want, msg)
 			}
-			if s := res.Summary; s.Rows != n || s.NotProcessed != n || s.Failed != 0 || len(s.Jobs) != 0 {
+			if s := res.Summary; s.Rows != n || s.NotProcessed != n || s.Failed != 0 || len(jobIDs(s)) != 0 {
 				t.Errorf("summary %+v, want every row not processed and no job", s)
 			}
 			for row, oc := range outcomes(t, res.Files["results"]) {
@@ -152,57 +164,75 @@ func TestLoadOrgUnusable(t *testing.T) {
 	}
 }
 
-// expireAfter is a transport that expires the emulator's sessions once the first Bulk API 2.0
-// job has been closed, so the session is lost mid-run.
+// expireAfter is a transport that expires the emulator's sessions after the first request
+// that trigger matches has been answered, so the session is lost mid-run.
 type expireAfter struct {
-	rt   http.RoundTripper
-	srv  *salesforcetest.Server
-	done atomic.Bool
+	rt      http.RoundTripper
+	srv     *salesforcetest.Server
+	trigger func(*http.Request) bool
+	done    atomic.Bool
 }
 
 func (e *expireAfter) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := e.rt.RoundTrip(r)
-	if err == nil && r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/jobs/ingest/") && e.done.CompareAndSwap(false, true) {
+	if err == nil && e.trigger(r) && e.done.CompareAndSwap(false, true) {
 		e.srv.ExpireSessions()
 	}
 	return resp, err
 }
 
 // TestLoadSessionLostMidRun: a session that expires mid-run and cannot be renewed leaves the
-// rows never sent not processed, never failed; every row has one outcome and the exit code
-// is 3.
+// rows never sent not processed, never failed, through every API; every row has one outcome
+// and the exit code is 3.
 func TestLoadSessionLostMidRun(t *testing.T) {
 	t.Parallel()
-	srv := salesforcetest.New(t)
-	const n = 400
-	input := writeContacts(t, n)
-	hc := *srv.Client()
-	hc.Transport = &expireAfter{rt: srv.Client().Transport, srv: srv}
-	connect := func(context.Context, *slog.Logger) (*salesforce.Client, error) {
-		return salesforce.New(srv.URL(), salesforce.WithHTTPClient(&hc), salesforce.WithAccessToken(srv.AccessToken()))
-	}
-	o := &loadOptions{Operation: load.Insert, Object: "Contact", API: "bulk2", BatchSize: 100, Concurrency: 1,
-		ColumnDelimiter: "COMMA", LineEnding: "LF", input: input, OutputDir: filepath.Join(t.TempDir(), "out"), Quiet: true}
-	res, code, msg := runLoadTest(t, connect, o)
-	if code != ExitRowsFailed {
-		t.Fatalf("exit %d, want %d: %s", code, ExitRowsFailed, msg)
-	}
-	got := outcomes(t, res.Files["results"])
-	if len(got) != n {
-		t.Fatalf("%d rows in results.csv, want %d", len(got), n)
-	}
-	notProcessed := 0
-	for row, oc := range got {
-		switch oc {
-		case "failed":
-			t.Errorf("row %s failed; a row that was never sent must be not processed", row)
-		case "not_processed":
-			notProcessed++
-		}
-	}
-	inOrg := srv.Count("Contact")
-	if notProcessed < n-100 || inOrg > 100 {
-		t.Errorf("%d rows not processed, %d in the org; want the 300 rows after the first job not processed", notProcessed, inOrg)
+	for _, tc := range []struct {
+		api     string
+		trigger func(*http.Request) bool
+	}{
+		{"bulk2", func(r *http.Request) bool { // the first job closed
+			return r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/jobs/ingest/")
+		}},
+		{"bulk1", func(r *http.Request) bool { // the first batch added
+			return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/batch")
+		}},
+		{"collections", func(r *http.Request) bool { // the first call answered
+			return r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/composite/sobjects")
+		}},
+	} {
+		t.Run(tc.api, func(t *testing.T) {
+			t.Parallel()
+			srv := salesforcetest.New(t)
+			const n = 400
+			input := writeContacts(t, n)
+			hc := *srv.Client()
+			hc.Transport = &expireAfter{rt: srv.Client().Transport, srv: srv, trigger: tc.trigger}
+			connect := func(context.Context, *slog.Logger) (*salesforce.Client, error) {
+				return salesforce.New(srv.URL(), salesforce.WithHTTPClient(&hc), salesforce.WithAccessToken(srv.AccessToken()))
+			}
+			o := &loadOptions{Operation: load.Insert, Object: "Contact", API: tc.api, BatchSize: 100, Concurrency: 1,
+				ColumnDelimiter: "COMMA", LineEnding: "LF", input: input, OutputDir: filepath.Join(t.TempDir(), "out"), Quiet: true}
+			res, code, msg := runLoadTest(t, connect, o)
+			if code != ExitRowsFailed {
+				t.Fatalf("exit %d, want %d: %s", code, ExitRowsFailed, msg)
+			}
+			got := outcomes(t, res.Files["results"])
+			if len(got) != n {
+				t.Fatalf("%d rows in results.csv, want %d", len(got), n)
+			}
+			notProcessed := 0
+			for row, oc := range got {
+				switch oc {
+				case "failed":
+					t.Errorf("row %s failed; a row that was never sent must be not processed", row)
+				case "not_processed":
+					notProcessed++
+				}
+			}
+			if inOrg := srv.Count("Contact"); notProcessed < n-100 || inOrg > 100 {
+				t.Errorf("%d rows not processed, %d in the org; want the 300 rows after the first chunk not processed", notProcessed, inOrg)
+			}
+		})
 	}
 }
 
@@ -272,5 +302,117 @@ func TestLoadResumeStdin(t *testing.T) {
 	}
 	if len(got) != n || srv.Count("Contact") != n {
 		t.Fatalf("%d rows in results.csv, %d contacts in the org; want %d", len(got), srv.Count("Contact"), n)
+	}
+}
+
+// TestLoadEventsRecordRetries: events.jsonl records the job's transitions and a request
+// retry with its cause, each with a timestamp.
+func TestLoadEventsRecordRetries(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t)
+	input := writeContacts(t, 10)
+	if err := srv.FailNext(1, "POST", "/services/data/*/jobs/ingest", http.StatusServiceUnavailable, "SERVER_UNAVAILABLE"); err != nil {
+		t.Fatal(err)
+	}
+	connect := func(_ context.Context, log *slog.Logger) (*salesforce.Client, error) {
+		return salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(srv.AccessToken()),
+			salesforce.WithLogger(log), salesforce.WithRetry(salesforce.RetryPolicy{MaxAttempts: 3, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}))
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	o := &loadOptions{Operation: load.Insert, Object: "Contact", API: "bulk2", ColumnDelimiter: "COMMA", LineEnding: "LF",
+		input: input, OutputDir: dir, Quiet: true}
+	if _, code, msg := runLoadTest(t, connect, o); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, eventsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	retried := false
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("events.jsonl line %q: %v", line, err)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, fmt.Sprint(ev["time"])); err != nil {
+			t.Errorf("event without a timestamp: %s", line)
+		}
+		kinds = append(kinds, fmt.Sprint(ev["event"]))
+		if ev["event"] == "request_retried" && strings.Contains(fmt.Sprint(ev["error"]), "503") {
+			retried = true
+		}
+	}
+	if !retried {
+		t.Errorf("no request_retried event with its cause in:\n%s", b)
+	}
+	joined := strings.Join(kinds, " ")
+	if !strings.HasPrefix(joined, "run_started") || !strings.Contains(joined, "job") || !strings.HasSuffix(joined, "run_finished") {
+		t.Errorf("events: %s", joined)
+	}
+}
+
+// cancelAfter is a transport that cancels the run once the first job's failed results have
+// been fetched: the job is finished and journaled, the rest of the run is interrupted.
+type cancelAfter struct {
+	rt     http.RoundTripper
+	cancel context.CancelFunc
+	once   atomic.Bool
+}
+
+func (c *cancelAfter) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.rt.RoundTrip(r)
+	if err == nil && strings.HasSuffix(r.URL.Path, "/unprocessedrecords") && c.once.CompareAndSwap(false, true) {
+		c.cancel()
+	}
+	return resp, err
+}
+
+// TestLoadResumeCountsTheWholeRun: after --resume, the printed summary, summary.json and the
+// exit code cover the rows the interrupted run finished as well as the resumed ones.
+func TestLoadResumeCountsTheWholeRun(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t)
+	const n = 300
+	path := writeContacts(t, n)
+	b, _ := os.ReadFile(path)
+	// Row 7, in the first job, fails in Salesforce.
+	os.WriteFile(path, []byte(strings.Replace(string(b), "r6@example.com", "not-an-email", 1)), 0o644)
+	dir := filepath.Join(t.TempDir(), "out")
+	ctx, cancel := context.WithCancel(t.Context())
+	hc := *srv.Client()
+	hc.Transport = &cancelAfter{rt: srv.Client().Transport, cancel: cancel}
+	newOpts := func() *loadOptions {
+		return &loadOptions{Operation: load.Insert, Object: "Contact", API: "bulk2", BatchSize: 100, Concurrency: 1,
+			ColumnDelimiter: "COMMA", LineEnding: "LF", input: path, OutputDir: dir, Quiet: true}
+	}
+	var errOut bytes.Buffer
+	ios := &IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &errOut}
+	cmd := newLoadCmds(ios)[0]
+	cmd.SetContext(ctx)
+	_, err := runLoadWith(cmd, ios, func(context.Context, *slog.Logger) (*salesforce.Client, error) {
+		return salesforce.New(srv.URL(), salesforce.WithHTTPClient(&hc), salesforce.WithAccessToken(srv.AccessToken()))
+	}, newOpts())
+	if code := exitCodeOf(err); code != ExitCancelled {
+		t.Fatalf("interrupted run: exit %d: %v", code, err)
+	}
+	o := newOpts()
+	o.Resume = dir
+	connect := func(context.Context, *slog.Logger) (*salesforce.Client, error) {
+		return salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(srv.AccessToken()))
+	}
+	res, code, msg := runLoadTest(t, connect, o)
+	if code != ExitRowsFailed {
+		t.Fatalf("resume: exit %d, want 3 (row 7 failed in the interrupted run): %s", code, msg)
+	}
+	if s := res.Summary; s.Rows != n || s.Succeeded != n-1 || s.Failed != 1 || s.ErrorCodes["INVALID_EMAIL_ADDRESS"] != 1 {
+		t.Errorf("resumed summary %+v, want the whole run", s)
+	}
+	sum, _ := os.ReadFile(filepath.Join(dir, summaryFile))
+	if !strings.Contains(string(sum), fmt.Sprintf(`"rows": %d`, n)) || !strings.Contains(string(sum), `"failed": 1`) {
+		t.Errorf("summary.json:\n%s", sum)
+	}
+	if srv.Count("Contact") != n-1 {
+		t.Errorf("%d contacts in the org, want %d", srv.Count("Contact"), n-1)
 	}
 }

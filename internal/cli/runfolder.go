@@ -26,14 +26,20 @@ const (
 	summaryFile    = "summary.json" // the run's counts, state and files
 	runsRoot       = "sfbatch-runs" // where runs without -o go
 	runDirLayout   = "20060102T150405.000000Z"
-	runIDAttempts  = 16 // names tried before giving up on a unique default folder
-	rowHashBlock   = 4096
 )
+
+// runDirAttempts is how many random names newRunDir tries before giving up.
+const runDirAttempts = 16
+
+// rowHashBlock is how many row hashes hashingSource keeps before writing them to run.db.
+const rowHashBlock = 4096
 
 // runFolderFiles are what makes a folder hold a run: -o refuses such a folder without
 // --resume or --force, and --force removes them.
-var runFolderFiles = []string{runJournalFile, runJournalFile + "-wal", runJournalFile + "-shm", eventsFile, summaryFile,
-	load.ResultsFile, load.SuccessFile, load.FailureFile, load.UnprocessedFile, load.PartsDir}
+func runFolderFiles() []string {
+	return []string{runJournalFile, runJournalFile + "-wal", runJournalFile + "-shm", eventsFile, summaryFile,
+		load.ResultsFile, load.SuccessFile, load.FailureFile, load.UnprocessedFile, load.PartsDir}
+}
 
 // newRunDir creates a fresh default run folder, ./sfbatch-runs/<UTC time>-<suffix>/: the
 // time has microseconds and the suffix is random, and the folder is created with Mkdir, so
@@ -42,7 +48,7 @@ func newRunDir(now time.Time) (string, error) {
 	if err := os.MkdirAll(runsRoot, 0o755); err != nil {
 		return "", fmt.Errorf("run folder: %w", err)
 	}
-	for range runIDAttempts {
+	for range runDirAttempts {
 		dir := filepath.Join(runsRoot, now.UTC().Format(runDirLayout)+"-"+randomSuffix())
 		err := os.Mkdir(dir, 0o755)
 		if err == nil {
@@ -63,7 +69,7 @@ func randomSuffix() string {
 
 // holdsRun reports whether dir holds (part of) an earlier run.
 func holdsRun(dir string) bool {
-	for _, f := range runFolderFiles {
+	for _, f := range runFolderFiles() {
 		if _, err := os.Lstat(filepath.Join(dir, f)); err == nil {
 			return true
 		}
@@ -73,7 +79,7 @@ func holdsRun(dir string) bool {
 
 // clearRun removes an earlier run's files from dir (--force).
 func clearRun(dir string) error {
-	for _, f := range runFolderFiles {
+	for _, f := range runFolderFiles() {
 		if err := os.RemoveAll(filepath.Join(dir, f)); err != nil {
 			return fmt.Errorf("--force: %w", err)
 		}
@@ -214,7 +220,8 @@ func rowHash(vals []string, rejected bool) uint64 {
 
 // hashingSource records a hash per row in run.db as the rows are read. Hashes are written in
 // blocks; the journal wrapper (hashJournal) writes the pending block before the engine
-// records a job, so every row that may have been sent has its hash recorded.
+// records a job, so every row that may have been sent has its hash recorded. Next is called
+// by one goroutine; flush may be called from others.
 type hashingSource struct {
 	load.Source
 	store *jobstore.Store

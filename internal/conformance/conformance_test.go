@@ -30,6 +30,8 @@ func scenarios() []scenario {
 		{name: "load_bulk1", tag: "l1", run: testLoadBulk1},
 		{name: "load_auto", tag: "la", run: testLoadAuto},
 		{name: "load_upsert", tag: "lu", run: testLoadUpsert},
+		{name: "load_invalid_rows", tag: "lr", run: testLoadInvalidRows},
+		{name: "load_session_refused", tag: "lx", run: testLoadSessionRefused},
 		{name: "extract", tag: "ex", run: testExtract},
 		{name: "session_expiry", tag: "se", emulatorOnly: true, run: testSessionExpiry},
 		{name: "faults", tag: "fa", emulatorOnly: true, run: testFaults},
