@@ -26,38 +26,25 @@ type collectionsRunner struct{ r *run }
 func (b *collectionsRunner) finish(context.Context, bool) error { return nil }
 
 func (b *collectionsRunner) run(ctx context.Context, c *chunk) error {
-	r, api := b.r, b.r.l.coll
+	r := b.r
 	cfg := r.cfg
 	c.job = r.addJob(JobInfo{API: Collections, Batch: c.index, Pass: c.pass, Rows: len(c.rows), Bytes: c.bytes, State: "InProgress"})
 	if err := r.journal.recordStep(ctx, c, jobstore.JobUploaded, ""); err != nil {
 		return err
 	}
-	opts := salesforce.CollectionOptions{Concurrency: 1}
-	var results []salesforce.SaveResult
-	var err error
-	switch cfg.Operation {
-	case Delete:
-		ids := make([]string, len(c.vals))
-		idCol := r.column("Id")
-		for i, v := range c.vals {
-			ids[i] = v[idCol]
-		}
-		results, err = api.DeleteRecords(ctx, ids, opts)
-	default:
-		recs := make([]map[string]any, len(c.vals))
-		for i, v := range c.vals {
-			recs[i] = r.record(v)
-		}
-		switch cfg.Operation {
-		case Insert:
-			results, err = api.CreateRecords(ctx, cfg.Object, recs, opts)
-		case Update:
-			results, err = api.UpdateRecords(ctx, cfg.Object, recs, opts)
-		case Upsert:
-			results, err = api.UpsertRecords(ctx, cfg.Object, cfg.ExternalIDField, recs, opts)
-		default:
-			err = fmt.Errorf("operation %s is not available through sObject Collections", cfg.Operation)
-		}
+	c.sent = true
+	results, err := b.call(ctx, c)
+	if err != nil && refused(err) {
+		c.sent = false // Salesforce refused the call before doing any of it
+	}
+	if err != nil && c.sent && transient(ctx, err) {
+		// The call may have been applied: its rows' outcomes are unknown. (update, upsert and
+		// delete were already sent again by the client or by call.)
+		r.cfg.Logger.Warn("load: sObject Collections call failed after it may have been applied; its rows' outcomes are unknown", "rows", len(c.rows), "err", err)
+		r.unknownResult(c, fmt.Sprintf("sObject Collections %s on %s may have been applied, but its answer was lost (%v)", cfg.Operation, cfg.Object, err))
+		r.updateJob(c.job, func(j *JobInfo) { j.State, j.Message = "Unknown", err.Error() })
+		r.reportDone(Collections, "", "")
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("sObject Collections %s on %s: %w", cfg.Operation, cfg.Object, err)
@@ -76,8 +63,8 @@ func (b *collectionsRunner) run(ctx context.Context, c *chunk) error {
 		r.resolve(c, i, res)
 	}
 	c.forEach(r, func(i int, vals []string) {
-		r.resolve(c, i, &RowResult{Outcome: NotProcessed, Values: vals,
-			Error: &RowError{StatusCode: StatusNoResult, Message: "sObject Collections returned no result for this row"}})
+		r.resolve(c, i, &RowResult{Outcome: Unknown, Values: vals,
+			Error: &RowError{StatusCode: StatusNoResult, Message: "sObject Collections returned no result for this row; whether it was saved is unknown"}})
 	})
 	state := "Completed"
 	if failed == len(c.rows) && failed > 0 {
@@ -86,6 +73,62 @@ func (b *collectionsRunner) run(ctx context.Context, c *chunk) error {
 	r.updateJob(c.job, func(j *JobInfo) { j.State = state })
 	r.reportDone(Collections, "", "")
 	return nil
+}
+
+// call sends c's rows in one sObject Collections call. Update, upsert and delete are
+// idempotent: a call that failed transiently is sent again, its answers read through the
+// settlement table. An insert is sent once.
+func (b *collectionsRunner) call(ctx context.Context, c *chunk) ([]salesforce.SaveResult, error) {
+	r, api, cfg := b.r, b.r.l.coll, b.r.cfg
+	opts := salesforce.CollectionOptions{Concurrency: 1}
+	var results []salesforce.SaveResult
+	send := func(ctx context.Context) error {
+		var err error
+		switch cfg.Operation {
+		case Delete:
+			ids := make([]string, len(c.vals))
+			idCol := r.column("Id")
+			for i, v := range c.vals {
+				ids[i] = v[idCol]
+			}
+			results, err = api.DeleteRecords(ctx, ids, opts)
+		case Insert, Update, Upsert:
+			recs := make([]map[string]any, len(c.vals))
+			for i, v := range c.vals {
+				recs[i] = r.record(v)
+			}
+			switch cfg.Operation {
+			case Insert:
+				results, err = api.CreateRecords(ctx, cfg.Object, recs, opts)
+			case Update:
+				results, err = api.UpdateRecords(ctx, cfg.Object, recs, opts)
+			default:
+				results, err = api.UpsertRecords(ctx, cfg.Object, cfg.ExternalIDField, recs, opts)
+			}
+		default:
+			err = fmt.Errorf("operation %s is not available through sObject Collections", cfg.Operation)
+		}
+		return err
+	}
+	if cfg.Operation == Insert {
+		return results, send(ctx)
+	}
+	attempt := 0
+	err := r.retryStep(ctx, "sObject Collections call", func(ctx context.Context) error {
+		attempt++
+		err := send(ctx)
+		if err == nil && attempt > 1 {
+			for i := range results {
+				res := saveResult(results[i], nil)
+				r.settle(res)
+				if res.Outcome == Succeeded && !results[i].Success {
+					results[i] = salesforce.SaveResult{ID: results[i].ID, Success: true}
+				}
+			}
+		}
+		return err
+	})
+	return results, err
 }
 
 // column returns the index of the named header column (case-insensitive), or -1.

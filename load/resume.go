@@ -272,7 +272,7 @@ func (r *run) runResumed(ctx context.Context, rj *resumeJob) error {
 		c.api = Collections // rows kept in memory; nothing is sent
 	}
 	for i, n := range rj.nums {
-		m := rowMeta{num: n, batch: -1, attempts: int32(rec.Pass)}
+		m := rowMeta{num: n, batch: -1, attempts: int16(rec.Pass)}
 		if c.api == Bulk2 {
 			m.hash = r.rowHash(rj.vals[i])
 		}
@@ -291,7 +291,7 @@ func (r *run) runResumed(ctx context.Context, rj *resumeJob) error {
 	switch {
 	case rj.unknown:
 		c.forEach(r, func(i int, vals []string) {
-			r.resolve(c, i, &RowResult{Outcome: NotProcessed, Values: vals, Error: &RowError{StatusCode: StatusNoResult,
+			r.resolve(c, i, &RowResult{Outcome: Unknown, Values: vals, Error: &RowError{StatusCode: StatusOutcomeUnknown,
 				Message: "sent while the load was interrupted (" + rec.JobID + "); whether it was saved is unknown"}})
 		})
 	case c.api == Bulk2:

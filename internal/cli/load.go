@@ -95,6 +95,8 @@ row ends in exactly one outcome, written to an output directory:
   success.csv      rows that succeeded, with their record ids
   failure.csv      rows that failed, with Salesforce's error
   unprocessed.csv  rows that were never processed (ready to load again)
+  unknown.csv      rows that may have been saved but whose result could not be
+                   read, with their job and batch ids (--resume settles them)
   results.csv      every row in input order with its outcome
 
 With -o DIR the run is journaled in DIR/run.db; if it is interrupted or
@@ -417,15 +419,21 @@ func runLoad(cmd *cobra.Command, ios *IOStreams, c *salesforce.Client, o *loadOp
 	sum, loadErr := loader.Load(ctx, src, sinks, opts)
 	prog.finish()
 	if endRun != nil {
-		// An interrupted run keeps its part files for --resume.
-		sinks.Keep = loadErr != nil
-		defer endRun(loadErr)
+		// An interrupted run, or one with rows of unknown outcome, keeps its part files and
+		// stays open for --resume, which settles those rows.
+		runErr := loadErr
+		if runErr == nil && sum != nil && sum.Unknown > 0 {
+			runErr = fmt.Errorf("%d rows have an unknown outcome", sum.Unknown)
+		}
+		sinks.Keep = runErr != nil
+		defer endRun(runErr)
 	}
 	closeErr := sinks.Close()
 	out := &loadOutcome{Summary: sum, Dir: dir, Files: map[string]string{
 		"success":     filepath.Join(dir, load.SuccessFile),
 		"failure":     filepath.Join(dir, load.FailureFile),
 		"unprocessed": filepath.Join(dir, load.UnprocessedFile),
+		"unknown":     filepath.Join(dir, load.UnknownFile),
 		"results":     filepath.Join(dir, load.ResultsFile),
 	}}
 	var preErr *load.PreflightError
@@ -452,8 +460,12 @@ func runLoad(cmd *cobra.Command, ios *IOStreams, c *salesforce.Client, o *loadOp
 	if closeErr != nil {
 		return out, fmt.Errorf("writing result files: %w", closeErr)
 	}
-	if sum.Failed > 0 || sum.NotProcessed > 0 {
-		return out, withExit(ExitRowsFailed, fmt.Errorf("%d of %d rows failed or were not processed; see %s", sum.Failed+sum.NotProcessed, sum.Rows, out.Files["results"]))
+	if sum.Failed > 0 || sum.NotProcessed > 0 || sum.Unknown > 0 {
+		msg := fmt.Sprintf("%d of %d rows failed or were not processed", sum.Failed+sum.NotProcessed, sum.Rows)
+		if sum.Unknown > 0 {
+			msg += fmt.Sprintf(", %d have an unknown outcome (see %s)", sum.Unknown, out.Files["unknown"])
+		}
+		return out, withExit(ExitRowsFailed, fmt.Errorf("%s; see %s", msg, out.Files["results"]))
 	}
 	return out, nil
 }
@@ -501,6 +513,8 @@ type summaryDoc struct {
 	Created      int64             `json:"created"`
 	Failed       int64             `json:"failed"`
 	NotProcessed int64             `json:"not_processed"`
+	Unknown      int64             `json:"unknown"`
+	Unclaimed    []string          `json:"unclaimed_jobs,omitempty"`
 	Retried      int64             `json:"retried"`
 	ErrorCodes   map[string]int64  `json:"error_codes"`
 	Jobs         []string          `json:"jobs"`
@@ -514,7 +528,7 @@ func summaryJSON(o *loadOptions, out *loadOutcome, err error) summaryDoc {
 	s := out.Summary
 	d := summaryDoc{
 		Object: o.Object, Operation: string(o.Operation), API: s.API.String(), Rows: s.Rows,
-		Succeeded: s.Succeeded, Created: s.Created, Failed: s.Failed, NotProcessed: s.NotProcessed,
+		Succeeded: s.Succeeded, Created: s.Created, Failed: s.Failed, NotProcessed: s.NotProcessed, Unknown: s.Unknown, Unclaimed: s.UnclaimedJobs,
 		Retried: s.Retried, ErrorCodes: s.ErrorCodes, Seconds: s.Duration.Seconds(), Files: out.Files,
 	}
 	if d.ErrorCodes == nil {
@@ -553,6 +567,12 @@ func printSummary(ios *IOStreams, o *loadOptions, out *loadOutcome) {
 	fmt.Fprintf(w, "  succeeded      %d (%d created)\n", s.Succeeded, s.Created)
 	fmt.Fprintf(w, "  failed         %d\n", s.Failed)
 	fmt.Fprintf(w, "  not processed  %d\n", s.NotProcessed)
+	if s.Unknown > 0 {
+		fmt.Fprintf(w, "  unknown        %d (may have been saved; see unknown.csv, --resume settles them)\n", s.Unknown)
+	}
+	for _, id := range s.UnclaimedJobs {
+		fmt.Fprintf(w, "  job %s may have been created by a request whose answer was lost; check it and abort it\n", id)
+	}
 	if s.Retried > 0 {
 		fmt.Fprintf(w, "  retried        %d resubmissions\n", s.Retried)
 	}
@@ -576,6 +596,9 @@ func printSummary(ios *IOStreams, o *loadOptions, out *loadOutcome) {
 	fmt.Fprintf(w, "  success        %s\n", out.Files["success"])
 	fmt.Fprintf(w, "  failure        %s\n", out.Files["failure"])
 	fmt.Fprintf(w, "  unprocessed    %s\n", out.Files["unprocessed"])
+	if s.Unknown > 0 {
+		fmt.Fprintf(w, "  unknown        %s\n", out.Files["unknown"])
+	}
 }
 
 // runJournalFile is the journal of a run, kept in its output directory.
