@@ -94,12 +94,9 @@ type jobTemplate struct {
 	operation string
 }
 
-// createJob runs create (a POST, not idempotent) until it succeeds. When an attempt fails in a
-// way that may have created the job anyway, the org's open jobs are listed: the job that
-// attempt made is the only Open job of this object and operation, created in the attempt's
-// window and unknown to this load; it is closed or aborted (it received no data, so this has
-// no effect) before trying again. A candidate that cannot be told apart from others is left
-// alone and its id recorded in Summary.UnclaimedJobs.
+// createJob runs create (a POST, not idempotent) until it succeeds. An attempt that fails in
+// a way that may have created the job anyway is noted (noteLostCreate); the jobs such attempts
+// made are found and discarded once the pass's jobs are all known (resolveOrphans).
 func (r *run) createJob(ctx context.Context, tmpl jobTemplate, create func(context.Context) (string, error), discard func(context.Context, string) error) (string, error) {
 	for n := 1; ; n++ {
 		start := time.Now()
@@ -110,7 +107,7 @@ func (r *run) createJob(ctx context.Context, tmpl jobTemplate, create func(conte
 		if !transient(ctx, err) {
 			return "", err
 		}
-		r.discardOrphan(ctx, tmpl, start, discard)
+		r.noteLostCreate(lostCreate{tmpl: tmpl, from: start, to: time.Now(), discard: discard})
 		if n >= MaxStepAttempts {
 			return "", err
 		}
@@ -121,46 +118,81 @@ func (r *run) createJob(ctx context.Context, tmpl jobTemplate, create func(conte
 	}
 }
 
-// discardOrphan finds the job a create request sent at start may have made, and discards it
-// when it is provably this load's.
-func (r *run) discardOrphan(ctx context.Context, tmpl jobTemplate, start time.Time, discard func(context.Context, string) error) {
+// lostCreate is a create request whose answer was lost: it may have made a job.
+type lostCreate struct {
+	tmpl     jobTemplate
+	from, to time.Time
+	discard  func(context.Context, string) error
+}
+
+func (r *run) noteLostCreate(l lostCreate) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lost = append(r.lost, l)
+}
+
+// resolveOrphans finds the jobs that create requests whose answers were lost made, once every
+// job this load created is known: the Open jobs of the same type, object and operation,
+// created in one of those requests' windows and unknown to this load. When there are no more
+// of them than lost requests, they are this load's (they received no data) and are discarded;
+// otherwise they cannot be told apart from another client's jobs and are left alone, their
+// ids in Summary.UnclaimedJobs.
+func (r *run) resolveOrphans(ctx context.Context) {
+	r.mu.Lock()
+	lost := r.lost
+	r.lost = nil
+	r.mu.Unlock()
 	lister, ok := r.l.bulk2.(ingestJobLister)
-	if !ok || r.l.bulk2 == nil {
+	if len(lost) == 0 || !ok {
 		return
 	}
-	from, to := start.Add(-orphanWindowSlack), time.Now().Add(orphanWindowSlack)
-	var found []string
+	ctx = context.WithoutCancel(ctx)
+	inWindow := func(j *salesforce.IngestJob) *lostCreate {
+		created, err := time.Parse("2006-01-02T15:04:05.000-0700", j.CreatedDate)
+		if err != nil {
+			return nil
+		}
+		for i := range lost {
+			l := &lost[i]
+			if j.JobType != "" && j.JobType != l.tmpl.jobType || !strings.EqualFold(j.Object, l.tmpl.object) || j.Operation != l.tmpl.operation {
+				continue
+			}
+			if !created.Before(l.from.Add(-orphanWindowSlack)) && !created.After(l.to.Add(orphanWindowSlack)) {
+				return l
+			}
+		}
+		return nil
+	}
+	type orphan struct {
+		id string
+		l  *lostCreate
+	}
+	var found []orphan
 	for j, err := range lister.ListIngestJobs(ctx) {
 		if err != nil {
-			r.cfg.Logger.Warn("load: cannot list jobs to find one a lost response may have created", "err", err)
+			r.cfg.Logger.Warn("load: cannot list jobs to find those lost answers created", "err", err)
 			return
 		}
-		if j.State != salesforce.JobStateOpen || !strings.EqualFold(j.Object, tmpl.object) || j.Operation != tmpl.operation {
+		if j.State != salesforce.JobStateOpen || r.knownJob(j.ID) {
 			continue
 		}
-		if j.JobType != "" && j.JobType != tmpl.jobType {
-			continue
+		if l := inWindow(j); l != nil {
+			found = append(found, orphan{j.ID, l})
 		}
-		created, perr := time.Parse("2006-01-02T15:04:05.000-0700", j.CreatedDate)
-		if perr != nil || created.Before(from) || created.After(to) || r.knownJob(j.ID) {
-			continue
-		}
-		found = append(found, j.ID)
 	}
-	switch len(found) {
-	case 0:
+	if len(found) > len(lost) {
+		for _, o := range found {
+			r.unclaimed(o.id)
+		}
 		return
-	case 1:
-		if err := discard(context.WithoutCancel(ctx), found[0]); err != nil {
-			r.cfg.Logger.Warn("load: could not discard a job a lost response created", "job", found[0], "err", err)
-			r.unclaimed(found[0])
-			return
+	}
+	for _, o := range found {
+		if err := o.l.discard(ctx, o.id); err != nil {
+			r.cfg.Logger.Warn("load: could not discard a job a lost answer created", "job", o.id, "err", err)
+			r.unclaimed(o.id)
+			continue
 		}
-		r.cfg.Logger.Info("load: discarded an empty job a lost response created", "job", found[0])
-	default:
-		for _, id := range found {
-			r.unclaimed(id)
-		}
+		r.cfg.Logger.Info("load: discarded an empty job a lost answer created", "job", o.id)
 	}
 }
 

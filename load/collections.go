@@ -50,14 +50,25 @@ func (b *collectionsRunner) run(ctx context.Context, c *chunk) error {
 		return fmt.Errorf("sObject Collections %s on %s: %w", cfg.Operation, cfg.Object, err)
 	}
 	failed := 0
+	callFailed := callFailure(results)
 	for i, sr := range results {
 		if i >= len(c.rows) {
 			break
 		}
 		res := saveResult(sr, c.vals[i])
-		if res.Error != nil && (res.Error.StatusCode == salesforce.CodeRequestFailed || res.Error.StatusCode == salesforce.CodeNotProcessed) {
+		switch {
+		case res.Error != nil && res.Error.StatusCode == salesforce.CodeNotProcessed:
+			// Never sent: safe to send again.
 			failed++
-			r.resolveJobFailure(c, i, c.vals[i], res.Error, Failed)
+			r.resolveJobFailure(c, i, c.vals[i], res.Error, NotProcessed)
+			continue
+		case callFailed:
+			// The call may have been applied but its answer was lost: update, upsert and
+			// delete send the row again (read through the settlement table); an insert's
+			// outcome is unknown.
+			failed++
+			r.resolveJobFailure(c, i, c.vals[i], &RowError{StatusCode: StatusOutcomeUnknown,
+				Message: "sObject Collections call failed after it may have been applied (" + res.Error.StatusCode + ": " + res.Error.Message + "); whether the row was saved is unknown"}, Unknown)
 			continue
 		}
 		r.resolve(c, i, res)
@@ -75,9 +86,8 @@ func (b *collectionsRunner) run(ctx context.Context, c *chunk) error {
 	return nil
 }
 
-// call sends c's rows in one sObject Collections call. Update, upsert and delete are
-// idempotent: a call that failed transiently is sent again, its answers read through the
-// settlement table. An insert is sent once.
+// call sends c's rows in one sObject Collections call. The client turns a failed call into
+// one failed result per record (see callFailure).
 func (b *collectionsRunner) call(ctx context.Context, c *chunk) ([]salesforce.SaveResult, error) {
 	r, api, cfg := b.r, b.r.l.coll, b.r.cfg
 	opts := salesforce.CollectionOptions{Concurrency: 1}
@@ -110,25 +120,32 @@ func (b *collectionsRunner) call(ctx context.Context, c *chunk) ([]salesforce.Sa
 		}
 		return err
 	}
-	if cfg.Operation == Insert {
-		return results, send(ctx)
+	return results, send(ctx)
+}
+
+// callFailure reports whether results are a whole call's failure folded into one result per
+// record by the client (every record failed with the same transport or server error), as
+// opposed to Salesforce's answers per record.
+func callFailure(results []salesforce.SaveResult) bool {
+	if len(results) == 0 {
+		return false
 	}
-	attempt := 0
-	err := r.retryStep(ctx, "sObject Collections call", func(ctx context.Context) error {
-		attempt++
-		err := send(ctx)
-		if err == nil && attempt > 1 {
-			for i := range results {
-				res := saveResult(results[i], nil)
-				r.settle(res)
-				if res.Outcome == Succeeded && !results[i].Success {
-					results[i] = salesforce.SaveResult{ID: results[i].ID, Success: true}
-				}
-			}
+	var code, msg string
+	for i, sr := range results {
+		if sr.Success || len(sr.Errors) != 1 {
+			return false
 		}
-		return err
-	})
-	return results, err
+		if i == 0 {
+			code, msg = sr.Errors[0].StatusCode, sr.Errors[0].Message
+		} else if sr.Errors[0].StatusCode != code || sr.Errors[0].Message != msg {
+			return false
+		}
+	}
+	switch code {
+	case salesforce.CodeRequestFailed, "UNKNOWN_EXCEPTION", "SERVER_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED", "INVALID_SESSION_ID":
+		return true
+	}
+	return false
 }
 
 // column returns the index of the named header column (case-insensitive), or -1.

@@ -88,6 +88,7 @@ type run struct {
 	tag     string            // distinguishes this Load call's made-up journal ids
 	resume  *resumeState      // Options.Resume: what the interrupted run left
 	journal stepJournal       // Options.Journal, or noJournal
+	lost    []lostCreate      // create requests whose answers were lost (guarded by mu)
 
 	// mu guards everything below it.
 	mu       sync.Mutex
@@ -258,6 +259,7 @@ func (r *run) fail(ctx context.Context, err error) error {
 	if errors.As(err, &pf) {
 		return err
 	}
+	r.resolveOrphans(ctx)
 	jobs := r.abortOpen(ctx)
 	msg := "the load stopped before this row's outcome was known: " + err.Error()
 	if r.cfg.LeaveJobsOpen && len(jobs) > 0 {

@@ -1122,3 +1122,27 @@ func TestUnknownFile(t *testing.T) {
 		t.Errorf("results.csv row 2 = %q, want %q", res[2], wantRow2)
 	}
 }
+
+// TestSettlementTable reads resends of rows whose first attempt had an unknown outcome.
+func TestSettlementTable(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		op   Operation
+		in   RowResult
+		want Outcome
+	}{
+		{Delete, RowResult{Outcome: Failed, Error: &RowError{StatusCode: "ENTITY_IS_DELETED", Message: "entity is deleted"}}, Succeeded},
+		{HardDelete, RowResult{Outcome: Failed, Error: &RowError{StatusCode: "ENTITY_IS_DELETED", Message: "entity is deleted"}}, Succeeded},
+		{Delete, RowResult{Outcome: Failed, Error: &RowError{StatusCode: "INVALID_CROSS_REFERENCE_KEY"}}, Failed},
+		{Upsert, RowResult{Outcome: Succeeded, ID: "003A", Created: false}, Succeeded},
+		{Update, RowResult{Outcome: Succeeded, ID: "003A"}, Succeeded},
+		{Insert, RowResult{Outcome: Failed, Error: &RowError{StatusCode: "ENTITY_IS_DELETED"}}, Failed},
+	} {
+		r := &run{cfg: &config{Options: Options{Operation: tc.op}}}
+		res := tc.in
+		r.settle(&res)
+		if res.Outcome != tc.want || (res.Outcome == Succeeded && res.Error != nil) {
+			t.Errorf("%s %+v settles to %v %+v, want %v", tc.op, tc.in, res.Outcome, res.Error, tc.want)
+		}
+	}
+}
