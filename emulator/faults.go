@@ -46,6 +46,10 @@ type Fault struct {
 	Drop bool `json:"drop,omitempty"`
 	// Latency delays the request on the server's clock before anything else.
 	Latency time.Duration `json:"-"`
+	// After serves the request first and then disturbs its answer (Drop, or Status in
+	// place of the real response): the request is applied but the client never learns
+	// its result, as when a connection breaks after the server did the work.
+	After bool `json:"after,omitempty"`
 }
 
 // faultView is how the control endpoint lists an active fault.

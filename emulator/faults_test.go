@@ -215,3 +215,39 @@ func TestControlEndpoint(t *testing.T) {
 		t.Errorf("unknown control path: %d", r.status)
 	}
 }
+
+// TestFaultAfter: a fault with After serves the request (the record is created) and then
+// loses its answer.
+func TestFaultAfter(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t)
+	tok := mustToken(t, s)
+	u := s.URL() + "/services/data/v62.0/sobjects/Contact"
+	body := func() io.Reader { return strings.NewReader(`{"LastName":"After"}`) }
+	hdr := map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
+	if _, err := s.AddFault(Fault{Method: "POST", Path: "/services/data/*/sobjects/Contact", Status: 500, After: true}); err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, s.Client(), "POST", u, hdr, body()); r.status != 500 {
+		t.Fatalf("answer: %d %s, want the fault's 500", r.status, r.body)
+	}
+	if n := s.Org().Count("Contact"); n != 1 {
+		t.Fatalf("org has %d contacts after a served request, want 1", n)
+	}
+	if _, err := s.AddFault(Fault{Method: "POST", Path: "/services/data/*/sobjects/Contact", Drop: true, After: true}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", u, body())
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	c := s.Client()
+	c.Transport.(*http.Transport).DisableKeepAlives = true
+	if resp, err := c.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("got %d, want a dropped connection", resp.StatusCode)
+	}
+	if n := s.Org().Count("Contact"); n != 2 {
+		t.Fatalf("org has %d contacts, want 2: the dropped request was served first", n)
+	}
+}

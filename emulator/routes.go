@@ -34,35 +34,56 @@ func (s *Server) buildHandler() http.Handler {
 		if strings.HasPrefix(r.URL.Path, ControlPrefix) {
 			// The control endpoint is never faulted, so tests can always clear faults.
 		} else if f, ok := s.faults.match(r.Method, r.URL.Path); ok {
+			if f.After {
+				// The request is served, then its answer is lost.
+				s.serve(&discardWriter{header: http.Header{}}, r)
+				f.After, f.Latency = false, 0
+				s.applyFault(sw, r, f)
+				return
+			}
 			if s.applyFault(sw, r, f) {
 				return
 			}
 		}
-		if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") && r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-			// Some clients mark even bodiless GETs as gzip; an empty body stays empty.
-			br := bufio.NewReader(r.Body)
-			if _, err := br.Peek(1); err == io.EOF {
-				r.Body = http.NoBody
-				r.Header.Del("Content-Encoding")
-				s.route(sw, r)
-				return
-			}
-			zr, err := gzip.NewReader(br)
-			if err != nil {
-				writeFamilyError(sw, r, http.StatusBadRequest, "INVALID_REQUEST", "request body is not valid gzip")
-				return
-			}
-			r.Body = struct {
-				io.Reader
-				io.Closer
-			}{zr, r.Body}
-			r.Header.Del("Content-Encoding")
-			r.Header.Del("Content-Length")
-			r.ContentLength = -1
-		}
-		s.route(sw, r)
+		s.serve(sw, r)
 	})
 }
+
+// serve decodes a gzip request body and routes the request.
+func (s *Server) serve(sw http.ResponseWriter, r *http.Request) {
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") && r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		// Some clients mark even bodiless GETs as gzip; an empty body stays empty.
+		br := bufio.NewReader(r.Body)
+		if _, err := br.Peek(1); err == io.EOF {
+			r.Body = http.NoBody
+			r.Header.Del("Content-Encoding")
+			s.route(sw, r)
+			return
+		}
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			writeFamilyError(sw, r, http.StatusBadRequest, "INVALID_REQUEST", "request body is not valid gzip")
+			return
+		}
+		r.Body = struct {
+			io.Reader
+			io.Closer
+		}{zr, r.Body}
+		r.Header.Del("Content-Encoding")
+		r.Header.Del("Content-Length")
+		r.ContentLength = -1
+	}
+	s.route(sw, r)
+}
+
+// discardWriter is a ResponseWriter that throws the response away (a fault with After).
+type discardWriter struct {
+	header http.Header
+}
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path

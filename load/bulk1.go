@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,124 @@ type bulk1Runner struct {
 
 	mu    sync.Mutex
 	jobID string
+	added map[string]bool // batches this runner added (guarded by mu)
+}
+
+// addBatch adds c's rows as a batch of the pass's job. Adding is not idempotent: when an
+// attempt fails in a way that may have added the batch anyway, the job's batches are listed
+// and each one this runner did not add is compared, by its uploaded content, with c's file;
+// a match is c's batch. Otherwise the batch is added again.
+func (b *bulk1Runner) addBatch(ctx context.Context, c *chunk) (*salesforce.Batch, error) {
+	r, api := b.r, b.r.l.bulk1
+	for n := 1; ; n++ {
+		batch, err := api.AddBatch(ctx, c.jobID, "CSV", salesforce.FileBody(c.path))
+		if err == nil {
+			b.claim(batch.ID)
+			return batch, nil
+		}
+		if !transient(ctx, err) {
+			return nil, err
+		}
+		found, ferr := b.findBatch(ctx, c)
+		if ferr != nil {
+			return nil, fmt.Errorf("%w (looking for the batch it may have added: %w)", err, ferr)
+		}
+		if found != nil {
+			r.cfg.Logger.Info("load: a batch whose answer was lost was added; using it", "job", c.jobID, "batch", found.ID)
+			return found, nil
+		}
+		if n >= MaxStepAttempts {
+			return nil, err
+		}
+		r.cfg.Logger.Warn("load: retrying a batch that was not added", "job", c.jobID, "attempt", n, "err", err)
+		if werr := salesforce.Sleep(ctx, r.stepBackoff(n)); werr != nil {
+			return nil, err
+		}
+	}
+}
+
+// claim records a batch as this runner's.
+func (b *bulk1Runner) claim(id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.added == nil {
+		b.added = map[string]bool{}
+	}
+	b.added[id] = true
+}
+
+// findBatch returns the batch of the pass's job whose uploaded content is c's file, among the
+// batches no chunk of this runner claimed, or nil.
+func (b *bulk1Runner) findBatch(ctx context.Context, c *chunk) (*salesforce.Batch, error) {
+	r, api := b.r, b.r.l.bulk1
+	lister, ok := api.(batchRequester)
+	if !ok {
+		return nil, nil
+	}
+	var batches []*salesforce.Batch
+	err := r.retryStep(ctx, "list batches", func(ctx context.Context) error {
+		var err error
+		batches, err = api.ListBatches(ctx, c.jobID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	want, err := os.ReadFile(c.path)
+	if err != nil {
+		return nil, fmt.Errorf("load: chunk file: %w", err)
+	}
+	for _, bt := range batches {
+		b.mu.Lock()
+		mine := b.added[bt.ID]
+		b.mu.Unlock()
+		if mine {
+			continue
+		}
+		var got []byte
+		err := r.retryStep(ctx, "read batch request", func(ctx context.Context) error {
+			body, err := lister.BatchRequest(ctx, c.jobID, bt.ID)
+			if err != nil {
+				return err
+			}
+			defer body.Close()
+			got, err = io.ReadAll(body)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if sameUpload(got, want) {
+			b.mu.Lock()
+			taken := b.added[bt.ID]
+			if !taken {
+				if b.added == nil {
+					b.added = map[string]bool{}
+				}
+				b.added[bt.ID] = true
+			}
+			b.mu.Unlock()
+			if !taken {
+				return bt, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// batchRequester reads the data a Bulk API 1.0 batch was added with (*salesforce.Bulk1Service).
+type batchRequester interface {
+	BatchRequest(ctx context.Context, jobID, batchID string) (io.ReadCloser, error)
+}
+
+// sameUpload reports whether a batch's stored request is the data uploaded, allowing for line
+// endings and a trailing newline rewritten on the way.
+func sameUpload(got, want []byte) bool {
+	if bytes.Equal(got, want) {
+		return true
+	}
+	norm := func(b []byte) []byte { return bytes.TrimRight(bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")), "\n") }
+	return bytes.Equal(norm(got), norm(want))
 }
 
 // job creates the pass's job on first use.
@@ -46,13 +165,25 @@ func (b *bulk1Runner) job(ctx context.Context) (string, error) {
 	if b.serial {
 		mode = "Serial"
 	}
-	job, err := b.r.l.bulk1.CreateJob(ctx, salesforce.JobRequest{
-		Object:              cfg.Object,
-		Operation:           string(cfg.Operation),
-		ExternalIDFieldName: cfg.ExternalIDField,
-		ContentType:         "CSV",
-		ConcurrencyMode:     mode,
-		AssignmentRuleID:    cfg.AssignmentRuleID,
+	var job *salesforce.Job
+	tmpl := jobTemplate{jobType: "Classic", object: cfg.Object, operation: string(cfg.Operation)}
+	_, err := b.r.createJob(ctx, tmpl, func(ctx context.Context) (string, error) {
+		j, err := b.r.l.bulk1.CreateJob(ctx, salesforce.JobRequest{
+			Object:              cfg.Object,
+			Operation:           string(cfg.Operation),
+			ExternalIDFieldName: cfg.ExternalIDField,
+			ContentType:         "CSV",
+			ConcurrencyMode:     mode,
+			AssignmentRuleID:    cfg.AssignmentRuleID,
+		})
+		if err != nil {
+			return "", err
+		}
+		job = j
+		return j.ID, nil
+	}, func(ctx context.Context, id string) error {
+		_, err := b.r.l.bulk1.AbortJob(ctx, id)
+		return err
 	})
 	if err != nil {
 		return "", fmt.Errorf("create Bulk API 1.0 %s job on %s: %w", cfg.Operation, cfg.Object, err)
@@ -72,7 +203,12 @@ func (b *bulk1Runner) finish(ctx context.Context, failed bool) error {
 	if id == "" || failed || ctx.Err() != nil {
 		return nil
 	}
-	job, err := b.r.l.bulk1.CloseJob(ctx, id)
+	var job *salesforce.Job
+	err := b.r.retryStep(ctx, "close Bulk API 1.0 job", func(ctx context.Context) error {
+		var err error
+		job, err = b.r.l.bulk1.CloseJob(ctx, id)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("close Bulk API 1.0 job %s: %w", id, err)
 	}
@@ -82,7 +218,7 @@ func (b *bulk1Runner) finish(ctx context.Context, failed bool) error {
 }
 
 func (b *bulk1Runner) run(ctx context.Context, c *chunk) error {
-	r, api := b.r, b.r.l.bulk1
+	r := b.r
 	jobID, err := b.job(ctx)
 	if err != nil {
 		return err
@@ -95,8 +231,12 @@ func (b *bulk1Runner) run(ctx context.Context, c *chunk) error {
 	if err := r.journal.recordStep(ctx, c, jobstore.JobCreated, ""); err != nil {
 		return err
 	}
-	batch, err := api.AddBatch(ctx, jobID, "CSV", salesforce.FileBody(c.path))
+	c.sent = true
+	batch, err := b.addBatch(ctx, c)
 	if err != nil {
+		if notApplied(err) {
+			c.sent = false // Salesforce answered that it did not add the batch
+		}
 		return fmt.Errorf("add batch to Bulk API 1.0 job %s: %w", jobID, err)
 	}
 	bid := batch.ID
@@ -116,13 +256,16 @@ func (b *bulk1Runner) collect(ctx context.Context, c *chunk, batch *salesforce.B
 	r.setState(Bulk1, jobID, bid, batch.State)
 	state := batch.State
 	if !batch.Terminal() {
-		var err error
-		batch, err = salesforce.NewBatchWaiter(api, jobID, bid, r.waiterOptions(func(p salesforce.JobProgress) {
-			if p.State != state {
-				state = p.State
-				r.setState(Bulk1, jobID, bid, state)
-			}
-		})).Wait(ctx)
+		err := r.retryStep(ctx, "poll", func(ctx context.Context) error {
+			var err error
+			batch, err = salesforce.NewBatchWaiter(api, jobID, bid, r.waiterOptions(func(p salesforce.JobProgress) {
+				if p.State != state {
+					state = p.State
+					r.setState(Bulk1, jobID, bid, state)
+				}
+			})).Wait(ctx)
+			return err
+		})
 		if err != nil {
 			if ctx.Err() != nil {
 				return err
@@ -134,7 +277,11 @@ func (b *bulk1Runner) collect(ctx context.Context, c *chunk, batch *salesforce.B
 	switch batch.State {
 	case salesforce.BatchStateCompleted:
 		if err := b.results(ctx, c); err != nil {
-			return err
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			r.cfg.Logger.Warn("load: batch results could not be downloaded; their rows' outcomes are unknown", "job", jobID, "batch", bid, "err", err)
+			r.unknownResult(c, "processed in batch "+bid+" of job "+jobID+", but its results could not be downloaded ("+err.Error()+")")
 		}
 	case salesforce.BatchStateFailed:
 		e := parseStateMessage(batch.StateMessage)
@@ -151,12 +298,14 @@ func (b *bulk1Runner) collect(ctx context.Context, c *chunk, batch *salesforce.B
 		}
 		permanent := permanentJobFailure(batch.StateMessage)
 		c.forEach(r, func(i int, vals []string) {
-			if permanent || r.cfg.Operation.idempotent() {
+			if permanent {
 				r.resolveJobFailure(c, i, vals, e, Failed)
 				return
 			}
-			r.resolve(c, i, &RowResult{Outcome: NotProcessed, Values: vals, Error: &RowError{StatusCode: StatusNoResult,
-				Message: "batch " + bid + " failed (" + e.StatusCode + ": " + e.Message + ") without a result for this row; whether it was inserted is unknown"}})
+			// The row may or may not have been saved: say so rather than guess (update, upsert
+			// and delete send it again and read the answer through the settlement table).
+			r.resolveJobFailure(c, i, vals, &RowError{StatusCode: StatusOutcomeUnknown,
+				Message: "batch " + bid + " failed (" + e.StatusCode + ": " + e.Message + ") without a result for this row; whether it was saved is unknown"}, Unknown)
 		})
 	default: // NotProcessed
 		c.forEach(r, func(i int, vals []string) {
@@ -172,7 +321,9 @@ func (b *bulk1Runner) collect(ctx context.Context, c *chunk, batch *salesforce.B
 // row per input row, in input order.
 func (b *bulk1Runner) results(ctx context.Context, c *chunk) error {
 	r := b.r
-	body, err := r.l.bulk1.BatchResults(ctx, c.jobID, c.batchID)
+	body, err := r.download(ctx, "results of batch "+c.batchID, func(ctx context.Context) (io.ReadCloser, error) {
+		return r.l.bulk1.BatchResults(ctx, c.jobID, c.batchID)
+	})
 	if err != nil {
 		return fmt.Errorf("results of batch %s of Bulk API 1.0 job %s: %w", c.batchID, c.jobID, err)
 	}

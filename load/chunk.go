@@ -13,7 +13,8 @@ type rowMeta struct {
 	num      int64
 	hash     uint64
 	batch    int32
-	attempts int32
+	attempts int16
+	resent   bool // an earlier attempt's outcome was unknown: read the answer through settle
 }
 
 // chunk is one unit of upload: a Bulk API 2.0 job, a Bulk API 1.0 batch or a collections call.
@@ -35,6 +36,9 @@ type chunk struct {
 	nResolved      int    // count of true values in resolved
 	requeued       []bool // rows sent to the next pass
 	journaled      bool   // recorded in Options.Journal
+	sent           bool   // a request carrying the rows may have reached Salesforce
+	emptied        bool   // its Bulk API 2.0 job was aborted while Open: nothing was processed
+	unknown        int    // rows whose outcome is Unknown
 	resumedID      string // journal id of a resumed collections call
 	runTag         string // the Load call's tag, for made-up journal ids
 }

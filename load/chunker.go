@@ -56,7 +56,8 @@ func (k *chunker) add(p prow) (full *chunk, reject *RowError, err error) {
 	if k.pass == 0 {
 		batch = k.cur.index
 	}
-	m := rowMeta{num: p.num, batch: int32(batch), attempts: int32(p.attempts)}
+	m := rowMeta{num: p.num, batch: int32(batch), attempts: int16(p.attempts),
+		resent: p.lastErr != nil && p.lastErr.StatusCode == StatusOutcomeUnknown}
 	if k.api == Bulk2 {
 		m.hash = k.r.rowHash(p.vals)
 	}

@@ -90,6 +90,7 @@ type run struct {
 	tag     string            // distinguishes this Load call's made-up journal ids
 	resume  *resumeState      // Options.Resume: what the interrupted run left
 	journal stepJournal       // Options.Journal, or noJournal
+	lost    []lostCreate      // create requests whose answers were lost (guarded by mu)
 
 	// mu guards everything below it.
 	mu       sync.Mutex
@@ -260,6 +261,7 @@ func (r *run) fail(ctx context.Context, err error) error {
 	if errors.As(err, &pf) {
 		return err
 	}
+	r.resolveOrphans(ctx)
 	jobs := r.abortOpen(ctx)
 	msg := "the load stopped before this row's outcome was known: " + err.Error()
 	if r.cfg.LeaveJobsOpen && len(jobs) > 0 {
@@ -303,7 +305,11 @@ func (r *run) drain(msg string) {
 	}
 }
 
-// abortOpen aborts every open job (or lists them when LeaveJobsOpen).
+// abortOpen settles every job the load abandons, so that none stays Open: a Bulk API 2.0 job
+// still Open (nothing processed) is aborted and its chunk marked emptied; with a journal, a
+// Bulk API 2.0 job already closed is left processing and a Bulk API 1.0 job is closed (its
+// batches run on), so that a resumed load collects their results; without a journal they are
+// aborted. With LeaveJobsOpen every job is only listed.
 func (r *run) abortOpen(ctx context.Context) []OpenJob {
 	r.mu.Lock()
 	var jobs []OpenJob
@@ -321,57 +327,105 @@ func (r *run) abortOpen(ctx context.Context) []OpenJob {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	for i := range jobs {
-		j := &jobs[i]
-		if r.journal.resumable() && !r.safeToAbort(actx, j) {
-			// Rows of this job may be processed: leave it for a resumed load to collect.
-			j.Left, j.resumable = true, true
-			continue
-		}
-		var err error
-		var state string
-		switch j.API {
-		case Bulk2:
-			if job, e := r.l.bulk2.AbortIngestJob(actx, j.ID); e == nil {
-				state = job.State
-			} else {
-				err = e
-			}
-		case Bulk1:
-			if job, e := r.l.bulk1.AbortJob(actx, j.ID); e == nil {
-				state = job.State
-			} else {
-				err = e
-			}
-		}
-		if err != nil {
-			j.AbortErr = err
-			r.cfg.Logger.Warn("load: abort failed", "job", j.ID, "err", err)
-		} else {
-			j.State = state
-			r.progress(Event{Kind: JobState, API: j.API, JobID: j.ID, State: state})
-			if j.API == Bulk2 {
-				if jerr := r.journal.aborted(actx, j.ID); jerr != nil {
-					r.cfg.Logger.Warn("load: journal: abort not recorded", "job", j.ID, "err", jerr)
-				}
-			}
-		}
+		r.abandon(actx, &jobs[i])
 	}
 	return jobs
 }
 
-// safeToAbort reports whether aborting job j leaves none of its rows processed: only a Bulk
-// API 2.0 job that was never closed. With a journal, other jobs are left running so that a
-// resumed load collects their results instead of sending their rows again.
-func (r *run) safeToAbort(ctx context.Context, j *OpenJob) bool {
-	if j.API != Bulk2 {
-		return false
+// abandon settles one job of a load that stops; see abortOpen. A job aborted before it
+// processed any record (and with no batch still running) leaves its rows not processed.
+func (r *run) abandon(ctx context.Context, j *OpenJob) {
+	empty := j.API == Bulk2 && r.stillOpen(ctx, j)
+	var st jobStatus
+	var err error
+	switch {
+	case j.API == Bulk2 && !empty && r.journal.resumable():
+		// Rows of this job may be processed: leave it for a resumed load to collect.
+		j.Left, j.resumable = true, true
+		return
+	case j.API == Bulk1 && r.journal.resumable():
+		st, err = r.setJobState(ctx, "close", func(ctx context.Context) (jobStatus, error) {
+			job, err := r.l.bulk1.CloseJob(ctx, j.ID)
+			if err != nil {
+				return jobStatus{}, err
+			}
+			return jobStatus{job.State, false}, nil
+		})
+		j.resumable = true
+	case j.API == Bulk2:
+		st, err = r.setJobState(ctx, "abort", func(ctx context.Context) (jobStatus, error) {
+			job, err := r.l.bulk2.AbortIngestJob(ctx, j.ID)
+			if err != nil {
+				return jobStatus{}, err
+			}
+			return jobStatus{job.State, job.NumberRecordsProcessed == 0}, nil
+		})
+	default:
+		st, err = r.setJobState(ctx, "abort", func(ctx context.Context) (jobStatus, error) {
+			job, err := r.l.bulk1.AbortJob(ctx, j.ID)
+			if err != nil {
+				return jobStatus{}, err
+			}
+			return jobStatus{job.State, job.NumberRecordsProcessed == 0 && job.NumberBatchesInProgress == 0}, nil
+		})
 	}
-	job, err := r.l.bulk2.GetIngestJob(ctx, j.ID)
+	if err != nil {
+		j.AbortErr = err
+		r.cfg.Logger.Warn("load: abort failed", "job", j.ID, "err", err)
+		return
+	}
+	j.State = st.state
+	r.progress(Event{Kind: JobState, API: j.API, JobID: j.ID, State: st.state})
+	if empty || st.empty {
+		r.markEmptied(j.ID)
+		if jerr := r.journal.aborted(ctx, j.ID); jerr != nil {
+			r.cfg.Logger.Warn("load: journal: abort not recorded", "job", j.ID, "err", jerr)
+		}
+	}
+}
+
+// jobStatus is a job's state after a close or abort, and whether it provably processed nothing.
+type jobStatus struct {
+	state string
+	empty bool
+}
+
+// setJobState runs a close or abort with retries.
+func (r *run) setJobState(ctx context.Context, what string, f func(context.Context) (jobStatus, error)) (jobStatus, error) {
+	var st jobStatus
+	err := r.retryStep(ctx, what+" job", func(ctx context.Context) error {
+		var err error
+		st, err = f(ctx)
+		return err
+	})
+	return st, err
+}
+
+// stillOpen reports whether a Bulk API 2.0 job is still Open, so that aborting it leaves none
+// of its rows processed.
+func (r *run) stillOpen(ctx context.Context, j *OpenJob) bool {
+	var job *salesforce.IngestJob
+	err := r.retryStep(ctx, "get Bulk API 2.0 job", func(ctx context.Context) error {
+		var err error
+		job, err = r.l.bulk2.GetIngestJob(ctx, j.ID)
+		return err
+	})
 	if err != nil {
 		return false
 	}
 	j.State = job.State
 	return job.State == salesforce.JobStateOpen
+}
+
+// markEmptied records that the chunks of job id were aborted before processing anything.
+func (r *run) markEmptied(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for c := range r.live {
+		if c.jobID == id {
+			c.emptied = true
+		}
+	}
 }
 
 // flushRetries delivers rows waiting in the retry spool as Failed with their last error.
@@ -398,8 +452,9 @@ func (r *run) flushRetries() {
 	}
 }
 
-// sweep gives every read row that still has no outcome a NotProcessed outcome, with its
-// values when its chunk still has them.
+// sweep gives every read row that still has no outcome a final one, with its values when its
+// chunk still has them: Unknown when a request carrying it may have been applied (its chunk
+// was sent and its job not aborted while Open), else NotProcessed with code and msg.
 func (r *run) sweep(code, msg string) {
 	r.mu.Lock()
 	live := make([]*chunk, 0, len(r.live))
@@ -408,10 +463,15 @@ func (r *run) sweep(code, msg string) {
 	}
 	r.mu.Unlock()
 	for _, c := range live {
+		outcome, e := NotProcessed, &RowError{StatusCode: code, Message: msg}
+		if c.sent && !c.emptied {
+			outcome = Unknown
+			e = &RowError{StatusCode: StatusOutcomeUnknown, Message: "sent, but the load stopped before this row's result was read (" + msg + "); see its job"}
+		}
 		c.forEach(r, func(i int, vals []string) {
 			m := c.rows[i]
-			r.emit(&RowResult{Row: m.num, Outcome: NotProcessed, Values: vals, Batch: int(m.batch), Attempts: int(m.attempts),
-				JobID: c.jobID, BatchID: c.batchID, Error: &RowError{StatusCode: code, Message: msg}})
+			r.emit(&RowResult{Row: m.num, Outcome: outcome, Values: vals, Batch: int(m.batch), Attempts: int(m.attempts),
+				JobID: c.jobID, BatchID: c.batchID, Error: e})
 		})
 		r.dropChunk(c)
 	}
@@ -444,6 +504,8 @@ func (r *run) emit(res *RowResult) {
 		s.Failed++
 	case NotProcessed:
 		s.NotProcessed++
+	case Unknown:
+		s.Unknown++
 	}
 	if res.Error != nil {
 		s.ErrorCodes[res.Error.StatusCode]++
@@ -472,7 +534,7 @@ func (r *run) reportDone(api API, jobID, batchID string) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	total := r.sum.Succeeded + r.sum.Failed + r.sum.NotProcessed
+	total := r.sum.Succeeded + r.sum.Failed + r.sum.NotProcessed + r.sum.Unknown
 	if total == r.reported {
 		return
 	}
@@ -496,8 +558,14 @@ func (r *run) resolve(c *chunk, i int, res *RowResult) {
 	m := c.rows[i]
 	res.Row, res.Batch, res.Attempts = m.num, int(m.batch), int(m.attempts)+1
 	res.JobID, res.BatchID = c.jobID, c.batchID
+	if m.resent {
+		r.settle(res)
+	}
 	if res.Outcome == Succeeded && r.cfg.Operation == Insert {
 		res.Created = true // a successful insert is a creation, whatever the API reports
+	}
+	if res.Outcome == Unknown {
+		c.unknown++
 	}
 	if res.Outcome == Failed && res.Error != nil && r.cfg.retryCodes[res.Error.StatusCode] && c.pass < r.cfg.maxRetries {
 		if err := r.requeue(res); err == nil {
@@ -520,6 +588,9 @@ func (r *run) resolveJobFailure(c *chunk, i int, vals []string, e *RowError, out
 			c.markRequeued(i)
 			return
 		}
+	}
+	if res.Outcome == Unknown {
+		c.unknown++
 	}
 	r.emit(res)
 }

@@ -298,7 +298,7 @@ func TestBulk2JoinDuplicatesReorderedPartial(t *testing.T) {
 		}
 		switch {
 		case v[0] == "Dropped":
-			if r.Outcome != NotProcessed || r.Error.StatusCode != StatusNoResult {
+			if r.Outcome != Unknown || r.Error.StatusCode != StatusNoResult {
 				t.Errorf("dropped row %d = %v %+v", i+1, r.Outcome, r.Error)
 			}
 		case v[0] == "":
@@ -312,7 +312,7 @@ func TestBulk2JoinDuplicatesReorderedPartial(t *testing.T) {
 			ids[r.ID] = true
 		}
 	}
-	if sum.NotProcessed != 1 || sum.ErrorCodes["REQUIRED_FIELD_MISSING"] != sum.Failed {
+	if sum.Unknown != 1 || sum.ErrorCodes["REQUIRED_FIELD_MISSING"] != sum.Failed {
 		t.Errorf("summary %+v", sum)
 	}
 }
@@ -472,8 +472,10 @@ func TestCancellationAbortsOpenJobs(t *testing.T) {
 					}
 				}
 				// Every input row, read before the cancellation or drained after it, has
-				// exactly one outcome; none succeeded.
-				if sum.Rows != 500 || len(col.byRow) != 500 || sum.NotProcessed != 500 {
+				// exactly one outcome; none succeeded. Rows of jobs aborted before they
+				// processed anything are not processed; rows of jobs left running may yet be
+				// saved: their outcome is unknown.
+				if sum.Rows != 500 || len(col.byRow) != 500 || sum.NotProcessed+sum.Unknown != 500 || (!leave && sum.Unknown != 0) || (leave && sum.Unknown == 0) {
 					t.Errorf("rows %d, outcomes %d, summary %+v", sum.Rows, len(col.byRow), sum)
 				}
 			})
@@ -910,7 +912,7 @@ func checkExactlyOnce(t *testing.T, seed uint64) {
 		t.Fatalf("%v %v: %v", api, op, err)
 	}
 	col.check(n)
-	if sum.Succeeded+sum.Failed+sum.NotProcessed != int64(n) || sum.Rows != int64(n) {
+	if sum.Succeeded+sum.Failed+sum.NotProcessed+sum.Unknown != int64(n) || sum.Rows != int64(n) {
 		t.Fatalf("summary %+v for %d rows", sum, n)
 	}
 	for i := 1; i <= n; i++ {
@@ -1045,7 +1047,7 @@ func TestFailedJobWithoutResultFiles(t *testing.T) {
 	col.check(30)
 	// Half the rows were inserted before the job failed, but no result says which: the
 	// outcome is unknown, never a claimed failure.
-	if sum.NotProcessed != 30 || sum.ErrorCodes[StatusNoResult] != 30 || !strings.Contains(col.byRow[1].Error.Message, "InternalError: gone") {
+	if sum.Unknown != 30 || sum.ErrorCodes[StatusOutcomeUnknown] != 30 || !strings.Contains(col.byRow[1].Error.Message, "InternalError: gone") {
 		t.Fatalf("summary %+v, row 1 %+v", sum, col.byRow[1].Error)
 	}
 	// An idempotent operation is resubmitted and converges.
@@ -1070,7 +1072,80 @@ func TestUnmatchedResultsAreReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	col.check(20)
-	if sum.NotProcessed != 20 || sum.Jobs[0].Unmatched != 20 || !strings.Contains(col.byRow[1].Error.Message, "20 result rows matched no input row") {
+	if sum.Unknown != 20 || sum.Jobs[0].Unmatched != 20 || !strings.Contains(col.byRow[1].Error.Message, "20 result rows matched no input row") {
 		t.Fatalf("summary %+v, row 1 %+v", sum, col.byRow[1].Error)
+	}
+}
+
+// TestUnknownFile: rows of unknown outcome go to unknown.csv with their job and batch ids,
+// never to unprocessed.csv, and results.csv has the contract's columns.
+func TestUnknownFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	sinks, err := CSVSinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sinks.Start([]string{"LastName"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*RowResult{
+		{Row: 1, Outcome: Succeeded, ID: "003A", Created: true, Values: []string{"A"}, JobID: "750J"},
+		{Row: 2, Outcome: Unknown, Values: []string{"B"}, JobID: "750J", BatchID: "751B", Error: &RowError{StatusCode: StatusOutcomeUnknown, Message: "lost"}},
+		{Row: 3, Outcome: NotProcessed, Values: []string{"C"}, Error: &RowError{StatusCode: StatusAborted, Message: "stopped"}},
+	} {
+		if err := sinks.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sinks.Close(); err != nil {
+		t.Fatal(err)
+	}
+	read := func(name string) [][]string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, recs := parseCSV(t, b)
+		return append([][]string{h}, recs...)
+	}
+	want := [][]string{{"sf__Row", "sf__Job", "sf__Batch", "sf__Error", "LastName"}, {"2", "750J", "751B", "SFBATCH_OUTCOME_UNKNOWN:lost: --", "B"}}
+	if got := read(UnknownFile); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("unknown.csv = %q, want %q", got, want)
+	}
+	if got := read(UnprocessedFile); len(got) != 2 || got[1][0] != "C" {
+		t.Errorf("unprocessed.csv = %q, want only row 3", got)
+	}
+	res := read(ResultsFile)
+	if !slices.Equal(res[0], append(slices.Clone(ResultColumns), "LastName")) {
+		t.Errorf("results.csv header = %q", res[0])
+	}
+	wantRow2 := []string{"2", "unknown", "", "", StatusOutcomeUnknown, "lost", "", "750J", "751B", "B"}
+	if !slices.Equal(res[2], wantRow2) {
+		t.Errorf("results.csv row 2 = %q, want %q", res[2], wantRow2)
+	}
+}
+
+// TestSettlementTable reads resends of rows whose first attempt had an unknown outcome.
+func TestSettlementTable(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		op   Operation
+		in   RowResult
+		want Outcome
+	}{
+		{Delete, RowResult{Outcome: Failed, Error: &RowError{StatusCode: "ENTITY_IS_DELETED", Message: "entity is deleted"}}, Succeeded},
+		{HardDelete, RowResult{Outcome: Failed, Error: &RowError{StatusCode: "ENTITY_IS_DELETED", Message: "entity is deleted"}}, Succeeded},
+		{Delete, RowResult{Outcome: Failed, Error: &RowError{StatusCode: "INVALID_CROSS_REFERENCE_KEY"}}, Failed},
+		{Upsert, RowResult{Outcome: Succeeded, ID: "003A", Created: false}, Succeeded},
+		{Update, RowResult{Outcome: Succeeded, ID: "003A"}, Succeeded},
+		{Insert, RowResult{Outcome: Failed, Error: &RowError{StatusCode: "ENTITY_IS_DELETED"}}, Failed},
+	} {
+		r := &run{cfg: &config{Options: Options{Operation: tc.op}}}
+		res := tc.in
+		r.settle(&res)
+		if res.Outcome != tc.want || (res.Outcome == Succeeded && res.Error != nil) {
+			t.Errorf("%s %+v settles to %v %+v, want %v", tc.op, tc.in, res.Outcome, res.Error, tc.want)
+		}
 	}
 }

@@ -117,10 +117,15 @@ func (s *storeJournal) recordStep(ctx context.Context, c *chunk, state jobstore.
 	return nil
 }
 
-// finished: rows sent to a retry pass are not done (a resumed load sends them again).
+// finished: rows sent to a retry pass are not done (a resumed load sends them again). A chunk
+// with rows of unknown outcome stays in flight, none of its rows done, so that a resumed load
+// collects its job's results for all of them.
 func (s *storeJournal) finished(ctx context.Context, c *chunk) error {
 	if err := s.sync(); err != nil {
 		return err
+	}
+	if c.unknown > 0 {
+		return nil
 	}
 	ctx = context.WithoutCancel(ctx)
 	var done []int64

@@ -149,6 +149,7 @@ func (p *passRunner) launchResumed() {
 func (p *passRunner) wait(ctx context.Context, inputErr error) error {
 	r := p.r
 	err := p.g.Wait()
+	r.resolveOrphans(ctx)
 	if ferr := p.runner.finish(ctx, err != nil); err == nil {
 		err = ferr
 	}

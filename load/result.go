@@ -20,12 +20,18 @@ const (
 	// Failed: Salesforce (or the engine, for a row it could not send) rejected the row;
 	// RowResult.Error says why.
 	Failed
-	// NotProcessed: the row was never attempted, or its outcome is unknown (for example its
-	// job was aborted); RowResult.Error.Message says why.
+	// NotProcessed: no request carrying the row can have been applied (it was never sent,
+	// or its job was aborted before processing anything): it is safe to send again.
+	// RowResult.Error.Message says why.
 	NotProcessed
+	// Unknown: a request carrying the row may have been applied, but its result could not be
+	// read (the response was lost, the result download failed, the load stopped after
+	// sending it). RowResult.JobID and BatchID say where to look; a resumed load
+	// (Options.Resume) settles the row from them. Never send such a row again blindly.
+	Unknown
 )
 
-// String returns "succeeded", "failed" or "not processed".
+// String returns "succeeded", "failed", "not processed" or "unknown".
 func (o Outcome) String() string {
 	switch o {
 	case Succeeded:
@@ -34,6 +40,8 @@ func (o Outcome) String() string {
 		return "failed"
 	case NotProcessed:
 		return "not processed"
+	case Unknown:
+		return "unknown"
 	}
 	return fmt.Sprintf("Outcome(%d)", int(o))
 }
@@ -50,9 +58,12 @@ const (
 	// too few cells, invalid UTF-8, a NUL byte, a value that cannot be converted); the row was
 	// not sent. The message names file, row, line and column (see InputError.Position).
 	StatusInvalidRow = "SFBATCH_INVALID_ROW"
-	// StatusAborted: the load stopped (cancelled, deadline, or a fatal error) before the row's
-	// outcome was known.
+	// StatusAborted: the load stopped (cancelled, deadline, or a fatal error) before the row
+	// was sent, or its job was aborted before processing anything.
 	StatusAborted = "SFBATCH_ABORTED"
+	// StatusOutcomeUnknown: the row was sent but its result could not be read (outcome
+	// Unknown).
+	StatusOutcomeUnknown = "SFBATCH_OUTCOME_UNKNOWN"
 )
 
 // RowError is why a row failed or was not processed.
@@ -70,7 +81,7 @@ func (e *RowError) Error() string {
 // RowResult is the outcome of one input row.
 type RowResult struct {
 	Row     int64     // 1-based input row number (Row.Number)
-	Outcome Outcome   // Succeeded, Failed or NotProcessed
+	Outcome Outcome   // Succeeded, Failed, NotProcessed or Unknown
 	ID      string    // record id (Succeeded; also failed updates and deletes when known)
 	Created bool      // whether the record was created (insert, or an upsert that inserted)
 	Error   *RowError // nil when Succeeded
@@ -110,10 +121,14 @@ type Summary struct {
 	Created      int64            // of those, rows that created a record
 	Failed       int64            // rows with outcome Failed
 	NotProcessed int64            // rows with outcome NotProcessed
+	Unknown      int64            // rows with outcome Unknown
 	Retried      int64            // row resubmissions
-	ErrorCodes   map[string]int64 // Failed and NotProcessed rows by status code
+	ErrorCodes   map[string]int64 // Failed, NotProcessed and Unknown rows by status code
 	Jobs         []JobInfo        // every job (or batch, or call) in submission order
-	Duration     time.Duration    // wall time of the load
+	// UnclaimedJobs are Open jobs that a create request whose response was lost may have
+	// made, which could not be proven this load's and were left alone: inspect and abort them.
+	UnclaimedJobs []string
+	Duration      time.Duration // wall time of the load
 }
 
 // JobInfo describes one Salesforce job, batch or collection call of a load.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/salesforce"
@@ -64,6 +65,7 @@ func (r *run) prepareResume(ctx context.Context) error {
 	if r.cfg.API == Auto && len(jobs) > 0 {
 		r.cfg.API = apiOfJournal(jobs[0].API) // keep the API the interrupted load chose
 	}
+	r.resumeOrphans(ctx, run, jobs)
 	seenBulk1 := map[string]bool{}
 	if err := r.resolvePending(ctx, jobs); err != nil {
 		return err
@@ -128,6 +130,69 @@ func (r *run) prepareResume(ctx context.Context) error {
 	r.resume = rs
 	r.cfg.Logger.Info("load: resuming", "run", id, "rows_done", done.Rows(), "jobs_in_flight", len(rs.jobs))
 	return nil
+}
+
+// resumeOrphanSlack is how long after the interrupted run's last journal write a job it was
+// creating may have been created.
+const resumeOrphanSlack = time.Minute
+
+// resumeOrphans finds a job the interrupted run created but never recorded (it died between
+// the create request and the journal write): an Open job of the run's type, object and
+// operation, created while the run was alive and not in its journal. One such job received no
+// data and is aborted; several cannot be told apart from other clients' jobs and are left
+// alone, their ids in Summary.UnclaimedJobs.
+func (r *run) resumeOrphans(ctx context.Context, run jobstore.Run, jobs []jobstore.JobRecord) {
+	lister, ok := r.l.bulk2.(ingestJobLister)
+	if !ok || r.l.bulk2 == nil {
+		return
+	}
+	jobType := map[API]string{Bulk2: "V2Ingest", Bulk1: "Classic"}[r.cfg.API]
+	if jobType == "" {
+		return
+	}
+	known := map[string]bool{}
+	last := run.CreatedAt
+	for _, rec := range jobs {
+		known[rec.JobID] = true
+		if rec.UpdatedAt.After(last) {
+			last = rec.UpdatedAt
+		}
+	}
+	from, to := run.CreatedAt.Add(-orphanWindowSlack), last.Add(resumeOrphanSlack)
+	var found []string
+	for j, err := range lister.ListIngestJobs(ctx) {
+		if err != nil {
+			r.cfg.Logger.Warn("load: resume: cannot list jobs to find one the interrupted run did not record", "err", err)
+			return
+		}
+		if j.State != salesforce.JobStateOpen || known[j.ID] || (j.JobType != "" && j.JobType != jobType) ||
+			!strings.EqualFold(j.Object, r.cfg.Object) || j.Operation != string(r.cfg.Operation) {
+			continue
+		}
+		created, err := time.Parse("2006-01-02T15:04:05.000-0700", j.CreatedDate)
+		if err != nil || created.Before(from) || created.After(to) {
+			continue
+		}
+		found = append(found, j.ID)
+	}
+	if len(found) != 1 {
+		for _, id := range found {
+			r.unclaimed(id)
+		}
+		return
+	}
+	var err error
+	if jobType == "Classic" {
+		_, err = r.l.bulk1.AbortJob(ctx, found[0])
+	} else {
+		_, err = r.l.bulk2.AbortIngestJob(ctx, found[0])
+	}
+	if err != nil {
+		r.cfg.Logger.Warn("load: resume: could not abort a job the interrupted run created", "job", found[0], "err", err)
+		r.unclaimed(found[0])
+		return
+	}
+	r.cfg.Logger.Info("load: resume: aborted an empty job the interrupted run created but did not record", "job", found[0])
 }
 
 // resolvePending settles Bulk API 1.0 batches recorded under a placeholder id: the load was
@@ -272,7 +337,7 @@ func (r *run) runResumed(ctx context.Context, rj *resumeJob) error {
 		c.api = Collections // rows kept in memory; nothing is sent
 	}
 	for i, n := range rj.nums {
-		m := rowMeta{num: n, batch: -1, attempts: int32(rec.Pass)}
+		m := rowMeta{num: n, batch: -1, attempts: int16(rec.Pass)}
 		if c.api == Bulk2 {
 			m.hash = r.rowHash(rj.vals[i])
 		}
@@ -291,7 +356,7 @@ func (r *run) runResumed(ctx context.Context, rj *resumeJob) error {
 	switch {
 	case rj.unknown:
 		c.forEach(r, func(i int, vals []string) {
-			r.resolve(c, i, &RowResult{Outcome: NotProcessed, Values: vals, Error: &RowError{StatusCode: StatusNoResult,
+			r.resolve(c, i, &RowResult{Outcome: Unknown, Values: vals, Error: &RowError{StatusCode: StatusOutcomeUnknown,
 				Message: "sent while the load was interrupted (" + rec.JobID + "); whether it was saved is unknown"}})
 		})
 	case c.api == Bulk2:

@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 
 	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/load"
-	"github.com/sfbatch/sfbatch/sfcsv"
 )
 
 var errCrashed = errors.New("process killed")
@@ -124,26 +122,9 @@ func (s *crashSink) Sync() error {
 // test on a row listed twice.
 func readResults(t *testing.T, dir string) map[int64][2]string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, load.ResultsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rd := sfcsv.NewReader(f, sfcsv.ReaderOptions{})
-	if _, err := rd.Header(); err != nil {
-		t.Fatal(err)
-	}
 	out := map[int64][2]string{}
-	for {
-		rec, err := rd.Read()
-		if err != nil {
-			break
-		}
-		row, _ := strconv.ParseInt(rec[0], 10, 64)
-		if _, dup := out[row]; dup {
-			t.Errorf("results.csv: row %d listed twice", row)
-		}
-		out[row] = [2]string{rec[1], rec[2]}
+	for row, r := range readResultsFull(t, dir) {
+		out[row] = [2]string{r.outcome, r.id}
 	}
 	return out
 }

@@ -272,7 +272,7 @@ func TestResumeCollections(t *testing.T) {
 				switch {
 				case !ok:
 					t.Fatalf("row %d has no outcome", i)
-				case r.outcome == "not_processed" && op == Insert && strings.HasPrefix(r.err, StatusNoResult):
+				case r.outcome == "unknown" && op == Insert && strings.HasPrefix(r.err, StatusOutcomeUnknown):
 					unknown++
 				case r.outcome != "succeeded":
 					t.Errorf("row %d: %+v", i, r)

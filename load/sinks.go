@@ -22,8 +22,19 @@ const (
 	SuccessFile     = "success.csv"     // sf__Row, sf__Id, sf__Created, then the input columns
 	FailureFile     = "failure.csv"     // sf__Row, sf__Id, sf__Error, then the input columns
 	UnprocessedFile = "unprocessed.csv" // the input columns only, ready to load again
-	ResultsFile     = "results.csv"     // every row: sf__Row, sf__Outcome, sf__Id, sf__Created, sf__Error, then the input columns
+	UnknownFile     = "unknown.csv"     // sf__Row, sf__Job, sf__Batch, sf__Error, then the input columns: rows that may have been saved
+	ResultsFile     = "results.csv"     // every row: ResultColumns, then the input columns
 )
+
+// ResultColumns are the columns results.csv starts with, in order, before the input columns:
+// the 1-based data row, the outcome (succeeded, failed, not_processed, unknown), the record
+// id, whether it was created, the error code, message and fields, and the job and batch that
+// carried the row's last attempt.
+var ResultColumns = []string{"sf__Row", "sf__Outcome", "sf__Id", "sf__Created", "sf__ErrorCode", "sf__Error", "sf__Fields", "sf__Job", "sf__Batch"}
+
+// sinkFixed is the number of fields of a part file record before the input values: outcome,
+// id, created, error text, code, message, fields, job, batch.
+const sinkFixed = 9
 
 // sinkRunRows is how many results CSVFiles sorts in memory before spilling a sorted run.
 const sinkRunRows = 20_000
@@ -78,7 +89,7 @@ type CSVFiles struct {
 
 type sinkRec struct {
 	row int64
-	rec []string // outcome, id, created, error, values...
+	rec []string // outcome, id, created, error text, code, message, fields, job, batch, values...
 }
 
 // CSVSinks returns a CSVFiles sink writing into dir (created if needed). Part files left in
@@ -138,12 +149,12 @@ func (s *CSVFiles) Start(header []string) error {
 func (s *CSVFiles) Write(r *RowResult) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec := make([]string, 0, 4+len(s.header))
-	errText := ""
+	rec := make([]string, 0, sinkFixed+len(s.header))
+	errText, code, msg, fields := "", "", "", ""
 	if r.Error != nil {
-		errText = r.Error.Error()
+		errText, code, msg, fields = r.Error.Error(), r.Error.StatusCode, r.Error.Message, strings.Join(r.Error.Fields, ",")
 	}
-	rec = append(rec, strconv.Itoa(int(r.Outcome)), r.ID, strconv.FormatBool(r.Created), errText)
+	rec = append(rec, strconv.Itoa(int(r.Outcome)), r.ID, strconv.FormatBool(r.Created), errText, code, msg, fields, r.JobID, r.BatchID)
 	vals := r.Values
 	for i := range s.header {
 		v := ""
@@ -272,7 +283,7 @@ func (s *CSVFiles) compact() error {
 }
 
 // Close merges everything received (and, after ResumeCSVSinks, every part an interrupted load
-// left) into the four files and removes the part files unless Keep is set.
+// left) into the five files and removes the part files unless Keep is set.
 func (s *CSVFiles) Close() (err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -301,7 +312,8 @@ func (s *CSVFiles) Close() (err error) {
 		SuccessFile:     append([]string{"sf__Row", "sf__Id", "sf__Created"}, s.header...),
 		FailureFile:     append([]string{"sf__Row", "sf__Id", "sf__Error"}, s.header...),
 		UnprocessedFile: s.header,
-		ResultsFile:     append([]string{"sf__Row", "sf__Outcome", "sf__Id", "sf__Created", "sf__Error"}, s.header...),
+		UnknownFile:     append([]string{"sf__Row", "sf__Job", "sf__Batch", "sf__Error"}, s.header...),
+		ResultsFile:     append(slices.Clone(ResultColumns), s.header...),
 	} {
 		f, err := os.Create(filepath.Join(s.dir, name))
 		if err != nil {
@@ -327,20 +339,29 @@ func (s *CSVFiles) Close() (err error) {
 	err = mergeParts(s.runs, func(row int64, rec []string) error {
 		oc, _ := strconv.Atoi(rec[0])
 		num := strconv.FormatInt(row, 10)
-		vals := rec[4:]
+		if len(rec) < sinkFixed {
+			return fmt.Errorf("part record of row %d has %d fields", row, len(rec))
+		}
+		vals := rec[sinkFixed:]
 		var werr error
 		switch Outcome(oc) {
 		case Succeeded:
 			_, werr = files[SuccessFile].w.Write(append([]string{num, rec[1], rec[2]}, vals...))
 		case Failed:
 			_, werr = files[FailureFile].w.Write(append([]string{num, rec[1], rec[3]}, vals...))
+		case Unknown:
+			_, werr = files[UnknownFile].w.Write(append([]string{num, rec[7], rec[8], rec[3]}, vals...))
 		default:
 			if len(vals) > 0 {
 				_, werr = files[UnprocessedFile].w.Write(vals)
 			}
 		}
 		if werr == nil {
-			_, werr = files[ResultsFile].w.Write(append([]string{num, strings.ReplaceAll(Outcome(oc).String(), " ", "_"), rec[1], rec[2], rec[3]}, vals...))
+			created := rec[2]
+			if Outcome(oc) != Succeeded {
+				created = ""
+			}
+			_, werr = files[ResultsFile].w.Write(append([]string{num, strings.ReplaceAll(Outcome(oc).String(), " ", "_"), rec[1], created, rec[4], rec[5], rec[6], rec[7], rec[8]}, vals...))
 		}
 		return werr
 	})

@@ -12,7 +12,7 @@
 // sObject Collections, and Bulk API 1.0 and 2.0, over real HTTP and HTTPS on
 // 127.0.0.1. Records are validated like Salesforce validates them and fail
 // with its error codes. Tests control the clock (WithClock), inject faults
-// (FailNext, DropNext, AddFault with latency, ExpireSessions,
+// (FailNext, DropNext, AddFault with latency or After (a request served, then its answer lost), ExpireSessions,
 // SetLimitRemaining, Bulk().FailNextJob ...) and read or write records
 // directly (Insert, Get, Count, Org). The same controls are reachable over
 // HTTP under /_emulator/ (see package emulator), for clients in

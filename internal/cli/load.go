@@ -104,6 +104,8 @@ sfbatch-runs/UTCTIME-SUFFIX printed at start and end):
   failure.csv      rows that failed, with Salesforce's error (a row the reader
                    cannot accept fails alone as SFBATCH_INVALID_ROW)
   unprocessed.csv  rows that were never processed (ready to load again)
+  unknown.csv      rows that may have been saved but whose result could not be
+                   read, with their job and batch ids (--resume settles them)
   results.csv      every row in input order with its outcome
   run.db           the journal; events.jsonl the job transitions and retries;
                    summary.json the counts
@@ -459,8 +461,13 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	if o.input == "-" && o.spooled == "" && loadErr == nil {
 		rf.store.SetRunInput(context.WithoutCancel(ctx), rf.run.ID, stdin.n, hex.EncodeToString(stdin.h.Sum(nil)))
 	}
-	// An interrupted run keeps its part files for --resume.
-	sinks.Keep = loadErr != nil
+	// An interrupted run, or one with rows of unknown outcome, keeps its part files and stays
+	// open for --resume, which settles those rows.
+	runErr := loadErr
+	if runErr == nil && sum != nil && sum.Unknown > 0 {
+		runErr = fmt.Errorf("%d rows have an unknown outcome", sum.Unknown)
+	}
+	sinks.Keep = runErr != nil
 	closeErr := sinks.Close()
 	if opts.Resume && closeErr == nil {
 		// The engine counts only the rows this call handled; results.csv holds the whole run.
@@ -472,6 +479,7 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 		"success":     filepath.Join(rf.dir, load.SuccessFile),
 		"failure":     filepath.Join(rf.dir, load.FailureFile),
 		"unprocessed": filepath.Join(rf.dir, load.UnprocessedFile),
+		"unknown":     filepath.Join(rf.dir, load.UnknownFile),
 		"results":     filepath.Join(rf.dir, load.ResultsFile),
 		"summary":     filepath.Join(rf.dir, summaryFile),
 		"events":      filepath.Join(rf.dir, eventsFile),
@@ -483,7 +491,7 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	if loadErr == nil && closeErr != nil {
 		code, exitErr = ExitError, fmt.Errorf("writing result files: %w", closeErr)
 	}
-	rf.end(out, loadErr, code)
+	rf.end(out, runErr, code)
 	var preErr *load.PreflightError
 	if !o.Quiet && !errors.As(loadErr, &preErr) {
 		if o.JSON {
@@ -494,7 +502,7 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 			printSummary(ios, o, out)
 		}
 	}
-	if code != ExitOK && code != ExitUsage && loadErr != nil && !o.Quiet && !errors.As(loadErr, &preErr) {
+	if code != ExitOK && code != ExitUsage && runErr != nil && !o.Quiet && !errors.As(loadErr, &preErr) {
 		fmt.Fprintf(ios.ErrOut, "resume with: %s --resume %s\n", resumeCommand(cmd, o), rf.dir)
 	}
 	return out, withExit(code, exitErr)
@@ -539,6 +547,8 @@ func recount(path string, sum *load.Summary) error {
 			n.Failed++
 		case "not_processed":
 			n.NotProcessed++
+		case "unknown":
+			n.Unknown++
 		}
 		switch {
 		case code >= 0 && rec[code] != "":
@@ -549,8 +559,8 @@ func recount(path string, sum *load.Summary) error {
 			}
 		}
 	}
-	sum.Rows, sum.Succeeded, sum.Created, sum.Failed, sum.NotProcessed, sum.ErrorCodes =
-		n.Rows, n.Succeeded, n.Created, n.Failed, n.NotProcessed, n.ErrorCodes
+	sum.Rows, sum.Succeeded, sum.Created, sum.Failed, sum.NotProcessed, sum.Unknown, sum.ErrorCodes =
+		n.Rows, n.Succeeded, n.Created, n.Failed, n.NotProcessed, n.Unknown, n.ErrorCodes
 	return nil
 }
 
@@ -581,8 +591,12 @@ func loadExit(sum *load.Summary, loadErr error, out *loadOutcome) (int, error) {
 	var pe *load.PreflightError
 	switch {
 	case loadErr == nil:
-		if sum.Failed > 0 || sum.NotProcessed > 0 {
-			return ExitRowsFailed, fmt.Errorf("%d of %d rows failed or were not processed; see %s", sum.Failed+sum.NotProcessed, sum.Rows, out.Files["results"])
+		if sum.Failed > 0 || sum.NotProcessed > 0 || sum.Unknown > 0 {
+			msg := fmt.Sprintf("%d of %d rows failed or were not processed", sum.Failed+sum.NotProcessed, sum.Rows)
+			if sum.Unknown > 0 {
+				msg += fmt.Sprintf(", %d have an unknown outcome (see %s)", sum.Unknown, out.Files["unknown"])
+			}
+			return ExitRowsFailed, fmt.Errorf("%s; see %s", msg, out.Files["results"])
 		}
 		return ExitOK, nil
 	case errors.As(loadErr, &ie):
@@ -744,6 +758,8 @@ type summaryDoc struct {
 	Created      int64             `json:"created"`
 	Failed       int64             `json:"failed"`
 	NotProcessed int64             `json:"not_processed"`
+	Unknown      int64             `json:"unknown"`
+	Unclaimed    []string          `json:"unclaimed_jobs,omitempty"`
 	Retried      int64             `json:"retried"`
 	ErrorCodes   map[string]int64  `json:"error_codes"`
 	Jobs         []string          `json:"jobs"`
@@ -757,7 +773,7 @@ func summaryJSON(o *loadOptions, out *loadOutcome, err error) summaryDoc {
 	s := out.Summary
 	d := summaryDoc{
 		Object: o.Object, Operation: string(o.Operation), API: s.API.String(), Rows: s.Rows,
-		Succeeded: s.Succeeded, Created: s.Created, Failed: s.Failed, NotProcessed: s.NotProcessed,
+		Succeeded: s.Succeeded, Created: s.Created, Failed: s.Failed, NotProcessed: s.NotProcessed, Unknown: s.Unknown, Unclaimed: s.UnclaimedJobs,
 		Retried: s.Retried, ErrorCodes: s.ErrorCodes, Seconds: s.Duration.Seconds(), Files: out.Files,
 	}
 	if d.ErrorCodes == nil {
@@ -796,6 +812,12 @@ func printSummary(ios *IOStreams, o *loadOptions, out *loadOutcome) {
 	fmt.Fprintf(w, "  succeeded      %d (%d created)\n", s.Succeeded, s.Created)
 	fmt.Fprintf(w, "  failed         %d\n", s.Failed)
 	fmt.Fprintf(w, "  not processed  %d\n", s.NotProcessed)
+	if s.Unknown > 0 {
+		fmt.Fprintf(w, "  unknown        %d (may have been saved; see unknown.csv, --resume settles them)\n", s.Unknown)
+	}
+	for _, id := range s.UnclaimedJobs {
+		fmt.Fprintf(w, "  job %s may have been created by a request whose answer was lost; check it and abort it\n", id)
+	}
 	if s.Retried > 0 {
 		fmt.Fprintf(w, "  retried        %d resubmissions\n", s.Retried)
 	}
@@ -819,6 +841,9 @@ func printSummary(ios *IOStreams, o *loadOptions, out *loadOutcome) {
 	fmt.Fprintf(w, "  success        %s\n", out.Files["success"])
 	fmt.Fprintf(w, "  failure        %s\n", out.Files["failure"])
 	fmt.Fprintf(w, "  unprocessed    %s\n", out.Files["unprocessed"])
+	if s.Unknown > 0 {
+		fmt.Fprintf(w, "  unknown        %s\n", out.Files["unknown"])
+	}
 }
 
 // runFolder is the open folder of one load run: its journal, its events and its identity.
@@ -986,8 +1011,8 @@ func (rf *runFolder) end(out *loadOutcome, loadErr error, code int) {
 	doc.ErrorCodes, doc.Jobs = map[string]int64{}, []string{}
 	if out != nil && out.Summary != nil {
 		s := out.Summary
-		doc.API, doc.Rows, doc.Succeeded, doc.Created, doc.Failed, doc.NotProcessed, doc.Retried =
-			s.API.String(), s.Rows, s.Succeeded, s.Created, s.Failed, s.NotProcessed, s.Retried
+		doc.API, doc.Rows, doc.Succeeded, doc.Created, doc.Failed, doc.NotProcessed, doc.Unknown, doc.Retried =
+			s.API.String(), s.Rows, s.Succeeded, s.Created, s.Failed, s.NotProcessed, s.Unknown, s.Retried
 		if s.ErrorCodes != nil {
 			doc.ErrorCodes = s.ErrorCodes
 		}

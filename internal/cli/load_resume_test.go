@@ -17,8 +17,8 @@ import (
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
 
-// TestLoadResume interrupts an insert after its first job was closed (its results cannot be
-// fetched), then runs the printed resume command: the job's results are collected rather than
+// TestLoadResume runs an insert whose first job's results cannot be fetched (its rows end
+// unknown, the run stays open), then runs the printed resume command: the job's results are collected rather than
 // its rows sent again, and results.csv lists every row exactly once.
 func TestLoadResume(t *testing.T) {
 	t.Parallel()
@@ -93,6 +93,9 @@ func TestLoadResume(t *testing.T) {
 			collected++
 		}
 	}
+	// The first run went on past the job whose results it could not read (its 100 rows were
+	// left unknown); the resume settles just those rows from the job, and its summary counts
+	// the whole run.
 	if collected != 1 || res.Summary.Rows != n {
 		t.Errorf("resume: %d jobs collected, %d rows read: %+v", collected, res.Summary.Rows, res.Summary.Jobs)
 	}

@@ -43,7 +43,7 @@ func (p *loadProgress) Event(e load.Event) {
 		p.read.Store(e.Total)
 	case load.RowsDone:
 		p.done.Store(e.Total)
-		if e.Outcome == load.Failed || e.Outcome == load.NotProcessed {
+		if e.Outcome == load.Failed || e.Outcome == load.NotProcessed || e.Outcome == load.Unknown {
 			p.failed.Add(e.Rows)
 		}
 	case load.RowsRetried:

@@ -1,0 +1,339 @@
+package load_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/sfbatch/sfbatch/jobstore"
+	"github.com/sfbatch/sfbatch/load"
+	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/salesforcetest"
+	"github.com/sfbatch/sfbatch/sfcsv"
+)
+
+// faultMatrixRows is the rows of each cell of the fault matrix; SFBATCH_FAULT_MATRIX_ROWS
+// changes it (scripts/fault-matrix runs larger inputs through the CLI).
+func faultMatrixRows(t *testing.T) int {
+	if v := os.Getenv("SFBATCH_FAULT_MATRIX_ROWS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			t.Fatalf("SFBATCH_FAULT_MATRIX_ROWS=%q", v)
+		}
+		return n
+	}
+	if testing.Short() {
+		return 2_000
+	}
+	return 20_000
+}
+
+// A fault cell: one API, one request, one way of failing it.
+type faultCell struct {
+	api   load.API
+	step  string // the request faulted
+	fault salesforcetest.Fault
+}
+
+// requestPaths are the requests of each API's load, as emulator path patterns.
+var requestPaths = map[load.API][]struct{ step, method, path string }{
+	load.Bulk2: {
+		{"create", "POST", "/services/data/*/jobs/ingest"},
+		{"upload", "PUT", "/services/data/*/jobs/ingest/*/batches"},
+		{"close", "PATCH", "/services/data/*/jobs/ingest/*"},
+		{"poll", "GET", "/services/data/*/jobs/ingest/*"},
+		{"results", "GET", "/services/data/*/jobs/ingest/*/successfulResults*"},
+	},
+	load.Bulk1: {
+		{"create", "POST", "/services/async/*/job"},
+		{"batch-add", "POST", "/services/async/*/job/*/batch"},
+		{"poll", "GET", "/services/async/*/job/*/batch/*"},
+		{"results", "GET", "/services/async/*/job/*/batch/*/result"},
+	},
+	load.Collections: {
+		{"insert", "POST", "/services/data/*/composite/sobjects"},
+	},
+}
+
+// faultKinds are the ways a request fails: refused or dropped before the server did the work,
+// or answered with an error or cut off after it did (the answer is lost).
+var faultKinds = []struct {
+	name string
+	f    salesforcetest.Fault
+}{
+	{"500", salesforcetest.Fault{Status: 500}},
+	{"drop", salesforcetest.Fault{Drop: true}},
+	{"500-after", salesforcetest.Fault{Status: 500, After: true}},
+	{"drop-after", salesforcetest.Fault{Drop: true, After: true}},
+}
+
+// TestFaultMatrix loads through every API under every fault that applies to its requests,
+// a session that expires mid-run, Ctrl-C and a crash (kill -9) followed by a resume, and
+// checks for each cell: every row has exactly one outcome in results.csv; no row labelled
+// failed or not processed is in the org; every succeeded row is, and nothing else is but rows
+// of unknown outcome; reloading unprocessed.csv duplicates nothing; no job is left Open.
+func TestFaultMatrix(t *testing.T) {
+	t.Parallel()
+	n := faultMatrixRows(t)
+	for _, api := range []load.API{load.Bulk2, load.Bulk1, load.Collections} {
+		for _, req := range requestPaths[api] {
+			for _, k := range faultKinds {
+				f := k.f
+				f.Method, f.Path, f.Times = req.method, req.path, 2
+				cell := faultCell{api: api, step: req.step, fault: f}
+				t.Run(fmt.Sprintf("%s/%s/%s", api, req.step, k.name), func(t *testing.T) {
+					t.Parallel()
+					runFaultCell(t, cell, n, "")
+				})
+			}
+		}
+		t.Run(fmt.Sprintf("%s/session-expiry", api), func(t *testing.T) {
+			t.Parallel()
+			runFaultCell(t, faultCell{api: api}, n, "expire")
+		})
+		t.Run(fmt.Sprintf("%s/ctrl-c+resume", api), func(t *testing.T) {
+			t.Parallel()
+			runFaultCell(t, faultCell{api: api}, n, "cancel")
+		})
+		t.Run(fmt.Sprintf("%s/kill+resume", api), func(t *testing.T) {
+			t.Parallel()
+			runFaultCell(t, faultCell{api: api}, n, "kill")
+		})
+	}
+}
+
+// sessionTokens hands out the emulator's session, a new one after ExpireSessions.
+type sessionTokens struct{ srv *salesforcetest.Server }
+
+func (s sessionTokens) Token(context.Context) (*salesforce.Token, error) {
+	return &salesforce.Token{AccessToken: s.srv.AccessToken(), InstanceURL: s.srv.URL()}, nil
+}
+
+// runFaultCell runs one cell; interrupt is "" (the fault only), "expire" (sessions expire
+// mid-run), "cancel" (Ctrl-C mid-run, then --resume) or "kill" (the process dies after a job
+// was closed, then --resume).
+func runFaultCell(t *testing.T, cell faultCell, n int, interrupt string) {
+	srv := salesforcetest.New(t)
+	c, err := salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithTokenSource(sessionTokens{srv}),
+		salesforce.WithRetry(salesforce.RetryPolicy{MaxAttempts: 3, MinBackoff: 1e6, MaxBackoff: 5e6}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	prefix := "M"
+	rows := emuContacts(n, prefix)
+	batch := map[load.API]int{load.Bulk2: n / 4, load.Bulk1: max(n/10, 1), load.Collections: 200}[cell.api]
+	opts := quick(load.Options{Object: "Contact", API: cell.api, BatchSize: batch, Concurrency: 4, Preflight: load.PreflightOff, RunID: "r1"})
+	dir := t.TempDir()
+	store, err := jobstore.Open(ctx, filepath.Join(dir, "run.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.CreateRun(ctx, jobstore.Run{ID: "r1", Object: "Contact", Operation: "insert"}); err != nil {
+		t.Fatal(err)
+	}
+	if cell.fault.Method != "" {
+		if _, err := srv.AddFault(cell.fault); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, err := load.CSVSinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := opts
+	first.Journal = store
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var sink load.Sink = files
+	var done atomic.Int64
+	first.Progress = load.ProgressFunc(func(e load.Event) {
+		if e.Kind != load.RowsDone {
+			return
+		}
+		switch d := done.Add(e.Rows); {
+		case interrupt == "expire" && d >= int64(n/3) && d-e.Rows < int64(n/3):
+			srv.ExpireSessions()
+		case interrupt == "cancel" && d >= int64(n/3):
+			cancel()
+		}
+	})
+	var cj *crashJournal
+	if interrupt == "kill" {
+		cj = &crashJournal{Store: store, at: jobstore.JobClosed, nth: 2, cancel: cancel}
+		if cell.api == load.Collections {
+			cj.at = jobstore.JobUploaded
+			cj.nth = max(n/batch/3, 2)
+		}
+		if cell.api == load.Bulk1 {
+			cj.at, cj.nth = jobstore.JobUploaded, 3
+		}
+		first.Journal = cj
+		sink = &crashSink{files, cj}
+	}
+	sum, err := load.New(c).Load(runCtx, src(emuHeader, rows), sink, first)
+	interrupted := interrupt == "cancel" || interrupt == "kill"
+	switch {
+	case interrupted && err == nil:
+		t.Fatalf("the load was not interrupted: %+v", sum)
+	case !interrupted && err != nil:
+		t.Fatalf("load: %v (summary %+v)", err, sum)
+	}
+	if cj == nil {
+		files.Keep = interrupted || sum.Unknown > 0
+		if cerr := files.Close(); cerr != nil {
+			t.Fatal(cerr)
+		}
+	}
+	srv.ClearFaults()
+	if interrupted {
+		// The interrupted run's own files: checked before the resume changes them.
+		if cj == nil {
+			checkFaultResults(t, c, dir, n, prefix, false)
+		}
+		files, err = load.ResumeCSVSinks(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again := opts
+		again.Journal, again.Resume = store, true
+		sum, err = load.New(c).Load(ctx, src(emuHeader, rows), files, again)
+		if cerr := files.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatalf("resume: %v", err)
+		}
+	}
+	checkFaultResults(t, c, dir, n, prefix, true)
+	checkNoOpenJobs(t, c)
+	_ = sum
+}
+
+// checkFaultResults checks results.csv against the org (see TestFaultMatrix); with reload it
+// also loads unprocessed.csv again and checks that nothing was duplicated.
+func checkFaultResults(t *testing.T, c *salesforce.Client, dir string, n int, prefix string, reload bool) {
+	t.Helper()
+	ctx := t.Context()
+	got := readResultsFull(t, dir)
+	if len(got) != n {
+		t.Errorf("results.csv has %d rows, want %d", len(got), n)
+	}
+	inOrg := orgKeys(t, c)
+	counts := map[string]int{}
+	for row := int64(1); row <= int64(n); row++ {
+		r, ok := got[row]
+		if !ok {
+			t.Errorf("row %d has no outcome", row)
+			continue
+		}
+		counts[r.outcome]++
+		key := fmt.Sprintf("%s-%05d", prefix, row)
+		switch r.outcome {
+		case "succeeded":
+			if inOrg[key] != 1 {
+				t.Errorf("row %d succeeded but the org has it %d times", row, inOrg[key])
+			}
+		case "failed", "not_processed":
+			if inOrg[key] != 0 {
+				t.Errorf("row %d is %s (%s) but the org has it", row, r.outcome, r.err)
+			}
+		case "unknown":
+			if r.job == "" && r.err != load.StatusOutcomeUnknown {
+				t.Errorf("row %d is unknown without a job or cause: %+v", row, r)
+			}
+		default:
+			t.Errorf("row %d: outcome %q", row, r.outcome)
+		}
+		if inOrg[key] > 1 {
+			t.Errorf("row %d is %d times in the org", row, inOrg[key])
+		}
+	}
+	t.Logf("outcomes %v", counts)
+	for k := range inOrg {
+		row, err := strconv.ParseInt(strings.TrimPrefix(k, prefix+"-"), 10, 64)
+		if r := got[row]; err != nil || (r.outcome != "succeeded" && r.outcome != "unknown") {
+			t.Errorf("the org has %s, whose row is %q", k, r.outcome)
+		}
+	}
+	if !reload {
+		return
+	}
+	f, err := os.Open(filepath.Join(dir, load.UnprocessedFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	src := load.CSVSource(f, load.UnprocessedFile, load.CSVOptions{})
+	if _, err := load.New(c).Load(ctx, src, nil, quick(load.Options{Object: "Contact", API: load.Bulk2, Preflight: load.PreflightOff})); err != nil {
+		t.Fatalf("reloading unprocessed.csv: %v", err)
+	}
+	for k, v := range orgKeys(t, c) {
+		if v > 1 {
+			t.Errorf("after reloading unprocessed.csv, %s is %d times in the org", k, v)
+		}
+	}
+}
+
+// fullResult is one line of results.csv.
+type fullResult struct{ outcome, id, err, job string }
+
+func readResultsFull(t *testing.T, dir string) map[int64]fullResult {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, load.ResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd := sfcsv.NewReader(f, sfcsv.ReaderOptions{})
+	if _, err := rd.Header(); err != nil {
+		t.Fatal(err)
+	}
+	out := map[int64]fullResult{}
+	for {
+		rec, err := rd.Read()
+		if err != nil {
+			break
+		}
+		row, _ := strconv.ParseInt(rec[0], 10, 64)
+		if _, dup := out[row]; dup {
+			t.Errorf("results.csv: row %d listed twice", row)
+		}
+		out[row] = fullResult{outcome: rec[1], id: rec[2], err: rec[4], job: rec[7]}
+	}
+	return out
+}
+
+// orgKeys counts the org's contacts by External_Id__c.
+func orgKeys(t *testing.T, c *salesforce.Client) map[string]int {
+	t.Helper()
+	keys := map[string]int{}
+	for rec, err := range c.Query(t.Context(), "SELECT External_Id__c FROM Contact") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := rec.Get("External_Id__c")
+		s, _ := v.(string)
+		keys[s]++
+	}
+	return keys
+}
+
+// checkNoOpenJobs fails on any job of the org still Open.
+func checkNoOpenJobs(t *testing.T, c *salesforce.Client) {
+	t.Helper()
+	for j, err := range c.Bulk2.ListIngestJobs(t.Context()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State == salesforce.JobStateOpen {
+			t.Errorf("job %s (%s) left Open", j.ID, j.JobType)
+		}
+	}
+}
