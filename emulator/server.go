@@ -46,7 +46,10 @@ type Config struct {
 	// SchemaFile is a JSON file of custom objects and fields, merged over the
 	// default schema. Ignored when Schema is set.
 	SchemaFile string
-	// DataFile is the SQLite file records persist in; "" keeps them in memory.
+	// DataFile is the SQLite file the org persists in: records, Bulk jobs
+	// (unless Bulk.DataFile names another file) and the TLS certificate,
+	// which a server started again over it reuses while it is valid. ""
+	// keeps everything in memory.
 	DataFile string
 	// OrgID is the 18-character organization id; "" means a fixed default.
 	OrgID string
@@ -206,7 +209,14 @@ func New(cfg Config) (*Server, error) {
 	if bo.Seed == 0 {
 		bo.Seed = cfg.Seed
 	}
-	s.bulk = bulk.New(o, bo)
+	if bo.DataFile == "" {
+		bo.DataFile = cfg.DataFile
+	}
+	s.bulk, err = bulk.Open(o, bo)
+	if err != nil {
+		_ = o.Close()
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
 	s.rest = rest.New(o, rest.Options{Clock: cfg.Clock})
 	s.handler = s.buildHandler()
 	return s, nil
@@ -227,7 +237,7 @@ func (s *Server) Start() error {
 		addr = DefaultAddr
 	}
 	if s.cfg.TLS {
-		cert, err := newCertificate(time.Now(), s.cfg.TLSHosts...)
+		cert, err := s.serverCertificate(time.Now())
 		if err != nil {
 			return err
 		}

@@ -286,6 +286,9 @@ func (s *Service) v2CreateMultipart(w http.ResponseWriter, r *http.Request, ver 
 		return
 	}
 	j.id = s.newIDLocked(prefixJob)
+	if s.st != nil {
+		s.noteStoreErr(s.st.saveUpload(j.id, content))
+	}
 	j.upload, j.uploaded = content, true
 	// A multipart create is an upload and an UploadComplete in one request;
 	// both are allowed from the Open state newV2Job gave the job.
@@ -408,6 +411,7 @@ func (s *Service) v2DeleteJob(w http.ResponseWriter, j *job) {
 	if e == nil {
 		j.deleted = true
 		s.dropPendingLocked(j)
+		s.saveJobLocked(j)
 	}
 	s.mu.Unlock()
 	if e != nil {
@@ -446,6 +450,14 @@ func (s *Service) v2Upload(w http.ResponseWriter, r *http.Request, j *job) {
 		wire.WriteError(w, http.StatusBadRequest, "BULK_API_ERROR", fmt.Sprintf("Exceeded max size limit of %d bytes (base64-encoded) for job data", MaxUploadBytes))
 		return
 	}
+	if s.st != nil {
+		// Written before the job says it has data, so a restart never finds
+		// an uploaded job without its upload.
+		if err := s.st.saveUpload(j.id, data); err != nil {
+			wire.WriteError(w, http.StatusInternalServerError, "UNKNOWN_EXCEPTION", "the emulator could not keep the upload: "+err.Error())
+			return
+		}
+	}
 	s.mu.Lock()
 	// Another upload, or an abort, may have come in while this one was read.
 	if j.uploaded || s.jobStepLocked(j, jobUpload, "") != nil {
@@ -454,6 +466,7 @@ func (s *Service) v2Upload(w http.ResponseWriter, r *http.Request, j *job) {
 		return
 	}
 	j.upload, j.uploaded = data, true
+	s.saveJobLocked(j)
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusCreated)
 }
@@ -467,8 +480,9 @@ func (s *Service) segmentSource(j *job, seg []byte) (*csvSource, error) {
 // failJobLocked moves a Bulk 2.0 job to Failed with msg, if the table
 // allows it from its state. Caller holds s.mu.
 func (s *Service) failJobLocked(j *job, msg string) {
-	if s.jobStepLocked(j, jobFail, "") == nil {
+	if jobAllowsLocked(j, jobFail) {
 		j.errorMessage = msg
+		s.jobStepLocked(j, jobFail, "")
 	}
 }
 
@@ -504,6 +518,7 @@ func (s *Service) splitUpload(_ context.Context, j *job) {
 		b.id = s.newIDLocked(prefixBatch)
 		b.seq = i
 		b.created, b.modstamp = now, now
+		s.saveBatchLocked(b)
 	}
 	j.batches = segs
 	s.mu.Unlock()
@@ -566,7 +581,7 @@ func segmentUpload(j *job, data []byte, hdrEnd int) []*batch {
 		if n == 0 {
 			break
 		}
-		segs = append(segs, &batch{job: j, state: batchQueued, data: data[start:pos], records: n})
+		segs = append(segs, &batch{job: j, state: batchQueued, data: data[start:pos], from: start, to: pos, records: n})
 	}
 	return segs
 }

@@ -83,9 +83,18 @@
 //
 // # Differences from Salesforce
 //
-//   - Uploads and results are held in memory (Salesforce keeps them for 7
-//     days); jobs are never purged and the 24-hour job age limit is only
-//     enforced for adding Bulk 1.0 batches.
+//   - Jobs are never purged (Salesforce keeps results for 7 days) and the
+//     24-hour job age limit is only enforced for adding Bulk 1.0 batches.
+//     Without Options.DataFile they live in memory only.
+//   - With Options.DataFile, jobs, batches, uploads and results are written
+//     through to the file (a chunk's outcomes after the org has committed
+//     its rows) and a service opened over it resumes their work. After a
+//     shutdown (Close) nothing is lost or repeated; after a crash, a chunk
+//     whose rows the org had committed but whose outcomes were not yet
+//     written is written again (up to ChunkRecords rows per running batch).
+//     Query results are not stored: they are selected again when the
+//     service opens, from the org as it is then; lock contention is not
+//     modelled for batches that resume.
 //   - A Bulk 2.0 query runs when the job is created (so malformed queries
 //     are rejected with 400, as Salesforce does) and its rows are a snapshot
 //     of that moment; the job then moves through InProgress to JobComplete

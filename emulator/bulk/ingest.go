@@ -121,10 +121,16 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 	reqs := make([]org.WriteRequest, 0, ChunkRecords)
 	pend := make([]pendingRow, 0, ChunkRecords)
 	rowIdx := 0
+	s.mu.Lock()
+	done := b.attempted // rows with an outcome before a restart
+	s.mu.Unlock()
 	var quotaErr error
 	flush := func() bool {
 		if len(pend) == 0 {
 			return true
+		}
+		if ctx.Err() != nil {
+			return false // stopping: this chunk stays without an outcome
 		}
 		// Bulk 2.0 ingest records count against the daily allowance as
 		// they are processed, one chunk at a time; a chunk that does not
@@ -137,11 +143,11 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 		}
 		var results []org.WriteResult
 		if len(reqs) > 0 {
-			results = s.org.Write(ctx, j.createdBy, reqs, false)
+			// A chunk once written keeps its outcomes, even when the
+			// service stops during the modelled processing time.
+			results = s.org.Write(context.WithoutCancel(ctx), j.createdBy, reqs, false)
 		}
-		if !s.sleep(ctx, s.recordCost(len(pend))) {
-			return false
-		}
+		slept := s.sleep(ctx, s.recordCost(len(pend)))
 		s.mu.Lock()
 		k := 0
 		for _, p := range pend {
@@ -155,9 +161,10 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 			s.appendResultLocked(b, p, res)
 		}
 		b.modstamp = s.clk.Now()
+		s.saveProgressLocked(b)
 		// A Bulk 1.0 batch in progress finishes after an abort; a Bulk 2.0
 		// job stops at the next chunk and the rest is unprocessed.
-		stop := j.kind == kindV2Ingest && (j.state == stateAborted || j.state == stateFailed)
+		stop := !slept || j.kind == kindV2Ingest && (j.state == stateAborted || j.state == stateFailed)
 		s.mu.Unlock()
 		reqs = reqs[:0]
 		pend = pend[:0]
@@ -171,6 +178,10 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 		if err != nil {
 			flush()
 			return err
+		}
+		if rowIdx < done {
+			rowIdx++
+			continue
 		}
 		p := pendingRow{raw: r.raw}
 		switch {

@@ -492,6 +492,7 @@ func TestTransitionTables(t *testing.T) {
 		t.Run("jobs", func(t *testing.T) { walkJobs(t, cov) })
 		t.Run("processor", func(t *testing.T) { walkProcessor(t, cov) })
 		t.Run("batches", func(t *testing.T) { walkBatches(t, cov) })
+		t.Run("restart", func(t *testing.T) { walkRestart(t, cov) })
 	})
 	if t.Failed() {
 		return

@@ -45,6 +45,7 @@ type Org struct {
 	ids         idGen
 	defaultUser string
 	store       *sqliteStore // nil without a data file
+	settings    map[string]string
 
 	limits limits
 	faults faults
@@ -330,6 +331,32 @@ func (o *Org) Close() error {
 
 // ID returns the 18-character organization id.
 func (o *Org) ID() string { return o.orgID }
+
+// Setting returns the value SetSetting stored under key.
+func (o *Org) Setting(key string) (string, bool) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	v, ok := o.settings[key]
+	return v, ok
+}
+
+// SetSetting stores value under key: in the data file when the org has
+// one, so it survives a restart, and in memory otherwise. It is for state
+// the layers above keep with the org (the emulator's TLS certificate).
+func (o *Org) SetSetting(key, value string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.store != nil {
+		if err := o.store.saveSetting(key, value); err != nil {
+			return fmt.Errorf("org: save setting %s: %w", key, err)
+		}
+	}
+	if o.settings == nil {
+		o.settings = map[string]string{}
+	}
+	o.settings[key] = value
+	return nil
+}
 
 // DefaultUserID returns the id of the org's default user.
 func (o *Org) DefaultUserID() string { return o.defaultUser }

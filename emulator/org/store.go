@@ -91,6 +91,9 @@ func (s *sqliteStore) load(o *Org) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("org: load data file: %w", err)
 	}
+	if err := s.loadSettings(o); err != nil {
+		return fmt.Errorf("org: load data file settings: %w", err)
+	}
 	// The id counter, so ids of hard-deleted records are never reused.
 	var pod string
 	var next uint64
@@ -99,6 +102,33 @@ func (s *sqliteStore) load(o *Org) error {
 		o.ids.next = next
 	}
 	return nil
+}
+
+// settingPrefix marks the meta rows that hold Org.SetSetting's values.
+const settingPrefix = "setting:"
+
+func (s *sqliteStore) loadSettings(o *Org) error {
+	rows, err := s.db.Query("SELECT key, value FROM meta WHERE key LIKE 'setting:%'")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return err
+		}
+		if o.settings == nil {
+			o.settings = map[string]string{}
+		}
+		o.settings[strings.TrimPrefix(k, settingPrefix)] = v
+	}
+	return rows.Err()
+}
+
+func (s *sqliteStore) saveSetting(key, value string) error {
+	_, err := s.db.Exec("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", settingPrefix+key, value)
+	return err
 }
 
 // encodeRecord appends the JSON object of a record's non-null values.
