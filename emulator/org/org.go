@@ -53,12 +53,13 @@ type Org struct {
 
 // table holds the records of one object.
 type table struct {
-	ob   *Object
-	rows []*record // insertion order; nil where a record was hard-deleted
-	live int       // non-nil rows, including the recycle bin
-	byID map[string]*record
-	idx  []*index // aligned with ob.indexed
-	seq  int      // records ever added, for auto numbers
+	ob    *Object
+	rows  []*record          // insertion order; nil where a record was hard-deleted
+	live  int                // non-nil rows, including the recycle bin
+	ids   *idIndex           // shared by every table of the org
+	other map[string]*record // records whose id idIndex does not hold
+	idx   []*index           // aligned with ob.indexed
+	seq   int                // records ever added, for auto numbers
 }
 
 // record is one row: values indexed by field position.
@@ -67,9 +68,39 @@ type record struct {
 	pos  int
 }
 
-func (r *record) id() string           { return r.vals[posID].(string) }
-func (r *record) deleted() bool        { d, _ := r.vals[posIsDeleted].(bool); return d }
-func (t *table) get(id string) *record { return t.byID[id] }
+func (r *record) id() string    { return r.vals[posID].(string) }
+func (r *record) deleted() bool { d, _ := r.vals[posIsDeleted].(bool); return d }
+func (t *table) get(id string) *record {
+	if n, ok := t.ids.num(id); ok {
+		if n < uint64(len(t.ids.byNum)) {
+			if r := t.ids.byNum[n]; r != nil && r.id() == id {
+				return r
+			}
+		}
+		return nil
+	}
+	return t.other[id]
+}
+
+// setID makes r findable by its id (nil r: forget id).
+func (t *table) setID(id string, r *record) {
+	n, ok := t.ids.num(id)
+	if !ok {
+		if r == nil {
+			delete(t.other, id)
+		} else {
+			t.other[id] = r
+		}
+		return
+	}
+	if n >= uint64(len(t.ids.byNum)) {
+		if r == nil {
+			return
+		}
+		t.ids.byNum = append(t.ids.byNum, make([]*record, n+1-uint64(len(t.ids.byNum)))...)
+	}
+	t.ids.byNum[n] = r
+}
 
 // index maps a unique or external id field's value (lower-cased unless the
 // field is case-sensitive) to the non-deleted records holding it.
@@ -158,8 +189,8 @@ func (ix *index) remove(r *record) {
 	}
 }
 
-func newTable(ob *Object) *table {
-	t := &table{ob: ob, byID: map[string]*record{}}
+func newTable(ob *Object, ids *idIndex) *table {
+	t := &table{ob: ob, ids: ids, other: map[string]*record{}}
 	for _, p := range ob.indexed {
 		t.idx = append(t.idx, &index{field: ob.Fields[p], one: map[string]*record{}})
 	}
@@ -171,7 +202,7 @@ func (t *table) add(r *record) {
 	r.pos = len(t.rows)
 	t.rows = append(t.rows, r)
 	t.live++
-	t.byID[r.id()] = r
+	t.setID(r.id(), r)
 	if !r.deleted() {
 		t.indexAdd(r)
 	}
@@ -181,7 +212,7 @@ func (t *table) add(r *record) {
 func (t *table) restore(r *record) {
 	t.rows[r.pos] = r
 	t.live++
-	t.byID[r.id()] = r
+	t.setID(r.id(), r)
 	if !r.deleted() {
 		t.indexAdd(r)
 	}
@@ -193,7 +224,7 @@ func (t *table) drop(r *record) {
 	}
 	t.rows[r.pos] = nil
 	t.live--
-	delete(t.byID, r.id())
+	t.setID(r.id(), nil)
 }
 
 func (t *table) indexAdd(r *record) {
@@ -236,8 +267,9 @@ func New(opts Options) (*Org, error) {
 	if o.clock == nil {
 		o.clock = clock.Real{}
 	}
+	ids := &idIndex{pod: o.ids.pod}
 	for _, ob := range o.schema.objects {
-		o.tables[ob] = newTable(ob)
+		o.tables[ob] = newTable(ob, ids)
 	}
 	o.orgID = opts.OrgID
 	if o.orgID == "" {

@@ -474,7 +474,7 @@ func (a *accessor) get(r *record) any {
 		if id == "" {
 			return nil
 		}
-		if r = a.hops[i].t.byID[id]; r == nil {
+		if r = a.hops[i].t.get(id); r == nil {
 			return nil
 		}
 	}
