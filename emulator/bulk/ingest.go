@@ -120,6 +120,10 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 	rate := s.contentionRate()
 	reqs := make([]org.WriteRequest, 0, ChunkRecords)
 	pend := make([]pendingRow, 0, ChunkRecords)
+	// The field maps of a CSV chunk go back to its source once the org has
+	// read them: the org keeps values, never a request's map.
+	csv, _ := src.(*csvSource)
+	maps := make([]map[string]any, 0, ChunkRecords)
 	rowIdx := 0
 	s.mu.Lock()
 	done := b.attempted // rows with an outcome before a restart
@@ -168,6 +172,10 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 		s.mu.Unlock()
 		reqs = reqs[:0]
 		pend = pend[:0]
+		if csv != nil {
+			csv.recycle(maps)
+		}
+		maps = maps[:0]
 		return !stop
 	}
 	for {
@@ -183,15 +191,15 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 			rowIdx++
 			continue
 		}
+		maps = append(maps, r.fields)
 		p := pendingRow{raw: r.raw}
+		if r.rowErr == nil && !r.lengthsChecked {
+			r.rowErr = checkFieldLengths(r.fields)
+		}
 		switch {
 		case r.rowErr != nil:
 			p.preset = &org.WriteResult{Errors: []org.Error{*r.rowErr}}
 		default:
-			if e := checkFieldLengths(r.fields); e != nil {
-				p.preset = &org.WriteResult{Errors: []org.Error{*e}}
-				break
-			}
 			var parent string
 			if rate > 0 && len(contended) > 0 {
 				parent = s.contendedParent(j, r.fields, contended)
@@ -217,6 +225,10 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 	return quotaErr
 }
 
+// resultRowOverhead is what a successful-results row adds to its input
+// row: a quoted 18-character id, a quoted flag and the separators.
+const resultRowOverhead = 32
+
 // msgIngestRecordsExceeded fails a Bulk 2.0 ingest job whose records no
 // longer fit in the daily allowance.
 const msgIngestRecordsExceeded = "ExceededQuota : Maximum number of Bulk API 2.0 ingest records per rolling 24-hour period exceeded; the rest of the job was not processed"
@@ -231,9 +243,19 @@ func idIfUpdate(req org.WriteRequest) string {
 // checkFieldLengths fails a row whose value exceeds MaxFieldChars.
 func checkFieldLengths(fields map[string]any) *org.Error {
 	for k, v := range fields {
-		if s, ok := v.(string); ok && len(s) > MaxFieldChars && utf8.RuneCountInString(s) > MaxFieldChars {
-			return &org.Error{StatusCode: "STRING_TOO_LONG", Message: fmt.Sprintf("%s: data value too large: %s... (max length=%d)", k, s[:20], MaxFieldChars), Fields: []string{k}}
+		if s, ok := v.(string); ok {
+			if e := checkFieldLength(k, s); e != nil {
+				return e
+			}
 		}
+	}
+	return nil
+}
+
+// checkFieldLength fails value s of field k when it exceeds MaxFieldChars.
+func checkFieldLength(k, s string) *org.Error {
+	if len(s) > MaxFieldChars && utf8.RuneCountInString(s) > MaxFieldChars {
+		return &org.Error{StatusCode: "STRING_TOO_LONG", Message: fmt.Sprintf("%s: data value too large: %s... (max length=%d)", k, s[:20], MaxFieldChars), Fields: []string{k}}
 	}
 	return nil
 }
@@ -403,6 +425,11 @@ func (s *Service) appendResultLocked(b *batch, p pendingRow, res *org.WriteResul
 			j.failed++
 		}
 		delim, eol := byte(j.delim), j.lineEnding.Terminator()
+		if b.results == nil && b.savedResults == 0 {
+			// Room for the segment echoed with an id and a flag per row,
+			// so the file is not copied as it grows.
+			b.results = make([]byte, 0, len(b.data)+b.records*resultRowOverhead)
+		}
 		if res.Success {
 			b.results = appendQuoted(b.results, res.ID)
 			b.results = append(b.results, delim)

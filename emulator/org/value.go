@@ -231,11 +231,23 @@ func pickValue(f *Field, s string) (string, bool) {
 
 func validEmail(s string) bool {
 	local, domain, ok := strings.Cut(s, "@")
-	if !ok || local == "" || domain == "" || strings.ContainsAny(s, " \t\r\n,;<>()[]\\\"") || strings.Contains(domain, "@") {
+	if !ok || local == "" || domain == "" || hasEmailSpecial(s) || strings.Contains(domain, "@") {
 		return false
 	}
 	dot := strings.LastIndexByte(domain, '.')
 	return dot > 0 && dot < len(domain)-1 && !strings.Contains(domain, "..")
+}
+
+// hasEmailSpecial reports whether s holds a character an address may not
+// (white space, or one of ,;<>()[]\"), byte by byte: every one is ASCII.
+func hasEmailSpecial(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\r', '\n', ',', ';', '<', '>', '(', ')', '[', ']', '\\', '"':
+			return true
+		}
+	}
+	return false
 }
 
 // parseDate accepts yyyy-MM-dd, optionally followed by Z, an offset

@@ -524,16 +524,13 @@ func (w *writer) insert(t *table, fields map[string]any) WriteResult {
 	}
 	ob := t.ob
 	vals := w.newVals(len(ob.Fields))
-	for i, f := range ob.Fields {
-		switch {
-		case w.set[i]:
-			vals[i] = w.stage[i]
-		case f.Default != nil:
-			vals[i] = f.Default
-		case f.Name == "OwnerId":
-			vals[i] = w.userAny
-		}
-		if vals[i] == nil && f.Type == TypeBoolean {
+	copy(vals, ob.insertDefaults)
+	if ob.ownerPos >= 0 {
+		vals[ob.ownerPos] = w.userAny
+	}
+	for _, i := range w.setList {
+		vals[i] = w.stage[i]
+		if vals[i] == nil && ob.Fields[i].Type == TypeBoolean {
 			vals[i] = false
 		}
 	}
@@ -541,9 +538,9 @@ func (w *writer) insert(t *table, fields map[string]any) WriteResult {
 		vals[ob.byName["name"]] = ob.nameFn(vals)
 	}
 	var missing []string
-	for i, f := range ob.Fields {
-		if vals[i] == nil && f.Required() {
-			missing = append(missing, f.Name)
+	for _, i := range ob.requiredPos {
+		if vals[i] == nil {
+			missing = append(missing, ob.Fields[i].Name)
 		}
 	}
 	if missing != nil {
