@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,6 +42,9 @@ func BenchmarkIngest1M(b *testing.B) { benchIngest(b, benchRows, Options{}) }
 func BenchmarkIngestProfiles(b *testing.B) {
 	b.Run("instant", func(b *testing.B) { benchIngest(b, 100_000, Options{}) })
 	b.Run("realistic", func(b *testing.B) { benchIngest(b, 100_000, Options{Profile: DefaultRealistic()}) })
+	b.Run("instant-datafile", func(b *testing.B) {
+		benchIngest(b, 100_000, Options{DataFile: filepath.Join(b.TempDir(), "org.db")})
+	})
 }
 
 func benchIngest(b *testing.B, rows int, opts Options) {

@@ -201,10 +201,15 @@ func (s *Service) v2CreateIngest(w http.ResponseWriter, r *http.Request, ver wir
 	if !decodeJSON(w, r, &req) {
 		return
 	}
-	j := s.newV2Job(w, req, kindV2Ingest, ver, userID)
-	if j == nil {
-		return
+	if j := s.newV2Job(w, req, kindV2Ingest, ver, userID); j != nil {
+		s.addV2Ingest(w, j, nil)
 	}
+}
+
+// addV2Ingest registers a new Bulk 2.0 ingest job, unless MaxOpenJobs
+// leaves no room, and answers with it. content, when not nil, is uploaded
+// with the job's creation (a multipart request), which also closes it.
+func (s *Service) addV2Ingest(w http.ResponseWriter, j *job, content []byte) {
 	s.mu.Lock()
 	if s.openJobsFullLocked() {
 		s.mu.Unlock()
@@ -212,7 +217,20 @@ func (s *Service) v2CreateIngest(w http.ResponseWriter, r *http.Request, ver wir
 		return
 	}
 	j.id = s.newIDLocked(prefixJob)
+	if content != nil {
+		if s.st != nil {
+			s.noteStoreErr(s.st.saveUpload(j.id, content))
+		}
+		j.upload, j.uploaded = content, true
+		// An upload and an UploadComplete in one request; both are allowed
+		// from the Open state newV2Job gave the job.
+		s.jobStepLocked(j, jobUpload, "")
+		s.jobStepLocked(j, jobUploadComplete, stateUploadComplete)
+	}
 	s.addJobLocked(j)
+	if content != nil {
+		s.enqueueLocked(&work{job: j})
+	}
 	s.mu.Unlock()
 	s.writeV2Job(w, http.StatusOK, j, false)
 }
@@ -275,29 +293,9 @@ func (s *Service) v2CreateMultipart(w http.ResponseWriter, r *http.Request, ver 
 		wire.WriteError(w, http.StatusBadRequest, "INVALIDJOB", fmt.Sprintf("InvalidJob : the content part exceeds %d characters; upload large data with PUT .../batches", MaxMultipartChars))
 		return
 	}
-	j := s.newV2Job(w, req, kindV2Ingest, ver, userID)
-	if j == nil {
-		return
+	if j := s.newV2Job(w, req, kindV2Ingest, ver, userID); j != nil {
+		s.addV2Ingest(w, j, content)
 	}
-	s.mu.Lock()
-	if s.openJobsFullLocked() {
-		s.mu.Unlock()
-		wire.WriteError(w, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", msgOpenJobs(s.maxOpen))
-		return
-	}
-	j.id = s.newIDLocked(prefixJob)
-	if s.st != nil {
-		s.noteStoreErr(s.st.saveUpload(j.id, content))
-	}
-	j.upload, j.uploaded = content, true
-	// A multipart create is an upload and an UploadComplete in one request;
-	// both are allowed from the Open state newV2Job gave the job.
-	s.jobStepLocked(j, jobUpload, "")
-	s.jobStepLocked(j, jobUploadComplete, stateUploadComplete)
-	s.addJobLocked(j)
-	s.enqueueLocked(&work{job: j})
-	s.mu.Unlock()
-	s.writeV2Job(w, http.StatusOK, j, false)
 }
 
 // writeV2Job writes a Bulk 2.0 job; full adds the counters of job info.

@@ -225,6 +225,19 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 	return quotaErr
 }
 
+// appendResultRow appends a Bulk 2.0 result row: the id, the outcome
+// (sf__Created or sf__Error), then the row's cells as uploaded.
+func appendResultRow(dst []byte, delim byte, eol, id, outcome string, raw []string) []byte {
+	dst = appendQuoted(dst, id)
+	dst = append(dst, delim)
+	dst = appendQuoted(dst, outcome)
+	for _, c := range raw {
+		dst = append(dst, delim)
+		dst = appendQuoted(dst, c)
+	}
+	return append(dst, eol...)
+}
+
 // resultRowOverhead is what a successful-results row adds to its input
 // row: a quoted 18-character id, a quoted flag and the separators.
 const resultRowOverhead = 32
@@ -431,28 +444,14 @@ func (s *Service) appendResultLocked(b *batch, p pendingRow, res *org.WriteResul
 			b.results = make([]byte, 0, len(b.data)+b.records*resultRowOverhead)
 		}
 		if res.Success {
-			b.results = appendQuoted(b.results, res.ID)
-			b.results = append(b.results, delim)
-			b.results = appendQuoted(b.results, strconv.FormatBool(res.Created))
-			for _, c := range p.raw {
-				b.results = append(b.results, delim)
-				b.results = appendQuoted(b.results, c)
-			}
-			b.results = append(b.results, eol...)
+			b.results = appendResultRow(b.results, delim, eol, res.ID, strconv.FormatBool(res.Created), p.raw)
 			return
 		}
 		id := res.ID
 		if id == "" {
 			id = idIfUpdate(org.WriteRequest{Op: opOf(j.operation), ID: p.inID})
 		}
-		b.failures = appendQuoted(b.failures, id)
-		b.failures = append(b.failures, delim)
-		b.failures = appendQuoted(b.failures, errorText(res.Errors))
-		for _, c := range p.raw {
-			b.failures = append(b.failures, delim)
-			b.failures = appendQuoted(b.failures, c)
-		}
-		b.failures = append(b.failures, eol...)
+		b.failures = appendResultRow(b.failures, delim, eol, id, errorText(res.Errors), p.raw)
 		return
 	}
 	id := res.ID

@@ -9,8 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	_ "modernc.org/sqlite" // database/sql driver "sqlite", pure Go
-
+	"github.com/sfbatch/sfbatch/emulator/org"
 	"github.com/sfbatch/sfbatch/emulator/wire"
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
@@ -31,26 +30,15 @@ type store struct {
 }
 
 func openStore(path string) (*store, error) {
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		return nil, fmt.Errorf("bulk: open data file %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(1)
-	for _, stmt := range []string{
-		"PRAGMA journal_mode=WAL",
-		"PRAGMA synchronous=NORMAL",
-		"PRAGMA busy_timeout=5000",
+	db, err := org.OpenDataFile(path,
 		"CREATE TABLE IF NOT EXISTS bulk_jobs (id TEXT NOT NULL PRIMARY KEY, seq INTEGER NOT NULL, data TEXT NOT NULL)",
 		"CREATE TABLE IF NOT EXISTS bulk_batches (id TEXT NOT NULL PRIMARY KEY, job TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL)",
 		"CREATE TABLE IF NOT EXISTS bulk_uploads (job TEXT NOT NULL PRIMARY KEY, data BLOB NOT NULL)",
 		"CREATE TABLE IF NOT EXISTS bulk_batch_data (batch TEXT NOT NULL PRIMARY KEY, data BLOB NOT NULL)",
 		"CREATE TABLE IF NOT EXISTS bulk_results (batch TEXT NOT NULL, n INTEGER NOT NULL, results BLOB NOT NULL, failures BLOB NOT NULL, PRIMARY KEY(batch, n))",
-		"CREATE TABLE IF NOT EXISTS bulk_meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)",
-	} {
-		if _, err := db.Exec(stmt); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("bulk: data file %s: %s: %w", path, stmt, err)
-		}
+		"CREATE TABLE IF NOT EXISTS bulk_meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)")
+	if err != nil {
+		return nil, fmt.Errorf("bulk: %w", err)
 	}
 	return &store{db: db}, nil
 }
@@ -58,57 +46,57 @@ func openStore(path string) (*store, error) {
 // jobRecord is the stored form of a job's fields (not its upload, batches
 // or query result).
 type jobRecord struct {
-	Kind             apiKind   `json:"kind"`
-	Version          string    `json:"version"`
-	Operation        string    `json:"operation"`
-	Object           string    `json:"object"`
-	ExtID            string    `json:"extId,omitempty"`
-	ContentType      string    `json:"contentType"`
-	Concurrency      string    `json:"concurrency"`
-	AssignmentRuleID string    `json:"assignmentRuleId,omitempty"`
-	Delim            string    `json:"delim"`
-	LineEnding       string    `json:"lineEnding"`
-	CreatedBy        string    `json:"createdBy"`
-	Created          time.Time `json:"created"`
-	Modstamp         time.Time `json:"modstamp"`
-	State            string    `json:"state"`
-	ErrorMessage     string    `json:"errorMessage,omitempty"`
-	Deleted          bool      `json:"deleted,omitempty"`
-	Processed        int64     `json:"processed"`
-	Failed           int64     `json:"failed"`
-	Retries          int64     `json:"retries"`
-	TotalMS          int64     `json:"totalMs"`
-	APIMS            int64     `json:"apiMs"`
-	Uploaded         bool      `json:"uploaded,omitempty"`
-	Header           []string  `json:"header,omitempty"`
-	HeaderLine       []byte    `json:"headerLine,omitempty"`
-	Query            string    `json:"query,omitempty"`
-	PKChunkSize      int       `json:"pkChunkSize,omitempty"`
-	PKParent         string    `json:"pkParent,omitempty"`
-	PKStartRow       string    `json:"pkStartRow,omitempty"`
-	PK               bool      `json:"pk,omitempty"`
+	counts
+	Kind             apiKind  `json:"kind"`
+	Version          string   `json:"version"`
+	Operation        string   `json:"operation"`
+	Object           string   `json:"object"`
+	ExtID            string   `json:"extId,omitempty"`
+	ContentType      string   `json:"contentType"`
+	Concurrency      string   `json:"concurrency"`
+	AssignmentRuleID string   `json:"assignmentRuleId,omitempty"`
+	Delim            string   `json:"delim"`
+	LineEnding       string   `json:"lineEnding"`
+	CreatedBy        string   `json:"createdBy"`
+	State            string   `json:"state"`
+	ErrorMessage     string   `json:"errorMessage,omitempty"`
+	Deleted          bool     `json:"deleted,omitempty"`
+	Retries          int64    `json:"retries"`
+	Uploaded         bool     `json:"uploaded,omitempty"`
+	Header           []string `json:"header,omitempty"`
+	HeaderLine       []byte   `json:"headerLine,omitempty"`
+	Query            string   `json:"query,omitempty"`
+	PKChunkSize      int      `json:"pkChunkSize,omitempty"`
+	PKParent         string   `json:"pkParent,omitempty"`
+	PKStartRow       string   `json:"pkStartRow,omitempty"`
+	PK               bool     `json:"pk,omitempty"`
+}
+
+// counts are the stored times and counters jobs and batches both have.
+type counts struct {
+	Created   time.Time `json:"created"`
+	Modstamp  time.Time `json:"modstamp"`
+	Processed int64     `json:"processed"`
+	Failed    int64     `json:"failed"`
+	TotalMS   int64     `json:"totalMs"`
+	APIMS     int64     `json:"apiMs"`
 }
 
 // batchRecord is the stored form of a batch's fields (not its data or
 // results).
 type batchRecord struct {
-	State        string    `json:"state"`
-	StateMessage string    `json:"stateMessage,omitempty"`
-	Created      time.Time `json:"created"`
-	Modstamp     time.Time `json:"modstamp"`
-	Processed    int64     `json:"processed"`
-	Failed       int64     `json:"failed"`
-	TotalMS      int64     `json:"totalMs"`
-	APIMS        int64     `json:"apiMs"`
-	ContentType  string    `json:"contentType,omitempty"`
-	From         int       `json:"from,omitempty"` // Bulk 2.0: the segment's span of the upload
-	To           int       `json:"to,omitempty"`
-	Records      int       `json:"records,omitempty"`
-	Attempted    int       `json:"attempted"`
-	NResults     int       `json:"nResults,omitempty"`
-	Query        string    `json:"query,omitempty"`
-	ResultID     string    `json:"resultId,omitempty"`
-	Chunk        bool      `json:"chunk,omitempty"`
+	counts
+	State        string `json:"state"`
+	StateMessage string `json:"stateMessage,omitempty"`
+	ContentType  string `json:"contentType,omitempty"`
+	From         int    `json:"from,omitempty"` // Bulk 2.0: the segment's span of the upload
+	To           int    `json:"to,omitempty"`
+	Records      int    `json:"records,omitempty"`
+	Attempted    int    `json:"attempted"`
+	NResults     int    `json:"nResults,omitempty"`
+	Query        string `json:"query,omitempty"`
+	ResultID     string `json:"resultId,omitempty"`
+	Chunk        bool   `json:"chunk,omitempty"`
 }
 
 func recordOfJob(j *job) jobRecord {
@@ -116,8 +104,8 @@ func recordOfJob(j *job) jobRecord {
 		Kind: j.kind, Version: j.version.String(), Operation: j.operation, Object: j.object, ExtID: j.extID,
 		ContentType: j.contentType, Concurrency: j.concurrency, AssignmentRuleID: j.assignmentRuleID,
 		Delim: j.delim.Name(), LineEnding: j.lineEnding.String(), CreatedBy: j.createdBy,
-		Created: j.created, Modstamp: j.modstamp, State: j.state, ErrorMessage: j.errorMessage, Deleted: j.deleted,
-		Processed: j.processed, Failed: j.failed, Retries: j.retries, TotalMS: j.totalMS, APIMS: j.apiMS,
+		counts: counts{j.created, j.modstamp, j.processed, j.failed, j.totalMS, j.apiMS},
+		State:  j.state, ErrorMessage: j.errorMessage, Deleted: j.deleted, Retries: j.retries,
 		Uploaded: j.uploaded, Header: j.header, HeaderLine: j.headerLine, Query: j.query,
 	}
 	if j.pk != nil {
@@ -155,8 +143,8 @@ func (r jobRecord) job(id string) (*job, error) {
 
 func recordOfBatch(b *batch) batchRecord {
 	return batchRecord{
-		State: b.state, StateMessage: b.stateMessage, Created: b.created, Modstamp: b.modstamp,
-		Processed: b.processed, Failed: b.failed, TotalMS: b.totalMS, APIMS: b.apiMS, ContentType: b.contentType,
+		counts: counts{b.created, b.modstamp, b.processed, b.failed, b.totalMS, b.apiMS},
+		State:  b.state, StateMessage: b.stateMessage, ContentType: b.contentType,
 		From: b.from, To: b.to, Records: b.records, Attempted: b.attempted, NResults: b.nResults,
 		Query: b.query, ResultID: b.resultID, Chunk: b.chunk,
 	}

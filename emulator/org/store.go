@@ -24,25 +24,35 @@ type sqliteStore struct {
 }
 
 func openStore(path string) (*sqliteStore, error) {
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		return nil, fmt.Errorf("org: open data file %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(1)
-	for _, stmt := range []string{
-		"PRAGMA journal_mode=WAL",
-		"PRAGMA synchronous=NORMAL",
-		"PRAGMA busy_timeout=5000",
+	db, err := OpenDataFile(path,
 		"CREATE TABLE IF NOT EXISTS records (object TEXT NOT NULL, id TEXT NOT NULL PRIMARY KEY, data TEXT NOT NULL)",
 		"CREATE INDEX IF NOT EXISTS records_object ON records(object, id)",
-		"CREATE TABLE IF NOT EXISTS meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)",
-	} {
-		if _, err := db.Exec(stmt); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("org: data file %s: %s: %w", path, stmt, err)
-		}
+		"CREATE TABLE IF NOT EXISTS meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)")
+	if err != nil {
+		return nil, fmt.Errorf("org: %w", err)
 	}
 	return &sqliteStore{db: db}, nil
+}
+
+// OpenDataFile opens the SQLite file at path as the org opens its data
+// file (WAL journal, one connection, a busy timeout, so that the emulator's
+// other packages can keep their own tables in the same file beside the
+// org's), creating it if needed, and runs schema: the statements that
+// create the caller's tables.
+func OpenDataFile(path string, schema ...string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return nil, fmt.Errorf("open data file %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	pragmas := []string{"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000"}
+	for _, stmt := range append(pragmas, schema...) {
+		if _, err := db.Exec(stmt); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("data file %s: %s: %w", path, stmt, err)
+		}
+	}
+	return db, nil
 }
 
 func (s *sqliteStore) close() error { return s.db.Close() }
