@@ -39,9 +39,10 @@
 // restart: package org keeps the records there, package bulk the Bulk jobs
 // with their state, uploads and results (and resumes the work that was in
 // progress), and this package the TLS certificate, reused while it is valid
-// and names the configured hosts, so clients keep trusting the emulator.
-// Sessions are not kept. The file then holds the certificate's private key
-// and is made readable by its owner only.
+// and names the configured hosts, so clients keep trusting the emulator,
+// and the sessions and refresh tokens (under the SHA-256 of each token,
+// never the token), so their tokens stay valid. The file then holds the
+// certificate's private key and is made readable by its owner only.
 //
 // # Schema files
 //

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,8 +12,9 @@ import (
 )
 
 // TestRestartKeepsCertificateAndJobs restarts an emulator over the same
-// data file: clients keep trusting it (the CA certificate is the same) and
-// a Bulk API 2.0 load begun before the restart is finished after it.
+// data file: clients keep trusting it (the CA certificate is the same),
+// their access and refresh tokens stay valid, and a Bulk API 2.0 load begun
+// before the restart is finished after it.
 func TestRestartKeepsCertificateAndJobs(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "org.db")
@@ -31,6 +33,10 @@ func TestRestartKeepsCertificateAndJobs(t *testing.T) {
 	ca := first.CACertPEM()
 	client := first.Client() // trusts the first run's certificate only
 	tok := mustToken(t, first)
+	refresh, err := first.NewRefreshToken(DefaultUsername, DefaultApp().ClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	jobs := first.URL() + "/services/data/v62.0/jobs/ingest"
 	r := do(t, client, "POST", jobs, map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"},
 		strings.NewReader(`{"object":"Contact","operation":"insert"}`))
@@ -58,7 +64,20 @@ func TestRestartKeepsCertificateAndJobs(t *testing.T) {
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("data file holding the TLS key: %v, %v; want mode 0600", fi.Mode(), err)
 	}
-	tok = mustToken(t, second)
+	for _, name := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(name)
+		if err == nil && (bytes.Contains(b, []byte(tok)) || bytes.Contains(b, []byte(refresh))) {
+			t.Errorf("%s holds a token as it was issued", name)
+		}
+	}
+	if !second.SessionValid(tok) {
+		t.Fatal("the access token of the first run is not valid after the restart")
+	}
+	r = postForm(t, second, second.URL(), url.Values{
+		"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {DefaultApp().ClientID}}, nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("refresh token after the restart: %d %s", r.status, r.body)
+	}
 	jobs = second.URL() + "/services/data/v62.0/jobs/ingest"
 	r = do(t, client, "PATCH", jobs+"/"+job.ID, map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"},
 		strings.NewReader(`{"state":"UploadComplete"}`))

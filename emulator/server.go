@@ -47,9 +47,10 @@ type Config struct {
 	// default schema. Ignored when Schema is set.
 	SchemaFile string
 	// DataFile is the SQLite file the org persists in: records, Bulk jobs
-	// (unless Bulk.DataFile names another file) and the TLS certificate,
-	// which a server started again over it reuses while it is valid. ""
-	// keeps everything in memory.
+	// (unless Bulk.DataFile names another file), sessions and refresh
+	// tokens (by hash) and the TLS certificate, which a server started
+	// again over it reuses while it is valid. "" keeps everything in
+	// memory.
 	DataFile string
 	// OrgID is the 18-character organization id; "" means a fixed default.
 	OrgID string
@@ -163,7 +164,11 @@ func New(cfg Config) (*Server, error) {
 		orgName:   cfg.OrgName,
 		profileID: "00e000000000001AAA",
 	}
-	s.sessions = newSessionStore(cfg.Clock, cfg.SessionLifetime, cfg.OrgID)
+	var keep *org.Org
+	if cfg.DataFile != "" {
+		keep = o
+	}
+	s.sessions = newSessionStore(cfg.Clock, cfg.SessionLifetime, cfg.OrgID, keep)
 	ctx := context.Background()
 	for _, u := range cfg.Users {
 		if u.Username == "" {
@@ -324,6 +329,7 @@ func (s *Server) Close() error {
 			s.client.CloseIdleConnections()
 		}
 		s.mu.Unlock()
+		s.sessions.flush()
 		errs := []error{s.bulk.Close(), s.org.Close()}
 		s.closeErr = errors.Join(errs...)
 	})

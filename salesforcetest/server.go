@@ -47,8 +47,8 @@ func WithSchemaFile(path string) Option {
 }
 
 // WithDataFile keeps the org in a SQLite file, so that a server started
-// again over it has the same records, Bulk jobs (state, data, results) and
-// CA certificate.
+// again over it has the same records, Bulk jobs (state, data, results),
+// sessions and CA certificate.
 func WithDataFile(path string) Option { return func(cfg *emulator.Config) { cfg.DataFile = path } }
 
 // WithBulkOptions configures the Bulk API processing model (profile, lock

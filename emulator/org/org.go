@@ -374,7 +374,8 @@ func (o *Org) Setting(key string) (string, bool) {
 
 // SetSetting stores value under key: in the data file when the org has
 // one, so it survives a restart, and in memory otherwise. It is for state
-// the layers above keep with the org (the emulator's TLS certificate).
+// the layers above keep with the org (the emulator's TLS certificate and
+// sessions).
 func (o *Org) SetSetting(key, value string) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -388,6 +389,32 @@ func (o *Org) SetSetting(key, value string) error {
 	}
 	o.settings[key] = value
 	return nil
+}
+
+// DeleteSetting removes what SetSetting stored under key.
+func (o *Org) DeleteSetting(key string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.store != nil {
+		if err := o.store.deleteSetting(key); err != nil {
+			return fmt.Errorf("org: delete setting %s: %w", key, err)
+		}
+	}
+	delete(o.settings, key)
+	return nil
+}
+
+// Settings returns the settings whose keys start with prefix.
+func (o *Org) Settings(prefix string) map[string]string {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	out := map[string]string{}
+	for k, v := range o.settings {
+		if strings.HasPrefix(k, prefix) {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // DefaultUserID returns the id of the org's default user.

@@ -136,6 +136,11 @@ func (s *sqliteStore) loadSettings(o *Org) error {
 	return rows.Err()
 }
 
+func (s *sqliteStore) deleteSetting(key string) error {
+	_, err := s.db.Exec("DELETE FROM meta WHERE key = ?", settingPrefix+key)
+	return err
+}
+
 func (s *sqliteStore) saveSetting(key, value string) error {
 	_, err := s.db.Exec("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", settingPrefix+key, value)
 	return err

@@ -40,8 +40,9 @@ It listens on loopback by default, serves HTTPS with a self-signed certificate
 (the CA certificate is written to a file whose path is printed), and prints the
 emulator's own local credentials, then serves until interrupted. Records are kept
 in memory, or in a SQLite file with --data, which also keeps the Bulk jobs (their
-state, uploaded data and results) and the CA certificate, so a restarted emulator
-finishes the jobs it had begun and clients keep trusting it.
+state, uploaded data and results), the sessions and the CA certificate, so a
+restarted emulator finishes the jobs it had begun and clients keep trusting it
+with the tokens they hold.
 
 --schema adds custom objects and fields from a JSON file. Its format, with an
 example and every key, is in the emulator package's documentation, section
