@@ -124,9 +124,10 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 	// read them: the org keeps values, never a request's map.
 	csv, _ := src.(*csvSource)
 	maps := make([]map[string]any, 0, ChunkRecords)
-	rowIdx := 0
+	rowIdx, chunkStart := 0, 0
 	s.mu.Lock()
 	done := b.attempted // rows with an outcome before a restart
+	resumed := b.resumed
 	s.mu.Unlock()
 	var quotaErr error
 	flush := func() bool {
@@ -136,20 +137,36 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 		if ctx.Err() != nil {
 			return false // stopping: this chunk stays without an outcome
 		}
+		// With a data file the org stores each chunk's results with its
+		// records (under the batch and the chunk's first row), until the
+		// chunk's outcomes are in the file too: a chunk the org applied
+		// before a crash is not applied again when the batch resumes.
+		tag := ""
+		var results []org.WriteResult
+		replayed := false
+		if s.st != nil && len(reqs) > 0 {
+			tag = b.id + ":" + strconv.Itoa(chunkStart)
+			if resumed && chunkStart == done {
+				prev, ok := s.org.TaggedResults(tag)
+				replayed = ok && len(prev) == len(reqs)
+				if replayed {
+					results = prev
+				}
+			}
+		}
 		// Bulk 2.0 ingest records count against the daily allowance as
 		// they are processed, one chunk at a time; a chunk that does not
 		// fit stops the job and it and the rest stay unprocessed.
-		if j.kind == kindV2Ingest {
+		if j.kind == kindV2Ingest && !replayed {
 			if err := s.org.Consume(limitV2Records, len(pend)); err != nil {
 				quotaErr = errors.New(msgIngestRecordsExceeded)
 				return false
 			}
 		}
-		var results []org.WriteResult
-		if len(reqs) > 0 {
+		if len(reqs) > 0 && !replayed {
 			// A chunk once written keeps its outcomes, even when the
 			// service stops during the modelled processing time.
-			results = s.org.Write(context.WithoutCancel(ctx), j.createdBy, reqs, false)
+			results = s.org.WriteTagged(context.WithoutCancel(ctx), j.createdBy, reqs, false, tag)
 		}
 		slept := s.sleep(ctx, s.recordCost(len(pend)))
 		s.mu.Lock()
@@ -169,7 +186,11 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 		// A Bulk 1.0 batch in progress finishes after an abort; a Bulk 2.0
 		// job stops at the next chunk and the rest is unprocessed.
 		stop := !slept || j.kind == kindV2Ingest && (j.state == stateAborted || j.state == stateFailed)
+		saved := s.storeErr == nil
 		s.mu.Unlock()
+		if tag != "" && saved {
+			_ = s.org.ForgetTag(tag) // a tag left behind is only read on a resume
+		}
 		reqs = reqs[:0]
 		pend = pend[:0]
 		if csv != nil {
@@ -190,6 +211,9 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 		if rowIdx < done {
 			rowIdx++
 			continue
+		}
+		if len(pend) == 0 {
+			chunkStart = rowIdx
 		}
 		maps = append(maps, r.fields)
 		p := pendingRow{raw: r.raw}

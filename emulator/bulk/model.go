@@ -111,6 +111,7 @@ type batch struct {
 	// Data file bookkeeping (see store).
 	from, to                    int  // Bulk 2.0: the segment's span of the job's upload
 	dataSaved                   bool // the request body is in the file
+	resumed                     bool // queued again by a restarted service
 	saves                       int  // result rows written so far
 	savedResults, savedFailures int  // bytes of results and failures in the file
 }

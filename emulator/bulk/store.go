@@ -453,7 +453,7 @@ func (s *Service) resumeLocked(ctx context.Context, j *job) error {
 		return nil
 	}
 	for _, b := range j.batches {
-		s.batchStepLocked(b, batchResume) // only an InProgress batch moves
+		b.resumed = s.batchStepLocked(b, batchResume) // only an InProgress batch moves
 		switch {
 		case b.state == batchQueued:
 			if j.kind == kindV2Ingest {

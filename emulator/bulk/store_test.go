@@ -2,6 +2,7 @@ package bulk
 
 import (
 	"encoding/csv"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -63,6 +64,26 @@ func (d *durable) restart() {
 	d.start(clock.NewFake(d.fc.Now()))
 }
 
+// crash stops everything as a killed process would, right after the org
+// committed a chunk whose outcomes the service had not yet written: from
+// then on the service writes nothing to the data file.
+func (d *durable) crash() {
+	d.t.Helper()
+	d.svc.mu.Lock()
+	st := d.svc.st
+	d.svc.st, d.svc.storeErr = nil, errors.New("crashed")
+	d.svc.mu.Unlock()
+	d.srv.Close()
+	_ = d.svc.Close() // its workers end; what they record stays in memory
+	if err := st.close(); err != nil {
+		d.t.Fatal(err)
+	}
+	if err := d.org.Close(); err != nil {
+		d.t.Fatal(err)
+	}
+	d.start(clock.NewFake(d.fc.Now()))
+}
+
 // readCSV parses a result file.
 func readCSV(t *testing.T, body string) [][]string {
 	t.Helper()
@@ -78,8 +99,12 @@ func readCSV(t *testing.T, body string) [][]string {
 func walkRestart(t *testing.T, cov *coverage) {
 	t.Run("ingest batch resumes mid-way", func(t *testing.T) {
 		t.Parallel()
-		testIngestResumesMidBatch(t)
+		testIngestResumesMidBatch(t, (*durable).restart)
 		cov.batch(batchTransition{batchInProgress, batchResume, batchQueued})
+	})
+	t.Run("ingest batch resumes after a crash", func(t *testing.T) {
+		t.Parallel()
+		testIngestResumesMidBatch(t, (*durable).crash)
 	})
 	t.Run("query runs again", func(t *testing.T) {
 		t.Parallel()
@@ -128,15 +153,16 @@ func walkRestart(t *testing.T, cov *coverage) {
 }
 
 // testIngestResumesMidBatch stops the service after the first chunk of a
-// Bulk 2.0 batch: after the restart the batch goes on from the row after
-// it, and every row is loaded exactly once and has exactly one result.
-func testIngestResumesMidBatch(t *testing.T) {
+// Bulk 2.0 batch, by a shutdown or a crash: after the restart the batch
+// goes on from the first row without a recorded outcome, and every row is
+// loaded exactly once and has exactly one result.
+func testIngestResumesMidBatch(t *testing.T, stop func(*durable)) {
 	const rows = 2*ChunkRecords + 50
 	d := newDurable(t, Realistic{PerRecordCost: time.Second})
 	id := d.ingestWithData(contactRows("Restart", rows))
 	wantStatus(t, d.patch(kindV2Ingest, id, stateUploadComplete), 200)
 	waitForWaiters(t, d.fc, 1) // the first chunk is written; its processing time runs
-	d.restart()
+	stop(d)
 	if got := d.state(kindV2Ingest, id); got != stateInProgress {
 		t.Fatalf("after restart: %s", got)
 	}

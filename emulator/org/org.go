@@ -325,7 +325,7 @@ func (o *Org) ensureDefaultUser() error {
 	if err != nil {
 		return err
 	}
-	res := o.write("", []WriteRequest{{Op: OpUpdate, Object: "User", ID: user, Fields: map[string]any{"ProfileId": prof}}}, true)
+	res := o.write("", []WriteRequest{{Op: OpUpdate, Object: "User", ID: user, Fields: map[string]any{"ProfileId": prof}}}, true, "")
 	if !res[0].Success {
 		return fmt.Errorf("org: set default user profile: %s", res[0].Errors[0].Message)
 	}
@@ -334,7 +334,7 @@ func (o *Org) ensureDefaultUser() error {
 
 // insertSystem inserts a record as the default user (who may not exist yet).
 func (o *Org) insertSystem(object string, fields map[string]any) (string, error) {
-	res := o.write("", []WriteRequest{{Op: OpInsert, Object: object, Fields: fields}}, true)
+	res := o.write("", []WriteRequest{{Op: OpInsert, Object: object, Fields: fields}}, true, "")
 	if !res[0].Success {
 		return "", fmt.Errorf("org: create default %s: %s", object, res[0].Errors[0].Message)
 	}

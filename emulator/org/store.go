@@ -27,7 +27,8 @@ func openStore(path string) (*sqliteStore, error) {
 	db, err := OpenDataFile(path,
 		"CREATE TABLE IF NOT EXISTS records (object TEXT NOT NULL, id TEXT NOT NULL PRIMARY KEY, data TEXT NOT NULL)",
 		"CREATE INDEX IF NOT EXISTS records_object ON records(object, id)",
-		"CREATE TABLE IF NOT EXISTS meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)")
+		"CREATE TABLE IF NOT EXISTS meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)",
+		"CREATE TABLE IF NOT EXISTS write_tags (tag TEXT NOT NULL PRIMARY KEY, results TEXT NOT NULL)")
 	if err != nil {
 		return nil, fmt.Errorf("org: %w", err)
 	}
@@ -227,7 +228,22 @@ func upsertSQL(n int) string {
 	return b.String()
 }
 
-func (s *sqliteStore) save(o *Org, dirty []dirtyRec) error {
+// taggedResults reads what save stored under tag.
+func (s *sqliteStore) taggedResults(tag string) ([]WriteResult, bool) {
+	var data string
+	if s.db.QueryRow("SELECT results FROM write_tags WHERE tag = ?", tag).Scan(&data) != nil {
+		return nil, false
+	}
+	var res []WriteResult
+	if json.Unmarshal([]byte(data), &res) != nil {
+		return nil, false
+	}
+	return res, true
+}
+
+// save writes the dirty records in one transaction, with results under tag
+// when tag is not empty (see Org.WriteTagged).
+func (s *sqliteStore) save(o *Org, dirty []dirtyRec, tag string, results []WriteResult) error {
 	tx, err := s.db.Begin()
 	if err != nil {
 		return err
@@ -282,6 +298,15 @@ func (s *sqliteStore) save(o *Org, dirty []dirtyRec) error {
 	}
 	if _, err := tx.Exec("INSERT INTO meta(key, value) VALUES('id_pod', ?), ('id_next', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", o.ids.pod, o.ids.next); err != nil {
 		return err
+	}
+	if tag != "" {
+		data, err := json.Marshal(results)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec("INSERT OR REPLACE INTO write_tags(tag, results) VALUES(?, ?)", tag, string(data)); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }

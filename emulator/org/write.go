@@ -63,10 +63,47 @@ func (o *Org) Write(ctx context.Context, userID string, reqs []WriteRequest, all
 		}
 		return res
 	}
-	return o.write(userID, reqs, allOrNone)
+	return o.write(userID, reqs, allOrNone, "")
 }
 
-func (o *Org) write(userID string, reqs []WriteRequest, allOrNone bool) []WriteResult {
+// WriteTagged is Write that, with a data file, also stores the results
+// under tag in the transaction that stores the records: after a crash,
+// TaggedResults tells a caller replaying its writes whether this one was
+// applied and what it returned, so it is not applied twice. The caller
+// forgets the tag (ForgetTag) once it has recorded the results itself.
+// Without a data file it is Write.
+func (o *Org) WriteTagged(ctx context.Context, userID string, reqs []WriteRequest, allOrNone bool, tag string) []WriteResult {
+	if err := ctx.Err(); err != nil {
+		return o.Write(ctx, userID, reqs, allOrNone)
+	}
+	return o.write(userID, reqs, allOrNone, tag)
+}
+
+// TaggedResults returns the results WriteTagged stored under tag, if that
+// write was applied and its tag not forgotten.
+func (o *Org) TaggedResults(tag string) ([]WriteResult, bool) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.store == nil {
+		return nil, false
+	}
+	return o.store.taggedResults(tag)
+}
+
+// ForgetTag removes the results stored under tag.
+func (o *Org) ForgetTag(tag string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.store == nil {
+		return nil
+	}
+	if _, err := o.store.db.Exec("DELETE FROM write_tags WHERE tag = ?", tag); err != nil {
+		return fmt.Errorf("org: forget write %s: %w", tag, err)
+	}
+	return nil
+}
+
+func (o *Org) write(userID string, reqs []WriteRequest, allOrNone bool, tag string) []WriteResult {
 	results := make([]WriteResult, len(reqs))
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -97,7 +134,7 @@ func (o *Org) write(userID string, reqs []WriteRequest, allOrNone bool) []WriteR
 		return results
 	}
 	if o.store != nil && len(w.dirty) > 0 {
-		if err := o.store.save(o, w.dirty); err != nil {
+		if err := o.store.save(o, w.dirty, tag, results); err != nil {
 			// Nothing reached the file: undo the changes in memory too and
 			// fail every row that had succeeded.
 			w.rollback()
