@@ -33,6 +33,17 @@
 // extract), so a misreading of the wire format on one side fails a test on
 // the other.
 //
+// # Data file
+//
+// With Config.DataFile (`sfbatch emulator --data FILE`) the org outlives a
+// restart: package org keeps the records there, package bulk the Bulk jobs
+// with their state, uploads and results (and resumes the work that was in
+// progress), and this package the TLS certificate, reused while it is valid
+// and names the configured hosts, so clients keep trusting the emulator,
+// and the sessions and refresh tokens (under the SHA-256 of each token,
+// never the token), so their tokens stay valid. The file then holds the
+// certificate's private key and is made readable by its owner only.
+//
 // # Schema files
 //
 // Config.SchemaFile (`sfbatch emulator --schema FILE`) is a JSON file of

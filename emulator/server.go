@@ -47,7 +47,11 @@ type Config struct {
 	// SchemaFile is a JSON file of custom objects and fields, merged over the
 	// default schema. Ignored when Schema is set.
 	SchemaFile string
-	// DataFile is the SQLite file records persist in; "" keeps them in memory.
+	// DataFile is the SQLite file the org persists in: records, Bulk jobs
+	// (unless Bulk.DataFile names another file), sessions and refresh
+	// tokens (by hash) and the TLS certificate, which a server started
+	// again over it reuses while it is valid. "" keeps everything in
+	// memory.
 	DataFile string
 	// OrgID is the 18-character organization id; "" means a fixed default.
 	OrgID string
@@ -167,7 +171,11 @@ func New(cfg Config) (*Server, error) {
 		orgName:   cfg.OrgName,
 		profileID: "00e000000000001AAA",
 	}
-	s.sessions = newSessionStore(cfg.Clock, cfg.SessionLifetime, cfg.OrgID)
+	var keep *org.Org
+	if cfg.DataFile != "" {
+		keep = o
+	}
+	s.sessions = newSessionStore(cfg.Clock, cfg.SessionLifetime, cfg.OrgID, keep)
 	ctx := context.Background()
 	for _, u := range cfg.Users {
 		if u.Username == "" {
@@ -213,7 +221,14 @@ func New(cfg Config) (*Server, error) {
 	if bo.Seed == 0 {
 		bo.Seed = cfg.Seed
 	}
-	s.bulk = bulk.New(o, bo)
+	if bo.DataFile == "" {
+		bo.DataFile = cfg.DataFile
+	}
+	s.bulk, err = bulk.Open(o, bo)
+	if err != nil {
+		_ = o.Close()
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
 	s.rest = rest.New(o, rest.Options{Clock: cfg.Clock})
 	s.handler = s.buildHandler()
 	s.soapLoginOff.Store(cfg.SOAPLoginDisabled)
@@ -235,7 +250,7 @@ func (s *Server) Start() error {
 		addr = DefaultAddr
 	}
 	if s.cfg.TLS {
-		cert, err := newCertificate(time.Now(), s.cfg.TLSHosts...)
+		cert, err := s.serverCertificate(time.Now())
 		if err != nil {
 			return err
 		}
@@ -322,6 +337,7 @@ func (s *Server) Close() error {
 			s.client.CloseIdleConnections()
 		}
 		s.mu.Unlock()
+		s.sessions.flush()
 		errs := []error{s.bulk.Close(), s.org.Close()}
 		s.closeErr = errors.Join(errs...)
 	})

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"os"
 	"time"
 )
 
@@ -20,12 +21,14 @@ import (
 type certificate struct {
 	tls    tls.Certificate
 	pemDER []byte // PEM-encoded certificate
+	keyPEM []byte // PEM-encoded PKCS #8 private key
 	pool   *x509.CertPool
 }
 
 // newCertificate generates a fresh ECDSA P-256 certificate valid for
 // 127.0.0.1, ::1 and localhost (plus any extra host names), from now-1h to
-// now+1y. The private key never leaves memory.
+// now+1y. The private key leaves memory only when the server keeps the
+// certificate in its data file (see Server.serverCertificate).
 func newCertificate(now time.Time, extraHosts ...string) (*certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -58,15 +61,75 @@ func newCertificate(now time.Time, extraHosts ...string) (*certificate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("emulator: create certificate: %w", err)
 	}
-	leaf, err := x509.ParseCertificate(der)
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return nil, fmt.Errorf("emulator: parse certificate: %w", err)
+		return nil, fmt.Errorf("emulator: encode TLS key: %w", err)
+	}
+	return parseCertificate(
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}))
+}
+
+// parseCertificate rebuilds a certificate from its PEM forms.
+func parseCertificate(certPEM, keyPEM []byte) (*certificate, error) {
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("emulator: TLS certificate: %w", err)
 	}
 	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return &certificate{
-		tls:    tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf},
-		pemDER: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pool:   pool,
-	}, nil
+	pool.AddCert(pair.Leaf)
+	return &certificate{tls: pair, pemDER: certPEM, keyPEM: keyPEM, pool: pool}, nil
+}
+
+// covers reports whether c is valid at now for a day more and names every
+// host in hosts.
+func (c *certificate) covers(now time.Time, hosts []string) bool {
+	leaf := c.tls.Leaf
+	if now.Before(leaf.NotBefore) || now.Add(24*time.Hour).After(leaf.NotAfter) {
+		return false
+	}
+	for _, h := range hosts {
+		if h != "" && leaf.VerifyHostname(h) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Settings under which the org keeps the TLS certificate.
+const (
+	settingTLSCert = "emulator.tls_cert"
+	settingTLSKey  = "emulator.tls_key"
+)
+
+// serverCertificate returns the certificate to serve: with a data file,
+// the one kept there while it is valid and covers the configured hosts
+// (so clients that trust it keep trusting a restarted emulator, as they
+// keep trusting a real org), else a new one, which is then kept.
+func (s *Server) serverCertificate(now time.Time) (*certificate, error) {
+	if s.cfg.DataFile == "" {
+		return newCertificate(now, s.cfg.TLSHosts...)
+	}
+	certPEM, ok1 := s.org.Setting(settingTLSCert)
+	keyPEM, ok2 := s.org.Setting(settingTLSKey)
+	if ok1 && ok2 {
+		if c, err := parseCertificate([]byte(certPEM), []byte(keyPEM)); err == nil && c.covers(now, s.cfg.TLSHosts) {
+			return c, nil
+		}
+	}
+	c, err := newCertificate(now, s.cfg.TLSHosts...)
+	if err != nil {
+		return nil, err
+	}
+	// The data file now holds a private key: only its owner may read it.
+	if err := os.Chmod(s.cfg.DataFile, 0o600); err != nil {
+		return nil, fmt.Errorf("emulator: data file: %w", err)
+	}
+	if err := s.org.SetSetting(settingTLSCert, string(c.pemDER)); err != nil {
+		return nil, err
+	}
+	if err := s.org.SetSetting(settingTLSKey, string(c.keyPEM)); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

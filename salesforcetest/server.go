@@ -46,7 +46,9 @@ func WithSchemaFile(path string) Option {
 	return func(cfg *emulator.Config) { cfg.SchemaFile = path }
 }
 
-// WithDataFile stores records in a SQLite file, so they survive a restart.
+// WithDataFile keeps the org in a SQLite file, so that a server started
+// again over it has the same records, Bulk jobs (state, data, results),
+// sessions and CA certificate.
 func WithDataFile(path string) Option { return func(cfg *emulator.Config) { cfg.DataFile = path } }
 
 // WithBulkOptions configures the Bulk API processing model (profile, lock

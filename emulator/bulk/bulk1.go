@@ -206,8 +206,10 @@ func (s *Service) bulk1CreateJob(w http.ResponseWriter, r *http.Request, ver wir
 
 // addJobLocked registers a new job. Caller holds s.mu.
 func (s *Service) addJobLocked(j *job) {
+	j.order = len(s.order)
 	s.jobs[j.id[:15]] = j
 	s.order = append(s.order, j)
+	s.saveJobLocked(j)
 }
 
 func (s *Service) bulk1UpdateJob(w http.ResponseWriter, r *http.Request, j *job) {
@@ -361,13 +363,14 @@ func (s *Service) bulk1AddBatch(w http.ResponseWriter, r *http.Request, j *job) 
 		e.write(w, j)
 		return
 	}
-	if rejected != "" {
-		s.batchStepLocked(b, batchReject)
-		b.stateMessage = rejected
-	}
 	b.id = s.newIDLocked(prefixBatch)
 	b.seq = len(j.batches)
 	j.batches = append(j.batches, b)
+	if rejected != "" {
+		b.stateMessage = rejected
+		s.batchStepLocked(b, batchReject)
+	}
+	s.saveBatchLocked(b)
 	s.mu.Unlock()
 	if contention {
 		if src, err := s.bulk1Source(b); err == nil {
@@ -561,13 +564,11 @@ func (s *Service) runIngestBatch(ctx context.Context, b *batch) {
 	}
 	switch {
 	case msg != "":
-		s.batchStepLocked(b, batchFail)
 		b.stateMessage = msg
+		s.batchStepLocked(b, batchFail)
 		// A Bulk 2.0 job fails with its batch; a Bulk 1.0 job has no
 		// such transition and stays as it is.
-		if s.jobStepLocked(j, jobFail, "") == nil {
-			j.errorMessage = msg
-		}
+		s.failJobLocked(j, msg)
 	case j.state == stateAborted && b.attempted < b.records:
 		s.batchStepLocked(b, batchStop)
 	default:
@@ -608,10 +609,12 @@ func (s *Service) finishBatchLocked(b *batch) {
 		if !j.isQuery() && (b.state == batchCompleted || b.state == batchFailed && b.nResults > 0) {
 			finishResultsLocked(b)
 		}
+		s.saveProgressLocked(b)
 		return
 	}
 	j.pendingBatches--
 	j.modstamp = b.modstamp
+	s.saveProgressLocked(b)
 	if j.pendingBatches == 0 {
 		s.jobStepLocked(j, jobFinish, "") // refused once aborted or failed
 	}
@@ -665,8 +668,8 @@ func (s *Service) runBulk1Query(ctx context.Context, b *batch) {
 	elapsed := s.clk.Now().Sub(start).Milliseconds()
 	b.totalMS, b.apiMS = elapsed, elapsed
 	if msg != "" {
-		s.batchStepLocked(b, batchFail)
 		b.stateMessage = msg
+		s.batchStepLocked(b, batchFail)
 	} else {
 		s.batchStepLocked(b, batchComplete)
 	}

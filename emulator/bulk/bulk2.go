@@ -201,10 +201,15 @@ func (s *Service) v2CreateIngest(w http.ResponseWriter, r *http.Request, ver wir
 	if !decodeJSON(w, r, &req) {
 		return
 	}
-	j := s.newV2Job(w, req, kindV2Ingest, ver, userID)
-	if j == nil {
-		return
+	if j := s.newV2Job(w, req, kindV2Ingest, ver, userID); j != nil {
+		s.addV2Ingest(w, j, nil)
 	}
+}
+
+// addV2Ingest registers a new Bulk 2.0 ingest job, unless MaxOpenJobs
+// leaves no room, and answers with it. content, when not nil, is uploaded
+// with the job's creation (a multipart request), which also closes it.
+func (s *Service) addV2Ingest(w http.ResponseWriter, j *job, content []byte) {
 	s.mu.Lock()
 	if s.openJobsFullLocked() {
 		s.mu.Unlock()
@@ -212,7 +217,20 @@ func (s *Service) v2CreateIngest(w http.ResponseWriter, r *http.Request, ver wir
 		return
 	}
 	j.id = s.newIDLocked(prefixJob)
+	if content != nil {
+		if s.st != nil {
+			s.noteStoreErr(s.st.saveUpload(j.id, content))
+		}
+		j.upload, j.uploaded = content, true
+		// An upload and an UploadComplete in one request; both are allowed
+		// from the Open state newV2Job gave the job.
+		s.jobStepLocked(j, jobUpload, "")
+		s.jobStepLocked(j, jobUploadComplete, stateUploadComplete)
+	}
 	s.addJobLocked(j)
+	if content != nil {
+		s.enqueueLocked(&work{job: j})
+	}
 	s.mu.Unlock()
 	s.writeV2Job(w, http.StatusOK, j, false)
 }
@@ -275,26 +293,9 @@ func (s *Service) v2CreateMultipart(w http.ResponseWriter, r *http.Request, ver 
 		wire.WriteError(w, http.StatusBadRequest, "INVALIDJOB", fmt.Sprintf("InvalidJob : the content part exceeds %d characters; upload large data with PUT .../batches", MaxMultipartChars))
 		return
 	}
-	j := s.newV2Job(w, req, kindV2Ingest, ver, userID)
-	if j == nil {
-		return
+	if j := s.newV2Job(w, req, kindV2Ingest, ver, userID); j != nil {
+		s.addV2Ingest(w, j, content)
 	}
-	s.mu.Lock()
-	if s.openJobsFullLocked() {
-		s.mu.Unlock()
-		wire.WriteError(w, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", msgOpenJobs(s.maxOpen))
-		return
-	}
-	j.id = s.newIDLocked(prefixJob)
-	j.upload, j.uploaded = content, true
-	// A multipart create is an upload and an UploadComplete in one request;
-	// both are allowed from the Open state newV2Job gave the job.
-	s.jobStepLocked(j, jobUpload, "")
-	s.jobStepLocked(j, jobUploadComplete, stateUploadComplete)
-	s.addJobLocked(j)
-	s.enqueueLocked(&work{job: j})
-	s.mu.Unlock()
-	s.writeV2Job(w, http.StatusOK, j, false)
 }
 
 // writeV2Job writes a Bulk 2.0 job; full adds the counters of job info.
@@ -408,6 +409,7 @@ func (s *Service) v2DeleteJob(w http.ResponseWriter, j *job) {
 	if e == nil {
 		j.deleted = true
 		s.dropPendingLocked(j)
+		s.saveJobLocked(j)
 	}
 	s.mu.Unlock()
 	if e != nil {
@@ -446,6 +448,14 @@ func (s *Service) v2Upload(w http.ResponseWriter, r *http.Request, j *job) {
 		wire.WriteError(w, http.StatusBadRequest, "BULK_API_ERROR", fmt.Sprintf("Exceeded max size limit of %d bytes (base64-encoded) for job data", MaxUploadBytes))
 		return
 	}
+	if s.st != nil {
+		// Written before the job says it has data, so a restart never finds
+		// an uploaded job without its upload.
+		if err := s.st.saveUpload(j.id, data); err != nil {
+			wire.WriteError(w, http.StatusInternalServerError, "UNKNOWN_EXCEPTION", "the emulator could not keep the upload: "+err.Error())
+			return
+		}
+	}
 	s.mu.Lock()
 	// Another upload, or an abort, may have come in while this one was read.
 	if j.uploaded || s.jobStepLocked(j, jobUpload, "") != nil {
@@ -454,6 +464,7 @@ func (s *Service) v2Upload(w http.ResponseWriter, r *http.Request, j *job) {
 		return
 	}
 	j.upload, j.uploaded = data, true
+	s.saveJobLocked(j)
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusCreated)
 }
@@ -467,8 +478,9 @@ func (s *Service) segmentSource(j *job, seg []byte) (*csvSource, error) {
 // failJobLocked moves a Bulk 2.0 job to Failed with msg, if the table
 // allows it from its state. Caller holds s.mu.
 func (s *Service) failJobLocked(j *job, msg string) {
-	if s.jobStepLocked(j, jobFail, "") == nil {
+	if jobAllowsLocked(j, jobFail) {
 		j.errorMessage = msg
+		s.jobStepLocked(j, jobFail, "")
 	}
 }
 
@@ -504,6 +516,7 @@ func (s *Service) splitUpload(_ context.Context, j *job) {
 		b.id = s.newIDLocked(prefixBatch)
 		b.seq = i
 		b.created, b.modstamp = now, now
+		s.saveBatchLocked(b)
 	}
 	j.batches = segs
 	s.mu.Unlock()
@@ -566,7 +579,7 @@ func segmentUpload(j *job, data []byte, hdrEnd int) []*batch {
 		if n == 0 {
 			break
 		}
-		segs = append(segs, &batch{job: j, state: batchQueued, data: data[start:pos], records: n})
+		segs = append(segs, &batch{job: j, state: batchQueued, data: data[start:pos], from: start, to: pos, records: n})
 	}
 	return segs
 }

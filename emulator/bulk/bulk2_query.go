@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/sfbatch/sfbatch/emulator/org"
 	"github.com/sfbatch/sfbatch/emulator/wire"
 )
 
@@ -111,12 +112,22 @@ func resultWindow(r *http.Request, total int) (from, to int, errCode, errMsg str
 	return from, to, "", ""
 }
 
-func (s *Service) v2QueryResults(w http.ResponseWriter, r *http.Request, j *job) {
+// completedResult returns a query job's rows, or answers 412
+// JOB_NOT_COMPLETE while the job is not JobComplete.
+func (s *Service) completedResult(w http.ResponseWriter, j *job) (*org.Result, bool) {
 	s.mu.Lock()
 	st, res := j.state, j.result
 	s.mu.Unlock()
 	if st != stateJobComplete {
 		wire.WriteError(w, http.StatusPreconditionFailed, "JOB_NOT_COMPLETE", "Job is not complete. Current status: "+st)
+		return nil, false
+	}
+	return res, true
+}
+
+func (s *Service) v2QueryResults(w http.ResponseWriter, r *http.Request, j *job) {
+	res, ok := s.completedResult(w, j)
+	if !ok {
 		return
 	}
 	from, to, code, msg := resultWindow(r, res.Len())
@@ -140,11 +151,8 @@ func (s *Service) v2QueryResults(w http.ResponseWriter, r *http.Request, j *job)
 }
 
 func (s *Service) v2ResultPages(w http.ResponseWriter, r *http.Request, j *job, ver wire.Version) {
-	s.mu.Lock()
-	st, res := j.state, j.result
-	s.mu.Unlock()
-	if st != stateJobComplete {
-		wire.WriteError(w, http.StatusPreconditionFailed, "JOB_NOT_COMPLETE", "Job is not complete. Current status: "+st)
+	res, ok := s.completedResult(w, j)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()

@@ -1,11 +1,7 @@
 package bulk
 
 import (
-	"bytes"
 	"encoding/csv"
-	"fmt"
-	"mime/multipart"
-	"net/textproto"
 	"strings"
 	"testing"
 
@@ -221,20 +217,8 @@ func TestBulk2BackquoteSample(t *testing.T) {
 func TestBulk2Multipart(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Options{})
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Disposition", `form-data; name="job"`)
-	p, _ := mw.CreatePart(h)
-	fmt.Fprint(p, `{"object":"Contact","contentType":"CSV","operation":"insert","lineEnding":"LF"}`)
-	h = textproto.MIMEHeader{}
-	h.Set("Content-Type", "text/csv")
-	h.Set("Content-Disposition", `form-data; name="content"; filename="content"`)
-	p, _ = mw.CreatePart(h)
-	fmt.Fprint(p, "FirstName,LastName\nGrace,Hopper\n")
-	mw.Close()
-	r := e.do("POST", dataV+"/jobs/ingest/", mw.FormDataContentType(), buf.String(), "Accept", "application/json")
+	body, ct := multipartBody(`{"object":"Contact","contentType":"CSV","operation":"insert","lineEnding":"LF"}`, "FirstName,LastName\nGrace,Hopper\n")
+	r := e.do("POST", dataV+"/jobs/ingest/", ct, body, "Accept", "application/json")
 	wantStatus(t, r, 200)
 	m := jsonMap(t, r.body)
 	if m["state"] != "UploadComplete" {

@@ -87,9 +87,19 @@
 //
 // # Differences from Salesforce
 //
-//   - Uploads and results are held in memory (Salesforce keeps them for 7
-//     days); jobs are never purged and the 24-hour job age limit is only
-//     enforced for adding Bulk 1.0 batches.
+//   - Jobs are never purged (Salesforce keeps results for 7 days) and the
+//     24-hour job age limit is only enforced for adding Bulk 1.0 batches.
+//     Without Options.DataFile they live in memory only.
+//   - With Options.DataFile, jobs, batches, uploads and results are written
+//     through to the file and a service opened over it resumes their work,
+//     each batch from its first row without a recorded outcome. The org
+//     stores each chunk's results with its records (org.Org.WriteTagged)
+//     until the chunk's outcomes are in the file too, so a chunk applied
+//     just before a crash is taken from there, not applied again: nothing
+//     is lost or repeated, after a shutdown or a crash. Query results are
+//     not stored: they are selected again when the service opens, from the
+//     org as it is then. Lock contention is not modelled for batches that
+//     resume.
 //   - A Bulk 2.0 query runs when the job is created (so malformed queries
 //     are rejected with 400, as Salesforce does) and its rows are a snapshot
 //     of that moment; the job then moves through InProgress to JobComplete

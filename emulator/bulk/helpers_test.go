@@ -26,11 +26,14 @@ type env struct {
 
 func newEnv(t testing.TB, opts Options) *env {
 	t.Helper()
-	o, err := org.New(org.Options{Clock: opts.Clock, Seed: 1})
+	o, err := org.New(org.Options{Clock: opts.Clock, Seed: 1, DataFile: opts.DataFile})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := New(o, opts)
+	svc, err := Open(o, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	sess := &wire.Session{Token: "tok", UserID: o.DefaultUserID(), Username: "user@example.com", OrgID: o.ID()}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		svc.ServeHTTP(w, r.WithContext(wire.WithSession(r.Context(), sess)))

@@ -120,28 +120,55 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 	rate := s.contentionRate()
 	reqs := make([]org.WriteRequest, 0, ChunkRecords)
 	pend := make([]pendingRow, 0, ChunkRecords)
-	rowIdx := 0
+	// The field maps of a CSV chunk go back to its source once the org has
+	// read them: the org keeps values, never a request's map.
+	csv, _ := src.(*csvSource)
+	maps := make([]map[string]any, 0, ChunkRecords)
+	rowIdx, chunkStart := 0, 0
+	s.mu.Lock()
+	done := b.attempted // rows with an outcome before a restart
+	resumed := b.resumed
+	s.mu.Unlock()
 	var quotaErr error
 	flush := func() bool {
 		if len(pend) == 0 {
 			return true
 		}
+		if ctx.Err() != nil {
+			return false // stopping: this chunk stays without an outcome
+		}
+		// With a data file the org stores each chunk's results with its
+		// records (under the batch and the chunk's first row), until the
+		// chunk's outcomes are in the file too: a chunk the org applied
+		// before a crash is not applied again when the batch resumes.
+		tag := ""
+		var results []org.WriteResult
+		replayed := false
+		if s.st != nil && len(reqs) > 0 {
+			tag = b.id + ":" + strconv.Itoa(chunkStart)
+			if resumed && chunkStart == done {
+				prev, ok := s.org.TaggedResults(tag)
+				replayed = ok && len(prev) == len(reqs)
+				if replayed {
+					results = prev
+				}
+			}
+		}
 		// Bulk 2.0 ingest records count against the daily allowance as
 		// they are processed, one chunk at a time; a chunk that does not
 		// fit stops the job and it and the rest stay unprocessed.
-		if j.kind == kindV2Ingest {
+		if j.kind == kindV2Ingest && !replayed {
 			if err := s.org.Consume(limitV2Records, len(pend)); err != nil {
 				quotaErr = errors.New(msgIngestRecordsExceeded)
 				return false
 			}
 		}
-		var results []org.WriteResult
-		if len(reqs) > 0 {
-			results = s.org.Write(ctx, j.createdBy, reqs, false)
+		if len(reqs) > 0 && !replayed {
+			// A chunk once written keeps its outcomes, even when the
+			// service stops during the modelled processing time.
+			results = s.org.WriteTagged(context.WithoutCancel(ctx), j.createdBy, reqs, false, tag)
 		}
-		if !s.sleep(ctx, s.recordCost(len(pend))) {
-			return false
-		}
+		slept := s.sleep(ctx, s.recordCost(len(pend)))
 		s.mu.Lock()
 		k := 0
 		for _, p := range pend {
@@ -155,12 +182,21 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 			s.appendResultLocked(b, p, res)
 		}
 		b.modstamp = s.clk.Now()
+		s.saveProgressLocked(b)
 		// A Bulk 1.0 batch in progress finishes after an abort; a Bulk 2.0
 		// job stops at the next chunk and the rest is unprocessed.
-		stop := j.kind == kindV2Ingest && (j.state == stateAborted || j.state == stateFailed)
+		stop := !slept || j.kind == kindV2Ingest && (j.state == stateAborted || j.state == stateFailed)
+		saved := s.storeErr == nil
 		s.mu.Unlock()
+		if tag != "" && saved {
+			_ = s.org.ForgetTag(tag) // a tag left behind is only read on a resume
+		}
 		reqs = reqs[:0]
 		pend = pend[:0]
+		if csv != nil {
+			csv.recycle(maps)
+		}
+		maps = maps[:0]
 		return !stop
 	}
 	for {
@@ -172,15 +208,22 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 			flush()
 			return err
 		}
+		if rowIdx < done {
+			rowIdx++
+			continue
+		}
+		if len(pend) == 0 {
+			chunkStart = rowIdx
+		}
+		maps = append(maps, r.fields)
 		p := pendingRow{raw: r.raw}
+		if r.rowErr == nil && !r.lengthsChecked {
+			r.rowErr = checkFieldLengths(r.fields)
+		}
 		switch {
 		case r.rowErr != nil:
 			p.preset = &org.WriteResult{Errors: []org.Error{*r.rowErr}}
 		default:
-			if e := checkFieldLengths(r.fields); e != nil {
-				p.preset = &org.WriteResult{Errors: []org.Error{*e}}
-				break
-			}
 			var parent string
 			if rate > 0 && len(contended) > 0 {
 				parent = s.contendedParent(j, r.fields, contended)
@@ -206,6 +249,23 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 	return quotaErr
 }
 
+// appendResultRow appends a Bulk 2.0 result row: the id, the outcome
+// (sf__Created or sf__Error), then the row's cells as uploaded.
+func appendResultRow(dst []byte, delim byte, eol, id, outcome string, raw []string) []byte {
+	dst = appendQuoted(dst, id)
+	dst = append(dst, delim)
+	dst = appendQuoted(dst, outcome)
+	for _, c := range raw {
+		dst = append(dst, delim)
+		dst = appendQuoted(dst, c)
+	}
+	return append(dst, eol...)
+}
+
+// resultRowOverhead is what a successful-results row adds to its input
+// row: a quoted 18-character id, a quoted flag and the separators.
+const resultRowOverhead = 32
+
 // msgIngestRecordsExceeded fails a Bulk 2.0 ingest job whose records no
 // longer fit in the daily allowance.
 const msgIngestRecordsExceeded = "ExceededQuota : Maximum number of Bulk API 2.0 ingest records per rolling 24-hour period exceeded; the rest of the job was not processed"
@@ -220,9 +280,19 @@ func idIfUpdate(req org.WriteRequest) string {
 // checkFieldLengths fails a row whose value exceeds MaxFieldChars.
 func checkFieldLengths(fields map[string]any) *org.Error {
 	for k, v := range fields {
-		if s, ok := v.(string); ok && len(s) > MaxFieldChars && utf8.RuneCountInString(s) > MaxFieldChars {
-			return &org.Error{StatusCode: "STRING_TOO_LONG", Message: fmt.Sprintf("%s: data value too large: %s... (max length=%d)", k, s[:20], MaxFieldChars), Fields: []string{k}}
+		if s, ok := v.(string); ok {
+			if e := checkFieldLength(k, s); e != nil {
+				return e
+			}
 		}
+	}
+	return nil
+}
+
+// checkFieldLength fails value s of field k when it exceeds MaxFieldChars.
+func checkFieldLength(k, s string) *org.Error {
+	if len(s) > MaxFieldChars && utf8.RuneCountInString(s) > MaxFieldChars {
+		return &org.Error{StatusCode: "STRING_TOO_LONG", Message: fmt.Sprintf("%s: data value too large: %s... (max length=%d)", k, s[:20], MaxFieldChars), Fields: []string{k}}
 	}
 	return nil
 }
@@ -392,29 +462,20 @@ func (s *Service) appendResultLocked(b *batch, p pendingRow, res *org.WriteResul
 			j.failed++
 		}
 		delim, eol := byte(j.delim), j.lineEnding.Terminator()
+		if b.results == nil && b.savedResults == 0 {
+			// Room for the segment echoed with an id and a flag per row,
+			// so the file is not copied as it grows.
+			b.results = make([]byte, 0, len(b.data)+b.records*resultRowOverhead)
+		}
 		if res.Success {
-			b.results = appendQuoted(b.results, res.ID)
-			b.results = append(b.results, delim)
-			b.results = appendQuoted(b.results, strconv.FormatBool(res.Created))
-			for _, c := range p.raw {
-				b.results = append(b.results, delim)
-				b.results = appendQuoted(b.results, c)
-			}
-			b.results = append(b.results, eol...)
+			b.results = appendResultRow(b.results, delim, eol, res.ID, strconv.FormatBool(res.Created), p.raw)
 			return
 		}
 		id := res.ID
 		if id == "" {
 			id = idIfUpdate(org.WriteRequest{Op: opOf(j.operation), ID: p.inID})
 		}
-		b.failures = appendQuoted(b.failures, id)
-		b.failures = append(b.failures, delim)
-		b.failures = appendQuoted(b.failures, errorText(res.Errors))
-		for _, c := range p.raw {
-			b.failures = append(b.failures, delim)
-			b.failures = appendQuoted(b.failures, c)
-		}
-		b.failures = append(b.failures, eol...)
+		b.failures = appendResultRow(b.failures, delim, eol, id, errorText(res.Errors), p.raw)
 		return
 	}
 	id := res.ID

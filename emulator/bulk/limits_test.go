@@ -136,6 +136,12 @@ func TestMaxOpenJobsDefault(t *testing.T) {
 // multipartCreate posts a multipart create-with-data request.
 func (e *env) multipartCreate(jobJSON, content string) resp {
 	e.t.Helper()
+	body, ct := multipartBody(jobJSON, content)
+	return e.do("POST", dataV+"/jobs/ingest", ct, body)
+}
+
+// multipartBody is a create-with-data request's body and content type.
+func multipartBody(jobJSON, content string) (body, contentType string) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	h := textproto.MIMEHeader{}
@@ -149,7 +155,7 @@ func (e *env) multipartCreate(jobJSON, content string) resp {
 	p, _ = mw.CreatePart(h)
 	fmt.Fprint(p, content)
 	_ = mw.Close()
-	return e.do("POST", dataV+"/jobs/ingest", mw.FormDataContentType(), buf.String())
+	return buf.String(), mw.FormDataContentType()
 }
 
 func TestMaxOpenJobsBulk2(t *testing.T) {

@@ -40,6 +40,7 @@ const (
 // guarded by Service.mu except the immutable ones set at creation.
 type job struct {
 	id               string
+	order            int // position in creation order (the data file's seq)
 	kind             apiKind
 	version          wire.Version
 	operation        string
@@ -106,6 +107,13 @@ type batch struct {
 	result   *org.Result
 	resultID string
 	chunk    bool // a batch created by PK chunking
+
+	// Data file bookkeeping (see store).
+	from, to                    int  // Bulk 2.0: the segment's span of the job's upload
+	dataSaved                   bool // the request body is in the file
+	resumed                     bool // queued again by a restarted service
+	saves                       int  // result rows written so far
+	savedResults, savedFailures int  // bytes of results and failures in the file
 }
 
 // work is one unit for the worker pool: a batch, or a Bulk 2.0 job-level

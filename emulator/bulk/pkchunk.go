@@ -172,6 +172,7 @@ func (s *Service) pkChunk(ctx context.Context, b *batch) error {
 		cb.id = s.newIDLocked(prefixBatch)
 		cb.seq = len(j.batches)
 		j.batches = append(j.batches, cb)
+		s.saveBatchLocked(cb)
 		s.enqueueLocked(&work{job: j, batch: cb})
 	}
 	return nil

@@ -16,9 +16,10 @@ import (
 
 // row is one input record ready to be written.
 type row struct {
-	fields map[string]any
-	raw    []string   // CSV cells as uploaded (nil for JSON and XML)
-	rowErr *org.Error // a problem found before the write
+	fields         map[string]any
+	raw            []string   // CSV cells as uploaded (nil for JSON and XML)
+	rowErr         *org.Error // a problem found before the write
+	lengthsChecked bool       // the source applied checkFieldLength to every value
 }
 
 // rowSource yields a batch's rows in input order. next returns io.EOF at the
@@ -33,6 +34,18 @@ type rowSource interface {
 type csvSource struct {
 	r      *sfcsv.Reader
 	header []string
+	spare  []map[string]any // field maps given back by recycle, to reuse
+}
+
+// recycle gives back field maps that next returned and nothing refers to
+// any more; next reuses them instead of allocating.
+func (c *csvSource) recycle(maps []map[string]any) {
+	for _, m := range maps {
+		if m != nil {
+			clear(m)
+			c.spare = append(c.spare, m)
+		}
+	}
 }
 
 func newCSVSource(data io.Reader, delim sfcsv.Delimiter) (*csvSource, error) {
@@ -79,7 +92,12 @@ func (c *csvSource) next() (row, error) {
 		}
 		return row{}, err
 	}
-	fields := make(map[string]any, len(rec))
+	var fields map[string]any
+	if n := len(c.spare); n > 0 {
+		fields, c.spare = c.spare[n-1], c.spare[:n-1]
+	} else {
+		fields = make(map[string]any, len(rec))
+	}
 	for i, v := range rec {
 		if v == "" || i >= len(c.header) {
 			continue
@@ -88,9 +106,14 @@ func (c *csvSource) next() (row, error) {
 			fields[c.header[i]] = nil
 			continue
 		}
+		if e := checkFieldLength(c.header[i], v); e != nil {
+			clear(fields)
+			c.spare = append(c.spare, fields)
+			return row{raw: rec, rowErr: e}, nil
+		}
 		fields[c.header[i]] = v
 	}
-	return row{fields: fields, raw: rec}, nil
+	return row{fields: fields, raw: rec, lengthsChecked: true}, nil
 }
 
 // sliceSource yields pre-parsed JSON or XML records.
@@ -273,6 +296,5 @@ func countRecords(data []byte) int {
 // isBlankLine reports whether a physical line is empty ("", "\n" or
 // "\r\n"), which the CSV reader skips.
 func isBlankLine(b []byte) bool {
-	s := string(b)
-	return s == "" || s == "\n" || s == "\r\n"
+	return len(b) == 0 || string(b) == "\n" || string(b) == "\r\n" // no allocation
 }

@@ -2,6 +2,7 @@ package bulk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -133,6 +134,11 @@ type Options struct {
 	// ExceededQuota. Bulk 2.0 query jobs are not counted. Zero means
 	// DefaultMaxOpenJobs; a negative value means no cap.
 	MaxOpenJobs int
+	// DataFile is a SQLite file (the org's data file may be shared) that
+	// keeps jobs, batches, uploads and results across restarts; Open reads
+	// it and resumes unfinished work. "" keeps them in memory only. New
+	// does not accept it: use Open.
+	DataFile string
 }
 
 // Service emulates Bulk API 1.0 and 2.0 over an org. It is safe for
@@ -156,6 +162,9 @@ type Service struct {
 	changed chan struct{}   // closed and replaced whenever work finishes
 	faults  faults
 
+	st       *store // nil without Options.DataFile
+	storeErr error  // the first failed write of the data file
+
 	ctx    context.Context // canceled by Close; stops waits of running work
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -168,8 +177,20 @@ type faults struct {
 	contentionRate float64
 }
 
-// New returns a Service for o and starts its workers.
+// New returns a Service for o, keeping its jobs in memory, and starts its
+// workers. It panics if opts.DataFile is set, which needs Open.
 func New(o *org.Org, opts Options) *Service {
+	if opts.DataFile != "" {
+		panic("bulk: New with a DataFile; use Open")
+	}
+	s, _ := Open(o, opts)
+	return s
+}
+
+// Open returns a Service for o and starts its workers. With
+// opts.DataFile, the jobs stored there are loaded first and their
+// unfinished work resumes.
+func Open(o *org.Org, opts Options) (*Service, error) {
 	s := &Service{
 		org:     o,
 		clk:     opts.Clock,
@@ -203,11 +224,25 @@ func New(o *org.Org, opts Options) *Service {
 	// The workers outlive any request: their context is the Service's own
 	// lifetime, ended by Close.
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if opts.DataFile != "" {
+		st, err := openStore(opts.DataFile)
+		if err != nil {
+			return nil, err
+		}
+		s.st = st
+		s.mu.Lock()
+		err = s.restoreLocked(s.ctx)
+		s.mu.Unlock()
+		if err != nil {
+			_ = st.close()
+			return nil, err
+		}
+	}
 	for range s.workers {
 		s.wg.Add(1)
 		go s.worker()
 	}
-	return s
+	return s, nil
 }
 
 // Close stops the workers. Work in progress finishes its current chunk;
@@ -219,7 +254,14 @@ func (s *Service) Close() error {
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
-	return nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.storeErr
+	if s.st != nil {
+		err = errors.Join(err, s.st.close())
+		s.st = nil
+	}
+	return err
 }
 
 // WaitIdle blocks until no work is queued or running (every job has reached

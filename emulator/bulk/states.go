@@ -11,7 +11,7 @@ import (
 // background processor.
 type jobEvent string
 
-// Job events. The first six are client requests, the last three the
+// Job events. The first six are client requests, the rest the
 // processor's.
 const (
 	jobAddBatch       jobEvent = "add batch"       // Bulk 1.0 POST .../job/{id}/batch
@@ -23,6 +23,7 @@ const (
 	jobStart          jobEvent = "start"           // the processor takes the job up
 	jobFinish         jobEvent = "finish"          // every batch of the job is done
 	jobFail           jobEvent = "fail"            // the job cannot go on (errorMessage says why)
+	jobResume         jobEvent = "resume"          // a restarted service takes up a job it had begun
 )
 
 // jobTransition is one allowed move: a job of api in state from, on event
@@ -59,6 +60,7 @@ func jobTransitions() []jobTransition {
 		{kindV2Ingest, stateUploadComplete, jobFail, stateFailed},
 		{kindV2Ingest, stateInProgress, jobFail, stateFailed},
 		{kindV2Ingest, stateInProgress, jobFinish, stateJobComplete},
+		{kindV2Ingest, stateInProgress, jobResume, stateUploadComplete}, // its split had not recorded its batches
 
 		{kindV2Query, stateUploadComplete, jobAbort, stateAborted},
 		{kindV2Query, stateInProgress, jobAbort, stateAborted},
@@ -68,6 +70,7 @@ func jobTransitions() []jobTransition {
 		{kindV2Query, stateUploadComplete, jobStart, stateInProgress},
 		{kindV2Query, stateInProgress, jobFail, stateFailed},
 		{kindV2Query, stateInProgress, jobFinish, stateJobComplete},
+		{kindV2Query, stateInProgress, jobResume, stateUploadComplete}, // the query runs again
 	}
 }
 
@@ -133,6 +136,7 @@ func (s *Service) jobStepLocked(j *job, ev jobEvent, requested string) *stateErr
 	}
 	j.state = to
 	j.modstamp = s.clk.Now()
+	s.saveJobLocked(j)
 	return nil
 }
 
@@ -149,6 +153,7 @@ const (
 	batchComplete batchEvent = "complete" // every row has an outcome
 	batchFail     batchEvent = "fail"     // the batch as a whole failed (stateMessage says why)
 	batchStop     batchEvent = "stop"     // ended with rows left: its job was aborted, or PK chunking handed its work to chunks
+	batchResume   batchEvent = "resume"   // a restarted service queues it again, to go on from its first row without an outcome
 )
 
 // batchTransition is one allowed move of a batch.
@@ -169,6 +174,7 @@ func batchTransitions() []batchTransition {
 		{batchInProgress, batchComplete, batchCompleted},
 		{batchInProgress, batchFail, batchFailed},
 		{batchInProgress, batchStop, batchNotProcessed},
+		{batchInProgress, batchResume, batchQueued},
 	}
 }
 
@@ -180,6 +186,7 @@ func (s *Service) batchStepLocked(b *batch, ev batchEvent) bool {
 		if t.from == b.state && t.ev == ev {
 			b.state = t.to
 			b.modstamp = s.clk.Now()
+			s.saveBatchLocked(b)
 			return true
 		}
 	}

@@ -423,6 +423,13 @@ func (w *walkEnv) batchState(jobID, batchID string) (state, message string) {
 	return tag(r.body, "state"), tag(r.body, "stateMessage")
 }
 
+// bulk1Batch creates a Bulk 1.0 Contact insert job and adds a CSV batch.
+func (w *walkEnv) bulk1Batch(body string) (job, batch string) {
+	w.t.Helper()
+	job = w.createBulk1Job("insert", "Contact", "", "CSV")
+	return job, w.addBatch(job, "text/csv", body)
+}
+
 // walkBatches walks every row of the batch table with
 // Bulk 1.0 batches, whose states the API shows.
 func walkBatches(t *testing.T, cov *coverage) {
@@ -436,25 +443,33 @@ func walkBatches(t *testing.T, cov *coverage) {
 	t.Run("start and complete", func(t *testing.T) {
 		t.Parallel()
 		w := newWalkEnv(t)
-		job := w.createBulk1Job("insert", "Contact", "", "CSV")
-		b := w.addBatch(job, "text/csv", "LastName\nWalk\n")
+		job, b := w.bulk1Batch("LastName\nWalk\n")
 		waitForWaiters(t, w.fc, 1)
 		want(t, w, job, b, batchInProgress, batchTransition{batchQueued, batchStart, batchInProgress})
 		w.finish()
 		want(t, w, job, b, batchCompleted, batchTransition{batchInProgress, batchComplete, batchCompleted})
 	})
-	t.Run("reject", func(t *testing.T) {
-		t.Parallel()
-		w := newWalkEnv(t)
-		job := w.createBulk1Job("insert", "Contact", "", "CSV")
-		b := w.addBatch(job, "text/csv", "LastName\n"+strings.Repeat("x", MaxBatchBytes)+"\n")
-		want(t, w, job, b, batchFailed, batchTransition{batchQueued, batchReject, batchFailed})
-	})
+	// A batch over the size limit fails when submitted; one naming an
+	// unknown field when it runs.
+	for _, c := range []struct {
+		name, body string
+		tr         batchTransition
+	}{
+		{"reject", "LastName\n" + strings.Repeat("x", MaxBatchBytes) + "\n", batchTransition{batchQueued, batchReject, batchFailed}},
+		{"fail", "Bogus__c\nx\n", batchTransition{batchInProgress, batchFail, batchFailed}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWalkEnv(t)
+			job, b := w.bulk1Batch(c.body)
+			w.finish()
+			want(t, w, job, b, batchFailed, c.tr)
+		})
+	}
 	t.Run("skip on abort", func(t *testing.T) {
 		t.Parallel()
 		w := newWalkEnv(t)
-		job := w.createBulk1Job("insert", "Contact", "", "CSV")
-		running := w.addBatch(job, "text/csv", "LastName\nFirst\n")
+		job, running := w.bulk1Batch("LastName\nFirst\n")
 		waitForWaiters(t, w.fc, 1)
 		queued := w.addBatch(job, "text/csv", "LastName\nSecond\n")
 		wantStatus(t, w.do("POST", asyncV+"/job/"+job, xmlCT, abortXML), 200)
@@ -463,14 +478,6 @@ func walkBatches(t *testing.T, cov *coverage) {
 		if got, _ := w.batchState(job, running); got != batchCompleted {
 			t.Fatalf("running batch ended %s", got)
 		}
-	})
-	t.Run("fail", func(t *testing.T) {
-		t.Parallel()
-		w := newWalkEnv(t)
-		job := w.createBulk1Job("insert", "Contact", "", "CSV")
-		b := w.addBatch(job, "text/csv", "Bogus__c\nx\n")
-		w.finish()
-		want(t, w, job, b, batchFailed, batchTransition{batchInProgress, batchFail, batchFailed})
 	})
 	t.Run("stop after PK chunking", func(t *testing.T) {
 		t.Parallel()
@@ -492,6 +499,7 @@ func TestTransitionTables(t *testing.T) {
 		t.Run("jobs", func(t *testing.T) { walkJobs(t, cov) })
 		t.Run("processor", func(t *testing.T) { walkProcessor(t, cov) })
 		t.Run("batches", func(t *testing.T) { walkBatches(t, cov) })
+		t.Run("restart", func(t *testing.T) { walkRestart(t, cov) })
 	})
 	if t.Failed() {
 		return

@@ -154,7 +154,7 @@ func (o *Org) CreateContentVersion(ctx context.Context, userID, apiVersion strin
 	version := 1
 	var sys []WriteRequest
 	if docID == "" {
-		r := o.writeAs(userID, []WriteRequest{{Op: OpInsert, Object: "ContentDocument", Fields: map[string]any{}}}, true, true)
+		r := o.writeAs(userID, []WriteRequest{{Op: OpInsert, Object: "ContentDocument", Fields: map[string]any{}}}, true, true, "")
 		if !r[0].Success {
 			release()
 			return r[0]
@@ -185,7 +185,7 @@ func (o *Org) CreateContentVersion(ctx context.Context, userID, apiVersion strin
 			"ContentDocumentId": docID, "LinkedEntityId": loc, "ShareType": "V",
 		}})
 	}
-	for _, r := range o.writeAs(userID, sys, true, true) {
+	for _, r := range o.writeAs(userID, sys, true, true, "") {
 		if !r.Success {
 			release()
 			return r

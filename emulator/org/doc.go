@@ -23,8 +23,9 @@
 // # Storage
 //
 // Records are held in memory as value slices indexed by field position,
-// with hash indexes on unique and external id fields; the in-memory store
-// is the source of truth. With Options.DataFile they are also kept in a
+// with hash indexes on unique and external id fields, and found by id
+// through the counter the id encodes (one slice for the whole org, see
+// idIndex); the in-memory store is the source of truth. With Options.DataFile they are also kept in a
 // SQLite file (modernc.org/sqlite, WAL mode): loaded by New and written
 // through, one transaction per Write call. One process at a time may use a
 // data file.

@@ -126,10 +126,29 @@ func (g *idGen) mint(prefix string) string {
 	return string(b[:])
 }
 
-// observe advances the counter past an existing id minted by this scheme.
-func (g *idGen) observe(id string) {
-	if len(id) < 15 || id[3:5] != g.pod {
-		return
+// idIndex finds records by the ids the org mints itself (its pod, "0",
+// then a counter shared by every object): by that counter, in one slice
+// for the whole org, with no hashing and little for the garbage collector
+// to scan. Ids of another shape (minted under another seed, kept in a data
+// file) are in their table's map instead.
+type idIndex struct {
+	pod   string
+	byNum []*record // by counter; nil where no live record has it
+}
+
+// num returns the counter of an 18-character id the org minted.
+func (x *idIndex) num(id string) (uint64, bool) {
+	if len(id) != 18 || id[5] != '0' {
+		return 0, false
+	}
+	return counterOf(id, x.pod)
+}
+
+// counterOf decodes the counter of an id minted under pod: its characters
+// 6 to 14, in base 62.
+func counterOf(id, pod string) (uint64, bool) {
+	if len(id) < 15 || id[3:5] != pod {
+		return 0, false
 	}
 	var n uint64
 	for i := 6; i < 15; i++ {
@@ -140,10 +159,21 @@ func (g *idGen) observe(id string) {
 			d = uint64(c - '0')
 		case 'A' <= c && c <= 'Z':
 			d = uint64(c-'A') + 10
-		default:
+		case 'a' <= c && c <= 'z':
 			d = uint64(c-'a') + 36
+		default:
+			return 0, false
 		}
 		n = n*62 + d
+	}
+	return n, true
+}
+
+// observe advances the counter past an existing id minted by this scheme.
+func (g *idGen) observe(id string) {
+	n, ok := counterOf(id, g.pod)
+	if !ok {
+		return
 	}
 	if n >= g.next {
 		g.next = n + 1

@@ -47,6 +47,7 @@ type Org struct {
 	ids         idGen
 	defaultUser string
 	store       *sqliteStore // nil without a data file
+	settings    map[string]string
 
 	limits limits
 	faults faults
@@ -55,12 +56,13 @@ type Org struct {
 
 // table holds the records of one object.
 type table struct {
-	ob   *Object
-	rows []*record // insertion order; nil where a record was hard-deleted
-	live int       // non-nil rows, including the recycle bin
-	byID map[string]*record
-	idx  []*index // aligned with ob.indexed
-	seq  int      // records ever added, for auto numbers
+	ob    *Object
+	rows  []*record          // insertion order; nil where a record was hard-deleted
+	live  int                // non-nil rows, including the recycle bin
+	ids   *idIndex           // shared by every table of the org
+	other map[string]*record // records whose id idIndex does not hold
+	idx   []*index           // aligned with ob.indexed
+	seq   int                // records ever added, for auto numbers
 }
 
 // record is one row: values indexed by field position.
@@ -69,9 +71,39 @@ type record struct {
 	pos  int
 }
 
-func (r *record) id() string           { return r.vals[posID].(string) }
-func (r *record) deleted() bool        { d, _ := r.vals[posIsDeleted].(bool); return d }
-func (t *table) get(id string) *record { return t.byID[id] }
+func (r *record) id() string    { return r.vals[posID].(string) }
+func (r *record) deleted() bool { d, _ := r.vals[posIsDeleted].(bool); return d }
+func (t *table) get(id string) *record {
+	if n, ok := t.ids.num(id); ok {
+		if n < uint64(len(t.ids.byNum)) {
+			if r := t.ids.byNum[n]; r != nil && r.id() == id {
+				return r
+			}
+		}
+		return nil
+	}
+	return t.other[id]
+}
+
+// setID makes r findable by its id (nil r: forget id).
+func (t *table) setID(id string, r *record) {
+	n, ok := t.ids.num(id)
+	if !ok {
+		if r == nil {
+			delete(t.other, id)
+		} else {
+			t.other[id] = r
+		}
+		return
+	}
+	if n >= uint64(len(t.ids.byNum)) {
+		if r == nil {
+			return
+		}
+		t.ids.byNum = append(t.ids.byNum, make([]*record, n+1-uint64(len(t.ids.byNum)))...)
+	}
+	t.ids.byNum[n] = r
+}
 
 // index maps a unique or external id field's value (lower-cased unless the
 // field is case-sensitive) to the non-deleted records holding it.
@@ -160,8 +192,8 @@ func (ix *index) remove(r *record) {
 	}
 }
 
-func newTable(ob *Object) *table {
-	t := &table{ob: ob, byID: map[string]*record{}}
+func newTable(ob *Object, ids *idIndex) *table {
+	t := &table{ob: ob, ids: ids, other: map[string]*record{}}
 	for _, p := range ob.indexed {
 		t.idx = append(t.idx, &index{field: ob.Fields[p], one: map[string]*record{}})
 	}
@@ -173,7 +205,7 @@ func (t *table) add(r *record) {
 	r.pos = len(t.rows)
 	t.rows = append(t.rows, r)
 	t.live++
-	t.byID[r.id()] = r
+	t.setID(r.id(), r)
 	if !r.deleted() {
 		t.indexAdd(r)
 	}
@@ -183,7 +215,7 @@ func (t *table) add(r *record) {
 func (t *table) restore(r *record) {
 	t.rows[r.pos] = r
 	t.live++
-	t.byID[r.id()] = r
+	t.setID(r.id(), r)
 	if !r.deleted() {
 		t.indexAdd(r)
 	}
@@ -195,7 +227,7 @@ func (t *table) drop(r *record) {
 	}
 	t.rows[r.pos] = nil
 	t.live--
-	delete(t.byID, r.id())
+	t.setID(r.id(), nil)
 }
 
 func (t *table) indexAdd(r *record) {
@@ -238,8 +270,9 @@ func New(opts Options) (*Org, error) {
 	if o.clock == nil {
 		o.clock = clock.Real{}
 	}
+	ids := &idIndex{pod: o.ids.pod}
 	for _, ob := range o.schema.objects {
-		o.tables[ob] = newTable(ob)
+		o.tables[ob] = newTable(ob, ids)
 	}
 	o.orgID = opts.OrgID
 	if o.orgID == "" {
@@ -299,7 +332,7 @@ func (o *Org) ensureDefaultUser() error {
 	if err != nil {
 		return err
 	}
-	res := o.write("", []WriteRequest{{Op: OpUpdate, Object: "User", ID: user, Fields: map[string]any{"ProfileId": prof}}}, true)
+	res := o.write("", []WriteRequest{{Op: OpUpdate, Object: "User", ID: user, Fields: map[string]any{"ProfileId": prof}}}, true, "")
 	if !res[0].Success {
 		return fmt.Errorf("org: set default user profile: %s", res[0].Errors[0].Message)
 	}
@@ -308,7 +341,7 @@ func (o *Org) ensureDefaultUser() error {
 
 // insertSystem inserts a record as the default user (who may not exist yet).
 func (o *Org) insertSystem(object string, fields map[string]any) (string, error) {
-	res := o.write("", []WriteRequest{{Op: OpInsert, Object: object, Fields: fields}}, true)
+	res := o.write("", []WriteRequest{{Op: OpInsert, Object: object, Fields: fields}}, true, "")
 	if !res[0].Success {
 		return "", fmt.Errorf("org: create default %s: %s", object, res[0].Errors[0].Message)
 	}
@@ -337,6 +370,59 @@ func (o *Org) Close() error {
 
 // ID returns the 18-character organization id.
 func (o *Org) ID() string { return o.orgID }
+
+// Setting returns the value SetSetting stored under key.
+func (o *Org) Setting(key string) (string, bool) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	v, ok := o.settings[key]
+	return v, ok
+}
+
+// SetSetting stores value under key: in the data file when the org has
+// one, so it survives a restart, and in memory otherwise. It is for state
+// the layers above keep with the org (the emulator's TLS certificate and
+// sessions).
+func (o *Org) SetSetting(key, value string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.store != nil {
+		if err := o.store.saveSetting(key, value); err != nil {
+			return fmt.Errorf("org: save setting %s: %w", key, err)
+		}
+	}
+	if o.settings == nil {
+		o.settings = map[string]string{}
+	}
+	o.settings[key] = value
+	return nil
+}
+
+// DeleteSetting removes what SetSetting stored under key.
+func (o *Org) DeleteSetting(key string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.store != nil {
+		if err := o.store.deleteSetting(key); err != nil {
+			return fmt.Errorf("org: delete setting %s: %w", key, err)
+		}
+	}
+	delete(o.settings, key)
+	return nil
+}
+
+// Settings returns the settings whose keys start with prefix.
+func (o *Org) Settings(prefix string) map[string]string {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	out := map[string]string{}
+	for k, v := range o.settings {
+		if strings.HasPrefix(k, prefix) {
+			out[k] = v
+		}
+	}
+	return out
+}
 
 // DefaultUserID returns the id of the org's default user.
 func (o *Org) DefaultUserID() string { return o.defaultUser }

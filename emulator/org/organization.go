@@ -67,7 +67,7 @@ func (o *Org) ensureOrganization(name string) error {
 	r := &record{vals: vals}
 	t.add(r)
 	if o.store != nil {
-		if err := o.store.save(o, []dirtyRec{{t: t, r: r}}); err != nil {
+		if err := o.store.save(o, []dirtyRec{{t: t, r: r}}, "", nil); err != nil {
 			t.drop(r)
 			return fmt.Errorf("org: save Organization: %w", err)
 		}

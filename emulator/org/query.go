@@ -474,7 +474,7 @@ func (a *accessor) get(r *record) any {
 		if id == "" {
 			return nil
 		}
-		if r = a.hops[i].t.byID[id]; r == nil {
+		if r = a.hops[i].t.get(id); r == nil {
 			return nil
 		}
 	}
@@ -535,24 +535,29 @@ func (c *compiler) resolve(path []string) (*accessor, *QueryError) {
 // pred is a compiled WHERE condition.
 type pred func(r *record) bool
 
+// compileBoth compiles the two sides of AND or OR.
+func (c *compiler) compileBoth(left, right soql.Expr) (pred, pred, *QueryError) {
+	l, err := c.compile(left)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := c.compile(right)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, r, nil
+}
+
 func (c *compiler) compile(e soql.Expr) (pred, *QueryError) {
 	switch x := e.(type) {
 	case *soql.And:
-		l, err := c.compile(x.Left)
-		if err != nil {
-			return nil, err
-		}
-		r, err := c.compile(x.Right)
+		l, r, err := c.compileBoth(x.Left, x.Right)
 		if err != nil {
 			return nil, err
 		}
 		return func(rec *record) bool { return l(rec) && r(rec) }, nil
 	case *soql.Or:
-		l, err := c.compile(x.Left)
-		if err != nil {
-			return nil, err
-		}
-		r, err := c.compile(x.Right)
+		l, r, err := c.compileBoth(x.Left, x.Right)
 		if err != nil {
 			return nil, err
 		}
@@ -778,20 +783,19 @@ func rangePred(a *accessor, op string, l literal) pred {
 		if v == nil {
 			return false
 		}
+		var cmp int
 		if l.rng {
-			t := timeOf(v)
-			switch op {
-			case "<":
-				return t.Before(l.from)
-			case "<=":
-				return t.Before(l.to)
-			case ">":
-				return !t.Before(l.to)
-			default:
-				return !t.Before(l.from)
+			// The literal stands for [from, to): a value before from is
+			// below it, one at or after to above it, one in between equal.
+			switch t := timeOf(v); {
+			case t.Before(l.from):
+				cmp = -1
+			case !t.Before(l.to):
+				cmp = 1
 			}
+		} else {
+			cmp = compareValues(sortKey(v), l.v, fold)
 		}
-		cmp := compareValues(sortKey(v), l.v, fold)
 		switch op {
 		case "<":
 			return cmp < 0

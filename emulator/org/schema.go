@@ -97,6 +97,14 @@ type Object struct {
 	byRel   map[string]int // lower-case relationship name -> position of the reference field
 	indexed []int          // positions of unique or external id fields
 	nameFn  func(vals []any) any
+
+	// For inserts, computed by finish: the value of every field the
+	// request does not set (its Default, false for a boolean, else nil),
+	// OwnerId's position when it defaults to the writing user (-1
+	// otherwise), and the required fields' positions.
+	insertDefaults []any
+	ownerPos       int
+	requiredPos    []int
 }
 
 // Field returns the field named name (case-insensitive).
@@ -427,6 +435,21 @@ func (ob *Object) finish(s *Schema) error {
 				return fn
 			}
 			return fn + " " + ln
+		}
+	}
+	ob.insertDefaults = make([]any, len(ob.Fields))
+	ob.ownerPos, ob.requiredPos = -1, nil
+	for i, f := range ob.Fields {
+		switch {
+		case f.Default != nil:
+			ob.insertDefaults[i] = f.Default
+		case f.Name == "OwnerId":
+			ob.ownerPos = i
+		case f.Type == TypeBoolean:
+			ob.insertDefaults[i] = false
+		}
+		if f.Required() {
+			ob.requiredPos = append(ob.requiredPos, i)
 		}
 	}
 	return nil

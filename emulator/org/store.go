@@ -24,25 +24,36 @@ type sqliteStore struct {
 }
 
 func openStore(path string) (*sqliteStore, error) {
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		return nil, fmt.Errorf("org: open data file %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(1)
-	for _, stmt := range []string{
-		"PRAGMA journal_mode=WAL",
-		"PRAGMA synchronous=NORMAL",
-		"PRAGMA busy_timeout=5000",
+	db, err := OpenDataFile(path,
 		"CREATE TABLE IF NOT EXISTS records (object TEXT NOT NULL, id TEXT NOT NULL PRIMARY KEY, data TEXT NOT NULL)",
 		"CREATE INDEX IF NOT EXISTS records_object ON records(object, id)",
 		"CREATE TABLE IF NOT EXISTS meta (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)",
-	} {
-		if _, err := db.Exec(stmt); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("org: data file %s: %s: %w", path, stmt, err)
-		}
+		"CREATE TABLE IF NOT EXISTS write_tags (tag TEXT NOT NULL PRIMARY KEY, results TEXT NOT NULL)")
+	if err != nil {
+		return nil, fmt.Errorf("org: %w", err)
 	}
 	return &sqliteStore{db: db}, nil
+}
+
+// OpenDataFile opens the SQLite file at path as the org opens its data
+// file (WAL journal, one connection, a busy timeout, so that the emulator's
+// other packages can keep their own tables in the same file beside the
+// org's), creating it if needed, and runs schema: the statements that
+// create the caller's tables.
+func OpenDataFile(path string, schema ...string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return nil, fmt.Errorf("open data file %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	pragmas := []string{"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000"}
+	for _, stmt := range append(pragmas, schema...) {
+		if _, err := db.Exec(stmt); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("data file %s: %s: %w", path, stmt, err)
+		}
+	}
+	return db, nil
 }
 
 func (s *sqliteStore) close() error { return s.db.Close() }
@@ -91,6 +102,9 @@ func (s *sqliteStore) load(o *Org) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("org: load data file: %w", err)
 	}
+	if err := s.loadSettings(o); err != nil {
+		return fmt.Errorf("org: load data file settings: %w", err)
+	}
 	// The id counter, so ids of hard-deleted records are never reused.
 	var pod string
 	var next uint64
@@ -99,6 +113,38 @@ func (s *sqliteStore) load(o *Org) error {
 		o.ids.next = next
 	}
 	return nil
+}
+
+// settingPrefix marks the meta rows that hold Org.SetSetting's values.
+const settingPrefix = "setting:"
+
+func (s *sqliteStore) loadSettings(o *Org) error {
+	rows, err := s.db.Query("SELECT key, value FROM meta WHERE key LIKE 'setting:%'")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return err
+		}
+		if o.settings == nil {
+			o.settings = map[string]string{}
+		}
+		o.settings[strings.TrimPrefix(k, settingPrefix)] = v
+	}
+	return rows.Err()
+}
+
+func (s *sqliteStore) deleteSetting(key string) error {
+	_, err := s.db.Exec("DELETE FROM meta WHERE key = ?", settingPrefix+key)
+	return err
+}
+
+func (s *sqliteStore) saveSetting(key, value string) error {
+	_, err := s.db.Exec("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", settingPrefix+key, value)
+	return err
 }
 
 // encodeRecord appends the JSON object of a record's non-null values.
@@ -182,7 +228,22 @@ func upsertSQL(n int) string {
 	return b.String()
 }
 
-func (s *sqliteStore) save(o *Org, dirty []dirtyRec) error {
+// taggedResults reads what save stored under tag.
+func (s *sqliteStore) taggedResults(tag string) ([]WriteResult, bool) {
+	var data string
+	if s.db.QueryRow("SELECT results FROM write_tags WHERE tag = ?", tag).Scan(&data) != nil {
+		return nil, false
+	}
+	var res []WriteResult
+	if json.Unmarshal([]byte(data), &res) != nil {
+		return nil, false
+	}
+	return res, true
+}
+
+// save writes the dirty records in one transaction, with results under tag
+// when tag is not empty (see Org.WriteTagged).
+func (s *sqliteStore) save(o *Org, dirty []dirtyRec, tag string, results []WriteResult) error {
 	tx, err := s.db.Begin()
 	if err != nil {
 		return err
@@ -237,6 +298,15 @@ func (s *sqliteStore) save(o *Org, dirty []dirtyRec) error {
 	}
 	if _, err := tx.Exec("INSERT INTO meta(key, value) VALUES('id_pod', ?), ('id_next', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", o.ids.pod, o.ids.next); err != nil {
 		return err
+	}
+	if tag != "" {
+		data, err := json.Marshal(results)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec("INSERT OR REPLACE INTO write_tags(tag, results) VALUES(?, ?)", tag, string(data)); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }

@@ -61,6 +61,18 @@ func convertInput(f *Field, v any) (any, *Error) {
 	case nil:
 		return nil, nil
 	case string:
+		if x != "" && isText(f) {
+			t, e := convertText(f, x)
+			switch {
+			case e != nil:
+				return nil, e
+			case t == "":
+				return nil, nil
+			case t == x:
+				return v, nil // keep the caller's boxed string: no allocation
+			}
+			return t, nil
+		}
 		cv, e := convertValue(f, x)
 		if s, ok := cv.(string); ok && len(s) == len(x) && s == x {
 			return v, nil // keep the caller's boxed string: no allocation
@@ -136,20 +148,38 @@ func convertValue(f *Field, s string) (any, *Error) {
 	case TypeID, TypeReference:
 		return s, nil // checked by the caller, which knows the target objects
 	}
-	// text types
+	t, e := convertText(f, s)
+	if e != nil || t == "" {
+		return nil, e
+	}
+	return t, nil
+}
+
+// isText reports whether convertValue treats f's values as text.
+func isText(f *Field) bool {
+	switch f.Type {
+	case TypeBoolean, TypeInt, TypeDouble, TypeCurrency, TypePercent, TypeDate, TypeDateTime, TypeID, TypeReference:
+		return false
+	}
+	return true
+}
+
+// convertText checks a non-empty value of a text field and returns its
+// canonical form ("" for a multipicklist that names no value).
+func convertText(f *Field, s string) (string, *Error) {
 	if f.Length > 0 && len(s) > f.Length && utf8.RuneCountInString(s) > f.Length {
-		return nil, newErr(CodeStringTooLong, fmt.Sprintf("%s: data value too large: %s (max length=%d)", f.Label, s, f.Length), f.Name)
+		return "", newErr(CodeStringTooLong, fmt.Sprintf("%s: data value too large: %s (max length=%d)", f.Label, s, f.Length), f.Name)
 	}
 	switch f.Type {
 	case TypeEmail:
 		if !validEmail(s) {
-			return nil, newErr(CodeInvalidEmail, fmt.Sprintf("%s: invalid email address: %s", f.Label, s), f.Name)
+			return "", newErr(CodeInvalidEmail, fmt.Sprintf("%s: invalid email address: %s", f.Label, s), f.Name)
 		}
 	case TypePicklist:
 		if f.RestrictedPicklist {
 			canon, ok := pickValue(f, s)
 			if !ok {
-				return nil, newErr(CodeRestrictedPicklist, fmt.Sprintf("%s: bad value for restricted picklist field: %s", f.Label, s), f.Name)
+				return "", newErr(CodeRestrictedPicklist, fmt.Sprintf("%s: bad value for restricted picklist field: %s", f.Label, s), f.Name)
 			}
 			return canon, nil
 		}
@@ -164,14 +194,14 @@ func convertValue(f *Field, s string) (any, *Error) {
 			if f.RestrictedPicklist {
 				canon, ok := pickValue(f, p)
 				if !ok {
-					return nil, newErr(CodeRestrictedPicklist, fmt.Sprintf("%s: bad value for restricted picklist field: %s", f.Label, p), f.Name)
+					return "", newErr(CodeRestrictedPicklist, fmt.Sprintf("%s: bad value for restricted picklist field: %s", f.Label, p), f.Name)
 				}
 				p = canon
 			}
 			out = append(out, p)
 		}
 		if len(out) == 0 {
-			return nil, nil
+			return "", nil
 		}
 		return strings.Join(out, ";"), nil
 	}
@@ -201,11 +231,23 @@ func pickValue(f *Field, s string) (string, bool) {
 
 func validEmail(s string) bool {
 	local, domain, ok := strings.Cut(s, "@")
-	if !ok || local == "" || domain == "" || strings.ContainsAny(s, " \t\r\n,;<>()[]\\\"") || strings.Contains(domain, "@") {
+	if !ok || local == "" || domain == "" || hasEmailSpecial(s) || strings.Contains(domain, "@") {
 		return false
 	}
 	dot := strings.LastIndexByte(domain, '.')
 	return dot > 0 && dot < len(domain)-1 && !strings.Contains(domain, "..")
+}
+
+// hasEmailSpecial reports whether s holds a character an address may not
+// (white space, or one of ,;<>()[]\"), byte by byte: every one is ASCII.
+func hasEmailSpecial(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\r', '\n', ',', ';', '<', '>', '(', ')', '[', ']', '\\', '"':
+			return true
+		}
+	}
+	return false
 }
 
 // parseDate accepts yyyy-MM-dd, optionally followed by Z, an offset

@@ -63,15 +63,52 @@ func (o *Org) Write(ctx context.Context, userID string, reqs []WriteRequest, all
 		}
 		return res
 	}
-	return o.write(userID, reqs, allOrNone)
+	return o.write(userID, reqs, allOrNone, "")
 }
 
-func (o *Org) write(userID string, reqs []WriteRequest, allOrNone bool) []WriteResult {
-	return o.writeAs(userID, reqs, allOrNone, false)
+// WriteTagged is Write that, with a data file, also stores the results
+// under tag in the transaction that stores the records: after a crash,
+// TaggedResults tells a caller replaying its writes whether this one was
+// applied and what it returned, so it is not applied twice. The caller
+// forgets the tag (ForgetTag) once it has recorded the results itself.
+// Without a data file it is Write.
+func (o *Org) WriteTagged(ctx context.Context, userID string, reqs []WriteRequest, allOrNone bool, tag string) []WriteResult {
+	if err := ctx.Err(); err != nil {
+		return o.Write(ctx, userID, reqs, allOrNone)
+	}
+	return o.write(userID, reqs, allOrNone, tag)
+}
+
+// TaggedResults returns the results WriteTagged stored under tag, if that
+// write was applied and its tag not forgotten.
+func (o *Org) TaggedResults(tag string) ([]WriteResult, bool) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.store == nil {
+		return nil, false
+	}
+	return o.store.taggedResults(tag)
+}
+
+// ForgetTag removes the results stored under tag.
+func (o *Org) ForgetTag(tag string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.store == nil {
+		return nil
+	}
+	if _, err := o.store.db.Exec("DELETE FROM write_tags WHERE tag = ?", tag); err != nil {
+		return fmt.Errorf("org: forget write %s: %w", tag, err)
+	}
+	return nil
+}
+
+func (o *Org) write(userID string, reqs []WriteRequest, allOrNone bool, tag string) []WriteResult {
+	return o.writeAs(userID, reqs, allOrNone, false, tag)
 }
 
 // writeAs is write; system lets the org itself set read-only fields.
-func (o *Org) writeAs(userID string, reqs []WriteRequest, allOrNone, system bool) []WriteResult {
+func (o *Org) writeAs(userID string, reqs []WriteRequest, allOrNone, system bool, tag string) []WriteResult {
 	results := make([]WriteResult, len(reqs))
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -102,7 +139,7 @@ func (o *Org) writeAs(userID string, reqs []WriteRequest, allOrNone, system bool
 		return results
 	}
 	if o.store != nil && len(w.dirty) > 0 {
-		if err := o.store.save(o, w.dirty); err != nil {
+		if err := o.store.save(o, w.dirty, tag, results); err != nil {
 			// Nothing reached the file: undo the changes in memory too and
 			// fail every row that had succeeded.
 			w.rollback()
@@ -530,16 +567,13 @@ func (w *writer) insert(t *table, fields map[string]any) WriteResult {
 	}
 	ob := t.ob
 	vals := w.newVals(len(ob.Fields))
-	for i, f := range ob.Fields {
-		switch {
-		case w.set[i]:
-			vals[i] = w.stage[i]
-		case f.Default != nil:
-			vals[i] = f.Default
-		case f.Name == "OwnerId":
-			vals[i] = w.userAny
-		}
-		if vals[i] == nil && f.Type == TypeBoolean {
+	copy(vals, ob.insertDefaults)
+	if ob.ownerPos >= 0 {
+		vals[ob.ownerPos] = w.userAny
+	}
+	for _, i := range w.setList {
+		vals[i] = w.stage[i]
+		if vals[i] == nil && ob.Fields[i].Type == TypeBoolean {
 			vals[i] = false
 		}
 	}
@@ -547,9 +581,9 @@ func (w *writer) insert(t *table, fields map[string]any) WriteResult {
 		vals[ob.byName["name"]] = ob.nameFn(vals)
 	}
 	var missing []string
-	for i, f := range ob.Fields {
-		if vals[i] == nil && f.Required() {
-			missing = append(missing, f.Name)
+	for _, i := range ob.requiredPos {
+		if vals[i] == nil {
+			missing = append(missing, ob.Fields[i].Name)
 		}
 	}
 	if missing != nil {

@@ -43,7 +43,10 @@ Composite and Bulk API 1.0 / 2.0 wire protocols, for offline tests, CI and demos
 It listens on loopback by default, serves HTTPS with a self-signed certificate
 (the CA certificate is written to a file whose path is printed), and prints the
 emulator's own local credentials, then serves until interrupted. Records are kept
-in memory, or in a SQLite file with --data so they survive a restart.
+in memory, or in a SQLite file with --data, which also keeps the Bulk jobs (their
+state, uploaded data and results), the sessions and the CA certificate, so a
+restarted emulator finishes the jobs it had begun and clients keep trusting it
+with the tokens they hold.
 
 --schema adds custom objects and fields from a JSON file. Its format, with an
 example and every key, is in the emulator package's documentation, section
@@ -67,7 +70,7 @@ https://pkg.go.dev/github.com/sfbatch/sfbatch/emulator#hdr-Schema_files`,
 	f.StringVar(&opts.HTTPAddr, "http-addr", "", "additional plain-HTTP listen address when TLS is on")
 	f.BoolVar(&opts.NoTLS, "no-tls", false, "serve plain HTTP instead of HTTPS")
 	f.StringVar(&opts.SchemaFile, "schema", "", "JSON file of custom objects and fields (format: see above)")
-	f.StringVar(&opts.DataFile, "data", "", "SQLite file that keeps records across restarts (default: in memory)")
+	f.StringVar(&opts.DataFile, "data", "", "SQLite file that keeps records, Bulk jobs and the CA certificate across restarts (default: in memory)")
 	f.StringVar(&opts.AccessFile, "access", "", `JSON file of users and connected apps: {"users":[{"username","password","security_token"}],"apps":[{"client_id","client_secret","certificate_pem","run_as"}]}`)
 	f.DurationVar(&opts.SessionLifetime, "session-lifetime", 0, "how long a session lives (default 2h)")
 	f.StringVar(&opts.Profile, "profile", "instant", "Bulk API processing profile: instant or realistic")
