@@ -29,6 +29,8 @@ type authOptions struct {
 	CACertFile  string
 	APIVersion  string
 	ConfigPath  string
+	TargetOrg   string // see sforg.go
+	SFPath      string
 
 	getenv func(string) string // os.Getenv unless a test replaces it
 }
@@ -61,6 +63,7 @@ func (a *authOptions) bind(f *pflag.FlagSet) {
 	f.StringVar(&a.JWTKeyFile, "jwt-key-file", "", "PEM private key for the JWT bearer flow (env "+envJWTKeyFile+")")
 	f.StringVar(&a.CACertFile, "ca-cert", "", "extra PEM CA certificate to trust, e.g. the emulator's (env "+envCACertFile+")")
 	f.StringVar(&a.APIVersion, "api-version", "", "Salesforce API version, e.g. 62.0 (env "+envAPIVersion+")")
+	a.bindTargetOrg(f)
 	f.StringVar(&a.ConfigPath, "config", "", "config file with profiles (default $XDG_CONFIG_HOME/sfbatch/config.json, env SFBATCH_CONFIG)")
 }
 
@@ -183,6 +186,9 @@ var errNoCredentials = errors.New("no Salesforce credentials: set SF_ACCESS_TOKE
 
 // client logs in and returns an API client.
 func (a *authOptions) client(ctx context.Context) (*salesforce.Client, error) {
+	if org := a.targetOrg(); org != "" {
+		return a.targetOrgClient(ctx, org)
+	}
 	p, err := a.resolve()
 	if err != nil {
 		return nil, err

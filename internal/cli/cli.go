@@ -70,7 +70,7 @@ func Main() int {
 // code. It is what Main calls and what tests call.
 func Run(ctx context.Context, ios *IOStreams, args []string) int {
 	root := NewRootCmd(ios)
-	root.SetArgs(args)
+	root.SetArgs(fixTargetOrgArgs(args))
 	root.SetIn(ios.In)
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)

@@ -52,6 +52,9 @@ and an SFDX auth URL (force://...).`,
 func runLogin(cmd *cobra.Command, ios *IOStreams, opts *loginOptions) error {
 	// The profile being created must not be read from the file first.
 	name := opts.name
+	if opts.auth.targetOrg() != "" {
+		return usageError{fmt.Errorf("--target-org: sfbatch uses an org the Salesforce CLI has logged in directly (--target-org on each command) and never copies its credentials into a profile")}
+	}
 	opts.auth.Profile = ""
 	p, err := opts.auth.resolve()
 	if err != nil {

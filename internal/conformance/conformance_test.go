@@ -31,6 +31,7 @@ func scenarios() []scenario {
 		{name: "extract", tag: "ex", run: testExtract},
 		{name: "session_expiry", tag: "se", emulatorOnly: true, run: testSessionExpiry},
 		{name: "faults", tag: "fa", emulatorOnly: true, run: testFaults},
+		{name: "sf_cli_resources", tag: "sc", run: testSFCLIResources},
 	}
 }
 
