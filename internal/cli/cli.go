@@ -107,7 +107,7 @@ func NewRootCmd(ios *IOStreams) *cobra.Command {
 Bulk API 2.0, Bulk API 1.0, sObject Collections and REST, with a result for
 every input row, retries of lock errors, and a local emulator for offline use.`,
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(sfFlagHint)
 	root.AddCommand(newVersionCmd(ios), newEmulatorCmd(ios), newLoginCmd(ios), newLimitsCmd(ios), newDescribeCmd(ios), newQueryCmd(ios))
 	root.AddCommand(newLoadCmds(ios)...)
 	root.AddCommand(newExportCmd(ios), newCompositeCmd(ios), newJobsCmd(ios), newDemoCmd(ios))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -181,6 +182,28 @@ func TestSalesforceCLI(t *testing.T) {
 	if len(rows) != len(want) || strings.Join(rows[len(rows)-1], ",") != "U1,Umbrella" || strings.Join(rows[1], ",") != "G1,Globex Two" {
 		t.Errorf("sfbatch export rows = %v, want %v", rows, want)
 	}
+	// --target-org without a value: sf's default target org. Every session
+	// has expired first: sf org display refreshes the token with the refresh
+	// token of the SFDX-auth-URL login.
+	run("config", "set", "target-org", "emu-url", "--global")
+	srv.ExpireSessions()
+	out.Reset()
+	if code := Run(ctx, ios, []string{"query", "--target-org", "--result-format", "csv", "-q", "SELECT External_Id__c FROM Account WHERE External_Id__c = 'U1'"}); code != ExitOK || out.String() != "External_Id__c\nU1\n" {
+		t.Errorf("sfbatch query --target-org (sf's default): exit %d, out %q, stderr %s", code, out.String(), errOut.String())
+	}
+	// The session expires mid-run: sfbatch's query (API 62.0; sf itself
+	// calls 6x.0) is held by the emulator while every session ends, so it
+	// meets INVALID_SESSION_ID, asks sf again, and sf refreshes the token.
+	expired := expireWhileHeld(t, ctx, srv, "/services/data/v62.0/query")
+	out.Reset()
+	if code := Run(ctx, ios, []string{"query", "--target-org", "emu-url", "--result-format", "json", "SELECT Id FROM Account WHERE External_Id__c = 'U1'"}); code != ExitOK || !strings.Contains(out.String(), `"Id"`) {
+		t.Errorf("sfbatch query across a session expiry: exit %d, out %q, stderr %s", code, out.String(), errOut.String())
+	}
+	select {
+	case <-expired:
+	default:
+		t.Error("the sessions were not expired while the query was held")
+	}
 	// An alias sf does not know is an auth error that names it.
 	errOut.Reset()
 	if code := Run(ctx, ios, []string{"query", "--target-org", "no-such-org", "SELECT Id FROM Account"}); code != ExitAuth || !strings.Contains(errOut.String(), "no-such-org") {
@@ -190,4 +213,51 @@ func TestSalesforceCLI(t *testing.T) {
 	if strings.Contains(out.String()+errOut.String(), info.AccessToken[:20]) {
 		t.Error("sfbatch printed an access token")
 	}
+}
+
+// heldLatency is how long expireWhileHeld holds the request.
+const heldLatency = 5 * time.Second
+
+// expireWhileHeld holds the next GET of path for heldLatency and, once the
+// request is being held (its fault is used up), ends every session of srv.
+// The returned channel is closed when that happened.
+func expireWhileHeld(t *testing.T, ctx context.Context, srv *emulator.Server, path string) <-chan struct{} {
+	t.Helper()
+	tok, err := srv.NewSession(emulator.DefaultUsername)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.AddFault(emulator.Fault{Method: "GET", Path: path, Latency: heldLatency}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL()+emulator.ControlPrefix+"faults", nil)
+			if err != nil {
+				return
+			}
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				return
+			}
+			var active []json.RawMessage
+			err = json.NewDecoder(resp.Body).Decode(&active)
+			resp.Body.Close()
+			if err == nil && len(active) == 0 {
+				srv.ExpireSessions()
+				close(done)
+				return
+			}
+		}
+	}()
+	return done
 }
