@@ -101,6 +101,9 @@ type Config struct {
 	Bulk bulk.Options
 	// Faults are active from the start.
 	Faults []Fault
+	// RefreshTokenLifetime is how long a refresh token works after it is
+	// issued (a connected app's refresh token policy); 0 means until revoked.
+	RefreshTokenLifetime time.Duration
 	// Logger receives one debug line per request (method, path, query with
 	// secrets redacted, status);
 	// nil means no logging. Tokens are never logged.
@@ -114,6 +117,7 @@ type Server struct {
 	org      *org.Org
 	bulk     *bulk.Service
 	rest     *rest.Handler
+	codes    authCodeStore
 	sessions *sessionStore
 	faults   *faultSet
 	cert     *certificate
@@ -185,6 +189,7 @@ func New(cfg Config) (*Server, error) {
 		profileID: "00e000000000001AAA",
 	}
 	s.sessions = newSessionStore(cfg.Clock, cfg.SessionLifetime, cfg.OrgID)
+	s.sessions.refreshLifetime = cfg.RefreshTokenLifetime
 	ctx := context.Background()
 	for _, u := range cfg.Users {
 		if u.Username == "" {
@@ -608,6 +613,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.serveOAuthToken(w, r)
 	case p == "/services/oauth2/revoke" || p == "/services/oauth2/revoke/":
 		s.serveOAuthRevoke(w, r)
+	case p == "/services/oauth2/authorize" || p == "/services/oauth2/authorize/":
+		s.serveAuthorize(w, r)
 	case p == "/services/oauth2/userinfo" || p == "/services/oauth2/userinfo/":
 		s.serveUserInfo(w, r)
 	case strings.HasPrefix(p, "/id/"):

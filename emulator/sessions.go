@@ -17,9 +17,10 @@ const DefaultSessionLifetime = 2 * time.Hour
 // sessionStore holds live access tokens (SOAP session ids and OAuth access
 // tokens are the same thing) and refresh tokens. Safe for concurrent use.
 type sessionStore struct {
-	clock    clock.Clock
-	lifetime time.Duration
-	orgID15  string
+	clock           clock.Clock
+	lifetime        time.Duration
+	refreshLifetime time.Duration // 0: refresh tokens work until revoked
+	orgID15         string
 
 	mu       sync.Mutex
 	sessions map[string]*wire.Session
@@ -29,6 +30,7 @@ type sessionStore struct {
 // refreshGrant is what a refresh token stands for.
 type refreshGrant struct {
 	userID, username, clientID string
+	expires                    time.Time // zero: never
 }
 
 func newSessionStore(c clock.Clock, lifetime time.Duration, orgID string) *sessionStore {
@@ -73,7 +75,11 @@ func (s *sessionStore) issue(u *userRecord, orgID string) *wire.Session {
 func (s *sessionStore) issueRefresh(u *userRecord, clientID string) string {
 	tok := "5Aep" + randomToken(60)
 	s.mu.Lock()
-	s.refresh[tok] = refreshGrant{userID: u.id, username: u.Username, clientID: clientID}
+	g := refreshGrant{userID: u.id, username: u.Username, clientID: clientID}
+	if s.refreshLifetime > 0 {
+		g.expires = s.clock.Now().Add(s.refreshLifetime)
+	}
+	s.refresh[tok] = g
 	s.mu.Unlock()
 	return tok
 }
@@ -82,6 +88,10 @@ func (s *sessionStore) lookupRefresh(tok string) (refreshGrant, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g, ok := s.refresh[tok]
+	if ok && !g.expires.IsZero() && !s.clock.Now().Before(g.expires) {
+		delete(s.refresh, tok)
+		return refreshGrant{}, false
+	}
 	return g, ok
 }
 
