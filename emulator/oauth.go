@@ -110,6 +110,8 @@ func (s *Server) serveOAuthToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.writeToken(w, r, u, app, "")
+	case "authorization_code":
+		s.exchangeCode(w, r, clientID, clientSecret)
 	case GrantJWTBearer:
 		u, app, desc := s.verifyJWTBearer(f.Get("assertion"))
 		if desc != "" {

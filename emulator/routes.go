@@ -94,6 +94,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.serveOAuthToken(w, r)
 	case p == "/services/oauth2/revoke" || p == "/services/oauth2/revoke/":
 		s.serveOAuthRevoke(w, r)
+	case p == "/services/oauth2/authorize" || p == "/services/oauth2/authorize/":
+		s.serveAuthorize(w, r)
 	case p == "/services/oauth2/userinfo" || p == "/services/oauth2/userinfo/":
 		s.serveUserInfo(w, r)
 	case strings.HasPrefix(p, "/id/"):

@@ -86,6 +86,9 @@ type Config struct {
 	Bulk bulk.Options
 	// Faults are active from the start.
 	Faults []Fault
+	// RefreshTokenLifetime is how long a refresh token works after it is
+	// issued (a connected app's refresh token policy); 0 means until revoked.
+	RefreshTokenLifetime time.Duration
 	// Logger receives one debug line per request (method, path, query with
 	// secrets redacted, status);
 	// nil means no logging. Tokens are never logged.
@@ -99,6 +102,7 @@ type Server struct {
 	org      *org.Org
 	bulk     *bulk.Service
 	rest     *rest.Handler
+	codes    authCodeStore
 	sessions *sessionStore
 	faults   *faultSet
 	cert     *certificate
@@ -176,6 +180,7 @@ func New(cfg Config) (*Server, error) {
 		keep = o
 	}
 	s.sessions = newSessionStore(cfg.Clock, cfg.SessionLifetime, cfg.OrgID, keep)
+	s.sessions.refreshLifetime = cfg.RefreshTokenLifetime
 	ctx := context.Background()
 	for _, u := range cfg.Users {
 		if u.Username == "" {

@@ -26,10 +26,11 @@ const DefaultSessionLifetime = 2 * time.Hour
 // which is never written. A kept token comes back into memory the first
 // time it is presented. Safe for concurrent use.
 type sessionStore struct {
-	clock    clock.Clock
-	lifetime time.Duration
-	orgID15  string
-	keep     *org.Org // nil: sessions live in memory only
+	clock           clock.Clock
+	lifetime        time.Duration
+	refreshLifetime time.Duration // 0: refresh tokens work until revoked
+	orgID15         string
+	keep            *org.Org // nil: sessions live in memory only
 
 	mu       sync.Mutex
 	sessions map[string]*wire.Session
@@ -102,6 +103,7 @@ func (s *sessionStore) flush() {
 // refreshGrant is what a refresh token stands for.
 type refreshGrant struct {
 	userID, username, clientID string
+	expires                    time.Time // zero: never
 }
 
 // newSessionStore returns an empty store; with keep (an org with a data
@@ -155,7 +157,11 @@ func (s *sessionStore) issue(u *userRecord, orgID string) *wire.Session {
 func (s *sessionStore) issueRefresh(u *userRecord, clientID string) string {
 	tok := "5Aep" + randomToken(60)
 	s.mu.Lock()
-	s.refresh[tok] = refreshGrant{userID: u.id, username: u.Username, clientID: clientID}
+	g := refreshGrant{userID: u.id, username: u.Username, clientID: clientID}
+	if s.refreshLifetime > 0 {
+		g.expires = s.clock.Now().Add(s.refreshLifetime)
+	}
+	s.refresh[tok] = g
 	s.keepLocked(tok, sessionRecord{Refresh: true, UserID: u.id, Username: u.Username, ClientID: clientID})
 	s.mu.Unlock()
 	return tok
@@ -172,6 +178,10 @@ func (s *sessionStore) lookupRefresh(tok string) (refreshGrant, bool) {
 			s.refresh[tok] = g
 			delete(s.restored, key)
 		}
+	}
+	if ok && !g.expires.IsZero() && !s.clock.Now().Before(g.expires) {
+		delete(s.refresh, tok)
+		return refreshGrant{}, false
 	}
 	return g, ok
 }

@@ -48,6 +48,9 @@ type ConnectedApp struct {
 	// RunAs is the username the client-credentials flow runs as; empty means
 	// the first configured user.
 	RunAs string `json:"run_as,omitempty"`
+	// CallbackURL is where the authorization-code flow may redirect besides
+	// loopback addresses (which CLIs listen on).
+	CallbackURL string `json:"callback_url,omitempty"`
 
 	publicKey *rsa.PublicKey
 }

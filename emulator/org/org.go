@@ -74,20 +74,24 @@ type record struct {
 func (r *record) id() string    { return r.vals[posID].(string) }
 func (r *record) deleted() bool { d, _ := r.vals[posIsDeleted].(bool); return d }
 func (t *table) get(id string) *record {
-	if n, ok := t.ids.num(id); ok {
-		if n < uint64(len(t.ids.byNum)) {
-			if r := t.ids.byNum[n]; r != nil && r.id() == id {
-				return r
-			}
+	if n, ok := t.ids.num(id); ok && n < uint64(len(t.ids.byNum)) {
+		if r := t.ids.byNum[n]; r != nil && r.id() == id {
+			return r
 		}
-		return nil
 	}
+	// Ids the org did not mint, and fixed ids whose counter another record holds (the
+	// Organization record and the default user share counter 1), are kept in the map.
 	return t.other[id]
 }
 
 // setID makes r findable by its id (nil r: forget id).
 func (t *table) setID(id string, r *record) {
 	n, ok := t.ids.num(id)
+	if ok && n < uint64(len(t.ids.byNum)) {
+		if held := t.ids.byNum[n]; held != nil && held.id() != id {
+			ok = false // the counter is another record's: keep this id in the map
+		}
+	}
 	if !ok {
 		if r == nil {
 			delete(t.other, id)
@@ -95,6 +99,9 @@ func (t *table) setID(id string, r *record) {
 			t.other[id] = r
 		}
 		return
+	}
+	if r == nil {
+		delete(t.other, id)
 	}
 	if n >= uint64(len(t.ids.byNum)) {
 		if r == nil {

@@ -30,6 +30,8 @@ type authOptions struct {
 	CACertFile  string
 	APIVersion  string
 	ConfigPath  string
+	TargetOrg   string // see sforg.go
+	SFPath      string
 
 	getenv func(string) string // os.Getenv unless a test replaces it
 	// noProfile skips the config file's profiles (sfbatch login builds a
@@ -68,6 +70,7 @@ func (a *authOptions) bind(f *pflag.FlagSet) {
 	f.StringVar(&a.JWTKeyFile, "jwt-key-file", "", "PEM private key for the JWT bearer flow (env "+envJWTKeyFile+")")
 	f.StringVar(&a.CACertFile, "ca-cert", "", "PEM file of extra CA certificates to trust besides the system's: a corporate CA bundle (TLS-inspecting proxy) or the emulator's (env "+envCACertFile+")")
 	f.StringVar(&a.APIVersion, "api-version", "", "Salesforce API version, e.g. 62.0 (env "+envAPIVersion+")")
+	a.bindTargetOrg(f)
 	f.StringVar(&a.ConfigPath, "config", "", "config file with profiles (default $XDG_CONFIG_HOME/sfbatch/config.json, env SFBATCH_CONFIG)")
 }
 
@@ -209,6 +212,9 @@ var errNoCredentials = errors.New("no Salesforce credentials: set SF_ACCESS_TOKE
 
 // client logs in and returns an API client; extra options (a logger) are added to the client's.
 func (a *authOptions) client(ctx context.Context, extra ...salesforce.Option) (*salesforce.Client, error) {
+	if org := a.targetOrg(); org != "" {
+		return a.targetOrgClient(ctx, org, extra...)
+	}
 	if a.notices == nil {
 		a.notices = noticesFrom(ctx)
 	}

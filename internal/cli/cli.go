@@ -77,7 +77,7 @@ func Run(ctx context.Context, ios *IOStreams, args []string) int {
 		ios = &IOStreams{In: ios.In, Out: ios.ErrOut, ErrOut: ios.ErrOut, json: js}
 	}
 	root := NewRootCmd(ios)
-	root.SetArgs(args)
+	root.SetArgs(fixTargetOrgArgs(args))
 	root.SetIn(ios.In)
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
@@ -108,7 +108,7 @@ func NewRootCmd(ios *IOStreams) *cobra.Command {
 Bulk API 2.0, Bulk API 1.0, sObject Collections and REST, with a result for
 every input row, retries of lock errors, and a local emulator for offline use.`,
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(sfFlagHint)
 	// Every command takes --json (commands with a --json of their own keep
 	// theirs); Run reads it, see jsonOutput.
 	root.PersistentFlags().Bool("json", false, "print one JSON object on standard output, in the sf CLI's shape")

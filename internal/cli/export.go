@@ -45,6 +45,8 @@ type exportOptions struct {
 	JSON            bool
 	Quiet           bool
 	Resume          string
+	OutputFile      string // the sf CLI's --output-file
+	ResultFormat    string // the sf CLI's --result-format
 }
 
 func newExportCmd(ios *IOStreams) *cobra.Command {
@@ -97,11 +99,40 @@ renamed when complete.`,
 	f.IntVar(&o.IDChunks, "id-chunks", 0, "split a Bulk API 2.0 query into this many id ranges run as parallel jobs")
 	f.BoolVar(&o.JSON, "json", false, "print a machine-readable summary")
 	f.BoolVar(&o.Quiet, "quiet", false, "print nothing but errors")
+	f.StringVar(&o.OutputFile, "output-file", "", "same as --output (the sf CLI's name)")
+	f.StringVar(&o.ResultFormat, "result-format", "", "csv (the sf CLI's flag; for JSON use --format jsonl)")
 	f.StringVar(&o.Resume, "resume", "", "continue an interrupted Bulk API 2.0 download from the token it printed (appends to OUTPUT.partial)")
 	return cmd
 }
 
+// sfFlags folds the sf CLI's --output-file and --result-format into
+// --output and --format.
+func (o *exportOptions) sfFlags() error {
+	if o.OutputFile != "" {
+		if o.Output != "" && o.Output != o.OutputFile {
+			return usageError{errors.New("--output and --output-file name different files: use one")}
+		}
+		o.Output = o.OutputFile
+	}
+	switch strings.ToLower(o.ResultFormat) {
+	case "":
+	case "csv":
+		if o.Format != "" && !strings.EqualFold(o.Format, "csv") {
+			return usageError{fmt.Errorf("--result-format csv and --format %s disagree", o.Format)}
+		}
+		o.Format = "csv"
+	case "json":
+		return usageError{errors.New("--result-format json: sfbatch writes JSON Lines (one record per line), not the sf CLI's JSON array: use --format jsonl (or an .jsonl output file)")}
+	default:
+		return usageError{fmt.Errorf("--result-format: %q is not csv", o.ResultFormat)}
+	}
+	return nil
+}
+
 func (o *exportOptions) engineOptions() (extract.Options, error) {
+	if err := o.sfFlags(); err != nil {
+		return extract.Options{}, err
+	}
 	q := o.Query
 	if o.QueryFile != "" {
 		if q != "" {

@@ -56,6 +56,8 @@ type loadOptions struct {
 	NoPreflight     bool
 	Resume          string // --resume DIR: the output directory of an interrupted run
 	Force           bool   // --force: an -o DIR holding an earlier run is overwritten
+	File            string // --file/-f, the sf CLI's name for the input argument
+	HardDelete      bool   // delete --hard-delete, as in sf data delete bulk
 
 	input   string // file path or "-"
 	spooled string // standard input copied to a file (--resume over standard input)
@@ -90,7 +92,7 @@ func newLoadCmds(ios *IOStreams) []*cobra.Command {
 	for _, lc := range loadCommands {
 		opts := &loadOptions{Operation: lc.op}
 		cmd := &cobra.Command{
-			Use:   lc.use + " --sobject OBJECT FILE|-",
+			Use:   lc.use + " --sobject OBJECT FILE|-|--file FILE",
 			Short: lc.doc,
 			Long: lc.doc + `.
 
@@ -121,19 +123,31 @@ errors and 5 for an org that cannot be reached (nothing sent, every row not
 processed), 130 when cancelled. Ctrl-C aborts jobs that have not started
 (keep them with --leave-jobs), and still writes an outcome for every row.`,
 			Example: lc.ex,
-			Args:    cobra.ExactArgs(1),
+			Args:    cobra.MaximumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				opts.input = args[0]
-				limitMemory()
-				p, err := opts.auth.resolve()
+				in, err := opts.inputArg(args)
 				if err != nil {
 					return err
 				}
-				_, err = runLoadWith(cmd, ios, func(ctx context.Context, log *slog.Logger) (*salesforce.Client, error) {
-					if log == nil {
-						return p.client(ctx)
+				opts.input = in
+				limitMemory()
+				// Credentials are resolved before the run starts (a bad profile is a usage
+				// error); an org the sf CLI is logged in to is asked for its session at connect.
+				var p *Profile
+				if opts.auth.targetOrg() == "" {
+					if p, err = opts.auth.resolve(); err != nil {
+						return err
 					}
-					return p.client(ctx, salesforce.WithLogger(log))
+				}
+				_, err = runLoadWith(cmd, ios, func(ctx context.Context, log *slog.Logger) (*salesforce.Client, error) {
+					var extra []salesforce.Option
+					if log != nil {
+						extra = append(extra, salesforce.WithLogger(log))
+					}
+					if p == nil {
+						return opts.auth.client(ctx, extra...)
+					}
+					return p.client(ctx, extra...)
 				}, opts)
 				return err
 			},
@@ -168,12 +182,29 @@ func bindLoadFlags(cmd *cobra.Command, o *loadOptions) {
 	f.BoolVar(&o.DryRun, "dry-run", false, "check the input against the object's describe, report every problem, create no job")
 	f.StringVarP(&o.OutputDir, "output-dir", "o", "", "run folder for the journal, events and result files (default a new sfbatch-runs/UTCTIME-SUFFIX); refused if it holds an earlier run, unless --resume or --force")
 	f.BoolVar(&o.JSON, "json", false, "print a machine-readable summary")
-	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print nothing but errors")
+	f.BoolVar(&o.Quiet, "quiet", false, "print nothing but errors")
+	f.StringVarP(&o.File, "file", "f", "", "input file, instead of the FILE argument (the sf CLI's --file)")
+	if o.Operation == load.Delete {
+		f.BoolVar(&o.HardDelete, "hard-delete", false, "delete permanently, bypassing the recycle bin (same as sfbatch hard-delete; the sf CLI's --hard-delete)")
+	}
 	f.BoolVar(&o.LeaveJobs, "leave-jobs", false, "on failure or Ctrl-C leave open jobs running instead of aborting them")
 	f.Var((*minutes)(&o.Wait), "wait", "give up (and abort open jobs) after this long: minutes as in the sf CLI (30) or a duration (1h30m); default: wait for every job")
 	f.BoolVar(&o.NoPreflight, "no-preflight", false, "skip the describe-based input check")
 	f.StringVar(&o.Resume, "resume", "", "resume the interrupted run whose run folder is DIR: same command, same input")
 	f.BoolVar(&o.Force, "force", false, "with -o DIR: overwrite an earlier run in DIR")
+}
+
+// inputArg returns the input named by the FILE argument or --file.
+func (o *loadOptions) inputArg(args []string) (string, error) {
+	switch {
+	case len(args) == 1 && o.File != "":
+		return "", usageError{fmt.Errorf("the input is named twice: FILE argument %q and --file %q", args[0], o.File)}
+	case len(args) == 1:
+		return args[0], nil
+	case o.File != "":
+		return o.File, nil
+	}
+	return "", usageError{errors.New("no input: give a FILE argument (- for standard input) or --file FILE")}
 }
 
 // minutes is a duration flag that also takes a bare number of minutes, the
@@ -215,6 +246,9 @@ type loadOutcome struct {
 // engineOptions turns flags into load.Options. Every flag error is a usage
 // error naming the flag.
 func (o *loadOptions) engineOptions() (load.Options, error) {
+	if o.HardDelete {
+		o.Operation = load.HardDelete
+	}
 	opts := load.Options{
 		Object:           o.Object,
 		Operation:        o.Operation,

@@ -71,6 +71,9 @@ client credentials or a refresh token.`,
 func runLogin(cmd *cobra.Command, ios *IOStreams, opts *loginOptions) error {
 	// The profile being created is built from flags and environment alone.
 	name := opts.name
+	if opts.auth.targetOrg() != "" {
+		return usageError{fmt.Errorf("--target-org: sfbatch uses an org the Salesforce CLI has logged in directly (--target-org on each command) and never copies its credentials into a profile")}
+	}
 	opts.auth.Profile = ""
 	opts.auth.noProfile = true
 	opts.auth.notices = ios.ErrOut

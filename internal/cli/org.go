@@ -3,9 +3,11 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -129,30 +131,92 @@ type queryOptions struct {
 	all     bool
 	json    bool
 	maxRows int
+	// The sf CLI's flags (sf data query).
+	query        string // --query/-q
+	queryFile    string // --query-file, --file/-f
+	resultFormat string // --result-format/-r: human, csv or json
+	outputFile   string // --output-file
+}
+
+// soql returns the query from the argument, --query or --query-file.
+func (o *queryOptions) soql(args []string) (string, error) {
+	n := 0
+	q := ""
+	if len(args) == 1 {
+		n, q = n+1, args[0]
+	}
+	if o.query != "" {
+		n, q = n+1, o.query
+	}
+	if o.queryFile != "" {
+		b, err := os.ReadFile(o.queryFile)
+		if err != nil {
+			return "", usageError{fmt.Errorf("--query-file: %w", err)}
+		}
+		n, q = n+1, strings.TrimSpace(string(b))
+	}
+	switch {
+	case n > 1:
+		return "", usageError{errors.New("give the query once: as the SOQL argument, --query or --query-file")}
+	case strings.TrimSpace(q) == "":
+		return "", usageError{errors.New("no query: give it as the SOQL argument, --query/-q or --query-file/-f")}
+	}
+	return q, nil
+}
+
+// format returns how to print rows: table, csv or json.
+func (o *queryOptions) format() (string, error) {
+	switch f := strings.ToLower(o.resultFormat); f {
+	case "", "human":
+		if o.json {
+			return "json", nil
+		}
+		if o.outputFile != "" {
+			return "", usageError{errors.New("--output-file needs --result-format csv or json")}
+		}
+		return "table", nil
+	case "csv", "json":
+		if o.json && f == "csv" {
+			return "", usageError{errors.New("--json and --result-format csv disagree")}
+		}
+		return f, nil
+	default:
+		return "", usageError{fmt.Errorf("--result-format: %q is not human, csv or json", o.resultFormat)}
+	}
 }
 
 func newQueryCmd(ios *IOStreams) *cobra.Command {
 	opts := &queryOptions{}
 	cmd := &cobra.Command{
-		Use:   "query SOQL",
+		Use:   "query SOQL|--query SOQL|--query-file FILE",
 		Short: "Run a small SOQL query through REST and print a table or JSON",
 		Long: `Run a SOQL query through the REST API, following every result page, and print
 the rows as a table (parent fields flattened to Account.Name columns) or as JSON.
 For large extracts use sfbatch export, which streams through the Bulk APIs.`,
 		Example: `  sfbatch query "SELECT Id, Name, Account.Name FROM Contact LIMIT 10"
-  sfbatch query --all-rows "SELECT Id FROM Contact WHERE IsDeleted = true" --json`,
-		Args: cobra.ExactArgs(1),
+  sfbatch query --all-rows "SELECT Id FROM Contact WHERE IsDeleted = true" --json
+  # The sf CLI's flags work too
+  sfbatch query -q "SELECT Id, Name FROM Account" --result-format csv --output-file accounts.csv`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			query, err := opts.soql(args)
+			if err != nil {
+				return err
+			}
+			format, err := opts.format()
+			if err != nil {
+				return err
+			}
 			c, err := opts.auth.client(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if q, err := soql.Parse(args[0]); err == nil && q.IsCount() {
-				return runCountQuery(cmd.Context(), ios, c, args[0], opts)
+			if q, err := soql.Parse(query); err == nil && q.IsCount() {
+				return runCountQuery(cmd.Context(), ios, c, query, opts)
 			}
-			seq := c.Query(cmd.Context(), args[0])
+			seq := c.Query(cmd.Context(), query)
 			if opts.all {
-				seq = c.QueryAll(cmd.Context(), args[0])
+				seq = c.QueryAll(cmd.Context(), query)
 			}
 			var rows []salesforce.Record
 			for rec, err := range seq {
@@ -164,16 +228,18 @@ For large extracts use sfbatch export, which streams through the Bulk APIs.`,
 					break
 				}
 			}
-			if opts.json {
-				return writeJSON(ios, rows)
-			}
-			return writeRecordTable(ios, rows)
+			return writeQueryRows(ios, rows, format, opts.outputFile)
 		},
 	}
 	opts.auth.bind(cmd.Flags())
 	cmd.Flags().BoolVar(&opts.all, "all-rows", false, "include deleted and archived records (queryAll)")
 	cmd.Flags().BoolVar(&opts.json, "json", false, "print JSON")
 	cmd.Flags().IntVar(&opts.maxRows, "max-rows", 10000, "stop after this many rows (0 = no limit)")
+	cmd.Flags().StringVarP(&opts.query, "query", "q", "", "SOQL query, instead of the SOQL argument")
+	cmd.Flags().StringVar(&opts.queryFile, "query-file", "", "file holding the SOQL query")
+	cmd.Flags().StringVarP(&opts.queryFile, "file", "f", "", "same as --query-file (the sf CLI's name)")
+	cmd.Flags().StringVarP(&opts.resultFormat, "result-format", "r", "", "human (a table, the default), csv or json")
+	cmd.Flags().StringVar(&opts.outputFile, "output-file", "", "write the rows to this file (with --result-format csv or json)")
 	return cmd
 }
 
@@ -198,19 +264,7 @@ func runCountQuery(ctx context.Context, ios *IOStreams, c *salesforce.Client, qu
 // writeRecordTable prints records as a table whose columns are the union of
 // their (flattened) fields in first-seen order.
 func writeRecordTable(ios *IOStreams, rows []salesforce.Record) error {
-	var cols []string
-	seen := map[string]bool{}
-	flat := make([]map[string]string, len(rows))
-	for i, r := range rows {
-		m := map[string]string{}
-		flattenRecord("", r, m, func(col string) {
-			if !seen[col] {
-				seen[col] = true
-				cols = append(cols, col)
-			}
-		})
-		flat[i] = m
-	}
+	cols, flat := flattenRecords(rows)
 	tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(cols, "\t"))
 	for _, m := range flat {
@@ -225,6 +279,25 @@ func writeRecordTable(ios *IOStreams, rows []salesforce.Record) error {
 	}
 	fmt.Fprintf(ios.ErrOut, "%d rows\n", len(rows))
 	return nil
+}
+
+// flattenRecords flattens records to Account.Name-style columns, the union
+// of their fields in first-seen order.
+func flattenRecords(rows []salesforce.Record) ([]string, []map[string]string) {
+	var cols []string
+	seen := map[string]bool{}
+	flat := make([]map[string]string, len(rows))
+	for i, r := range rows {
+		m := map[string]string{}
+		flattenRecord("", r, m, func(col string) {
+			if !seen[col] {
+				seen[col] = true
+				cols = append(cols, col)
+			}
+		})
+		flat[i] = m
+	}
+	return cols, flat
 }
 
 func flattenRecord(prefix string, r salesforce.Record, out map[string]string, addCol func(string)) {

@@ -37,6 +37,7 @@ func scenarios() []scenario {
 		{name: "faults", tag: "fa", emulatorOnly: true, run: testFaults},
 		{name: "soap_login_versions", tag: "sv", run: testSOAPLoginVersions},
 		{name: "soap_login_disabled", tag: "sd", emulatorOnly: true, run: testSOAPLoginDisabled},
+		{name: "sf_cli_resources", tag: "sc", run: testSFCLIResources},
 	}
 }
 
