@@ -355,6 +355,9 @@ func (r *run) runResumed(ctx context.Context, rj *resumeJob) error {
 	var err error
 	switch {
 	case rj.unknown:
+		if apiOfJournal(rec.API) == Collections || strings.HasPrefix(rec.BatchID, pendingPrefix) {
+			r.lookupInserted(ctx, c, "sent while the load was interrupted ("+rec.JobID+")", true)
+		}
 		c.forEach(r, func(i int, vals []string) {
 			r.resolve(c, i, &RowResult{Outcome: Unknown, Values: vals, Error: &RowError{StatusCode: StatusOutcomeUnknown,
 				Message: "sent while the load was interrupted (" + rec.JobID + "); whether it was saved is unknown"}})
