@@ -24,6 +24,7 @@ func scenarios() []scenario {
 		{name: "bulk2_ingest", tag: "bi", run: testBulk2Ingest},
 		{name: "bulk2_query", tag: "bq", run: testBulk2Query},
 		{name: "bulk1_insert_query", tag: "b1", run: testBulk1InsertQuery},
+		{name: "lost_answer_lookups", tag: "lo", run: testLostAnswerLookups},
 		{name: "load_bulk2", tag: "l2", run: testLoadBulk2},
 		{name: "load_bulk1", tag: "l1", run: testLoadBulk1},
 		{name: "load_auto", tag: "la", run: testLoadAuto},
