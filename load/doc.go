@@ -79,9 +79,9 @@
 //     the input by row number: its rows are never sent twice;
 //   - a Bulk API 1.0 batch is waited for and its results joined; a batch that was being
 //     added is looked up among the job's batches: none unknown means it was never added (its
-//     rows go again), exactly one unknown batch is it; several unknown batches cannot be told
-//     apart, so an insert looks their rows up by external id (else gives them Unknown) while
-//     update, upsert and delete send them again;
+//     rows go again), exactly one unknown batch is it; with several, update, upsert and delete
+//     send the rows again and an insert finds its batch by uploaded content (found: its
+//     results are joined; not found: never added, the rows go again);
 //   - an sObject Collections call interrupted in flight has no server-side record: an
 //     insert looks its rows up by external id (found: succeeded; not found: sent again;
 //     without an external id column: Unknown), other operations send them again;
