@@ -210,6 +210,16 @@ func (b *bulk1Runner) finish(ctx context.Context, failed bool) error {
 		return err
 	})
 	if err != nil {
+		// A close whose answer was lost may have closed the job: its state says.
+		if g, ok := b.r.l.bulk1.(interface {
+			GetJob(ctx context.Context, jobID string) (*salesforce.Job, error)
+		}); ok {
+			if j, gerr := g.GetJob(ctx, id); gerr == nil && j.State == salesforce.JobStateClosed {
+				job, err = j, nil
+			}
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("close Bulk API 1.0 job %s: %w", id, err)
 	}
 	b.r.untrack(id)

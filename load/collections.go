@@ -69,6 +69,8 @@ func (b *collectionsRunner) run(ctx context.Context, c *chunk) error {
 			failed++
 			r.resolveJobFailure(c, i, c.vals[i], res.Error, NotProcessed)
 			continue
+		case callFailed && cfg.Operation == Insert:
+			continue // looked up below
 		case callFailed:
 			// The call may have been applied but its answer was lost: update, upsert and
 			// delete send the row again (read through the settlement table); an insert's
@@ -79,6 +81,9 @@ func (b *collectionsRunner) run(ctx context.Context, c *chunk) error {
 			continue
 		}
 		r.resolve(c, i, res)
+	}
+	if callFailed && cfg.Operation == Insert {
+		b.settleLostInsert(ctx, c, results[0].Errors[0])
 	}
 	c.forEach(r, func(i int, vals []string) {
 		r.resolve(c, i, &RowResult{Outcome: Unknown, Values: vals,
@@ -144,6 +149,18 @@ func (b *collectionsRunner) call(ctx context.Context, c *chunk) ([]salesforce.Sa
 		return err
 	}
 	return results, send(ctx)
+}
+
+// settleLostInsert settles the rows of an insert call whose answer was lost: looked up by
+// external id where the input has one, else Unknown.
+func (b *collectionsRunner) settleLostInsert(ctx context.Context, c *chunk, e salesforce.RecordError) {
+	r := b.r
+	why := "sObject Collections insert failed after it may have been applied (" + e.StatusCode + ": " + e.Message + ")"
+	r.lookupInserted(ctx, c, why, false)
+	c.forEach(r, func(i int, vals []string) {
+		r.resolve(c, i, &RowResult{Outcome: Unknown, Values: vals, Error: &RowError{StatusCode: StatusOutcomeUnknown,
+			Message: why + "; whether the row was saved is unknown"}})
+	})
 }
 
 // callFailure reports whether results are a whole call's failure folded into one result per

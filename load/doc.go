@@ -1,6 +1,8 @@
 // Package load sends any number of rows to Salesforce and gives every input row exactly one
 // outcome: Succeeded (with the record id and whether it was created), Failed (with the status
-// code, message and fields) or NotProcessed (with the reason).
+// code, message and fields), NotProcessed (no request carrying it can have been applied; the
+// reason says why) or Unknown (a request carrying it may have been applied but its result
+// could not be read; its job and batch ids say where to look, and a resumed load settles it).
 //
 // # Use
 //
@@ -8,7 +10,7 @@
 //	files, _ := load.CSVSinks("results")
 //	sum, err := load.Load(ctx, c, load.CSVSource(f, "contacts.csv", load.CSVOptions{}), files,
 //		load.Options{Object: "Contact", Operation: load.Upsert, ExternalIDField: "External_Id__c"})
-//	files.Close() // writes success.csv, failure.csv, unprocessed.csv and results.csv
+//	files.Close() // writes success.csv, failure.csv, unprocessed.csv, unknown.csv and results.csv
 //
 // Rows come from a Source: CSVSource (Salesforce's CSV dialect), MapSource (maps of Go
 // values), StructSource (structs with `sf:"Field"` tags), RowsSource (string rows),
@@ -58,14 +60,22 @@
 //  6. Results are joined to input rows: Bulk API 1.0 by position, Bulk API 2.0 by row
 //     content within the job (the result files echo the uploaded columns; identical rows are
 //     matched in input order; results are streamed, never held whole), collections by
-//     position. Rows missing from every result file become NotProcessed.
+//     position. Rows missing from every result file become Unknown. A step of a job that
+//     fails transiently (create, batch add, upload, close, poll, result download) is tried
+//     again; a request that is not safe to repeat is looked for first (ambiguous.go): a lost
+//     Bulk API 1.0 batch add by the job's batches' content, a lost job create among the org's
+//     Open jobs, a lost Collections insert by external id (lookup.go).
 //  7. Rows that failed with a retryable code (DefaultRetryCodes: UNABLE_TO_LOCK_ROW and
 //     friends) are spooled and resubmitted in later passes, up to MaxRetries, after a
 //     doubling backoff, sorted by GroupBy when set. A job that fails as a whole is
-//     resubmitted when that is safe (update, upsert, delete) and its rows fail otherwise.
-//  8. On cancellation, deadline or a fatal error, open jobs are aborted (unless
-//     LeaveJobsOpen), every row without an outcome is delivered as NotProcessed, and the
-//     returned *Error names every job that was open.
+//     resubmitted when that is safe (update, upsert, delete), its rows' answers read through
+//     the settlement table (settle); otherwise its rows without a result are Unknown.
+//  8. On cancellation, deadline or a fatal error, no job is left Open (unless
+//     LeaveJobsOpen): Open Bulk API 2.0 jobs are aborted; with a journal, closed jobs keep
+//     processing for a resumed load to collect and Bulk API 1.0 jobs are closed; without
+//     one, jobs are aborted. Rows of chunks that were sent get Unknown (NotProcessed when
+//     their job was aborted before processing anything), rows never sent NotProcessed, and
+//     the returned *Error names every job that was open.
 //
 // # Resuming a killed load
 //
@@ -89,11 +99,14 @@
 //     the input by row number: its rows are never sent twice;
 //   - a Bulk API 1.0 batch is waited for and its results joined; a batch that was being
 //     added is looked up among the job's batches: none unknown means it was never added (its
-//     rows go again), exactly one unknown batch is it; several unknown batches cannot be told
-//     apart, so an insert gives their rows NotProcessed (outcome unknown) while update,
-//     upsert and delete send them again;
+//     rows go again), exactly one unknown batch is it; with several, update, upsert and delete
+//     send the rows again and an insert finds its batch by uploaded content (found: its
+//     results are joined; not found: never added, the rows go again);
 //   - an sObject Collections call interrupted in flight has no server-side record: an
-//     insert gives its rows NotProcessed (outcome unknown), other operations send them again;
+//     insert looks its rows up by external id (found: succeeded; not found: sent again;
+//     without an external id column: Unknown), other operations send them again;
+//   - a job the interrupted run created but never recorded is found among the org's Open
+//     jobs and aborted when it is the only candidate;
 //   - rows sent to a retry pass, and rows never sent, are sent normally.
 //
 // The caller checks that the input is the same (jobstore.Store.CheckInput compares size and

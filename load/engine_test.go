@@ -828,14 +828,7 @@ func TestCSVFiles(t *testing.T) {
 	if err := sinks.Close(); err != nil {
 		t.Fatal(err)
 	}
-	read := func(name string) [][]string {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, recs := parseCSV(t, b)
-		return append([][]string{h}, recs...)
-	}
+	read := func(name string) [][]string { return readCSVFile(t, filepath.Join(dir, name)) }
 	res := read(ResultsFile)
 	if len(res) != 41 {
 		t.Fatalf("results has %d lines", len(res))
@@ -1101,14 +1094,7 @@ func TestUnknownFile(t *testing.T) {
 	if err := sinks.Close(); err != nil {
 		t.Fatal(err)
 	}
-	read := func(name string) [][]string {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, recs := parseCSV(t, b)
-		return append([][]string{h}, recs...)
-	}
+	read := func(name string) [][]string { return readCSVFile(t, filepath.Join(dir, name)) }
 	want := [][]string{{"sf__Row", "sf__Job", "sf__Batch", "sf__Error", "LastName"}, {"2", "750J", "751B", "SFBATCH_OUTCOME_UNKNOWN:lost: --", "B"}}
 	if got := read(UnknownFile); !slices.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("unknown.csv = %q, want %q", got, want)
@@ -1148,4 +1134,15 @@ func TestSettlementTable(t *testing.T) {
 			t.Errorf("%s %+v settles to %v %+v, want %v", tc.op, tc.in, res.Outcome, res.Error, tc.want)
 		}
 	}
+}
+
+// readCSVFile reads a whole CSV file, header first.
+func readCSVFile(t *testing.T, path string) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, recs := parseCSV(t, b)
+	return append([][]string{h}, recs...)
 }

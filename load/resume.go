@@ -19,11 +19,15 @@ var ErrRunFinished = errors.New("load: the run already completed; nothing to res
 // resumeState is what Options.Resume learned from the journal: rows to skip and the rows of
 // jobs in flight, which are re-read from the input to join their results.
 type resumeState struct {
-	done  jobstore.Ranges
-	slots map[int64]resumeSlot // row -> its job and position, for rows of jobs in flight
-	jobs  []*resumeJob
-	ready []*resumeJob // jobs whose rows have all been read (guarded by run.mu)
-	bulk1 []string     // Bulk API 1.0 jobs of the interrupted load, closed once their batches are in
+	// pendingJobs holds, per Bulk API 1.0 job with a batch that was being added when the load
+	// was interrupted, a runner whose claimed batches are those the journal knows, so that
+	// each such batch is found by its content (findBatch) and claimed once.
+	pendingJobs map[string]*bulk1Runner
+	done        jobstore.Ranges
+	slots       map[int64]resumeSlot // row -> its job and position, for rows of jobs in flight
+	jobs        []*resumeJob
+	ready       []*resumeJob // jobs whose rows have all been read (guarded by run.mu)
+	bulk1       []string     // Bulk API 1.0 jobs of the interrupted load, closed once their batches are in
 }
 
 type resumeSlot struct{ job, pos int32 }
@@ -104,13 +108,23 @@ func (r *run) prepareResume(ctx context.Context) error {
 			}
 			unknown = true
 		case jobstore.APIBulk1:
-			if unknown {
-				break
-			}
+			// The job is closed once its batches are in (a batch being added included).
 			if !seenBulk1[rec.JobID] {
 				seenBulk1[rec.JobID] = true
 				rs.bulk1 = append(rs.bulk1, rec.JobID)
 			}
+		}
+		if unknown && rec.API == jobstore.APIBulk1 && rs.pendingJobs[rec.JobID] == nil {
+			b := &bulk1Runner{r: r, pass: rec.Pass, jobID: rec.JobID, added: map[string]bool{}}
+			for _, k := range jobs {
+				if k.JobID == rec.JobID && !strings.HasPrefix(k.BatchID, pendingPrefix) {
+					b.added[k.BatchID] = true
+				}
+			}
+			if rs.pendingJobs == nil {
+				rs.pendingJobs = map[string]*bulk1Runner{}
+			}
+			rs.pendingJobs[rec.JobID] = b
 		}
 		rj := &resumeJob{rec: rec, unknown: unknown}
 		seq := rec.Rows
@@ -333,7 +347,8 @@ func (r *run) runResumed(ctx context.Context, rj *resumeJob) error {
 	if c.api == Collections {
 		c.jobID, c.resumedID = "", rec.JobID
 	}
-	if rj.unknown {
+	pendingBulk1 := rj.unknown && c.api == Bulk1 && r.resume.pendingJobs[rec.JobID] != nil && r.l.bulk1 != nil
+	if rj.unknown && !pendingBulk1 {
 		c.api = Collections // rows kept in memory; nothing is sent
 	}
 	for i, n := range rj.nums {
@@ -353,8 +368,18 @@ func (r *run) runResumed(ctx context.Context, rj *resumeJob) error {
 	r.live[c] = struct{}{}
 	r.mu.Unlock()
 	var err error
+	if pendingBulk1 {
+		if done, ferr := r.findPending(ctx, c, rj); ferr != nil {
+			return ferr
+		} else if done {
+			return r.finishChunk(ctx, c)
+		}
+	}
 	switch {
 	case rj.unknown:
+		if apiOfJournal(rec.API) == Collections || strings.HasPrefix(rec.BatchID, pendingPrefix) {
+			r.lookupInserted(ctx, c, "sent while the load was interrupted ("+rec.JobID+")", true)
+		}
 		c.forEach(r, func(i int, vals []string) {
 			r.resolve(c, i, &RowResult{Outcome: Unknown, Values: vals, Error: &RowError{StatusCode: StatusOutcomeUnknown,
 				Message: "sent while the load was interrupted (" + rec.JobID + "); whether it was saved is unknown"}})
@@ -368,6 +393,46 @@ func (r *run) runResumed(ctx context.Context, rj *resumeJob) error {
 		return err
 	}
 	return r.finishChunk(ctx, c)
+}
+
+// findPending looks for the batch an interrupted load was adding for chunk c (recorded under a
+// placeholder id) among its job's batches, by content. Found, the batch is renamed in the
+// journal and its results collected; not found, it was never added and c's rows are sent
+// again. done reports that c's rows all have their attempt's outcome; on false (the batches
+// could not be read) the caller treats them as unknown.
+func (r *run) findPending(ctx context.Context, c *chunk, rj *resumeJob) (done bool, err error) {
+	b := r.resume.pendingJobs[rj.rec.JobID]
+	found, err := b.findBatch(ctx, c)
+	if err != nil {
+		r.cfg.Logger.Warn("load: resume: cannot look for a batch that was being added", "job", c.jobID, "err", err)
+		return false, nil
+	}
+	if found == nil {
+		// Never added: the rows go again.
+		if err := r.cfg.Journal.UpdateBatchState(ctx, r.cfg.RunID, c.jobID, c.batchID, jobstore.JobAborted, "interrupted before it was added; rows sent again"); err != nil {
+			return false, fmt.Errorf("load: resume run %s: %w", r.cfg.RunID, err)
+		}
+		c.journaled = false
+		c.forEach(r, func(i int, vals []string) {
+			c.markResolved(i)
+			m := c.rows[i]
+			res := &RowResult{Row: m.num, Outcome: NotProcessed, Values: vals, Batch: -1, Attempts: int(m.attempts),
+				Error: &RowError{StatusCode: StatusAborted, Message: "its batch was never added; sent again"}}
+			if rerr := r.requeue(res); rerr == nil {
+				c.markRequeued(i)
+				return
+			}
+			r.emit(res)
+		})
+		return true, nil
+	}
+	if err := r.cfg.Journal.SetBatchID(ctx, r.cfg.RunID, c.jobID, c.batchID, found.ID, jobstore.JobUploaded); err != nil {
+		return false, fmt.Errorf("load: resume run %s: %w", r.cfg.RunID, err)
+	}
+	r.cfg.Logger.Info("load: resume: found the batch that was being added by its content", "job", c.jobID, "batch", found.ID)
+	c.batchID = found.ID
+	c.job = r.addJob(JobInfo{API: Bulk1, JobID: c.jobID, BatchID: found.ID, Batch: -1, Pass: c.pass, Rows: len(c.rows), Bytes: c.bytes, State: found.State})
+	return true, b.collect(ctx, c, found)
 }
 
 // writeChunk writes a resumed chunk's rows to its upload file, in upload order.

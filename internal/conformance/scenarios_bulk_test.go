@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sfbatch/sfbatch/salesforce"
 )
@@ -428,5 +429,57 @@ func testBulk1InsertQuery(t *testing.T, e *Env) {
 	}
 	if e.Strict() && withRows < 3 {
 		t.Errorf("the rows came from %d chunk batches, want at least 3 with chunks of 50", withRows)
+	}
+}
+
+// testLostAnswerLookups: what the load engine reads to resolve a request whose answer was lost.
+// A Bulk API 1.0 batch's request is the data uploaded (a lost batch add is found by content);
+// an Open ingest job is listed with its type, object, operation and a createdDate in
+// Salesforce's layout (a lost job create is found among them).
+func testLostAnswerLookups(t *testing.T, e *Env) {
+	e.CleanupContacts(t)
+	ctx := t.Context()
+	job, err := e.Client.Bulk1.CreateJob(ctx, salesforce.JobRequest{Object: "Contact", Operation: "insert", ContentType: "CSV"})
+	if err != nil {
+		t.Fatalf("CreateJob: %v", err)
+	}
+	t.Cleanup(func() { _, _ = e.Client.Bulk1.AbortJob(context.Background(), job.ID) })
+	data := contactCSV(e, 0, 3)
+	batch, err := e.Client.Bulk1.AddBatch(ctx, job.ID, "CSV", salesforce.BytesBody(data))
+	if err != nil {
+		t.Fatalf("AddBatch: %v", err)
+	}
+	rc, err := e.Client.Bulk1.BatchRequest(ctx, job.ID, batch.ID)
+	if err != nil {
+		t.Fatalf("BatchRequest: %v", err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	norm := func(b []byte) string { return strings.TrimRight(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n") }
+	if err != nil || norm(got) != norm(data) {
+		t.Errorf("batch request = %q (%v), want the uploaded %q", got, err, data)
+	}
+
+	ingest, err := e.Client.Bulk2.CreateIngestJob(ctx, salesforce.IngestJobRequest{Object: "Contact", Operation: "insert"})
+	if err != nil {
+		t.Fatalf("CreateIngestJob: %v", err)
+	}
+	t.Cleanup(func() { _, _ = e.Client.Bulk2.AbortIngestJob(context.Background(), ingest.ID) })
+	found := false
+	for j, err := range e.Client.Bulk2.ListIngestJobs(ctx) {
+		if err != nil {
+			t.Fatalf("ListIngestJobs: %v", err)
+		}
+		if j.ID != ingest.ID {
+			continue
+		}
+		found = true
+		if _, perr := time.Parse("2006-01-02T15:04:05.000-0700", j.CreatedDate); perr != nil || j.State != salesforce.JobStateOpen ||
+			j.JobType != "V2Ingest" || j.Object != "Contact" || j.Operation != "insert" {
+			t.Errorf("listed job = %+v (createdDate: %v)", j, perr)
+		}
+	}
+	if !found {
+		t.Errorf("the new Open job %s is not listed", ingest.ID)
 	}
 }
