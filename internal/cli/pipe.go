@@ -126,6 +126,13 @@ appends a renewal counter every --lease-period/4; another attempt waits
 ("waiting" event) and takes over by creating lease-N+1 only when lease-N says
 released or has not changed for a whole --lease-period by its own clock.
 
+Never an orphan: pipe stops when its parent process dies (Linux's parent-death
+signal, and a poll of the parent pid everywhere), even while it waits for
+input: open jobs that have not started processing are aborted, the rest are
+recorded in the journal for the next attempt, and it exits 130. An Arrow
+stream that ends without its end-of-stream marker is a broken stream, not a
+short partition.
+
 Standard error carries JSON Lines, each with an "event": "progress" (read,
 sent, done), "summary" (counts of succeeded, failed, notProcessed, unknown),
 "error" (status, name, message) and "log".
@@ -146,7 +153,13 @@ or a collections call) has been sent and journaled.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			limitMemory()
 			ev := newPipeEvents(ios.ErrOut)
-			code := runPipe(cmd.Context(), ios, ev, o, args)
+			// Never an orphan: the parent's death cancels the run, and so unblocks a read of
+			// standard input that would otherwise wait forever.
+			ctx, stop := watchParent(cmd.Context())
+			defer stop()
+			pios := *ios
+			pios.In = newCtxReader(ctx, ios.In)
+			code := runPipe(ctx, &pios, ev, o, args)
 			if code == ExitOK {
 				return nil
 			}
@@ -583,6 +596,21 @@ func (p *pipeProgress) Event(e load.Event) {
 	}
 }
 
+// pipeFail returns the function that reports a failure as an error event and returns its exit
+// code; once ctx is cancelled (a signal, the parent's death) every failure is an interruption.
+func pipeFail(ctx context.Context, ev *pipeEvents) func(code int, name string, err error) int {
+	return func(code int, name string, err error) int {
+		if ctx.Err() != nil {
+			code, name = ExitCancelled, "Cancelled"
+			if cause := context.Cause(ctx); !errors.Is(err, cause) {
+				err = fmt.Errorf("%w (%w)", err, cause)
+			}
+		}
+		ev.fail(code, name, err)
+		return code
+	}
+}
+
 // pipeConfig is what runPipe resolved from the flags.
 type pipeConfig struct {
 	opts     load.Options
@@ -637,10 +665,7 @@ func (o *pipeOptions) connect(ctx context.Context, cfg *pipeConfig) (*salesforce
 // runPipe runs one pipe invocation and returns its exit code; every failure is reported as
 // an error event first.
 func runPipe(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeOptions, args []string) int {
-	fail := func(code int, name string, err error) int {
-		ev.fail(code, name, err)
-		return code
-	}
+	fail := pipeFail(ctx, ev)
 	usage := func(err error) int { return fail(ExitUsage, "UsageError", err) }
 	if len(args) != 1 {
 		return usage(errors.New("want exactly one OPERATION: insert, update, upsert, delete or hard-delete"))
@@ -741,6 +766,9 @@ func runPipeEngine(ctx context.Context, ev *pipeEvents, o *pipeOptions, c *sales
 	}
 	if loadErr != nil {
 		code, name := pipeErrorCode(loadErr, sum, sink)
+		if cause := context.Cause(ctx); code == ExitCancelled && cause != nil && !errors.Is(loadErr, cause) {
+			loadErr = fmt.Errorf("%w (%w)", loadErr, cause)
+		}
 		ev.fail(code, name, loadErr)
 		pipeSummary(ev, o, sink, sum)
 		return code

@@ -323,10 +323,7 @@ func attemptID() string {
 // row hashes before anything is sent, writes the stored results of rows done by earlier
 // attempts, and resumes the run for the rest.
 func runJournaledPipe(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeOptions, cfg *pipeConfig, stdin io.Reader) int {
-	fail := func(code int, name string, err error) int {
-		ev.fail(code, name, err)
-		return code
-	}
+	fail := pipeFail(ctx, ev)
 	work, err := os.MkdirTemp("", "sfbatch-pipe-*")
 	if err != nil {
 		return fail(ExitError, "Error", err)
