@@ -55,6 +55,9 @@ type pipeOptions struct {
 	JournalDir  string
 	Handshake   bool
 	LeasePeriod time.Duration
+	Export      bool
+	Query       string
+	IDRange     string
 
 	getenv func(string) string // os.Getenv unless a test replaces it
 	fs     dirjournal.FS       // the journal directory's file system; nil: the OS's
@@ -126,6 +129,14 @@ appends a renewal counter every --lease-period/4; another attempt waits
 ("waiting" event) and takes over by creating lease-N+1 only when lease-N says
 released or has not changed for a whole --lease-period by its own clock.
 
+Reading: pipe --export -q QUERY [--id-range LO,HI] writes one partition of a
+field-list query (the records with LO <= Id < HI) to standard output as an
+Arrow stream whose schema is fixed before any row arrives, from the query's
+fields and the objects' describes (the Salesforce-to-columnar map export
+--format parquet uses: dates date32, datetimes timestamp[ms, UTC], booleans,
+int64, float64, strings), so every partition of one read has the same
+schema, empty ones included.
+
 Never an orphan: pipe stops when its parent process dies (Linux's parent-death
 signal, and a poll of the parent pid everywhere), even while it waits for
 input: open jobs that have not started processing are aborted, the rest are
@@ -147,6 +158,7 @@ SIGKILL itself right after the N-th request carrying rows (a Bulk API upload
 or a collections call) has been sent and journaled.`,
 		Example: `  sfbatch pipe upsert -s Contact -i External_Id__c --key-columns External_Id__c < part-0.arrow > results-0.arrow
   sfbatch pipe insert -s Lead --run-id job-42 --journal-dir /mnt/bucket/job-42/part-0 < part-0.arrow > out-0.arrow
+  sfbatch pipe --export -q "SELECT Id, Name, CreatedDate FROM Account" --id-range 001000000000000,001000000100000 > part-0.arrow
   sfbatch pipe insert -s Account --format csv < accounts.csv > results.csv
   sfbatch pipe update -s Contact --format jsonl --null-value clear < changes.jsonl`,
 		Args: cobra.ArbitraryArgs,
@@ -195,6 +207,9 @@ or a collections call) has been sent and journaled.`,
 	f.StringVar(&o.JournalDir, "journal-dir", "", "journal directory of this partition (with --run-id)")
 	f.BoolVar(&o.Handshake, "handshake", false, "read credentials from the first line of standard input (one JSON object)")
 	f.DurationVar(&o.LeasePeriod, "lease-period", 30*time.Second, "take over a journal whose owner's lease has not moved for this long")
+	f.BoolVar(&o.Export, "export", false, "read instead: write one partition of --query to standard output as Arrow, schema fixed in advance")
+	f.StringVarP(&o.Query, "query", "q", "", "SOQL field-list query of --export")
+	f.StringVar(&o.IDRange, "id-range", "", "with --export: the partition LO,HI of record ids (LO <= Id < HI; either may be empty)")
 	return cmd
 }
 
@@ -611,6 +626,9 @@ func pipeFail(ctx context.Context, ev *pipeEvents) func(code int, name string, e
 	}
 }
 
+// bufioReader is standard input, buffered.
+func bufioReader(ios *IOStreams) *bufio.Reader { return bufio.NewReaderSize(ios.In, pipeInputBuffer) }
+
 // pipeConfig is what runPipe resolved from the flags.
 type pipeConfig struct {
 	opts     load.Options
@@ -667,6 +685,9 @@ func (o *pipeOptions) connect(ctx context.Context, cfg *pipeConfig) (*salesforce
 func runPipe(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeOptions, args []string) int {
 	fail := pipeFail(ctx, ev)
 	usage := func(err error) int { return fail(ExitUsage, "UsageError", err) }
+	if o.Export {
+		return runPipeExport(ctx, ios, ev, o, args)
+	}
 	if len(args) != 1 {
 		return usage(errors.New("want exactly one OPERATION: insert, update, upsert, delete or hard-delete"))
 	}
@@ -704,7 +725,7 @@ func runPipe(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeOptions
 		return usage(errors.New("--lease-period must be positive"))
 	}
 
-	stdin := bufio.NewReaderSize(ios.In, pipeInputBuffer)
+	stdin := bufioReader(ios)
 	if o.Handshake {
 		if cfg.hs, err = readHandshake(stdin); err != nil {
 			return usage(err)
