@@ -61,6 +61,8 @@ type pipeOptions struct {
 
 	getenv func(string) string // os.Getenv unless a test replaces it
 	fs     dirjournal.FS       // the journal directory's file system; nil: the OS's
+	// afterStep, if set, is called after each journal step (tests).
+	afterStep func(dirjournal.Step)
 }
 
 // pipeOperations maps the OPERATION argument to the engine's operation.
@@ -383,12 +385,14 @@ type pipeSink struct {
 	err    error
 	// durable, with --run-id, keeps every result written in the journal directory.
 	durable *resultLog
+	// jobs tells rows of jobs that never ran (see pipeOutcome).
+	jobs *jobWatch
 }
 
 func (s *pipeSink) Start([]string) error { return nil }
 
 func (s *pipeSink) Write(r *load.RowResult) error {
-	res := &pipeResult{row: r.Row, outcome: pipeOutcome(r), id: r.ID, job: r.JobID, batch: r.BatchID}
+	res := &pipeResult{row: r.Row, outcome: pipeOutcome(r, s.jobs), id: r.ID, job: r.JobID, batch: r.BatchID}
 	if r.Outcome == load.Succeeded {
 		created := r.Created
 		res.created = &created
@@ -481,10 +485,49 @@ const (
 	outcomeUnknown      = "unknown"
 )
 
+// jobWatch remembers, from the engine's progress events, which Bulk API 2.0 jobs were never
+// closed: Salesforce processes none of their rows, so an abort leaves them "not processed".
+// Safe for concurrent use.
+type jobWatch struct {
+	mu   sync.Mutex
+	open map[string]bool // job id -> created and never closed
+}
+
+func (w *jobWatch) event(e load.Event) {
+	if e.Kind != load.JobState || e.API != load.Bulk2 || e.JobID == "" {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.open == nil {
+		w.open = map[string]bool{}
+	}
+	switch e.State {
+	case salesforce.JobStateOpen:
+		if _, seen := w.open[e.JobID]; !seen {
+			w.open[e.JobID] = true
+		}
+	case salesforce.JobStateAborted:
+	default:
+		w.open[e.JobID] = false
+	}
+}
+
+// neverClosed reports whether job is a Bulk API 2.0 job that was never closed.
+func (w *jobWatch) neverClosed(job string) bool {
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.open[job]
+}
+
 // pipeOutcome labels a result. A row the engine did not process is "unknown" when a request
-// carrying it may have been applied: its job existed when the load stopped, or the engine
-// says its outcome is unknown; otherwise it is "not processed" (safe to send again).
-func pipeOutcome(r *load.RowResult) string {
+// carrying it may have been applied: it was sent, and its job is not a Bulk API 2.0 job that
+// was never closed, or the engine says its outcome is unknown. Otherwise it is "not
+// processed": safe to send again.
+func pipeOutcome(r *load.RowResult, jobs *jobWatch) string {
 	switch r.Outcome {
 	case load.Succeeded:
 		return outcomeSucceeded
@@ -495,7 +538,7 @@ func pipeOutcome(r *load.RowResult) string {
 		if strings.Contains(r.Error.Message, "unknown") {
 			return outcomeUnknown
 		}
-		if r.Error.StatusCode == load.StatusAborted && r.JobID != "" && r.Attempts > 0 {
+		if r.Error.StatusCode == load.StatusAborted && r.Attempts > 0 && !jobs.neverClosed(r.JobID) {
 			return outcomeUnknown
 		}
 	}
@@ -585,6 +628,7 @@ func (p *pipeSource) peek() (bool, error) {
 // pipeProgress writes progress events at most every pipeProgressEvery.
 type pipeProgress struct {
 	ev   *pipeEvents
+	jobs *jobWatch
 	mu   sync.Mutex
 	read int64
 	done int64
@@ -593,6 +637,7 @@ type pipeProgress struct {
 }
 
 func (p *pipeProgress) Event(e load.Event) {
+	p.jobs.event(e)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch e.Kind {
@@ -773,7 +818,8 @@ func runPipe(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeOptions
 // runPipeEngine runs the load engine over src into sink and returns the exit code. ended, if
 // set, is told how the load ended before the summary.
 func runPipeEngine(ctx context.Context, ev *pipeEvents, o *pipeOptions, c *salesforce.Client, src load.Source, sink *pipeSink, opts load.Options, ended func(error) error) int {
-	opts.Progress = &pipeProgress{ev: ev, last: time.Now()}
+	sink.jobs = &jobWatch{}
+	opts.Progress = &pipeProgress{ev: ev, jobs: sink.jobs, last: time.Now()}
 	opts.Logger = newPipeLogger(ev)
 	sum, loadErr := load.New(c).Load(ctx, src, sink, opts)
 	if ended != nil {

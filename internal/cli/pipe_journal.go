@@ -334,6 +334,7 @@ func runJournaledPipe(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pi
 		Logger: newPipeLogger(ev), Waiting: func(owner string) {
 			ev.emit(map[string]any{"event": "waiting", "owner": owner, "runId": o.RunID})
 		}}
+	jopts.AfterStep = o.afterStep
 	if n, err := strconv.Atoi(o.env(envKillAfterSent)); err == nil && n > 0 {
 		var sent atomic.Int64
 		jopts.AfterStep = func(s dirjournal.Step) {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfbatch/sfbatch/dirjournal"
+	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/salesforcetest"
 )
 
@@ -110,4 +113,63 @@ func TestPipeParentDeath(t *testing.T) {
 func readFile(path string) string {
 	b, _ := os.ReadFile(path)
 	return string(b)
+}
+
+// TestPipeParentDiesMidRun cancels a journaled run the way the parent's death does, right
+// after its first Bulk API 2.0 job received its rows: that job, which had not started
+// processing, is aborted in the org and recorded so; every row read has one result row; the
+// next attempt sends the rest, and the org holds each record once.
+func TestPipeParentDiesMidRun(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t)
+	dir := filepath.Join(t.TempDir(), "journal")
+	const n = 120
+	attempt := func(ctx context.Context, after func(dirjournal.Step)) *pipeRun {
+		var out, errOut bytes.Buffer
+		ios := &IOStreams{In: bytes.NewReader(append(handshakeLine(t, srv, srv.AccessToken()), contactsCSV(n, false)...)), Out: &out, ErrOut: &errOut}
+		o := &pipeOptions{Format: pipeCSV, TimeZone: "UTC", NullValue: "skip", RunID: "r", JournalDir: dir, Handshake: true,
+			LeasePeriod: time.Second, afterStep: after}
+		o.load = loadOptions{Object: "Contact", API: "bulk2", BatchSize: 40, Concurrency: 1, ColumnDelimiter: "COMMA", LineEnding: "LF"}
+		code := runPipe(ctx, ios, newPipeEvents(&errOut), o, []string{"insert"})
+		return &pipeRun{code: code, out: out.Bytes(), stderr: errOut.String()}
+	}
+	ctx, cancel := context.WithCancelCause(t.Context())
+	var jobID string
+	r1 := attempt(ctx, func(s dirjournal.Step) {
+		if carriesRows(s) && jobID == "" {
+			jobID = s.JobID
+			cancel(errParentDied)
+		}
+	})
+	if r1.code != ExitCancelled || !strings.Contains(r1.stderr, "parent process ended") {
+		t.Fatalf("first attempt: exit %d\n%s", r1.code, r1.stderr)
+	}
+	got := resultRows(t, r1.out)
+	for row, o := range got {
+		if o != "not processed" { // the one job never ran: nothing can have been applied
+			t.Errorf("row %s: %s after the parent died before any job ran", row, o)
+		}
+	}
+	if len(got) == 0 {
+		t.Error("no result rows from the interrupted attempt")
+	}
+	c, err := salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(srv.AccessToken()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := c.Bulk2.GetIngestJob(t.Context(), jobID)
+	if err != nil || job.State != salesforce.JobStateAborted {
+		t.Errorf("job %s after the parent died: %+v, %v; want aborted", jobID, job, err)
+	}
+	if c := srv.Count("Contact"); c != 0 {
+		t.Errorf("%d contacts from an aborted job", c)
+	}
+	r2 := attempt(t.Context(), nil)
+	if r2.code != ExitOK {
+		t.Fatalf("second attempt: exit %d\n%s", r2.code, r2.stderr)
+	}
+	allSucceeded(t, resultRows(t, r2.out), n)
+	if c := srv.Count("Contact"); c != n {
+		t.Errorf("%d contacts, want %d", c, n)
+	}
 }
