@@ -58,6 +58,9 @@ type pipeOptions struct {
 	Export      bool
 	Query       string
 	IDRange     string
+	Job         string
+	Locator     string
+	MaxRecords  int
 
 	getenv func(string) string // os.Getenv unless a test replaces it
 	fs     dirjournal.FS       // the journal directory's file system; nil: the OS's
@@ -132,8 +135,10 @@ appends a renewal counter every --lease-period/4; another attempt waits
 released or has not changed for a whole --lease-period by its own clock.
 
 Reading: pipe --export -q QUERY [--id-range LO,HI] writes one partition of a
-field-list query (the records with LO <= Id < HI) to standard output as an
-Arrow stream whose schema is fixed before any row arrives, from the query's
+field-list query (the records with LO <= Id < HI), or with --job JOBID
+[--locator L] [--max-records N] one result page of a finished Bulk API 2.0
+query job of that query (the summary event carries the next page's
+"nextLocator"), to standard output as an Arrow stream whose schema is fixed before any row arrives, from the query's
 fields and the objects' describes (the Salesforce-to-columnar map export
 --format parquet uses: dates date32, datetimes timestamp[ms, UTC], booleans,
 int64, float64, strings), so every partition of one read has the same
@@ -212,6 +217,9 @@ or a collections call) has been sent and journaled.`,
 	f.BoolVar(&o.Export, "export", false, "read instead: write one partition of --query to standard output as Arrow, schema fixed in advance")
 	f.StringVarP(&o.Query, "query", "q", "", "SOQL field-list query of --export")
 	f.StringVar(&o.IDRange, "id-range", "", "with --export: the partition LO,HI of record ids (LO <= Id < HI; either may be empty)")
+	f.StringVar(&o.Job, "job", "", "with --export: read one result page of this finished Bulk API 2.0 query job (of --query)")
+	f.StringVar(&o.Locator, "locator", "", "with --job: the page's locator (default: the first page)")
+	f.IntVar(&o.MaxRecords, "max-records", 0, "with --job: rows per page (default: Salesforce's choice)")
 	return cmd
 }
 

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/sfbatch/sfbatch/extract"
+	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/sfcsv"
 	"github.com/sfbatch/sfbatch/soql"
 )
 
@@ -26,6 +29,10 @@ func runPipeExport(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeO
 		return usage(errors.New("--export writes --format arrow"))
 	case o.RunID != "":
 		return usage(errors.New("--export is read-only: it takes no --run-id"))
+	case o.Job != "" && o.IDRange != "":
+		return usage(errors.New("--job and --id-range name different partitions: give one"))
+	case o.Job == "" && (o.Locator != "" || o.MaxRecords != 0):
+		return usage(errors.New("--locator and --max-records read a page of --job"))
 	}
 	object, columns, err := extract.QueryColumns(o.Query)
 	if err != nil {
@@ -57,6 +64,17 @@ func runPipeExport(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeO
 		return fail(ExitUsage, "UsageError", fmt.Errorf("--query: %w", err))
 	}
 	w := extract.NewArrowWriter(ios.Out, columns, kinds)
+	if o.Job != "" {
+		next, err := exportPage(ctx, c, w, columns, o.Job, o.Locator, o.MaxRecords)
+		if cerr := w.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("writing results: %w", cerr)
+		}
+		ev.emit(map[string]any{"event": "summary", "rows": w.Rows(), "job": o.Job, "nextLocator": nullable(next), "runId": nil})
+		if err != nil {
+			return fail(ExitError, "ExportError", err)
+		}
+		return ExitOK
+	}
 	var idx []int // result column -> schema column
 	var runErr error
 	for row, err := range extract.Rows(ctx, c, extract.Options{Query: query, Logger: newPipeLogger(ev)}) {
@@ -104,4 +122,57 @@ func columnIndex(schema, got []string) ([]int, error) {
 		}
 	}
 	return idx, nil
+}
+
+// exportPage writes one result page of the finished Bulk API 2.0 query job (the page at
+// locator, "" for the first, of at most maxRecords rows, 0 letting Salesforce choose) and
+// returns the next page's locator ("" after the last page).
+func exportPage(ctx context.Context, c *salesforce.Client, w *extract.ArrowWriter, columns []string, jobID, locator string, maxRecords int) (string, error) {
+	job, err := c.Bulk2.GetQueryJob(ctx, jobID)
+	if err != nil {
+		return "", err
+	}
+	if job.State != salesforce.JobStateJobComplete {
+		return "", fmt.Errorf("query job %s is %s, not JobComplete: its result pages cannot be read yet", jobID, job.State)
+	}
+	delim := sfcsv.Comma
+	if job.ColumnDelimiter != "" {
+		if delim, err = sfcsv.ParseDelimiter(job.ColumnDelimiter); err != nil {
+			return "", fmt.Errorf("query job %s: %w", jobID, err)
+		}
+	}
+	page, err := c.Bulk2.QueryResults(ctx, jobID, locator, maxRecords)
+	if err != nil {
+		return "", err
+	}
+	defer page.Body.Close()
+	rd := sfcsv.NewReader(page.Body, sfcsv.ReaderOptions{Delimiter: delim, Name: "job " + jobID, ReuseRecord: true})
+	header, err := rd.Header()
+	if errors.Is(err, io.EOF) {
+		return page.Locator, nil // an empty page
+	}
+	if err != nil {
+		return "", err
+	}
+	idx, err := columnIndex(columns, header)
+	if err != nil {
+		return "", err
+	}
+	vals := make([]string, len(columns))
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			return page.Locator, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		clear(vals)
+		for i, j := range idx {
+			vals[j] = rec[i]
+		}
+		if err := w.Write(vals); err != nil {
+			return "", err
+		}
+	}
 }

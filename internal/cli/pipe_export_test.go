@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/salesforcetest"
 )
 
@@ -78,5 +79,76 @@ func TestPipeExportPartitions(t *testing.T) {
 		if f[1] != wantBirth || f[2] != fmt.Sprint(n%2 == 0) {
 			t.Errorf("%s: %q, want birthdate %s and DoNotCall %v", id, v, wantBirth, n%2 == 0)
 		}
+	}
+}
+
+// TestPipeExportResultPages reads a finished Bulk API 2.0 query job page by page, one pipe
+// --export --job per page, following the nextLocator of each summary event: every page has the
+// fixed schema, and together they hold every record once.
+func TestPipeExportResultPages(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t)
+	var recs []map[string]any
+	for i := range 10 {
+		recs = append(recs, map[string]any{"LastName": fmt.Sprintf("Page%02d", i), "DoNotCall": true})
+	}
+	ids, err := srv.Insert(t.Context(), "Contact", recs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(srv.AccessToken()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const query = "SELECT Id, LastName, DoNotCall FROM Contact"
+	job, err := c.Bulk2.CreateQueryJob(t.Context(), salesforce.QueryJobRequest{Query: query})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for job.State != salesforce.JobStateJobComplete {
+		if job.Terminal() {
+			t.Fatalf("query job ended %s", job.State)
+		}
+		if job, err = c.Bulk2.GetQueryJob(t.Context(), job.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	locator, pages := "", 0
+	var first *arrow.Schema
+	for {
+		args := []string{"--export", "--handshake", "-q", query, "--job", job.ID, "--max-records", "4"}
+		if locator != "" {
+			args = append(args, "--locator", locator)
+		}
+		r := runPipeCmd(t, handshakeLine(t, srv, srv.AccessToken()), args...)
+		if r.code != ExitOK {
+			t.Fatalf("page %d: exit %d\n%s", pages, r.code, r.stderr)
+		}
+		pages++
+		schema, batches := readArrowResults(t, r.out)
+		if first == nil {
+			first = schema
+		} else if !schema.Equal(first) {
+			t.Errorf("page %d schema %v, first %v", pages, schema, first)
+		}
+		calls := column(t, schema, batches, "DoNotCall")
+		for i, id := range column(t, schema, batches, "Id") {
+			if seen[id] || calls[i] != "true" {
+				t.Errorf("page %d: %s (DoNotCall %s) twice or mistyped", pages, id, calls[i])
+			}
+			seen[id] = true
+		}
+		next, _ := r.event("summary")["nextLocator"].(string)
+		if next == "" {
+			break
+		}
+		locator = next
+		if pages > 10 {
+			t.Fatal("pages never end")
+		}
+	}
+	if pages != 3 || len(seen) != len(ids) {
+		t.Errorf("%d pages, %d records; want 3 pages of 10 records", pages, len(seen))
 	}
 }
