@@ -16,6 +16,13 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
+// Limits on one Arrow IPC message: a record batch body, and its metadata. A message that claims
+// more is an *InputError, so a corrupt length cannot make the reader allocate without bound.
+const (
+	MaxArrowBatchBytes    = 256 << 20
+	MaxArrowMetadataBytes = 16 << 20
+)
+
 // ErrValue is wrapped by the *InputError ArrowSource returns for a cell that has no Salesforce
 // form (a NaN or infinite float, a string that is not UTF-8). That error names the row; the
 // source can go on to the next row, so a caller may fail that row alone and keep reading.
@@ -97,7 +104,8 @@ func NewArrowSource(r io.Reader, name string, opts ArrowOptions) (*ArrowSource, 
 		opts.Allocator = memory.DefaultAllocator
 	}
 	tail := &tailReader{r: r}
-	rd, err := ipc.NewReader(tail, ipc.WithAllocator(opts.Allocator))
+	rd, err := ipc.NewReader(tail, ipc.WithAllocator(opts.Allocator), ipc.WithBodySizeLimit(MaxArrowBatchBytes),
+		ipc.WithMetadataSizeLimit(MaxArrowMetadataBytes))
 	if err != nil {
 		return nil, &InputError{File: name, Err: fmt.Errorf("reading the Arrow IPC stream's schema: %w", err)}
 	}

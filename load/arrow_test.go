@@ -299,3 +299,58 @@ func TestArrowSourceTruncatedStream(t *testing.T) {
 		t.Error("CSV text read as an Arrow stream")
 	}
 }
+
+// FuzzArrowSource feeds arbitrary record-batch bytes after a valid schema (seeded with real
+// batches and their cuts) to ArrowSource: it never panics, every row it returns has one value
+// per column, row numbers rise by one, and it ends with io.EOF or an *InputError. (The schema
+// message itself is not fuzzed: arrow-go trusts the lengths of its flatbuffer vectors.)
+func FuzzArrowSource(f *testing.F) {
+	schema := arrow.NewSchema([]arrow.Field{{Name: "Name", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "N", Type: arrow.PrimitiveTypes.Int64, Nullable: true}, {Name: "F", Type: arrow.PrimitiveTypes.Float64}}, nil)
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(schema))
+	w.Close()
+	head := bytes.Clone(buf.Bytes()[:buf.Len()-8]) // the schema message, without the end marker
+	buf.Reset()
+	w = ipc.NewWriter(&buf, ipc.WithSchema(schema))
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	b.Field(0).(*array.StringBuilder).AppendValues([]string{"a", "", "c"}, []bool{true, false, true})
+	b.Field(1).(*array.Int64Builder).AppendValues([]int64{1, 2, 3}, nil)
+	b.Field(2).(*array.Float64Builder).AppendValues([]float64{0.5, math.NaN(), 2}, nil)
+	rec := b.NewRecordBatch()
+	w.Write(rec)
+	w.Close()
+	body := bytes.Clone(buf.Bytes()[len(head):])
+	f.Add(body)
+	f.Add(body[:len(body)/2])
+	f.Add([]byte{})
+	f.Add(arrowEOS[:])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		src, err := NewArrowSource(io.MultiReader(bytes.NewReader(head), bytes.NewReader(data)), "fuzz.arrow", ArrowOptions{})
+		if err != nil {
+			t.Fatalf("open a valid schema: %v", err)
+		}
+		defer src.Release()
+		var last int64
+		for {
+			r, err := src.Next()
+			if err == io.EOF {
+				return
+			}
+			var ie *InputError
+			if err != nil && !errors.As(err, &ie) {
+				t.Fatalf("row %d: %T %v", last+1, err, err)
+			}
+			if err != nil && !errors.Is(err, ErrValue) {
+				return
+			}
+			if r.Number != last+1 {
+				t.Fatalf("row %d after row %d", r.Number, last)
+			}
+			last = r.Number
+			if err == nil && len(r.Values) != len(src.Header()) {
+				t.Fatalf("row %d has %d values for %d columns", r.Number, len(r.Values), len(src.Header()))
+			}
+		}
+	})
+}
