@@ -114,6 +114,9 @@ func buildResultIndex(ctx context.Context, dir *dirjournal.Dir, path string) (*r
 	}
 	for _, name := range names {
 		b, err := dir.ReadFile(name)
+		if errors.Is(err, dirjournal.ErrTorn) {
+			continue // its rows were not recorded done: the engine gives them a result again
+		}
 		if err != nil {
 			x.close()
 			return nil, fmt.Errorf("journal: %s: %w", name, err)
@@ -209,6 +212,12 @@ func (h *hashLog) recorded(n int64) ([rowHashSize]byte, bool, error) {
 			return out, false, nil
 		}
 		b, err := h.dir.ReadFile(h.names[0])
+		if errors.Is(err, dirjournal.ErrTorn) {
+			// The last file of an attempt that died writing it: its rows were not sent
+			// (hashes are written before anything is), and count as not recorded.
+			h.names = h.names[1:]
+			continue
+		}
 		if err != nil {
 			return out, false, fmt.Errorf("journal: %s: %w", h.names[0], err)
 		}
