@@ -138,11 +138,11 @@ Reading: pipe --export -q QUERY [--id-range LO,HI] writes one partition of a
 field-list query (the records with LO <= Id < HI), or with --job JOBID
 [--locator L] [--max-records N] one result page of a finished Bulk API 2.0
 query job of that query (the summary event carries the next page's
-"nextLocator"), to standard output as an Arrow stream whose schema is fixed before any row arrives, from the query's
-fields and the objects' describes (the Salesforce-to-columnar map export
---format parquet uses: dates date32, datetimes timestamp[ms, UTC], booleans,
-int64, float64, strings), so every partition of one read has the same
-schema, empty ones included.
+"nextLocator"), to standard output as an Arrow stream whose schema is fixed
+before any row arrives, from the query's fields and the objects' describes
+(the Salesforce-to-columnar map export --format parquet uses: dates date32,
+datetimes timestamp[ms, UTC], booleans, int64, float64, strings), so every
+partition of one read has the same schema, empty ones included.
 
 Never an orphan: pipe stops when its parent process dies (Linux's parent-death
 signal, and a poll of the parent pid everywhere), even while it waits for
@@ -151,9 +151,9 @@ recorded in the journal for the next attempt, and it exits 130. An Arrow
 stream that ends without its end-of-stream marker is a broken stream, not a
 short partition.
 
-Standard error carries JSON Lines, each with an "event": "progress" (read,
-sent, done), "summary" (counts of succeeded, failed, notProcessed, unknown),
-"error" (status, name, message) and "log".
+Standard error carries JSON Lines, each with an "event": "progress" (sent,
+done, bytesUploaded), "summary" (counts of succeeded, failed, notProcessed,
+unknown; runId), "error" (status, name, message), "waiting" (owner) and "log".
 
 Exit status: 0 every row succeeded; 3 every row labelled, some failed, not
 processed or unknown; 2 usage or input error, nothing sent; 4 authentication
