@@ -61,6 +61,7 @@ type pipeOptions struct {
 	Job         string
 	Locator     string
 	MaxRecords  int
+	Batch       string
 
 	getenv func(string) string // os.Getenv unless a test replaces it
 	fs     dirjournal.FS       // the journal directory's file system; nil: the OS's
@@ -138,7 +139,8 @@ Reading: pipe --export -q QUERY [--id-range LO,HI] writes one partition of a
 field-list query (the records with LO <= Id < HI), or with --job JOBID
 [--locator L] [--max-records N] one result page of a finished Bulk API 2.0
 query job of that query (the summary event carries the next page's
-"nextLocator"), to standard output as an Arrow stream whose schema is fixed
+"nextLocator"), or with --job JOBID --batch BATCHID one completed batch of a
+Bulk API 1.0 query job (one PK-chunk batch), to standard output as an Arrow stream whose schema is fixed
 before any row arrives, from the query's fields and the objects' describes
 (the Salesforce-to-columnar map export --format parquet uses: dates date32,
 datetimes timestamp[ms, UTC], booleans, int64, float64, strings), so every
@@ -220,6 +222,7 @@ or a collections call) has been sent and journaled.`,
 	f.StringVar(&o.Job, "job", "", "with --export: read one result page of this finished Bulk API 2.0 query job (of --query)")
 	f.StringVar(&o.Locator, "locator", "", "with --job: the page's locator (default: the first page)")
 	f.IntVar(&o.MaxRecords, "max-records", 0, "with --job: rows per page (default: Salesforce's choice)")
+	f.StringVar(&o.Batch, "batch", "", "with --job (a Bulk API 1.0 query job): read this completed batch, e.g. one PK-chunk batch")
 	return cmd
 }
 
