@@ -176,7 +176,7 @@ func bindLoadFlags(cmd *cobra.Command, o *loadOptions) {
 	f.StringSliceVar(&o.RetryCodes, "retry-codes", nil, "status codes to retry (default "+strings.Join(load.DefaultRetryCodes, ",")+")")
 	f.StringVar(&o.GroupBy, "group-by", "", "column to sort rows by before batching, e.g. AccountId, to cut lock contention")
 	f.StringVar(&o.AssignmentRule, "assignment-rule-id", "", "lead or case assignment rule id")
-	f.StringVar(&o.Format, "format", "", "input format: csv, jsonl or parquet (default: from the file extension, else csv)")
+	f.StringVar(&o.Format, "format", "", "input format: csv, jsonl, parquet or arrow (an Arrow IPC stream) (default: from the file extension, else csv)")
 	f.StringVar(&o.MappingFile, "mapping", "", "Data Loader .sdl mapping file (source=Target lines)")
 	f.StringArrayVar(&o.Maps, "map", nil, `map a column: --map source=Target, --map source=A,B, --map '"constant"=Field' (repeatable)`)
 	f.BoolVar(&o.DryRun, "dry-run", false, "check the input against the object's describe, report every problem, create no job")
@@ -306,6 +306,8 @@ func formatOf(flag, path string) string {
 		return "jsonl"
 	case ".parquet":
 		return "parquet"
+	case ".arrow", ".arrows":
+		return "arrow"
 	}
 	return "csv"
 }
@@ -314,10 +316,10 @@ func formatOf(flag, path string) string {
 func (o *loadOptions) inputFormat() (string, error) {
 	f := formatOf(o.Format, o.input)
 	switch f {
-	case "csv", "jsonl", "parquet":
+	case "csv", "jsonl", "parquet", "arrow":
 		return f, nil
 	}
-	return "", usageError{fmt.Errorf("--format: %q is not csv, jsonl or parquet", o.Format)}
+	return "", usageError{fmt.Errorf("--format: %q is not csv, jsonl, parquet or arrow", o.Format)}
 }
 
 // openSource opens the input (the file, the spooled copy of standard input, or
@@ -347,6 +349,7 @@ func (o *loadOptions) openSource(ios *IOStreams, opts load.Options, counted func
 		size = st.Size()
 	}
 	var src load.Source
+	release := func() {}
 	switch format {
 	case "csv":
 		src = load.CSVSource(counted(f), name, load.CSVOptions{Delimiter: opts.ColumnDelimiter})
@@ -354,17 +357,24 @@ func (o *loadOptions) openSource(ios *IOStreams, opts load.Options, counted func
 		src, err = load.JSONLSource(f, name, load.JSONLOptions{})
 	case "parquet":
 		src, err = load.ParquetSource(f, size, name)
+	case "arrow": // one record batch in memory at a time
+		var as *load.ArrowSource
+		if as, err = load.NewArrowSource(counted(f), name, load.ArrowOptions{}); err == nil {
+			release = as.Release
+			src = as
+		}
 	}
+	closeAll := func() { release(); f.Close() }
 	if err != nil {
-		f.Close()
+		closeAll()
 		return nil, 0, nil, usageError{err}
 	}
 	s, err := o.applyMapping(src)
 	if err != nil {
-		f.Close()
+		closeAll()
 		return nil, 0, nil, err
 	}
-	return s, size, func() { f.Close() }, nil
+	return s, size, closeAll, nil
 }
 
 func (o *loadOptions) applyMapping(src load.Source) (load.Source, error) {
@@ -704,6 +714,13 @@ func (o *loadOptions) checkStructure(opts load.Options) error {
 		if src, err = load.ParquetSource(f, st.Size(), o.inputName()); err != nil {
 			return err
 		}
+	case "arrow":
+		as, err := load.NewArrowSource(f, o.inputName(), load.ArrowOptions{})
+		if err != nil {
+			return usageError{err}
+		}
+		defer as.Release()
+		src = as
 	}
 	_, _, err = load.CheckStructure(src)
 	return err
