@@ -32,6 +32,7 @@ func scenarios() []scenario {
 		{name: "session_expiry", tag: "se", emulatorOnly: true, run: testSessionExpiry},
 		{name: "faults", tag: "fa", emulatorOnly: true, run: testFaults},
 		{name: "sf_cli_resources", tag: "sc", run: testSFCLIResources},
+		{name: "oauth_authorization_code", tag: "ac", emulatorOnly: true, run: testAuthorizationCode},
 	}
 }
 
