@@ -86,8 +86,18 @@ type fileStore struct {
 	bytes int64
 }
 
-// fileStorageBytes is the org's file storage allowance.
-func fileStorageBytes() int64 { return int64(DefaultFileStorageMB) << 20 }
+// fileStorageAllowance is how many bytes of files the org's FileStorageMB
+// limit allows in all (its maximum less what SetLimit marked used).
+func (o *Org) fileStorageAllowance() int64 {
+	l := &o.limits
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s, ok := l.m[LimitFileStorageMB]
+	if !ok {
+		return int64(DefaultFileStorageMB) << 20
+	}
+	return int64(s.max-s.used) << 20
+}
 
 // FileStorageUsed returns the bytes of file bodies stored in the org.
 func (o *Org) FileStorageUsed() int64 {
@@ -120,8 +130,9 @@ func (o *Org) CreateContentVersion(ctx context.Context, userID, apiVersion strin
 	if len(data) > MaxContentVersionBytes {
 		return fail(newErr("FILE_EXTENSION_NOT_ALLOWED", "file too large", "VersionData"))
 	}
+	allowance := o.fileStorageAllowance()
 	o.files.mu.Lock()
-	if o.files.bytes+int64(len(data)) > fileStorageBytes() {
+	if o.files.bytes+int64(len(data)) > allowance {
 		o.files.mu.Unlock()
 		return fail(newErr(CodeStorageLimitExceeded, "storage limit exceeded", "VersionData"))
 	}
@@ -138,9 +149,13 @@ func (o *Org) CreateContentVersion(ctx context.Context, userID, apiVersion strin
 		return res[0]
 	}
 	id := res[0].ID
+	undo := func() { // the version must not outlive a failed upload
+		release()
+		o.writeAs(userID, []WriteRequest{{Op: OpHardDelete, Object: "ContentVersion", ID: id}}, true, true, "")
+	}
 	cv, err := o.Get(ctx, "ContentVersion", id, []string{"Title", "PathOnClient", "ContentDocumentId", "FirstPublishLocationId"})
 	if err != nil {
-		release()
+		undo()
 		return fail(newErr("UNKNOWN_EXCEPTION", err.Error()))
 	}
 	title, _ := cv["Title"].(string)
@@ -156,7 +171,7 @@ func (o *Org) CreateContentVersion(ctx context.Context, userID, apiVersion strin
 	if docID == "" {
 		r := o.writeAs(userID, []WriteRequest{{Op: OpInsert, Object: "ContentDocument", Fields: map[string]any{}}}, true, true, "")
 		if !r[0].Success {
-			release()
+			undo()
 			return r[0]
 		}
 		docID = r[0].ID
@@ -187,7 +202,7 @@ func (o *Org) CreateContentVersion(ctx context.Context, userID, apiVersion strin
 	}
 	for _, r := range o.writeAs(userID, sys, true, true, "") {
 		if !r.Success {
-			release()
+			undo()
 			return r
 		}
 	}

@@ -98,8 +98,10 @@ func limitMessage(name string) string {
 }
 
 // Limits returns every limit with its current Max and Remaining.
-// DataStorageMB is derived from the number of records (2 KB each).
+// DataStorageMB is derived from the number of records (2 KB each),
+// FileStorageMB from the files stored (whole megabytes, rounded up).
 func (o *Org) Limits() map[string]Limit {
+	fileMB := int((o.FileStorageUsed() + 1<<20 - 1) >> 20)
 	records := 0
 	o.mu.RLock()
 	for _, t := range o.tables {
@@ -113,8 +115,11 @@ func (o *Org) Limits() map[string]Limit {
 	out := make(map[string]Limit, len(l.m))
 	for name, s := range l.m {
 		used := s.used
-		if name == LimitDataStorageMB {
+		switch name {
+		case LimitDataStorageMB:
 			used += records * recordStorageKB / 1024
+		case LimitFileStorageMB:
+			used += fileMB
 		}
 		out[name] = Limit{Max: s.max, Remaining: max(s.max-used, 0)}
 	}

@@ -407,7 +407,7 @@ func parseReturning(s string) ([]returning, string, string) {
 
 // parseReturningBody parses "f1, f2 [WHERE ...] [ORDER BY ...] [LIMIT n]".
 func parseReturningBody(rt *returning, body string) string {
-	up := strings.ToUpper(body)
+	up := asciiUpper(body) // same length as body, so indexes carry over
 	cut := func(kw string) int {
 		i := indexKeyword(up, kw)
 		return i
@@ -544,4 +544,15 @@ func (h *Handler) parseParameterized(r *http.Request) (*searchRequest, string) {
 		return nil, "fields requires sobject"
 	}
 	return sr, ""
+}
+
+// asciiUpper upper-cases ASCII letters only, keeping every byte in place.
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }

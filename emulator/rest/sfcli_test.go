@@ -255,3 +255,62 @@ func TestContentVersion(t *testing.T) {
 		t.Errorf("VersionData of no version: %d", r.status)
 	}
 }
+
+// TestFileStorageLimit: files count against FileStorageMB: /limits shows
+// them (whole megabytes, rounded up) and an upload past the limit fails with
+// STORAGE_LIMIT_EXCEEDED, storing nothing.
+func TestFileStorageLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.org.SetLimit(org.LimitFileStorageMB, 1, 1)
+	upload := func(n int) resp {
+		body := `{"PathOnClient":"f.bin","VersionData":"` + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{'x'}, n)) + `"}`
+		return e.do("POST", "/services/data/v62.0/sobjects/ContentVersion", body)
+	}
+	if r := upload(600 << 10); r.status != http.StatusCreated {
+		t.Fatalf("first file: %d %s", r.status, r.body)
+	}
+	var lim map[string]struct{ Max, Remaining int }
+	e.json(e.do("GET", "/services/data/v62.0/limits", ""), &lim)
+	if got := lim["FileStorageMB"]; got.Max != 1 || got.Remaining != 0 {
+		t.Errorf("FileStorageMB after 600 KB = %+v, want max 1 remaining 0", got)
+	}
+	r := upload(600 << 10)
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, `"errorCode":"STORAGE_LIMIT_EXCEEDED"`) {
+		t.Errorf("second file: %d %s", r.status, r.body)
+	}
+	if got := e.org.FileStorageUsed(); got != 600<<10 {
+		t.Errorf("FileStorageUsed = %d after a refused upload, want %d", got, 600<<10)
+	}
+	if n := e.org.Count("ContentVersion"); n != 1 {
+		t.Errorf("%d ContentVersions after a refused upload, want 1", n)
+	}
+}
+
+// FuzzParseSOSL: the SOSL parser never panics, and what it accepts has a
+// search term and well-formed RETURNING entries.
+func FuzzParseSOSL(f *testing.F) {
+	for _, s := range []string{
+		"FIND {Acme} IN ALL FIELDS RETURNING Account(Name, Industry WHERE Industry = 'Energy' ORDER BY Name LIMIT 5), Contact LIMIT 10",
+		`FIND {a\}b} RETURNING Account(Name WHERE Name = 'x)(')`,
+		"FIND {\"Acme Labs\" OR Glob*} IN NAME FIELDS",
+		"FIND {x", "FIND", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sr, msg := parseSOSL(s)
+		if msg != "" {
+			if sr != nil {
+				t.Fatalf("%q: error %q with a result", s, msg)
+			}
+			return
+		}
+		for _, rt := range sr.returning {
+			if rt.object == "" || rt.limit < 0 {
+				t.Fatalf("%q: RETURNING entry %+v", s, rt)
+			}
+		}
+		_ = searchTerms(sr.term)
+	})
+}

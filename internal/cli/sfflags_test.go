@@ -46,11 +46,26 @@ func TestTargetOrgErrors(t *testing.T) {
 		{[]string{"limits", "--target-org"}, ExitAuth, "the Salesforce CLI's default target org"},
 		{[]string{"login", "x", "--target-org", "prod"}, ExitUsage, "never copies its credentials"},
 	} {
+		t.Setenv(envTargetOrg, "")
 		var out, errOut bytes.Buffer
 		code := Run(context.Background(), &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, tc.args)
 		if code != tc.code || !strings.Contains(errOut.String(), tc.contains) {
 			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, errOut.String(), tc.code, tc.contains)
 		}
+	}
+	// SF_TARGET_ORG gives way to a flag that names an org: the login is
+	// then sfbatch's own (here: no credentials), and sf is never asked.
+	t.Setenv(envTargetOrg, "prod")
+	var errOut bytes.Buffer
+	code := Run(context.Background(), &IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &errOut},
+		[]string{"limits", "--instance-url", "https://127.0.0.1:1", "--config", filepath.Join(t.TempDir(), "none.json")})
+	if code != ExitAuth || strings.Contains(errOut.String(), "Salesforce CLI") {
+		t.Errorf("SF_TARGET_ORG with --instance-url: exit %d, stderr %q", code, errOut.String())
+	}
+	errOut.Reset()
+	code = Run(context.Background(), &IOStreams{In: strings.NewReader(""), Out: &bytes.Buffer{}, ErrOut: &errOut}, []string{"limits"})
+	if code != ExitAuth || !strings.Contains(errOut.String(), "--target-org prod: the Salesforce CLI (sf) is not installed") {
+		t.Errorf("SF_TARGET_ORG alone: exit %d, stderr %q", code, errOut.String())
 	}
 }
 

@@ -44,8 +44,30 @@ func (a *authOptions) bindTargetOrg(f *pflag.FlagSet) {
 
 // targetOrg returns the org asked for with --target-org or SF_TARGET_ORG
 // ("" for none, targetOrgDefault for sf's default).
+// Flags come first (the contracts' order: flags, --target-org or
+// SF_TARGET_ORG, SF_* variables, profile), so SF_TARGET_ORG gives way to a
+// flag that names an org.
 func (a *authOptions) targetOrg() string {
-	return first(a.TargetOrg, a.env(envTargetOrg))
+	if a.TargetOrg != "" {
+		return a.TargetOrg
+	}
+	if a.orgFlag() != "" {
+		return ""
+	}
+	return a.env(envTargetOrg)
+}
+
+// orgFlag names a flag other than --target-org that names an org, or "".
+func (a *authOptions) orgFlag() string {
+	for _, f := range []struct{ name, v string }{
+		{"--profile", a.Profile}, {"--instance-url", a.InstanceURL}, {"--login-url", a.LoginURL},
+		{"--username", a.Username}, {"--client-id", a.ClientID}, {"--jwt-key-file", a.JWTKeyFile},
+	} {
+		if f.v != "" {
+			return f.name
+		}
+	}
+	return ""
 }
 
 // fixTargetOrgArgs rewrites a --target-org given without a value (last, or
@@ -151,10 +173,8 @@ func firstLine(s string) string {
 
 // targetOrgClient logs in through the Salesforce CLI for --target-org.
 func (a *authOptions) targetOrgClient(ctx context.Context, org string, extra ...salesforce.Option) (*salesforce.Client, error) {
-	for name, v := range map[string]string{"--profile": a.Profile, "--instance-url": a.InstanceURL, "--login-url": a.LoginURL, "--username": a.Username, "--client-id": a.ClientID, "--jwt-key-file": a.JWTKeyFile} {
-		if v != "" {
-			return nil, usageError{fmt.Errorf("--target-org and %s both name an org: use one", name)}
-		}
+	if name := a.orgFlag(); name != "" {
+		return nil, usageError{fmt.Errorf("--target-org and %s both name an org: use one", name)}
 	}
 	src, err := newSFOrgSource(org, first(a.SFPath, a.env(envSFPath)))
 	if err != nil {

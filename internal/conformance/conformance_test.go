@@ -39,6 +39,7 @@ func scenarios() []scenario {
 		{name: "soap_login_versions", tag: "sv", run: testSOAPLoginVersions},
 		{name: "soap_login_disabled", tag: "sd", emulatorOnly: true, run: testSOAPLoginDisabled},
 		{name: "sf_cli_resources", tag: "sc", run: testSFCLIResources},
+		{name: "oauth_authorization_code", tag: "ac", emulatorOnly: true, run: testAuthorizationCode},
 	}
 }
 
