@@ -31,7 +31,8 @@ const (
 	Unknown
 )
 
-// String returns "succeeded", "failed", "not processed" or "unknown".
+// String returns "succeeded", "failed", "not_processed" or "unknown": the value of the
+// sf__Outcome column in results.csv, pipe's output and the Spark results.
 func (o Outcome) String() string {
 	switch o {
 	case Succeeded:
@@ -39,7 +40,7 @@ func (o Outcome) String() string {
 	case Failed:
 		return "failed"
 	case NotProcessed:
-		return "not processed"
+		return "not_processed"
 	case Unknown:
 		return "unknown"
 	}

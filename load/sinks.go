@@ -361,7 +361,7 @@ func (s *CSVFiles) Close() (err error) {
 			if Outcome(oc) != Succeeded {
 				created = ""
 			}
-			_, werr = files[ResultsFile].w.Write(append([]string{num, strings.ReplaceAll(Outcome(oc).String(), " ", "_"), rec[1], created, rec[4], rec[5], rec[6], rec[7], rec[8]}, vals...))
+			_, werr = files[ResultsFile].w.Write(append([]string{num, Outcome(oc).String(), rec[1], created, rec[4], rec[5], rec[6], rec[7], rec[8]}, vals...))
 		}
 		return werr
 	})

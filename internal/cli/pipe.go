@@ -102,11 +102,11 @@ sent as an empty string, never as a null.
 
 Result rows, in completion order, one per input row:
   sf__Row       int64   1-based row number within this stream
-  sf__Outcome   string  succeeded | failed | not processed | unknown
+  sf__Outcome   string  succeeded | failed | not_processed | unknown
   sf__Id, sf__Created (bool), sf__ErrorCode, sf__Error, sf__Fields,
   sf__Job, sf__Batch    nullable
   then the --key-columns, with their input types.
-"not processed" rows never reached Salesforce and are safe to send again;
+"not_processed" rows never reached Salesforce and are safe to send again;
 "unknown" rows may have reached it (their job was interrupted).
 
 Credentials come only from the environment (SF_ACCESS_TOKEN and
@@ -488,12 +488,12 @@ func (s *pipeSink) snapshot() pipeCounts {
 const (
 	outcomeSucceeded    = "succeeded"
 	outcomeFailed       = "failed"
-	outcomeNotProcessed = "not processed"
+	outcomeNotProcessed = "not_processed"
 	outcomeUnknown      = "unknown"
 )
 
 // jobWatch remembers, from the engine's progress events, which Bulk API 2.0 jobs were never
-// closed: Salesforce processes none of their rows, so an abort leaves them "not processed".
+// closed: Salesforce processes none of their rows, so an abort leaves them "not_processed".
 // Safe for concurrent use.
 type jobWatch struct {
 	mu   sync.Mutex

@@ -423,7 +423,7 @@ func runJournaledPipe(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pi
 	if inputErr != nil {
 		// A broken stream: nothing is sent. Rows read before the break get their stored
 		// result, "unknown" if an earlier attempt's job that carried them has no result,
-		// else "not processed".
+		// else "not_processed".
 		sink.durable = nil
 		inFlight := jobstore.Ranges{}
 		if exists {

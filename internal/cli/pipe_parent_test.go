@@ -146,7 +146,7 @@ func TestPipeParentDiesMidRun(t *testing.T) {
 	}
 	got := resultRows(t, r1.out)
 	for row, o := range got {
-		if o != "not processed" { // the one job never ran: nothing can have been applied
+		if o != "not_processed" { // the one job never ran: nothing can have been applied
 			t.Errorf("row %s: %s after the parent died before any job ran", row, o)
 		}
 	}

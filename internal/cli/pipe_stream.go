@@ -44,7 +44,7 @@ type keyCell struct {
 // pipeResult is one output row.
 type pipeResult struct {
 	row                               int64
-	outcome                           string // succeeded | failed | not processed | unknown
+	outcome                           string // succeeded | failed | not_processed | unknown
 	id                                string
 	created                           *bool
 	code, message, fields, job, batch string

@@ -357,7 +357,7 @@ func TestPipeTruncatedStream(t *testing.T) {
 		switch o {
 		case "succeeded":
 			succeeded++
-		case "not processed":
+		case "not_processed":
 		default:
 			t.Errorf("outcome %q", o)
 		}
@@ -489,7 +489,7 @@ func TestPipeOutcome(t *testing.T) {
 	precise := load.Outcome(load.NotProcessed+1).String() == "unknown"
 	guess := func(heuristic string) string {
 		if precise {
-			return "not processed"
+			return "not_processed"
 		}
 		return heuristic
 	}
@@ -499,7 +499,7 @@ func TestPipeOutcome(t *testing.T) {
 	jobs.event(load.Event{Kind: load.JobState, API: load.Bulk2, JobID: "750ran", State: "Open"})
 	jobs.event(load.Event{Kind: load.JobState, API: load.Bulk2, JobID: "750ran", State: "UploadComplete"})
 	aborted := &load.RowError{StatusCode: load.StatusAborted, Message: "the load stopped"}
-	unknownEngine := "not processed"
+	unknownEngine := "not_processed"
 	if precise {
 		unknownEngine = "unknown"
 	}
@@ -510,8 +510,8 @@ func TestPipeOutcome(t *testing.T) {
 		{load.RowResult{Outcome: load.Succeeded}, "succeeded"},
 		{load.RowResult{Outcome: load.Failed, Error: &load.RowError{StatusCode: "X"}}, "failed"},
 		{load.RowResult{Outcome: load.NotProcessed + 1}, unknownEngine},
-		{load.RowResult{Outcome: load.NotProcessed, Error: aborted}, "not processed"},                                // never sent
-		{load.RowResult{Outcome: load.NotProcessed, Error: aborted, Attempts: 1, JobID: "750open"}, "not processed"}, // job never closed
+		{load.RowResult{Outcome: load.NotProcessed, Error: aborted}, "not_processed"},                                // never sent
+		{load.RowResult{Outcome: load.NotProcessed, Error: aborted, Attempts: 1, JobID: "750open"}, "not_processed"}, // job never closed
 		{load.RowResult{Outcome: load.NotProcessed, Error: aborted, Attempts: 1, JobID: "750ran"}, guess("unknown")}, // job was processing
 		{load.RowResult{Outcome: load.NotProcessed, Error: aborted, Attempts: 1}, guess("unknown")},                  // a call in flight
 		{load.RowResult{Outcome: load.NotProcessed, Error: &load.RowError{Message: "whether it was inserted is unknown"}}, guess("unknown")},
