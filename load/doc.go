@@ -11,8 +11,9 @@
 //	files.Close() // writes success.csv, failure.csv, unprocessed.csv and results.csv
 //
 // Rows come from a Source: CSVSource (Salesforce's CSV dialect), MapSource (maps of Go
-// values), StructSource (structs with `sf:"Field"` tags), RowsSource (string rows), or any
-// type with Header and Next. Every row carries a stable 1-based number; results name it.
+// values), StructSource (structs with `sf:"Field"` tags), RowsSource (string rows),
+// NewArrowSource (an Arrow IPC stream, every scalar Arrow type mapped to Salesforce's text
+// forms), or any type with Header and Next. Every row carries a stable 1-based number; results name it.
 //
 // # How a load runs
 //

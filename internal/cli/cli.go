@@ -110,7 +110,9 @@ every input row, retries of lock errors, and a local emulator for offline use.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newVersionCmd(ios), newEmulatorCmd(ios), newLoginCmd(ios), newLimitsCmd(ios), newDescribeCmd(ios), newQueryCmd(ios))
 	root.AddCommand(newLoadCmds(ios)...)
-	root.AddCommand(newExportCmd(ios), newCompositeCmd(ios), newJobsCmd(ios), newDemoCmd(ios), newTokenCmd(ios))
+	root.AddCommand(newExportCmd(ios), newCompositeCmd(ios), newJobsCmd(ios), newDemoCmd(ios))
+	root.AddCommand(newPipeCmd(ios))
+	root.AddCommand(newTokenCmd(ios))
 	return root
 }
 

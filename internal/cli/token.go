@@ -61,10 +61,6 @@ with the exit code (4 authentication failed, 5 org unreachable).`,
 // tokenCheckTimeout bounds the call that checks a fresh session.
 const tokenCheckTimeout = time.Minute
 
-// tokenExitUnreachable is the contracts' exit code for an org that could not
-// be reached (network, TLS), nothing sent.
-const tokenExitUnreachable = 5
-
 func runToken(ctx context.Context, ios *IOStreams, opts *tokenOptions) error {
 	res, err := sessionToken(ctx, opts)
 	enc := json.NewEncoder(ios.Out)
@@ -75,9 +71,9 @@ func runToken(ctx context.Context, ios *IOStreams, opts *tokenOptions) error {
 	var ee *exitError
 	switch {
 	case isUnreachable(err):
-		code, name = tokenExitUnreachable, "UnreachableError"
+		code, name = ExitUnreachable, "UnreachableError"
 	case errors.As(err, &ee) && ee.code == ExitAuth, isAuthError(err):
-		code, name = ExitAuth, "AuthenticationError"
+		code, name = ExitAuth, "AuthError"
 	case isUsageError(err):
 		code, name = ExitUsage, "UsageError"
 	case errors.Is(err, context.Canceled):
