@@ -318,46 +318,26 @@ func (p *parquetWriter) row(values []string, row int64) error {
 			r[col] = parquet.NullValue().Level(0, 0, col)
 			continue
 		}
-		var pv parquet.Value
-		bad := false
-		switch p.kinds[i] {
-		case KindBool:
-			switch {
-			case strings.EqualFold(v, "true"):
-				pv = parquet.BooleanValue(true)
-			case strings.EqualFold(v, "false"):
-				pv = parquet.BooleanValue(false)
-			default:
-				bad = true
-			}
-		case KindInt:
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				f, ferr := strconv.ParseFloat(v, 64)
-				if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<63-1 {
-					bad = true
-				}
-				n = int64(f)
-			}
-			pv = parquet.Int64Value(n)
-		case KindFloat:
-			f, err := strconv.ParseFloat(v, 64)
-			bad = err != nil
-			pv = parquet.DoubleValue(f)
-		case KindDate:
-			t, err := time.Parse(time.DateOnly, v)
-			bad = err != nil
-			pv = parquet.Int32Value(int32(t.Unix() / 86400))
-		case KindDateTime:
-			t, err := parseDateTime(v)
-			bad = err != nil
-			pv = parquet.Int64Value(t.UnixMilli())
-		default:
-			pv = parquet.ByteArrayValue([]byte(v))
-		}
-		if bad {
+		c, ok := parseCell(p.kinds[i], v)
+		if !ok {
 			return &ValueError{Row: row, Column: p.cols[i], Kind: p.kinds[i], Value: v}
 		}
+		var pv parquet.Value
+		switch p.kinds[i] {
+		case KindBool:
+			pv = parquet.BooleanValue(c.b)
+		case KindInt:
+			pv = parquet.Int64Value(c.i)
+		case KindFloat:
+			pv = parquet.DoubleValue(c.f)
+		case KindDate:
+			pv = parquet.Int32Value(c.days)
+		case KindDateTime:
+			pv = parquet.Int64Value(c.i)
+		default:
+			pv = parquet.ByteArrayValue([]byte(c.s))
+		}
+
 		r[col] = pv.Level(0, 1, col)
 	}
 	p.rows[0] = r

@@ -16,6 +16,13 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
+// Limits on one Arrow IPC message: a record batch body, and its metadata. A message that claims
+// more is an *InputError, so a corrupt length cannot make the reader allocate without bound.
+const (
+	MaxArrowBatchBytes    = 256 << 20
+	MaxArrowMetadataBytes = 16 << 20
+)
+
 // ErrValue is wrapped by the *InputError ArrowSource returns for a cell that has no Salesforce
 // form (a NaN or infinite float, a string that is not UTF-8). That error names the row; the
 // source can go on to the next row, so a caller may fail that row alone and keep reading.
@@ -36,7 +43,9 @@ type ArrowOptions struct {
 
 // ArrowSource reads rows from an Arrow IPC stream (the format pyarrow's RecordBatchStreamWriter
 // and Spark's Arrow serialization write), one record batch at a time, so memory holds one
-// batch whatever the stream's length. It is a Source; use it from one goroutine.
+// batch whatever the stream's length. The stream must end with its end-of-stream marker,
+// which every writer writes on close: a stream without it broke off (its producer died),
+// and is an *InputError rather than a short input. It is a Source; use it from one goroutine.
 //
 // Cells become Salesforce CSV text: strings (utf8, large_utf8, string_view) as they are;
 // integers of every width and sign in decimal; float and double in the shortest decimal
@@ -48,17 +57,38 @@ type ArrowOptions struct {
 // ArrowOptions.NullText. Nested types (list, struct, map, union, ...) and dictionaries are
 // refused when the stream opens, with an *InputError naming the column.
 type ArrowSource struct {
-	rd      *ipc.Reader
-	name    string
-	opts    ArrowOptions
-	header  []string
-	conv    []cellFunc
-	rec     arrow.RecordBatch
-	i       int   // next row in rec
-	n       int64 // rows read so far
-	err     error
-	cur     int // row of rec that Next returned last
-	started bool
+	rd     *ipc.Reader
+	name   string
+	opts   ArrowOptions
+	header []string
+	conv   []cellFunc
+	rec    arrow.RecordBatch
+	i      int   // next row in rec
+	n      int64 // rows read so far
+	err    error
+	cur    int // row of rec that Next returned last
+	tail   *tailReader
+}
+
+// arrowEOS is the Arrow IPC stream's end-of-stream marker: continuation 0xFFFFFFFF, length 0.
+var arrowEOS = [8]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0}
+
+// tailReader remembers the last 8 bytes read, to tell a stream that ended with its
+// end-of-stream marker from one that broke off between two batches.
+type tailReader struct {
+	r    io.Reader
+	last [8]byte
+}
+
+func (t *tailReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n >= 8 {
+		copy(t.last[:], p[n-8:n])
+	} else if n > 0 {
+		copy(t.last[:], t.last[n:])
+		copy(t.last[8-n:], p[:n])
+	}
+	return n, err
 }
 
 // cellFunc converts row i of an array to Salesforce CSV text.
@@ -73,11 +103,13 @@ func NewArrowSource(r io.Reader, name string, opts ArrowOptions) (*ArrowSource, 
 	if opts.Allocator == nil {
 		opts.Allocator = memory.DefaultAllocator
 	}
-	rd, err := ipc.NewReader(r, ipc.WithAllocator(opts.Allocator))
+	tail := &tailReader{r: r}
+	rd, err := ipc.NewReader(tail, ipc.WithAllocator(opts.Allocator), ipc.WithBodySizeLimit(MaxArrowBatchBytes),
+		ipc.WithMetadataSizeLimit(MaxArrowMetadataBytes))
 	if err != nil {
 		return nil, &InputError{File: name, Err: fmt.Errorf("reading the Arrow IPC stream's schema: %w", err)}
 	}
-	s := &ArrowSource{rd: rd, name: name, opts: opts}
+	s := &ArrowSource{rd: rd, name: name, opts: opts, tail: tail}
 	schema := rd.Schema()
 	seen := make(map[string]bool, schema.NumFields())
 	for _, f := range schema.Fields() {
@@ -120,9 +152,14 @@ func (s *ArrowSource) Next() (Row, error) {
 			s.rec = nil
 		}
 		if !s.rd.Next() {
-			if err := s.rd.Err(); err != nil && !errors.Is(err, io.EOF) {
+			switch err := s.rd.Err(); {
+			case err != nil && !errors.Is(err, io.EOF):
 				s.err = &InputError{File: s.name, Row: s.n + 1, Err: fmt.Errorf("the Arrow IPC stream is truncated or malformed: %w", err)}
-			} else {
+			case s.tail.last != arrowEOS:
+				// Writers end a stream with the marker; without it the producer stopped
+				// (crashed, or its process died) between two batches.
+				s.err = &InputError{File: s.name, Row: s.n + 1, Err: errors.New("the Arrow IPC stream is truncated or malformed: it ended without its end-of-stream marker")}
+			default:
 				s.err = io.EOF
 			}
 			return Row{}, s.err

@@ -18,6 +18,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbatch/sfbatch/dirjournal"
+	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
@@ -53,8 +55,17 @@ type pipeOptions struct {
 	JournalDir  string
 	Handshake   bool
 	LeasePeriod time.Duration
+	Export      bool
+	Query       string
+	IDRange     string
+	Job         string
+	Locator     string
+	MaxRecords  int
 
 	getenv func(string) string // os.Getenv unless a test replaces it
+	fs     dirjournal.FS       // the journal directory's file system; nil: the OS's
+	// afterStep, if set, is called after each journal step (tests).
+	afterStep func(dirjournal.Step)
 }
 
 // pipeOperations maps the OPERATION argument to the engine's operation.
@@ -109,6 +120,37 @@ SF_JWT_KEY_FILE, SF_USERNAME, SF_LOGIN_URL; SF_CA_CERT_FILE), or with
 "clientSecret", "username", "jwtKey" (PEM), "loginUrl", "caCert" (PEM)} ended
 by a newline; the stream starts on the next byte. Never from arguments.
 
+Safe to run twice: with --run-id ID --journal-dir DIR (one DIR per partition)
+the attempt first copies standard input to a local spool and checks every row
+against the hashes an earlier attempt of the run recorded; a row that differs
+stops the attempt before anything is sent (exit 2, "the input is not
+deterministic"). Rows an earlier attempt finished get their stored result
+again, jobs it left in flight are collected, and only the rest is sent. DIR
+may be on storage without locks, random writes or rename-over (object
+storage behind FUSE, NFS): every irreversible step is a small write-once file
+there (step-*, hashes-*, results-*); SQLite is only a local cache rebuilt from
+them. One attempt owns DIR at a time: it creates lease-N with O_EXCL and
+appends a renewal counter every --lease-period/4; another attempt waits
+("waiting" event) and takes over by creating lease-N+1 only when lease-N says
+released or has not changed for a whole --lease-period by its own clock.
+
+Reading: pipe --export -q QUERY [--id-range LO,HI] writes one partition of a
+field-list query (the records with LO <= Id < HI), or with --job JOBID
+[--locator L] [--max-records N] one result page of a finished Bulk API 2.0
+query job of that query (the summary event carries the next page's
+"nextLocator"), to standard output as an Arrow stream whose schema is fixed before any row arrives, from the query's
+fields and the objects' describes (the Salesforce-to-columnar map export
+--format parquet uses: dates date32, datetimes timestamp[ms, UTC], booleans,
+int64, float64, strings), so every partition of one read has the same
+schema, empty ones included.
+
+Never an orphan: pipe stops when its parent process dies (Linux's parent-death
+signal, and a poll of the parent pid everywhere), even while it waits for
+input: open jobs that have not started processing are aborted, the rest are
+recorded in the journal for the next attempt, and it exits 130. An Arrow
+stream that ends without its end-of-stream marker is a broken stream, not a
+short partition.
+
 Standard error carries JSON Lines, each with an "event": "progress" (read,
 sent, done), "summary" (counts of succeeded, failed, notProcessed, unknown),
 "error" (status, name, message) and "log".
@@ -116,15 +158,27 @@ sent, done), "summary" (counts of succeeded, failed, notProcessed, unknown),
 Exit status: 0 every row succeeded; 3 every row labelled, some failed, not
 processed or unknown; 2 usage or input error, nothing sent; 4 authentication
 failed, nothing sent; 5 the org could not be reached, nothing sent; 130
-interrupted; 1 anything else.`,
+interrupted; 1 anything else.
+
+Test-only: with --run-id, SFBATCH_PIPE_TEST_KILL_AFTER_SENT=N makes pipe
+SIGKILL itself right after the N-th request carrying rows (a Bulk API upload
+or a collections call) has been sent and journaled.`,
 		Example: `  sfbatch pipe upsert -s Contact -i External_Id__c --key-columns External_Id__c < part-0.arrow > results-0.arrow
+  sfbatch pipe insert -s Lead --run-id job-42 --journal-dir /mnt/bucket/job-42/part-0 < part-0.arrow > out-0.arrow
+  sfbatch pipe --export -q "SELECT Id, Name, CreatedDate FROM Account" --id-range 001000000000000,001000000100000 > part-0.arrow
   sfbatch pipe insert -s Account --format csv < accounts.csv > results.csv
   sfbatch pipe update -s Contact --format jsonl --null-value clear < changes.jsonl`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			limitMemory()
 			ev := newPipeEvents(ios.ErrOut)
-			code := runPipe(cmd.Context(), ios, ev, o, args)
+			// Never an orphan: the parent's death cancels the run, and so unblocks a read of
+			// standard input that would otherwise wait forever.
+			ctx, stop := watchParent(cmd.Context())
+			defer stop()
+			pios := *ios
+			pios.In = newCtxReader(ctx, ios.In)
+			code := runPipe(ctx, &pios, ev, o, args)
 			if code == ExitOK {
 				return nil
 			}
@@ -160,6 +214,12 @@ interrupted; 1 anything else.`,
 	f.StringVar(&o.JournalDir, "journal-dir", "", "journal directory of this partition (with --run-id)")
 	f.BoolVar(&o.Handshake, "handshake", false, "read credentials from the first line of standard input (one JSON object)")
 	f.DurationVar(&o.LeasePeriod, "lease-period", 30*time.Second, "take over a journal whose owner's lease has not moved for this long")
+	f.BoolVar(&o.Export, "export", false, "read instead: write one partition of --query to standard output as Arrow, schema fixed in advance")
+	f.StringVarP(&o.Query, "query", "q", "", "SOQL field-list query of --export")
+	f.StringVar(&o.IDRange, "id-range", "", "with --export: the partition LO,HI of record ids (LO <= Id < HI; either may be empty)")
+	f.StringVar(&o.Job, "job", "", "with --export: read one result page of this finished Bulk API 2.0 query job (of --query)")
+	f.StringVar(&o.Locator, "locator", "", "with --job: the page's locator (default: the first page)")
+	f.IntVar(&o.MaxRecords, "max-records", 0, "with --job: rows per page (default: Salesforce's choice)")
 	return cmd
 }
 
@@ -331,12 +391,16 @@ type pipeSink struct {
 	keys   map[int64][]keyCell // key cells of rows read and not yet written
 	counts pipeCounts
 	err    error
+	// durable, with --run-id, keeps every result written in the journal directory.
+	durable *resultLog
+	// jobs tells rows of jobs that never ran (see pipeOutcome).
+	jobs *jobWatch
 }
 
 func (s *pipeSink) Start([]string) error { return nil }
 
 func (s *pipeSink) Write(r *load.RowResult) error {
-	res := &pipeResult{row: r.Row, outcome: pipeOutcome(r), id: r.ID, job: r.JobID, batch: r.BatchID}
+	res := &pipeResult{row: r.Row, outcome: pipeOutcome(r, s.jobs), id: r.ID, job: r.JobID, batch: r.BatchID}
 	if r.Outcome == load.Succeeded {
 		created := r.Created
 		res.created = &created
@@ -370,6 +434,9 @@ func (s *pipeSink) put(res *pipeResult) error {
 	default:
 		s.counts.NotProcessed++
 	}
+	if s.durable != nil && !res.stored {
+		s.durable.add(res)
+	}
 	if err := s.out.write(res); err != nil {
 		s.err = fmt.Errorf("writing results: %w", err)
 	}
@@ -383,16 +450,33 @@ func (s *pipeSink) remember(row int64, k []keyCell) {
 	s.mu.Unlock()
 }
 
-// Sync writes buffered rows to standard output.
+// Sync makes the rows written so far durable where the run keeps them (the journal
+// directory, with --run-id) and writes them to standard output.
 func (s *pipeSink) Sync() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.err == nil && s.durable != nil {
+		if err := s.durable.sync(); err != nil {
+			s.err = fmt.Errorf("journal: results: %w", err)
+		}
+	}
 	if s.err == nil {
 		if err := s.out.flush(); err != nil {
 			s.err = fmt.Errorf("writing results: %w", err)
 		}
 	}
 	return s.err
+}
+
+// close syncs and ends the result stream.
+func (s *pipeSink) close() error {
+	err := s.Sync()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cerr := s.out.close(); err == nil && cerr != nil {
+		err = fmt.Errorf("writing results: %w", cerr)
+	}
+	return err
 }
 
 func (s *pipeSink) snapshot() pipeCounts {
@@ -409,10 +493,49 @@ const (
 	outcomeUnknown      = "unknown"
 )
 
+// jobWatch remembers, from the engine's progress events, which Bulk API 2.0 jobs were never
+// closed: Salesforce processes none of their rows, so an abort leaves them "not processed".
+// Safe for concurrent use.
+type jobWatch struct {
+	mu   sync.Mutex
+	open map[string]bool // job id -> created and never closed
+}
+
+func (w *jobWatch) event(e load.Event) {
+	if e.Kind != load.JobState || e.API != load.Bulk2 || e.JobID == "" {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.open == nil {
+		w.open = map[string]bool{}
+	}
+	switch e.State {
+	case salesforce.JobStateOpen:
+		if _, seen := w.open[e.JobID]; !seen {
+			w.open[e.JobID] = true
+		}
+	case salesforce.JobStateAborted:
+	default:
+		w.open[e.JobID] = false
+	}
+}
+
+// neverClosed reports whether job is a Bulk API 2.0 job that was never closed.
+func (w *jobWatch) neverClosed(job string) bool {
+	if w == nil {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.open[job]
+}
+
 // pipeOutcome labels a result. A row the engine did not process is "unknown" when a request
-// carrying it may have been applied: its job existed when the load stopped, or the engine
-// says its outcome is unknown; otherwise it is "not processed" (safe to send again).
-func pipeOutcome(r *load.RowResult) string {
+// carrying it may have been applied: it was sent, and its job is not a Bulk API 2.0 job that
+// was never closed, or the engine says its outcome is unknown. Otherwise it is "not
+// processed": safe to send again.
+func pipeOutcome(r *load.RowResult, jobs *jobWatch) string {
 	switch r.Outcome {
 	case load.Succeeded:
 		return outcomeSucceeded
@@ -423,7 +546,7 @@ func pipeOutcome(r *load.RowResult) string {
 		if strings.Contains(r.Error.Message, "unknown") {
 			return outcomeUnknown
 		}
-		if r.Error.StatusCode == load.StatusAborted && r.JobID != "" && r.Attempts > 0 {
+		if r.Error.StatusCode == load.StatusAborted && r.Attempts > 0 && !jobs.neverClosed(r.JobID) {
 			return outcomeUnknown
 		}
 	}
@@ -440,7 +563,14 @@ type pipeSource struct {
 	peeked  *load.Row
 	peekErr error
 	read    int64
+	// With --run-id: rows done by earlier attempts, whose stored results are written as
+	// they are read (the engine skips them).
+	done   jobstore.Ranges
+	stored *resultIndex
 }
+
+// isDone reports whether an earlier attempt gave row n its outcome.
+func (p *pipeSource) isDone(n int64) bool { return p.stored != nil && p.done.Contains(n) }
 
 func (p *pipeSource) Header() []string { return p.in.Header() }
 
@@ -466,6 +596,21 @@ func (p *pipeSource) Next() (load.Row, error) {
 			return row, err
 		}
 		p.read++
+		if p.isDone(row.Number) {
+			res, ok, err := p.stored.lookup(row.Number)
+			if err != nil {
+				return load.Row{}, fmt.Errorf("journal: stored result of row %d: %w", row.Number, err)
+			}
+			if !ok {
+				res = &pipeResult{row: row.Number, outcome: outcomeUnknown, code: load.StatusNoResult,
+					message: "an earlier attempt recorded this row done but its result was not stored"}
+			}
+			res.keys = p.in.keys(p.keyIdx)
+			if err := p.sink.put(res); err != nil {
+				return load.Row{}, err
+			}
+			return row, nil
+		}
 		p.sink.remember(row.Number, p.in.keys(p.keyIdx))
 		return row, nil
 	}
@@ -491,6 +636,7 @@ func (p *pipeSource) peek() (bool, error) {
 // pipeProgress writes progress events at most every pipeProgressEvery.
 type pipeProgress struct {
 	ev   *pipeEvents
+	jobs *jobWatch
 	mu   sync.Mutex
 	read int64
 	done int64
@@ -499,6 +645,7 @@ type pipeProgress struct {
 }
 
 func (p *pipeProgress) Event(e load.Event) {
+	p.jobs.event(e)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch e.Kind {
@@ -517,14 +664,83 @@ func (p *pipeProgress) Event(e load.Event) {
 	}
 }
 
-// runPipe runs one pipe invocation and returns its exit code; every failure is reported as
-// an error event first.
-func runPipe(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeOptions, args []string) int {
-	fail := func(code int, name string, err error) int {
+// pipeFail returns the function that reports a failure as an error event and returns its exit
+// code; once ctx is cancelled (a signal, the parent's death) every failure is an interruption.
+func pipeFail(ctx context.Context, ev *pipeEvents) func(code int, name string, err error) int {
+	return func(code int, name string, err error) int {
+		if ctx.Err() != nil {
+			code, name = ExitCancelled, "Cancelled"
+			if cause := context.Cause(ctx); !errors.Is(err, cause) {
+				err = fmt.Errorf("%w (%w)", err, cause)
+			}
+		}
 		ev.fail(code, name, err)
 		return code
 	}
+}
+
+// bufioReader is standard input, buffered.
+func bufioReader(ios *IOStreams) *bufio.Reader { return bufio.NewReaderSize(ios.In, pipeInputBuffer) }
+
+// pipeConfig is what runPipe resolved from the flags.
+type pipeConfig struct {
+	opts     load.Options
+	format   string
+	zone     *time.Location
+	nullText string
+	hs       *handshake
+}
+
+// newOutput opens the result stream on standard output.
+func (cfg *pipeConfig) newOutput(w io.Writer, keys []string, in pipeInput, keyIdx []int) pipeOutput {
+	switch cfg.format {
+	case pipeArrow:
+		return newArrowOutput(w, pipeResultSchema(keys, in.keyTypes(keyIdx)))
+	case pipeCSV:
+		return newCSVOutput(w, keys)
+	}
+	return newJSONLOutput(w, keys)
+}
+
+// pipeFailure is an exit code with the error event that explains it.
+type pipeFailure struct {
+	code int
+	name string
+	err  error
+}
+
+// connect logs in and checks with one describe (which the engine's preflight then reuses
+// from the client's cache) that the org can be reached and the session is accepted, before
+// any row is sent.
+func (o *pipeOptions) connect(ctx context.Context, cfg *pipeConfig) (*salesforce.Client, *pipeFailure) {
+	c, code, err := o.pipeLogin(ctx, cfg.hs)
+	if err != nil {
+		name := map[int]string{ExitAuth: "AuthError", ExitUnreachable: "UnreachableError", ExitUsage: "UsageError", ExitCancelled: "Cancelled"}[code]
+		return nil, &pipeFailure{code, name, err}
+	}
+	if _, err := c.Describe(ctx, cfg.opts.Object); err != nil {
+		var te *salesforce.TransportError
+		switch {
+		case errors.Is(err, context.Canceled):
+			return nil, &pipeFailure{ExitCancelled, "Cancelled", err}
+		case errors.As(err, &te):
+			return nil, &pipeFailure{ExitUnreachable, "UnreachableError", err}
+		case isAuthError(err):
+			return nil, &pipeFailure{ExitAuth, "AuthError", err}
+		}
+		// Anything else (an unknown object, say) the engine's preflight reports.
+	}
+	return c, nil
+}
+
+// runPipe runs one pipe invocation and returns its exit code; every failure is reported as
+// an error event first.
+func runPipe(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeOptions, args []string) int {
+	fail := pipeFail(ctx, ev)
 	usage := func(err error) int { return fail(ExitUsage, "UsageError", err) }
+	if o.Export {
+		return runPipeExport(ctx, ios, ev, o, args)
+	}
 	if len(args) != 1 {
 		return usage(errors.New("want exactly one OPERATION: insert, update, upsert, delete or hard-delete"))
 	}
@@ -533,61 +749,54 @@ func runPipe(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeOptions
 		return usage(fmt.Errorf("unknown OPERATION %q: want insert, update, upsert, delete or hard-delete", args[0]))
 	}
 	o.load.Operation = op
-	opts, err := o.load.engineOptions()
-	if err != nil {
+	cfg := &pipeConfig{}
+	var err error
+	if cfg.opts, err = o.load.engineOptions(); err != nil {
 		return usage(err)
 	}
 	if o.load.ExternalID != "" && op != load.Upsert {
 		return usage(errors.New("--external-id is only for upsert"))
 	}
-	format := strings.ToLower(o.Format)
-	if format != pipeArrow && format != pipeCSV && format != pipeJSONL {
+	cfg.format = strings.ToLower(o.Format)
+	if cfg.format != pipeArrow && cfg.format != pipeCSV && cfg.format != pipeJSONL {
 		return usage(fmt.Errorf("--format: %q is not arrow, csv or jsonl", o.Format))
 	}
-	zone, err := time.LoadLocation(o.TimeZone)
-	if err != nil {
+	if cfg.zone, err = time.LoadLocation(o.TimeZone); err != nil {
 		return usage(fmt.Errorf("--time-zone: %w", err))
 	}
-	nullText := ""
 	switch strings.ToLower(o.NullValue) {
 	case "skip":
 	case "clear":
-		nullText = sfcsv.NullValue
+		cfg.nullText = sfcsv.NullValue
 	default:
 		return usage(fmt.Errorf("--null-value: %q is not skip or clear", o.NullValue))
 	}
 	if (o.RunID == "") != (o.JournalDir == "") {
 		return usage(errors.New("--run-id and --journal-dir go together"))
 	}
-	if o.RunID != "" {
-		return usage(errors.New("--run-id: journaling is not available in this build"))
+	if o.LeasePeriod <= 0 {
+		return usage(errors.New("--lease-period must be positive"))
 	}
 
-	stdin := bufio.NewReaderSize(ios.In, pipeInputBuffer)
-	var hs *handshake
+	stdin := bufioReader(ios)
 	if o.Handshake {
-		if hs, err = readHandshake(stdin); err != nil {
+		if cfg.hs, err = readHandshake(stdin); err != nil {
 			return usage(err)
 		}
 	}
-	in, err := openPipeInput(stdin, format, zone, nullText, opts.ColumnDelimiter)
+	if o.RunID != "" {
+		return runJournaledPipe(ctx, ios, ev, o, cfg, stdin)
+	}
+	in, err := openPipeInput(stdin, cfg.format, cfg.zone, cfg.nullText, cfg.opts.ColumnDelimiter)
 	if err != nil {
 		return fail(ExitUsage, "InputError", err)
 	}
 	defer in.release()
-	keyIdx, err := keyColumns(in.Header(), o.KeyColumns, format == pipeJSONL)
+	keyIdx, err := keyColumns(in.Header(), o.KeyColumns, cfg.format == pipeJSONL)
 	if err != nil {
 		return usage(err)
 	}
-	var out pipeOutput
-	switch format {
-	case pipeArrow:
-		out = newArrowOutput(ios.Out, pipeResultSchema(o.KeyColumns, in.keyTypes(keyIdx)))
-	case pipeCSV:
-		out = newCSVOutput(ios.Out, o.KeyColumns)
-	default:
-		out = newJSONLOutput(ios.Out, o.KeyColumns)
-	}
+	out := cfg.newOutput(ios.Out, o.KeyColumns, in, keyIdx)
 	sink := &pipeSink{out: out, keys: map[int64][]keyCell{}}
 	src := &pipeSource{in: in, sink: sink, keyIdx: keyIdx}
 
@@ -606,43 +815,35 @@ func runPipe(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeOptions
 		}
 		return pipeSummary(ev, o, sink, nil)
 	}
+	c, f := o.connect(ctx, cfg)
+	if f != nil {
+		out.close()
+		return fail(f.code, f.name, f.err)
+	}
+	return runPipeEngine(ctx, ev, o, c, src, sink, cfg.opts, nil)
+}
 
-	c, code, err := o.pipeLogin(ctx, hs)
-	if err != nil {
-		// Every row read so far is labelled, none was sent.
-		if code == ExitCancelled {
-			return fail(code, "Cancelled", err)
-		}
-		name := map[int]string{ExitAuth: "AuthError", ExitUnreachable: "UnreachableError", ExitUsage: "UsageError"}[code]
-		return fail(code, name, err)
-	}
-	// One describe (which the engine's preflight then reuses from the client's cache) tells
-	// an org that cannot be reached or a refused session before any row is sent.
-	if _, err := c.Describe(ctx, opts.Object); err != nil {
-		var te *salesforce.TransportError
-		code, name := 0, ""
-		switch {
-		case errors.Is(err, context.Canceled):
-			code, name = ExitCancelled, "Cancelled"
-		case errors.As(err, &te):
-			code, name = ExitUnreachable, "UnreachableError"
-		case isAuthError(err):
-			code, name = ExitAuth, "AuthError"
-		}
-		if code != 0 {
-			out.close()
-			return fail(code, name, err)
-		}
-	}
-	opts.Progress = &pipeProgress{ev: ev, last: time.Now()}
+// runPipeEngine runs the load engine over src into sink and returns the exit code. ended, if
+// set, is told how the load ended before the summary.
+func runPipeEngine(ctx context.Context, ev *pipeEvents, o *pipeOptions, c *salesforce.Client, src load.Source, sink *pipeSink, opts load.Options, ended func(error) error) int {
+	sink.jobs = &jobWatch{}
+	opts.Progress = &pipeProgress{ev: ev, jobs: sink.jobs, last: time.Now()}
 	opts.Logger = newPipeLogger(ev)
 	sum, loadErr := load.New(c).Load(ctx, src, sink, opts)
-	closeErr := out.close()
+	if ended != nil {
+		if err := ended(loadErr); err != nil && loadErr == nil {
+			loadErr = err
+		}
+	}
+	closeErr := sink.close()
 	if loadErr == nil && closeErr != nil {
-		loadErr = fmt.Errorf("writing results: %w", closeErr)
+		loadErr = closeErr
 	}
 	if loadErr != nil {
 		code, name := pipeErrorCode(loadErr, sum, sink)
+		if cause := context.Cause(ctx); code == ExitCancelled && cause != nil && !errors.Is(loadErr, cause) {
+			loadErr = fmt.Errorf("%w (%w)", loadErr, cause)
+		}
 		ev.fail(code, name, loadErr)
 		pipeSummary(ev, o, sink, sum)
 		return code

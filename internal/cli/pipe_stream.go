@@ -49,6 +49,7 @@ type pipeResult struct {
 	created                           *bool
 	code, message, fields, job, batch string
 	keys                              []keyCell
+	stored                            bool // read back from the journal directory
 }
 
 // pipeInput is a load.Source over standard input that can also give the key cells of the row

@@ -1,0 +1,178 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sfbatch/sfbatch/extract"
+	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/sfcsv"
+	"github.com/sfbatch/sfbatch/soql"
+)
+
+// runPipeExport is pipe --export: one partition of a query (the whole query, or the id range
+// --id-range LO,HI of it) written to standard output as an Arrow IPC stream whose schema is
+// fixed before any row arrives, from the query's field list and the objects' describes, so
+// every partition of one read has the same schema, empty ones included.
+func runPipeExport(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeOptions, args []string) int {
+	fail := pipeFail(ctx, ev)
+	usage := func(err error) int { return fail(ExitUsage, "UsageError", err) }
+	switch {
+	case len(args) != 0:
+		return usage(errors.New("--export takes no OPERATION"))
+	case o.Query == "":
+		return usage(errors.New("--export needs --query"))
+	case strings.ToLower(o.Format) != pipeArrow:
+		return usage(errors.New("--export writes --format arrow"))
+	case o.RunID != "":
+		return usage(errors.New("--export is read-only: it takes no --run-id"))
+	case o.Job != "" && o.IDRange != "":
+		return usage(errors.New("--job and --id-range name different partitions: give one"))
+	case o.Job == "" && (o.Locator != "" || o.MaxRecords != 0):
+		return usage(errors.New("--locator and --max-records read a page of --job"))
+	}
+	object, columns, err := extract.QueryColumns(o.Query)
+	if err != nil {
+		return usage(fmt.Errorf("--query: %w", err))
+	}
+	query := o.Query
+	if o.IDRange != "" {
+		lo, hi, ok := strings.Cut(o.IDRange, ",")
+		if !ok {
+			return usage(errors.New("--id-range: want LO,HI (either may be empty)"))
+		}
+		if query, err = soql.WithIDRange(query, strings.TrimSpace(lo), strings.TrimSpace(hi)); err != nil {
+			return usage(fmt.Errorf("--id-range: %w", err))
+		}
+	}
+	cfg := &pipeConfig{}
+	cfg.opts.Object = object
+	if o.Handshake {
+		if cfg.hs, err = readHandshake(bufioReader(ios)); err != nil {
+			return usage(err)
+		}
+	}
+	c, pf := o.connect(ctx, cfg)
+	if pf != nil {
+		return fail(pf.code, pf.name, pf.err)
+	}
+	kinds, err := extract.ColumnKinds(ctx, c, object, columns)
+	if err != nil {
+		return fail(ExitUsage, "UsageError", fmt.Errorf("--query: %w", err))
+	}
+	w := extract.NewArrowWriter(ios.Out, columns, kinds)
+	if o.Job != "" {
+		next, err := exportPage(ctx, c, w, columns, o.Job, o.Locator, o.MaxRecords)
+		if cerr := w.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("writing results: %w", cerr)
+		}
+		ev.emit(map[string]any{"event": "summary", "rows": w.Rows(), "job": o.Job, "nextLocator": nullable(next), "runId": nil})
+		if err != nil {
+			return fail(ExitError, "ExportError", err)
+		}
+		return ExitOK
+	}
+	var idx []int // result column -> schema column
+	var runErr error
+	for row, err := range extract.Rows(ctx, c, extract.Options{Query: query, Logger: newPipeLogger(ev)}) {
+		if err != nil {
+			runErr = err
+			break
+		}
+		if idx == nil {
+			if idx, runErr = columnIndex(columns, row.Columns); runErr != nil {
+				break
+			}
+		}
+		vals := make([]string, len(columns))
+		for i, j := range idx {
+			vals[j] = row.Values[i]
+		}
+		if runErr = w.Write(vals); runErr != nil {
+			break
+		}
+	}
+	if err := w.Close(); runErr == nil && err != nil {
+		runErr = fmt.Errorf("writing results: %w", err)
+	}
+	ev.emit(map[string]any{"event": "summary", "rows": w.Rows(), "runId": nil})
+	if runErr != nil {
+		return fail(ExitError, "ExportError", runErr)
+	}
+	return ExitOK
+}
+
+// columnIndex maps the columns of the result rows to the fixed schema's, by name (ignoring
+// case, as Salesforce does).
+func columnIndex(schema, got []string) ([]int, error) {
+	idx := make([]int, len(got))
+	for i, g := range got {
+		idx[i] = -1
+		for j, s := range schema {
+			if strings.EqualFold(g, s) {
+				idx[i] = j
+				break
+			}
+		}
+		if idx[i] < 0 {
+			return nil, fmt.Errorf("the query returned a column %s that its field list does not name", g)
+		}
+	}
+	return idx, nil
+}
+
+// exportPage writes one result page of the finished Bulk API 2.0 query job (the page at
+// locator, "" for the first, of at most maxRecords rows, 0 letting Salesforce choose) and
+// returns the next page's locator ("" after the last page).
+func exportPage(ctx context.Context, c *salesforce.Client, w *extract.ArrowWriter, columns []string, jobID, locator string, maxRecords int) (string, error) {
+	job, err := c.Bulk2.GetQueryJob(ctx, jobID)
+	if err != nil {
+		return "", err
+	}
+	if job.State != salesforce.JobStateJobComplete {
+		return "", fmt.Errorf("query job %s is %s, not JobComplete: its result pages cannot be read yet", jobID, job.State)
+	}
+	delim := sfcsv.Comma
+	if job.ColumnDelimiter != "" {
+		if delim, err = sfcsv.ParseDelimiter(job.ColumnDelimiter); err != nil {
+			return "", fmt.Errorf("query job %s: %w", jobID, err)
+		}
+	}
+	page, err := c.Bulk2.QueryResults(ctx, jobID, locator, maxRecords)
+	if err != nil {
+		return "", err
+	}
+	defer page.Body.Close()
+	rd := sfcsv.NewReader(page.Body, sfcsv.ReaderOptions{Delimiter: delim, Name: "job " + jobID, ReuseRecord: true})
+	header, err := rd.Header()
+	if errors.Is(err, io.EOF) {
+		return page.Locator, nil // an empty page
+	}
+	if err != nil {
+		return "", err
+	}
+	idx, err := columnIndex(columns, header)
+	if err != nil {
+		return "", err
+	}
+	vals := make([]string, len(columns))
+	for {
+		rec, err := rd.Read()
+		if errors.Is(err, io.EOF) {
+			return page.Locator, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		clear(vals)
+		for i, j := range idx {
+			vals[j] = rec[i]
+		}
+		if err := w.Write(vals); err != nil {
+			return "", err
+		}
+	}
+}
