@@ -11,6 +11,9 @@
 // (jobstore). Callers add their own write-once files the same way (WriteBlob: row hashes,
 // results). An attempt rebuilds its cache by replaying every step file in name order, which
 // is the order they were written in, so the cache never needs to travel between machines.
+// Every such file ends with a trailer (a magic number and the CRC-32 of its content): storage
+// without rename cannot make a file appear whole, so a file its writer did not finish is
+// recognised (ErrTorn) and skipped.
 //
 // # Leases
 //
@@ -28,10 +31,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -364,7 +369,13 @@ func (d *Dir) openCache(ctx context.Context) error {
 		return err
 	}
 	for _, name := range names {
-		b, err := readFile(d.fsys, join(d.dir, name))
+		b, err := d.ReadFile(name)
+		if errors.Is(err, ErrTorn) {
+			// Its writer died while writing it: the step it was recording is redone or
+			// settled by the resume (see ErrTorn).
+			d.opts.Logger.Warn("dirjournal: skipping a step file its writer did not finish", "file", name)
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("dirjournal: reading %s: %w", name, err)
 		}
@@ -396,8 +407,38 @@ func (d *Dir) Files(kind string) ([]string, error) {
 	return names, nil
 }
 
-// ReadFile reads one file of the directory whole.
-func (d *Dir) ReadFile(name string) ([]byte, error) { return readFile(d.fsys, join(d.dir, name)) }
+// ErrTorn is returned by ReadFile for a file whose writer died before finishing it (storage
+// without rename cannot make a file appear whole). Such a file is always the last one of a
+// dead attempt, recording a step whose effect the next attempt settles anyway: a job recorded
+// as created but not uploaded is aborted and its rows sent again; hashes or results not
+// recorded are recomputed or fetched again.
+var ErrTorn = errors.New("dirjournal: file not finished by its writer")
+
+// fileMagic starts the 8-byte trailer of every write-once file, followed by the CRC-32 (IEEE)
+// of the data: a file without a valid trailer was not written whole.
+const fileMagic = "\x00sfj"
+
+// seal appends the trailer to data.
+func seal(data []byte) []byte {
+	out := make([]byte, 0, len(data)+8)
+	out = append(out, data...)
+	out = append(out, fileMagic...)
+	return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(data))
+}
+
+// ReadFile reads one write-once file of the directory whole and checks that its writer
+// finished it (ErrTorn otherwise).
+func (d *Dir) ReadFile(name string) ([]byte, error) {
+	b, err := readFile(d.fsys, join(d.dir, name))
+	if err != nil {
+		return nil, err
+	}
+	n := len(b) - 8
+	if n < 0 || string(b[n:n+4]) != fileMagic || binary.BigEndian.Uint32(b[n+4:]) != crc32.ChecksumIEEE(b[:n]) {
+		return nil, fmt.Errorf("%w: %s", ErrTorn, name)
+	}
+	return b[:n], nil
+}
 
 // WriteFile writes data to a new write-once file of kind, named after this attempt's lease and
 // sequence so that Files returns it after every file written before it.
@@ -414,7 +455,7 @@ func (d *Dir) writeLocked(kind, ext string, data []byte) error {
 	}
 	d.seq++
 	name := fmt.Sprintf("%s-%08d-%08d%s", kind, d.lease, d.seq, ext)
-	if err := writeOnce(d.fsys, join(d.dir, name), data); err != nil {
+	if err := writeOnce(d.fsys, join(d.dir, name), seal(data)); err != nil {
 		return fmt.Errorf("dirjournal: writing %s: %w", name, err)
 	}
 	return nil

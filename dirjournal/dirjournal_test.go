@@ -204,3 +204,49 @@ func TestTakeOverStaleLease(t *testing.T) {
 		t.Errorf("late write of a superseded owner: %v", err)
 	}
 }
+
+// TestTornStepFileIsSkipped: an attempt killed while writing a step file leaves it
+// unfinished; the next attempt skips it (the step is settled by the resume) and replays the
+// rest.
+func TestTornStepFileIsSkipped(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := t.TempDir()
+	opts := Options{FS: &Strict{}, LeasePeriod: 100 * time.Millisecond}
+	d, err := Open(ctx, dir, "r", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CreateRun(ctx, jobstore.Run{ID: "r", Object: "Contact", Operation: "insert"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RecordJob(ctx, jobstore.JobRecord{RunID: "r", JobID: "750A", API: jobstore.APIBulk2, FirstRow: 1, LastRow: 5, State: jobstore.JobCreated}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.UpdateJobState(ctx, "r", "750A", jobstore.JobUploaded); err != nil {
+		t.Fatal(err)
+	}
+	d.halt()
+	// The last step file loses its end, as if the writer died mid-write.
+	names, err := (&Dir{fsys: OS{}, dir: dir}).Files("step")
+	if err != nil || len(names) != 3 {
+		t.Fatalf("step files %v, %v", names, err)
+	}
+	last := filepath.Join(dir, names[2])
+	b, _ := os.ReadFile(last)
+	if err := os.WriteFile(last, b[:len(b)-5], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d2, err := Open(ctx, dir, "r", opts)
+	if err != nil {
+		t.Fatalf("open after a torn step: %v", err)
+	}
+	defer d2.Close()
+	jobs, err := d2.Jobs(ctx, "r")
+	if err != nil || len(jobs) != 1 || jobs[0].State != jobstore.JobCreated {
+		t.Errorf("jobs after replay: %+v, %v; want 750A still created", jobs, err)
+	}
+	if _, err := d2.ReadFile(names[2]); !errors.Is(err, ErrTorn) {
+		t.Errorf("ReadFile of the torn file: %v", err)
+	}
+}

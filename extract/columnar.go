@@ -224,3 +224,23 @@ func QueryColumns(query string) (object string, columns []string, err error) {
 func ColumnKinds(ctx context.Context, c *salesforce.Client, object string, columns []string) ([]Kind, error) {
 	return columnKinds(ctx, c, object, columns)
 }
+
+// arrowRowWriter is Run's FormatArrow output.
+type arrowRowWriter struct {
+	out io.Writer
+	w   *ArrowWriter
+}
+
+func (a *arrowRowWriter) header(columns []string, kinds []Kind) error {
+	a.w = NewArrowWriter(a.out, columns, kinds)
+	return nil
+}
+
+func (a *arrowRowWriter) row(values []string, _ int64) error { return a.w.Write(values) }
+
+func (a *arrowRowWriter) close() error {
+	if a.w == nil {
+		return nil
+	}
+	return a.w.Close()
+}

@@ -3,8 +3,8 @@
 //
 // # Use
 //
-// Run writes every row of a query to an io.Writer as CSV, JSON Lines or
-// Parquet; Rows yields the rows to Go code:
+// Run writes every row of a query to an io.Writer as CSV, JSON Lines,
+// Parquet or an Arrow IPC stream; Rows yields the rows to Go code:
 //
 //	sum, err := extract.Run(ctx, client, extract.Options{
 //		Query:  "SELECT Id, Name, Account.Name FROM Contact",
@@ -47,11 +47,12 @@
 // # Output
 //
 // CSV is written in the sfcsv dialect of Options.CSV (delimiter, line
-// ending, byte order mark). JSON Lines and Parquet take column types from
+// ending, byte order mark). JSON Lines, Parquet and Arrow take column types from
 // the objects' describes, following relationship paths such as
 // Account.Owner.Name: booleans, integers, floating-point numbers, dates and
 // datetimes become JSON booleans and numbers and Parquet BOOLEAN, INT64,
-// DOUBLE, DATE and TIMESTAMP(millis) columns; other columns (and every
+// DOUBLE, DATE and TIMESTAMP(millis) columns (Arrow bool, int64, float64,
+// date32 and timestamp[ms, UTC]: one map, see Kind); other columns (and every
 // column of a query package soql cannot parse) are strings. An empty value
 // is null (Salesforce stores no empty strings). A value that does not fit its
 // column's type stops the run with a *ValueError naming the row and column.

@@ -109,6 +109,8 @@ func Run(ctx context.Context, c *salesforce.Client, opts Options) (*Summary, err
 		w = newJSONLWriter(s.Output)
 	case FormatParquet:
 		w = newParquetWriter(s.Output)
+	case FormatArrow:
+		w = &arrowRowWriter{out: s.Output}
 	default:
 		w = newCSVWriter(s.Output, s.CSV, s.Resume != nil && (s.Resume.Locator != "" || s.Resume.Skip > 0))
 	}

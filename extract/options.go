@@ -36,6 +36,8 @@ const (
 	FormatCSV     Format = "csv"
 	FormatJSONL   Format = "jsonl"
 	FormatParquet Format = "parquet"
+	// FormatArrow is an Arrow IPC stream with the same column types as Parquet.
+	FormatArrow Format = "arrow"
 )
 
 // Defaults for zero Options fields.
@@ -264,9 +266,9 @@ func (o Options) resolve(needOutput bool) (*settings, error) {
 	switch o.Format {
 	case "":
 		s.Format = FormatCSV
-	case FormatCSV, FormatJSONL, FormatParquet:
+	case FormatCSV, FormatJSONL, FormatParquet, FormatArrow:
 	default:
-		return bad("Format", "%q is not csv, jsonl or parquet", o.Format)
+		return bad("Format", "%q is not csv, jsonl, parquet or arrow", o.Format)
 	}
 	if o.CSV.Delimiter != 0 && !o.CSV.Delimiter.Valid() {
 		return bad("CSV.Delimiter", "%q is not a Salesforce delimiter", rune(o.CSV.Delimiter))

@@ -83,7 +83,7 @@ renamed when complete.`,
 	f.StringVar(&o.Where, "where", "", "WHERE condition with --sobject")
 	f.BoolVar(&o.AllRows, "all-rows", false, "include deleted and archived records (queryAll)")
 	f.StringVarP(&o.Output, "output", "o", "", "output file, or - for standard output (required)")
-	f.StringVar(&o.Format, "format", "", "csv, jsonl or parquet (default: from the output extension, else csv)")
+	f.StringVar(&o.Format, "format", "", "csv, jsonl, parquet or arrow (an Arrow IPC stream) (default: from the output extension, else csv)")
 	f.StringVar(&o.ColumnDelimiter, "column-delimiter", "COMMA", "CSV delimiter: COMMA, TAB, PIPE, SEMICOLON, CARET, BACKQUOTE")
 	f.StringVar(&o.LineEnding, "line-ending", "LF", "CSV line ending: LF or CRLF")
 	f.BoolVar(&o.BOM, "bom", false, "start CSV output with a UTF-8 byte order mark (for Excel)")
@@ -142,8 +142,10 @@ func (o *exportOptions) engineOptions() (extract.Options, error) {
 		opts.Format = extract.FormatJSONL
 	case "parquet":
 		opts.Format = extract.FormatParquet
+	case "arrow":
+		opts.Format = extract.FormatArrow
 	default:
-		return opts, usageError{fmt.Errorf("--format: %q is not csv, jsonl or parquet", o.Format)}
+		return opts, usageError{fmt.Errorf("--format: %q is not csv, jsonl, parquet or arrow", o.Format)}
 	}
 	var err error
 	if opts.CSV.Delimiter, err = sfcsv.ParseDelimiter(o.ColumnDelimiter); err != nil {
@@ -158,8 +160,8 @@ func (o *exportOptions) engineOptions() (extract.Options, error) {
 		if err != nil {
 			return opts, usageError{fmt.Errorf("--resume: %w", err)}
 		}
-		if opts.Format == extract.FormatParquet {
-			return opts, usageError{errors.New("--resume: a Parquet file cannot be appended to; export again")}
+		if opts.Format == extract.FormatParquet || opts.Format == extract.FormatArrow {
+			return opts, usageError{fmt.Errorf("--resume: a %s file cannot be appended to; export again", opts.Format)}
 		}
 		if o.Output == "-" {
 			return opts, usageError{errors.New("--resume needs --output FILE")}

@@ -142,7 +142,7 @@ func bindLoadFlags(cmd *cobra.Command, o *loadOptions) {
 	f.StringSliceVar(&o.RetryCodes, "retry-codes", nil, "status codes to retry (default "+strings.Join(load.DefaultRetryCodes, ",")+")")
 	f.StringVar(&o.GroupBy, "group-by", "", "column to sort rows by before batching, e.g. AccountId, to cut lock contention")
 	f.StringVar(&o.AssignmentRule, "assignment-rule-id", "", "lead or case assignment rule id")
-	f.StringVar(&o.Format, "format", "", "input format: csv, jsonl or parquet (default: from the file extension, else csv)")
+	f.StringVar(&o.Format, "format", "", "input format: csv, jsonl, parquet or arrow (an Arrow IPC stream) (default: from the file extension, else csv)")
 	f.StringVar(&o.MappingFile, "mapping", "", "Data Loader .sdl mapping file (source=Target lines)")
 	f.StringArrayVar(&o.Maps, "map", nil, `map a column: --map source=Target, --map source=A,B, --map '"constant"=Field' (repeatable)`)
 	f.BoolVar(&o.DryRun, "dry-run", false, "check the input against the object's describe, report every problem, create no job")
@@ -251,6 +251,8 @@ func formatOf(flag, path string) string {
 		return "jsonl"
 	case ".parquet":
 		return "parquet"
+	case ".arrow", ".arrows":
+		return "arrow"
 	}
 	return "csv"
 }
@@ -259,10 +261,10 @@ func formatOf(flag, path string) string {
 func (o *loadOptions) inputFormat() (string, error) {
 	f := formatOf(o.Format, o.input)
 	switch f {
-	case "csv", "jsonl", "parquet":
+	case "csv", "jsonl", "parquet", "arrow":
 		return f, nil
 	}
-	return "", usageError{fmt.Errorf("--format: %q is not csv, jsonl or parquet", o.Format)}
+	return "", usageError{fmt.Errorf("--format: %q is not csv, jsonl, parquet or arrow", o.Format)}
 }
 
 // openSource opens the input as a load.Source with the mapping applied. The
@@ -283,10 +285,18 @@ func (o *loadOptions) openSource(ios *IOStreams, opts load.Options, counted func
 	}
 	if o.input == "-" {
 		name = "stdin"
-		if format == "csv" {
+		switch format {
+		case "csv":
 			src := load.CSVSource(counted(ios.In), name, load.CSVOptions{Delimiter: opts.ColumnDelimiter})
 			s, err := o.applyMapping(src)
 			return s, 0, closeAll, err
+		case "arrow": // streamed, one record batch at a time
+			src, err := load.NewArrowSource(counted(ios.In), name, load.ArrowOptions{})
+			if err != nil {
+				return nil, 0, nil, usageError{err}
+			}
+			s, err := o.applyMapping(src)
+			return s, 0, func() { src.Release() }, err
 		}
 		// JSONL and Parquet need a seekable file: spool standard input.
 		tmp, err := os.CreateTemp("", "sfbatch-stdin-*")
@@ -321,6 +331,12 @@ func (o *loadOptions) openSource(ios *IOStreams, opts load.Options, counted func
 		src, err = load.JSONLSource(f, name, load.JSONLOptions{})
 	case "parquet":
 		src, err = load.ParquetSource(f, size, name)
+	case "arrow":
+		var as *load.ArrowSource
+		if as, err = load.NewArrowSource(counted(f), name, load.ArrowOptions{}); err == nil {
+			cleanup = append(cleanup, as.Release)
+			src = as
+		}
 	}
 	if err != nil {
 		closeAll()

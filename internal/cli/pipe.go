@@ -61,6 +61,7 @@ type pipeOptions struct {
 	Job         string
 	Locator     string
 	MaxRecords  int
+	Batch       string
 
 	getenv func(string) string // os.Getenv unless a test replaces it
 	fs     dirjournal.FS       // the journal directory's file system; nil: the OS's
@@ -138,11 +139,12 @@ Reading: pipe --export -q QUERY [--id-range LO,HI] writes one partition of a
 field-list query (the records with LO <= Id < HI), or with --job JOBID
 [--locator L] [--max-records N] one result page of a finished Bulk API 2.0
 query job of that query (the summary event carries the next page's
-"nextLocator"), to standard output as an Arrow stream whose schema is fixed before any row arrives, from the query's
-fields and the objects' describes (the Salesforce-to-columnar map export
---format parquet uses: dates date32, datetimes timestamp[ms, UTC], booleans,
-int64, float64, strings), so every partition of one read has the same
-schema, empty ones included.
+"nextLocator"), or with --job JOBID --batch BATCHID one completed batch of a
+Bulk API 1.0 query job (one PK-chunk batch), to standard output as an Arrow stream whose schema is fixed
+before any row arrives, from the query's fields and the objects' describes
+(the Salesforce-to-columnar map export --format parquet uses: dates date32,
+datetimes timestamp[ms, UTC], booleans, int64, float64, strings), so every
+partition of one read has the same schema, empty ones included.
 
 Never an orphan: pipe stops when its parent process dies (Linux's parent-death
 signal, and a poll of the parent pid everywhere), even while it waits for
@@ -151,9 +153,9 @@ recorded in the journal for the next attempt, and it exits 130. An Arrow
 stream that ends without its end-of-stream marker is a broken stream, not a
 short partition.
 
-Standard error carries JSON Lines, each with an "event": "progress" (read,
-sent, done), "summary" (counts of succeeded, failed, notProcessed, unknown),
-"error" (status, name, message) and "log".
+Standard error carries JSON Lines, each with an "event": "progress" (sent,
+done, bytesUploaded), "summary" (counts of succeeded, failed, notProcessed,
+unknown; runId), "error" (status, name, message), "waiting" (owner) and "log".
 
 Exit status: 0 every row succeeded; 3 every row labelled, some failed, not
 processed or unknown; 2 usage or input error, nothing sent; 4 authentication
@@ -220,6 +222,7 @@ or a collections call) has been sent and journaled.`,
 	f.StringVar(&o.Job, "job", "", "with --export: read one result page of this finished Bulk API 2.0 query job (of --query)")
 	f.StringVar(&o.Locator, "locator", "", "with --job: the page's locator (default: the first page)")
 	f.IntVar(&o.MaxRecords, "max-records", 0, "with --job: rows per page (default: Salesforce's choice)")
+	f.StringVar(&o.Batch, "batch", "", "with --job (a Bulk API 1.0 query job): read this completed batch, e.g. one PK-chunk batch")
 	return cmd
 }
 

@@ -31,8 +31,10 @@ func runPipeExport(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeO
 		return usage(errors.New("--export is read-only: it takes no --run-id"))
 	case o.Job != "" && o.IDRange != "":
 		return usage(errors.New("--job and --id-range name different partitions: give one"))
-	case o.Job == "" && (o.Locator != "" || o.MaxRecords != 0):
-		return usage(errors.New("--locator and --max-records read a page of --job"))
+	case o.Job == "" && (o.Locator != "" || o.MaxRecords != 0 || o.Batch != ""):
+		return usage(errors.New("--locator, --max-records and --batch read a part of --job"))
+	case o.Batch != "" && (o.Locator != "" || o.MaxRecords != 0):
+		return usage(errors.New("--batch (a Bulk API 1.0 batch) and --locator/--max-records (a Bulk API 2.0 page) exclude each other"))
 	}
 	object, columns, err := extract.QueryColumns(o.Query)
 	if err != nil {
@@ -64,6 +66,17 @@ func runPipeExport(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeO
 		return fail(ExitUsage, "UsageError", fmt.Errorf("--query: %w", err))
 	}
 	w := extract.NewArrowWriter(ios.Out, columns, kinds)
+	if o.Batch != "" {
+		err := exportBatch(ctx, c, w, columns, o.Job, o.Batch)
+		if cerr := w.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("writing results: %w", cerr)
+		}
+		ev.emit(map[string]any{"event": "summary", "rows": w.Rows(), "job": o.Job, "batch": o.Batch, "runId": nil})
+		if err != nil {
+			return fail(ExitError, "ExportError", err)
+		}
+		return ExitOK
+	}
 	if o.Job != "" {
 		next, err := exportPage(ctx, c, w, columns, o.Job, o.Locator, o.MaxRecords)
 		if cerr := w.Close(); err == nil && cerr != nil {
@@ -146,33 +159,77 @@ func exportPage(ctx context.Context, c *salesforce.Client, w *extract.ArrowWrite
 		return "", err
 	}
 	defer page.Body.Close()
-	rd := sfcsv.NewReader(page.Body, sfcsv.ReaderOptions{Delimiter: delim, Name: "job " + jobID, ReuseRecord: true})
+	if err := copyCSVResult(page.Body, delim, "job "+jobID, w, columns); err != nil {
+		return "", err
+	}
+	return page.Locator, nil
+}
+
+// exportBatch writes the results of one completed batch of a Bulk API 1.0 CSV query job (one
+// PK-chunk batch when the job was created with PK chunking).
+func exportBatch(ctx context.Context, c *salesforce.Client, w *extract.ArrowWriter, columns []string, jobID, batchID string) error {
+	job, err := c.Bulk1.GetJob(ctx, jobID)
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(job.ContentType, "CSV") {
+		return fmt.Errorf("job %s has content type %s: only CSV query jobs are read", jobID, job.ContentType)
+	}
+	b, err := c.Bulk1.GetBatch(ctx, jobID, batchID)
+	if err != nil {
+		return err
+	}
+	if b.State != salesforce.BatchStateCompleted {
+		return fmt.Errorf("batch %s of job %s is %s, not Completed", batchID, jobID, b.State)
+	}
+	results, err := c.Bulk1.QueryResultList(ctx, jobID, batchID)
+	if err != nil {
+		return err
+	}
+	for _, id := range results {
+		body, err := c.Bulk1.QueryResult(ctx, jobID, batchID, id)
+		if err != nil {
+			return err
+		}
+		err = copyCSVResult(body, sfcsv.Comma, "batch "+batchID, w, columns)
+		body.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyCSVResult writes the rows of one Salesforce CSV result file (with its header) to w,
+// placing each column where the fixed schema has it.
+func copyCSVResult(r io.Reader, delim sfcsv.Delimiter, name string, w *extract.ArrowWriter, columns []string) error {
+	rd := sfcsv.NewReader(r, sfcsv.ReaderOptions{Delimiter: delim, Name: name, ReuseRecord: true})
 	header, err := rd.Header()
 	if errors.Is(err, io.EOF) {
-		return page.Locator, nil // an empty page
+		return nil // an empty result
 	}
 	if err != nil {
-		return "", err
+		return err
 	}
 	idx, err := columnIndex(columns, header)
 	if err != nil {
-		return "", err
+		return err
 	}
 	vals := make([]string, len(columns))
 	for {
 		rec, err := rd.Read()
 		if errors.Is(err, io.EOF) {
-			return page.Locator, nil
+			return nil
 		}
 		if err != nil {
-			return "", err
+			return err
 		}
 		clear(vals)
 		for i, j := range idx {
 			vals[j] = rec[i]
 		}
 		if err := w.Write(vals); err != nil {
-			return "", err
+			return err
 		}
 	}
 }

@@ -152,3 +152,78 @@ func TestPipeExportResultPages(t *testing.T) {
 		t.Errorf("%d pages, %d records; want 3 pages of 10 records", pages, len(seen))
 	}
 }
+
+// TestPipeExportPKChunkBatches reads a Bulk API 1.0 query job created with PK chunking one
+// batch at a time (pipe --export --job --batch): every batch has the fixed schema and the
+// batches together hold every record once.
+func TestPipeExportPKChunkBatches(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t)
+	var recs []map[string]any
+	for i := range 10 {
+		recs = append(recs, map[string]any{"LastName": fmt.Sprintf("Chunk%02d", i)})
+	}
+	ids, err := srv.Insert(t.Context(), "Contact", recs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(srv.AccessToken()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const query = "SELECT Id, LastName FROM Contact"
+	job, err := c.Bulk1.CreateJob(t.Context(), salesforce.JobRequest{Object: "Contact", Operation: "query", ContentType: "CSV",
+		PKChunking: &salesforce.PKChunking{ChunkSize: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Bulk1.AddQueryBatch(t.Context(), job.ID, "CSV", query); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the chunk batches (the original batch ends NotProcessed).
+	var done []string
+	for done == nil {
+		batches, err := c.Bulk1.ListBatches(t.Context(), job.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := len(batches) > 1
+		for _, b := range batches {
+			all = all && b.Terminal()
+		}
+		for _, b := range batches {
+			if all && b.State == salesforce.BatchStateCompleted {
+				done = append(done, b.ID)
+			}
+		}
+		if all && done == nil {
+			t.Fatalf("no chunk batch completed: %+v", batches)
+		}
+	}
+	if len(done) < 3 {
+		t.Fatalf("%d completed chunk batches, want at least 3 for 10 records in chunks of 4", len(done))
+	}
+	seen := map[string]bool{}
+	var first *arrow.Schema
+	for _, b := range done {
+		r := runPipeCmd(t, handshakeLine(t, srv, srv.AccessToken()), "--export", "--handshake", "-q", query, "--job", job.ID, "--batch", b)
+		if r.code != ExitOK {
+			t.Fatalf("batch %s: exit %d\n%s", b, r.code, r.stderr)
+		}
+		schema, recs := readArrowResults(t, r.out)
+		if first == nil {
+			first = schema
+		} else if !schema.Equal(first) {
+			t.Errorf("batch %s schema %v, first %v", b, schema, first)
+		}
+		for _, id := range column(t, schema, recs, "Id") {
+			if seen[id] {
+				t.Errorf("%s in two batches", id)
+			}
+			seen[id] = true
+		}
+	}
+	if len(seen) != len(ids) {
+		t.Errorf("%d records from the batches, want %d", len(seen), len(ids))
+	}
+}

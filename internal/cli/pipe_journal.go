@@ -114,6 +114,9 @@ func buildResultIndex(ctx context.Context, dir *dirjournal.Dir, path string) (*r
 	}
 	for _, name := range names {
 		b, err := dir.ReadFile(name)
+		if errors.Is(err, dirjournal.ErrTorn) {
+			continue // its rows were not recorded done: the engine gives them a result again
+		}
 		if err != nil {
 			x.close()
 			return nil, fmt.Errorf("journal: %s: %w", name, err)
@@ -209,6 +212,12 @@ func (h *hashLog) recorded(n int64) ([rowHashSize]byte, bool, error) {
 			return out, false, nil
 		}
 		b, err := h.dir.ReadFile(h.names[0])
+		if errors.Is(err, dirjournal.ErrTorn) {
+			// The last file of an attempt that died writing it: its rows were not sent
+			// (hashes are written before anything is), and count as not recorded.
+			h.names = h.names[1:]
+			continue
+		}
 		if err != nil {
 			return out, false, fmt.Errorf("journal: %s: %w", h.names[0], err)
 		}
@@ -324,7 +333,7 @@ func attemptID() string {
 // attempts, and resumes the run for the rest.
 func runJournaledPipe(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeOptions, cfg *pipeConfig, stdin io.Reader) int {
 	fail := pipeFail(ctx, ev)
-	work, err := os.MkdirTemp("", "sfbatch-pipe-*")
+	work, err := newPipeWorkDir()
 	if err != nil {
 		return fail(ExitError, "Error", err)
 	}
@@ -519,4 +528,41 @@ func drainWithoutSending(src *pipeSource, label func(n int64) *pipeResult) error
 			return err
 		}
 	}
+}
+
+// pipeWorkPrefix starts the names of journaled attempts' local working directories (input
+// spool, caches): pipeWorkPrefix + PID + "-" + random.
+const pipeWorkPrefix = "sfbatch-pipe-"
+
+// newPipeWorkDir creates this attempt's working directory (0700) after removing those of
+// attempts whose process is gone (killed before they could clean up: their spools hold input
+// data).
+func newPipeWorkDir() (string, error) {
+	removeStaleWorkDirs(os.TempDir())
+	return os.MkdirTemp("", fmt.Sprintf("%s%d-*", pipeWorkPrefix, os.Getpid()))
+}
+
+func removeStaleWorkDirs(tmp string) {
+	ents, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), pipeWorkPrefix)
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid <= 0 || pid == os.Getpid() || processAlive(pid) {
+			continue
+		}
+		os.RemoveAll(filepath.Join(tmp, e.Name()))
+	}
+}
+
+// processAlive reports whether a process with this pid exists.
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }

@@ -258,3 +258,31 @@ func TestPipeRacingAttempts(t *testing.T) {
 		t.Errorf("%d contacts, want %d", c, n)
 	}
 }
+
+// TestStaleWorkDirsRemoved: the working directory of an attempt whose process is gone is
+// removed; those of live processes stay.
+func TestStaleWorkDirsRemoved(t *testing.T) {
+	t.Parallel()
+	tmp := t.TempDir()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skip("no true(1)")
+	}
+	gone := filepath.Join(tmp, fmt.Sprintf("%s%d-abc", pipeWorkPrefix, dead.Process.Pid))
+	live := filepath.Join(tmp, fmt.Sprintf("%s%d-def", pipeWorkPrefix, os.Getppid()))
+	other := filepath.Join(tmp, "sfbatch-pipe-notapid")
+	for _, d := range []string{gone, live, other} {
+		if err := os.MkdirAll(filepath.Join(d, "cache"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removeStaleWorkDirs(tmp)
+	if _, err := os.Stat(gone); !os.IsNotExist(err) {
+		t.Errorf("the dead attempt's directory is still there (%v)", err)
+	}
+	for _, d := range []string{live, other} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s removed: %v", d, err)
+		}
+	}
+}
