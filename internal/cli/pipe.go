@@ -300,6 +300,8 @@ func (o *pipeOptions) pipeLogin(ctx context.Context, h *handshake) (*salesforce.
 		lc.Flow = salesforce.FlowRefreshToken
 	case (lc.PrivateKeyFile != "" || lc.PrivateKeyPEM != nil) && lc.Username != "" && lc.ClientID != "":
 		lc.Flow = salesforce.FlowJWT
+	case lc.ClientID != "" && lc.ClientSecret != "" && lc.Username == "":
+		lc.Flow = salesforce.FlowClientCredentials
 	}
 	caFile := first(a.CACertFile, o.env(envCACertFile))
 	if caPEM == nil && caFile != "" {

@@ -12,6 +12,7 @@ import os
 import ssl
 import subprocess
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -36,13 +37,28 @@ class Org:
         self.url = info["instance_url"]
         self.ssl = ssl.create_default_context(cafile=info["ca_cert_file"])
 
-    def request(self, method: str, path: str, body: Any = None) -> Any:
+    def relogin(self) -> None:
+        """A new session for the tests' own calls (after a test expired every session)."""
+        env = dict(os.environ, SF_LOGIN_URL=self.info["login_url"], SF_USERNAME=self.info["username"],
+                   SF_PASSWORD=self.info["password"], SF_SECURITY_TOKEN=self.info["security_token"],
+                   SF_CA_CERT_FILE=self.info["ca_cert_file"], SFBATCH_CONFIG="/nonexistent/sfbatch.json")
+        env.pop("SF_ACCESS_TOKEN", None)
+        out = subprocess.run([sfbatch_binary(), "token"], env=env, capture_output=True, check=True).stdout
+        self.info["access_token"] = json.loads(out)["result"]["accessToken"]
+
+    def request(self, method: str, path: str, body: Any = None, retry: bool = True) -> Any:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method, headers={
             "Authorization": "Bearer " + self.info["access_token"], "Content-Type": "application/json",
         })
-        with urllib.request.urlopen(req, context=self.ssl, timeout=60) as resp:
-            raw = resp.read()
+        try:
+            with urllib.request.urlopen(req, context=self.ssl, timeout=60) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as e:
+            if e.code != 401 or not retry:
+                raise
+            self.relogin()
+            return self.request(method, path, body, retry=False)
         return json.loads(raw) if raw else None
 
     def query(self, soql: str) -> list[dict[str, Any]]:
@@ -89,6 +105,7 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
         proc.wait(10)
         raise RuntimeError("sfbatch emulator did not start: " + (d / "emulator.log").read_text())
     info = json.loads(line)
+    info = info.get("result", info)  # the sf CLI shape {"status", "result"} or the bare object
     # Driver and executors trust the emulator's CA through SF_CA_CERT_FILE.
     os.environ["SF_CA_CERT_FILE"] = info["ca_cert_file"]
     try:

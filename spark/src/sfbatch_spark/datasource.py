@@ -252,6 +252,7 @@ class SfbatchWriter(DataSourceArrowWriter):
         for m in messages:
             if isinstance(m, SfbatchCommitMessage):
                 s.partitions += 1
+                s.attempts[str(m.partition)] = m.attempt
                 s.rows += m.rows
                 s.counts.add(m.counts)
         return s

@@ -61,6 +61,8 @@ class Summary:
     rows: int = 0
     counts: Counts = field(default_factory=Counts)
     partitions: int = 0
+    #: The attempt number Spark committed, by partition id (a retried task shows 1 or more).
+    attempts: dict[str, int] = field(default_factory=dict)
     resultsPath: str = ""  # noqa: N815
     runDir: str = ""  # noqa: N815
     notes: list[str] = field(default_factory=list)
