@@ -296,6 +296,8 @@ func (o *pipeOptions) pipeLogin(ctx context.Context, h *handshake) (*salesforce.
 		lc.Flow = salesforce.FlowRefreshToken
 	case (lc.PrivateKeyFile != "" || lc.PrivateKeyPEM != nil) && lc.Username != "" && lc.ClientID != "":
 		lc.Flow = salesforce.FlowJWT
+	case lc.ClientID != "" && lc.ClientSecret != "" && lc.Username == "":
+		lc.Flow = salesforce.FlowClientCredentials
 	}
 	caFile := first(a.CACertFile, o.env(envCACertFile))
 	if caPEM == nil && caFile != "" {
@@ -676,7 +678,7 @@ func (p *pipeProgress) Event(e load.Event) {
 func pipeFail(ctx context.Context, ev *pipeEvents) func(code int, name string, err error) int {
 	return func(code int, name string, err error) int {
 		if ctx.Err() != nil {
-			code, name = ExitCancelled, "Cancelled"
+			code, name = ExitCancelled, exitName(ExitCancelled)
 			if cause := context.Cause(ctx); !errors.Is(err, cause) {
 				err = fmt.Errorf("%w (%w)", err, cause)
 			}
@@ -722,16 +724,16 @@ type pipeFailure struct {
 func (o *pipeOptions) connect(ctx context.Context, cfg *pipeConfig) (*salesforce.Client, *pipeFailure) {
 	c, code, err := o.pipeLogin(ctx, cfg.hs)
 	if err != nil {
-		name := map[int]string{ExitAuth: "AuthError", ExitUnreachable: "UnreachableError", ExitUsage: "UsageError", ExitCancelled: "Cancelled"}[code]
+		name := exitName(code)
 		return nil, &pipeFailure{code, name, err}
 	}
 	if _, err := c.Describe(ctx, cfg.opts.Object); err != nil {
 		var te *salesforce.TransportError
 		switch {
 		case errors.Is(err, context.Canceled):
-			return nil, &pipeFailure{ExitCancelled, "Cancelled", err}
+			return nil, &pipeFailure{ExitCancelled, exitName(ExitCancelled), err}
 		case errors.As(err, &te):
-			return nil, &pipeFailure{ExitUnreachable, "UnreachableError", err}
+			return nil, &pipeFailure{ExitUnreachable, exitName(ExitUnreachable), err}
 		case isAuthError(err):
 			return nil, &pipeFailure{ExitAuth, "AuthError", err}
 		}
@@ -866,13 +868,13 @@ func pipeErrorCode(err error, sum *load.Summary, sink *pipeSink) (int, string) {
 	var te *salesforce.TransportError
 	switch {
 	case errors.Is(err, context.Canceled):
-		return ExitCancelled, "Cancelled"
+		return ExitCancelled, exitName(ExitCancelled)
 	case sentNothing && (errors.As(err, &ie) || errors.As(err, &pe)):
 		return ExitUsage, "InputError"
 	case sentNothing && isAuthError(err):
 		return ExitAuth, "AuthError"
 	case sentNothing && errors.As(err, &te):
-		return ExitUnreachable, "UnreachableError"
+		return ExitUnreachable, exitName(ExitUnreachable)
 	case sink.err != nil:
 		return ExitError, "OutputError"
 	}

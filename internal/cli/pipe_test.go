@@ -455,7 +455,7 @@ func TestPipeExitCodes(t *testing.T) {
 		{"bad handshake", append([]byte("{\"password\":\"secret-token-1\"}\n"), stream...), []string{"insert", "-s", "Contact", "--handshake"}, ExitUsage, "UsageError"},
 		{"unknown column", append(good, contactsCSVWith("Nope__c")...), []string{"insert", "-s", "Contact", "--handshake", "--format", "csv"}, ExitUsage, "InputError"},
 		{"bad token", append(handshakeLine(t, srv, "secret-token-1"), stream...), []string{"insert", "-s", "Contact", "--handshake"}, ExitAuth, "AuthError"},
-		{"unreachable", append(append(unreachable, '\n'), stream...), []string{"insert", "-s", "Contact", "--handshake"}, ExitUnreachable, "UnreachableError"},
+		{"unreachable", append(append(unreachable, '\n'), stream...), []string{"insert", "-s", "Contact", "--handshake"}, ExitUnreachable, "OrgUnreachableError"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
