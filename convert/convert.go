@@ -165,10 +165,16 @@ func (r *Rule) Convert(v string) (string, error) {
 		return "", fmt.Errorf("convert: unknown kind %q", r.Kind)
 	}
 	if !ok {
-		return "", fmt.Errorf("%w: %q is not %s", ErrConvert, v, r.Expected())
+		return "", &valueError{fmt.Sprintf("%q is not %s", v, r.Expected())}
 	}
 	return out, nil
 }
+
+// valueError is a value a Rule cannot convert; it matches ErrConvert.
+type valueError struct{ msg string }
+
+func (e *valueError) Error() string        { return e.msg }
+func (e *valueError) Is(target error) bool { return target == ErrConvert }
 
 func (r *Rule) date(s string) (string, bool) {
 	layout := cmpOr(r.layout, dateOut)
