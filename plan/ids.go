@@ -35,6 +35,10 @@ func openIDMap(ctx context.Context, path string) (*idMap, error) {
 		db.Close()
 		return nil, fmt.Errorf("plan: id map: %w", err)
 	}
+	if _, err := db.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS plan_ids_by_id ON plan_ids (object, id)`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("plan: id map: %w", err)
+	}
 	get, err := db.PrepareContext(ctx, `SELECT id FROM plan_ids WHERE object = ? AND key = ?`)
 	if err != nil {
 		db.Close()
@@ -54,6 +58,19 @@ func (m *idMap) lookup(ctx context.Context, object, key string) (string, bool, e
 		return "", false, fmt.Errorf("plan: id map: %w", err)
 	}
 	return id, true, nil
+}
+
+// created reports whether id is an id the run created for object.
+func (m *idMap) created(ctx context.Context, object, id string) (bool, error) {
+	var one int
+	err := m.db.QueryRowContext(ctx, `SELECT 1 FROM plan_ids WHERE object = ? AND id = ? LIMIT 1`, object, id).Scan(&one)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("plan: id map: %w", err)
+	}
+	return true, nil
 }
 
 // idBatch is how many ids one transaction of put writes.

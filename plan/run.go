@@ -87,6 +87,10 @@ type StepDoc struct {
 	Rows      int64    `json:"rows"`
 	After     []string `json:"after,omitempty"`    // plan objects it points at
 	Deferred  []string `json:"deferred,omitempty"` // columns left for (pass 1) or filled by (pass 2) the second pass
+	// ExternalID is the upsert's external id field.
+	ExternalID string `json:"external_id,omitempty"`
+	// Translate names the columns holding source ids, and the object whose ids they are.
+	Translate map[string]string `json:"translate,omitempty"`
 }
 
 type runner struct {
@@ -159,6 +163,15 @@ func (r *runner) start(ctx context.Context) error {
 		}
 		for _, ref := range st.Refs {
 			sd.After = append(sd.After, ref.Target)
+			if ref.ByKey {
+				if sd.Translate == nil {
+					sd.Translate = map[string]string{}
+				}
+				sd.Translate[ref.Column] = ref.Target
+			}
+		}
+		if st.Pass == 1 && st.Operation == load.Upsert {
+			sd.ExternalID = st.obj.ExternalID
 		}
 		for _, ref := range st.Deferred {
 			sd.Deferred = append(sd.Deferred, ref.Column)

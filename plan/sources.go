@@ -33,6 +33,9 @@ type refSource struct {
 	cached map[string]string // "Object\x00key" -> id, bounded by refCache
 	// placeholder replaces translated lookups by placeholderID (preview: nothing is sent).
 	placeholder bool
+	// passCreated lets through a value that is already an id the run created (a retry of
+	// failure.csv, whose rows hold ids where the first attempt had translated them).
+	passCreated bool
 }
 
 // refCache bounds the ids a refSource keeps in memory.
@@ -85,6 +88,12 @@ func (s *refSource) Next() (load.Row, error) {
 		id, ok, err := s.lookup(target, v)
 		if err != nil {
 			return row, err
+		}
+		if !ok && s.passCreated {
+			if ok, err = s.ids.created(s.ctx, target, v); err != nil {
+				return row, err
+			}
+			id = v
 		}
 		if !ok {
 			return load.Row{}, &load.InputError{File: s.name, Row: row.Number, Line: row.Line, Column: s.src.Header()[i],

@@ -59,6 +59,9 @@ type loadOptions struct {
 
 	input   string // file path or "-"
 	spooled string // standard input copied to a file (--resume over standard input)
+	// wrap, if set, wraps the source after the mapping (retry of a plan step: lookups
+	// translated through the plan's id map).
+	wrap func(load.Source) load.Source
 }
 
 // loadCommands describes each loading command.
@@ -332,6 +335,15 @@ func (o *loadOptions) openSource(ios *IOStreams, opts load.Options, counted func
 }
 
 func (o *loadOptions) applyMapping(src load.Source) (load.Source, error) {
+	s, err := o.mapSource(src)
+	if err != nil || o.wrap == nil {
+		return s, err
+	}
+	return o.wrap(s), nil
+}
+
+// mapSource applies --mapping and --map.
+func (o *loadOptions) mapSource(src load.Source) (load.Source, error) {
 	if o.MappingFile == "" && len(o.Maps) == 0 {
 		return src, nil
 	}
@@ -722,7 +734,13 @@ func runDryRun(cmd *cobra.Command, ios *IOStreams, loader *load.Loader, src load
 				fmt.Fprintf(ios.Out, "... and %d more\n", pe.Truncated)
 			}
 		}
-		return withExit(ExitUsage, fmt.Errorf("dry run: %d problem(s) in %d rows; nothing was loaded", len(pe.Problems)+pe.Truncated, sum.Rows))
+		// Findings in rows exit 3; a problem with the header or the options (row 0) is an
+		// input error, exit 2.
+		code := ExitRowsFailed
+		if slices.ContainsFunc(pe.Problems, func(p load.Problem) bool { return p.Row == 0 }) {
+			code = ExitUsage
+		}
+		return withExit(code, fmt.Errorf("dry run: %d problem(s) in %d rows; nothing was loaded", len(pe.Problems)+pe.Truncated, sum.Rows))
 	case err != nil:
 		return withExit(ExitUsage, err)
 	}

@@ -15,7 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/load"
+	"github.com/sfbatch/sfbatch/plan"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
@@ -96,13 +98,26 @@ func runRetry(cmd *cobra.Command, ios *IOStreams, opts *retryOptions) error {
 	if err != nil {
 		return err
 	}
+	o := &opts.load
 	if !ok {
-		return usageError{fmt.Errorf("%s holds no run (no %s)", opts.dir, runJournalFile)}
+		// A step of a plan run: its rows go through the plan's id map again.
+		step, serr := plan.OpenStep(ctx, opts.dir)
+		if serr != nil {
+			return usageError{fmt.Errorf("%s holds no run (no %s) and is not a step of a plan run", opts.dir, runJournalFile)}
+		}
+		defer step.Close()
+		if opts.fromSource {
+			return usageError{errors.New("--from-source: not available for a step of a plan (its rows went through the plan's mapping and conversions); edit failure.csv")}
+		}
+		prev = jobstore.Run{ID: step.RunID, Object: step.Step.Object, Operation: step.Step.Operation, InputPath: step.Step.Source}
+		if o.ExternalID == "" {
+			o.ExternalID = step.Step.ExternalID
+		}
+		o.wrap = func(src load.Source) load.Source { return step.Source(ctx, src) }
 	}
 	if _, err := os.Stat(filepath.Join(opts.dir, load.FailureFile)); err != nil {
 		return usageError{fmt.Errorf("%s: %w (did the run finish? resume it first)", opts.dir, err)}
 	}
-	o := &opts.load
 	o.Object, o.Operation = prev.Object, load.Operation(prev.Operation)
 	if o.Operation == load.Upsert && o.ExternalID == "" {
 		return usageError{errors.New("--external-id is required: the first run was an upsert")}
@@ -167,8 +182,18 @@ func runRetry(cmd *cobra.Command, ios *IOStreams, opts *retryOptions) error {
 // retryFromFailures writes the rows of failure.csv (and with --include-not-processed the
 // not processed rows of results.csv) to path, input columns only, in row order.
 func retryFromFailures(opts *retryOptions, path string) ([]int64, error) {
-	picked := map[int64][]string{}
-	var hdr []string
+	hdr, picked, err := readFailed(opts)
+	if err != nil {
+		return nil, err
+	}
+	return writeRetryInput(path, hdr, picked)
+}
+
+// readFailed reads the rows to retry, by their row in the earlier run: failure.csv's, and
+// with --include-not-processed the not processed rows of results.csv. hdr is the input
+// columns.
+func readFailed(opts *retryOptions) (hdr []string, picked map[int64][]string, err error) {
+	picked = map[int64][]string{}
 	read := func(name string, keep func(outcome, errText string) bool) error {
 		f, err := os.Open(filepath.Join(opts.dir, name))
 		if err != nil {
@@ -181,7 +206,7 @@ func retryFromFailures(opts *retryOptions, path string) ([]int64, error) {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		first := 0
-		for first < len(h) && len(h[first]) > 4 && h[first][:4] == "sf__" {
+		for first < len(h) && strings.HasPrefix(h[first], "sf__") {
 			first++
 		}
 		cRow, cOut, cErr := slices.Index(h, "sf__Row"), slices.Index(h, "sf__Outcome"), slices.Index(h, "sf__Error")
@@ -212,14 +237,14 @@ func retryFromFailures(opts *retryOptions, path string) ([]int64, error) {
 		}
 	}
 	if err := read(load.FailureFile, nil); err != nil {
-		return nil, usageError{err}
+		return nil, nil, usageError{err}
 	}
 	if opts.includeNotProcessed {
 		if err := read(load.ResultsFile, notProcessed); err != nil {
-			return nil, usageError{err}
+			return nil, nil, usageError{err}
 		}
 	}
-	return writeRetryInput(path, hdr, picked)
+	return hdr, picked, nil
 }
 
 // retryFromSource writes the rows of the first run's input named by failure.csv (and the
@@ -228,45 +253,13 @@ func retryFromSource(opts *retryOptions, source, path string) ([]int64, error) {
 	if source == "" || source == "-" {
 		return nil, usageError{errors.New("--from-source: the first run read standard input, which cannot be read again")}
 	}
+	_, failed, err := readFailed(opts)
+	if err != nil {
+		return nil, err
+	}
 	want := map[int64]bool{}
-	collect := func(name string, keep func(outcome, errText string) bool) error {
-		f, err := os.Open(filepath.Join(opts.dir, name))
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		rd := sfcsv.NewReader(f, sfcsv.ReaderOptions{ReuseRecord: true})
-		h, err := rd.Header()
-		if err != nil {
-			return err
-		}
-		cRow, cOut, cErr := slices.Index(h, "sf__Row"), slices.Index(h, "sf__Outcome"), slices.Index(h, "sf__Error")
-		if cRow < 0 {
-			return fmt.Errorf("%s: no sf__Row column", name)
-		}
-		for {
-			rec, err := rd.Read()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if cOut >= 0 && !keep(rec[cOut], field(rec, cErr)) {
-				continue
-			}
-			if n, err := strconv.ParseInt(rec[cRow], 10, 64); err == nil {
-				want[n] = true
-			}
-		}
-	}
-	if err := collect(load.FailureFile, nil); err != nil {
-		return nil, usageError{err}
-	}
-	if opts.includeNotProcessed {
-		if err := collect(load.ResultsFile, notProcessed); err != nil {
-			return nil, usageError{err}
-		}
+	for n := range failed {
+		want[n] = true
 	}
 	// The source is read without the mapping: runLoadWith applies it to the retry input.
 	src := loadOptions{input: source, Format: formatOf("", source), ColumnDelimiter: "COMMA", LineEnding: "LF"}
