@@ -83,3 +83,53 @@ func indexFold(hdr []string, col string) int {
 	}
 	return -1
 }
+
+// Lazy returns src with the rules that rules returns for its header, decided when the
+// first row is read (so that a caller can describe the object after the source is
+// opened). A nil or empty map converts nothing; an error is returned by the first Next.
+func Lazy(src load.Source, rules func(header []string) (map[string]*Rule, error)) load.Source {
+	return &lazy{src: src, rules: rules}
+}
+
+type lazy struct {
+	src   load.Source
+	rules func([]string) (map[string]*Rule, error)
+	s     load.Source
+	err   error
+}
+
+func (l *lazy) Header() []string { return l.src.Header() }
+
+// Name names the wrapped input.
+func (l *lazy) Name() string {
+	if n, ok := l.src.(interface{ Name() string }); ok {
+		return n.Name()
+	}
+	return ""
+}
+
+// Close closes the wrapped source, if it can be closed.
+func (l *lazy) Close() error {
+	if c, ok := l.src.(interface{ Close() error }); ok {
+		return c.Close()
+	}
+	return nil
+}
+
+func (l *lazy) Next() (load.Row, error) {
+	if l.s == nil && l.err == nil {
+		rs, err := l.rules(l.src.Header())
+		switch {
+		case err != nil:
+			l.err = err
+		case len(rs) == 0:
+			l.s = l.src
+		default:
+			l.s, l.err = Source(l.src, rs)
+		}
+	}
+	if l.err != nil {
+		return load.Row{}, l.err
+	}
+	return l.s.Next()
+}
