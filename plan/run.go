@@ -259,6 +259,11 @@ func (r *runner) step(ctx context.Context, st *Step) (*StepResult, error) {
 		return nil, err
 	}
 	r.event("step_started", map[string]any{"step": st.N, "dir": st.Dir(), "object": st.Object, "pass": st.Pass, "run_id": runID, "resumed": resume})
+	if resume && loadFinished(dir) {
+		// Killed after the load wrote its result files, before the step was recorded
+		// complete: nothing is left to send.
+		return r.finishStep(ctx, st, sr, dir, runID, true)
+	}
 	src, closeSrc, err := r.stepSource(ctx, st, input)
 	if err != nil {
 		return nil, err
@@ -296,7 +301,23 @@ func (r *runner) step(ctx context.Context, st *Step) (*StepResult, error) {
 		r.event("step_failed", map[string]any{"step": st.N, "dir": st.Dir(), "error": loadErr.Error()})
 		return sr, loadErr
 	}
-	if resume {
+	return r.finishStep(ctx, st, sr, dir, runID, resume)
+}
+
+// loadFinished reports whether a step's load wrote its merged result files: results.csv
+// is there and the part files are gone.
+func loadFinished(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, load.ResultsFile)); err != nil {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(dir, load.PartsDir))
+	return errors.Is(err, os.ErrNotExist)
+}
+
+// finishStep records a step whose load ended: the ids it created, its summary.json, and
+// its state in run.db.
+func (r *runner) finishStep(ctx context.Context, st *Step, sr *StepResult, dir, runID string, recount bool) (*StepResult, error) {
+	if recount {
 		// The engine counted only this call's rows; results.csv holds the whole step.
 		if err := countResults(filepath.Join(dir, load.ResultsFile), &sr.Summary); err != nil {
 			return sr, err

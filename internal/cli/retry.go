@@ -233,7 +233,12 @@ func readFailed(opts *retryOptions) (hdr []string, picked map[int64][]string, er
 			if err != nil {
 				return fmt.Errorf("%s: sf__Row %q", name, rec[cRow])
 			}
-			picked[n] = slices.Clone(rec[first:])
+			vals := rec[first:]
+			if name == load.ResultsFile && !opts.fromSource && len(vals) > 0 &&
+				!slices.ContainsFunc(vals, func(v string) bool { return v != "" }) {
+				return fmt.Errorf("%s: not processed row %d has no values (the load stopped before reading it): use --from-source", name, n)
+			}
+			picked[n] = slices.Clone(vals)
 		}
 	}
 	if err := read(load.FailureFile, nil); err != nil {
@@ -336,8 +341,10 @@ func writeRetryInput(path string, hdr []string, picked map[int64][]string) ([]in
 // notProcessed keeps the rows that never reached Salesforce, and never those whose outcome
 // is unknown (the engine labels them not processed with a message saying so): they may
 // have been saved, and are settled by --resume, not sent again.
+// results.csv spells the outcome not_processed.
 func notProcessed(outcome, errText string) bool {
-	return outcome == load.NotProcessed.String() && !strings.Contains(errText, "unknown")
+	np := load.NotProcessed.String()
+	return (outcome == np || outcome == strings.ReplaceAll(np, " ", "_")) && !strings.Contains(errText, "unknown")
 }
 
 func field(rec []string, i int) string {
