@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/plan"
 	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/sfcsv"
 )
 
 // planOptions are the flags of sfbatch plan and sfbatch run.
@@ -89,7 +91,46 @@ file, an unknown object, a cycle of required lookups).
 	opts.auth.bind(cmd.Flags())
 	cmd.Flags().BoolVar(&schema, "schema", false, "print the plan file's JSON Schema")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the preview as JSON")
+	cmd.Flags().StringVarP(&opts.OutputDir, "output-dir", "o", "", "also write each step's findings to DIR/NN-Object/findings.csv (sf__Row, sf__Column, sf__ErrorCode, sf__Error)")
 	return cmd
+}
+
+// findingsFile is where plan -o DIR writes a step's findings.
+const findingsFile = "findings.csv"
+
+// writeFindings writes each step's findings as CSV, one line per finding, ordered as found.
+func writeFindings(dir string, pv *plan.Preview) error {
+	for _, sp := range pv.Steps {
+		if sp.Step.Pass != 1 {
+			continue
+		}
+		sd := filepath.Join(dir, sp.Step.Dir())
+		if err := os.MkdirAll(sd, 0o755); err != nil {
+			return err
+		}
+		f, err := os.Create(filepath.Join(sd, findingsFile))
+		if err != nil {
+			return err
+		}
+		w := sfcsv.NewWriter(f, sfcsv.WriterOptions{})
+		_, err = w.Write([]string{"sf__Row", "sf__Column", "sf__ErrorCode", "sf__Error"})
+		for _, p := range sp.Findings {
+			if err != nil {
+				break
+			}
+			_, err = w.Write([]string{strconv.FormatInt(p.Row, 10), p.Column, p.Code, p.Message})
+		}
+		if err == nil {
+			err = w.Flush()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("writing findings: %w", err)
+		}
+	}
+	return nil
 }
 
 func newRunCmd(ios *IOStreams) *cobra.Command {
@@ -170,6 +211,11 @@ func runPlanPreview(cmd *cobra.Command, ios *IOStreams, opts *planOptions) error
 	pv, err := plan.PreviewPlan(cmd.Context(), c, pl)
 	if err != nil {
 		return err
+	}
+	if opts.OutputDir != "" {
+		if err := writeFindings(opts.OutputDir, pv); err != nil {
+			return err
+		}
 	}
 	if opts.JSON {
 		if err := writeJSON(ios, previewJSON(pv)); err != nil {
