@@ -1,11 +1,13 @@
 package plan
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -226,6 +228,70 @@ func TestParseRejects(t *testing.T) {
 	} {
 		if _, err := Parse(strings.NewReader(in), "p.yaml"); err == nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestPlanResumeAfterInterruption stops a plan while its Contact step runs, then resumes
+// it: the Account step is not run again, the id map written before the stop still
+// resolves the lookups, and no record is created twice.
+func TestPlanResumeAfterInterruption(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t, salesforcetest.WithSchemaFile("testdata/cycle.schema.json"))
+	c := client(t, srv)
+	dir := t.TempDir()
+	const n = 3000
+	path, bad := migration(t, dir, n)
+	f, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(t.Context(), c, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "run")
+	os.Mkdir(out, 0o755)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var inContacts atomic.Bool
+	_, err = Run(ctx, c, p, Options{Dir: out,
+		Event: func(kind string, f map[string]any) {
+			if kind == "step_started" && f["step"] == 2 {
+				inContacts.Store(true)
+			}
+		},
+		Progress: load.ProgressFunc(func(e load.Event) {
+			// Cancel once the Contact step (02) has a job in flight.
+			if e.Kind == load.JobState && inContacts.Load() {
+				cancel()
+			}
+		})})
+	if err == nil {
+		t.Fatal("the interrupted run finished")
+	}
+	if got := srv.Count("Contact"); got == n-bad {
+		t.Logf("the Contact step had finished in the org when it was stopped")
+	}
+	res, err := Run(t.Context(), c, p, Options{Dir: out, Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Steps[0].Skipped || res.Steps[1].Skipped {
+		t.Errorf("resume: Account step skipped %v (want true), Contact step skipped %v (want false)", res.Steps[0].Skipped, res.Steps[1].Skipped)
+	}
+	if got := srv.Count("Account"); got != n {
+		t.Errorf("%d accounts, want %d", got, n)
+	}
+	if got := srv.Count("Contact"); got != n-bad {
+		t.Errorf("%d contacts, want %d", got, n-bad)
+	}
+	if got := srv.Count("OpportunityContactRole"); got != n-bad {
+		t.Errorf("%d contact roles, want %d", got, n-bad)
+	}
+	for _, s := range res.Steps {
+		if s.Rows != s.Succeeded+s.Failed+s.NotProcessed {
+			t.Errorf("%s: %d rows, %d+%d+%d outcomes", s.Dir, s.Rows, s.Succeeded, s.Failed, s.NotProcessed)
 		}
 	}
 }
