@@ -51,7 +51,9 @@ sf__Row (fix them there; --mapping and --map apply as for the first run).
 --include-not-processed adds the rows that never reached Salesforce. Rows whose
 outcome is unknown are never sent again: settle them with --resume first.
 The object and operation are the first run's; an upsert needs -i again.
-A retry's folder can be retried in turn.
+A retry's folder can be retried in turn. For a plan run, retry a step folder
+(DIR/NN-Object, in step order): lookups holding source ids go through the
+plan's id map again (edit failure.csv; --from-source is for load runs).
 
 Exit status as for the load commands.`,
 		Example: `  sfbatch insert -s Contact contacts.csv -o first
@@ -94,6 +96,9 @@ type retryLink struct {
 
 func runRetry(cmd *cobra.Command, ios *IOStreams, opts *retryOptions) error {
 	ctx := cmd.Context()
+	if _, err := os.Stat(filepath.Join(opts.dir, plan.PlanFile)); err == nil {
+		return usageError{fmt.Errorf("%s is a plan run: retry one of its step folders (%s/NN-Object), in step order", opts.dir, opts.dir)}
+	}
 	prev, ok, err := recordedRun(ctx, opts.dir)
 	if err != nil {
 		return err
