@@ -117,6 +117,7 @@ every input row, retries of lock errors, and a local emulator for offline use.`,
 	root.AddCommand(newVersionCmd(ios), newEmulatorCmd(ios), newLoginCmd(ios), newLimitsCmd(ios), newDescribeCmd(ios), newQueryCmd(ios))
 	root.AddCommand(newLoadCmds(ios)...)
 	root.AddCommand(newExportCmd(ios), newCompositeCmd(ios), newJobsCmd(ios), newDemoCmd(ios))
+	root.AddCommand(newPlanCmd(ios), newRunCmd(ios), newRetryCmd(ios))
 	root.AddCommand(newPipeCmd(ios))
 	root.AddCommand(newTokenCmd(ios))
 	return root

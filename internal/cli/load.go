@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/sfbatch/sfbatch/convert"
 	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforce"
@@ -58,9 +59,17 @@ type loadOptions struct {
 	Force           bool   // --force: an -o DIR holding an earlier run is overwritten
 	File            string // --file/-f, the sf CLI's name for the input argument
 	HardDelete      bool   // delete --hard-delete, as in sf data delete bulk
+	DateFormat      string // --date-format: input format of date fields
+	DateTimeFormat  string // --datetime-format: input format of date-time fields
+	TimeZone        string // --time-zone: zone of date-times without one
 
 	input   string // file path or "-"
 	spooled string // standard input copied to a file (--resume over standard input)
+	// wrap, if set, wraps the source after the mapping (retry of a plan step: lookups
+	// translated through the plan's id map).
+	wrap func(load.Source) load.Source
+	// describe, set once logged in, describes the object for --date-format and friends.
+	describe func(object string) (*salesforce.SObjectDescribe, error)
 }
 
 // loadCommands describes each loading command.
@@ -192,6 +201,9 @@ func bindLoadFlags(cmd *cobra.Command, o *loadOptions) {
 	f.BoolVar(&o.NoPreflight, "no-preflight", false, "skip the describe-based input check")
 	f.StringVar(&o.Resume, "resume", "", "resume the interrupted run whose run folder is DIR: same command, same input")
 	f.BoolVar(&o.Force, "force", false, "with -o DIR: overwrite an earlier run in DIR")
+	f.StringVar(&o.DateFormat, "date-format", "", "input format of date fields, e.g. DD/MM/YYYY or MM/DD/YYYY (tokens YYYY MM M DD D); a value that does not match fails its row")
+	f.StringVar(&o.DateTimeFormat, "datetime-format", "", "input format of date-time fields, e.g. 'DD/MM/YYYY HH:mm' (tokens as --date-format plus HH mm ss SSS Z)")
+	f.StringVar(&o.TimeZone, "time-zone", "", "IANA zone of date-times without one, e.g. Europe/Paris (default UTC); DST gaps move forward, overlaps take the earlier time")
 }
 
 // inputArg returns the input named by the FILE argument or --file.
@@ -292,6 +304,9 @@ func (o *loadOptions) engineOptions() (load.Options, error) {
 	if o.NoPreflight {
 		opts.Preflight = load.PreflightOff
 	}
+	if _, _, err := o.conversionRules(); err != nil {
+		return opts, err
+	}
 	return opts, nil
 }
 
@@ -378,6 +393,67 @@ func (o *loadOptions) openSource(ios *IOStreams, opts load.Options, counted func
 }
 
 func (o *loadOptions) applyMapping(src load.Source) (load.Source, error) {
+	s, err := o.mapSource(src)
+	if err != nil {
+		return s, err
+	}
+	if o.wrap != nil {
+		s = o.wrap(s)
+	}
+	if o.DateFormat != "" || o.DateTimeFormat != "" || o.TimeZone != "" {
+		s = convert.Lazy(s, o.conversions)
+	}
+	return s, nil
+}
+
+// conversionRules checks --date-format, --datetime-format and --time-zone.
+func (o *loadOptions) conversionRules() (date, dateTime *convert.Rule, err error) {
+	date = &convert.Rule{Kind: convert.Date, Format: o.DateFormat}
+	dateTime = &convert.Rule{Kind: convert.DateTime, Format: o.DateTimeFormat}
+	if o.TimeZone != "" {
+		if dateTime.Zone, err = time.LoadLocation(o.TimeZone); err != nil {
+			return nil, nil, usageError{fmt.Errorf("--time-zone: %w", err)}
+		}
+	}
+	if err := date.Compile(); err != nil {
+		return nil, nil, usageError{fmt.Errorf("--date-format: %w", err)}
+	}
+	if err := dateTime.Compile(); err != nil {
+		return nil, nil, usageError{fmt.Errorf("--datetime-format: %w", err)}
+	}
+	return date, dateTime, nil
+}
+
+// conversions picks the date and date-time columns of header from the object's describe
+// (once logged in; before, as in the structure check, nothing is converted).
+func (o *loadOptions) conversions(header []string) (map[string]*convert.Rule, error) {
+	if o.describe == nil {
+		return nil, nil
+	}
+	date, dateTime, err := o.conversionRules()
+	if err != nil {
+		return nil, err
+	}
+	d, err := o.describe(o.Object)
+	if err != nil {
+		return nil, err
+	}
+	rules := map[string]*convert.Rule{}
+	for _, col := range header {
+		f, ok := d.Field(col)
+		switch {
+		case !ok:
+		case f.Type == "date" && o.DateFormat != "":
+			rules[col] = date
+		case f.Type == "datetime" && (o.DateTimeFormat != "" || o.TimeZone != ""):
+			rules[col] = dateTime
+		}
+	}
+	return rules, nil
+}
+
+// mapSource applies --mapping and --map.
+func (o *loadOptions) mapSource(src load.Source) (load.Source, error) {
 	if o.MappingFile == "" && len(o.Maps) == 0 {
 		return src, nil
 	}
@@ -448,6 +524,7 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 		if err != nil {
 			return nil, err
 		}
+		o.describe = func(obj string) (*salesforce.SObjectDescribe, error) { return c.Describe(ctx, obj) }
 		src, _, closeSrc, err := o.openSource(&sios, opts, counted)
 		if err != nil {
 			return nil, err
@@ -490,6 +567,9 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	var sum *load.Summary
 	var loadErr error
 	c, cerr := connect(ctx, log)
+	if cerr == nil {
+		o.describe = func(obj string) (*salesforce.SObjectDescribe, error) { return c.Describe(ctx, obj) }
+	}
 	if cerr != nil {
 		// The org cannot be used: nothing is sent, every row is listed as not processed.
 		sum, loadErr = load.Unsent(ctx, hsrc, sinks, opts, cerr)
@@ -787,7 +867,13 @@ func runDryRun(cmd *cobra.Command, ios *IOStreams, loader *load.Loader, src load
 				fmt.Fprintf(ios.Out, "... and %d more\n", pe.Truncated)
 			}
 		}
-		return withExit(ExitUsage, fmt.Errorf("dry run: %d problem(s) in %d rows; nothing was loaded", len(pe.Problems)+pe.Truncated, sum.Rows))
+		// Findings in rows exit 3; a problem with the header or the options (row 0) is an
+		// input error, exit 2.
+		code := ExitRowsFailed
+		if slices.ContainsFunc(pe.Problems, func(p load.Problem) bool { return p.Row == 0 }) {
+			code = ExitUsage
+		}
+		return withExit(code, fmt.Errorf("dry run: %d problem(s) in %d rows; nothing was loaded", len(pe.Problems)+pe.Truncated, sum.Rows))
 	case err != nil:
 		return withExit(ExitUsage, err)
 	}

@@ -28,6 +28,7 @@ func TestMain(m *testing.M) {
 type scriptEmulator struct {
 	Profile  string  `json:"profile"`
 	LockRate float64 `json:"lock_contention"`
+	Schema   string  `json:"schema"` // a schema file of the script, for custom objects
 }
 
 // TestScripts runs testdata/script/*.txtar. Each script gets its own
@@ -48,6 +49,9 @@ func TestScripts(t *testing.T) {
 					return fmt.Errorf("emulator.json: %w", err)
 				}
 				eo.Profile, eo.LockRate = se.Profile, se.LockRate
+				if se.Schema != "" {
+					eo.SchemaFile = filepath.Join(env.WorkDir, se.Schema)
+				}
 			}
 			srv, err := startEmulator(eo)
 			if err != nil {

@@ -16,6 +16,7 @@ func scenarios() []scenario {
 	return []scenario{
 		{name: "login_limits", tag: "li", run: testLoginLimits},
 		{name: "describe_contact", tag: "de", run: testDescribeContact},
+		{name: "describe_opportunity_contact_role", tag: "dr", run: testDescribeOpportunityContactRole},
 		{name: "rest_crud", tag: "rc", run: testRESTCRUD},
 		{name: "query_paging", tag: "qp", run: testQueryPaging},
 		{name: "composite_batch", tag: "cb", run: testCompositeBatch},
