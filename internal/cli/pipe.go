@@ -547,6 +547,14 @@ func pipeOutcome(r *load.RowResult, jobs *jobWatch) string {
 	case load.Failed:
 		return outcomeFailed
 	}
+	// An engine with its own unknown outcome (the one after NotProcessed) labels rows
+	// precisely: take its word. The heuristics below are for an engine without one.
+	if r.Outcome.String() == outcomeUnknown {
+		return outcomeUnknown
+	}
+	if load.Outcome(load.NotProcessed+1).String() == outcomeUnknown {
+		return outcomeNotProcessed
+	}
 	if r.Error != nil {
 		if strings.Contains(r.Error.Message, "unknown") {
 			return outcomeUnknown

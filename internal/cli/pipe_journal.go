@@ -174,8 +174,8 @@ func (x *resultIndex) close() {
 	x.db.Close()
 }
 
-// rowHash is the hash of a row as the engine would send it (or of the reason it cannot be).
-func rowHash(vals []string, bad error) [rowHashSize]byte {
+// pipeRowHash is the hash of a row as the engine would send it (or of the reason it cannot be).
+func pipeRowHash(vals []string, bad error) [rowHashSize]byte {
 	h := sha256.New()
 	var n [8]byte
 	if bad != nil {
@@ -292,7 +292,7 @@ func checkPipeInput(stdin io.Reader, spool io.Writer, cfg *pipeConfig, hashes *h
 			return rows, rerr, nil
 		}
 		rows++
-		sum := rowHash(row.Values, bad)
+		sum := pipeRowHash(row.Values, bad)
 		want, ok, herr := hashes.recorded(rows)
 		if herr != nil {
 			return rows, nil, herr
@@ -493,8 +493,12 @@ func runJournaledPipe(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pi
 	opts.Journal, opts.RunID = dir, o.RunID
 	return runPipeEngine(ctx, ev, o, c, src, sink, opts, func(loadErr error) error {
 		state, msg := jobstore.RunCompleted, ""
-		if loadErr != nil {
+		switch {
+		case loadErr != nil:
 			state, msg = jobstore.RunFailed, loadErr.Error()
+		case sink.snapshot().Unknown > 0:
+			// Not complete while a row's outcome is unknown: the next attempt settles it.
+			state, msg = jobstore.RunFailed, "rows with an unknown outcome remain"
 		}
 		// Results first, then the run's end: a run recorded completed has every result stored.
 		if err := sink.Sync(); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforcetest"
 )
 
@@ -478,4 +479,45 @@ func TestPipeExitCodes(t *testing.T) {
 
 func contactsCSVWith(col string) string {
 	return "LastName," + col + "\nX,1\n"
+}
+
+// TestPipeOutcome checks the labels of rows the engine did not process: an engine with its
+// own unknown outcome is taken at its word; without one, a row is unknown when a request
+// carrying it may have been applied.
+func TestPipeOutcome(t *testing.T) {
+	t.Parallel()
+	precise := load.Outcome(load.NotProcessed+1).String() == "unknown"
+	guess := func(heuristic string) string {
+		if precise {
+			return "not processed"
+		}
+		return heuristic
+	}
+	jobs := &jobWatch{}
+	jobs.event(load.Event{Kind: load.JobState, API: load.Bulk2, JobID: "750open", State: "Open"})
+	jobs.event(load.Event{Kind: load.JobState, API: load.Bulk2, JobID: "750open", State: "Aborted"})
+	jobs.event(load.Event{Kind: load.JobState, API: load.Bulk2, JobID: "750ran", State: "Open"})
+	jobs.event(load.Event{Kind: load.JobState, API: load.Bulk2, JobID: "750ran", State: "UploadComplete"})
+	aborted := &load.RowError{StatusCode: load.StatusAborted, Message: "the load stopped"}
+	unknownEngine := "not processed"
+	if precise {
+		unknownEngine = "unknown"
+	}
+	for _, tc := range []struct {
+		r    load.RowResult
+		want string
+	}{
+		{load.RowResult{Outcome: load.Succeeded}, "succeeded"},
+		{load.RowResult{Outcome: load.Failed, Error: &load.RowError{StatusCode: "X"}}, "failed"},
+		{load.RowResult{Outcome: load.NotProcessed + 1}, unknownEngine},
+		{load.RowResult{Outcome: load.NotProcessed, Error: aborted}, "not processed"},                                // never sent
+		{load.RowResult{Outcome: load.NotProcessed, Error: aborted, Attempts: 1, JobID: "750open"}, "not processed"}, // job never closed
+		{load.RowResult{Outcome: load.NotProcessed, Error: aborted, Attempts: 1, JobID: "750ran"}, guess("unknown")}, // job was processing
+		{load.RowResult{Outcome: load.NotProcessed, Error: aborted, Attempts: 1}, guess("unknown")},                  // a call in flight
+		{load.RowResult{Outcome: load.NotProcessed, Error: &load.RowError{Message: "whether it was inserted is unknown"}}, guess("unknown")},
+	} {
+		if got := pipeOutcome(&tc.r, jobs); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.r, got, tc.want)
+		}
+	}
 }
