@@ -185,7 +185,8 @@ class SfbatchWriter(DataSourceArrowWriter):
                 f"sfbatch: not retried: {json.loads(fatal.read_text()).get('message', '')}", retryable=False
             )
 
-        argv = [find_binary(self.binary)] + self.cfg.pipe_args()
+        # Found again on the executor: its Python environment may not be the driver's.
+        argv = [find_binary(self.cfg.binary)] + self.cfg.pipe_args()
         journal = self._journal_dir(partition)
         if journal:
             argv += ["--run-id", self.run_id, "--journal-dir", journal]
