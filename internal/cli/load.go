@@ -56,6 +56,8 @@ type loadOptions struct {
 	NoPreflight     bool
 	Resume          string // --resume DIR: the output directory of an interrupted run
 	Force           bool   // --force: an -o DIR holding an earlier run is overwritten
+	Report          bool   // --report: write report.html into the run folder at the end
+	report          reportOptions
 
 	input   string // file path or "-"
 	spooled string // standard input copied to a file (--resume over standard input)
@@ -127,12 +129,15 @@ processed), 130 when cancelled. Ctrl-C aborts jobs that have not started
 				if err != nil {
 					return err
 				}
-				_, err = runLoadWith(cmd, ios, func(ctx context.Context, log *slog.Logger) (*salesforce.Client, error) {
+				out, err := runLoadWith(cmd, ios, func(ctx context.Context, log *slog.Logger) (*salesforce.Client, error) {
 					if log == nil {
 						return p.client(ctx)
 					}
 					return p.client(ctx, salesforce.WithLogger(log))
 				}, opts)
+				if opts.Report && out != nil {
+					writeRunReport(cmd, ios, out.Dir, &opts.report, opts.Quiet || opts.JSON)
+				}
 				return err
 			},
 		}
@@ -172,6 +177,8 @@ func bindLoadFlags(cmd *cobra.Command, o *loadOptions) {
 	f.BoolVar(&o.NoPreflight, "no-preflight", false, "skip the describe-based input check")
 	f.StringVar(&o.Resume, "resume", "", "resume the interrupted run whose run folder is DIR: same command, same input")
 	f.BoolVar(&o.Force, "force", false, "with -o DIR: overwrite an earlier run in DIR")
+	f.BoolVar(&o.Report, "report", false, "write report.html, the run's HTML report, into the run folder at the end (see sfbatch report)")
+	o.report.bindValues(f)
 }
 
 // minutes is a duration flag that also takes a bare number of minutes, the
@@ -450,7 +457,14 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	} else {
 		opts.Journal, opts.RunID = hashJournal{Store: rf.store, src: hsrc}, rf.run.ID
 		opts.Progress, opts.Logger = rf.events, log
+		rf.events.write("connected", map[string]any{"instance_url": c.InstanceURL(), "api_version": c.APIVersion()})
 		sum, loadErr = load.New(c).Load(ctx, hsrc, sinks, opts)
+		if o.Report {
+			recordJobTimes(ctx, c, rf.events, sum)
+		}
+		if li := c.LimitInfo(); li.Max > 0 {
+			rf.events.write("api_usage", map[string]any{"used": li.Used, "max": li.Max})
+		}
 	}
 	prog.finish()
 	if err := hsrc.flush(ctx); err != nil && loadErr == nil {
@@ -932,7 +946,8 @@ func openRunFolder(cmd *cobra.Command, ios *IOStreams, o *loadOptions, opts *loa
 		return fail(err)
 	}
 	rf.events.write("run_started", map[string]any{"run_id": rf.run.ID, "object": opts.Object, "operation": string(opts.Operation),
-		"input": rf.run.InputPath, "input_size": rf.run.InputSize, "input_sha256": rf.run.InputHash, "resumed": resume})
+		"input": rf.run.InputPath, "input_size": rf.run.InputSize, "input_sha256": rf.run.InputHash, "resumed": resume,
+		"command": resumeCommand(cmd, o), "version": versionString()})
 	say("run folder: %s (run %s)\n", dir, rf.run.ID)
 	say("if interrupted, resume with: %s --resume %s\n", resumeCommand(cmd, o), dir)
 	return rf, nil
