@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfbatch/sfbatch/internal/browsertest"
 	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/report"
 )
@@ -349,4 +350,33 @@ func BenchmarkBuildMillionFailedRows(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestLargeReportInBrowser: the page of a run of 10,000 jobs and 50,000 failed rows (500
+// error codes and more) loads in headless Chromium with no console message, draws its
+// charts, and shows its counts.
+func TestLargeReportInBrowser(t *testing.T) {
+	bin := browsertest.Find()
+	if bin == "" {
+		t.Skip(browsertest.SkipMessage)
+	}
+	dir := largeRun(t, 50_000, 10_000)
+	page, err := report.WriteFile(t.Context(), dir, "", "sfbatch test", report.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	dom, logs := browsertest.Run(t, bin, page, "--dump-dom")
+	elapsed := time.Since(start)
+	for _, line := range browsertest.ConsoleLines(logs) {
+		t.Errorf("console message: %s", line)
+	}
+	if strings.Contains(dom, "data-errors=") || !strings.Contains(dom, `data-charts="5"`) {
+		t.Errorf("the page did not draw its charts without errors")
+	}
+	if !strings.Contains(dom, `data-outcome="failed" data-rows="50000">50,000<`) ||
+		!strings.Contains(dom, "Timeline of jobs and batches (10,000)") {
+		t.Errorf("the page does not show 50,000 failed rows and 10,000 jobs")
+	}
+	t.Logf("10,000 jobs: loaded and drawn by headless Chromium in %v (browser start included)", elapsed.Round(time.Millisecond))
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfbatch/sfbatch/internal/browsertest"
 	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/salesforcetest"
@@ -69,41 +69,6 @@ func reportRun(t *testing.T) string {
 	return dir
 }
 
-// browserTimeout bounds each headless Chromium run of the browser test.
-const browserTimeout = 45 * time.Second
-
-// chromium finds a headless-capable Chromium: $SFBATCH_CHROMIUM, else chromium,
-// chromium-browser or google-chrome on PATH.
-func chromium() string {
-	if p := os.Getenv("SFBATCH_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
-// runChromium opens page in headless Chromium with no network use of its own and returns
-// standard output and standard error.
-func runChromium(t *testing.T, bin, page string, extra ...string) (string, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), browserTimeout)
-	defer cancel()
-	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-		"--user-data-dir=" + t.TempDir(), "--enable-logging=stderr", "--v=0", "--virtual-time-budget=10000"}, extra...)
-	cmd := exec.CommandContext(ctx, bin, append(args, "file://"+page)...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s: %v\n%s", bin, err, errOut.String())
-	}
-	return out.String(), errOut.String()
-}
-
 // resultCounts reads results.csv: rows by sf__Outcome and rows not succeeded by error code.
 func resultCounts(t *testing.T, path string) (map[string]int64, map[string]int64) {
 	t.Helper()
@@ -142,9 +107,9 @@ func resultCounts(t *testing.T, path string) (map[string]int64, map[string]int64
 // screenshot is written to $SFBATCH_REPORT_SCREENSHOT (for the README), else a temporary
 // folder.
 func TestReportInBrowser(t *testing.T) {
-	bin := chromium()
+	bin := browsertest.Find()
 	if bin == "" {
-		t.Skip("browser test skipped: no Chromium found (install Debian's chromium package, as .ci/run does, or set SFBATCH_CHROMIUM)")
+		t.Skip(browsertest.SkipMessage)
 	}
 	dir := reportRun(t)
 	var out, errOut bytes.Buffer
@@ -168,11 +133,9 @@ func TestReportInBrowser(t *testing.T) {
 		t.Errorf("the page loads something from the network: %s", loc)
 	}
 
-	dom, logs := runChromium(t, bin, page, "--dump-dom")
-	for _, line := range strings.Split(logs, "\n") {
-		if strings.Contains(line, "CONSOLE") {
-			t.Errorf("console message: %s", line)
-		}
+	dom, logs := browsertest.Run(t, bin, page, "--dump-dom")
+	for _, line := range browsertest.ConsoleLines(logs) {
+		t.Errorf("console message: %s", line)
 	}
 	if m := regexp.MustCompile(`data-errors="(\d+)"[^>]*data-last-error="([^"]*)"`).FindStringSubmatch(dom); m != nil {
 		t.Errorf("%s script errors, the last: %s", m[1], m[2])
@@ -244,7 +207,7 @@ func TestReportInBrowser(t *testing.T) {
 	} else if shot, err = filepath.Abs(shot); err != nil {
 		t.Fatal(err)
 	}
-	runChromium(t, bin, page, "--screenshot="+shot, "--window-size=1280,3500", "--hide-scrollbars")
+	browsertest.Run(t, bin, page, "--screenshot="+shot, "--window-size=1280,3500", "--hide-scrollbars")
 	png, err := os.ReadFile(shot)
 	if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
 		t.Fatalf("no screenshot at %s: %v", shot, err)
