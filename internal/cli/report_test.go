@@ -62,8 +62,21 @@ func reportRun(t *testing.T) string {
 	dir := filepath.Join(t.TempDir(), "run")
 	o := &loadOptions{Operation: load.Insert, Object: "Contact", API: "bulk2", BatchSize: 100, Concurrency: 3,
 		ColumnDelimiter: "COMMA", LineEnding: "LF", input: input, OutputDir: dir, Quiet: true, Report: true}
-	_, code, msg := runLoadTest(t, connect, o)
-	if code != ExitRowsFailed {
+	// The command as typed, for the report's "Command" line.
+	var out, errOut bytes.Buffer
+	ios := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	cmd, _, err := NewRootCmd(ios).Find([]string{"insert"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for flag, v := range map[string]string{"sobject": "Contact", "api": "bulk2", "batch-size": "100", "concurrency": "3", "report": "true"} {
+		if err := cmd.Flags().Set(flag, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd.SetContext(t.Context())
+	_, err = runLoadWith(cmd, ios, connect, o)
+	if code, msg := exitCodeOf(err), errOut.String()+fmt.Sprint(err); code != ExitRowsFailed {
 		t.Fatalf("exit %d, want %d: %s", code, ExitRowsFailed, msg)
 	}
 	return dir
