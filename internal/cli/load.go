@@ -62,6 +62,8 @@ type loadOptions struct {
 	DateFormat      string // --date-format: input format of date fields
 	DateTimeFormat  string // --datetime-format: input format of date-time fields
 	TimeZone        string // --time-zone: zone of date-times without one
+	Report          bool   // --report: write report.html into the run folder at the end
+	report          reportOptions
 
 	input   string // file path or "-"
 	spooled string // standard input copied to a file (--resume over standard input)
@@ -148,7 +150,7 @@ processed), 130 when cancelled. Ctrl-C aborts jobs that have not started
 						return err
 					}
 				}
-				_, err = runLoadWith(cmd, ios, func(ctx context.Context, log *slog.Logger) (*salesforce.Client, error) {
+				out, err := runLoadWith(cmd, ios, func(ctx context.Context, log *slog.Logger) (*salesforce.Client, error) {
 					var extra []salesforce.Option
 					if log != nil {
 						extra = append(extra, salesforce.WithLogger(log))
@@ -158,6 +160,9 @@ processed), 130 when cancelled. Ctrl-C aborts jobs that have not started
 					}
 					return p.client(ctx, extra...)
 				}, opts)
+				if opts.Report && out != nil {
+					writeRunReport(cmd, ios, out.Dir, &opts.report, opts.Quiet || opts.JSON)
+				}
 				return err
 			},
 		}
@@ -204,6 +209,8 @@ func bindLoadFlags(cmd *cobra.Command, o *loadOptions) {
 	f.StringVar(&o.DateFormat, "date-format", "", "input format of date fields, e.g. DD/MM/YYYY or MM/DD/YYYY (tokens YYYY MM M DD D); a value that does not match fails its row")
 	f.StringVar(&o.DateTimeFormat, "datetime-format", "", "input format of date-time fields, e.g. 'DD/MM/YYYY HH:mm' (tokens as --date-format plus HH mm ss SSS Z)")
 	f.StringVar(&o.TimeZone, "time-zone", "", "IANA zone of date-times without one, e.g. Europe/Paris (default UTC); DST gaps move forward, overlaps take the earlier time")
+	f.BoolVar(&o.Report, "report", false, "write report.html, the run's HTML report, into the run folder at the end (see sfbatch report)")
+	o.report.bindValues(f)
 }
 
 // inputArg returns the input named by the FILE argument or --file.
@@ -576,7 +583,14 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	} else {
 		opts.Journal, opts.RunID = hashJournal{Store: rf.store, src: hsrc}, rf.run.ID
 		opts.Progress, opts.Logger = rf.events, log
+		rf.events.write("connected", map[string]any{"instance_url": c.InstanceURL(), "api_version": c.APIVersion()})
 		sum, loadErr = load.New(c).Load(ctx, hsrc, sinks, opts)
+		if o.Report {
+			recordJobTimes(ctx, c, rf.events, sum)
+		}
+		if li := c.LimitInfo(); li.Max > 0 {
+			rf.events.write("api_usage", map[string]any{"used": li.Used, "max": li.Max})
+		}
 	}
 	prog.finish()
 	if err := hsrc.flush(ctx); err != nil && loadErr == nil {
@@ -1094,7 +1108,8 @@ func openRunFolder(cmd *cobra.Command, ios *IOStreams, o *loadOptions, opts *loa
 		return fail(err)
 	}
 	rf.events.write("run_started", map[string]any{"run_id": rf.run.ID, "object": opts.Object, "operation": string(opts.Operation),
-		"input": rf.run.InputPath, "input_size": rf.run.InputSize, "input_sha256": rf.run.InputHash, "resumed": resume})
+		"input": rf.run.InputPath, "input_size": rf.run.InputSize, "input_sha256": rf.run.InputHash, "resumed": resume,
+		"command": resumeCommand(cmd, o), "version": versionString()})
 	say("run folder: %s (run %s)\n", dir, rf.run.ID)
 	say("if interrupted, resume with: %s --resume %s\n", resumeCommand(cmd, o), dir)
 	return rf, nil

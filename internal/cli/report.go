@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/sfbatch/sfbatch/load"
+	"github.com/sfbatch/sfbatch/report"
+	"github.com/sfbatch/sfbatch/salesforce"
+)
+
+// reportOptions are the flags of sfbatch report, and of --report on the load commands.
+type reportOptions struct {
+	Values bool     // --report-values: example rows per error code
+	Mask   []string // --mask FIELD: values masked in examples
+	Out    string   // -o FILE (sfbatch report only)
+}
+
+// bindValues adds --report-values and --mask.
+func (o *reportOptions) bindValues(f *pflag.FlagSet) {
+	f.BoolVar(&o.Values, "report-values", false, "add a few example rows (cell values and messages) per error code to the report")
+	f.StringSliceVar(&o.Mask, "mask", nil, "with --report-values: replace this field's values in the report by "+report.MaskText+" (repeatable)")
+}
+
+func (o *reportOptions) options() report.Options {
+	return report.Options{Values: o.Values, Mask: o.Mask}
+}
+
+func newReportCmd(ios *IOStreams) *cobra.Command {
+	o := &reportOptions{}
+	cmd := &cobra.Command{
+		Use:   "report DIR",
+		Short: "Write the HTML report of a run folder",
+		Long: `Write one self-contained HTML file (DIR/report.html, or -o FILE) that shows a
+run: its command, version, org, start and end; rows by outcome; rows not
+succeeded by error code and by field; a timeline of every job and batch with
+retries and throttling; throughput and concurrency over time; and links to the
+result files. The page needs no network and no server: open it from disk.
+
+It is made only from the run folder (run.db, events.jsonl, results.csv,
+summary.json), so it can be made later, elsewhere, for a run that crashed or
+was resumed. It holds no cell values unless --report-values, which adds a few
+example rows per error code (with --mask FIELD to hide a field's values).
+The load commands make it at the end of a run with --report.`,
+		Example: `  sfbatch report sfbatch-runs/20260101T020000.000000Z-a1b2c3
+  sfbatch insert -s Contact contacts.csv -o run1 --report
+  sfbatch report run1 --report-values --mask Email -o /tmp/run1.html`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := report.WriteFile(cmd.Context(), args[0], o.Out, "sfbatch "+versionString(), o.options())
+			if err != nil {
+				return err
+			}
+			if ios.json != nil {
+				return writeJSON(ios, map[string]string{"report": path})
+			}
+			fmt.Fprintln(ios.Out, path)
+			return nil
+		},
+	}
+	o.bindValues(cmd.Flags())
+	cmd.Flags().StringVarP(&o.Out, "output", "o", "", "file to write (default DIR/"+report.FileName+")")
+	return cmd
+}
+
+// writeRunReport writes the report of a finished load's run folder (--report) and says where.
+// A report that cannot be written is a warning: the run's outcome stands.
+func writeRunReport(cmd *cobra.Command, ios *IOStreams, dir string, o *reportOptions, quiet bool) {
+	path, err := report.WriteFile(cmd.Context(), dir, "", "sfbatch "+versionString(), o.options())
+	if err != nil {
+		fmt.Fprintf(ios.ErrOut, "sfbatch: --report: %v\n", err)
+		return
+	}
+	if !quiet {
+		fmt.Fprintf(ios.ErrOut, "report: %s\n", path)
+	}
+}
+
+// maxJobTimeLookups caps the Bulk API 2.0 jobs whose processing times --report asks
+// Salesforce for at the end of a run (one API request each).
+const maxJobTimeLookups = 100
+
+// recordJobTimes writes a job_info event with Salesforce's processing times
+// (totalProcessingTime, apiActiveProcessingTime, apexProcessingTime) for each completed Bulk
+// API 2.0 job of the run, up to maxJobTimeLookups: the engine does not pass them on, so
+// --report asks for them once the jobs are done. A lookup that fails is skipped.
+func recordJobTimes(ctx context.Context, c *salesforce.Client, events *eventLog, sum *load.Summary) {
+	if c == nil || sum == nil || ctx.Err() != nil {
+		return
+	}
+	n := 0
+	for _, j := range sum.Jobs {
+		if j.API != load.Bulk2 || j.JobID == "" || j.State != "JobComplete" || n == maxJobTimeLookups {
+			continue
+		}
+		n++
+		info, err := c.Bulk2.GetIngestJob(ctx, j.JobID)
+		if err != nil {
+			continue
+		}
+		events.write("job_info", map[string]any{"api": load.Bulk2.String(), "job": j.JobID,
+			"total_processing_ms": info.TotalProcessingTime, "api_active_processing_ms": info.APIActiveProcessingTime,
+			"apex_processing_ms": info.ApexProcessingTime, "records_processed": info.NumberRecordsProcessed,
+			"records_failed": info.NumberRecordsFailed})
+	}
+}
