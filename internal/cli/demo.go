@@ -132,10 +132,10 @@ func runDemo(cmd *cobra.Command, ios *IOStreams, o *demoOptions) error {
 
 	loads := []*loadOptions{
 		{Operation: load.Upsert, Object: "Account", ExternalID: "External_Id__c", input: accountsPath,
-			OutputDir: filepath.Join(dir, "results-accounts"), API: o.API, ColumnDelimiter: "COMMA", LineEnding: "LF", JSON: o.JSON},
+			OutputDir: filepath.Join(dir, "results-accounts"), API: o.API, ColumnDelimiter: "COMMA", LineEnding: "LF", JSON: o.JSON, embedded: true},
 		{Operation: load.Upsert, Object: "Contact", ExternalID: "External_Id__c", input: contactsPath,
 			OutputDir: filepath.Join(dir, "results-contacts"), API: o.API, ColumnDelimiter: "COMMA", LineEnding: "LF", JSON: o.JSON,
-			GroupBy: "Account.External_Id__c"},
+			GroupBy: "Account.External_Id__c", embedded: true},
 	}
 	var outcomes []*loadOutcome
 	for _, lo := range loads {

@@ -65,8 +65,11 @@ type loadOptions struct {
 	Report          bool   // --report: write report.html into the run folder at the end
 	report          reportOptions
 
-	input   string // file path or "-"
-	spooled string // standard input copied to a file (--resume over standard input)
+	input string // file path or "-"
+	// embedded: the org is an emulator that ends with this process (sfbatch demo), so no
+	// resume command is printed: it could not work.
+	embedded bool
+	spooled  string // standard input copied to a file (--resume over standard input)
 	// wrap, if set, wraps the source after the mapping (retry of a plan step: lookups
 	// translated through the plan's id map).
 	wrap func(load.Source) load.Source
@@ -640,7 +643,7 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 			printSummary(ios, o, out)
 		}
 	}
-	if code != ExitOK && code != ExitUsage && runErr != nil && !o.Quiet && !errors.As(loadErr, &preErr) {
+	if code != ExitOK && code != ExitUsage && runErr != nil && !o.Quiet && !o.embedded && !errors.As(loadErr, &preErr) {
 		fmt.Fprintf(ios.ErrOut, "resume with: %s --resume %s\n", resumeCommand(cmd, o), rf.dir)
 	}
 	return out, withExit(code, exitErr)
@@ -1111,7 +1114,9 @@ func openRunFolder(cmd *cobra.Command, ios *IOStreams, o *loadOptions, opts *loa
 		"input": rf.run.InputPath, "input_size": rf.run.InputSize, "input_sha256": rf.run.InputHash, "resumed": resume,
 		"command": resumeCommand(cmd, o), "version": versionString()})
 	say("run folder: %s (run %s)\n", dir, rf.run.ID)
-	say("if interrupted, resume with: %s --resume %s\n", resumeCommand(cmd, o), dir)
+	if !o.embedded {
+		say("if interrupted, resume with: %s --resume %s\n", resumeCommand(cmd, o), dir)
+	}
 	return rf, nil
 }
 
