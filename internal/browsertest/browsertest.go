@@ -1,7 +1,3 @@
-// Package browsertest runs headless Chromium for the tests of pages sfbatch writes (the run
-// report): it finds the browser, opens a file with the network features that would reach
-// out switched off, and returns the page's DOM after its scripts ran and the browser's log,
-// where console messages appear as CONSOLE lines. Only tests import it.
 package browsertest
 
 import (

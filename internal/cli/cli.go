@@ -1,8 +1,3 @@
-// Package cli implements the sfbatch command line: one file per command,
-// each with an Options struct, a newXxxCmd function that binds flags, and a
-// run function that tests can call directly. It is an adapter over the public
-// packages (load, extract, salesforce, salesforcetest) and holds no logic a Go
-// user could not reach.
 package cli
 
 import (

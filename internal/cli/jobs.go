@@ -22,6 +22,8 @@ type jobsOptions struct {
 	limit     int
 }
 
+// newJobsCmd assembles `sfbatch jobs`: the shared auth and --json flags, and
+// one subcommand per action (list, show, abort, results).
 func newJobsCmd(ios *IOStreams) *cobra.Command {
 	o := &jobsOptions{}
 	cmd := &cobra.Command{
@@ -38,80 +40,118 @@ job, then a Bulk API 2.0 query job, then a Bulk API 1.0 job.`,
 	o.auth.bind(cmd.PersistentFlags())
 	cmd.PersistentFlags().BoolVar(&o.json, "json", false, "print JSON")
 
+	cmd.AddCommand(
+		newJobsListCmd(ios, o),
+		newJobsShowCmd(ios, o),
+		newJobsAbortCmd(ios, o),
+		newJobsResultsCmd(ios, o),
+	)
+	return cmd
+}
+
+// newJobsListCmd is `sfbatch jobs list`.
+func newJobsListCmd(ios *IOStreams, o *jobsOptions) *cobra.Command {
 	list := &cobra.Command{
 		Use:     "list",
 		Short:   "List Bulk API 2.0 ingest and query jobs",
 		Example: "  sfbatch jobs list --limit 20",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.auth.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			type row struct {
-				ID, Kind, Object, Operation, State string
-				Processed, Failed                  int64
-				Created                            string
-			}
-			var rows []row
-			for j, err := range c.Bulk2.ListIngestJobs(cmd.Context()) {
-				if err != nil {
-					return err
-				}
-				rows = append(rows, row{j.ID, "ingest", j.Object, j.Operation, j.State, j.NumberRecordsProcessed, j.NumberRecordsFailed, j.CreatedDate})
-				if o.limit > 0 && len(rows) >= o.limit {
-					break
-				}
-			}
-			n := len(rows)
-			for j, err := range c.Bulk2.ListQueryJobs(cmd.Context()) {
-				if err != nil {
-					return err
-				}
-				rows = append(rows, row{j.ID, "query", j.Object, j.Operation, j.State, j.NumberRecordsProcessed, 0, j.CreatedDate})
-				if o.limit > 0 && len(rows)-n >= o.limit {
-					break
-				}
-			}
-			// The list resources carry no record counts: read each job's own.
-			g, gctx := errgroup.WithContext(cmd.Context())
-			g.SetLimit(jobCountConcurrency)
-			for i := range rows {
-				r := &rows[i]
-				g.Go(func() error {
-					if r.Kind == "ingest" {
-						j, err := c.Bulk2.GetIngestJob(gctx, r.ID)
-						if err != nil {
-							return fmt.Errorf("job %s: %w", r.ID, err)
-						}
-						r.State, r.Processed, r.Failed = j.State, j.NumberRecordsProcessed, j.NumberRecordsFailed
-						return nil
-					}
-					j, err := c.Bulk2.GetQueryJob(gctx, r.ID)
-					if err != nil {
-						return fmt.Errorf("job %s: %w", r.ID, err)
-					}
-					r.State, r.Processed = j.State, j.NumberRecordsProcessed
-					return nil
-				})
-			}
-			if err := g.Wait(); err != nil {
-				return err
-			}
-			if o.json {
-				return writeJSON(ios, rows)
-			}
-			tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tKIND\tOBJECT\tOPERATION\tSTATE\tPROCESSED\tFAILED\tCREATED")
-			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.ID, r.Kind, r.Object, r.Operation, r.State, r.Processed, r.Failed, r.Created)
-			}
-			return tw.Flush()
+			return runJobsList(cmd.Context(), ios, o)
 		},
 	}
 	list.Flags().IntVar(&o.limit, "limit", 50, "at most this many jobs of each kind (0 = all)")
+	return list
+}
 
-	show := &cobra.Command{
+// jobListRow is one line of `sfbatch jobs list`.
+type jobListRow struct {
+	ID, Kind, Object, Operation, State string
+	Processed, Failed                  int64
+	Created                            string
+}
+
+// runJobsList lists up to o.limit ingest and o.limit query jobs, reads each
+// job's record counts, and prints them as a table or JSON.
+func runJobsList(ctx context.Context, ios *IOStreams, o *jobsOptions) error {
+	c, err := o.auth.client(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := listJobRows(ctx, c, o.limit)
+	if err != nil {
+		return err
+	}
+	if err := fillJobCounts(ctx, c, rows); err != nil {
+		return err
+	}
+	if o.json {
+		return writeJSON(ios, rows)
+	}
+	tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tOBJECT\tOPERATION\tSTATE\tPROCESSED\tFAILED\tCREATED")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.ID, r.Kind, r.Object, r.Operation, r.State, r.Processed, r.Failed, r.Created)
+	}
+	return tw.Flush()
+}
+
+// listJobRows reads the Bulk API 2.0 ingest jobs, then the query jobs, at
+// most limit of each kind (0 = all).
+func listJobRows(ctx context.Context, c *salesforce.Client, limit int) ([]jobListRow, error) {
+	var rows []jobListRow
+	for j, err := range c.Bulk2.ListIngestJobs(ctx) {
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, jobListRow{j.ID, "ingest", j.Object, j.Operation, j.State, j.NumberRecordsProcessed, j.NumberRecordsFailed, j.CreatedDate})
+		if limit > 0 && len(rows) >= limit {
+			break
+		}
+	}
+	n := len(rows)
+	for j, err := range c.Bulk2.ListQueryJobs(ctx) {
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, jobListRow{j.ID, "query", j.Object, j.Operation, j.State, j.NumberRecordsProcessed, 0, j.CreatedDate})
+		if limit > 0 && len(rows)-n >= limit {
+			break
+		}
+	}
+	return rows, nil
+}
+
+// fillJobCounts reads each job's own state and record counts, which the list
+// resources leave out, jobCountConcurrency requests at a time.
+func fillJobCounts(ctx context.Context, c *salesforce.Client, rows []jobListRow) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobCountConcurrency)
+	for i := range rows {
+		r := &rows[i]
+		g.Go(func() error {
+			if r.Kind == "ingest" {
+				j, err := c.Bulk2.GetIngestJob(gctx, r.ID)
+				if err != nil {
+					return fmt.Errorf("job %s: %w", r.ID, err)
+				}
+				r.State, r.Processed, r.Failed = j.State, j.NumberRecordsProcessed, j.NumberRecordsFailed
+				return nil
+			}
+			j, err := c.Bulk2.GetQueryJob(gctx, r.ID)
+			if err != nil {
+				return fmt.Errorf("job %s: %w", r.ID, err)
+			}
+			r.State, r.Processed = j.State, j.NumberRecordsProcessed
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// newJobsShowCmd is `sfbatch jobs show`.
+func newJobsShowCmd(ios *IOStreams, o *jobsOptions) *cobra.Command {
+	return &cobra.Command{
 		Use:     "show JOB_ID",
 		Short:   "Show a job's state and counters (and Bulk API 1.0 batches)",
 		Example: "  sfbatch jobs show 7505g00000AbCdE",
@@ -131,8 +171,11 @@ job, then a Bulk API 2.0 query job, then a Bulk API 1.0 job.`,
 			return printJob(ios, j)
 		},
 	}
+}
 
-	abort := &cobra.Command{
+// newJobsAbortCmd is `sfbatch jobs abort`.
+func newJobsAbortCmd(ios *IOStreams, o *jobsOptions) *cobra.Command {
+	return &cobra.Command{
 		Use:     "abort JOB_ID",
 		Short:   "Abort a job",
 		Example: "  sfbatch jobs abort 7505g00000AbCdE",
@@ -146,26 +189,9 @@ job, then a Bulk API 2.0 query job, then a Bulk API 1.0 job.`,
 			if err != nil {
 				return err
 			}
-			var state string
-			switch {
-			case j.Ingest != nil:
-				r, err := c.Bulk2.AbortIngestJob(cmd.Context(), j.ID)
-				if err != nil {
-					return err
-				}
-				state = r.State
-			case j.Query != nil:
-				r, err := c.Bulk2.AbortQueryJob(cmd.Context(), j.ID)
-				if err != nil {
-					return err
-				}
-				state = r.State
-			default:
-				r, err := c.Bulk1.AbortJob(cmd.Context(), j.ID)
-				if err != nil {
-					return err
-				}
-				state = r.State
+			state, err := abortJob(cmd.Context(), c, j)
+			if err != nil {
+				return err
 			}
 			if o.json {
 				return writeJSON(ios, map[string]string{"id": j.ID, "state": state})
@@ -174,7 +200,34 @@ job, then a Bulk API 2.0 query job, then a Bulk API 1.0 job.`,
 			return nil
 		},
 	}
+}
 
+// abortJob aborts j through the API of its kind and returns its new state.
+func abortJob(ctx context.Context, c *salesforce.Client, j *foundJob) (string, error) {
+	switch {
+	case j.Ingest != nil:
+		r, err := c.Bulk2.AbortIngestJob(ctx, j.ID)
+		if err != nil {
+			return "", err
+		}
+		return r.State, nil
+	case j.Query != nil:
+		r, err := c.Bulk2.AbortQueryJob(ctx, j.ID)
+		if err != nil {
+			return "", err
+		}
+		return r.State, nil
+	default:
+		r, err := c.Bulk1.AbortJob(ctx, j.ID)
+		if err != nil {
+			return "", err
+		}
+		return r.State, nil
+	}
+}
+
+// newJobsResultsCmd is `sfbatch jobs results`.
+func newJobsResultsCmd(ios *IOStreams, o *jobsOptions) *cobra.Command {
 	results := &cobra.Command{
 		Use:   "results JOB_ID",
 		Short: "Download a job's result files",
@@ -217,9 +270,7 @@ query job results.csv (every page); for a Bulk API 1.0 job one file per batch
 		},
 	}
 	results.Flags().StringVarP(&o.outputDir, "output-dir", "o", "", "directory for the files (default job-<id>)")
-
-	cmd.AddCommand(list, show, abort, results)
-	return cmd
+	return results
 }
 
 // jobCountConcurrency is how many job-info requests `jobs list` has in flight
