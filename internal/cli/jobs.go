@@ -104,7 +104,11 @@ func listJobRows(ctx context.Context, c *salesforce.Client, limit int) ([]jobLis
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, jobListRow{j.ID, "ingest", j.Object, j.Operation, j.State, j.NumberRecordsProcessed, j.NumberRecordsFailed, j.CreatedDate})
+		kind := "ingest"
+		if j.JobType == "Classic" {
+			kind = "bulk1" // the list includes Bulk API 1.0 jobs, as Salesforce's does
+		}
+		rows = append(rows, jobListRow{j.ID, kind, j.Object, j.Operation, j.State, j.NumberRecordsProcessed, j.NumberRecordsFailed, j.CreatedDate})
 		if limit > 0 && len(rows) >= limit {
 			break
 		}
@@ -130,6 +134,15 @@ func fillJobCounts(ctx context.Context, c *salesforce.Client, rows []jobListRow)
 	for i := range rows {
 		r := &rows[i]
 		g.Go(func() error {
+			if r.Kind == "bulk1" {
+				// Bulk API 2.0 does not answer for Bulk API 1.0 jobs: ask Bulk API 1.0.
+				j, err := c.Bulk1.GetJob(gctx, r.ID)
+				if err != nil {
+					return fmt.Errorf("job %s: %w", r.ID, err)
+				}
+				r.State, r.Processed, r.Failed = j.State, j.NumberRecordsProcessed, j.NumberRecordsFailed
+				return nil
+			}
 			if r.Kind == "ingest" {
 				j, err := c.Bulk2.GetIngestJob(gctx, r.ID)
 				if err != nil {
