@@ -118,6 +118,7 @@ every input row, retries of lock errors, and a local emulator for offline use.`,
 	root.AddCommand(newLoadCmds(ios)...)
 	root.AddCommand(newExportCmd(ios), newCompositeCmd(ios), newJobsCmd(ios), newDemoCmd(ios))
 	root.AddCommand(newPipeCmd(ios))
+	root.AddCommand(newTokenCmd(ios))
 	return root
 }
 

@@ -1,0 +1,6 @@
+"""``format("salesforce-batch")`` (the seed's name) without a register call: Spark 4 imports
+``pyspark_*`` modules and registers their ``DefaultSource``."""
+
+from sfbatch_spark.datasource import SalesforceBatchDataSource as DefaultSource
+
+__all__ = ["DefaultSource"]

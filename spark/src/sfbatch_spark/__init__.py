@@ -1,0 +1,54 @@
+"""sfbatch for Spark: ``df.write.format("sfbatch")`` writes a DataFrame to Salesforce.
+
+Each task streams its partition as Arrow to ``sfbatch pipe`` (the binary this wheel carries),
+which loads it and returns one result per row. The driver checks the options and logs in
+once; tasks never hold Salesforce logic. See the project's README, "Running on Spark".
+
+>>> from sfbatch_spark import SalesforceBatchDataSource   # the seed's format("salesforce-batch")
+>>> spark.dataSource.register(SalesforceBatchDataSource)  # optional: Spark 4 finds it on its own
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .datasource import SalesforceBatchDataSource, SfbatchCommitMessage, SfbatchDataSource, SfbatchWriteError
+from .options import OptionError
+from .results import RESULT_COLUMNS, read_summary
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+__all__ = [
+    "SalesforceBatchDataSource", "SfbatchDataSource", "SfbatchCommitMessage", "SfbatchWriteError",
+    "OptionError", "RESULT_COLUMNS", "read_summary", "write_with_results",
+]
+
+
+def write_with_results(df: "DataFrame", **options: Any) -> "DataFrame":
+    """Write ``df`` now and return its per-row results, ``spark.read.parquet(resultsPath)``.
+
+    The write runs before this returns (the DataFrame returned only reads files: counting or
+    collecting it never writes to Salesforce again). ``resultsPath`` is required.
+    """
+    from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType
+
+    path = options.get("resultsPath")
+    if not path:
+        raise OptionError("resultsPath: required by write_with_results")
+    df.write.format("sfbatch").mode("append").options(**{k: str(v) for k, v in options.items()}).save()
+    spark = df.sparkSession
+    try:
+        return spark.read.parquet(str(path))
+    except Exception:  # no result file at all: every partition was empty
+        from pathlib import Path
+
+        if any(Path(str(path)).glob("*.parquet")):
+            raise
+        keys = [c.strip() for c in str(options.get("keyColumns", "")).split(",") if c.strip()]
+        fields = [StructField("sf__Row", LongType()), StructField("sf__Outcome", StringType()),
+                  StructField("sf__Id", StringType()), StructField("sf__Created", BooleanType())]
+        fields += [StructField(c, StringType()) for c in RESULT_COLUMNS[4:]]
+        by_name = {f.name: f for f in df.schema.fields}
+        fields += [by_name[k] for k in keys if k in by_name]
+        return spark.createDataFrame([], StructType(fields))

@@ -1,0 +1,122 @@
+"""Fixtures: one `sfbatch emulator` and one SparkSession (local[4,2]) for the whole session.
+
+The emulator is the real binary over loopback HTTPS; its CA certificate is trusted through
+SF_CA_CERT_FILE, never by turning TLS checks off. ``SFBATCH_BIN`` names the binary (else the
+one installed with the wheel).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+
+
+def sfbatch_binary() -> str:
+    from sfbatch_spark.binary import find_binary
+
+    return find_binary()
+
+
+class Org:
+    """The emulator as tests see it: connection details, SOQL, control calls."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.info = info
+        self.url = info["instance_url"]
+        self.ssl = ssl.create_default_context(cafile=info["ca_cert_file"])
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers={
+            "Authorization": "Bearer " + self.info["access_token"], "Content-Type": "application/json",
+        })
+        with urllib.request.urlopen(req, context=self.ssl, timeout=60) as resp:
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+    def query(self, soql: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        res = self.request("GET", "/services/data/v62.0/query?q=" + urllib.parse.quote(soql))
+        while True:
+            out += res["records"]
+            if res.get("done", True):
+                return out
+            res = self.request("GET", res["nextRecordsUrl"])
+
+    def count(self, soql_where: str, sobject: str = "Contact") -> int:
+        res = self.request("GET", "/services/data/v62.0/query?q=" + urllib.parse.quote(
+            f"SELECT COUNT() FROM {sobject} {soql_where}"))
+        return int(res["totalSize"])
+
+    def lock_contention(self, rate: float) -> None:
+        self.request("POST", "/_emulator/bulk/lock-contention", {"rate": rate})
+
+    def creds(self, **extra: str) -> dict[str, str]:
+        """The seed's sf_creds, pointed at the emulator (domain takes the full login URL)."""
+        d = {
+            "username": self.info["username"],
+            "password": self.info["password"],
+            "security_token": self.info["security_token"],
+            "instance_url": self.info["instance_url"],
+            "domain": self.info["login_url"],
+        }
+        d.update(extra)
+        return d
+
+
+@pytest.fixture(scope="session")
+def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
+    d = tmp_path_factory.mktemp("emulator")
+    proc = subprocess.Popen(
+        [sfbatch_binary(), "emulator", "--json", "--addr", "127.0.0.1:0", "--ca-cert-dir", str(d),
+         "--schema", str(HERE / "emulator-schema.json")],
+        stdout=subprocess.PIPE, stderr=open(d / "emulator.log", "wb"), stdin=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        proc.wait(10)
+        raise RuntimeError("sfbatch emulator did not start: " + (d / "emulator.log").read_text())
+    info = json.loads(line)
+    # Driver and executors trust the emulator's CA through SF_CA_CERT_FILE.
+    os.environ["SF_CA_CERT_FILE"] = info["ca_cert_file"]
+    try:
+        yield Org(info)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@pytest.fixture(scope="session")
+def spark(org: Org) -> Iterator[Any]:
+    from pyspark.sql import SparkSession
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    session = (
+        SparkSession.builder.master("local[4,2]")  # 4 slots; a failed task is retried once
+        .appName("sfbatch-spark-tests")
+        .config("spark.ui.port", "0")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.default.parallelism", "4")
+        .config("spark.driver.memory", "1g")
+        .config("spark.python.worker.reuse", "true")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    try:
+        yield session
+    finally:
+        session.stop()
