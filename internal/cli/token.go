@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -83,14 +82,6 @@ func runToken(ctx context.Context, ios *IOStreams, opts *tokenOptions) error {
 		return jerr
 	}
 	return withExit(code, err)
-}
-
-// isUnreachable reports whether err is a network or TLS failure: the org
-// could not be reached, as opposed to refusing the credentials.
-func isUnreachable(err error) bool {
-	var te *salesforce.TransportError
-	var ne net.Error
-	return errors.As(err, &te) || errors.As(err, &ne)
 }
 
 // sessionToken logs in, checks the session with one authenticated call and
