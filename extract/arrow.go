@@ -88,10 +88,10 @@ func ArrowSchema(cols []Column) *arrow.Schema {
 // arrowWriter writes an Arrow IPC stream whose schema is fixed in advance: result columns are
 // matched to it by name (case-insensitively), and schema columns a result lacks are null.
 type arrowWriter struct {
-	bw    *bufio.Writer
-	cols  []Column
-	w     *ipc.Writer
-	b     *array.RecordBuilder
+	bw      *bufio.Writer
+	cols    []Column
+	w       *ipc.Writer
+	b       *array.RecordBuilder
 	index   []int // result column -> schema column
 	missing []int // schema columns no result column fills (always null)
 	n       int   // rows in the current batch

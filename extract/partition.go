@@ -348,4 +348,3 @@ func DeleteQueryJob(ctx context.Context, c *salesforce.Client, jobID string) err
 	}
 	return nil
 }
-

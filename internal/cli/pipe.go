@@ -50,6 +50,8 @@ type pipeOptions struct {
 	Handshake   bool
 	LeasePeriod time.Duration
 
+	export pipeExportOptions // the read side: pipe --export (pipe_export.go)
+
 	getenv func(string) string // os.Getenv unless a test replaces it
 }
 
@@ -120,7 +122,11 @@ interrupted; 1 anything else.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			limitMemory()
 			ev := newPipeEvents(ios.ErrOut)
-			code := runPipe(cmd.Context(), ios, ev, o, args)
+			run := runPipe
+			if o.export.Export {
+				run = runPipeExport
+			}
+			code := run(cmd.Context(), ios, ev, o, args)
 			if code == ExitOK {
 				return nil
 			}
@@ -156,6 +162,7 @@ interrupted; 1 anything else.`,
 	f.StringVar(&o.JournalDir, "journal-dir", "", "journal directory of this partition (with --run-id)")
 	f.BoolVar(&o.Handshake, "handshake", false, "read credentials from the first line of standard input (one JSON object)")
 	f.DurationVar(&o.LeasePeriod, "lease-period", 30*time.Second, "take over a journal whose owner's lease has not moved for this long")
+	bindPipeExport(f, &o.export)
 	return cmd
 }
 

@@ -41,7 +41,8 @@ def emulator() -> Emulator:
     if not path:
         pytest.fail("SFBATCH_EMULATOR_INFO is not set: start `sfbatch emulator --json` (README.md)")
     with open(path, encoding="utf-8") as f:
-        info = json.loads(f.readline())
+        # `--json` prints the sf CLI's shape: {"status": 0, "result": {...}, "warnings": [...]}.
+        info = json.loads(f.readline())["result"]
     # requests (salesforce-bulk, salesforce-batch, simple-salesforce) trusts the bundle named
     # here, and it takes precedence over a session's verify: name the emulator's CA.
     # Verification stays on.

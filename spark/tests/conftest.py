@@ -89,6 +89,7 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Org]:
         proc.wait(10)
         raise RuntimeError("sfbatch emulator did not start: " + (d / "emulator.log").read_text())
     info = json.loads(line)
+    info = info.get("result", info)  # the sf CLI's {"status", "result"} shape
     # Driver and executors trust the emulator's CA through SF_CA_CERT_FILE.
     os.environ["SF_CA_CERT_FILE"] = info["ca_cert_file"]
     try:
