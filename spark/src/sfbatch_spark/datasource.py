@@ -33,7 +33,7 @@ import pyarrow as pa
 from pyspark.sql.types import ArrayType, MapType, StructType
 
 from . import options as opt
-from . import process, reader, results
+from . import process, reader, results, stream
 from .binary import find_binary
 from .login import LoginError, Session, child_env, login
 
@@ -101,6 +101,9 @@ class SfbatchDataSource(DataSource):
 
     def reader(self, schema: StructType) -> "reader.SfbatchReader":
         return reader.SfbatchReader.prepare(dict(self.options), schema)
+
+    def streamWriter(self, schema: StructType, overwrite: bool) -> "stream.SfbatchStreamWriter":
+        return stream.SfbatchStreamWriter.prepare(dict(self.options), schema)
 
     def writer(self, schema: StructType, overwrite: bool) -> "SfbatchWriter":
         if overwrite:
