@@ -22,15 +22,16 @@ import (
 // The one Salesforce-to-columnar type map. A describe field type becomes a Kind (kindOf);
 // parseCell turns Salesforce's text for a Kind into a typed cell; Parquet output
 // (parquetWriter) and Arrow output (ArrowWriter, used by sfbatch pipe --export) only encode
-// those cells:
+// those cells; the Spark type (Kind.SparkType, for the schema a read plans) is what Spark
+// makes of the Arrow type:
 //
-//	Kind          Parquet                 Arrow
-//	KindString    BYTE_ARRAY (String)     utf8
-//	KindBool      BOOLEAN                 bool
-//	KindInt       INT64                   int64
-//	KindFloat     DOUBLE                  float64
-//	KindDate      INT32 (Date)            date32
-//	KindDateTime  INT64 (Timestamp ms)    timestamp[ms, UTC]
+//	Kind          Parquet                 Arrow                 Spark
+//	KindString    BYTE_ARRAY (String)     utf8                  string
+//	KindBool      BOOLEAN                 bool                  boolean
+//	KindInt       INT64                   int64                 long
+//	KindFloat     DOUBLE                  float64               double
+//	KindDate      INT32 (Date)            date32                date
+//	KindDateTime  INT64 (Timestamp ms)    timestamp[us, UTC]    timestamp
 
 // cell is one non-empty Salesforce value parsed for its column's Kind.
 type cell struct {
@@ -87,9 +88,27 @@ func (k Kind) ArrowType() arrow.DataType {
 	case KindDate:
 		return arrow.FixedWidthTypes.Date32
 	case KindDateTime:
-		return &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}
+		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"} // the unit Spark reads
 	}
 	return arrow.BinaryTypes.String
+}
+
+// SparkType is the Spark SQL type name (as in a StructType's JSON) of a column of kind k:
+// the type Spark gives an Arrow column of k.ArrowType().
+func (k Kind) SparkType() string {
+	switch k {
+	case KindBool:
+		return "boolean"
+	case KindInt:
+		return "long"
+	case KindFloat:
+		return "double"
+	case KindDate:
+		return "date"
+	case KindDateTime:
+		return "timestamp"
+	}
+	return "string"
 }
 
 // ArrowSchema is the Arrow schema of result columns of the given kinds, every column nullable
@@ -161,7 +180,7 @@ func (a *ArrowWriter) Write(values []string) error {
 		case *array.Date32Builder:
 			fb.Append(arrow.Date32(c.days))
 		case *array.TimestampBuilder:
-			fb.Append(arrow.Timestamp(c.i))
+			fb.Append(arrow.Timestamp(c.i * 1000)) // milliseconds to the type's microseconds
 		case *array.StringBuilder:
 			fb.Append(c.s)
 		}

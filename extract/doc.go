@@ -52,7 +52,7 @@
 // Account.Owner.Name: booleans, integers, floating-point numbers, dates and
 // datetimes become JSON booleans and numbers and Parquet BOOLEAN, INT64,
 // DOUBLE, DATE and TIMESTAMP(millis) columns (Arrow bool, int64, float64,
-// date32 and timestamp[ms, UTC]: one map, see Kind); other columns (and every
+// date32 and timestamp[us, UTC]: one map, see Kind); other columns (and every
 // column of a query package soql cannot parse) are strings. An empty value
 // is null (Salesforce stores no empty strings). A value that does not fit its
 // column's type stops the run with a *ValueError naming the row and column.

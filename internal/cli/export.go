@@ -47,6 +47,8 @@ type exportOptions struct {
 	Resume          string
 	OutputFile      string // the sf CLI's --output-file
 	ResultFormat    string // the sf CLI's --result-format
+	Since           string
+	WatermarkField  string
 }
 
 func newExportCmd(ios *IOStreams) *cobra.Command {
@@ -64,7 +66,8 @@ renamed when complete.`,
 		Example: `  sfbatch export -q "SELECT Id, Name, Account.Name FROM Contact" -o contacts.csv
   sfbatch export --sobject Account --fields Id,Name,Industry -o accounts.parquet
   sfbatch export -q "SELECT Id FROM Contact" --all-rows -o all.jsonl --concurrency 8
-  sfbatch export -q "SELECT Id, Name FROM Account" --api bulk1 --pk-chunking 100000 -o a.csv`,
+  sfbatch export -q "SELECT Id, Name FROM Account" --api bulk1 --pk-chunking 100000 -o a.csv
+  sfbatch export -s Contact --fields Id,Email --since state/contacts.json -o changes.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			limitMemory()
@@ -101,6 +104,8 @@ renamed when complete.`,
 	f.BoolVar(&o.Quiet, "quiet", false, "print nothing but errors")
 	f.StringVar(&o.OutputFile, "output-file", "", "same as --output (the sf CLI's name)")
 	f.StringVar(&o.ResultFormat, "result-format", "", "csv (the sf CLI's flag; for JSON use --format jsonl)")
+	f.StringVar(&o.Since, "since", "", "incremental export: state FILE (created on the first run); reads only rows changed since the last run, deleted ones with IsDeleted true")
+	f.StringVar(&o.WatermarkField, "watermark-field", extract.DefaultWatermarkField, "with --since: datetime field that orders changes")
 	f.StringVar(&o.Resume, "resume", "", "continue an interrupted Bulk API 2.0 download from the token it printed (appends to OUTPUT.partial)")
 	return cmd
 }
@@ -231,6 +236,14 @@ func runExport(ctx context.Context, ios *IOStreams, c *salesforce.Client, o *exp
 	if err != nil {
 		return nil, err
 	}
+	if o.Since != "" {
+		if opts.Resume != nil {
+			return nil, usageError{errors.New("--since cannot be combined with --resume")}
+		}
+		if _, err := planSince(ctx, c, &opts, o.Since, o.WatermarkField); err != nil {
+			return nil, err
+		}
+	}
 	var out io.Writer
 	var tmp *os.File
 	switch {
@@ -313,6 +326,12 @@ func runExport(ctx context.Context, ios *IOStreams, c *salesforce.Client, o *exp
 			return sum, err
 		}
 		tmp = nil
+	}
+	if o.Since != "" {
+		// The rows of the window are in the output: the next run starts after it.
+		if err := commitSince(o.Since); err != nil {
+			return sum, err
+		}
 	}
 	if o.Quiet {
 		return sum, nil

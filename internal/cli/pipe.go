@@ -59,6 +59,8 @@ type pipeOptions struct {
 	MaxRecords  int
 	Batch       string
 
+	export pipeExportOptions // planning and incremental reads of pipe --export (pipe_export.go)
+
 	getenv func(string) string // os.Getenv unless a test replaces it
 	fs     dirjournal.FS       // the journal directory's file system; nil: the OS's
 	// afterStep, if set, is called after each journal step (tests).
@@ -139,7 +141,7 @@ query job of that query (the summary event carries the next page's
 Bulk API 1.0 query job (one PK-chunk batch), to standard output as an Arrow stream whose schema is fixed
 before any row arrives, from the query's fields and the objects' describes
 (the Salesforce-to-columnar map export --format parquet uses: dates date32,
-datetimes timestamp[ms, UTC], booleans, int64, float64, strings), so every
+datetimes timestamp[us, UTC], booleans, int64, float64, strings), so every
 partition of one read has the same schema, empty ones included.
 
 Never an orphan: pipe stops when its parent process dies (Linux's parent-death
@@ -219,6 +221,7 @@ or a collections call) has been sent and journaled.`,
 	f.StringVar(&o.Locator, "locator", "", "with --job: the page's locator (default: the first page)")
 	f.IntVar(&o.MaxRecords, "max-records", 0, "with --job: rows per page (default: Salesforce's choice)")
 	f.StringVar(&o.Batch, "batch", "", "with --job (a Bulk API 1.0 query job): read this completed batch, e.g. one PK-chunk batch")
+	bindPipeExport(f, &o.export)
 	return cmd
 }
 

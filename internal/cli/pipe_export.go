@@ -13,14 +13,20 @@ import (
 	"github.com/sfbatch/sfbatch/soql"
 )
 
-// runPipeExport is pipe --export: one partition of a query (the whole query, or the id range
-// --id-range LO,HI of it) written to standard output as an Arrow IPC stream whose schema is
+// runPipeExport is pipe --export: with --plan or --commit the driver's steps of a
+// distributed read (runPipePlan); otherwise one partition of a query (the whole query, the id
+// range --id-range LO,HI of it, a page or batch of a planned job) written to standard output as an Arrow IPC stream whose schema is
 // fixed before any row arrives, from the query's field list and the objects' describes, so
 // every partition of one read has the same schema, empty ones included.
 func runPipeExport(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeOptions, args []string) int {
+	if o.export.Plan || o.export.Commit {
+		return runPipePlan(ctx, ios, ev, o, args)
+	}
 	fail := pipeFail(ctx, ev)
 	usage := func(err error) int { return fail(ExitUsage, "UsageError", err) }
-	switch {
+	switch flag := o.export.planOnly(); {
+	case flag != "":
+		return usage(fmt.Errorf("%s belongs to --plan (a planned read)", flag))
 	case len(args) != 0:
 		return usage(errors.New("--export takes no OPERATION"))
 	case o.Query == "":
@@ -86,11 +92,17 @@ func runPipeExport(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeO
 		if err != nil {
 			return fail(ExitError, "ExportError", err)
 		}
+		if o.export.DoneDir != "" {
+			if err := pageDone(o.export.DoneDir, o.Job, o.Locator); err != nil {
+				// Every row is written; a job left behind expires in Salesforce.
+				ev.emit(map[string]any{"event": "log", "level": "WARN", "msg": err.Error()})
+			}
+		}
 		return ExitOK
 	}
 	var idx []int // result column -> schema column
 	var runErr error
-	for row, err := range extract.Rows(ctx, c, extract.Options{Query: query, Logger: newPipeLogger(ev)}) {
+	for row, err := range extract.Rows(ctx, c, extract.Options{Query: query, All: o.export.AllRows, Logger: newPipeLogger(ev)}) {
 		if err != nil {
 			runErr = err
 			break

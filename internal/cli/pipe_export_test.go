@@ -52,7 +52,7 @@ func TestPipeExportPartitions(t *testing.T) {
 		}
 	}
 	want := []arrow.DataType{arrow.BinaryTypes.String, arrow.BinaryTypes.String, arrow.FixedWidthTypes.Date32,
-		arrow.FixedWidthTypes.Boolean, &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}}
+		arrow.FixedWidthTypes.Boolean, &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}}
 	for i, s := range schemas {
 		if !s.Equal(schemas[0]) {
 			t.Errorf("partition %d schema %v differs from %v", i, s, schemas[0])

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .datasource import SalesforceBatchDataSource, SfbatchCommitMessage, SfbatchDataSource, SfbatchWriteError
 from .options import OptionError
+from .reader import SfbatchReadError, commit_since
 from .results import RESULT_COLUMNS, read_summary
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SalesforceBatchDataSource", "SfbatchDataSource", "SfbatchCommitMessage", "SfbatchWriteError",
     "OptionError", "RESULT_COLUMNS", "read_summary", "write_with_results",
+    "SfbatchReadError", "commit_since",
 ]
 
 

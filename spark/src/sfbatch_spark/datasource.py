@@ -33,7 +33,7 @@ import pyarrow as pa
 from pyspark.sql.types import ArrayType, MapType, StructType
 
 from . import options as opt
-from . import process, results
+from . import process, reader, results, stream
 from .binary import find_binary
 from .login import LoginError, Session, child_env, login
 
@@ -93,8 +93,17 @@ class SfbatchDataSource(DataSource):
     def name(cls) -> str:
         return "sfbatch"
 
-    def schema(self) -> str:
+    def schema(self) -> Any:
+        # Reads (spark.read): the schema from describe (reader.py); writes take the DataFrame's.
+        if reader.is_read(self.options):
+            return reader.read_schema(dict(self.options))
         return "*"
+
+    def reader(self, schema: StructType) -> "reader.SfbatchReader":
+        return reader.SfbatchReader.prepare(dict(self.options), schema)
+
+    def streamWriter(self, schema: StructType, overwrite: bool) -> "stream.SfbatchStreamWriter":
+        return stream.SfbatchStreamWriter.prepare(dict(self.options), schema)
 
     def writer(self, schema: StructType, overwrite: bool) -> "SfbatchWriter":
         if overwrite:
