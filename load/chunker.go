@@ -38,7 +38,7 @@ func newChunker(r *run, api API, pass int) (*chunker, error) {
 func (k *chunker) add(p prow) (full *chunk, reject *RowError, err error) {
 	b, size, err := k.enc.encode(p.vals)
 	if err != nil {
-		return nil, &RowError{StatusCode: "SFBATCH_INVALID_VALUE", Message: err.Error()}, nil
+		return nil, &RowError{StatusCode: StatusInvalidRow, Message: err.Error()}, nil
 	}
 	if msg := tooLarge(k.api, k.lim, k.hdrSize, size); msg != "" {
 		return nil, &RowError{StatusCode: StatusRowTooLarge, Message: msg}, nil

@@ -36,8 +36,8 @@ const (
 )
 
 // StatusInvalidValue is the code of a row that pipe failed itself, unsent, because one of its
-// cells has no Salesforce form (load.ErrValue).
-const StatusInvalidValue = "SFBATCH_INVALID_VALUE"
+// cells has no Salesforce form (load.ErrValue): the one input rule's load.StatusInvalidRow.
+const StatusInvalidValue = load.StatusInvalidRow
 
 // pipeOptions are the flags of sfbatch pipe.
 type pipeOptions struct {
@@ -89,7 +89,7 @@ commands' flags and meaning.
 Stream formats (--format, the same on standard input and standard output):
   arrow  an Arrow IPC stream (default). Column types: utf8, large_utf8,
          string_view; int8..int64, uint8..uint64; float16, float32, float64
-         (NaN and infinity fail their row, SFBATCH_INVALID_VALUE); decimal128,
+         (NaN and infinity fail their row, SFBATCH_INVALID_ROW); decimal128,
          decimal256; bool; date32, date64 (YYYY-MM-DD); timestamp of any unit,
          sent as UTC (a timestamp without a zone is read in --time-zone); time32,
          time64; binary, large_binary, fixed_size_binary (sent base64). Nested
