@@ -59,6 +59,12 @@ func (b *bulk2Runner) send(ctx context.Context, c *chunk) (job *salesforce.Inges
 		AssignmentRuleID:    cfg.AssignmentRuleID,
 	}
 	tmpl := jobTemplate{jobType: "V2Ingest", object: cfg.Object, operation: string(cfg.Operation)}
+	// Recorded before the request: a load killed before it records the job leaves this
+	// placeholder open, and its resume may then claim the job (see resumeOrphans).
+	intent := fmt.Sprintf("%s%s-%d", creatingPrefix, r.tag, r.creates.Add(1))
+	if err := r.journal.creating(ctx, intent, Bulk2); err != nil {
+		return nil, false, err
+	}
 	id, err := r.createJob(ctx, tmpl, func(ctx context.Context) (string, error) {
 		j, err := api.CreateIngestJob(ctx, req)
 		if err != nil {
@@ -71,6 +77,11 @@ func (b *bulk2Runner) send(ctx context.Context, c *chunk) (job *salesforce.Inges
 		return err
 	})
 	if err != nil {
+		if notApplied(err) { // no job was made; one a lost answer made is resolved by resolveOrphans
+			if jerr := r.journal.creatingDone(ctx, intent); jerr != nil {
+				return nil, false, jerr
+			}
+		}
 		return nil, false, fmt.Errorf("create Bulk API 2.0 %s job on %s: %w", cfg.Operation, cfg.Object, err)
 	}
 	c.jobID = id
@@ -78,6 +89,9 @@ func (b *bulk2Runner) send(ctx context.Context, c *chunk) (job *salesforce.Inges
 	c.job = r.addJob(JobInfo{API: Bulk2, JobID: id, Batch: c.index, Pass: c.pass, Rows: len(c.rows), Bytes: c.bytes, State: job.State})
 	r.logger("job", id, "rows", len(c.rows), "pass", c.pass).Debug("load: Bulk API 2.0 job created")
 	if err := r.journal.recordStep(ctx, c, jobstore.JobCreated, ""); err != nil {
+		return nil, false, err
+	}
+	if err := r.journal.creatingDone(ctx, intent); err != nil {
 		return nil, false, err
 	}
 	c.sent = true

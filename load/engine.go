@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sfbatch/sfbatch/salesforce"
@@ -88,6 +89,7 @@ type run struct {
 	types   map[string]string // field name (lower case) -> describe type, when described
 	check   *checker          // row checks of the preflight, when described
 	tag     string            // distinguishes this Load call's made-up journal ids
+	creates atomic.Int64      // numbers the job create requests' journal placeholders
 	resume  *resumeState      // Options.Resume: what the interrupted run left
 	journal stepJournal       // Options.Journal, or noJournal
 	lost    []lostCreate      // create requests whose answers were lost (guarded by mu)

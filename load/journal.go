@@ -70,6 +70,12 @@ type stepJournal interface {
 	// resumable reports whether a job left running can be collected by a resumed load, so
 	// that only jobs that provably processed nothing need to be aborted.
 	resumable() bool
+	// creating records, before a job create request is sent, that one is about to be (under
+	// the placeholder id, see creatingPrefix); creatingDone records that its answer arrived.
+	// A resumed load counts the requests a killed load left without an answer, to know how
+	// many unrecorded Open jobs it may claim as its own.
+	creating(ctx context.Context, id string, api API) error
+	creatingDone(ctx context.Context, id string) error
 }
 
 // newStepJournal returns the journal of a load: Options.Journal when set, else noJournal.
@@ -89,6 +95,8 @@ func (noJournal) batchAdded(context.Context, *chunk, string) error              
 func (noJournal) finished(context.Context, *chunk) error                              { return nil }
 func (noJournal) aborted(context.Context, string) error                               { return nil }
 func (noJournal) resumable() bool                                                     { return false }
+func (noJournal) creating(context.Context, string, API) error                         { return nil }
+func (noJournal) creatingDone(context.Context, string) error                          { return nil }
 
 // storeJournal records a load's steps in Options.Journal under Options.RunID.
 type storeJournal struct {
@@ -164,6 +172,23 @@ func (s *storeJournal) batchAdded(ctx context.Context, c *chunk, pending string)
 	return nil
 }
 
+func (s *storeJournal) creating(ctx context.Context, id string, api API) error {
+	err := s.j.RecordJob(context.WithoutCancel(ctx), jobstore.JobRecord{RunID: s.runID, JobID: id, API: journalAPI(api), State: jobstore.JobCreated})
+	if err != nil {
+		return fmt.Errorf("journal: job create request %s: %w", id, err)
+	}
+	return nil
+}
+
+// creatingDone marks the placeholder final: the job it stood for, if any, is recorded under
+// its own id or was never made.
+func (s *storeJournal) creatingDone(ctx context.Context, id string) error {
+	if err := s.j.UpdateJobState(context.WithoutCancel(ctx), s.runID, id, jobstore.JobAborted); err != nil {
+		return fmt.Errorf("journal: job create request %s answered: %w", id, err)
+	}
+	return nil
+}
+
 func (s *storeJournal) aborted(ctx context.Context, jobID string) error {
 	return s.j.UpdateJobState(ctx, s.runID, jobID, jobstore.JobAborted)
 }
@@ -214,6 +239,10 @@ func (c *chunk) rowSeq() (first, last int64, seq []jobstore.Range) {
 	}
 	return first, last, seq
 }
+
+// creatingPrefix starts the placeholder job id recorded while a job create request is
+// unanswered (it holds no rows).
+const creatingPrefix = "creating-"
 
 // pendingPrefix starts the placeholder batch id of a Bulk API 1.0 batch being added.
 const pendingPrefix = "pending-"

@@ -66,10 +66,13 @@ func (r *run) prepareResume(ctx context.Context) error {
 		return fmt.Errorf("load: resume run %s: %w", id, err)
 	}
 	rs := &resumeState{done: done, slots: make(map[int64]resumeSlot)}
+	jobs, intents := splitIntents(jobs)
 	if r.cfg.API == Auto && len(jobs) > 0 {
 		r.cfg.API = apiOfJournal(jobs[0].API) // keep the API the interrupted load chose
 	}
-	r.resumeOrphans(ctx, run, jobs)
+	if err := r.resumeOrphans(ctx, run, jobs, intents); err != nil {
+		return err
+	}
 	seenBulk1 := map[string]bool{}
 	if err := r.resolvePending(ctx, jobs); err != nil {
 		return err
@@ -150,14 +153,53 @@ func (r *run) prepareResume(ctx context.Context) error {
 // creating may have been created.
 const resumeOrphanSlack = time.Minute
 
-// resumeOrphans finds a job the interrupted run created but never recorded (it died between
-// the create request and the journal write): an Open job of the run's type, object and
-// operation, created while the run was alive and not in its journal. One such job received no
-// data and is aborted; several cannot be told apart from other clients' jobs and are left
-// alone, their ids in Summary.UnclaimedJobs.
-func (r *run) resumeOrphans(ctx context.Context, run jobstore.Run, jobs []jobstore.JobRecord) {
+// splitIntents separates the placeholders of job create requests (creatingPrefix) from the
+// journal's jobs.
+func splitIntents(all []jobstore.JobRecord) (jobs, intents []jobstore.JobRecord) {
+	for _, rec := range all {
+		if strings.HasPrefix(rec.JobID, creatingPrefix) {
+			intents = append(intents, rec)
+		} else {
+			jobs = append(jobs, rec)
+		}
+	}
+	return jobs, intents
+}
+
+// resumeOrphans finds the jobs the interrupted run created but never recorded (it died
+// between a create request and the journal write): Open jobs of the run's type, object and
+// operation, created while the run was alive and not in its journal. Such a job received no
+// data the run recorded, and an Open Bulk API 2.0 job processes nothing: they are aborted
+// when there are no more of them than create requests the run left unanswered (placeholders
+// still open in intents); a journal without placeholders (written before they were
+// recorded, or by Bulk API 1.0) allows one. More cannot be told apart from other clients'
+// jobs and are left alone, their ids in Summary.UnclaimedJobs. The unanswered placeholders
+// are then closed.
+func (r *run) resumeOrphans(ctx context.Context, run jobstore.Run, jobs, intents []jobstore.JobRecord) error {
+	claim := 1
+	var open []jobstore.JobRecord
+	if len(intents) > 0 {
+		for _, rec := range intents {
+			if !rec.State.Final() {
+				open = append(open, rec)
+			}
+		}
+		claim = len(open)
+	}
+	r.claimOrphans(ctx, run, append(jobs, intents...), claim)
+	for _, rec := range open {
+		if err := r.cfg.Journal.UpdateJobState(ctx, r.cfg.RunID, rec.JobID, jobstore.JobAborted); err != nil {
+			return fmt.Errorf("load: resume run %s: %w", r.cfg.RunID, err)
+		}
+	}
+	return nil
+}
+
+// claimOrphans aborts the unrecorded Open jobs of the interrupted run (see resumeOrphans)
+// when there are at most claim of them.
+func (r *run) claimOrphans(ctx context.Context, run jobstore.Run, jobs []jobstore.JobRecord, claim int) {
 	lister, ok := r.l.bulk2.(ingestJobLister)
-	if !ok || r.l.bulk2 == nil {
+	if !ok || r.l.bulk2 == nil || claim == 0 {
 		return
 	}
 	jobType := map[API]string{Bulk2: "V2Ingest", Bulk1: "Classic"}[r.cfg.API]
@@ -176,7 +218,7 @@ func (r *run) resumeOrphans(ctx context.Context, run jobstore.Run, jobs []jobsto
 	var found []string
 	for j, err := range lister.ListIngestJobs(ctx) {
 		if err != nil {
-			r.cfg.Logger.Warn("load: resume: cannot list jobs to find one the interrupted run did not record", "err", err)
+			r.cfg.Logger.Warn("load: resume: cannot list jobs to find those the interrupted run did not record", "err", err)
 			return
 		}
 		if j.State != salesforce.JobStateOpen || known[j.ID] || (j.JobType != "" && j.JobType != jobType) ||
@@ -189,24 +231,26 @@ func (r *run) resumeOrphans(ctx context.Context, run jobstore.Run, jobs []jobsto
 		}
 		found = append(found, j.ID)
 	}
-	if len(found) != 1 {
+	if len(found) > claim {
 		for _, id := range found {
 			r.unclaimed(id)
 		}
 		return
 	}
-	var err error
-	if jobType == "Classic" {
-		_, err = r.l.bulk1.AbortJob(ctx, found[0])
-	} else {
-		_, err = r.l.bulk2.AbortIngestJob(ctx, found[0])
+	for _, id := range found {
+		var err error
+		if jobType == "Classic" {
+			_, err = r.l.bulk1.AbortJob(ctx, id)
+		} else {
+			_, err = r.l.bulk2.AbortIngestJob(ctx, id)
+		}
+		if err != nil {
+			r.cfg.Logger.Warn("load: resume: could not abort a job the interrupted run created", "job", id, "err", err)
+			r.unclaimed(id)
+			continue
+		}
+		r.cfg.Logger.Info("load: resume: aborted an empty job the interrupted run created but did not record", "job", id)
 	}
-	if err != nil {
-		r.cfg.Logger.Warn("load: resume: could not abort a job the interrupted run created", "job", found[0], "err", err)
-		r.unclaimed(found[0])
-		return
-	}
-	r.cfg.Logger.Info("load: resume: aborted an empty job the interrupted run created but did not record", "job", found[0])
 }
 
 // resolvePending settles Bulk API 1.0 batches recorded under a placeholder id: the load was

@@ -4,13 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/load"
+	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/salesforcetest"
 )
 
 var errCrashed = errors.New("process killed")
@@ -57,6 +63,10 @@ func (j *crashJournal) RecordJob(ctx context.Context, r jobstore.JobRecord) erro
 	st := r.State
 	if st == "" {
 		st = jobstore.JobCreated
+	}
+	if strings.HasPrefix(r.JobID, "creating-") {
+		// A create request's placeholder: the n-th job created is the n-th real one.
+		return j.Store.RecordJob(ctx, r)
 	}
 	return j.after(st, j.Store.RecordJob(ctx, r))
 }
@@ -214,7 +224,7 @@ func TestEmulatorResumeAfterCrash(t *testing.T) {
 				all, _ := store.Jobs(t.Context(), "r1")
 				aborted := 0
 				for _, j := range all {
-					if j.State == jobstore.JobAborted {
+					if j.State == jobstore.JobAborted && !strings.HasPrefix(j.JobID, "creating-") {
 						aborted++
 					}
 				}
@@ -248,4 +258,120 @@ func TestEmulatorResumeAfterCrash(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEmulatorResumeAbortsJobsCreatedUnrecorded kills a load (Concurrency 4) while three job
+// create requests have reached Salesforce but their answers have not come back, as kill -9
+// does to requests on their way: three Open jobs the journal never recorded. The resume
+// aborts every one of them (the run left three create requests unanswered), and every row
+// succeeds once.
+func TestEmulatorResumeAbortsJobsCreatedUnrecorded(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t)
+	held := &heldCreates{base: srv.Client().Transport, want: 3}
+	hc := *srv.Client()
+	hc.Transport = held
+	c, err := salesforce.New(srv.URL(), salesforce.WithHTTPClient(&hc), salesforce.WithTokenSource(sessionTokens{srv}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 400
+	rows := emuContacts(n, "U")
+	dir := t.TempDir()
+	store, err := jobstore.Open(t.Context(), filepath.Join(dir, "run.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.CreateRun(t.Context(), jobstore.Run{ID: "r1", Object: "Contact", Operation: "insert"}); err != nil {
+		t.Fatal(err)
+	}
+	opts := quick(load.Options{Object: "Contact", API: load.Bulk2, BatchSize: 50, Concurrency: 4, Preflight: load.PreflightOff, RunID: "r1"})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	cj := &crashJournal{Store: store, at: jobstore.JobClosed, nth: 1, cancel: cancel}
+	files, err := load.CSVSinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := opts
+	first.Journal = cj
+	if _, err := load.New(c).Load(ctx, src(emuHeader, rows), &crashSink{files, cj}, first); err == nil || !cj.dead() {
+		t.Fatalf("first run: err %v, crashed %v", err, cj.dead())
+	}
+	// A new process: a client whose requests all get their answers.
+	c, err = salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithTokenSource(sessionTokens{srv}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := 0
+	for j, err := range c.Bulk2.ListIngestJobs(t.Context()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State == salesforce.JobStateOpen {
+			open++
+		}
+	}
+	if open != 3 || held.n.Load() != 3 {
+		t.Fatalf("the crash left %d Open jobs, %d create answers withheld; want 3", open, held.n.Load())
+	}
+
+	files, err = load.ResumeCSVSinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := opts
+	again.Journal, again.Resume = store, true
+	sum, err := load.New(c).Load(t.Context(), src(emuHeader, rows), files, again)
+	if cerr := files.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	if len(sum.UnclaimedJobs) != 0 {
+		t.Errorf("unclaimed jobs: %v", sum.UnclaimedJobs)
+	}
+	checkFaultResults(t, c, dir, n, "U", false)
+	got := readResults(t, dir)
+	for i := int64(1); i <= n; i++ {
+		if got[i][0] != "succeeded" {
+			t.Errorf("row %d: %v", i, got[i])
+		}
+	}
+	checkNoOpenJobs(t, c)
+	if jobs, _ := store.OpenJobs(t.Context(), "r1"); len(jobs) != 0 {
+		t.Errorf("jobs still open in the journal: %+v", jobs)
+	}
+}
+
+// heldCreates lets the first Bulk API 2.0 job create through; the next ones reach the server
+// but their answers are withheld until the request is cancelled, as for a process killed
+// while they were on their way. A job close waits until want answers are withheld.
+type heldCreates struct {
+	base  http.RoundTripper
+	want  int64
+	first atomic.Bool
+	n     atomic.Int64
+}
+
+func (h *heldCreates) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPatch {
+		for end := time.Now().Add(10 * time.Second); h.n.Load() < h.want && time.Now().Before(end); {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	create := req.Method == http.MethodPost && strings.HasSuffix(strings.TrimSuffix(req.URL.Path, "/"), "/jobs/ingest")
+	if !create || h.first.CompareAndSwap(false, true) {
+		return h.base.RoundTrip(req)
+	}
+	resp, err := h.base.RoundTrip(req.WithContext(context.WithoutCancel(req.Context())))
+	if err != nil {
+		return nil, err
+	}
+	resp.Body.Close()
+	h.n.Add(1)
+	<-req.Context().Done()
+	return nil, req.Context().Err()
 }

@@ -464,7 +464,8 @@ type timeline struct {
 
 // job returns the timeline entry of a job or batch, adding it (nil past MaxJobs).
 func (tl *timeline) job(id, batch, api string) *Job {
-	if id == "" {
+	if id == "" || strings.HasPrefix(id, "creating-") {
+		// No job, or the load's placeholder for a job create request (not a job).
 		return nil
 	}
 	k := jobKey(id, batch)
