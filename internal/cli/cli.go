@@ -21,6 +21,9 @@ const (
 	ExitAuth       = 4 // authentication failed, nothing sent
 	// ExitUnreachable: the org could not be reached (network, DNS, TLS), nothing sent.
 	ExitUnreachable = 5
+	// ExitWaitTimeout: --wait ran out; jobs already processing were left running and
+	// --resume DIR continues the run.
+	ExitWaitTimeout = 6
 	ExitCancelled   = 130
 )
 

@@ -117,7 +117,7 @@ func exitName(code int) string {
 		return "AuthError"
 	case ExitUnreachable:
 		return "OrgUnreachableError"
-	case 6:
+	case ExitWaitTimeout:
 		return "WaitTimeoutError"
 	case ExitCancelled:
 		return "InterruptedError"

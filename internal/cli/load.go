@@ -134,7 +134,8 @@ unless --resume or --force.
 Exit status: 0 when every row succeeded, 3 when some rows failed or were not
 processed, 2 for usage and input errors (nothing sent), 4 for authentication
 errors and 5 for an org that cannot be reached (nothing sent, every row not
-processed), 130 when cancelled. Ctrl-C aborts jobs that have not started
+processed), 6 when --wait ran out (jobs left running; --resume
+continues), 130 when cancelled. Ctrl-C aborts jobs that have not started
 (keep them with --leave-jobs), and still writes an outcome for every row.`,
 			Example: lc.ex,
 			Args:    cobra.MaximumNArgs(1),
@@ -205,7 +206,7 @@ func bindLoadFlags(cmd *cobra.Command, o *loadOptions) {
 		f.BoolVar(&o.HardDelete, "hard-delete", false, "delete permanently, bypassing the recycle bin (same as sfbatch hard-delete; the sf CLI's --hard-delete)")
 	}
 	f.BoolVar(&o.LeaveJobs, "leave-jobs", false, "on failure or Ctrl-C leave open jobs running instead of aborting them")
-	f.Var((*minutes)(&o.Wait), "wait", "give up (and abort open jobs) after this long: minutes as in the sf CLI (30) or a duration (1h30m); default: wait for every job")
+	f.Var((*minutes)(&o.Wait), "wait", "stop waiting after this long (minutes as in the sf CLI, 30, or a duration, 1h30m): jobs already processing are left running, the command that continues (--resume) is printed, exit 6; default: wait for every job")
 	f.BoolVar(&o.NoPreflight, "no-preflight", false, "skip the describe-based input check")
 	f.StringVar(&o.Resume, "resume", "", "resume the interrupted run whose run folder is DIR: same command, same input")
 	f.BoolVar(&o.Force, "force", false, "with -o DIR: overwrite an earlier run in DIR")
@@ -749,6 +750,10 @@ func loadExit(sum *load.Summary, loadErr error, out *loadOutcome) (int, error) {
 		return ExitUsage, loadErr
 	case errors.As(loadErr, &pe):
 		return ExitUsage, loadErr
+	case errors.Is(loadErr, context.DeadlineExceeded):
+		// --wait ran out: jobs Salesforce is processing are left running (their rows are
+		// unknown until --resume collects them); jobs it never started were aborted.
+		return ExitWaitTimeout, fmt.Errorf("--wait ran out; jobs already processing were left running and --resume collects them: %w", loadErr)
 	case errors.Is(loadErr, context.Canceled):
 		return ExitCancelled, loadErr
 	case load.OrgUnusable(loadErr) && nothingSent(sum, loadErr):
