@@ -72,19 +72,7 @@ func (h *Handler) sobjects(w http.ResponseWriter, q *request) {
 		case http.MethodPatch, http.MethodPost:
 			h.upsertOne(w, q, ob, f, p[2])
 		case http.MethodDelete:
-			ids, err := h.matchExternalID(q, ob, f, p[2])
-			if err != nil {
-				writeOrgError(w, err)
-				return
-			}
-			switch len(ids) {
-			case 0:
-				notFound(w)
-			case 1:
-				h.deleteOne(w, q, ob, ids[0])
-			default:
-				h.multipleChoices(w, q, ob, ids)
-			}
+			h.withExternalID(w, q, ob, f, p[2], func(id string) { h.deleteOne(w, q, ob, id) })
 		default:
 			allow(w, m, http.MethodGet, http.MethodPatch, http.MethodDelete)
 		}
@@ -297,6 +285,12 @@ func (h *Handler) multipleChoices(w http.ResponseWriter, q *request, ob *org.Obj
 }
 
 func (h *Handler) getByExternalID(w http.ResponseWriter, q *request, ob *org.Object, f *org.Field, value string) {
+	h.withExternalID(w, q, ob, f, value, func(id string) { h.getOne(w, q, ob, id) })
+}
+
+// withExternalID finds the record whose external id field f holds value and calls one with
+// its id; no match is 404 NOT_FOUND, several are 300 with their URLs, as Salesforce answers.
+func (h *Handler) withExternalID(w http.ResponseWriter, q *request, ob *org.Object, f *org.Field, value string, one func(id string)) {
 	ids, err := h.matchExternalID(q, ob, f, value)
 	if err != nil {
 		writeOrgError(w, err)
@@ -306,7 +300,7 @@ func (h *Handler) getByExternalID(w http.ResponseWriter, q *request, ob *org.Obj
 	case 0:
 		notFound(w)
 	case 1:
-		h.getOne(w, q, ob, ids[0])
+		one(ids[0])
 	default:
 		h.multipleChoices(w, q, ob, ids)
 	}
