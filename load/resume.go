@@ -527,8 +527,10 @@ func (b *bulk2Runner) resume(ctx context.Context, c *chunk) error {
 	c.job = r.addJob(JobInfo{API: Bulk2, JobID: id, Batch: -1, Pass: c.pass, Rows: len(c.rows), Bytes: c.bytes, State: job.State})
 	if job.State == salesforce.JobStateOpen {
 		// The journal says the upload completed: closing the job lets Salesforce process it.
-		if job, err = api.CloseIngestJob(ctx, id); err != nil {
-			return fmt.Errorf("close Bulk API 2.0 job %s: %w", id, err)
+		// A close the interrupted process had in flight may land after the read above; close
+		// reads the job again when Salesforce says it is no longer Open.
+		if job, err = b.close(ctx, id); err != nil {
+			return err
 		}
 		if err := r.journal.recordStep(ctx, c, jobstore.JobClosed, ""); err != nil {
 			return err
