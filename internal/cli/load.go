@@ -1202,8 +1202,11 @@ func resumeCommand(cmd *cobra.Command, o *loadOptions) string {
 	parts := []string{cmd.CommandPath()}
 	cmd.Flags().Visit(func(f *pflag.Flag) {
 		name := f.Name
-		if name == "output-dir" || name == "resume" || strings.Contains(name, "token") || strings.Contains(name, "password") ||
-			strings.Contains(name, "secret") || strings.Contains(name, "key") {
+		// The input goes last as the FILE argument, so --file is left out (both would be
+		// refused as naming the input twice); a key file's path is not a secret and the
+		// resume needs it.
+		if name == "output-dir" || name == "resume" || name == "force" || name == "file" ||
+			strings.Contains(name, "token") || strings.Contains(name, "password") || strings.Contains(name, "secret") {
 			return
 		}
 		if sv, ok := f.Value.(pflag.SliceValue); ok {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -111,4 +112,84 @@ func TestLoadResume(t *testing.T) {
 	if _, _, err := run(o); err == nil || !strings.Contains(err.Error(), "already completed") {
 		t.Errorf("resume of a completed run: %v", err)
 	}
+}
+
+// TestResumeCommandParses: the printed resume command names the input once (as the FILE
+// argument, whichever way it was given), keeps flags the resume needs (a JWT key file's path),
+// leaves out secrets, -o and --force, and is accepted by the command's own flag parser.
+func TestResumeCommandParses(t *testing.T) {
+	ios := &IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}
+	cmd := newLoadCmds(ios)[0]
+	args := []string{"-s", "Contact", "-f", "/data/in put.csv", "-o", "/runs/r1", "--force",
+		"--jwt-key-file", "/keys/server.key", "--client-id", "app", "--access-token", "00Dx!secret"}
+	if cmd.Flags().Lookup("access-token") == nil {
+		args = args[:len(args)-2]
+	}
+	if err := cmd.ParseFlags(args); err != nil {
+		t.Fatal(err)
+	}
+	o := &loadOptions{input: "/data/in put.csv"}
+	got := resumeCommand(cmd, o)
+	if strings.Count(got, "in put.csv") != 1 || strings.Contains(got, "--file") {
+		t.Errorf("input not named exactly once as the FILE argument: %s", got)
+	}
+	for _, want := range []string{"--jwt-key-file=", "--client-id=app", "--sobject=Contact"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("resume command lacks %s: %s", want, got)
+		}
+	}
+	for _, bad := range []string{"secret", "/runs/r1", "--force", "--output-dir"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("resume command holds %q: %s", bad, got)
+		}
+	}
+	again := newLoadCmds(ios)[0]
+	words := shellWords(t, got)
+	if err := again.ParseFlags(words[len(strings.Fields(cmd.CommandPath())):]); err != nil {
+		t.Fatalf("printed command %q does not parse: %v", got, err)
+	}
+	if rest := again.Flags().Args(); len(rest) != 1 || rest[0] != "/data/in put.csv" {
+		t.Errorf("printed command's arguments %q", rest)
+	}
+	if f := again.Flags().Lookup("file"); f != nil && f.Changed {
+		t.Errorf("printed command sets --file as well as the FILE argument")
+	}
+}
+
+// shellWords splits a command line quoted by shellQuote (single quotes, '\” for a quote).
+func shellWords(t *testing.T, s string) []string {
+	t.Helper()
+	var words []string
+	var cur strings.Builder
+	inQuote, has := false, false
+	for i := 0; i < len(s); i++ {
+		switch ch := s[i]; {
+		case inQuote && ch == '\'':
+			inQuote = false
+		case inQuote:
+			cur.WriteByte(ch)
+		case ch == '\'':
+			inQuote, has = true, true
+		case ch == '\\' && i+1 < len(s):
+			i++
+			cur.WriteByte(s[i])
+			has = true
+		case ch == ' ':
+			if has {
+				words = append(words, cur.String())
+				cur.Reset()
+				has = false
+			}
+		default:
+			cur.WriteByte(ch)
+			has = true
+		}
+	}
+	if inQuote {
+		t.Fatalf("unterminated quote in %q", s)
+	}
+	if has {
+		words = append(words, cur.String())
+	}
+	return words
 }
