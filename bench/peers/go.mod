@@ -1,6 +1,6 @@
 module github.com/sfbatch/sfbatch/bench/peers
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/forcedotcom/go-soql v0.0.0-20240507183026-011ceab61b9e // indirect
