@@ -1,0 +1,503 @@
+// Command peerbench times sfbatch beside its peers on one machine: each contender loads the
+// same CSV of N Contacts into a fresh `sfbatch emulator`, contenders interleaved, with the
+// emulator and the client pinned to one core each (taskset) or unpinned, on a quiet machine or
+// a busy one (one CPU hog running beside the pair). It prints wall time, client CPU, peak RSS
+// and the emulator's CPU side by side, with ratios to sfbatch within the same run, and checks
+// that every contender put every row in the org and learned every row's outcome.
+//
+// bench/peers/run builds the contenders and calls this; see bench/peers/README.md.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// Realistic profile model of `sfbatch emulator --profile realistic` (emulator/bulk
+// DefaultRealistic): Salesforce splits a Bulk API 2.0 job into batches of recordsPerBatch,
+// each costs batchStart plus perRecord per record, at most concurrentBatches at a time.
+const (
+	recordsPerBatch   = 10000
+	batchStart        = 500 * time.Millisecond
+	perRecord         = 50 * time.Microsecond
+	concurrentBatches = 10
+)
+
+type contender struct {
+	name string
+	argv func(file string) []string
+}
+
+type config struct {
+	rows      int
+	reps      int
+	profile   string
+	pinnings  []string
+	loads     []string
+	work      string
+	sfbatch   string
+	peersBin  string
+	node      string
+	python    string
+	only      []string
+	timeout   time.Duration
+	jsonOut   string
+	keepInput bool
+}
+
+type emulatorInfo struct {
+	InstanceURL   string `json:"instance_url"`
+	LoginURL      string `json:"login_url"`
+	Username      string `json:"username"`
+	Password      string `json:"password"`
+	SecurityToken string `json:"security_token"`
+	AccessToken   string `json:"access_token"`
+	ClientID      string `json:"client_id"`
+	ClientSecret  string `json:"client_secret"`
+	CACertFile    string `json:"ca_cert_file"`
+}
+
+// result is one contender's run.
+type result struct {
+	Contender string        `json:"contender"`
+	Pinning   string        `json:"pinning"`
+	Load      string        `json:"load"`
+	Rep       int           `json:"rep"`
+	Wall      time.Duration `json:"wall_ns"`
+	ClientCPU time.Duration `json:"client_cpu_ns"`
+	RSSKB     int64         `json:"peak_rss_kb"`
+	EmuCPU    time.Duration `json:"emulator_cpu_ns"`
+	InOrg     int           `json:"rows_in_org"`
+	Err       string        `json:"error,omitempty"`
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "-hog" {
+		hog()
+		return
+	}
+	var c config
+	var pin, load, only string
+	flag.IntVar(&c.rows, "n", 100000, "rows to load")
+	flag.IntVar(&c.reps, "reps", 3, "runs of every contender in every setting")
+	flag.StringVar(&c.profile, "profile", "instant", "emulator processing profile: instant or realistic")
+	flag.StringVar(&pin, "pinning", "pinned,unpinned", "pinned (emulator on CPU 0, client on CPU 1) and/or unpinned")
+	flag.StringVar(&load, "load", "quiet,busy", "quiet and/or busy (one CPU hog beside the pair)")
+	flag.StringVar(&c.work, "work", "", "working directory (input file, run folders)")
+	flag.StringVar(&c.sfbatch, "sfbatch", "", "sfbatch binary")
+	flag.StringVar(&c.peersBin, "peers-bin", "", "directory holding the floor and gosf binaries")
+	flag.StringVar(&c.node, "node-dir", "", "directory with jsforce installed (bench/peers/node)")
+	flag.StringVar(&c.python, "python", "", "python with simple-salesforce and salesforce-bulk installed")
+	flag.StringVar(&only, "only", "", "comma-separated contenders to run (default all)")
+	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "longest one contender may run")
+	flag.StringVar(&c.jsonOut, "json", "", "also write every run as JSON lines to this file")
+	flag.Parse()
+	c.pinnings, c.loads = split(pin), split(load)
+	if only != "" {
+		c.only = split(only)
+	}
+	if err := run(context.Background(), c); err != nil {
+		fmt.Fprintln(os.Stderr, "peerbench:", err)
+		os.Exit(1)
+	}
+}
+
+func split(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// hog spins one CPU until killed.
+func hog() {
+	runtime.GOMAXPROCS(1)
+	x := 0
+	for {
+		x++
+	}
+}
+
+func contenders(c config) []contender {
+	all := []contender{
+		{"sfbatch", func(f string) []string {
+			return []string{c.sfbatch, "insert", "-s", "Contact", "-f", f, "--quiet", "-o", filepath.Join(c.work, "runs", fmt.Sprint(time.Now().UnixNano()))}
+		}},
+		{"floor", func(f string) []string { return []string{filepath.Join(c.peersBin, "floor"), "-file", f} }},
+		{"go-salesforce", func(f string) []string { return []string{filepath.Join(c.peersBin, "gosf"), "-file", f} }},
+		{"jsforce", func(f string) []string {
+			return []string{"node", filepath.Join(c.node, "jsforce-load.mjs"), "Contact", f}
+		}},
+		{"simple-salesforce", func(f string) []string {
+			return []string{c.python, filepath.Join(filepath.Dir(c.node), "python", "simple_salesforce_load.py"), "Contact", f}
+		}},
+		{"salesforce-bulk", func(f string) []string {
+			return []string{c.python, filepath.Join(filepath.Dir(c.node), "python", "salesforce_bulk_load.py"), "Contact", f}
+		}},
+	}
+	if c.only == nil {
+		return all
+	}
+	var out []contender
+	for _, k := range all {
+		if slices.Contains(c.only, k.name) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func run(ctx context.Context, c config) error {
+	if c.work == "" || c.sfbatch == "" {
+		return errors.New("-work and -sfbatch are required")
+	}
+	if err := os.MkdirAll(filepath.Join(c.work, "runs"), 0o755); err != nil {
+		return err
+	}
+	input := filepath.Join(c.work, fmt.Sprintf("contacts-%d.csv", c.rows))
+	if err := writeInput(input, c.rows); err != nil {
+		return err
+	}
+	st, _ := os.Stat(input)
+	fmt.Printf("peerbench: %d Contacts (%.0f MB, 10 columns), profile %s, %d run(s) each, %d CPUs, %s\n",
+		c.rows, float64(st.Size())/1e6, c.profile, c.reps, runtime.NumCPU(), loadavg())
+	if c.profile == "realistic" {
+		fmt.Printf("realistic profile's own floor: %.2f s (%d batches of %d records x (%v + %d x %v), %d at a time)\n",
+			profileFloor(c.rows).Seconds(), batches(c.rows), recordsPerBatch, batchStart, recordsPerBatch, perRecord, concurrentBatches)
+	}
+	var jsonOut io.Writer = io.Discard
+	if c.jsonOut != "" {
+		f, err := os.Create(c.jsonOut)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		jsonOut = f
+	}
+	ks := contenders(c)
+	var all []result
+	for rep := 0; rep < c.reps; rep++ {
+		for _, pin := range c.pinnings {
+			for _, ld := range c.loads {
+				var stop func()
+				if ld == "busy" {
+					var err error
+					if stop, err = startHog(); err != nil {
+						return err
+					}
+				}
+				// Interleave: rotate the order every repetition.
+				for i := range ks {
+					k := ks[(i+rep)%len(ks)]
+					r := runOne(ctx, c, k, input, pin, ld)
+					r.Rep = rep
+					all = append(all, r)
+					b, _ := json.Marshal(r)
+					fmt.Fprintln(jsonOut, string(b))
+					status := "ok"
+					if r.Err != "" {
+						status = r.Err
+					}
+					fmt.Fprintf(os.Stderr, "  %-8s %-5s run %d %-18s %6.2f s  cpu %6.2f s  rss %5d MB  %s\n",
+						pin, ld, rep+1, k.name, r.Wall.Seconds(), r.ClientCPU.Seconds(), r.RSSKB/1024, status)
+				}
+				if stop != nil {
+					stop()
+				}
+			}
+		}
+	}
+	printTables(os.Stdout, c, ks, all)
+	return nil
+}
+
+func batches(n int) int { return (n + recordsPerBatch - 1) / recordsPerBatch }
+
+// profileFloor is the realistic profile's modelled time for n rows, with nothing else costing.
+func profileFloor(n int) time.Duration {
+	rounds := (batches(n) + concurrentBatches - 1) / concurrentBatches
+	return time.Duration(rounds) * (batchStart + recordsPerBatch*perRecord)
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "load average unknown"
+	}
+	f := strings.Fields(string(b))
+	return "load average " + strings.Join(f[:3], " ")
+}
+
+// writeInput writes n Contacts of 10 columns (about 185 bytes a row) once per size.
+func writeInput(path string, n int) error {
+	if st, err := os.Stat(path); err == nil && st.Size() > 0 {
+		return nil
+	}
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	fmt.Fprintln(w, "FirstName,LastName,Email,Phone,Title,MobilePhone,MailingStreet,MailingCity,MailingPostalCode,Description")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(w, "First%d,Last%08d,contact%d@example.com,+1 415 555 %04d,Senior Engineer %d,+1 650 555 %04d,%d Market Street Suite %d,San Francisco,%05d,Loaded by the peer benchmark row %d of the input file\n",
+			i%1000, i, i, i%10000, i%50, i%9000, i%9999, i%300, 94000+i%999, i)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func startHog() (func(), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-hog")
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return func() { cmd.Process.Kill(); cmd.Wait() }, nil
+}
+
+func pinned(pin string, cpu int, argv []string) []string {
+	if pin != "pinned" {
+		return argv
+	}
+	return append([]string{"taskset", "-c", fmt.Sprint(cpu)}, argv...)
+}
+
+func runOne(ctx context.Context, c config, k contender, input, pin, ld string) (r result) {
+	r = result{Contender: k.name, Pinning: pin, Load: ld}
+	dir, err := os.MkdirTemp(c.work, "emu-")
+	if err != nil {
+		r.Err = err.Error()
+		return r
+	}
+	defer os.RemoveAll(dir)
+	emu, info, err := startEmulator(c, pin, dir)
+	if err != nil {
+		r.Err = "emulator: " + err.Error()
+		return r
+	}
+	defer func() {
+		emu.Process.Signal(os.Interrupt)
+		emu.Wait()
+		if ru, ok := emu.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			r.EmuCPU = cpuOf(ru)
+		}
+	}()
+	argv := pinned(pin, 1, k.argv(input))
+	cctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(),
+		"SF_LOGIN_URL="+info.LoginURL, "SF_INSTANCE_URL="+info.InstanceURL,
+		"SF_USERNAME="+info.Username, "SF_PASSWORD="+info.Password, "SF_SECURITY_TOKEN="+info.SecurityToken,
+		"SF_CLIENT_ID="+info.ClientID, "SF_CLIENT_SECRET="+info.ClientSecret, "SF_ACCESS_TOKEN="+info.AccessToken,
+		"SF_CA_CERT_FILE="+info.CACertFile, "SSL_CERT_FILE="+info.CACertFile,
+		"NODE_EXTRA_CA_CERTS="+info.CACertFile, "REQUESTS_CA_BUNDLE="+info.CACertFile,
+		"NODE_OPTIONS=--max-old-space-size=8192")
+	cmd.Dir = c.node
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	runErr := cmd.Run()
+	r.Wall = time.Since(start)
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			r.ClientCPU, r.RSSKB = cpuOf(ru), ru.Maxrss
+		}
+	}
+	if runErr != nil {
+		r.Err = fmt.Sprintf("%v: %s", runErr, lastLine(stderr.String()))
+	}
+	n, err := countContacts(ctx, info)
+	if err != nil && r.Err == "" {
+		r.Err = "count: " + err.Error()
+	}
+	r.InOrg = n
+	if r.Err == "" && n != c.rows {
+		r.Err = fmt.Sprintf("%d of %d rows in the org", n, c.rows)
+	}
+	return r
+}
+
+func cpuOf(ru *syscall.Rusage) time.Duration {
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	if len(s) > 160 {
+		s = s[:160] + "..."
+	}
+	return s
+}
+
+func startEmulator(c config, pin, dir string) (*exec.Cmd, emulatorInfo, error) {
+	argv := pinned(pin, 0, []string{c.sfbatch, "emulator", "--json", "--addr", "127.0.0.1:0", "--ca-cert-dir", dir, "--profile", c.profile})
+	cmd := exec.Command(argv[0], argv[1:]...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, emulatorInfo{}, err
+	}
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, emulatorInfo{}, err
+	}
+	line, err := bufio.NewReader(out).ReadBytes('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, emulatorInfo{}, fmt.Errorf("no connection details: %w", err)
+	}
+	go io.Copy(io.Discard, out)
+	var v struct {
+		Result emulatorInfo `json:"result"`
+	}
+	if err := json.Unmarshal(line, &v); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, emulatorInfo{}, err
+	}
+	return cmd, v.Result, nil
+}
+
+func countContacts(ctx context.Context, info emulatorInfo) (int, error) {
+	pem, err := os.ReadFile(info.CACertFile)
+	if err != nil {
+		return 0, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: time.Minute}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
+		info.InstanceURL+"/services/data/v62.0/query?q="+url.QueryEscape("SELECT COUNT() FROM Contact"), nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+info.AccessToken)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("count query: %s", resp.Status)
+	}
+	var v struct {
+		TotalSize int `json:"totalSize"`
+	}
+	return v.TotalSize, json.NewDecoder(resp.Body).Decode(&v)
+}
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func printTables(w io.Writer, c config, ks []contender, all []result) {
+	for _, pin := range c.pinnings {
+		for _, ld := range c.loads {
+			fmt.Fprintf(w, "\n%d rows, profile %s, %s, %s machine (median of %d; min-max)\n", c.rows, c.profile, pin, ld, c.reps)
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "contender\twall s\t÷ sfbatch\t÷ floor\tclient CPU s\tCPU us/row\tpeak RSS MB\temulator CPU s\tresult")
+			walls := map[string]time.Duration{}
+			for _, k := range ks {
+				if s := pick(all, k.name, pin, ld); len(s.walls) > 0 {
+					walls[k.name] = median(s.walls)
+				}
+			}
+			ratio := func(name, to string) string {
+				if w0, ok := walls[to]; ok && walls[name] > 0 {
+					return fmt.Sprintf("%.2f", walls[name].Seconds()/w0.Seconds())
+				}
+				return "-"
+			}
+			for _, k := range ks {
+				printRow(tw, c, k.name, pick(all, k.name, pin, ld), ratio(k.name, "sfbatch"), ratio(k.name, "floor"))
+			}
+			tw.Flush()
+			if c.profile == "realistic" {
+				pf := profileFloor(c.rows)
+				for _, name := range []string{"sfbatch", "floor"} {
+					if w0, ok := walls[name]; ok {
+						fmt.Fprintf(w, "%s ÷ the profile's floor (%.2f s): %.2f\n", name, pf.Seconds(), w0.Seconds()/pf.Seconds())
+					}
+				}
+			}
+		}
+	}
+}
+
+// sample is one contender's successful runs in one setting, and the failures' reasons.
+type sample struct {
+	walls, cpus, emus []time.Duration
+	rssKB             int64
+	errs              []string
+}
+
+func pick(all []result, name, pin, ld string) sample {
+	var s sample
+	for _, r := range all {
+		if r.Contender != name || r.Pinning != pin || r.Load != ld {
+			continue
+		}
+		if r.Err != "" {
+			s.errs = append(s.errs, r.Err)
+			continue
+		}
+		s.walls, s.cpus, s.emus = append(s.walls, r.Wall), append(s.cpus, r.ClientCPU), append(s.emus, r.EmuCPU)
+		s.rssKB = max(s.rssKB, r.RSSKB)
+	}
+	return s
+}
+
+func printRow(tw io.Writer, c config, name string, s sample, ratio, floor string) {
+	status := "ok"
+	if len(s.errs) > 0 {
+		status = fmt.Sprintf("%d failed: %s", len(s.errs), s.errs[0])
+	}
+	if len(s.walls) == 0 {
+		fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t%s\n", name, status)
+		return
+	}
+	cpu := median(s.cpus)
+	fmt.Fprintf(tw, "%s\t%.2f (%.2f-%.2f)\t%s\t%s\t%.2f\t%.2f\t%d\t%.2f\t%s\n", name,
+		median(s.walls).Seconds(), slices.Min(s.walls).Seconds(), slices.Max(s.walls).Seconds(), ratio, floor,
+		cpu.Seconds(), float64(cpu.Nanoseconds())/1e3/float64(c.rows), s.rssKB/1024, median(s.emus).Seconds(), status)
+}
