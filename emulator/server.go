@@ -57,6 +57,9 @@ type Config struct {
 	OrgID string
 	// OrgName is the organization name reported by login.
 	OrgName string
+	// CountOnly validates and counts inserted records without keeping them (see
+	// org.Options.CountOnly), for loads of tens of millions of rows. Not with DataFile.
+	CountOnly bool
 
 	// Users can log in; nil means DefaultUser(). The first is the default
 	// user (client credentials run as it unless an app says otherwise).
@@ -162,7 +165,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		schema = sc
 	}
-	o, err := org.New(org.Options{Schema: schema, DataFile: cfg.DataFile, Clock: cfg.Clock, Seed: cfg.Seed, OrgID: cfg.OrgID, OrgName: cfg.OrgName})
+	o, err := org.New(org.Options{Schema: schema, DataFile: cfg.DataFile, Clock: cfg.Clock, Seed: cfg.Seed, OrgID: cfg.OrgID, OrgName: cfg.OrgName, CountOnly: cfg.CountOnly})
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}

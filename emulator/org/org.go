@@ -2,6 +2,7 @@ package org
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -32,6 +33,13 @@ type Options struct {
 	OrgID string
 	// OrgName is the Organization record's Name; "" means DefaultOrgName.
 	OrgName string
+	// CountOnly makes the org validate inserts by API callers as usual (fields, types,
+	// required fields, unique values, references), answer them with a new id, and count them
+	// without keeping the record: Count and SELECT COUNT() without WHERE include them, every
+	// other query, get and update sees none. It lets a benchmark load tens of millions of
+	// rows without the emulator holding them. It cannot be combined with DataFile, and an
+	// all-or-none rollback does not uncount rows.
+	CountOnly bool
 }
 
 // Org is an emulated Salesforce org: schema, records, limits and faults.
@@ -47,6 +55,7 @@ type Org struct {
 	ids         idGen
 	defaultUser string
 	store       *sqliteStore // nil without a data file
+	countOnly   bool         // Options.CountOnly
 	settings    map[string]string
 
 	limits limits
@@ -63,6 +72,8 @@ type table struct {
 	other map[string]*record // records whose id idIndex does not hold
 	idx   []*index           // aligned with ob.indexed
 	seq   int                // records ever added, for auto numbers
+	// counted is the number of inserts accepted but not kept (Options.CountOnly).
+	counted int
 }
 
 // record is one row: values indexed by field position.
@@ -291,6 +302,9 @@ func New(opts Options) (*Org, error) {
 		return nil, fmt.Errorf("org: OrgID %q is not an organization id (00D...)", opts.OrgID)
 	}
 	o.limits.init(o.clock.Now())
+	if opts.CountOnly && opts.DataFile != "" {
+		return nil, errors.New("org: CountOnly keeps no records and cannot be combined with DataFile")
+	}
 	if opts.DataFile != "" {
 		st, err := openStore(opts.DataFile)
 		if err != nil {
@@ -310,6 +324,7 @@ func New(opts Options) (*Org, error) {
 		o.Close()
 		return nil, err
 	}
+	o.countOnly = opts.CountOnly // after the org's own records
 	return o, nil
 }
 
@@ -462,7 +477,7 @@ func (o *Org) Count(object string) int {
 			n++
 		}
 	}
-	return n
+	return n + t.counted
 }
 
 // objectForID returns the object an id belongs to, by key prefix.

@@ -218,6 +218,9 @@ func (o *Org) Run(ctx context.Context, q *soql.Query, includeDeleted bool) (*Res
 	}
 	if sel.count {
 		res.setCount(matched, sel.countField)
+		if sel.countField == nil && q.Where == nil && q.Limit == nil && q.Offset == nil {
+			res.TotalSize += t.counted // Options.CountOnly
+		}
 	} else {
 		res.fill(sel.fields, matched)
 	}

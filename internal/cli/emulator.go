@@ -29,6 +29,7 @@ type emulatorOptions struct {
 	JSON            bool
 	CACertDir       string
 	NoSOAPLogin     bool
+	CountOnly       bool
 	LogRequests     bool
 }
 
@@ -78,6 +79,7 @@ https://pkg.go.dev/github.com/sfbatch/sfbatch/emulator#hdr-Schema_files`,
 	f.Int64Var(&opts.Seed, "seed", 1, "seed for ids and injected faults")
 	f.BoolVar(&opts.JSON, "json", false, "print the connection details as one JSON line")
 	f.BoolVar(&opts.NoSOAPLogin, "soap-login-disabled", false, `turn the org's "Enable SOAP API login()" setting off, as in orgs created from Winter '26 on (login() at API 65.0 and later is refused regardless)`)
+	f.BoolVar(&opts.CountOnly, "count-only", false, "validate and count inserted records without keeping them (SELECT COUNT() sees them, nothing else does): for benchmarks of tens of millions of rows; not with --data")
 	f.StringVar(&opts.CACertDir, "ca-cert-dir", "", "directory to write emulator-ca.pem to (default: a temporary directory)")
 	f.BoolVar(&opts.LogRequests, "log-requests", false, "log one line per request (method, path, query, status) to standard error, to see what a client sends")
 	return cmd
@@ -94,6 +96,7 @@ func emulatorConfig(opts *emulatorOptions) (emulator.Config, error) {
 		Seed:            opts.Seed,
 
 		SOAPLoginDisabled: opts.NoSOAPLogin,
+		CountOnly:         opts.CountOnly,
 	}
 	switch opts.Profile {
 	case "", "instant":

@@ -60,7 +60,7 @@ type config struct {
 	only      []string
 	timeout   time.Duration
 	jsonOut   string
-	keepInput bool
+	countOnly bool
 }
 
 type emulatorInfo struct {
@@ -109,6 +109,7 @@ func main() {
 	flag.StringVar(&only, "only", "", "comma-separated contenders to run (default all)")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "longest one contender may run")
 	flag.StringVar(&c.jsonOut, "json", "", "also write every run as JSON lines to this file")
+	flag.BoolVar(&c.countOnly, "count-only", false, "run the emulator with --count-only (validates and counts rows without keeping them), for memory runs of 10M rows")
 	flag.Parse()
 	c.pinnings, c.loads = split(pin), split(load)
 	if only != "" {
@@ -365,7 +366,11 @@ func lastLine(s string) string {
 }
 
 func startEmulator(c config, pin, dir string) (*exec.Cmd, emulatorInfo, error) {
-	argv := pinned(pin, 0, []string{c.sfbatch, "emulator", "--json", "--addr", "127.0.0.1:0", "--ca-cert-dir", dir, "--profile", c.profile})
+	args := []string{c.sfbatch, "emulator", "--json", "--addr", "127.0.0.1:0", "--ca-cert-dir", dir, "--profile", c.profile}
+	if c.countOnly {
+		args = append(args, "--count-only")
+	}
+	argv := pinned(pin, 0, args)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
