@@ -136,6 +136,9 @@ func (r *run) matchInserted(ctx context.Context, c *chunk, why string, resend bo
 		case 0:
 			res := &RowResult{Outcome: NotProcessed, Values: p.vals, Error: &RowError{StatusCode: StatusAborted,
 				Message: why + "; no record created since the run started matches it " + by + ", so it was not saved"}}
+			if r.cfg.Settle {
+				c.leave = true // a resumed load sends it
+			}
 			if resend && c.pass < r.cfg.maxRetries {
 				c.markResolved(p.i)
 				m := c.rows[p.i]

@@ -464,11 +464,14 @@ func (r *run) findPending(ctx context.Context, c *chunk, rj *resumeJob) (done bo
 		return false, nil
 	}
 	if found == nil {
-		// Never added: the rows go again.
-		if err := r.cfg.Journal.UpdateBatchState(ctx, r.cfg.RunID, c.jobID, c.batchID, jobstore.JobAborted, "interrupted before it was added; rows sent again"); err != nil {
+		// Never added: the rows go again. Settling records nothing, so that a resumed load
+		// still sends them.
+		if r.cfg.Settle {
+			c.leave = true
+		} else if err := r.cfg.Journal.UpdateBatchState(ctx, r.cfg.RunID, c.jobID, c.batchID, jobstore.JobAborted, "interrupted before it was added; rows sent again"); err != nil {
 			return false, fmt.Errorf("load: resume run %s: %w", r.cfg.RunID, err)
 		}
-		c.journaled = false
+		c.journaled = c.leave
 		c.forEach(r, func(i int, vals []string) {
 			c.markResolved(i)
 			m := c.rows[i]

@@ -94,7 +94,7 @@ func (b *bulk1Runner) settle(ctx context.Context, c *chunk) error {
 // Salesforce to process (Options.Submit): its rows get no outcome here (the journal keeps
 // the job in flight for a resumed or settling load) and count as done for this call.
 func (r *run) submitted(c *chunk, id, state string) {
-	c.submitted = true
+	c.leave = true
 	r.updateJob(c.job, func(j *JobInfo) { j.State = state })
 	r.mu.Lock()
 	defer r.mu.Unlock()
