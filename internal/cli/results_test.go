@@ -419,3 +419,81 @@ func readResultRows(t *testing.T, path string) map[string]map[string]string {
 		out[rec[0]] = m
 	}
 }
+
+// TestResumeMatchBy: --resume accepts --match-by: of an insert through sObject Collections
+// whose first call was applied but whose answer was lost and whose second call never arrived,
+// the rows found by their fields succeed with their ids and the rows not found are sent
+// again, so every contact exists exactly once.
+func TestResumeMatchBy(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t)
+	connect := emulatorConnect(srv)
+	const n = 10
+	input := writeContacts(t, n)
+	dir := filepath.Join(t.TempDir(), "out")
+	o := &loadOptions{Operation: load.Insert, Object: "Contact", API: "collections", BatchSize: 5, Concurrency: 1,
+		ColumnDelimiter: "COMMA", LineEnding: "LF", input: input, OutputDir: dir}
+	for _, f := range []salesforcetest.Fault{
+		{Method: "POST", Path: "/services/data/*/composite/sobjects", Drop: true, After: true},
+		{Method: "POST", Path: "/services/data/*/composite/sobjects", Drop: true},
+	} {
+		if _, err := srv.AddFault(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, code, msg := runLoadTest(t, connect, o); code != ExitRowsFailed {
+		t.Fatalf("load: exit %d: %s", code, msg)
+	}
+	srv.ClearFaults()
+	o2 := *o
+	o2.Resume, o2.MatchBy = dir, []string{"LastName", "Email"}
+	if _, code, msg := runLoadTest(t, connect, &o2); code != ExitOK {
+		t.Fatalf("--resume --match-by: exit %d: %s", code, msg)
+	}
+	if got := countOutcomes(t, filepath.Join(dir, load.ResultsFile)); got["succeeded"] != n {
+		t.Errorf("outcomes: %v", got)
+	}
+	if c := srv.Count("Contact"); c != n {
+		t.Errorf("%d contacts, want %d", c, n)
+	}
+}
+
+// TestResultsAfterWaitRunsOut: after --wait ran out, sfbatch results DIR settles the rows of
+// the jobs that finished since, keeps the rows never sent not processed (exit 3), and names
+// the --resume command that sends them; nothing is sent until it runs.
+func TestResultsAfterWaitRunsOut(t *testing.T) {
+	t.Parallel()
+	fake := clock.NewFake(time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC))
+	srv := salesforcetest.New(t, salesforcetest.WithClock(fake),
+		salesforcetest.WithBulkOptions(bulk.Options{Profile: bulk.Realistic{BatchStartLatency: time.Minute}}))
+	connect := emulatorConnect(srv)
+	c, _ := connect(t.Context(), nil)
+	const n = 300
+	input := writeContacts(t, n)
+	dir := filepath.Join(t.TempDir(), "out")
+	o := &loadOptions{Operation: load.Insert, Object: "Contact", API: "bulk2", BatchSize: 100, Concurrency: 1,
+		ColumnDelimiter: "COMMA", LineEnding: "LF", input: input, OutputDir: dir, Wait: 2 * time.Second}
+	if _, code, msg := runLoadTest(t, connect, o); code != ExitWaitTimeout {
+		t.Fatalf("exit %d, want %d: %s", code, ExitWaitTimeout, msg)
+	}
+	before := countOutcomes(t, filepath.Join(dir, load.ResultsFile))
+	if before["unknown"] == 0 || before["not_processed"] == 0 {
+		t.Fatalf("outcomes after --wait ran out: %v, want some unknown and some not processed", before)
+	}
+	advanceUntil(t, fake, func() bool { return running(ingestJobs(t, c)) == 0 })
+	contacts := srv.Count("Contact")
+	code, msg := runResultsTest(t, connect, &resultsOptions{}, dir)
+	if code != ExitRowsFailed || !strings.Contains(msg, "--resume "+dir) {
+		t.Fatalf("results: exit %d: %s", code, msg)
+	}
+	got := countOutcomes(t, filepath.Join(dir, load.ResultsFile))
+	if got["succeeded"] != before["unknown"] || got["not_processed"] != before["not_processed"] || got["unknown"] != 0 {
+		t.Errorf("outcomes %v, before %v: want the unknown rows settled and the unsent ones not processed", got, before)
+	}
+	if srv.Count("Contact") != contacts {
+		t.Errorf("results sent rows: %d contacts, then %d", contacts, srv.Count("Contact"))
+	}
+	if doc := readSummaryFile(t, dir); doc.State == "completed" {
+		t.Errorf("summary.json: state %s with rows never sent", doc.State)
+	}
+}
