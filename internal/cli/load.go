@@ -129,7 +129,8 @@ sfbatch-runs/UTCTIME-SUFFIX printed at start and end):
                    cannot accept fails alone as SFBATCH_INVALID_ROW)
   unprocessed.csv  rows that were never processed (ready to load again)
   unknown.csv      rows that may have been saved but whose result could not be
-                   read, with their job and batch ids (--resume settles them)
+                   read, with their job and batch ids (--resume, or
+                   sfbatch results DIR without sending anything, settles them)
   results.csv      every row in input order with its outcome
   run.db           the journal; events.jsonl the job transitions and retries;
                    summary.json the counts
@@ -137,9 +138,11 @@ sfbatch-runs/UTCTIME-SUFFIX printed at start and end):
 If the run is interrupted or killed, the same command with --resume DIR
 finishes it without losing or duplicating a row; it stops before sending
 anything if the input changed. An -o DIR that holds an earlier run is refused
-unless --resume or --force.
+unless --resume or --force. With --async the jobs are created and filled, the
+run folder gets no result files, and the commands that continue (sfbatch
+results DIR, or this command with --resume DIR) are printed.
 
-Exit status: 0 when every row succeeded, 3 when some rows failed or were not
+Exit status: 0 when every row succeeded (or --async submitted the jobs), 3 when some rows failed or were not
 processed, 2 for usage and input errors (nothing sent), 4 for authentication
 errors and 5 for an org that cannot be reached (nothing sent, every row not
 processed), 6 when --wait ran out (jobs left running; --resume
@@ -1042,7 +1045,7 @@ func printSummary(ios *IOStreams, o *loadOptions, out *loadOutcome) {
 	fmt.Fprintf(w, "  failed         %d\n", s.Failed)
 	fmt.Fprintf(w, "  not processed  %d\n", s.NotProcessed)
 	if s.Unknown > 0 {
-		fmt.Fprintf(w, "  unknown        %d (may have been saved; see unknown.csv, --resume settles them)\n", s.Unknown)
+		fmt.Fprintf(w, "  unknown        %d (may have been saved; see unknown.csv, sfbatch results or --resume settles them)\n", s.Unknown)
 	}
 	for _, id := range s.UnclaimedJobs {
 		fmt.Fprintf(w, "  job %s may have been created by a request whose answer was lost; check it and abort it\n", id)
