@@ -277,7 +277,7 @@ func (r *run) fail(ctx context.Context, err error) error {
 	r.flushRetries()
 	r.sweep(StatusAborted, msg)
 	var ie *InputError
-	if !errors.As(err, &ie) && !isParseError(err) {
+	if !errors.As(err, &ie) && !isParseError(err) && !r.cfg.Settle { // settling sends nothing: no row to label unsent
 		r.drain("not sent: the load stopped before this row was read: " + err.Error())
 		r.sweep(StatusAborted, msg) // rows of jobs in flight that a resumed load read while draining
 	}

@@ -414,6 +414,7 @@ func (r *run) runResumed(ctx context.Context, rj *resumeJob) error {
 		return err
 	}
 	rj.vals = nil
+	c.sent = true // the interrupted load sent it: rows left without an outcome are Unknown
 	r.mu.Lock()
 	r.live[c] = struct{}{}
 	r.mu.Unlock()

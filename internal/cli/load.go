@@ -618,10 +618,15 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	if cerr == nil {
 		o.describe = func(obj string) (*salesforce.SObjectDescribe, error) { return c.Describe(ctx, obj) }
 	}
-	if cerr != nil {
+	switch {
+	case cerr != nil && opts.Resume:
+		// Nothing is sent now, and the run keeps the outcomes it had: rows it sent are not
+		// relabelled not processed.
+		sum, loadErr = &load.Summary{ErrorCodes: map[string]int64{}}, cerr
+	case cerr != nil:
 		// The org cannot be used: nothing is sent, every row is listed as not processed.
 		sum, loadErr = load.Unsent(ctx, hsrc, sinks, opts, cerr)
-	} else {
+	default:
 		opts.Journal, opts.RunID = hashJournal{Store: rf.store, src: hsrc}, rf.run.ID
 		opts.Progress, opts.Logger = rf.events, log
 		rf.events.write("connected", map[string]any{"instance_url": c.InstanceURL(), "api_version": c.APIVersion()})
@@ -649,14 +654,19 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	// Settling keeps them until results.csv shows every row settled (below).
 	sinks.Keep = runErr != nil || opts.Settle
 	var closeErr error
-	if opts.Submit && loadErr == nil {
+	closed := false
+	switch {
+	case opts.Submit && loadErr == nil:
 		// Submitted: no result files; the outcomes of rows that failed before being sent
 		// stay in the part files for sfbatch results or --resume.
 		closeErr = sinks.Sync()
-	} else {
-		closeErr = sinks.Close()
+	case (opts.Settle || opts.Resume) && cerr != nil, opts.Settle && loadErr != nil:
+		// A resume that could not log in, or a settling run that stopped, leaves the result
+		// files as they were.
+	default:
+		closeErr, closed = sinks.Close(), true
 	}
-	if opts.Resume && closeErr == nil {
+	if opts.Resume && closed && closeErr == nil {
 		// The engine counts only the rows this call handled; results.csv holds the whole run.
 		if err := recount(filepath.Join(rf.dir, load.ResultsFile), sum); err != nil {
 			closeErr = err
@@ -683,6 +693,9 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	}
 	if cerr != nil {
 		code, exitErr = connectExit(cerr, sum, out)
+		if opts.Resume {
+			exitErr = fmt.Errorf("%w; nothing was sent and the run in %s is unchanged", cerr, rf.dir)
+		}
 	}
 	if loadErr == nil && closeErr != nil {
 		code, exitErr = ExitError, fmt.Errorf("writing result files: %w", closeErr)
@@ -694,7 +707,7 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	rf.end(out, runErr, code)
 	var preErr *load.PreflightError
 	next := nextCommands(cmd, o, rf.dir, sum, code, loadErr)
-	if !o.Quiet && !errors.As(loadErr, &preErr) {
+	if !o.Quiet && !errors.As(loadErr, &preErr) && !(opts.Resume && cerr != nil) {
 		if o.JSON {
 			doc := summaryJSON(o, out, loadErr)
 			doc.RunFolder, doc.Next = rf.dir, next
@@ -1250,6 +1263,9 @@ func (rf *runFolder) end(out *loadOutcome, loadErr error, code int) {
 		case rf.settle && !settled(out.Summary):
 			state = rf.run.State // still resumable as it was
 		}
+	}
+	if rf.settle && loadErr != nil {
+		state = rf.run.State // a settling run that stopped changed nothing
 	}
 	ctx := context.Background()
 	rf.store.UpdateRunState(ctx, rf.run.ID, state, msg)

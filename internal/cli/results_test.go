@@ -30,10 +30,15 @@ func emulatorConnect(srv *salesforcetest.Server) connectFunc {
 // runResultsTest runs sfbatch results with args and returns the exit code and what it printed.
 func runResultsTest(t *testing.T, connect connectFunc, ro *resultsOptions, args ...string) (int, string) {
 	t.Helper()
+	return runResultsTestCtx(t, t.Context(), connect, ro, args...)
+}
+
+func runResultsTestCtx(t *testing.T, ctx context.Context, connect connectFunc, ro *resultsOptions, args ...string) (int, string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	ios := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
 	cmd := newResultsCmd(ios)
-	cmd.SetContext(t.Context())
+	cmd.SetContext(ctx)
 	o, err := ro.loadOptions(cmd, ios, args)
 	if err == nil && o != nil {
 		_, err = runLoadWith(cmd, ios, connect, o)
@@ -105,6 +110,29 @@ func TestResultsSettlesFromJobs(t *testing.T) {
 		t.Fatalf("outcomes after the load %v: want 100 unknown", got)
 	}
 	jobs := ingestJobs(t, c)
+
+	// A login that fails, or a results run cancelled at once, change nothing.
+	before, err := os.ReadFile(filepath.Join(dir, load.ResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := func(context.Context, *slog.Logger) (*salesforce.Client, error) {
+		return nil, &loginError{&salesforce.APIError{StatusCode: 401, ErrorCode: "INVALID_SESSION_ID", Message: "Session expired or invalid"}}
+	}
+	if code, msg = runResultsTest(t, refused, &resultsOptions{}, dir); code != ExitAuth || !strings.Contains(msg, "unchanged") {
+		t.Errorf("results with a refused login: exit %d: %s", code, msg)
+	}
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	if code, msg = runResultsTestCtx(t, cancelled, connect, &resultsOptions{}, dir); code != ExitCancelled {
+		t.Errorf("cancelled results: exit %d: %s", code, msg)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, load.ResultsFile)); !bytes.Equal(after, before) {
+		t.Errorf("results.csv changed by results runs that stopped:\n%s", after)
+	}
+	if doc := readSummaryFile(t, dir); doc.State != "failed" {
+		t.Errorf("summary.json state %q after results runs that stopped, want the run's failed", doc.State)
+	}
 
 	code, msg = runResultsTest(t, connect, &resultsOptions{}, dir)
 	if code != ExitOK {
