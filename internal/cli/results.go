@@ -244,6 +244,8 @@ func (o *loadOptions) trustOptions(opts *load.Options) error {
 			return usageError{errors.New("--async and --wait exclude each other: --async does not wait")}
 		case opts.API == load.Collections:
 			return usageError{errors.New("--async: sObject Collections is synchronous; use --api bulk2 or bulk1 (--api auto picks Bulk API 2.0)")}
+		case o.Report:
+			return usageError{errors.New("--async writes no results to report: run sfbatch report DIR after sfbatch results DIR")}
 		}
 		opts.Submit = !o.DryRun
 	}
