@@ -202,3 +202,50 @@ func TestEmulatorMatchBySince(t *testing.T) {
 		t.Errorf("row 3 (two records): %+v", r.Error)
 	}
 }
+
+// TestEmulatorMatchBySplitsQueries: values long enough that one call's rows need several
+// match queries (MaxMatchQueryChars) are all matched, each to its own record.
+func TestEmulatorMatchBySplitsQueries(t *testing.T) {
+	t.Parallel()
+	srv, c := emulator(t)
+	const n = 150
+	header := []string{"LastName"}
+	rows := make([][]string, n)
+	for i := range rows {
+		rows[i] = []string{fmt.Sprintf("%s'%03d", strings.Repeat("x", 70), i)}
+	}
+	dir := t.TempDir()
+	store, err := jobstore.Open(t.Context(), filepath.Join(dir, "run.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.CreateRun(t.Context(), jobstore.Run{ID: "r1", Object: "Contact", Operation: "insert"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.AddFault(salesforcetest.Fault{Method: "POST", Path: "/services/data/*/composite/sobjects", Drop: true, After: true}); err != nil {
+		t.Fatal(err)
+	}
+	opts := quick(load.Options{Object: "Contact", API: load.Collections, RunID: "r1", Journal: store, Preflight: load.PreflightOff})
+	sum, err := load.New(c).Load(t.Context(), src(header, rows), nil, opts)
+	if err != nil || sum.Unknown != n {
+		t.Fatalf("first run: %v, %+v", err, sum)
+	}
+	settle := opts
+	settle.Resume, settle.Settle, settle.MatchBy = true, true, []string{"LastName"}
+	res := newResults(t)
+	if _, err := load.New(c).Load(t.Context(), src(header, rows), res, settle); err != nil {
+		t.Fatal(err)
+	}
+	res.check(n)
+	ids := map[string]bool{}
+	for row, r := range res.byRow {
+		if r.Outcome != load.Succeeded || ids[r.ID] {
+			t.Errorf("row %d: %+v", row, r)
+		}
+		ids[r.ID] = true
+	}
+	if n*75 < 2*load.MaxMatchQueryChars {
+		t.Fatalf("the rows fit in one query: the test proves nothing")
+	}
+}
