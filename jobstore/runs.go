@@ -20,6 +20,9 @@ const (
 	RunCompleted RunState = "completed" // every row has an outcome
 	RunFailed    RunState = "failed"    // stopped by an error; resumable
 	RunAborted   RunState = "aborted"   // stopped on request; jobs aborted
+	// RunSubmitted: every job was created and filled and left for Salesforce to process
+	// (--async); a resumed or settling load collects the results.
+	RunSubmitted RunState = "submitted"
 )
 
 // Run is one load of one input into one object.
@@ -121,7 +124,7 @@ func (s *Store) ListRuns(ctx context.Context) ([]Run, error) {
 // or abort; may be empty).
 func (s *Store) UpdateRunState(ctx context.Context, id string, state RunState, message string) error {
 	switch state {
-	case RunRunning, RunCompleted, RunFailed, RunAborted:
+	case RunRunning, RunCompleted, RunFailed, RunAborted, RunSubmitted:
 	default:
 		return fmt.Errorf("jobstore: update run %s: unknown state %q", id, state)
 	}

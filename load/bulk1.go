@@ -256,6 +256,10 @@ func (b *bulk1Runner) run(ctx context.Context, c *chunk) error {
 	}
 	c.job = r.addJob(JobInfo{API: Bulk1, JobID: jobID, BatchID: bid, Batch: c.index, Pass: c.pass, Rows: len(c.rows), Bytes: c.bytes, State: batch.State})
 	r.progress(Event{Kind: BytesUploaded, API: Bulk1, JobID: jobID, BatchID: bid, Bytes: c.bytes})
+	if r.cfg.Submit {
+		r.submitted(c, jobID+"/"+bid, batch.State)
+		return nil
+	}
 	return b.collect(ctx, c, batch)
 }
 

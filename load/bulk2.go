@@ -35,6 +35,11 @@ func (b *bulk2Runner) run(ctx context.Context, c *chunk) error {
 		if err != nil {
 			return err
 		}
+		if !again && b.r.cfg.Submit {
+			b.r.untrack(c.jobID)
+			b.r.submitted(c, c.jobID, job.State)
+			return nil
+		}
 		if !again {
 			return b.collect(ctx, c, job)
 		}

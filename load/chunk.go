@@ -39,6 +39,7 @@ type chunk struct {
 	sent           bool   // a request carrying the rows may have reached Salesforce
 	emptied        bool   // its Bulk API 2.0 job was aborted while Open: nothing was processed
 	unknown        int    // rows whose outcome is Unknown
+	leave          bool   // left in flight in the journal: submitted (Options.Submit), or found unsent by Settle
 	resumedID      string // journal id of a resumed collections call
 	runTag         string // the Load call's tag, for made-up journal ids
 }

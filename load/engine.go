@@ -224,6 +224,11 @@ func (r *run) checkHeader(src Source, header []string) error {
 	if r.cfg.GroupBy != "" && !seen[strings.ToLower(r.cfg.GroupBy)] {
 		return fmt.Errorf("load: Options.GroupBy: column %q is not in the header", r.cfg.GroupBy)
 	}
+	for _, f := range r.cfg.MatchBy {
+		if !seen[strings.ToLower(f)] {
+			return fmt.Errorf("load: Options.MatchBy: column %q is not in the header", f)
+		}
+	}
 	if r.cfg.Operation == Delete || r.cfg.Operation == HardDelete || r.cfg.Operation == Update {
 		if !seen["id"] {
 			return &InputError{File: name, Column: "Id", Err: fmt.Errorf("%s needs an Id column", r.cfg.Operation)}
@@ -272,7 +277,7 @@ func (r *run) fail(ctx context.Context, err error) error {
 	r.flushRetries()
 	r.sweep(StatusAborted, msg)
 	var ie *InputError
-	if !errors.As(err, &ie) && !isParseError(err) {
+	if !errors.As(err, &ie) && !isParseError(err) && !r.cfg.Settle { // settling sends nothing: no row to label unsent
 		r.drain("not sent: the load stopped before this row was read: " + err.Error())
 		r.sweep(StatusAborted, msg) // rows of jobs in flight that a resumed load read while draining
 	}

@@ -126,13 +126,13 @@ func (s *storeJournal) recordStep(ctx context.Context, c *chunk, state jobstore.
 }
 
 // finished: rows sent to a retry pass are not done (a resumed load sends them again). A chunk
-// with rows of unknown outcome stays in flight, none of its rows done, so that a resumed load
-// collects its job's results for all of them.
+// with rows of unknown outcome, or left (chunk.leave), stays in flight, none of its
+// rows done, so that a resumed load collects its job's results for all of them.
 func (s *storeJournal) finished(ctx context.Context, c *chunk) error {
 	if err := s.sync(); err != nil {
 		return err
 	}
-	if c.unknown > 0 {
+	if c.unknown > 0 || c.leave {
 		return nil
 	}
 	ctx = context.WithoutCancel(ctx)

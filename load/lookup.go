@@ -94,6 +94,9 @@ func (r *run) lookupInserted(ctx context.Context, c *chunk, why string, resend b
 		}
 		res := &RowResult{Outcome: NotProcessed, Values: p.vals, Error: &RowError{StatusCode: StatusAborted,
 			Message: why + "; no record has " + field + " " + p.vals[col] + ", so it was not saved"}}
+		if r.cfg.Settle {
+			c.leave = true // a resumed load sends it
+		}
 		if resend && c.pass < r.cfg.maxRetries {
 			c.markResolved(p.i)
 			m := c.rows[p.i]

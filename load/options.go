@@ -256,6 +256,34 @@ type Options struct {
 	// rows are sent again for update, upsert and delete, and end NotProcessed (outcome
 	// unknown) for insert. Requires Journal.
 	Resume bool
+	// Settle, with Resume, settles the interrupted run without sending any data: it reads the
+	// state and the results of the jobs and batches in flight (and, for inserts, looks rows up
+	// by external id or MatchBy), and never creates, uploads to, closes or aborts a job, nor
+	// resends a row. A job still processing (or never closed) leaves its rows Unknown; its id
+	// is in Summary.Running. Rows that are neither done nor in flight were never sent: they
+	// are delivered NotProcessed unless Kept reports that the sink holds their outcome.
+	// Retryable failures are not retried.
+	Settle bool
+	// Kept, with Settle, reports whether the sink already holds a final outcome (not
+	// Unknown) for a row that is neither done nor in flight; such a row is not delivered
+	// again. Nil means none is held.
+	Kept func(row int64) bool
+	// MatchBy names fields that settle an insert whose outcome is unknown and whose rows have
+	// no external id (Resume or Settle): the org is queried for records whose MatchBy fields
+	// all equal the row's values. One match is the row's record (Succeeded); none means the
+	// insert never happened (NotProcessed, or sent again by Resume); more than one leaves the
+	// row Unknown. Every field must be an input column. Empty means no such lookup.
+	MatchBy []string
+	// MatchSince, with MatchBy, is when the run started: only records created since then
+	// (CreatedDate, less MatchSlack) are candidates. Zero means any record.
+	MatchSince time.Time
+	// Submit creates and fills every job (Bulk API 2.0: data uploaded and the job closed;
+	// Bulk API 1.0: batches added and the job closed) and returns without waiting for
+	// Salesforce to process them: rows sent are delivered to no sink (their jobs are in the
+	// Journal, for Resume or Settle to collect) and counted in Summary.Submitted. Rows that
+	// fail before being sent are delivered as usual. Requires Journal; API Auto means Bulk
+	// API 2.0, and Collections (synchronous) is refused.
+	Submit bool
 	// TempDir is where chunk files, results and retry spools are written.
 	// Empty means os.TempDir(). Everything written there is removed when Load returns.
 	TempDir string
@@ -437,6 +465,32 @@ func (c *config) resolveRun(bad badOption) {
 	}
 	if c.Resume && c.Journal == nil {
 		bad("Resume", "requires Journal and RunID")
+	}
+	if c.Settle {
+		if !c.Resume {
+			bad("Settle", "requires Resume")
+		}
+		if c.Submit {
+			bad("Settle", "cannot be combined with Submit")
+		}
+		c.Preflight = PreflightOff // nothing is sent: the input needs no check
+		c.maxRetries = 0           // nothing is sent again
+	}
+	if c.Submit {
+		if c.Journal == nil {
+			bad("Submit", "requires Journal and RunID: the jobs' results are collected by a resumed load")
+		}
+		switch c.API {
+		case Collections:
+			bad("Submit", "sObject Collections is synchronous: use Bulk API 2.0 or 1.0")
+		case Auto:
+			c.API = Bulk2
+		}
+	}
+	for _, f := range c.MatchBy {
+		if strings.TrimSpace(f) == "" {
+			bad("MatchBy", "empty field name")
+		}
 	}
 	if c.TempDir == "" {
 		c.TempDir = os.TempDir()

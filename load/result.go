@@ -130,6 +130,12 @@ type Summary struct {
 	// made, which could not be proven this load's and were left alone: inspect and abort them.
 	UnclaimedJobs []string
 	Duration      time.Duration // wall time of the load
+	// Submitted counts rows sent in jobs left for Salesforce to process (Options.Submit);
+	// they were delivered to no sink.
+	Submitted int64
+	// Running lists the jobs (Bulk API 1.0: "job/batch") still processing at Salesforce, or
+	// never closed, when the load returned (Options.Submit, Options.Settle).
+	Running []string
 }
 
 // JobInfo describes one Salesforce job, batch or collection call of a load.

@@ -70,8 +70,10 @@ func (r *run) prepareResume(ctx context.Context) error {
 	if r.cfg.API == Auto && len(jobs) > 0 {
 		r.cfg.API = apiOfJournal(jobs[0].API) // keep the API the interrupted load chose
 	}
-	if err := r.resumeOrphans(ctx, run, jobs, intents); err != nil {
-		return err
+	if !r.cfg.Settle { // settling aborts nothing
+		if err := r.resumeOrphans(ctx, run, jobs, intents); err != nil {
+			return err
+		}
 	}
 	seenBulk1 := map[string]bool{}
 	if err := r.resolvePending(ctx, jobs); err != nil {
@@ -90,7 +92,7 @@ func (r *run) prepareResume(ctx context.Context) error {
 		}
 		switch rec.API {
 		case jobstore.APIBulk2:
-			if rec.State == jobstore.JobCreated {
+			if rec.State == jobstore.JobCreated && !r.cfg.Settle {
 				// The job never received data: it can have no effect. Abort it; its rows go again.
 				if r.l.bulk2 != nil {
 					if _, err := r.l.bulk2.AbortIngestJob(ctx, rec.JobID); err != nil {
@@ -103,7 +105,7 @@ func (r *run) prepareResume(ctx context.Context) error {
 				continue
 			}
 		case jobstore.APICollections:
-			if r.cfg.Operation.idempotent() {
+			if r.cfg.Operation.idempotent() && !r.cfg.Settle {
 				if err := j.UpdateBatchState(ctx, id, rec.JobID, rec.BatchID, jobstore.JobAborted, "interrupted; rows sent again"); err != nil {
 					return fmt.Errorf("load: resume run %s: %w", id, err)
 				}
@@ -299,7 +301,7 @@ func (r *run) resolvePending(ctx context.Context, jobs []jobstore.JobRecord) err
 				return fmt.Errorf("load: resume run %s: %w", id, err)
 			}
 			rec.BatchID, rec.State = unknown[0], jobstore.JobUploaded
-		case len(unknown) == 0 || r.cfg.Operation.idempotent():
+		case len(unknown) == 0 || (r.cfg.Operation.idempotent() && !r.cfg.Settle):
 			for _, i := range idx {
 				rec := &jobs[i]
 				if err := j.UpdateBatchState(ctx, id, jobID, rec.BatchID, jobstore.JobAborted, "interrupted while being added; rows sent again"); err != nil {
@@ -323,6 +325,10 @@ func (rs *resumeState) capture(r *run, num int64, vals []string) (skip, kept boo
 	}
 	sl, ok := rs.slots[num]
 	if !ok {
+		if r.cfg.Settle {
+			r.settleUnsent(num, vals)
+			return true, false
+		}
 		return false, false
 	}
 	delete(rs.slots, num)
@@ -372,7 +378,7 @@ func (r *run) missingResumed() error {
 
 // finishResumed closes the Bulk API 1.0 jobs of the interrupted load once their batches are in.
 func (r *run) finishResumed(ctx context.Context) {
-	if r.resume == nil || r.l.bulk1 == nil {
+	if r.resume == nil || r.l.bulk1 == nil || r.cfg.Settle {
 		return
 	}
 	for _, id := range r.resume.bulk1 {
@@ -408,6 +414,7 @@ func (r *run) runResumed(ctx context.Context, rj *resumeJob) error {
 		return err
 	}
 	rj.vals = nil
+	c.sent = true // the interrupted load sent it: rows left without an outcome are Unknown
 	r.mu.Lock()
 	r.live[c] = struct{}{}
 	r.mu.Unlock()
@@ -422,12 +429,18 @@ func (r *run) runResumed(ctx context.Context, rj *resumeJob) error {
 	switch {
 	case rj.unknown:
 		if apiOfJournal(rec.API) == Collections || strings.HasPrefix(rec.BatchID, pendingPrefix) {
-			r.lookupInserted(ctx, c, "sent while the load was interrupted ("+rec.JobID+")", true)
+			why := "sent while the load was interrupted (" + rec.JobID + ")"
+			r.lookupInserted(ctx, c, why, !r.cfg.Settle)
+			r.matchInserted(ctx, c, why, !r.cfg.Settle)
 		}
 		c.forEach(r, func(i int, vals []string) {
 			r.resolve(c, i, &RowResult{Outcome: Unknown, Values: vals, Error: &RowError{StatusCode: StatusOutcomeUnknown,
 				Message: "sent while the load was interrupted (" + rec.JobID + "); whether it was saved is unknown"}})
 		})
+	case c.api == Bulk2 && r.cfg.Settle:
+		err = (&bulk2Runner{r: r}).settle(ctx, c)
+	case c.api == Bulk1 && r.cfg.Settle:
+		err = (&bulk1Runner{r: r, pass: c.pass}).settle(ctx, c)
 	case c.api == Bulk2:
 		err = (&bulk2Runner{r: r}).resume(ctx, c)
 	case c.api == Bulk1:
@@ -452,17 +465,22 @@ func (r *run) findPending(ctx context.Context, c *chunk, rj *resumeJob) (done bo
 		return false, nil
 	}
 	if found == nil {
-		// Never added: the rows go again.
-		if err := r.cfg.Journal.UpdateBatchState(ctx, r.cfg.RunID, c.jobID, c.batchID, jobstore.JobAborted, "interrupted before it was added; rows sent again"); err != nil {
+		// Never added: the rows go again. Settling records nothing, so that a resumed load
+		// still sends them.
+		if r.cfg.Settle {
+			c.leave = true
+		} else if err := r.cfg.Journal.UpdateBatchState(ctx, r.cfg.RunID, c.jobID, c.batchID, jobstore.JobAborted, "interrupted before it was added; rows sent again"); err != nil {
 			return false, fmt.Errorf("load: resume run %s: %w", r.cfg.RunID, err)
 		}
-		c.journaled = false
+		c.journaled = c.leave
 		c.forEach(r, func(i int, vals []string) {
 			c.markResolved(i)
 			m := c.rows[i]
 			res := &RowResult{Row: m.num, Outcome: NotProcessed, Values: vals, Batch: -1, Attempts: int(m.attempts),
 				Error: &RowError{StatusCode: StatusAborted, Message: "its batch was never added; sent again"}}
-			if rerr := r.requeue(res); rerr == nil {
+			if r.cfg.Settle {
+				res.Error.Message = "its batch was never added: it was not sent"
+			} else if rerr := r.requeue(res); rerr == nil {
 				c.markRequeued(i)
 				return
 			}
@@ -476,6 +494,10 @@ func (r *run) findPending(ctx context.Context, c *chunk, rj *resumeJob) (done bo
 	r.cfg.Logger.Info("load: resume: found the batch that was being added by its content", "job", c.jobID, "batch", found.ID)
 	c.batchID = found.ID
 	c.job = r.addJob(JobInfo{API: Bulk1, JobID: c.jobID, BatchID: found.ID, Batch: -1, Pass: c.pass, Rows: len(c.rows), Bytes: c.bytes, State: found.State})
+	if r.cfg.Settle && !found.Terminal() {
+		r.stillRunning(c, c.jobID+"/"+found.ID, found.State)
+		return true, nil
+	}
 	return true, b.collect(ctx, c, found)
 }
 

@@ -118,7 +118,7 @@ every input row, retries of lock errors, and a local emulator for offline use.`,
 	root.AddCommand(newPlanCmd(ios), newRunCmd(ios), newRetryCmd(ios))
 	root.AddCommand(newPipeCmd(ios))
 	root.AddCommand(newTokenCmd(ios))
-	root.AddCommand(newReportCmd(ios))
+	root.AddCommand(newReportCmd(ios), newResultsCmd(ios))
 	return root
 }
 

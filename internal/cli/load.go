@@ -64,6 +64,14 @@ type loadOptions struct {
 	TimeZone        string // --time-zone: zone of date-times without one
 	Report          bool   // --report: write report.html into the run folder at the end
 	report          reportOptions
+	Async           bool     // --async: create and fill the jobs, write the run folder, exit 0
+	MatchBy         []string // --match-by: settle unknown inserts by these fields (--resume, results)
+
+	// settle: sfbatch results DIR settles the run in Resume without sending anything.
+	settle bool
+	// recorded is the command line the run was started with (sfbatch results DIR prints it
+	// with --resume).
+	recorded string
 
 	input string // file path or "-"
 	// embedded: the org is an emulator that ends with this process (sfbatch demo), so no
@@ -121,7 +129,8 @@ sfbatch-runs/UTCTIME-SUFFIX printed at start and end):
                    cannot accept fails alone as SFBATCH_INVALID_ROW)
   unprocessed.csv  rows that were never processed (ready to load again)
   unknown.csv      rows that may have been saved but whose result could not be
-                   read, with their job and batch ids (--resume settles them)
+                   read, with their job and batch ids (--resume, or
+                   sfbatch results DIR without sending anything, settles them)
   results.csv      every row in input order with its outcome
   run.db           the journal; events.jsonl the job transitions and retries;
                    summary.json the counts
@@ -129,9 +138,11 @@ sfbatch-runs/UTCTIME-SUFFIX printed at start and end):
 If the run is interrupted or killed, the same command with --resume DIR
 finishes it without losing or duplicating a row; it stops before sending
 anything if the input changed. An -o DIR that holds an earlier run is refused
-unless --resume or --force.
+unless --resume or --force. With --async the jobs are created and filled, the
+run folder gets no result files, and the commands that continue (sfbatch
+results DIR, or this command with --resume DIR) are printed.
 
-Exit status: 0 when every row succeeded, 3 when some rows failed or were not
+Exit status: 0 when every row succeeded (or --async submitted the jobs), 3 when some rows failed or were not
 processed, 2 for usage and input errors (nothing sent), 4 for authentication
 errors and 5 for an org that cannot be reached (nothing sent, every row not
 processed), 6 when --wait ran out (jobs left running; --resume
@@ -146,24 +157,11 @@ continues), 130 when cancelled. Ctrl-C aborts jobs that have not started
 				}
 				opts.input = in
 				limitMemory()
-				// Credentials are resolved before the run starts (a bad profile is a usage
-				// error); an org the sf CLI is logged in to is asked for its session at connect.
-				var p *Profile
-				if opts.auth.targetOrg() == "" {
-					if p, err = opts.auth.resolve(); err != nil {
-						return err
-					}
+				connect, err := opts.auth.connector()
+				if err != nil {
+					return err
 				}
-				out, err := runLoadWith(cmd, ios, func(ctx context.Context, log *slog.Logger) (*salesforce.Client, error) {
-					var extra []salesforce.Option
-					if log != nil {
-						extra = append(extra, salesforce.WithLogger(log))
-					}
-					if p == nil {
-						return opts.auth.client(ctx, extra...)
-					}
-					return p.client(ctx, extra...)
-				}, opts)
+				out, err := runLoadWith(cmd, ios, connect, opts)
 				if opts.Report && out != nil {
 					writeRunReport(cmd, ios, out.Dir, &opts.report, opts.Quiet || opts.JSON)
 				}
@@ -210,11 +208,38 @@ func bindLoadFlags(cmd *cobra.Command, o *loadOptions) {
 	f.BoolVar(&o.NoPreflight, "no-preflight", false, "skip the describe-based input check")
 	f.StringVar(&o.Resume, "resume", "", "resume the interrupted run whose run folder is DIR: same command, same input")
 	f.BoolVar(&o.Force, "force", false, "with -o DIR: overwrite an earlier run in DIR")
+	f.BoolVar(&o.Async, "async", false, "create and fill the jobs (Bulk API only), write the run folder and exit 0 without waiting; sfbatch results DIR or --resume DIR collects the results (the sf CLI's --async)")
+	if o.Operation == load.Insert {
+		f.StringSliceVar(&o.MatchBy, "match-by", nil, "with --resume: settle inserts whose outcome is unknown and that have no external id by these fields, e.g. LastName,Email (see sfbatch results)")
+	}
 	f.StringVar(&o.DateFormat, "date-format", "", "input format of date fields, e.g. DD/MM/YYYY or MM/DD/YYYY (tokens YYYY MM M DD D); a value that does not match fails its row")
 	f.StringVar(&o.DateTimeFormat, "datetime-format", "", "input format of date-time fields, e.g. 'DD/MM/YYYY HH:mm' (tokens as --date-format plus HH mm ss SSS Z)")
 	f.StringVar(&o.TimeZone, "time-zone", "", "IANA zone of date-times without one, e.g. Europe/Paris (default UTC); DST gaps move forward, overlaps take the earlier time")
 	f.BoolVar(&o.Report, "report", false, "write report.html, the run's HTML report, into the run folder at the end (see sfbatch report)")
 	o.report.bindValues(f)
+}
+
+// connector resolves the credentials before the run starts (a bad profile is a usage error)
+// and returns the login to make once the run folder exists; an org the sf CLI is logged in
+// to is asked for its session at connect.
+func (a *authOptions) connector() (connectFunc, error) {
+	var p *Profile
+	if a.targetOrg() == "" {
+		var err error
+		if p, err = a.resolve(); err != nil {
+			return nil, err
+		}
+	}
+	return func(ctx context.Context, log *slog.Logger) (*salesforce.Client, error) {
+		var extra []salesforce.Option
+		if log != nil {
+			extra = append(extra, salesforce.WithLogger(log))
+		}
+		if p == nil {
+			return a.client(ctx, extra...)
+		}
+		return p.client(ctx, extra...)
+	}, nil
 }
 
 // inputArg returns the input named by the FILE argument or --file.
@@ -316,6 +341,9 @@ func (o *loadOptions) engineOptions() (load.Options, error) {
 		opts.Preflight = load.PreflightOff
 	}
 	if _, _, err := o.conversionRules(); err != nil {
+		return opts, err
+	}
+	if err := o.trustOptions(&opts); err != nil {
 		return opts, err
 	}
 	return opts, nil
@@ -570,6 +598,15 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 		return nil, err
 	}
 	sinks.Delimiter = opts.ColumnDelimiter
+	if opts.Settle {
+		// Rows whose final outcome the run already has keep it; MatchBy looks at records
+		// created since the run started.
+		if opts.Kept, err = sinks.Held(); err != nil {
+			rf.end(nil, err, ExitError)
+			return nil, err
+		}
+	}
+	opts.MatchSince = rf.run.CreatedAt
 	if !o.Quiet && !o.JSON {
 		prog.start(ctx, ios.ErrOut, ios.IsTTY)
 	}
@@ -581,10 +618,15 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	if cerr == nil {
 		o.describe = func(obj string) (*salesforce.SObjectDescribe, error) { return c.Describe(ctx, obj) }
 	}
-	if cerr != nil {
+	switch {
+	case cerr != nil && opts.Resume:
+		// Nothing is sent now, and the run keeps the outcomes it had: rows it sent are not
+		// relabelled not processed.
+		sum, loadErr = &load.Summary{ErrorCodes: map[string]int64{}}, cerr
+	case cerr != nil:
 		// The org cannot be used: nothing is sent, every row is listed as not processed.
 		sum, loadErr = load.Unsent(ctx, hsrc, sinks, opts, cerr)
-	} else {
+	default:
 		opts.Journal, opts.RunID = hashJournal{Store: rf.store, src: hsrc}, rf.run.ID
 		opts.Progress, opts.Logger = rf.events, log
 		rf.events.write("connected", map[string]any{"instance_url": c.InstanceURL(), "api_version": c.APIVersion()})
@@ -609,13 +651,29 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	if runErr == nil && sum != nil && sum.Unknown > 0 {
 		runErr = fmt.Errorf("%d rows have an unknown outcome", sum.Unknown)
 	}
-	sinks.Keep = runErr != nil
-	closeErr := sinks.Close()
-	if opts.Resume && closeErr == nil {
+	// Settling keeps them until results.csv shows every row settled (below).
+	sinks.Keep = runErr != nil || opts.Settle
+	var closeErr error
+	closed := false
+	switch {
+	case opts.Submit && loadErr == nil:
+		// Submitted: no result files; the outcomes of rows that failed before being sent
+		// stay in the part files for sfbatch results or --resume.
+		closeErr = sinks.Sync()
+	case (opts.Settle || opts.Resume) && cerr != nil, opts.Settle && loadErr != nil:
+		// A resume that could not log in, or a settling run that stopped, leaves the result
+		// files as they were.
+	default:
+		closeErr, closed = sinks.Close(), true
+	}
+	if opts.Resume && closed && closeErr == nil {
 		// The engine counts only the rows this call handled; results.csv holds the whole run.
 		if err := recount(filepath.Join(rf.dir, load.ResultsFile), sum); err != nil {
 			closeErr = err
 		}
+	}
+	if opts.Settle && closeErr == nil && loadErr == nil && settled(sum) {
+		os.RemoveAll(filepath.Join(rf.dir, load.PartsDir))
 	}
 	out := &loadOutcome{Summary: sum, Dir: rf.dir, Files: map[string]string{
 		"success":     filepath.Join(rf.dir, load.SuccessFile),
@@ -626,26 +684,47 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 		"summary":     filepath.Join(rf.dir, summaryFile),
 		"events":      filepath.Join(rf.dir, eventsFile),
 	}}
+	if opts.Submit && loadErr == nil {
+		out.Files = map[string]string{"summary": out.Files["summary"], "events": out.Files["events"]}
+	}
 	code, exitErr := loadExit(sum, loadErr, out)
+	if loadErr == nil && sum != nil {
+		code, exitErr = trustExit(o, sum, rf.dir, code, exitErr)
+	}
 	if cerr != nil {
 		code, exitErr = connectExit(cerr, sum, out)
+		if opts.Resume {
+			exitErr = fmt.Errorf("%w; nothing was sent and the run in %s is unchanged", cerr, rf.dir)
+		}
 	}
 	if loadErr == nil && closeErr != nil {
 		code, exitErr = ExitError, fmt.Errorf("writing result files: %w", closeErr)
 	}
+	if opts.Settle || opts.Submit {
+		rf.settle, rf.async = opts.Settle, opts.Submit
+		runErr = loadErr
+	}
 	rf.end(out, runErr, code)
 	var preErr *load.PreflightError
-	if !o.Quiet && !errors.As(loadErr, &preErr) {
+	next := nextCommands(cmd, o, rf.dir, sum, code, loadErr)
+	if !o.Quiet && !errors.As(loadErr, &preErr) && !(opts.Resume && cerr != nil) {
 		if o.JSON {
-			if err := writeJSON(ios, summaryJSON(o, out, loadErr)); err != nil {
+			doc := summaryJSON(o, out, loadErr)
+			doc.RunFolder, doc.Next = rf.dir, next
+			if err := writeJSON(ios, doc); err != nil {
 				return out, err
 			}
 		} else {
 			printSummary(ios, o, out)
 		}
 	}
-	if code != ExitOK && code != ExitUsage && runErr != nil && !o.Quiet && !o.embedded && !errors.As(loadErr, &preErr) {
-		fmt.Fprintf(ios.ErrOut, "resume with: %s --resume %s\n", resumeCommand(cmd, o), rf.dir)
+	if !o.Quiet && !o.embedded && !errors.As(loadErr, &preErr) {
+		switch {
+		case opts.Settle || opts.Submit:
+			printNext(ios, sum, next)
+		case code != ExitOK && code != ExitUsage && runErr != nil:
+			fmt.Fprintf(ios.ErrOut, "resume with: %s --resume %s\n", resumeCommand(cmd, o), rf.dir)
+		}
 	}
 	return out, withExit(code, exitErr)
 }
@@ -926,6 +1005,12 @@ type summaryDoc struct {
 	RowsPerSec   float64           `json:"rows_per_second"`
 	Files        map[string]string `json:"files"`
 	Error        string            `json:"error,omitempty"`
+	// Submitted counts rows left in jobs for Salesforce to process (--async); Running lists
+	// the jobs still processing; RunFolder and Next say where the run is and what continues it.
+	Submitted int64    `json:"submitted,omitempty"`
+	Running   []string `json:"running_jobs,omitempty"`
+	RunFolder string   `json:"run_folder,omitempty"`
+	Next      []string `json:"next,omitempty"`
 }
 
 func summaryJSON(o *loadOptions, out *loadOutcome, err error) summaryDoc {
@@ -934,6 +1019,7 @@ func summaryJSON(o *loadOptions, out *loadOutcome, err error) summaryDoc {
 		Object: o.Object, Operation: string(o.Operation), API: s.API.String(), Rows: s.Rows,
 		Succeeded: s.Succeeded, Created: s.Created, Failed: s.Failed, NotProcessed: s.NotProcessed, Unknown: s.Unknown, Unclaimed: s.UnclaimedJobs,
 		Retried: s.Retried, ErrorCodes: s.ErrorCodes, Seconds: s.Duration.Seconds(), Files: out.Files,
+		Submitted: s.Submitted, Running: s.Running,
 	}
 	if d.ErrorCodes == nil {
 		d.ErrorCodes = map[string]int64{}
@@ -972,7 +1058,7 @@ func printSummary(ios *IOStreams, o *loadOptions, out *loadOutcome) {
 	fmt.Fprintf(w, "  failed         %d\n", s.Failed)
 	fmt.Fprintf(w, "  not processed  %d\n", s.NotProcessed)
 	if s.Unknown > 0 {
-		fmt.Fprintf(w, "  unknown        %d (may have been saved; see unknown.csv, --resume settles them)\n", s.Unknown)
+		fmt.Fprintf(w, "  unknown        %d (may have been saved; see unknown.csv, sfbatch results or --resume settles them)\n", s.Unknown)
 	}
 	for _, id := range s.UnclaimedJobs {
 		fmt.Fprintf(w, "  job %s may have been created by a request whose answer was lost; check it and abort it\n", id)
@@ -996,6 +1082,12 @@ func printSummary(ios *IOStreams, o *loadOptions, out *loadOutcome) {
 	if ids := jobIDs(s); len(ids) > 0 {
 		fmt.Fprintf(w, "  jobs           %s\n", strings.Join(ids, " "))
 	}
+	if s.Submitted > 0 {
+		fmt.Fprintf(w, "  submitted      %d (left for Salesforce to process; no result files yet)\n", s.Submitted)
+	}
+	if out.Files["results"] == "" {
+		return
+	}
 	fmt.Fprintf(w, "  results        %s\n", out.Files["results"])
 	fmt.Fprintf(w, "  success        %s\n", out.Files["success"])
 	fmt.Fprintf(w, "  failure        %s\n", out.Files["failure"])
@@ -1014,6 +1106,8 @@ type runFolder struct {
 	ios    *IOStreams
 	quiet  bool
 	start  time.Time
+	// settle: sfbatch results DIR; async: --async. Each sets the run's state its own way.
+	settle, async bool
 }
 
 // openRunFolder picks the run folder (--resume DIR, -o DIR, or a new default one), refuses an
@@ -1117,9 +1211,9 @@ func openRunFolder(cmd *cobra.Command, ios *IOStreams, o *loadOptions, opts *loa
 	}
 	rf.events.write("run_started", map[string]any{"run_id": rf.run.ID, "object": opts.Object, "operation": string(opts.Operation),
 		"input": rf.run.InputPath, "input_size": rf.run.InputSize, "input_sha256": rf.run.InputHash, "resumed": resume,
-		"command": resumeCommand(cmd, o), "version": versionString()})
+		"command": resumeCommand(cmd, o), "version": versionString(), "settings": o.settingsOf(), "settle": o.settle, "async": o.Async})
 	say("run folder: %s (run %s)\n", dir, rf.run.ID)
-	if !o.embedded {
+	if !o.embedded && !o.settle && !o.Async {
 		say("if interrupted, resume with: %s --resume %s\n", resumeCommand(cmd, o), dir)
 	}
 	return rf, nil
@@ -1162,6 +1256,17 @@ func (rf *runFolder) end(out *loadOutcome, loadErr error, code int) {
 	if errors.Is(loadErr, context.Canceled) {
 		state = jobstore.RunAborted
 	}
+	if loadErr == nil && out != nil && out.Summary != nil {
+		switch {
+		case rf.async:
+			state = jobstore.RunSubmitted
+		case rf.settle && !settled(out.Summary):
+			state = rf.run.State // still resumable as it was
+		}
+	}
+	if rf.settle && loadErr != nil {
+		state = rf.run.State // a settling run that stopped changed nothing
+	}
 	ctx := context.Background()
 	rf.store.UpdateRunState(ctx, rf.run.ID, state, msg)
 	doc := summaryFileDoc{RunID: rf.run.ID, State: string(state), ExitCode: code}
@@ -1179,6 +1284,10 @@ func (rf *runFolder) end(out *loadOutcome, loadErr error, code int) {
 			doc.ErrorCodes = s.ErrorCodes
 		}
 		doc.Jobs, doc.Seconds, doc.Files = jobIDs(s), time.Since(rf.start).Seconds(), out.Files
+		doc.Submitted, doc.Running = s.Submitted, s.Running
+		if rf.async {
+			doc.Files = nil // no result files yet
+		}
 	}
 	if loadErr != nil {
 		doc.Error = loadErr.Error()
@@ -1205,7 +1314,7 @@ func resumeCommand(cmd *cobra.Command, o *loadOptions) string {
 		// The input goes last as the FILE argument, so --file is left out (both would be
 		// refused as naming the input twice); a key file's path is not a secret and the
 		// resume needs it.
-		if name == "output-dir" || name == "resume" || name == "force" || name == "file" ||
+		if name == "output-dir" || name == "resume" || name == "force" || name == "file" || name == "async" ||
 			strings.Contains(name, "token") || strings.Contains(name, "password") || strings.Contains(name, "secret") {
 			return
 		}

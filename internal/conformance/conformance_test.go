@@ -28,6 +28,7 @@ func scenarios() []scenario {
 		{name: "bulk1_insert_query", tag: "b1", run: testBulk1InsertQuery},
 		{name: "bulk1_response_format", tag: "bf", run: testBulk1ResponseFormat},
 		{name: "lost_answer_lookups", tag: "lo", run: testLostAnswerLookups},
+		{name: "match_by_query", tag: "mb", run: testMatchByQuery},
 		{name: "load_bulk2", tag: "l2", run: testLoadBulk2},
 		{name: "load_bulk1", tag: "l1", run: testLoadBulk1},
 		{name: "load_auto", tag: "la", run: testLoadAuto},
