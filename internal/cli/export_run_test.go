@@ -1,0 +1,198 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sfbatch/sfbatch/internal/browsertest"
+	"github.com/sfbatch/sfbatch/jobstore"
+	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/salesforcetest"
+)
+
+// readEvents returns the events of an events.jsonl, each as a map.
+func readEvents(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []map[string]any
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var e map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("events.jsonl line %q: %v", sc.Text(), err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// exportRunFolder exports 1,200 Contacts through Bulk API 2.0 in pages of 500 with
+// --report, after one 503 on the query job's creation, and returns the run folder and the
+// output file.
+func exportRunFolder(t *testing.T) (string, string) {
+	t.Helper()
+	srv := salesforcetest.New(t)
+	ctx := t.Context()
+	const n = 1200
+	recs := make([]map[string]any, n)
+	for i := range recs {
+		recs[i] = map[string]any{"LastName": fmt.Sprintf("Row%04d", i)}
+	}
+	if _, err := srv.Insert(ctx, "Contact", recs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.FailNext(1, "POST", "/services/data/*/jobs/query", http.StatusServiceUnavailable, "SERVER_UNAVAILABLE"); err != nil {
+		t.Fatal(err)
+	}
+	connect := func(_ context.Context, log *slog.Logger) (*salesforce.Client, error) {
+		return salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(srv.AccessToken()),
+			salesforce.WithLogger(log), salesforce.WithRetry(salesforce.RetryPolicy{MaxAttempts: 3, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}))
+	}
+	base := t.TempDir()
+	out, dir := filepath.Join(base, "contacts.csv"), filepath.Join(base, "run")
+	o := &exportOptions{Query: "SELECT LastName FROM Contact", Output: out, API: "bulk2", PageSize: 500, Concurrency: 1,
+		ColumnDelimiter: "COMMA", LineEnding: "LF", RunDir: dir, Report: true, command: "sfbatch export -q 'SELECT LastName FROM Contact'"}
+	var stdout, stderr bytes.Buffer
+	sum, err := runExportWith(ctx, &IOStreams{Out: &stdout, ErrOut: &stderr}, connect, o)
+	if err != nil {
+		t.Fatalf("export: %v\n%s", err, stderr.String())
+	}
+	if sum.Rows != n {
+		t.Fatalf("exported %d rows, want %d", sum.Rows, n)
+	}
+	// The folder is printed at start and at the end.
+	if got := strings.Count(stderr.String(), "run folder: "+dir); got != 2 {
+		t.Errorf("run folder printed %d times, want 2:\n%s", got, stderr.String())
+	}
+	return dir, out
+}
+
+// TestExportRunFolder: an export writes a run folder like a load's: run.db with the run
+// and its query job, events.jsonl with the job's states, every result page and the request
+// retried with its cause, summary.json with rows, bytes, files and timings; --report
+// writes report.html from it. A second export into the same --run-dir is refused.
+func TestExportRunFolder(t *testing.T) {
+	t.Parallel()
+	dir, out := exportRunFolder(t)
+
+	var sum exportSummaryDoc
+	b, err := os.ReadFile(filepath.Join(dir, summaryFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &sum); err != nil {
+		t.Fatal(err)
+	}
+	size := fileSize(out)
+	abs, _ := filepath.Abs(out)
+	if sum.Kind != "export" || sum.State != "completed" || sum.ExitCode != 0 || sum.Rows != 1200 || sum.Pages != 3 ||
+		sum.Bytes != size || size == 0 || len(sum.Files) != 1 || sum.Files[0].Path != abs || sum.Files[0].Bytes != size ||
+		len(sum.Jobs) != 1 || sum.Object != "Contact" || sum.API != "bulk2" || sum.Seconds <= 0 || sum.Finished.Before(sum.Started) {
+		t.Errorf("summary.json %s", b)
+	}
+
+	var pageRows int64
+	var pages, retries int
+	states := map[string]bool{}
+	for _, e := range readEvents(t, filepath.Join(dir, eventsFile)) {
+		switch e["event"] {
+		case "page":
+			pageRows += int64(e["rows"].(float64))
+			pages++
+			if e["job"] != sum.Jobs[0] {
+				t.Errorf("page of job %v, want %s", e["job"], sum.Jobs[0])
+			}
+		case "job":
+			states[e["state"].(string)] = true
+		case "request_retried":
+			retries++
+			if !strings.Contains(e["error"].(string), "503") {
+				t.Errorf("retry cause %v", e["error"])
+			}
+		case "run_started":
+			if e["kind"] != "export" || e["query"] != "SELECT LastName FROM Contact" {
+				t.Errorf("run_started %v", e)
+			}
+		}
+	}
+	if pageRows != 1200 || pages != 3 || retries != 1 || !states["JobComplete"] || !states["UploadComplete"] && !states["InProgress"] {
+		t.Errorf("events: %d rows in %d pages, %d retries, job states %v", pageRows, pages, retries, states)
+	}
+
+	st, err := jobstore.Open(t.Context(), filepath.Join(dir, runJournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	run, err := st.GetRun(t.Context(), sum.RunID)
+	if err != nil || run.Operation != "export" || run.State != jobstore.RunCompleted {
+		t.Errorf("run.db run %+v, %v", run, err)
+	}
+	jobs, err := st.Jobs(t.Context(), sum.RunID)
+	if err != nil || len(jobs) != 1 || jobs[0].JobID != sum.Jobs[0] || jobs[0].State != jobstore.JobResultsFetched {
+		t.Errorf("run.db jobs %+v, %v", jobs, err)
+	}
+
+	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`data-export-rows="1200">1,200<`, `data-export-pages="3">3<`, `data-export-jobs="1">`,
+		fmt.Sprintf(`data-file-bytes="%d"`, size), "SELECT LastName FROM Contact", `data-cause="503 SERVER_UNAVAILABLE"`} {
+		if !bytes.Contains(html, []byte(want)) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+
+	o := &exportOptions{Query: "SELECT LastName FROM Contact", Output: out, API: "bulk2", ColumnDelimiter: "COMMA", LineEnding: "LF", RunDir: dir}
+	_, err = runExportWith(t.Context(), &IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, func(context.Context, *slog.Logger) (*salesforce.Client, error) {
+		t.Fatal("connected although the run folder holds a run")
+		return nil, nil
+	}, o)
+	if err == nil || !isUsageError(err) || !strings.Contains(err.Error(), "never reused") {
+		t.Errorf("second export into %s: %v", dir, err)
+	}
+}
+
+// TestExportReportInBrowser opens an export's report in headless Chromium: no console
+// message, every chart drawn, and the rows and bytes it shows equal the output file's.
+func TestExportReportInBrowser(t *testing.T) {
+	bin := browsertest.Find()
+	if bin == "" {
+		t.Skip(browsertest.SkipMessage)
+	}
+	dir, out := exportRunFolder(t)
+	dom, logs := browsertest.Run(t, bin, filepath.Join(dir, "report.html"), "--dump-dom")
+	for _, line := range browsertest.ConsoleLines(logs) {
+		t.Errorf("console message: %s", line)
+	}
+	if m := regexp.MustCompile(`data-charts-want="(\d+)" data-charts="(\d+)"`).FindStringSubmatch(dom); m == nil || m[1] != m[2] || m[1] == "0" {
+		t.Errorf("the page did not draw its charts (want, drawn): %v", m)
+	}
+	if strings.Contains(dom, "data-errors=") {
+		t.Errorf("script errors in the page")
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Count(string(b), "\n") - 1 // the header
+	if !strings.Contains(dom, fmt.Sprintf(`data-export-rows="%d">`, rows)) || !strings.Contains(dom, fmt.Sprintf(`data-file-bytes="%d"`, len(b))) {
+		t.Errorf("the page does not show the output's %d rows and %d bytes", rows, len(b))
+	}
+}
