@@ -521,8 +521,13 @@ func (b *builder) add(e event) {
 	r := &d.Run
 	kind := e.str("event")
 	if b.step != "" {
-		// A plan's step: the plan's events while the step ran.
+		// A plan's step: the plan's events while the step ran; processing times, read
+		// after the last step, for the step's jobs.
 		switch kind {
+		case "job_info":
+			if _, ok := tl.byKey[jobKey(e.str("job"), e.str("batch"))]; !ok {
+				return
+			}
 		case "run_started", "connected":
 		case "step_started":
 			if e.str("dir") == b.step {

@@ -283,7 +283,8 @@ type graphNode struct {
 	Rows     int64   `json:"rows"`
 	Outcomes []Count `json:"outcomes"`
 	NotSet   int64   `json:"not_set"`
-	Bad      float64 `json:"bad"` // share of rows not succeeded, 0..1
+	Bad      float64 `json:"bad"`  // share of rows not succeeded, 0..1
+	Self     string  `json:"self"` // "pass 1", "pass 2" for an object with a lookup to itself
 }
 
 type graphLink struct {
@@ -322,7 +323,9 @@ func planGraph(p *Plan) *graph {
 	g := &graph{Nodes: []graphNode{}, Links: []graphLink{}}
 	for _, n := range p.Nodes {
 		l := level[n.Object]
-		gn := graphNode{Name: n.Object, X: float64(l) * 200, Y: float64(row[l]) * 110, Rows: n.Rows, Outcomes: n.Outcomes, NotSet: n.LookupsNotSet}
+		// Columns 200 apart, rows 110 apart, every other column a little lower so that
+		// an edge does not pass through the nodes of the columns between.
+		gn := graphNode{Name: n.Object, X: float64(l) * 200, Y: float64(row[l])*110 + float64(l%2)*40, Rows: n.Rows, Outcomes: n.Outcomes, NotSet: n.LookupsNotSet}
 		row[l]++
 		var ok int64
 		for _, o := range n.Outcomes {
@@ -336,6 +339,18 @@ func planGraph(p *Plan) *graph {
 		g.Nodes = append(g.Nodes, gn)
 	}
 	for _, e := range p.Edges {
+		if e.From == e.To {
+			// ECharts draws no loop: the node says it.
+			for i := range g.Nodes {
+				if g.Nodes[i].Name == e.From {
+					g.Nodes[i].Self = "pass 1"
+					if e.Deferred {
+						g.Nodes[i].Self = "pass 2"
+					}
+				}
+			}
+			continue
+		}
 		g.Links = append(g.Links, graphLink{Source: e.From, Target: e.To, Deferred: e.Deferred})
 	}
 	return g

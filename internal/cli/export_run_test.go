@@ -196,3 +196,53 @@ func TestExportReportInBrowser(t *testing.T) {
 		t.Errorf("the page does not show the output's %d rows and %d bytes", rows, len(b))
 	}
 }
+
+// TestLoadRecordsBulk1BatchTimes: a Bulk API 1.0 load records Salesforce's processing
+// times of each batch in events.jsonl (one batch list request per job), and its report
+// shows them beside sfbatch's time.
+func TestLoadRecordsBulk1BatchTimes(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t)
+	var in strings.Builder
+	in.WriteString("LastName\n")
+	for i := range 250 {
+		fmt.Fprintf(&in, "Row%04d\n", i)
+	}
+	input := filepath.Join(t.TempDir(), "contacts.csv")
+	if err := os.WriteFile(input, []byte(in.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	o := &loadOptions{Operation: "insert", Object: "Contact", API: "bulk1", BatchSize: 100, ColumnDelimiter: "COMMA", LineEnding: "LF",
+		input: input, OutputDir: dir, Quiet: true}
+	var out, errOut bytes.Buffer
+	ios := &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+	cmd, _, err := NewRootCmd(ios).Find([]string{"insert"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.SetContext(t.Context())
+	if _, err := runLoad(cmd, ios, testClient(t, srv), o); err != nil {
+		t.Fatalf("load: %v\n%s", err, errOut.String())
+	}
+	batches := map[string]bool{}
+	for _, e := range readEvents(t, filepath.Join(dir, eventsFile)) {
+		if e["event"] == "job_info" {
+			if e["api"] != "bulk1" || e["batch"] == nil || e["total_processing_ms"] == nil || e["apex_processing_ms"] == nil {
+				t.Errorf("job_info %v", e)
+			}
+			batches[fmt.Sprint(e["batch"])] = true
+		}
+	}
+	if len(batches) != 3 {
+		t.Errorf("processing times of %d batches, want 3", len(batches))
+	}
+	writeRunReport(t.Context(), ios, dir, &reportOptions{}, true)
+	html, err := os.ReadFile(filepath.Join(dir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(string(html), `data-api="bulk1"`); got != 3 {
+		t.Errorf("report shows processing times of %d Bulk API 1.0 batches, want 3", got)
+	}
+}
