@@ -44,10 +44,16 @@ It is made only from the run folder (run.db, events.jsonl, results.csv,
 summary.json), so it can be made later, elsewhere, for a run that crashed or
 was resumed. It holds no cell values unless --report-values, which adds a few
 example rows per error code (with --mask FIELD to hide a field's values).
-The load commands make it at the end of a run with --report.`,
+The load commands, export and run make it at the end of a run with --report.
+
+An export's folder gives the rows, pages and bytes written, its query jobs and
+the files written. A plan's folder (sfbatch run) gives the plan's object graph
+with each object's rows by outcome and every step's counts, and writes each
+step's own page in its folder (NN-Object/report.html).`,
 		Example: `  sfbatch report sfbatch-runs/20260101T020000.000000Z-a1b2c3
   sfbatch insert -s Contact contacts.csv -o run1 --report
-  sfbatch report run1 --report-values --mask Email -o /tmp/run1.html`,
+  sfbatch report run1 --report-values --mask Email -o /tmp/run1.html
+  sfbatch run migration.yaml -o mig1 --report`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path, err := report.WriteFile(cmd.Context(), args[0], o.Out, "sfbatch "+versionString(), o.options())
