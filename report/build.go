@@ -1115,7 +1115,7 @@ func series(jobs []Job, pts []point) Series {
 	}
 	span := hi.Sub(lo)
 	width := bucketWidth(span)
-	n := int(span/width) + 1
+	n := max(int(span/width)+1, 2) // a time axis needs two points
 	s := Series{BucketSec: width.Seconds(), Times: make([]time.Time, n), RowsDone: make([]int64, n), Concurrency: make([]int, n)}
 	for i := range n {
 		s.Times[i] = lo.Add(time.Duration(i) * width)

@@ -195,6 +195,13 @@ func TestExportReportInBrowser(t *testing.T) {
 	if !strings.Contains(dom, fmt.Sprintf(`data-export-rows="%d">`, rows)) || !strings.Contains(dom, fmt.Sprintf(`data-file-bytes="%d"`, len(b))) {
 		t.Errorf("the page does not show the output's %d rows and %d bytes", rows, len(b))
 	}
+	if shot := os.Getenv("SFBATCH_EXPORT_REPORT_SCREENSHOT"); shot != "" {
+		if shot, err = filepath.Abs(shot); err != nil {
+			t.Fatal(err)
+		}
+		browsertest.Run(t, bin, filepath.Join(dir, "report.html"), "--screenshot="+shot, "--window-size=1280,2200", "--hide-scrollbars")
+		t.Logf("screenshot: %s", shot)
+	}
 }
 
 // TestLoadRecordsBulk1BatchTimes: a Bulk API 1.0 load records Salesforce's processing
@@ -244,5 +251,38 @@ func TestLoadRecordsBulk1BatchTimes(t *testing.T) {
 	}
 	if got := strings.Count(string(html), `data-api="bulk1"`); got != 3 {
 		t.Errorf("report shows processing times of %d Bulk API 1.0 batches, want 3", got)
+	}
+}
+
+// TestExportDefaultRunFolder: without --run-dir an export's run folder is a new
+// sfbatch-runs/UTCTIME-SUFFIX, named as a load's, printed at start and end, and the next
+// export gets another one.
+func TestExportDefaultRunFolder(t *testing.T) {
+	srv := salesforcetest.New(t)
+	if _, err := srv.Insert(t.Context(), "Contact", map[string]any{"LastName": "Only"}); err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	t.Chdir(work)
+	folder := regexp.MustCompile(`run folder: (sfbatch-runs/\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{6})`)
+	var dirs []string
+	for i := range 2 {
+		var stderr bytes.Buffer
+		o := &exportOptions{Query: "SELECT LastName FROM Contact", Output: filepath.Join(work, fmt.Sprintf("out%d.csv", i)), API: "rest",
+			ColumnDelimiter: "COMMA", LineEnding: "LF"}
+		if _, err := runExport(t.Context(), &IOStreams{Out: &bytes.Buffer{}, ErrOut: &stderr}, testClient(t, srv), o); err != nil {
+			t.Fatalf("export: %v\n%s", err, stderr.String())
+		}
+		m := folder.FindAllStringSubmatch(stderr.String(), -1)
+		if len(m) != 2 || m[0][1] != m[1][1] {
+			t.Fatalf("run folder not printed at start and end:\n%s", stderr.String())
+		}
+		if _, err := os.Stat(filepath.Join(m[0][1], summaryFile)); err != nil {
+			t.Errorf("no summary.json in %s: %v", m[0][1], err)
+		}
+		dirs = append(dirs, m[0][1])
+	}
+	if dirs[0] == dirs[1] {
+		t.Errorf("two exports shared the run folder %s", dirs[0])
 	}
 }
