@@ -286,3 +286,52 @@ func TestExportDefaultRunFolder(t *testing.T) {
 		t.Errorf("two exports shared the run folder %s", dirs[0])
 	}
 }
+
+// TestLoadEventsForTheReport: the events.jsonl of a real load (reportRun) holds what the
+// report draws beside job states: rows retried by error code with the wait before the
+// pass, requests retried with their cause and wait, the org's API usage, and Salesforce's
+// processing time of every job.
+func TestLoadEventsForTheReport(t *testing.T) {
+	t.Parallel()
+	dir := reportRun(t)
+	byCode := map[string]float64{}
+	var usage, infos int
+	causes := map[string]int{}
+	for _, e := range readEvents(t, filepath.Join(dir, eventsFile)) {
+		switch e["event"] {
+		case "rows_retried_code":
+			byCode[e["code"].(string)] += e["rows"].(float64)
+			if w, err := time.ParseDuration(fmt.Sprint(e["wait"])); err != nil || w <= 0 {
+				t.Errorf("rows_retried_code without a wait: %v", e)
+			}
+		case "rows_retried":
+			if w, err := time.ParseDuration(fmt.Sprint(e["wait"])); err != nil || w <= 0 {
+				t.Errorf("rows_retried without a wait: %v", e)
+			}
+		case "request_retried":
+			msg := fmt.Sprint(e["error"])
+			switch {
+			case strings.Contains(msg, "503 SERVER_UNAVAILABLE"):
+				causes["503"]++
+			case strings.Contains(msg, "429 REQUEST_LIMIT_EXCEEDED"):
+				causes["429"]++
+			}
+			if w, err := time.ParseDuration(fmt.Sprint(e["wait"])); err != nil || w <= 0 {
+				t.Errorf("request_retried without a wait: %v", e)
+			}
+		case "api_usage":
+			usage++
+			if e["used"].(float64) <= 0 || e["max"].(float64) <= 0 {
+				t.Errorf("api_usage %v", e)
+			}
+		case "job_info":
+			infos++
+		}
+	}
+	if len(byCode) != 1 || byCode["UNABLE_TO_LOCK_ROW"] != 12 {
+		t.Errorf("rows retried by code %v, want 12 UNABLE_TO_LOCK_ROW", byCode)
+	}
+	if causes["503"] != 2 || causes["429"] != 1 || usage == 0 || infos != 7 {
+		t.Errorf("request retries %v, %d api_usage events, %d job_info events (want 7)", causes, usage, infos)
+	}
+}
