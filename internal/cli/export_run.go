@@ -142,7 +142,9 @@ type exportSummaryDoc struct {
 	Seconds    float64      `json:"seconds"`
 	RowsPerSec float64      `json:"rows_per_second"`
 	Error      string       `json:"error,omitempty"`
-	Input      struct {
+	// Input.Path is the output file (what the run is about), where a load's summary.json
+	// names its input, so that tools reading any run folder find it in one place.
+	Input struct {
 		Path string `json:"path"`
 	} `json:"input"`
 }
