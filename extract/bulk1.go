@@ -67,6 +67,7 @@ func (e *engine) bulk1Job(ctx context.Context, object string, pk *salesforce.PKC
 		return fmt.Errorf("extract: creating Bulk 1.0 query job: %w", err)
 	}
 	e.sum.JobIDs = append(e.sum.JobIDs, job.ID)
+	e.jobEvent(APIBulk1, job.ID, "", job.State)
 	err = e.bulk1Run(ctx, job.ID)
 	if cerr := e.closeBulk1(ctx, job.ID); err == nil && cerr != nil {
 		e.s.log.Warn("extract: could not close the Bulk 1.0 job", "job", job.ID, "err", cerr)
@@ -98,6 +99,7 @@ func (e *engine) bulk1Run(ctx context.Context, jobID string) error {
 // a completed batch waits for the batches listed before it.
 func (e *engine) bulk1Source(jobID string) source {
 	seen := map[string]bool{}
+	states := map[string]string{} // each batch's last state passed to OnJob
 	var pending []task
 	finished := false
 	waiter := salesforce.NewBatchListWaiter(e.c.bulk1, jobID, e.waiterOptions)
@@ -107,6 +109,12 @@ func (e *engine) bulk1Source(jobID string) source {
 				return task{}, false, nil
 			}
 			listed, err := waiter.WaitFor(ctx, func(bs []*salesforce.Batch) bool {
+				for _, b := range bs {
+					if states[b.ID] != b.State {
+						states[b.ID] = b.State
+						e.jobEvent(APIBulk1, jobID, b.ID, b.State)
+					}
+				}
 				return e.scanBatches(bs, seen).ready()
 			})
 			if err != nil {

@@ -45,6 +45,7 @@ func (e *engine) startBulk2(ctx context.Context, query string) (string, error) {
 		return "", fmt.Errorf("extract: creating Bulk 2.0 query job: %w", err)
 	}
 	e.sum.JobIDs = append(e.sum.JobIDs, job.ID)
+	e.jobEvent(APIBulk2, job.ID, "", job.State)
 	e.s.log.Debug("extract: Bulk 2.0 query job created", "job", job.ID)
 	return job.ID, nil
 }
@@ -55,7 +56,7 @@ func bulk2Request(s *settings, query string) salesforce.QueryJobRequest {
 
 // waitBulk2 polls a query job until it is JobComplete.
 func (e *engine) waitBulk2(ctx context.Context, jobID string) error {
-	job, err := salesforce.NewQueryJobWaiter(e.c.bulk2, jobID, e.waiterOptions).Wait(ctx)
+	job, err := salesforce.NewQueryJobWaiter(e.c.bulk2, jobID, e.jobWaiterOptions(APIBulk2, jobID)).Wait(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return err

@@ -65,6 +65,7 @@ func (e *engine) runChunked(ctx context.Context) error {
 				return nil, fmt.Errorf("extract: creating Bulk 2.0 query job for id range %d: %w", i+1, err)
 			}
 			ids[i] = job.ID
+			e.jobEvent(APIBulk2, job.ID, "", job.State)
 			if err := e.waitBulk2(ctx, job.ID); err != nil {
 				return nil, err
 			}

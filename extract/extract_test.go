@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -566,5 +567,41 @@ func TestRunResumeWhileJobRuns(t *testing.T) {
 	}
 	if got := out.String(); got != "LastName\nA\nB\n" {
 		t.Errorf("output %q", got)
+	}
+}
+
+// TestRunOnJob: OnJob hears each query job when it is created and each new state seen
+// while polling, ending in the job's final state; for Bulk API 1.0, each batch's states too.
+func TestRunOnJob(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 45)
+	for _, api := range []extract.API{extract.APIBulk2, extract.APIBulk1} {
+		var mu sync.Mutex
+		var got []extract.JobEvent
+		sum, err := extract.Run(t.Context(), f.c, fast(extract.Options{
+			Query: contactQuery, API: api, Output: io.Discard,
+			OnJob: func(e extract.JobEvent) {
+				mu.Lock()
+				defer mu.Unlock()
+				got = append(got, e)
+			},
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) < 2 || got[0].JobID != sum.JobIDs[0] || got[0].BatchID != "" || got[0].API != api {
+			t.Fatalf("%s: job events %+v", api, got)
+		}
+		last := got[len(got)-1]
+		switch api {
+		case extract.APIBulk2:
+			if last.State != salesforce.JobStateJobComplete || last.BatchID != "" {
+				t.Errorf("bulk2: last event %+v, want JobComplete", last)
+			}
+		case extract.APIBulk1:
+			if last.State != salesforce.BatchStateCompleted || last.BatchID == "" {
+				t.Errorf("bulk1: last event %+v, want a batch Completed", last)
+			}
+		}
 	}
 }

@@ -139,6 +139,19 @@ type Options struct {
 	// Progress, if set, is called after each page or result file is written,
 	// from the goroutine that called Run or ranges over Rows.
 	Progress func(Progress)
+	// OnJob, if set, is called when a query job is created and when a job (or a Bulk API
+	// 1.0 batch) is seen in a new state while polling. It may be called from several
+	// goroutines at once (id-range jobs run concurrently): it must be safe for concurrent
+	// use and return quickly.
+	OnJob func(JobEvent)
+}
+
+// JobEvent is one query job's (or Bulk API 1.0 batch's) state as the extraction saw it.
+type JobEvent struct {
+	API     API
+	JobID   string
+	BatchID string // Bulk API 1.0 batches only
+	State   string
 }
 
 // Resume identifies where an interrupted Bulk 2.0 download stopped. A

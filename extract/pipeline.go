@@ -212,6 +212,27 @@ func (e *engine) waiterOptions(o *salesforce.WaiterOptions) {
 	o.MinDelay, o.MaxDelay = e.s.poll, e.s.maxPoll
 }
 
+// jobEvent passes a job's (or batch's) state to Options.OnJob.
+func (e *engine) jobEvent(api API, jobID, batchID, state string) {
+	if e.s.OnJob != nil && jobID != "" {
+		e.s.OnJob(JobEvent{API: api, JobID: jobID, BatchID: batchID, State: state})
+	}
+}
+
+// jobWaiterOptions are waiterOptions that also report the job's new states to OnJob.
+func (e *engine) jobWaiterOptions(api API, jobID string) func(*salesforce.WaiterOptions) {
+	return func(o *salesforce.WaiterOptions) {
+		e.waiterOptions(o)
+		if e.s.OnJob != nil {
+			o.OnPoll = func(p salesforce.JobProgress) {
+				if p.Changed {
+					e.jobEvent(api, jobID, "", p.State)
+				}
+			}
+		}
+	}
+}
+
 // backoff is the wait before retry attempt n (1-based) of a download.
 func (e *engine) backoff(n int) time.Duration {
 	d := e.s.poll

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -168,7 +169,15 @@ func (r *run) execute(ctx context.Context, src Source) error {
 		if err := sp.finish(); err != nil {
 			return r.fail(ctx, err)
 		}
-		r.progress(Event{Kind: RowsRetried, API: api, Rows: sp.n, Pass: p + 1})
+		r.progress(Event{Kind: RowsRetried, API: api, Rows: sp.n, Pass: p + 1, Wait: backoff})
+		codes := make([]string, 0, len(sp.codes))
+		for code := range sp.codes {
+			codes = append(codes, code)
+		}
+		sort.Strings(codes)
+		for _, code := range codes {
+			r.progress(Event{Kind: RowsRetriedCode, API: api, Rows: sp.codes[code], Pass: p + 1, Code: code, Wait: backoff})
+		}
 		r.cfg.Logger.Info("load: resubmitting retryable rows", "rows", sp.n, "pass", p+1, "after", backoff)
 		if err := salesforce.Sleep(ctx, backoff); err != nil {
 			r.retry = sp

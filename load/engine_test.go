@@ -330,12 +330,15 @@ func TestLockErrorsRetriedUntilTheyConverge(t *testing.T) {
 				return nil
 			}
 			var retried, done, total int64
+			byCode := map[string]int64{}
 			col := newCollector(t)
 			opts := fastOptions(Options{Object: "Contact", API: api, BatchSize: 40, GroupBy: "LastName", RetrySerial: api == Bulk1,
 				Progress: ProgressFunc(func(e Event) {
 					switch e.Kind {
 					case RowsRetried:
 						retried += e.Rows
+					case RowsRetriedCode:
+						byCode[e.Code] += e.Rows
 					case RowsDone:
 						done += e.Rows
 						total = e.Total
@@ -348,6 +351,9 @@ func TestLockErrorsRetriedUntilTheyConverge(t *testing.T) {
 			col.check(200)
 			if sum.Succeeded != 200 || sum.Retried != 40 || retried != 40 || done != 200 || total != 200 {
 				t.Fatalf("summary %+v, events: retried %d, done %d (total %d)", sum, retried, done, total)
+			}
+			if len(byCode) != 1 || byCode["UNABLE_TO_LOCK_ROW"] != 40 {
+				t.Errorf("rows retried by code %v, want 40 UNABLE_TO_LOCK_ROW", byCode)
 			}
 			if r := col.byRow[3]; r.Attempts != 3 {
 				t.Errorf("row 3 attempts = %d, want 3", r.Attempts)

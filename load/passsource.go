@@ -207,6 +207,7 @@ type spool struct {
 	width int
 	n     int64
 	rec   []string
+	codes map[string]int64 // rows by the error code that sent them here
 }
 
 func newSpool(path string, width int) (*spool, error) {
@@ -226,6 +227,12 @@ func (s *spool) addRow(p prow) error {
 	code, msg, fields := "", "", ""
 	if p.lastErr != nil {
 		code, msg, fields = p.lastErr.StatusCode, p.lastErr.Message, strings.Join(p.lastErr.Fields, ",")
+	}
+	if code != "" {
+		if s.codes == nil {
+			s.codes = map[string]int64{}
+		}
+		s.codes[code]++
 	}
 	s.rec = append(s.rec, strconv.FormatInt(p.num, 10), strconv.Itoa(p.batch), strconv.Itoa(p.attempts), code, msg, fields)
 	s.rec = append(s.rec, p.vals...)

@@ -1,5 +1,7 @@
 package load
 
+import "time"
+
 // EventKind says what an Event reports.
 type EventKind int
 
@@ -13,8 +15,11 @@ const (
 	JobState
 	// RowsDone: Rows more rows reached a final outcome (cumulative total in Total).
 	RowsDone
-	// RowsRetried: Rows rows will be resubmitted in pass Pass.
+	// RowsRetried: Rows rows will be resubmitted in pass Pass, after waiting Wait.
 	RowsRetried
+	// RowsRetriedCode follows RowsRetried once per error code: Rows of its rows failed with
+	// Code (UNABLE_TO_LOCK_ROW, ...) and will be resubmitted in pass Pass after Wait.
+	RowsRetriedCode
 )
 
 // Event is one progress notification.
@@ -30,6 +35,10 @@ type Event struct {
 	Pass    int
 	// Outcome is set on RowsDone events that report a single outcome class.
 	Outcome Outcome
+	// Code is the error code of a RowsRetriedCode event.
+	Code string
+	// Wait is how long the engine waits before a retry pass (RowsRetried, RowsRetriedCode).
+	Wait time.Duration
 }
 
 // Progress receives progress events. The engine calls Event from one goroutine at a time;

@@ -47,6 +47,8 @@ const (
 	MaxExamples = 50
 	// MaxBuckets is how many time buckets the throughput and concurrency charts have.
 	MaxBuckets = 240
+	// MaxPoints caps the API usage points and concurrency changes a report keeps.
+	MaxPoints = 5000
 	// maxEventLine is the longest events.jsonl line read; longer lines are skipped.
 	maxEventLine = 1 << 20
 	// MaskText replaces a masked value.
@@ -83,6 +85,60 @@ type Data struct {
 	Usage      *Usage     `json:"usage,omitempty"`
 	Files      []File     `json:"files"`
 	Notes      []string   `json:"notes"` // what the folder lacked or what was capped
+
+	// Kind is what ran: KindLoad, KindExport or KindPlan.
+	Kind string `json:"kind"`
+	// Export is an export's figures (Kind KindExport).
+	Export *Export `json:"export,omitempty"`
+	// Plan is a plan's object graph and steps (Kind KindPlan).
+	Plan *Plan `json:"plan,omitempty"`
+	// RetryCodes counts the rows resubmitted in retry passes by the error code that sent
+	// them there (UNABLE_TO_LOCK_ROW, ...).
+	RetryCodes []Count `json:"retry_codes"`
+	// UsageSeries is the org's API usage as recorded during the run (Sforce-Limit-Info),
+	// up to MaxPoints points.
+	UsageSeries []UsagePoint `json:"usage_series"`
+	// ConcurrencyChanges are the engine's changes of its concurrency limit, up to MaxPoints.
+	ConcurrencyChanges []ConcurrencyChange `json:"concurrency_changes"`
+}
+
+// Kinds of run (Data.Kind).
+const (
+	KindLoad   = "load"
+	KindExport = "export"
+	KindPlan   = "plan"
+)
+
+// Export is what an export wrote, from its summary.json and events.jsonl.
+type Export struct {
+	Query  string       `json:"query"`
+	Output string       `json:"output"`
+	Rows   int64        `json:"rows"`
+	Pages  int64        `json:"pages"`
+	Bytes  int64        `json:"bytes"`
+	Files  []ExportFile `json:"files"`
+}
+
+// ExportFile is one file an export wrote (outside the run folder).
+type ExportFile struct {
+	Path  string `json:"path"`
+	Bytes int64  `json:"bytes"`
+}
+
+// UsagePoint is the org's API usage at one time.
+type UsagePoint struct {
+	Time time.Time `json:"time"`
+	Used int64     `json:"used"`
+	Max  int64     `json:"max"`
+}
+
+// ConcurrencyChange is one change of the engine's concurrency limit.
+type ConcurrencyChange struct {
+	Time  time.Time `json:"time"`
+	API   string    `json:"api"`
+	From  int64     `json:"from"`
+	To    int64     `json:"to"`
+	Cause string    `json:"cause"`
 }
 
 // Run is the run's identity, from summary.json and events.jsonl.
@@ -145,7 +201,8 @@ type Job struct {
 	States  []State `json:"states"`
 	Final   string  `json:"final"`
 	Retries int     `json:"retries"` // request retries whose URL names this job
-	// Salesforce's processing times (Bulk API 2.0), in milliseconds, when recorded.
+	// Salesforce's processing times (Bulk API 2.0 jobs, Bulk API 1.0 batches), in
+	// milliseconds, when recorded.
 	TotalProcessingMs     *int64 `json:"total_processing_ms,omitempty"`
 	APIActiveProcessingMs *int64 `json:"api_active_processing_ms,omitempty"`
 	ApexProcessingMs      *int64 `json:"apex_processing_ms,omitempty"`
@@ -191,9 +248,10 @@ type Cause struct {
 
 // RowRetry is one retry pass's resubmission of rows that failed with a retryable code.
 type RowRetry struct {
-	Time time.Time `json:"time"`
-	Pass int       `json:"pass"`
-	Rows int64     `json:"rows"`
+	Time   time.Time `json:"time"`
+	Pass   int       `json:"pass"`
+	Rows   int64     `json:"rows"`
+	WaitMs float64   `json:"wait_ms"` // how long the engine waited before the pass
 }
 
 // Series are the throughput and concurrency charts' points, one per bucket.
@@ -218,9 +276,32 @@ type File struct {
 
 // Build aggregates the run folder dir. It needs results.csv or events.jsonl; every other
 // file is optional (a crashed run may lack summary.json), and what was missing is said in
-// Data.Notes.
+// Data.Notes. A plan's folder (with plan.json) gives Kind KindPlan with its object graph and
+// its steps; a plan step's folder (NN-Object) takes its timeline from the plan's
+// events.jsonl and run.db.
 func Build(ctx context.Context, dir string, opts Options) (*Data, error) {
-	d := &Data{}
+	if _, err := os.Stat(filepath.Join(dir, PlanFile)); err == nil {
+		return buildPlan(ctx, dir, opts)
+	}
+	src := sources{events: filepath.Join(dir, EventsFile), journal: filepath.Join(dir, JournalFile)}
+	if planDir, ok := stepOf(dir); ok {
+		src = sources{events: filepath.Join(planDir, EventsFile), journal: filepath.Join(planDir, JournalFile),
+			step: filepath.Base(filepath.Clean(dir))}
+	}
+	return build(ctx, dir, src, opts)
+}
+
+// sources are where build reads events and the journal: the run folder's own, or for a
+// plan's step, the plan's, limited to the step.
+type sources struct {
+	events, journal string
+	step            string // a plan step's folder name: only events while it ran count
+	plan            bool   // a plan's folder: the journal's runs are its steps'
+	kind            string // Data.Kind unless summary.json or the events say (default KindLoad)
+}
+
+func build(ctx context.Context, dir string, src sources, opts Options) (*Data, error) {
+	d := &Data{Kind: first(src.kind, KindLoad)}
 	var found int
 	if err := readSummary(filepath.Join(dir, SummaryFile), d); err == nil {
 		found++
@@ -229,66 +310,99 @@ func Build(ctx context.Context, dir string, opts Options) (*Data, error) {
 	} else {
 		d.Notes = append(d.Notes, "no summary.json: the run did not finish")
 	}
-	tl := &timeline{byKey: map[string]*Job{}}
-	if err := readEvents(filepath.Join(dir, EventsFile), d, tl); err == nil {
+	b := &builder{d: d, tl: &timeline{byKey: map[string]*Job{}}, causes: map[string]*Cause{}, retryCodes: map[string]int64{},
+		step: src.step, inStep: src.step == ""}
+	if err := b.readEvents(src.events); err == nil {
 		found++
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	} else {
 		d.Notes = append(d.Notes, "no events.jsonl: no timeline")
 	}
-	if err := readJournal(ctx, filepath.Join(dir, JournalFile), d, tl); err != nil {
+	if err := readJournal(ctx, src.journal, d, b.tl, src.plan); err != nil {
 		d.Notes = append(d.Notes, "run.db: "+err.Error())
 	}
-	if err := readResults(filepath.Join(dir, ResultsFile), d, opts); err == nil {
+	if d.Kind == KindExport {
+		found++ // an export has no results.csv: its rows are in its output file
+	} else if err := readResults(filepath.Join(dir, ResultsFile), d, opts); err == nil {
 		found++
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
-	} else {
+	} else if d.Kind != KindPlan {
 		d.Notes = append(d.Notes, "no results.csv: no counts by outcome (run `sfbatch results DIR` or --resume to write it)")
 	}
 	if found == 0 {
 		return nil, fmt.Errorf("report: %s holds no run (no %s, %s or %s)", dir, SummaryFile, EventsFile, ResultsFile)
 	}
-	for _, j := range tl.order {
+	for _, j := range b.tl.order {
 		d.Jobs = append(d.Jobs, *j)
 	}
-	d.JobsLeft = tl.left
-	sort.SliceStable(d.Jobs, func(a, b int) bool { return d.Jobs[a].Start().Before(d.Jobs[b].Start()) })
-	d.Series = series(d.Jobs)
+	d.JobsLeft = b.tl.left
+	sort.SliceStable(d.Jobs, func(x, y int) bool { return d.Jobs[x].Start().Before(d.Jobs[y].Start()) })
+	var pts []point
+	if d.Kind == KindExport {
+		pts = b.pages
+		if d.Export.Rows == 0 {
+			for _, p := range pts {
+				d.Export.Rows += p.rows
+			}
+		}
+	}
+	d.Series = series(d.Jobs, pts)
 	d.Files = listFiles(dir)
+	for code, n := range b.retryCodes {
+		d.RetryCodes = append(d.RetryCodes, Count{Name: code, Rows: n})
+	}
+	sortCounts(d.RetryCodes)
+	b.finish()
 	if d.JobsLeft > 0 {
 		d.Notes = append(d.Notes, fmt.Sprintf("%d more jobs are not drawn on the timeline (limit %d)", d.JobsLeft, MaxJobs))
 	}
 	return d, nil
 }
 
-// summaryDoc is the part of summary.json a report reads.
-type summaryDoc struct {
-	RunID string `json:"run_id"`
-	State string `json:"state"`
-	Input struct {
-		Path string `json:"path"`
-	} `json:"input"`
-	ExitCode  *int   `json:"exit_code"`
-	Object    string `json:"object"`
-	Operation string `json:"operation"`
-	API       string `json:"api"`
-	Error     string `json:"error"`
-}
-
+// readSummary reads the part of summary.json a report reads (a load's, an export's, a
+// plan's or a plan step's). Each key is read on its own, exactly as named, so a field of
+// another shape (a step's embedded counts) does not stop the others.
 func readSummary(path string, d *Data) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	var s summaryDoc
-	if err := json.Unmarshal(b, &s); err != nil {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
 		return fmt.Errorf("report: reading %s: %w", path, err)
 	}
+	get := func(k string, v any) {
+		if raw, ok := m[k]; ok {
+			json.Unmarshal(raw, v)
+		}
+	}
 	r := &d.Run
-	r.ID, r.State, r.Input, r.ExitCode, r.Object, r.Operation, r.API, r.Error =
-		s.RunID, s.State, s.Input.Path, s.ExitCode, s.Object, s.Operation, s.API, s.Error
+	var input struct {
+		Path string `json:"path"`
+	}
+	var kind string
+	get("run_id", &r.ID)
+	get("kind", &kind)
+	get("state", &r.State)
+	get("input", &input)
+	get("exit_code", &r.ExitCode)
+	get("object", &r.Object)
+	get("operation", &r.Operation)
+	get("api", &r.API)
+	get("error", &r.Error)
+	r.Input = input.Path
+	if kind == KindExport {
+		d.Kind = KindExport
+		x := &Export{Output: input.Path}
+		get("query", &x.Query)
+		get("rows", &x.Rows)
+		get("pages", &x.Pages)
+		get("bytes", &x.Bytes)
+		get("files", &x.Files)
+		d.Export = x
+	}
 	return nil
 }
 
@@ -321,22 +435,38 @@ func (e event) num(k string) (int64, bool) {
 
 func jobKey(id, batch string) string { return id + "/" + batch }
 
+// builder aggregates events.jsonl into a Data.
+type builder struct {
+	d          *Data
+	tl         *timeline
+	causes     map[string]*Cause
+	retryCodes map[string]int64
+	pages      []point // an export's rows written, page by page
+	step       string  // a plan step's folder: only events while it ran count
+	inStep     bool
+}
+
+// point is a number of rows done at one time.
+type point struct {
+	t    time.Time
+	rows int64
+}
+
 // readEvents streams events.jsonl once. Lines that are not JSON (a run killed mid-write)
 // are skipped.
-func readEvents(path string, d *Data, tl *timeline) error {
+func (b *builder) readEvents(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 64<<10)
-	causes := map[string]*Cause{}
 	for {
 		line, err := readLine(br)
 		if len(line) > 0 {
 			var e event
 			if json.Unmarshal(line, &e) == nil {
-				addEvent(d, tl, causes, e)
+				b.add(e)
 			}
 		}
 		if err == io.EOF {
@@ -346,14 +476,19 @@ func readEvents(path string, d *Data, tl *timeline) error {
 			return fmt.Errorf("report: reading %s: %w", path, err)
 		}
 	}
-	for _, c := range causes {
+	return nil
+}
+
+// finish sorts what add collected.
+func (b *builder) finish() {
+	d := b.d
+	for _, c := range b.causes {
 		d.Causes = append(d.Causes, *c)
 	}
 	sort.Slice(d.Causes, func(i, j int) bool {
 		a, b := d.Causes[i], d.Causes[j]
 		return a.Count > b.Count || a.Count == b.Count && a.Cause < b.Cause
 	})
-	return nil
 }
 
 // readLine returns the next line without its newline; a line longer than maxEventLine is
@@ -380,17 +515,59 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	}
 }
 
-func addEvent(d *Data, tl *timeline, causes map[string]*Cause, e event) {
+func (b *builder) add(e event) {
+	d, tl := b.d, b.tl
 	t, _ := time.Parse(time.RFC3339Nano, e.str("time"))
 	r := &d.Run
-	switch e.str("event") {
+	kind := e.str("event")
+	if b.step != "" {
+		// A plan's step: the plan's events while the step ran; processing times, read
+		// after the last step, for the step's jobs.
+		switch kind {
+		case "job_info":
+			if _, ok := tl.byKey[jobKey(e.str("job"), e.str("batch"))]; !ok {
+				return
+			}
+		case "run_started", "connected":
+		case "step_started":
+			if e.str("dir") == b.step {
+				b.inStep = true
+				r.Sessions++
+				if r.Start.IsZero() {
+					r.Start = t
+				}
+			}
+			return
+		case "step_finished", "step_failed":
+			if e.str("dir") == b.step && b.inStep {
+				b.inStep = false
+				r.End = t
+			}
+			return
+		default:
+			if !b.inStep {
+				return
+			}
+		}
+	}
+	switch kind {
 	case "run_started":
+		if k := e.str("kind"); k == KindExport {
+			d.Kind = k
+			if d.Export == nil {
+				d.Export = &Export{Query: e.str("query"), Output: e.str("output")}
+			}
+		}
+		if b.step != "" {
+			r.Command, r.Version = first(e.str("command"), r.Command), first(e.str("version"), r.Version)
+			return
+		}
 		r.Sessions++
 		if r.Start.IsZero() {
 			r.Start = t
 		}
 		r.ID = first(r.ID, e.str("run_id"))
-		r.Object, r.Operation, r.Input = first(r.Object, e.str("object")), first(r.Operation, e.str("operation")), first(r.Input, e.str("input"))
+		r.Object, r.Operation, r.Input = first(r.Object, e.str("object")), first(r.Operation, e.str("operation")), first(r.Input, e.str("input"), e.str("output"))
 		r.Command, r.Version = first(e.str("command"), r.Command), first(e.str("version"), r.Version)
 	case "connected":
 		r.Org, r.APIVersion = first(e.str("instance_url"), r.Org), first(e.str("api_version"), r.APIVersion)
@@ -404,6 +581,15 @@ func addEvent(d *Data, tl *timeline, causes map[string]*Cause, e event) {
 		mx, ok2 := e.num("max")
 		if ok1 && ok2 {
 			d.Usage = &Usage{Used: used, Max: mx}
+			if len(d.UsageSeries) < MaxPoints {
+				d.UsageSeries = append(d.UsageSeries, UsagePoint{Time: t, Used: used, Max: mx})
+			}
+		}
+	case "concurrency":
+		from, _ := e.num("from")
+		to, _ := e.num("to")
+		if len(d.ConcurrencyChanges) < MaxPoints {
+			d.ConcurrencyChanges = append(d.ConcurrencyChanges, ConcurrencyChange{Time: t, API: e.str("api"), From: from, To: to, Cause: e.str("cause")})
 		}
 	case "job", "batch":
 		j := tl.job(e.str("job"), e.str("batch"), e.str("api"))
@@ -424,18 +610,22 @@ func addEvent(d *Data, tl *timeline, causes map[string]*Cause, e event) {
 				*p = &n
 			}
 		}
+	case "page":
+		if n, ok := e.num("rows"); ok && !t.IsZero() {
+			b.pages = append(b.pages, point{t: t, rows: n})
+		}
 	case "request_retried":
 		cause := retryCause(e.str("error"))
 		wait, _ := time.ParseDuration(e.str("wait"))
-		c := causes[cause]
+		c := b.causes[cause]
 		if c == nil {
-			if len(causes) >= MaxGroups {
+			if len(b.causes) >= MaxGroups {
 				cause = otherGroup
-				c = causes[cause]
+				c = b.causes[cause]
 			}
 			if c == nil {
 				c = &Cause{Cause: cause}
-				causes[cause] = c
+				b.causes[cause] = c
 			}
 		}
 		c.Count++
@@ -451,7 +641,15 @@ func addEvent(d *Data, tl *timeline, causes map[string]*Cause, e event) {
 	case "rows_retried":
 		rows, _ := e.num("rows")
 		pass, _ := e.num("pass")
-		d.RowRetries = append(d.RowRetries, RowRetry{Time: t, Pass: int(pass), Rows: rows})
+		wait, _ := time.ParseDuration(e.str("wait"))
+		d.RowRetries = append(d.RowRetries, RowRetry{Time: t, Pass: int(pass), Rows: rows, WaitMs: float64(wait.Microseconds()) / 1000})
+	case "rows_retried_code":
+		rows, _ := e.num("rows")
+		code := first(e.str("code"), "(no code)")
+		if _, ok := b.retryCodes[code]; !ok && len(b.retryCodes) >= MaxGroups {
+			code = otherGroup
+		}
+		b.retryCodes[code] += rows
 	}
 }
 
@@ -534,8 +732,9 @@ func jobInURL(u string) string {
 	return ""
 }
 
-// readJournal adds each job's rows and retry pass from run.db.
-func readJournal(ctx context.Context, path string, d *Data, tl *timeline) error {
+// readJournal adds each job's rows and retry pass from run.db: of the run's jobs, or with
+// plan, of every step's.
+func readJournal(ctx context.Context, path string, d *Data, tl *timeline, plan bool) error {
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return errors.New("no journal")
@@ -552,6 +751,15 @@ func readJournal(ctx context.Context, path string, d *Data, tl *timeline) error 
 		return err
 	}
 	for _, run := range runs {
+		if plan {
+			if d.Run.ID != "" && !strings.HasPrefix(run.ID, d.Run.ID+"-") {
+				continue
+			}
+			if err := readJournalJobs(ctx, st, run.ID, tl); err != nil {
+				return err
+			}
+			continue
+		}
 		if d.Run.ID != "" && run.ID != d.Run.ID {
 			continue
 		}
@@ -560,28 +768,36 @@ func readJournal(ctx context.Context, path string, d *Data, tl *timeline) error 
 		}
 		d.Run.ID, d.Run.Object, d.Run.Operation = first(d.Run.ID, run.ID), first(d.Run.Object, run.Object), first(d.Run.Operation, run.Operation)
 		d.Run.State = first(d.Run.State, string(run.State))
-		recs, err := st.Jobs(ctx, run.ID)
-		if err != nil {
+		if err := readJournalJobs(ctx, st, run.ID, tl); err != nil {
 			return err
 		}
-		for _, rec := range recs {
-			j := tl.byKey[jobKey(rec.JobID, rec.BatchID)]
+	}
+	return nil
+}
+
+// readJournalJobs adds the rows and pass of the jobs of one run of the journal.
+func readJournalJobs(ctx context.Context, st *jobstore.Store, runID string, tl *timeline) error {
+	recs, err := st.Jobs(ctx, runID)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		j := tl.byKey[jobKey(rec.JobID, rec.BatchID)]
+		if j == nil {
+			// A job the events do not show (no events.jsonl, or a collections call):
+			// its journal times stand in.
+			j = tl.job(rec.JobID, rec.BatchID, string(rec.API))
 			if j == nil {
-				// A job the events do not show (no events.jsonl, or a collections call):
-				// its journal times stand in.
-				j = tl.job(rec.JobID, rec.BatchID, string(rec.API))
-				if j == nil {
-					continue
-				}
-				j.States = []State{{State: string(jobstore.JobCreated), Time: rec.CreatedAt}}
-				if rec.UpdatedAt.After(rec.CreatedAt) {
-					j.States = append(j.States, State{State: string(rec.State), Time: rec.UpdatedAt})
-				}
-				j.Final = string(rec.State)
+				continue
 			}
-			j.Pass = rec.Pass
-			j.Rows = rowsOf(rec)
+			j.States = []State{{State: string(jobstore.JobCreated), Time: rec.CreatedAt}}
+			if rec.UpdatedAt.After(rec.CreatedAt) {
+				j.States = append(j.States, State{State: string(rec.State), Time: rec.UpdatedAt})
+			}
+			j.Final = string(rec.State)
 		}
+		j.Pass = rec.Pass
+		j.Rows = rowsOf(rec)
 	}
 	return nil
 }
@@ -606,6 +822,28 @@ var outcomeOrder = []string{"succeeded", "failed", "not_processed", "unknown"}
 // readResults streams results.csv once: counts by outcome, by error code and by field, and
 // (with opts.Values) a few example rows per code.
 func readResults(path string, d *Data, opts Options) error {
+	t := newTally()
+	if err := t.read(path, opts); err != nil {
+		return err
+	}
+	t.into(d)
+	return nil
+}
+
+// tally is what results files add up to.
+type tally struct {
+	rows, created int64
+	outcomes      map[string]int64
+	codes, fields map[string]*Group
+	columns       []string
+}
+
+func newTally() *tally {
+	return &tally{outcomes: map[string]int64{}, codes: map[string]*Group{}, fields: map[string]*Group{}}
+}
+
+// read adds one results.csv.
+func (t *tally) read(path string, opts Options) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -630,7 +868,7 @@ func readResults(path string, d *Data, opts Options) error {
 		if !strings.HasPrefix(h, "sf__") {
 			dataCols = append(dataCols, i)
 			if opts.Values {
-				d.Columns = append(d.Columns, h)
+				t.columns = append(t.columns, h)
 			}
 		}
 	}
@@ -647,8 +885,7 @@ func readResults(path string, d *Data, opts Options) error {
 		examples = DefaultExamples
 	}
 	examples = min(examples, MaxExamples)
-	outcomes := map[string]int64{}
-	codes, fields := map[string]*Group{}, map[string]*Group{}
+	outcomes, codes, fields := t.outcomes, t.codes, t.fields
 	for {
 		rec, err := rd.Read()
 		if err == io.EOF {
@@ -657,7 +894,7 @@ func readResults(path string, d *Data, opts Options) error {
 		if err != nil {
 			return fmt.Errorf("report: reading %s: %w", path, err)
 		}
-		d.Rows++
+		t.rows++
 		oc := rec[cOutcome]
 		if len(outcomes) < MaxGroups || outcomes[oc] > 0 {
 			outcomes[oc]++
@@ -666,7 +903,7 @@ func readResults(path string, d *Data, opts Options) error {
 		}
 		if oc == "succeeded" {
 			if cCreated >= 0 && rec[cCreated] == "true" {
-				d.Created++
+				t.created++
 			}
 			continue
 		}
@@ -684,10 +921,10 @@ func readResults(path string, d *Data, opts Options) error {
 		if len(fs) == 0 {
 			fs = []string{unknownField}
 		}
-		g := addGroup(codes, code)
+		g := addGroup(codes, code, 1)
 		for _, fl := range fs {
-			g.relate(fl)
-			addGroup(fields, fl).relate(g.Name)
+			g.relate(fl, 1)
+			addGroup(fields, fl, 1).relate(g.Name, 1)
 		}
 		if opts.Values && len(g.Examples) < examples {
 			ex := Example{Outcome: oc, Message: msg}
@@ -707,22 +944,55 @@ func readResults(path string, d *Data, opts Options) error {
 			g.Examples = append(g.Examples, ex)
 		}
 	}
+	return nil
+}
+
+// merge adds another tally's counts (not its examples).
+func (t *tally) merge(o *tally) {
+	t.rows += o.rows
+	t.created += o.created
+	for k, n := range o.outcomes {
+		if _, ok := t.outcomes[k]; !ok && len(t.outcomes) >= MaxGroups {
+			k = otherGroup
+		}
+		t.outcomes[k] += n
+	}
+	for _, pair := range []struct{ into, from map[string]*Group }{{t.codes, o.codes}, {t.fields, o.fields}} {
+		for name, g := range pair.from {
+			mg := addGroup(pair.into, name, g.Rows)
+			for r, n := range g.related {
+				mg.relate(r, n)
+			}
+		}
+	}
+}
+
+// into sets d's counts from the tally.
+func (t *tally) into(d *Data) {
+	d.Rows, d.Created, d.Columns = t.rows, t.created, t.columns
+	d.Outcomes = t.outcomeList()
+	d.ByCode, d.ByField = groups(t.codes), groups(t.fields)
+}
+
+// outcomeList lists the outcomes in outcomeOrder, then the others by name.
+func (t *tally) outcomeList() []Count {
+	var out []Count
 	for _, name := range outcomeOrder {
-		if n, ok := outcomes[name]; ok || name != "unknown" {
-			d.Outcomes = append(d.Outcomes, Count{Name: name, Rows: n})
-			delete(outcomes, name)
+		if n, ok := t.outcomes[name]; ok || name != "unknown" {
+			out = append(out, Count{Name: name, Rows: n})
 		}
 	}
 	var rest []string
-	for name := range outcomes {
-		rest = append(rest, name)
+	for name := range t.outcomes {
+		if !slices.Contains(outcomeOrder, name) {
+			rest = append(rest, name)
+		}
 	}
 	sort.Strings(rest)
 	for _, name := range rest {
-		d.Outcomes = append(d.Outcomes, Count{Name: name, Rows: outcomes[name]})
+		out = append(out, Count{Name: name, Rows: t.outcomes[name]})
 	}
-	d.ByCode, d.ByField = groups(codes), groups(fields)
-	return nil
+	return out
 }
 
 // parseError splits Salesforce's "CODE:message:field,field --" (several errors may follow
@@ -766,29 +1036,31 @@ func isFieldName(s string) bool {
 	return true
 }
 
-func addGroup(m map[string]*Group, name string) *Group {
+// addGroup adds n rows to the group name of m (to "(other)" past MaxGroups).
+func addGroup(m map[string]*Group, name string, n int64) *Group {
 	g := m[name]
 	if g == nil {
 		if len(m) >= MaxGroups {
 			name = otherGroup
 			if g = m[name]; g != nil {
-				g.Rows++
+				g.Rows += n
 				return g
 			}
 		}
 		g = &Group{Name: name, related: map[string]int64{}}
 		m[name] = g
 	}
-	g.Rows++
+	g.Rows += n
 	return g
 }
 
-// relate counts a related name (a field of a code, a code of a field), within MaxGroups.
-func (g *Group) relate(name string) {
+// relate counts n rows of a related name (a field of a code, a code of a field), within
+// MaxGroups.
+func (g *Group) relate(name string, n int64) {
 	if _, ok := g.related[name]; !ok && len(g.related) >= MaxGroups {
 		name = otherGroup
 	}
-	g.related[name]++
+	g.related[name] += n
 }
 
 // maxRelated is how many related names a group lists.
@@ -818,8 +1090,9 @@ func sortCounts(cs []Count) {
 	})
 }
 
-// series buckets the jobs' rows done (at each job's last state) and the jobs in flight.
-func series(jobs []Job) Series {
+// series buckets the rows done and the jobs in flight. Rows are those of pts when given (an
+// export's pages), else the jobs' rows at each job's last state.
+func series(jobs []Job, pts []point) Series {
 	var lo, hi time.Time
 	for _, j := range jobs {
 		if s := j.Start(); !s.IsZero() && (lo.IsZero() || s.Before(lo)) {
@@ -829,12 +1102,20 @@ func series(jobs []Job) Series {
 			hi = e
 		}
 	}
+	for _, p := range pts {
+		if lo.IsZero() || p.t.Before(lo) {
+			lo = p.t
+		}
+		if p.t.After(hi) {
+			hi = p.t
+		}
+	}
 	if lo.IsZero() {
 		return Series{}
 	}
 	span := hi.Sub(lo)
 	width := bucketWidth(span)
-	n := int(span/width) + 1
+	n := max(int(span/width)+1, 2) // a time axis needs two points
 	s := Series{BucketSec: width.Seconds(), Times: make([]time.Time, n), RowsDone: make([]int64, n), Concurrency: make([]int, n)}
 	for i := range n {
 		s.Times[i] = lo.Add(time.Duration(i) * width)
@@ -850,8 +1131,13 @@ func series(jobs []Job) Series {
 		if len(j.States) == 0 {
 			continue
 		}
-		s.RowsDone[idx(j.End())] += j.Rows
+		if pts == nil {
+			s.RowsDone[idx(j.End())] += j.Rows
+		}
 		edges = append(edges, edge{j.Start(), 1}, edge{j.End(), -1})
+	}
+	for _, p := range pts {
+		s.RowsDone[idx(p.t)] += p.rows
 	}
 	sort.SliceStable(edges, func(a, b int) bool {
 		return edges[a].t.Before(edges[b].t) || edges[a].t.Equal(edges[b].t) && edges[a].d > edges[b].d

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -56,7 +57,10 @@ func Write(w io.Writer, d *Data, generator, linkBase string, values bool) error 
 		return fmt.Errorf("report: %w", err)
 	}
 	title := strings.TrimSpace(d.Run.Operation + " " + d.Run.Object)
-	if title == "" {
+	switch {
+	case d.Kind == KindPlan:
+		title = "plan run " + d.Run.ID
+	case title == "":
 		title = "run " + d.Run.ID
 	}
 	p := Page{Data: d, Title: title, Generated: time.Now().UTC(), Generator: generator, LinkBase: linkBase,
@@ -77,6 +81,16 @@ func WriteFile(ctx context.Context, dir, out, generator string, opts Options) (s
 	d, err := Build(ctx, dir, opts)
 	if err != nil {
 		return "", err
+	}
+	if d.Plan != nil {
+		// The plan's page links to each step's own report.
+		for _, st := range d.Plan.Steps {
+			if st.Ran {
+				if _, err := WriteFile(ctx, filepath.Join(dir, st.Dir), "", generator, opts); err != nil {
+					return "", fmt.Errorf("report: step %s: %w", st.Dir, err)
+				}
+			}
+		}
 	}
 	if out == "" {
 		out = filepath.Join(dir, FileName)
@@ -164,6 +178,22 @@ var funcs = template.FuncMap{
 		}
 		return n
 	},
+	"base": path.Base,
+	"throttleWait": func(cs []Cause) float64 {
+		var sec float64
+		for _, c := range cs {
+			if isThrottle(c.Cause) {
+				sec += c.WaitSec
+			}
+		}
+		return sec
+	},
+	"usageSpent": func(us []UsagePoint) int64 {
+		if len(us) < 2 {
+			return 0
+		}
+		return us[len(us)-1].Used - us[0].Used
+	},
 	"hasTimes": func(jobs []Job) bool {
 		for _, j := range jobs {
 			if j.TotalProcessingMs != nil {
@@ -192,6 +222,13 @@ var funcs = template.FuncMap{
 		}
 		return strconv.Itoa(*p)
 	},
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 // formatInt writes n with thousands separators.
@@ -226,10 +263,115 @@ type charts struct {
 	Rate     []float64 `json:"rate"` // rows per second
 	Conc     []int     `json:"concurrency"`
 	Shown    int       `json:"shown"`
+	Waits    [][5]any  `json:"waits"`      // [row, start, end, kind, label]: throttling and lock waits
+	Usage    [][3]any  `json:"usage"`      // [time, used, max]
+	Limits   [][4]any  `json:"limits"`     // [time, api, to, cause]: concurrency changes
+	Times2   [][5]any  `json:"processing"` // [label, sfbatch ms, total, api active, apex]
+	Graph    *graph    `json:"graph,omitempty"`
+}
+
+// graph is a plan's object graph for an ECharts graph series.
+type graph struct {
+	Nodes []graphNode `json:"nodes"`
+	Links []graphLink `json:"links"`
+}
+
+type graphNode struct {
+	Name     string  `json:"name"`
+	X        float64 `json:"x"`
+	Y        float64 `json:"y"`
+	Rows     int64   `json:"rows"`
+	Outcomes []Count `json:"outcomes"`
+	NotSet   int64   `json:"not_set"`
+	Bad      float64 `json:"bad"`  // share of rows not succeeded, 0..1
+	Self     string  `json:"self"` // "pass 1", "pass 2" for an object with a lookup to itself
+}
+
+type graphLink struct {
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	Deferred bool   `json:"deferred"`
+}
+
+// maxProcessingBars caps the jobs the processing-time chart draws (the table lists all).
+const maxProcessingBars = 60
+
+// isThrottle reports whether a request retry cause is Salesforce throttling.
+func isThrottle(cause string) bool {
+	return strings.HasPrefix(cause, "429") || strings.HasPrefix(cause, "503") || strings.Contains(cause, "REQUEST_LIMIT_EXCEEDED")
+}
+
+// planGraph lays the plan's objects out in columns: an object is one column right of the
+// objects its lookups (not deferred) point at, so parents stand left of their children.
+func planGraph(p *Plan) *graph {
+	level := map[string]int{}
+	for range p.Nodes { // relax: at most one pass per node
+		changed := false
+		for _, e := range p.Edges {
+			if e.Deferred || e.From == e.To {
+				continue
+			}
+			if l := level[e.To] + 1; l > level[e.From] {
+				level[e.From], changed = l, true
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	row := map[int]int{}
+	g := &graph{Nodes: []graphNode{}, Links: []graphLink{}}
+	for _, n := range p.Nodes {
+		l := level[n.Object]
+		// Columns 200 apart, rows 110 apart, every other column a little lower so that
+		// an edge does not pass through the nodes of the columns between.
+		gn := graphNode{Name: n.Object, X: float64(l) * 200, Y: float64(row[l])*110 + float64(l%2)*40, Rows: n.Rows, Outcomes: n.Outcomes, NotSet: n.LookupsNotSet}
+		row[l]++
+		var ok int64
+		for _, o := range n.Outcomes {
+			if o.Name == "succeeded" {
+				ok = o.Rows
+			}
+		}
+		if n.Rows > 0 {
+			gn.Bad = float64(n.Rows-ok) / float64(n.Rows)
+		}
+		g.Nodes = append(g.Nodes, gn)
+	}
+	for _, e := range p.Edges {
+		if e.From == e.To {
+			// ECharts draws no loop: the node says it.
+			for i := range g.Nodes {
+				if g.Nodes[i].Name == e.From {
+					g.Nodes[i].Self = "pass 1"
+					if e.Deferred {
+						g.Nodes[i].Self = "pass 2"
+					}
+				}
+			}
+			continue
+		}
+		g.Links = append(g.Links, graphLink{Source: e.From, Target: e.To, Deferred: e.Deferred})
+	}
+	return g
 }
 
 func chartData(d *Data) charts {
-	c := charts{Outcomes: d.Outcomes, Shown: timelineRowsShown, Segments: [][4]any{}, Retries: [][4]any{}, RowRetry: [][3]any{}}
+	c := charts{Outcomes: d.Outcomes, Shown: timelineRowsShown, Segments: [][4]any{}, Retries: [][4]any{}, RowRetry: [][3]any{},
+		Waits: [][5]any{}, Usage: [][3]any{}, Limits: [][4]any{}, Times2: [][5]any{},
+		Codes: []Count{}, Fields: []Count{}, Labels: []string{}, Times: []int64{}, Rate: []float64{}, Conc: []int{}}
+	if c.Outcomes == nil {
+		c.Outcomes = []Count{}
+	}
+	if d.Plan != nil {
+		c.Graph = planGraph(d.Plan)
+	}
+	for _, u := range d.UsageSeries {
+		c.Usage = append(c.Usage, [3]any{u.Time.UnixMilli(), u.Used, u.Max})
+	}
+	for _, l := range d.ConcurrencyChanges {
+		c.Limits = append(c.Limits, [4]any{l.Time.UnixMilli(), l.API, l.To, l.Cause})
+	}
 	for i, g := range d.ByCode {
 		if i == chartGroups {
 			break
@@ -271,9 +413,33 @@ func chartData(d *Data) charts {
 			y = -1
 		}
 		c.Retries = append(c.Retries, [4]any{r.Time.UnixMilli(), y, r.Cause, r.WaitMs})
+		if r.WaitMs > 0 {
+			kind := "network"
+			if isThrottle(r.Cause) {
+				kind = "throttled"
+			}
+			end := r.Time.Add(time.Duration(r.WaitMs * float64(time.Millisecond)))
+			c.Waits = append(c.Waits, [5]any{y, r.Time.UnixMilli(), end.UnixMilli(), kind, r.Cause})
+		}
 	}
 	for _, r := range d.RowRetries {
 		c.RowRetry = append(c.RowRetry, [3]any{r.Time.UnixMilli(), r.Rows, r.Pass})
+		if r.WaitMs > 0 {
+			end := r.Time.Add(time.Duration(r.WaitMs * float64(time.Millisecond)))
+			c.Waits = append(c.Waits, [5]any{-1, r.Time.UnixMilli(), end.UnixMilli(), "lock",
+				fmt.Sprintf("retry pass %d: %d rows", r.Pass, r.Rows)})
+		}
+	}
+	for _, j := range d.Jobs {
+		if j.TotalProcessingMs == nil || len(c.Times2) == maxProcessingBars {
+			continue
+		}
+		label := j.ID
+		if j.Batch != "" {
+			label = j.Batch
+		}
+		c.Times2 = append(c.Times2, [5]any{label, j.End().Sub(j.Start()).Milliseconds(), *j.TotalProcessingMs,
+			deref(j.APIActiveProcessingMs), deref(j.ApexProcessingMs)})
 	}
 	s := d.Series
 	for i, t := range s.Times {

@@ -151,6 +151,7 @@ func runDemo(cmd *cobra.Command, ios *IOStreams, o *demoOptions) error {
 	sum, err := runExport(ctx, ios, c, &exportOptions{
 		Query:           "SELECT Id, External_Id__c, FirstName, LastName, Email, Account.Name, Account.External_Id__c FROM Contact",
 		Output:          exportPath,
+		RunDir:          filepath.Join(dir, "results-export"),
 		API:             "bulk2",
 		ColumnDelimiter: "COMMA",
 		LineEnding:      "LF",

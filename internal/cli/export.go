@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,6 +50,10 @@ type exportOptions struct {
 	ResultFormat    string // the sf CLI's --result-format
 	Since           string
 	WatermarkField  string
+	RunDir          string        // --run-dir: the run folder (default a new sfbatch-runs/UTCTIME-SUFFIX)
+	Report          bool          // --report: write report.html into the run folder
+	report          reportOptions // report options (none on export: an export has no failed rows)
+	command         string        // the command line, for the run folder
 }
 
 func newExportCmd(ios *IOStreams) *cobra.Command {
@@ -71,11 +76,13 @@ renamed when complete.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			limitMemory()
-			c, err := o.auth.client(cmd.Context())
-			if err != nil {
+			if _, err := o.engineOptions(); err != nil {
 				return err
 			}
-			_, err = runExport(cmd.Context(), ios, c, o)
+			o.command = commandLine(cmd, nil)
+			_, err := runExportWith(cmd.Context(), ios, func(ctx context.Context, log *slog.Logger) (*salesforce.Client, error) {
+				return o.auth.client(ctx, salesforce.WithLogger(log))
+			}, o)
 			return err
 		},
 	}
@@ -106,6 +113,8 @@ renamed when complete.`,
 	f.StringVar(&o.ResultFormat, "result-format", "", "csv (the sf CLI's flag; for JSON use --format jsonl)")
 	f.StringVar(&o.Since, "since", "", "incremental export: state FILE (created on the first run); reads only rows changed since the last run, deleted ones with IsDeleted true")
 	f.StringVar(&o.WatermarkField, "watermark-field", extract.DefaultWatermarkField, "with --since: datetime field that orders changes")
+	f.StringVar(&o.RunDir, "run-dir", "", "run folder for run.db, events.jsonl and summary.json (default a new sfbatch-runs/UTCTIME-SUFFIX)")
+	f.BoolVar(&o.Report, "report", false, "write report.html (rows, query jobs, throughput, files) into the run folder")
 	f.StringVar(&o.Resume, "resume", "", "continue an interrupted Bulk API 2.0 download from the token it printed (appends to OUTPUT.partial)")
 	return cmd
 }
@@ -230,18 +239,80 @@ func parseResumeToken(s string) (extract.Resume, error) {
 // partialPath is where an interrupted export keeps what it wrote.
 func partialPath(output string) string { return output + ".partial" }
 
-// runExport extracts to the output file and reports.
+// runExport runs one export with a logged-in client and reports it.
 func runExport(ctx context.Context, ios *IOStreams, c *salesforce.Client, o *exportOptions) (*extract.Summary, error) {
+	return runExportWith(ctx, ios, func(context.Context, *slog.Logger) (*salesforce.Client, error) { return c, nil }, o)
+}
+
+// runExportWith runs one export: it checks the options, opens the run folder (run.db,
+// events.jsonl), logs in, extracts to the output file, writes summary.json (and with
+// --report, report.html) and reports.
+func runExportWith(ctx context.Context, ios *IOStreams, connect connectFunc, o *exportOptions) (*extract.Summary, error) {
 	opts, err := o.engineOptions()
 	if err != nil {
 		return nil, err
 	}
-	if o.Since != "" {
-		if opts.Resume != nil {
-			return nil, usageError{errors.New("--since cannot be combined with --resume")}
+	if o.Since != "" && opts.Resume != nil {
+		return nil, usageError{errors.New("--since cannot be combined with --resume")}
+	}
+	er, err := openExportRun(ctx, ios, o, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer er.close()
+	log := slog.New(logHandler{l: er.events})
+	var sum *extract.Summary
+	var written int64
+	var files []exportFile
+	start := time.Now()
+	c, err := connect(ctx, log)
+	if err == nil {
+		er.events.write("connected", map[string]any{"instance_url": c.InstanceURL(), "api_version": c.APIVersion()})
+		stop := watchUsage(ctx, c, er.events)
+		sum, written, err = exportRows(ctx, ios, c, o, opts, er, log)
+		stop()
+		if err == nil && o.Output != "-" {
+			files = append(files, exportFile{Path: er.run.InputPath, Bytes: fileSize(o.Output)})
 		}
+	}
+	code := ExitOK
+	if err != nil {
+		code = exitCode(err)
+	}
+	er.end(sum, written, files, err, code)
+	if o.Report {
+		writeRunReport(ctx, ios, er.dir, &o.report, o.Quiet || o.JSON)
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return sum, withExit(ExitCancelled, err)
+		}
+		return sum, err
+	}
+	if o.Quiet {
+		return sum, nil
+	}
+	el := time.Since(start)
+	if o.JSON {
+		return sum, writeJSON(ios, map[string]any{
+			"api": sum.API, "query": sum.Query, "jobs": sum.JobIDs, "columns": sum.Columns,
+			"rows": sum.Rows, "pages": sum.Pages, "bytes": written, "seconds": el.Seconds(),
+			"rows_per_second": float64(sum.Rows) / el.Seconds(), "output": o.Output, "run_dir": er.dir,
+		})
+	}
+	if o.Output != "-" {
+		fmt.Fprintf(ios.Out, "exported %d rows via %s in %s (%.0f rows/s) to %s\n", sum.Rows, sum.API, el.Round(time.Millisecond), float64(sum.Rows)/el.Seconds(), o.Output)
+	}
+	return sum, nil
+}
+
+// exportRows extracts to the output file (through a temporary file renamed when complete),
+// recording job transitions and pages in the run folder. It returns the bytes written.
+func exportRows(ctx context.Context, ios *IOStreams, c *salesforce.Client, o *exportOptions, opts extract.Options, er *exportRun, log *slog.Logger) (*extract.Summary, int64, error) {
+	var err error
+	if o.Since != "" {
 		if _, err := planSince(ctx, c, &opts, o.Since, o.WatermarkField); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	var out io.Writer
@@ -252,13 +323,13 @@ func runExport(ctx context.Context, ios *IOStreams, c *salesforce.Client, o *exp
 	case opts.Resume != nil:
 		tmp, err = os.OpenFile(partialPath(o.Output), os.O_WRONLY|os.O_APPEND, 0)
 		if err != nil {
-			return nil, usageError{fmt.Errorf("--resume: %w", err)}
+			return nil, 0, usageError{fmt.Errorf("--resume: %w", err)}
 		}
 		out = tmp
 	default:
 		tmp, err = os.CreateTemp(filepath.Dir(o.Output), "."+filepath.Base(o.Output)+".partial-*")
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		out = tmp
 	}
@@ -270,13 +341,19 @@ func runExport(ctx context.Context, ios *IOStreams, c *salesforce.Client, o *exp
 			}
 		}
 	}()
-	opts.Output = out
+	cw := &countingWriter{w: out}
+	opts.Output = cw
+	opts.Logger = log
+	opts.OnJob = er.onJob
 	var rows atomic.Int64
 	start := time.Now()
 	stopProgress := make(chan struct{})
 	progressDone := make(chan struct{})
+	opts.Progress = func(p extract.Progress) {
+		rows.Store(p.Rows)
+		er.onPage(p)
+	}
 	if !o.Quiet && !o.JSON && o.Output != "-" {
-		opts.Progress = func(p extract.Progress) { rows.Store(p.Rows) }
 		go func() {
 			defer close(progressDone)
 			t := time.NewTicker(time.Second)
@@ -313,39 +390,22 @@ func runExport(ctx context.Context, ios *IOStreams, c *salesforce.Client, o *exp
 					de.Rows, partialPath(o.Output), resumeToken(de.Resume))
 			}
 		}
-		if errors.Is(err, context.Canceled) {
-			return sum, withExit(ExitCancelled, err)
-		}
-		return sum, err
+		return sum, cw.n, err
 	}
 	if tmp != nil {
 		if err := tmp.Close(); err != nil {
-			return sum, err
+			return sum, cw.n, err
 		}
 		if err := os.Rename(tmp.Name(), o.Output); err != nil {
-			return sum, err
+			return sum, cw.n, err
 		}
 		tmp = nil
 	}
 	if o.Since != "" {
 		// The rows of the window are in the output: the next run starts after it.
 		if err := commitSince(o.Since); err != nil {
-			return sum, err
+			return sum, cw.n, err
 		}
 	}
-	if o.Quiet {
-		return sum, nil
-	}
-	el := time.Since(start)
-	if o.JSON {
-		return sum, writeJSON(ios, map[string]any{
-			"api": sum.API, "query": sum.Query, "jobs": sum.JobIDs, "columns": sum.Columns,
-			"rows": sum.Rows, "pages": sum.Pages, "seconds": el.Seconds(),
-			"rows_per_second": float64(sum.Rows) / el.Seconds(), "output": o.Output,
-		})
-	}
-	if o.Output != "-" {
-		fmt.Fprintf(ios.Out, "exported %d rows via %s in %s (%.0f rows/s) to %s\n", sum.Rows, sum.API, el.Round(time.Millisecond), float64(sum.Rows)/el.Seconds(), o.Output)
-	}
-	return sum, nil
+	return sum, cw.n, nil
 }

@@ -48,6 +48,7 @@ func TestExportResume(t *testing.T) {
 	}
 	var errOut bytes.Buffer
 	ios := &IOStreams{Out: &bytes.Buffer{}, ErrOut: &errOut}
+	o.RunDir = filepath.Join(t.TempDir(), "run1")
 	_, err = runExport(ctx, ios, c, o)
 	if err == nil {
 		t.Fatal("export succeeded although every result download was dropped")
@@ -65,6 +66,7 @@ func TestExportResume(t *testing.T) {
 
 	srv.ClearFaults()
 	o.Resume = m[1]
+	o.RunDir = filepath.Join(t.TempDir(), "run2")
 	if _, err := runExport(context.WithoutCancel(ctx), ios, c, o); err != nil {
 		t.Fatalf("resumed export: %v", err)
 	}

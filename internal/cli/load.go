@@ -163,7 +163,7 @@ continues), 130 when cancelled. Ctrl-C aborts jobs that have not started
 				}
 				out, err := runLoadWith(cmd, ios, connect, opts)
 				if opts.Report && out != nil {
-					writeRunReport(cmd, ios, out.Dir, &opts.report, opts.Quiet || opts.JSON)
+					writeRunReport(cmd.Context(), ios, out.Dir, &opts.report, opts.Quiet || opts.JSON)
 				}
 				return err
 			},
@@ -630,13 +630,10 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 		opts.Journal, opts.RunID = hashJournal{Store: rf.store, src: hsrc}, rf.run.ID
 		opts.Progress, opts.Logger = rf.events, log
 		rf.events.write("connected", map[string]any{"instance_url": c.InstanceURL(), "api_version": c.APIVersion()})
+		stopUsage := watchUsage(ctx, c, rf.events)
 		sum, loadErr = load.New(c).Load(ctx, hsrc, sinks, opts)
-		if o.Report {
-			recordJobTimes(ctx, c, rf.events, sum)
-		}
-		if li := c.LimitInfo(); li.Max > 0 {
-			rf.events.write("api_usage", map[string]any{"used": li.Used, "max": li.Max})
-		}
+		recordJobTimes(ctx, c, rf.events, sum)
+		stopUsage()
 	}
 	prog.finish()
 	if err := hsrc.flush(ctx); err != nil && loadErr == nil {
@@ -1164,16 +1161,7 @@ func openRunFolder(cmd *cobra.Command, ios *IOStreams, o *loadOptions, opts *loa
 			return nil, err
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("run folder: %w", err)
-	}
-	// run.db is 0600; SQLite gives its WAL files the database file's mode.
-	dbPath := filepath.Join(dir, runJournalFile)
-	if f, err := os.OpenFile(dbPath, os.O_CREATE|os.O_RDWR, 0o600); err == nil {
-		f.Close()
-	}
-	os.Chmod(dbPath, 0o600)
-	store, err := jobstore.Open(ctx, dbPath)
+	store, err := openRunJournal(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -1268,7 +1256,6 @@ func (rf *runFolder) end(out *loadOutcome, loadErr error, code int) {
 		state = rf.run.State // a settling run that stopped changed nothing
 	}
 	ctx := context.Background()
-	rf.store.UpdateRunState(ctx, rf.run.ID, state, msg)
 	doc := summaryFileDoc{RunID: rf.run.ID, State: string(state), ExitCode: code}
 	doc.Input.Path, doc.Input.Size, doc.Input.SHA256 = rf.run.InputPath, rf.run.InputSize, rf.run.InputHash
 	if r, err := rf.store.GetRun(ctx, rf.run.ID); err == nil {
@@ -1292,13 +1279,7 @@ func (rf *runFolder) end(out *loadOutcome, loadErr error, code int) {
 	if loadErr != nil {
 		doc.Error = loadErr.Error()
 	}
-	if err := writeSummaryFile(rf.dir, doc); err != nil {
-		fmt.Fprintf(rf.ios.ErrOut, "sfbatch: %v\n", err)
-	}
-	rf.events.write("run_finished", map[string]any{"run_id": rf.run.ID, "state": string(state), "exit_code": code, "error": msg})
-	if !rf.quiet {
-		fmt.Fprintf(rf.ios.ErrOut, "run folder: %s\n", rf.dir)
-	}
+	rf.finish(state, msg, code, doc)
 }
 
 func (rf *runFolder) close() {
@@ -1308,14 +1289,20 @@ func (rf *runFolder) close() {
 
 // resumeCommand is the command line of this run without secrets and without -o/--resume.
 func resumeCommand(cmd *cobra.Command, o *loadOptions) string {
+	// The input goes last as the FILE argument, so --file is left out (both would be
+	// refused as naming the input twice).
+	return commandLine(cmd, []string{o.input}, "output-dir", "resume", "force", "file", "async")
+}
+
+// commandLine is the command line of this invocation without secrets, without the flags
+// named in skip, and with args at the end.
+func commandLine(cmd *cobra.Command, args []string, skip ...string) string {
 	parts := []string{cmd.CommandPath()}
 	cmd.Flags().Visit(func(f *pflag.Flag) {
 		name := f.Name
-		// The input goes last as the FILE argument, so --file is left out (both would be
-		// refused as naming the input twice); a key file's path is not a secret and the
-		// resume needs it.
-		if name == "output-dir" || name == "resume" || name == "force" || name == "file" || name == "async" ||
-			strings.Contains(name, "token") || strings.Contains(name, "password") || strings.Contains(name, "secret") {
+		// A key file's path is not a secret, and a resume needs it.
+		if slices.Contains(skip, name) || strings.Contains(name, "token") || strings.Contains(name, "password") ||
+			strings.Contains(name, "secret") {
 			return
 		}
 		if sv, ok := f.Value.(pflag.SliceValue); ok {
@@ -1326,5 +1313,8 @@ func resumeCommand(cmd *cobra.Command, o *loadOptions) string {
 		}
 		parts = append(parts, "--"+name+"="+shellQuote(f.Value.String()))
 	})
-	return strings.Join(append(parts, shellQuote(o.input)), " ")
+	for _, a := range args {
+		parts = append(parts, shellQuote(a))
+	}
+	return strings.Join(parts, " ")
 }

@@ -228,7 +228,7 @@ func TestExportSince(t *testing.T) {
 		t.Helper()
 		out := filepath.Join(dir, name)
 		o := &exportOptions{Object: "Typed__c", Fields: []string{"Id", "Name"}, Since: state, WatermarkField: extract.DefaultWatermarkField,
-			Output: out, API: "auto", ColumnDelimiter: "COMMA", LineEnding: "LF", Quiet: true}
+			Output: out, API: "auto", ColumnDelimiter: "COMMA", LineEnding: "LF", Quiet: true, RunDir: filepath.Join(dir, "runs", name)}
 		if _, err := runExport(t.Context(), &IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}, testClient(t, srv), o); err != nil {
 			t.Fatalf("export %s: %v", name, err)
 		}

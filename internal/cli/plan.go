@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,10 @@ type planOptions struct {
 	JSON      bool
 	Quiet     bool
 	file      string
+	Report    bool          // --report: report.html in the run folder (and each step's)
+	report    reportOptions // --report-values, --mask
+	// connect logs in, when set (tests); else the resolved profile does.
+	connect connectFunc
 }
 
 const planHelp = `A plan file (YAML or JSON) lists the objects to load, in any order:
@@ -163,6 +168,8 @@ used, 130 when cancelled.`,
 	cmd.Flags().StringVar(&opts.Resume, "resume", "", "finish the interrupted plan run in `DIR`")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the result as JSON")
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing but errors")
+	cmd.Flags().BoolVar(&opts.Report, "report", false, "write report.html (object graph, steps, timeline) into the run folder, and one into each step's folder")
+	opts.report.bindValues(cmd.Flags())
 	return cmd
 }
 
@@ -176,15 +183,21 @@ func compilePlan(cmd *cobra.Command, opts *planOptions, log *slog.Logger) (*plan
 	if t, ok := f.Connections["target"]; ok && t.Profile != "" && opts.auth.Profile == "" {
 		opts.auth.Profile = t.Profile
 	}
-	p, err := opts.auth.resolve()
-	if err != nil {
-		return nil, nil, err
+	connect := opts.connect
+	if connect == nil {
+		p, err := opts.auth.resolve()
+		if err != nil {
+			return nil, nil, err
+		}
+		connect = func(ctx context.Context, log *slog.Logger) (*salesforce.Client, error) {
+			var extra []salesforce.Option
+			if log != nil {
+				extra = append(extra, salesforce.WithLogger(log))
+			}
+			return p.client(ctx, extra...)
+		}
 	}
-	var extra []salesforce.Option
-	if log != nil {
-		extra = append(extra, salesforce.WithLogger(log))
-	}
-	c, err := p.client(cmd.Context(), extra...)
+	c, err := connect(cmd.Context(), log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -341,8 +354,20 @@ func runPlan(cmd *cobra.Command, ios *IOStreams, opts *planOptions) error {
 	}
 	say("run folder: %s\n", dir)
 	say("if interrupted, resume with: %s run --resume %s %s\n", cmd.Root().Name(), dir, shellQuote(opts.file))
+	events.write("run_started", map[string]any{"kind": "plan", "plan": opts.file, "resumed": resume,
+		"command": commandLine(cmd, []string{opts.file}, "output-dir", "resume"), "version": versionString()})
+	events.write("connected", map[string]any{"instance_url": c.InstanceURL(), "api_version": c.APIVersion()})
+	stopUsage := watchUsage(ctx, c, events)
 	start := time.Now()
 	res, runErr := plan.Run(ctx, c, pl, plan.Options{Dir: dir, Resume: resume, Progress: events, Logger: log, Event: events.write})
+	if res != nil {
+		for _, s := range res.Steps {
+			if !s.Skipped {
+				recordJobTimes(ctx, c, events, &s.Summary)
+			}
+		}
+	}
+	stopUsage()
 	code := ExitOK
 	switch {
 	case runErr != nil && errors.Is(runErr, jobstore.ErrInputChanged):
@@ -365,6 +390,9 @@ func runPlan(cmd *cobra.Command, ios *IOStreams, opts *planOptions) error {
 		say("sfbatch: %v\n", err)
 	}
 	events.write("run_finished", map[string]any{"exit_code": code, "state": doc["state"]})
+	if opts.Report {
+		writeRunReport(ctx, ios, dir, &opts.report, opts.Quiet || opts.JSON)
+	}
 	if opts.JSON {
 		if err := writeJSON(ios, doc); err != nil {
 			return err

@@ -44,10 +44,16 @@ It is made only from the run folder (run.db, events.jsonl, results.csv,
 summary.json), so it can be made later, elsewhere, for a run that crashed or
 was resumed. It holds no cell values unless --report-values, which adds a few
 example rows per error code (with --mask FIELD to hide a field's values).
-The load commands make it at the end of a run with --report.`,
+The load commands, export and run make it at the end of a run with --report.
+
+An export's folder gives the rows, pages and bytes written, its query jobs and
+the files written. A plan's folder (sfbatch run) gives the plan's object graph
+with each object's rows by outcome and every step's counts, and writes each
+step's own page in its folder (NN-Object/report.html).`,
 		Example: `  sfbatch report sfbatch-runs/20260101T020000.000000Z-a1b2c3
   sfbatch insert -s Contact contacts.csv -o run1 --report
-  sfbatch report run1 --report-values --mask Email -o /tmp/run1.html`,
+  sfbatch report run1 --report-values --mask Email -o /tmp/run1.html
+  sfbatch run migration.yaml -o mig1 --report`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path, err := report.WriteFile(cmd.Context(), args[0], o.Out, "sfbatch "+versionString(), o.options())
@@ -66,10 +72,10 @@ The load commands make it at the end of a run with --report.`,
 	return cmd
 }
 
-// writeRunReport writes the report of a finished load's run folder (--report) and says where.
+// writeRunReport writes the report of a finished run folder (--report) and says where.
 // A report that cannot be written is a warning: the run's outcome stands.
-func writeRunReport(cmd *cobra.Command, ios *IOStreams, dir string, o *reportOptions, quiet bool) {
-	path, err := report.WriteFile(cmd.Context(), dir, "", "sfbatch "+versionString(), o.options())
+func writeRunReport(ctx context.Context, ios *IOStreams, dir string, o *reportOptions, quiet bool) {
+	path, err := report.WriteFile(ctx, dir, "", "sfbatch "+versionString(), o.options())
 	if err != nil {
 		fmt.Fprintf(ios.ErrOut, "sfbatch: --report: %v\n", err)
 		return
@@ -79,31 +85,52 @@ func writeRunReport(cmd *cobra.Command, ios *IOStreams, dir string, o *reportOpt
 	}
 }
 
-// maxJobTimeLookups caps the Bulk API 2.0 jobs whose processing times --report asks
-// Salesforce for at the end of a run (one API request each).
+// maxJobTimeLookups caps the requests recordJobTimes makes at the end of a run: one per
+// Bulk API 2.0 job, one per Bulk API 1.0 job (its batch list holds every batch's times).
 const maxJobTimeLookups = 100
 
 // recordJobTimes writes a job_info event with Salesforce's processing times
-// (totalProcessingTime, apiActiveProcessingTime, apexProcessingTime) for each completed Bulk
-// API 2.0 job of the run, up to maxJobTimeLookups: the engine does not pass them on, so
-// --report asks for them once the jobs are done. A lookup that fails is skipped.
+// (totalProcessingTime, apiActiveProcessingTime, apexProcessingTime, in milliseconds) for
+// each completed Bulk API 2.0 job and each finished Bulk API 1.0 batch of the run, with at
+// most maxJobTimeLookups requests: the engine does not pass them on, so they are read once
+// the jobs are done, for the report. A lookup that fails is skipped.
 func recordJobTimes(ctx context.Context, c *salesforce.Client, events *eventLog, sum *load.Summary) {
 	if c == nil || sum == nil || ctx.Err() != nil {
 		return
 	}
 	n := 0
+	bulk1 := map[string]bool{}
 	for _, j := range sum.Jobs {
-		if j.API != load.Bulk2 || j.JobID == "" || j.State != "JobComplete" || n == maxJobTimeLookups {
+		if j.JobID == "" || n == maxJobTimeLookups {
 			continue
 		}
-		n++
-		info, err := c.Bulk2.GetIngestJob(ctx, j.JobID)
-		if err != nil {
-			continue
+		switch {
+		case j.API == load.Bulk2 && j.State == salesforce.JobStateJobComplete:
+			n++
+			info, err := c.Bulk2.GetIngestJob(ctx, j.JobID)
+			if err != nil {
+				continue
+			}
+			events.write("job_info", map[string]any{"api": load.Bulk2.String(), "job": j.JobID,
+				"total_processing_ms": info.TotalProcessingTime, "api_active_processing_ms": info.APIActiveProcessingTime,
+				"apex_processing_ms": info.ApexProcessingTime, "records_processed": info.NumberRecordsProcessed,
+				"records_failed": info.NumberRecordsFailed})
+		case j.API == load.Bulk1 && !bulk1[j.JobID]:
+			n++
+			bulk1[j.JobID] = true
+			batches, err := c.Bulk1.ListBatches(ctx, j.JobID)
+			if err != nil {
+				continue
+			}
+			for _, b := range batches {
+				if b.State != salesforce.BatchStateCompleted && b.State != salesforce.BatchStateFailed {
+					continue
+				}
+				events.write("job_info", map[string]any{"api": load.Bulk1.String(), "job": j.JobID, "batch": b.ID,
+					"total_processing_ms": b.TotalProcessingTime, "api_active_processing_ms": b.APIActiveProcessingTime,
+					"apex_processing_ms": b.ApexProcessingTime, "records_processed": b.NumberRecordsProcessed,
+					"records_failed": b.NumberRecordsFailed})
+			}
 		}
-		events.write("job_info", map[string]any{"api": load.Bulk2.String(), "job": j.JobID,
-			"total_processing_ms": info.TotalProcessingTime, "api_active_processing_ms": info.APIActiveProcessingTime,
-			"apex_processing_ms": info.ApexProcessingTime, "records_processed": info.NumberRecordsProcessed,
-			"records_failed": info.NumberRecordsFailed})
 	}
 }

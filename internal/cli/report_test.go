@@ -154,8 +154,9 @@ func TestReportInBrowser(t *testing.T) {
 	if m := regexp.MustCompile(`data-errors="(\d+)"[^>]*data-last-error="([^"]*)"`).FindStringSubmatch(dom); m != nil {
 		t.Errorf("%s script errors, the last: %s", m[1], m[2])
 	}
-	if !strings.Contains(dom, `data-charts="5"`) {
-		t.Errorf("the page did not draw its 5 charts (no data-charts=\"5\" on body)")
+	// Outcomes, codes, fields, timeline, throughput, API usage, processing times.
+	if m := regexp.MustCompile(`data-charts-want="(\d+)" data-charts="(\d+)"`).FindStringSubmatch(dom); m == nil || m[1] != m[2] || m[1] != "7" {
+		t.Errorf("the page did not draw its 7 charts (want, drawn): %v", m)
 	}
 	if !strings.Contains(dom, "<canvas") {
 		t.Errorf("no chart canvas in the page")
@@ -202,8 +203,12 @@ func TestReportInBrowser(t *testing.T) {
 	if gotCause["503 SERVER_UNAVAILABLE"] != 2 || gotCause["429 REQUEST_LIMIT_EXCEEDED"] != 1 {
 		t.Errorf("page shows request retries %v, want 2 of 503 SERVER_UNAVAILABLE and 1 of 429 REQUEST_LIMIT_EXCEEDED", gotCause)
 	}
-	if !strings.Contains(dom, `<b id="rows-retried">12</b>`) {
+	if !strings.Contains(dom, `<b id="rows-retried">12</b>`) ||
+		!strings.Contains(dom, `<tr data-retry-code="UNABLE_TO_LOCK_ROW"><td><code>UNABLE_TO_LOCK_ROW</code></td><td class="num" data-rows="12">12<`) {
 		t.Errorf("page does not show the 12 rows retried after UNABLE_TO_LOCK_ROW")
+	}
+	if !strings.Contains(dom, `id="chart-usage"`) || !strings.Contains(dom, `id="chart-processing"`) {
+		t.Errorf("page has no API usage or processing time chart")
 	}
 	if m := regexp.MustCompile(`Timeline of jobs and batches \((\d+)`).FindStringSubmatch(dom); m == nil || m[1] != "7" {
 		t.Errorf("timeline heading %v, want 7 jobs (6 first-pass jobs and 1 retry job)", m)

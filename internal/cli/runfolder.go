@@ -17,6 +17,7 @@ import (
 
 	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/load"
+	"github.com/sfbatch/sfbatch/salesforce"
 )
 
 // Files of a run folder besides the result files (load.SuccessFile, ...).
@@ -65,6 +66,49 @@ func randomSuffix() string {
 	var b [3]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// freshRunDir returns the folder of a new run that is never resumed (an export): dir,
+// created, refused when it holds an earlier run (flag names the option that chose it); or,
+// when dir is "", a new default folder (newRunDir).
+func freshRunDir(dir, flag string) (string, error) {
+	if dir == "" {
+		return newRunDir(time.Now())
+	}
+	if holdsRun(dir) {
+		return "", usageError{fmt.Errorf("%s %s holds an earlier run: a run folder is never reused; choose another", flag, dir)}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("run folder: %w", err)
+	}
+	return dir, nil
+}
+
+// openRunJournal creates the folder dir if needed and opens its run.db, which is 0600
+// (SQLite gives its WAL files the database file's mode).
+func openRunJournal(ctx context.Context, dir string) (*jobstore.Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("run folder: %w", err)
+	}
+	dbPath := filepath.Join(dir, runJournalFile)
+	if f, err := os.OpenFile(dbPath, os.O_CREATE|os.O_RDWR, 0o600); err == nil {
+		f.Close()
+	}
+	os.Chmod(dbPath, 0o600)
+	return jobstore.Open(ctx, dbPath)
+}
+
+// finish records how a run ended: its state in run.db, summary.json (doc), the last event;
+// and prints the folder.
+func (rf *runFolder) finish(state jobstore.RunState, msg string, code int, doc any) {
+	rf.store.UpdateRunState(context.Background(), rf.run.ID, state, msg)
+	if err := writeSummaryFile(rf.dir, doc); err != nil {
+		fmt.Fprintf(rf.ios.ErrOut, "sfbatch: %v\n", err)
+	}
+	rf.events.write("run_finished", map[string]any{"run_id": rf.run.ID, "state": string(state), "exit_code": code, "error": msg})
+	if !rf.quiet {
+		fmt.Fprintf(rf.ios.ErrOut, "run folder: %s\n", rf.dir)
+	}
 }
 
 // holdsRun reports whether dir holds (part of) an earlier run.
@@ -163,11 +207,53 @@ func (l *eventLog) Event(e load.Event) {
 		}
 		l.write(kind, f)
 	case load.RowsRetried:
-		l.write("rows_retried", map[string]any{"api": e.API.String(), "rows": e.Rows, "pass": e.Pass,
+		l.write("rows_retried", map[string]any{"api": e.API.String(), "rows": e.Rows, "pass": e.Pass, "wait": e.Wait.String(),
 			"cause": "rows failed with a retryable status code (see --retry-codes)"})
+	case load.RowsRetriedCode:
+		l.write("rows_retried_code", map[string]any{"api": e.API.String(), "rows": e.Rows, "pass": e.Pass, "code": e.Code,
+			"wait": e.Wait.String()})
 	}
 	if l.next != nil {
 		l.next.Event(e)
+	}
+}
+
+// usageEvery is how often watchUsage looks at the org's API usage.
+const usageEvery = time.Second
+
+// watchUsage writes an api_usage event (requests used in the org's 24-hour window, and the
+// allocation, from the Sforce-Limit-Info header of the client's last response) whenever it
+// changed, at most once every usageEvery, and once more when stopped. stop waits for the
+// watcher to end.
+func watchUsage(ctx context.Context, c *salesforce.Client, l *eventLog) (stop func()) {
+	done, ended := make(chan struct{}), make(chan struct{})
+	var last salesforce.LimitInfo
+	record := func() {
+		if li := c.LimitInfo(); li.Max > 0 && (li.Used != last.Used || li.Max != last.Max) {
+			last = li
+			l.write("api_usage", map[string]any{"used": li.Used, "max": li.Max})
+		}
+	}
+	go func() {
+		defer close(ended)
+		t := time.NewTicker(usageEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				record()
+				return
+			case <-ctx.Done():
+				record()
+				return
+			case <-t.C:
+				record()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-ended
 	}
 }
 
@@ -370,7 +456,7 @@ type summaryFileDoc struct {
 }
 
 // writeSummaryFile writes summary.json atomically.
-func writeSummaryFile(dir string, doc summaryFileDoc) error {
+func writeSummaryFile(dir string, doc any) error {
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return err
