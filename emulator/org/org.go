@@ -310,6 +310,10 @@ func New(opts Options) (*Org, error) {
 		o.Close()
 		return nil, err
 	}
+	if err := o.ensureRecordTypes(); err != nil {
+		o.Close()
+		return nil, err
+	}
 	return o, nil
 }
 

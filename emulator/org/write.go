@@ -590,6 +590,10 @@ func (w *writer) insert(t *table, fields map[string]any) WriteResult {
 		clear(vals)
 		return fail(errRequired(missing))
 	}
+	if e := w.checkPicklists(ob, vals, true); e != nil {
+		clear(vals)
+		return fail(e)
+	}
 	if e := checkUnique(t, vals, nil); e != nil {
 		clear(vals)
 		return fail(e)
@@ -653,6 +657,9 @@ func (w *writer) update(t *table, r *record, fields map[string]any) WriteResult 
 	}
 	if ob.nameFn != nil {
 		newVals[ob.byName["name"]] = ob.nameFn(newVals)
+	}
+	if e := w.checkPicklists(ob, newVals, false); e != nil {
+		return WriteResult{ID: id, Errors: []Error{*e}}
 	}
 	if e := checkUnique(t, newVals, r); e != nil {
 		return WriteResult{ID: id, Errors: []Error{*e}}

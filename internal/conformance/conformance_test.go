@@ -17,6 +17,7 @@ func scenarios() []scenario {
 		{name: "login_limits", tag: "li", run: testLoginLimits},
 		{name: "describe_contact", tag: "de", run: testDescribeContact},
 		{name: "describe_opportunity_contact_role", tag: "dr", run: testDescribeOpportunityContactRole},
+		{name: "record_types_picklists", tag: "rt", run: testRecordTypesPicklists},
 		{name: "rest_crud", tag: "rc", run: testRESTCRUD},
 		{name: "query_paging", tag: "qp", run: testQueryPaging},
 		{name: "composite_batch", tag: "cb", run: testCompositeBatch},
