@@ -104,7 +104,8 @@ func Compile(ctx context.Context, c Describer, f *File) (*Plan, error) {
 				probs = append(probs, fmt.Sprintf("objects[%d] (%s): key column %q is not in the source", i, o.Object, k))
 			}
 			_, isField := descs[i].Field(k)
-			st.dropKey = !isField
+			// A source's own Id is never sent, except as the record to update.
+			st.dropKey = !isField || strings.EqualFold(k, "Id") && st.Operation != load.Update
 		}
 		for col := range o.Convert {
 			if !slices.ContainsFunc(hdr, func(h string) bool { return strings.EqualFold(h, col) }) {
