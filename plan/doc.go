@@ -21,6 +21,15 @@
 // Id makes Id the object's Key, so the other objects' lookups to it (ids of the source org)
 // are translated to the ids created in the target; the source's Id itself is never sent.
 //
+// # Files
+//
+// A ContentVersion step with a VersionData column of local file paths is a files step
+// (Step.Files): each row is created with salesforce.SObject.CreateWithBlob, its file
+// streamed in a multipart request, one request per row, and its outcome journaled in
+// NN-ContentVersion/files.jsonl before and after the upload, so a resumed step sends only
+// the rows never sent and leaves unknown the one under way. Attachment steps with a Body
+// column work the same way.
+//
 // # Self-references and cycles
 //
 // A lookup of an object to itself (Account.ParentId, Contact.ReportsToId), and in a cycle

@@ -43,8 +43,13 @@ type Step struct {
 
 	obj      *Object
 	describe *salesforce.SObjectDescribe
-	dropKey  bool // the Key column is not a field: it is not sent
+	dropKey  bool   // the Key column is not a field: it is not sent
+	blob     string // a files step: the column holding file paths (see loadFiles)
 }
+
+// Files reports whether the step uploads files (ContentVersion or Attachment bodies from a
+// column of file paths), one request per row.
+func (s *Step) Files() bool { return s.blob != "" }
 
 // Dir is the step's folder name: "03-Contact".
 func (s *Step) Dir() string { return fmt.Sprintf("%02d-%s", s.N, s.Object) }
@@ -121,6 +126,9 @@ func Compile(ctx context.Context, c Describer, f *File) (*Plan, error) {
 			}
 		}
 		closeSrc()
+		if col, ok := blobField(names[i], hdr); ok && st.Operation == load.Insert {
+			st.blob = col
+		}
 		refs[i] = findRefs(hdr, descs[i], inPlan, hasKey)
 		st.Refs = refs[i]
 		steps[i] = st

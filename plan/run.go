@@ -283,7 +283,13 @@ func (r *runner) step(ctx context.Context, st *Step) (*StepResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum, loadErr := load.Load(ctx, r.c, src, sinks, lopts)
+	var sum *load.Summary
+	var loadErr error
+	if st.Pass == 1 && st.Files() {
+		sum, loadErr = r.loadFiles(ctx, st, src, sinks, st.blob, dir)
+	} else {
+		sum, loadErr = load.Load(ctx, r.c, src, sinks, lopts)
+	}
 	sinks.Keep = loadErr != nil
 	if cerr := sinks.Close(); cerr != nil && loadErr == nil {
 		loadErr = cerr

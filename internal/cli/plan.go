@@ -49,6 +49,10 @@ const planHelp = `A plan file (YAML or JSON) lists the objects to load, in any o
       externalId: External_Id__c
       mapping: accounts.sdl        # or map: {SOURCE_COLUMN: Field}
 
+A ContentVersion object whose VersionData column holds local file paths
+uploads each file (streamed, one request per row) linked to its parent by
+FirstPublishLocationId.
+
 An org-to-org copy reads an object with SOQL from a source connection instead
 of a file (a saved profile, or env: PREFIX for PREFIX+SF_INSTANCE_URL, ...);
 selecting Id makes Id the key, so lookups between copied objects are remapped:
