@@ -48,7 +48,7 @@
 //
 // Config.SchemaFile (`sfbatch emulator --schema FILE`) is a JSON file of
 // objects merged over the default org (Account, Contact, Lead, Opportunity,
-// Case, User, Profile, RecordType, ...). An object of an existing name gains, or replaces,
+// Case, User, Profile, RecordType, Attachment, the Files objects, ...). An object of an existing name gains, or replaces,
 // the listed fields; a new object is created, as a custom object when its
 // name ends in "__c". Unknown keys, and anything after the top-level
 // object, are errors.

@@ -38,9 +38,12 @@ func TestPlanFiles(t *testing.T) {
 	}
 	write("accounts.csv", []byte("LegacyId,Name\nA-1,Acme\nA-2,Globex\n"))
 	write("files.csv", []byte("Title,VersionData,FirstPublishLocationId\nAlpha,docs/a.txt,A-1\nBeta,docs/b.pdf,A-2\nBig,docs/big.bin,A-1\nGone,docs/missing.txt,A-2\n"))
+	write("attachments.csv", []byte("Description,Body,ParentId\nnotes,docs/b.pdf,A-2\n"))
 	write("plan.yaml", []byte(`objects:
   - object: ContentVersion
     source: files.csv
+  - object: Attachment
+    source: attachments.csv
   - object: Account
     source: accounts.csv
     key: LegacyId
@@ -53,8 +56,8 @@ func TestPlanFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Steps[1].Object != "ContentVersion" || !p.Steps[1].Files() {
-		t.Fatalf("steps: %+v", p.Steps[1])
+	if p.Steps[1].Object != "ContentVersion" || !p.Steps[1].Files() || p.Steps[2].Object != "Attachment" || !p.Steps[2].Files() {
+		t.Fatalf("steps: %+v %+v", p.Steps[1], p.Steps[2])
 	}
 	pv, err := PreviewPlan(ctx, c, p)
 	if err != nil {
@@ -95,6 +98,19 @@ func TestPlanFiles(t *testing.T) {
 		if !bytes.Equal(body, files[w[0]]) || v[2] != filepath.Base(w[0]) || accounts[v[3].(string)] != w[1] {
 			t.Errorf("%v: %d bytes, linked to %v", v, len(body), accounts[fmtAny(v[3])])
 		}
+	}
+	if s := res.Steps[2]; s.Succeeded != 1 {
+		t.Fatalf("attachment step: %+v", s)
+	}
+	ar, err = srv.Org().Query(ctx, "SELECT Id, Name, Parent.Name, BodyLength FROM Attachment", false)
+	if err != nil || ar.Len() != 1 {
+		t.Fatalf("attachments: %v", err)
+	}
+	if v := ar.Values(0); v[1] != "b.pdf" || v[2] != "Globex" || v[3] != float64(len(files["docs/b.pdf"])) {
+		t.Errorf("attachment %v", v)
+	}
+	if body, _ := srv.Org().VersionData(ar.Values(0)[0].(string)); !bytes.Equal(body, files["docs/b.pdf"]) {
+		t.Errorf("attachment body %q", body)
 	}
 	b, err := os.ReadFile(filepath.Join(run, p.Steps[1].Dir(), load.ResultsFile))
 	if err != nil || strings.Count(string(b), "\n") != 5 || !strings.Contains(string(b), StatusFileUnreadable) {

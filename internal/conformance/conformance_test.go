@@ -19,6 +19,7 @@ func scenarios() []scenario {
 		{name: "describe_opportunity_contact_role", tag: "dr", run: testDescribeOpportunityContactRole},
 		{name: "record_types_picklists", tag: "rt", run: testRecordTypesPicklists},
 		{name: "content_version_multipart", tag: "cv", run: testContentVersionMultipart},
+		{name: "attachment_multipart", tag: "at", run: testAttachmentMultipart},
 		{name: "rest_crud", tag: "rc", run: testRESTCRUD},
 		{name: "query_paging", tag: "qp", run: testQueryPaging},
 		{name: "composite_batch", tag: "cb", run: testCompositeBatch},
