@@ -241,9 +241,27 @@ func (f *File) openMapped(o *Object) (load.Source, func(), error) {
 // Date and date-time fields without a conversion of their own get the defaults'
 // dateFormat, datetimeFormat and timeZone, when set.
 func (f *File) converted(o *Object, src load.Source, d *salesforce.SObjectDescribe) (load.Source, error) {
+	convs := f.conversions(o, src.Header(), d)
+	if len(convs) == 0 {
+		return src, nil
+	}
+	rules := map[string]*convert.Rule{}
+	for col, c := range convs {
+		r, err := c.rule(f.Defaults)
+		if err != nil {
+			return nil, fmt.Errorf("convert.%s: %w", col, err)
+		}
+		rules[col] = r
+	}
+	return convert.Source(src, rules)
+}
+
+// conversions returns the conversion of each column of hdr that has one: o's own, and the
+// defaults' for date and date-time fields without one.
+func (f *File) conversions(o *Object, hdr []string, d *salesforce.SObjectDescribe) map[string]Conversion {
 	convs := map[string]Conversion{}
 	d0 := f.Defaults
-	for _, col := range src.Header() {
+	for _, col := range hdr {
 		fd, ok := d.Field(col)
 		if !ok {
 			continue
@@ -263,18 +281,26 @@ func (f *File) converted(o *Object, src load.Source, d *salesforce.SObjectDescri
 		}
 		convs[col] = c
 	}
-	if len(convs) == 0 {
-		return src, nil
-	}
-	rules := map[string]*convert.Rule{}
+	return convs
+}
+
+// resolvedConversions is conversions with the defaults' formats and zone written in, so
+// that each can be applied without the plan file (plan.json records them for retry).
+func (f *File) resolvedConversions(o *Object, hdr []string, d *salesforce.SObjectDescribe) map[string]Conversion {
+	convs := f.conversions(o, hdr, d)
 	for col, c := range convs {
-		r, err := c.rule(f.Defaults)
-		if err != nil {
-			return nil, fmt.Errorf("convert.%s: %w", col, err)
+		switch strings.ToLower(c.Type) {
+		case "date":
+			c.Format = first(c.Format, f.Defaults.DateFormat)
+		case "datetime":
+			c.Format = first(c.Format, f.Defaults.DateTimeFormat)
 		}
-		rules[col] = r
+		if t := strings.ToLower(c.Type); t == "date" || t == "datetime" {
+			c.TimeZone = first(c.TimeZone, f.Defaults.TimeZone)
+		}
+		convs[col] = c
 	}
-	return convert.Source(src, rules)
+	return convs
 }
 
 func loadZone(name string) (*time.Location, error) {
