@@ -51,7 +51,9 @@ sf__Row (fix them there; --mapping and --map apply as for the first run).
 --include-not-processed adds the rows that never reached Salesforce. Rows whose
 outcome is unknown are never sent again: settle them with --resume first.
 The object and operation are the first run's; an upsert needs -i again.
-A retry's folder can be retried in turn. For a plan run, retry a step folder
+A retry's folder can be retried in turn. Each retry also writes merged.csv:
+every row of the first run's input (sf__Row as there) with its latest outcome
+across the chain of retries. For a plan run, retry a step folder
 (DIR/NN-Object, in step order): lookups holding source ids go through the
 plan's id map again (edit failure.csv; --from-source is for load runs).
 
@@ -195,6 +197,13 @@ func runRetry(cmd *cobra.Command, ios *IOStreams, opts *retryOptions) error {
 		}
 		return p.client(ctx, salesforce.WithLogger(log))
 	}, o)
+	if _, serr := os.Stat(filepath.Join(dir, load.ResultsFile)); serr == nil {
+		if merr := writeMerged(dir); merr != nil {
+			fmt.Fprintf(ios.ErrOut, "retry: %s not written: %v\n", mergedFile, merr)
+		} else if !o.Quiet && !o.JSON {
+			fmt.Fprintf(ios.ErrOut, "retry: %s: every row of the first run with its latest outcome\n", filepath.Join(dir, mergedFile))
+		}
+	}
 	return err
 }
 
