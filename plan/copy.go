@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/sfbatch/sfbatch/extract"
@@ -25,20 +26,11 @@ const targetConnection = "target"
 func (f *File) SourceConnections() []string {
 	var out []string
 	for _, o := range f.Objects {
-		if o.Query != "" && !contains(out, o.connection()) {
+		if o.Query != "" && !slices.Contains(out, o.connection()) {
 			out = append(out, o.connection())
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // connection is the connection an object's query runs on: Connection, else "source".
@@ -77,21 +69,12 @@ func FetchSources(ctx context.Context, f *File, conns map[string]*salesforce.Cli
 		}
 		o.Source, o.Format = path, "csv"
 		if o.Key == "" && o.operationOrInsert() != load.Upsert {
-			if _, cols, err := extract.QueryColumns(o.Query); err == nil && containsFold(cols, "Id") {
+			if _, cols, err := extract.QueryColumns(o.Query); err == nil && slices.ContainsFunc(cols, func(c string) bool { return strings.EqualFold(c, "Id") }) {
 				o.Key = "Id"
 			}
 		}
 	}
 	return nil
-}
-
-func containsFold(list []string, s string) bool {
-	for _, v := range list {
-		if strings.EqualFold(v, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // fetchQuery writes the query's rows to path as CSV, through a temporary file renamed at
