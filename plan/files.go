@@ -10,7 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforce"
@@ -28,6 +31,10 @@ import (
 // one with its outcome, fsync'd, so a resumed step replays the outcomes it has, sends the
 // rows never sent, and leaves the row whose upload was under way unknown (never sent twice).
 const filesLog = "files.jsonl"
+
+// DefaultFilesConcurrency is how many files a files step uploads at once when neither the
+// object nor the plan's defaults set a concurrency.
+const DefaultFilesConcurrency = 4
 
 // StatusFileUnreadable is the status of a row whose file cannot be read.
 const StatusFileUnreadable = "SFBATCH_FILE_UNREADABLE"
@@ -70,7 +77,8 @@ type filesEntry struct {
 }
 
 // loadFiles creates one record per row of src, each with its file streamed in a multipart
-// request, and delivers every row's outcome to sink.
+// request (the step's concurrency at once, DefaultFilesConcurrency without one), and
+// delivers every row's outcome to sink.
 func (r *runner) loadFiles(ctx context.Context, st *Step, src load.Source, sink load.Sink, col, dir string) (*load.Summary, error) {
 	start := time.Now()
 	sum := &load.Summary{API: load.Collections, ErrorCodes: map[string]int64{}}
@@ -84,7 +92,10 @@ func (r *runner) loadFiles(ctx context.Context, st *Step, src load.Source, sink 
 		return sum, err
 	}
 	defer lf.Close()
+	var mu sync.Mutex // the journal, the summary and the sink are shared by the uploads
 	record := func(e filesEntry) error {
+		mu.Lock()
+		defer mu.Unlock()
 		b, _ := json.Marshal(e) // plain struct: cannot fail
 		if _, err := lf.Write(append(b, '\n')); err != nil {
 			return fmt.Errorf("plan: files journal: %w", err)
@@ -96,6 +107,8 @@ func (r *runner) loadFiles(ctx context.Context, st *Step, src load.Source, sink 
 		return sum, err
 	}
 	deliver := func(res *load.RowResult) error {
+		mu.Lock()
+		defer mu.Unlock()
 		sum.Rows++
 		switch res.Outcome {
 		case load.Succeeded:
@@ -110,9 +123,15 @@ func (r *runner) loadFiles(ctx context.Context, st *Step, src load.Source, sink 
 		return sink.Write(res)
 	}
 	sobj := r.c.SObject(st.Object)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(cmpOrInt(cmpOrInt(st.obj.Concurrency, r.plan.File.Defaults.Concurrency), DefaultFilesConcurrency))
+	fail := func(err error) (*load.Summary, error) {
+		g.Wait() // the uploads under way end (cancelled): their rows stay unknown in the journal
+		return sum, err
+	}
 	for {
-		if err := ctx.Err(); err != nil {
-			return sum, err
+		if err := gctx.Err(); err != nil {
+			break // an upload failed (g.Wait returns its error) or ctx ended
 		}
 		row, err := src.Next()
 		if errors.Is(err, io.EOF) {
@@ -122,19 +141,19 @@ func (r *runner) loadFiles(ctx context.Context, st *Step, src load.Source, sink 
 		if errors.As(err, &ie) && ie.Row > 0 && !ie.Structural {
 			if err := deliver(&load.RowResult{Row: ie.Row, Outcome: load.Failed, Batch: -1, Values: ie.Values,
 				Error: &load.RowError{StatusCode: load.StatusInvalidRow, Message: ie.Error(), Fields: []string{ie.Column}}}); err != nil {
-				return sum, err
+				return fail(err)
 			}
 			continue
 		}
 		if err != nil {
-			return sum, err
+			return fail(err)
 		}
 		vals := append([]string(nil), row.Values...)
 		res := &load.RowResult{Row: row.Number, Values: vals, Batch: -1}
 		if e, ok := done[row.Number]; ok {
 			replay(res, e)
 			if err := deliver(res); err != nil {
-				return sum, err
+				return fail(err)
 			}
 			continue
 		}
@@ -153,7 +172,7 @@ func (r *runner) loadFiles(ctx context.Context, st *Step, src load.Source, sink 
 		if path == "" || path == sfcsv.NullValue {
 			res.Outcome, res.Error = load.Failed, &load.RowError{StatusCode: "REQUIRED_FIELD_MISSING", Message: fmt.Sprintf("Required fields are missing: [%s] (the path of the file)", col), Fields: []string{col}}
 			if err := deliver(res); err != nil {
-				return sum, err
+				return fail(err)
 			}
 			continue
 		}
@@ -165,39 +184,45 @@ func (r *runner) loadFiles(ctx context.Context, st *Step, src load.Source, sink 
 			}
 			res.Outcome, res.Error = load.Failed, &load.RowError{StatusCode: StatusFileUnreadable, Message: msg, Fields: []string{col}}
 			if err := deliver(res); err != nil {
-				return sum, err
+				return fail(err)
 			}
 			continue
 		}
 		if nf := nameField(st.Object); !hasField(fields, nf) {
 			fields[nf] = filepath.Base(full)
 		}
-		if err := record(filesEntry{Row: row.Number, State: "sending"}); err != nil {
-			return sum, err
-		}
 		res.Batch, res.Attempts = 0, 1
-		id, err := sobj.CreateWithBlob(ctx, fields, col, filepath.Base(full), func() (io.ReadCloser, error) { return os.Open(full) })
-		var ae *salesforce.APIError
-		switch {
-		case err == nil:
-			res.Outcome, res.ID, res.Created = load.Succeeded, id, true
-		case errors.As(err, &ae) && ae.StatusCode >= 400 && ae.StatusCode < 500 && !load.OrgUnusable(err):
-			res.Outcome, res.Error = load.Failed, &load.RowError{StatusCode: ae.ErrorCode, Message: ae.Message, Fields: ae.Fields}
-		default:
-			// The upload may or may not have been applied: the row stays unknown in the
-			// journal, and the step stops (resumable).
-			return sum, fmt.Errorf("row %d: %w", row.Number, err)
-		}
-		e := filesEntry{Row: row.Number, State: res.Outcome.String(), ID: res.ID}
-		if res.Error != nil {
-			e.Code, e.Message, e.Fields = res.Error.StatusCode, res.Error.Message, res.Error.Fields
-		}
-		if err := record(e); err != nil {
-			return sum, err
-		}
-		if err := deliver(res); err != nil {
-			return sum, err
-		}
+		g.Go(func() error {
+			if err := record(filesEntry{Row: res.Row, State: "sending"}); err != nil {
+				return err
+			}
+			id, err := sobj.CreateWithBlob(gctx, fields, col, filepath.Base(full), func() (io.ReadCloser, error) { return os.Open(full) })
+			var ae *salesforce.APIError
+			switch {
+			case err == nil:
+				res.Outcome, res.ID, res.Created = load.Succeeded, id, true
+			case errors.As(err, &ae) && ae.StatusCode >= 400 && ae.StatusCode < 500 && !load.OrgUnusable(err):
+				res.Outcome, res.Error = load.Failed, &load.RowError{StatusCode: ae.ErrorCode, Message: ae.Message, Fields: ae.Fields}
+			default:
+				// The upload may or may not have been applied: the row stays unknown in the
+				// journal, and the step stops (resumable).
+				return fmt.Errorf("row %d: %w", res.Row, err)
+			}
+			e := filesEntry{Row: res.Row, State: res.Outcome.String(), ID: res.ID}
+			if res.Error != nil {
+				e.Code, e.Message, e.Fields = res.Error.StatusCode, res.Error.Message, res.Error.Fields
+			}
+			if err := record(e); err != nil {
+				return err
+			}
+			return deliver(res)
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return sum, err
+	}
+	if err := ctx.Err(); err != nil {
+		return sum, err
 	}
 	sum.Duration = time.Since(start)
 	return sum, nil
