@@ -48,7 +48,7 @@
 //
 // Config.SchemaFile (`sfbatch emulator --schema FILE`) is a JSON file of
 // objects merged over the default org (Account, Contact, Lead, Opportunity,
-// Case, User, Profile). An object of an existing name gains, or replaces,
+// Case, User, Profile, RecordType, Attachment, the Files objects, ...). An object of an existing name gains, or replaces,
 // the listed fields; a new object is created, as a custom object when its
 // name ends in "__c". Unknown keys, and anything after the top-level
 // object, are errors.
@@ -71,7 +71,7 @@
 //
 // Object keys: name (required), label, labelPlural, keyPrefix (three
 // characters; without it a custom object gets the next free prefix a00,
-// a01, ...), fields.
+// a01, ...), fields, recordTypes.
 //
 // Field keys: name, label, type (id, string, textarea, email, phone, url,
 // boolean, int, double, currency, percent, date, datetime, picklist,
@@ -80,6 +80,46 @@
 // createable and updateable (default true), values (picklists), restricted
 // (restricted picklist), default, referenceTo, relationshipName (default:
 // the field name with __c replaced by __r, or without a trailing "Id").
+//
+// # Record types and dependent picklists
+//
+// An object's recordTypes gives it record types, a RecordTypeId lookup and
+// RecordType records (queryable, read-only):
+//
+//	"recordTypes": [
+//	  {"id": "0125e00000ENT01AAH", "developerName": "Enterprise", "name": "Enterprise Account", "default": true,
+//	   "picklistValues": {"Region__c": ["EMEA", "AMER"]}},
+//	  {"developerName": "Legacy", "active": false}
+//	]
+//
+// Record type keys: developerName (required), id (012...; without it one is
+// derived from the object and developer names, the same on every start),
+// name (default: developerName), description, default (the record type an
+// insert without RecordTypeId gets; at most one), active (default true),
+// picklistValues (per picklist field, the values available in the record
+// type; a field not listed offers all its values). Describe lists them in
+// recordTypeInfos, followed by the master record type (MasterRecordTypeID,
+// 012000000000000AAA). The UI API serves the values per record type:
+// GET /services/data/vXX.X/ui-api/object-info/{object}/picklist-values/{recordTypeId}[/{field}].
+//
+// A picklist becomes dependent with controllerName (a picklist or checkbox
+// of the same object) and validFor (each value's valid controlling values;
+// "false" and "true" for a checkbox):
+//
+//	{"name": "Country__c", "type": "picklist", "values": ["France", "USA"], "restricted": true,
+//	 "controllerName": "Region__c", "validFor": {"France": ["EMEA"], "USA": ["AMER"]}}
+//
+// Describe reports validFor as Salesforce encodes it: base64 of a bitset in
+// which bit i (most significant bit first in each byte) is set when the value
+// is valid for controlling value i.
+//
+// Writes check them as Salesforce does: a RecordTypeId that is not an active
+// record type of the object fails with INVALID_CROSS_REFERENCE_KEY ("Record
+// Type ID: this ID value isn't valid for the user: ..."); a value of a
+// restricted picklist outside the record's record type, or a value of a
+// restricted dependent picklist not valid for its controlling value, fails
+// with INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST. Unrestricted picklists take
+// any value, as the API does. Only the fields a write sets are checked.
 //
 // The Go form of the format is org.SchemaFile; org.LoadSchemaFile reads it.
 package emulator

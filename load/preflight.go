@@ -28,6 +28,7 @@ type checker struct {
 	op       Operation
 	fields   []*salesforce.Field // per header column; nil for relationship or unknown columns
 	required []int               // header columns that must not be empty on insert
+	picks    *picklistChecker    // record types and restricted picklists, nil if none in the header
 	problems []Problem
 	more     int
 }
@@ -77,6 +78,7 @@ func (r *run) preflight(ctx context.Context, in passSource) (passSource, error) 
 			r.types[strings.ToLower(d.Fields[i].Name)] = d.Fields[i].Type
 		}
 		r.checkColumns(ctx, d, k)
+		k.picks = r.newPicklistChecker(ctx, d)
 		if len(k.problems) > 0 && !cfg.DryRun {
 			return nil, &PreflightError{Object: cfg.Object, Problems: k.problems, Truncated: k.more}
 		}
@@ -278,6 +280,9 @@ func (k *checker) eachProblem(num int64, header, vals []string, yield func(Probl
 				return
 			}
 		}
+	}
+	if k.picks != nil {
+		k.picks.check(num, header, vals, yield)
 	}
 }
 

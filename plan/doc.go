@@ -13,6 +13,23 @@
 // a table of run.db, so that a resumed plan still has them. A row whose lookup names a
 // row that was not loaded fails alone (ErrUnresolved).
 //
+// # Org-to-org copies
+//
+// An Object whose Query is set reads its rows with SOQL from a source connection:
+// FetchSources runs each query once into the run folder's sources/Object.csv, which is then
+// the object's source for Compile, the preview, Run, resume and retry. A query that selects
+// Id makes Id the object's Key, so the other objects' lookups to it (ids of the source org)
+// are translated to the ids created in the target; the source's Id itself is never sent.
+//
+// # Files
+//
+// A ContentVersion step with a VersionData column of local file paths is a files step
+// (Step.Files): each row is created with salesforce.SObject.CreateWithBlob, its file
+// streamed in a multipart request, one request per row, and its outcome journaled in
+// NN-ContentVersion/files.jsonl before and after the upload, so a resumed step sends only
+// the rows never sent and leaves unknown the one under way. Attachment steps with a Body
+// column work the same way.
+//
 // # Self-references and cycles
 //
 // A lookup of an object to itself (Account.ParentId, Contact.ReportsToId), and in a cycle

@@ -20,7 +20,8 @@ import (
 type File struct {
 	// Version is the format's version; 0 or 1.
 	Version int `json:"version,omitempty" yaml:"version,omitempty"`
-	// Connections names the orgs: "target" is the one loaded.
+	// Connections names the orgs: "target" is the one loaded; the others are sources that
+	// objects' queries read from (org-to-org copies).
 	Connections map[string]Connection `json:"connections,omitempty" yaml:"connections,omitempty"`
 	// Defaults apply to every object that does not set its own.
 	Defaults Defaults `json:"defaults,omitempty" yaml:"defaults,omitempty"`
@@ -30,10 +31,13 @@ type File struct {
 	dir string // the plan file's folder: relative paths start there
 }
 
-// Connection names an org by a saved profile (sfbatch login). An empty profile means the
-// environment (SF_INSTANCE_URL, ...), as for every command.
+// Connection names an org by a saved profile (sfbatch login), or by environment variables
+// that start with Env (Env "SOURCE_" reads SOURCE_SF_INSTANCE_URL, SOURCE_SF_ACCESS_TOKEN,
+// ...). With neither, the target is the environment (SF_INSTANCE_URL, ...) as for every
+// command; a source must set one.
 type Connection struct {
 	Profile string `json:"profile,omitempty" yaml:"profile,omitempty"`
+	Env     string `json:"env,omitempty" yaml:"env,omitempty"`
 }
 
 // Defaults are settings shared by the objects.
@@ -49,8 +53,13 @@ type Defaults struct {
 
 // Object is one object of the plan.
 type Object struct {
-	Object     string `json:"object" yaml:"object"`
-	Source     string `json:"source" yaml:"source"`
+	Object string `json:"object" yaml:"object"`
+	// Source is the input file; Query instead reads the rows with SOQL from the org named
+	// by Connection (default "source"): an org-to-org copy. A query that selects Id makes
+	// Id the object's key, so lookups to it are translated to the ids the run creates.
+	Source     string `json:"source,omitempty" yaml:"source,omitempty"`
+	Query      string `json:"query,omitempty" yaml:"query,omitempty"`
+	Connection string `json:"connection,omitempty" yaml:"connection,omitempty"`
 	Format     string `json:"format,omitempty" yaml:"format,omitempty"`
 	Operation  string `json:"operation,omitempty" yaml:"operation,omitempty"`
 	ExternalID string `json:"externalId,omitempty" yaml:"externalId,omitempty"`
@@ -139,9 +148,12 @@ func (f *File) check(name string) error {
 	if f.Version > 1 {
 		add("%s: version %d is newer than this sfbatch reads (1)", name, f.Version)
 	}
-	for n := range f.Connections {
-		if n != "target" {
-			add("%s: connection %q: only \"target\" is supported (org-to-org copies are not yet)", name, n)
+	for n, c := range f.Connections {
+		if c.Profile != "" && c.Env != "" {
+			add("%s: connections.%s: profile or env, not both", name, n)
+		}
+		if n != targetConnection && c.Profile == "" && c.Env == "" {
+			add("%s: connections.%s: a source connection needs a profile or env", name, n)
 		}
 	}
 	if len(f.Objects) == 0 {
@@ -163,8 +175,20 @@ func (f *File) check(name string) error {
 			add("%s: the object is listed twice (one step per object)", where)
 		}
 		seen[strings.ToLower(o.Object)] = true
-		if o.Source == "" {
-			add("%s: source is required", where)
+		switch {
+		case o.Source == "" && o.Query == "":
+			add("%s: source or query is required", where)
+		case o.Source != "" && o.Query != "":
+			add("%s: source or query, not both", where)
+		case o.Query != "":
+			if _, ok := f.Connections[o.connection()]; !ok {
+				add("%s: connection %q is not in connections", where, o.connection())
+			}
+			if o.Format != "" {
+				add("%s: format applies to a source file, not a query", where)
+			}
+		case o.Connection != "":
+			add("%s: connection applies to a query, not a source file", where)
 		}
 		if _, err := o.operation(); err != nil {
 			add("%s: %v", where, err)

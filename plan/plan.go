@@ -43,8 +43,13 @@ type Step struct {
 
 	obj      *Object
 	describe *salesforce.SObjectDescribe
-	dropKey  bool // the Key column is not a field: it is not sent
+	dropKey  bool   // the Key column is not a field: it is not sent
+	blob     string // a files step: the column holding file paths (see loadFiles)
 }
+
+// Files reports whether the step uploads files (ContentVersion or Attachment bodies from a
+// column of file paths), one request per row.
+func (s *Step) Files() bool { return s.blob != "" }
 
 // Dir is the step's folder name: "03-Contact".
 func (s *Step) Dir() string { return fmt.Sprintf("%02d-%s", s.N, s.Object) }
@@ -104,7 +109,8 @@ func Compile(ctx context.Context, c Describer, f *File) (*Plan, error) {
 				probs = append(probs, fmt.Sprintf("objects[%d] (%s): key column %q is not in the source", i, o.Object, k))
 			}
 			_, isField := descs[i].Field(k)
-			st.dropKey = !isField
+			// A source's own Id is never sent, except as the record to update.
+			st.dropKey = !isField || strings.EqualFold(k, "Id") && st.Operation != load.Update
 		}
 		for col := range o.Convert {
 			if !slices.ContainsFunc(hdr, func(h string) bool { return strings.EqualFold(h, col) }) {
@@ -120,6 +126,9 @@ func Compile(ctx context.Context, c Describer, f *File) (*Plan, error) {
 			}
 		}
 		closeSrc()
+		if col, ok := blobField(names[i], hdr); ok && st.Operation == load.Insert {
+			st.blob = col
+		}
 		refs[i] = findRefs(hdr, descs[i], inPlan, hasKey)
 		st.Refs = refs[i]
 		steps[i] = st
@@ -232,9 +241,27 @@ func (f *File) openMapped(o *Object) (load.Source, func(), error) {
 // Date and date-time fields without a conversion of their own get the defaults'
 // dateFormat, datetimeFormat and timeZone, when set.
 func (f *File) converted(o *Object, src load.Source, d *salesforce.SObjectDescribe) (load.Source, error) {
+	convs := f.conversions(o, src.Header(), d)
+	if len(convs) == 0 {
+		return src, nil
+	}
+	rules := map[string]*convert.Rule{}
+	for col, c := range convs {
+		r, err := c.rule(f.Defaults)
+		if err != nil {
+			return nil, fmt.Errorf("convert.%s: %w", col, err)
+		}
+		rules[col] = r
+	}
+	return convert.Source(src, rules)
+}
+
+// conversions returns the conversion of each column of hdr that has one: o's own, and the
+// defaults' for date and date-time fields without one.
+func (f *File) conversions(o *Object, hdr []string, d *salesforce.SObjectDescribe) map[string]Conversion {
 	convs := map[string]Conversion{}
 	d0 := f.Defaults
-	for _, col := range src.Header() {
+	for _, col := range hdr {
 		fd, ok := d.Field(col)
 		if !ok {
 			continue
@@ -254,18 +281,26 @@ func (f *File) converted(o *Object, src load.Source, d *salesforce.SObjectDescri
 		}
 		convs[col] = c
 	}
-	if len(convs) == 0 {
-		return src, nil
-	}
-	rules := map[string]*convert.Rule{}
+	return convs
+}
+
+// resolvedConversions is conversions with the defaults' formats and zone written in, so
+// that each can be applied without the plan file (plan.json records them for retry).
+func (f *File) resolvedConversions(o *Object, hdr []string, d *salesforce.SObjectDescribe) map[string]Conversion {
+	convs := f.conversions(o, hdr, d)
 	for col, c := range convs {
-		r, err := c.rule(f.Defaults)
-		if err != nil {
-			return nil, fmt.Errorf("convert.%s: %w", col, err)
+		switch strings.ToLower(c.Type) {
+		case "date":
+			c.Format = first(c.Format, f.Defaults.DateFormat)
+		case "datetime":
+			c.Format = first(c.Format, f.Defaults.DateTimeFormat)
 		}
-		rules[col] = r
+		if t := strings.ToLower(c.Type); t == "date" || t == "datetime" {
+			c.TimeZone = first(c.TimeZone, f.Defaults.TimeZone)
+		}
+		convs[col] = c
 	}
-	return convert.Source(src, rules)
+	return convs
 }
 
 func loadZone(name string) (*time.Location, error) {

@@ -69,14 +69,19 @@ func PreviewPlan(ctx context.Context, c *salesforce.Client, p *Plan) (*Preview, 
 				sp.API = load.Collections
 			}
 		}
-		switch sp.API {
-		case load.Collections:
+		if st.Files() {
+			sp.API = load.Collections // REST: one multipart request per file
+		}
+		switch {
+		case st.Files():
+			sp.Requests = rows
+		case sp.API == load.Collections:
 			per := int64(load.MaxCollectionRecords)
 			if lo.BatchSize > 0 {
 				per = int64(min(lo.BatchSize, load.MaxCollectionRecords))
 			}
 			sp.Requests = ceil(rows, per)
-		case load.Bulk2:
+		case sp.API == load.Bulk2:
 			per := int64(load.DefaultBulk2JobRecords)
 			if lo.BatchSize > 0 {
 				per = int64(lo.BatchSize)
@@ -85,7 +90,7 @@ func PreviewPlan(ctx context.Context, c *salesforce.Client, p *Plan) (*Preview, 
 			// Each job's data counts as batches of bulkBatchRecords, the last one partial.
 			sp.Batches = rows/per*ceil(per, bulkBatchRecords) + ceil(rows%per, bulkBatchRecords)
 			sp.Requests = sp.Jobs * requestsPerBulk2Job
-		case load.Bulk1:
+		case sp.API == load.Bulk1:
 			per := int64(load.MaxBulk1BatchRecords)
 			if lo.BatchSize > 0 {
 				per = int64(lo.BatchSize)
@@ -136,7 +141,11 @@ func previewRows(ctx context.Context, c *salesforce.Client, p *Plan, st *Step, l
 	}
 	rs.placeholder = true
 	lo.DryRun, lo.Preflight = true, load.PreflightRequired
-	fs := &findingSource{Source: rs}
+	var checked load.Source = rs
+	if st.Files() {
+		checked = newFileCheckSource(rs, st.Object, st.blob, p.File)
+	}
+	fs := &findingSource{Source: checked}
 	_, err = load.Load(ctx, c, fs, nil, lo)
 	sp.Findings, sp.More = fs.found, fs.more
 	var pe *load.PreflightError

@@ -91,6 +91,9 @@ type StepDoc struct {
 	ExternalID string `json:"external_id,omitempty"`
 	// Translate names the columns holding source ids, and the object whose ids they are.
 	Translate map[string]string `json:"translate,omitempty"`
+	// Convert is each converted column's conversion, formats and zone resolved (pass 1):
+	// a retry of the step applies them again to rows that failed before conversion.
+	Convert map[string]Conversion `json:"convert,omitempty"`
 }
 
 type runner struct {
@@ -158,6 +161,12 @@ func (r *runner) start(ctx context.Context) error {
 				return err
 			}
 			sd.SHA256 = h
+			if src, closeSrc, err := r.plan.File.openMapped(st.obj); err == nil {
+				if c := r.plan.File.resolvedConversions(st.obj, src.Header(), st.describe); len(c) > 0 {
+					sd.Convert = c
+				}
+				closeSrc()
+			}
 		} else {
 			sd.Source = filepath.Join(st.Dir(), fillInput)
 		}
@@ -283,7 +292,13 @@ func (r *runner) step(ctx context.Context, st *Step) (*StepResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum, loadErr := load.Load(ctx, r.c, src, sinks, lopts)
+	var sum *load.Summary
+	var loadErr error
+	if st.Pass == 1 && st.Files() {
+		sum, loadErr = r.loadFiles(ctx, st, src, sinks, st.blob, dir)
+	} else {
+		sum, loadErr = load.Load(ctx, r.c, src, sinks, lopts)
+	}
 	sinks.Keep = loadErr != nil
 	if cerr := sinks.Close(); cerr != nil && loadErr == nil {
 		loadErr = cerr

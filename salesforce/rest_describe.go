@@ -2,6 +2,7 @@ package salesforce
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"sync"
@@ -81,6 +82,23 @@ type PicklistValue struct {
 	DefaultValue bool   `json:"defaultValue"`
 	Label        string `json:"label"`
 	Value        string `json:"value"`
+	// ValidFor, for a value of a dependent picklist, is the base64 of a bitset: bit i (most
+	// significant bit first in each byte) is set when the value is valid for the controlling
+	// field's value i (for a checkbox, 0 is false and 1 true). See ValidForIndex.
+	ValidFor string `json:"validFor"`
+}
+
+// ValidForIndex reports whether the value is valid for the controlling value of index i,
+// decoding ValidFor. A value without ValidFor (an independent picklist) is valid for all.
+func (p *PicklistValue) ValidForIndex(i int) bool {
+	if p.ValidFor == "" {
+		return true
+	}
+	b, err := base64.StdEncoding.DecodeString(p.ValidFor)
+	if err != nil || i < 0 || i/8 >= len(b) {
+		return false
+	}
+	return b[i/8]&(0x80>>(i%8)) != 0
 }
 
 // ChildRelationship is a relationship from child records to this object.

@@ -224,5 +224,5 @@ func defaultSpecs() []*Object {
 			f.Default = true
 		}
 	}
-	return append([]*Object{account, contact, lead, opp, opportunityContactRoleObject(), cs, profile, user, organizationObject()}, contentObjects()...)
+	return append([]*Object{account, contact, lead, opp, opportunityContactRoleObject(), cs, profile, user, organizationObject(), recordTypeObject(), attachmentObject()}, contentObjects()...)
 }

@@ -245,7 +245,7 @@ func TestSchema(t *testing.T) {
 	for _, ob := range s.Objects() {
 		names = append(names, ob.Name)
 	}
-	if diff := cmp.Diff([]string{"Account", "Case", "Contact", "ContentDocument", "ContentDocumentLink", "ContentVersion", "Lead", "Opportunity", "OpportunityContactRole", "Organization", "Profile", "User"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"Account", "Attachment", "Case", "Contact", "ContentDocument", "ContentDocumentLink", "ContentVersion", "Lead", "Opportunity", "OpportunityContactRole", "Organization", "Profile", "RecordType", "User"}, names); diff != "" {
 		t.Errorf("objects (-want +got):\n%s", diff)
 	}
 	con, _ := s.Object("contact")

@@ -324,6 +324,10 @@ func New(opts Options) (*Org, error) {
 		o.Close()
 		return nil, err
 	}
+	if err := o.ensureRecordTypes(); err != nil {
+		o.Close()
+		return nil, err
+	}
 	o.countOnly = opts.CountOnly // after the org's own records
 	return o, nil
 }

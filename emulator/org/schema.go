@@ -92,6 +92,9 @@ type Object struct {
 	Fields []*Field
 	// ChildRelationships lists lookups from other objects to this one.
 	ChildRelationships []ChildRelationship
+	// RecordTypes lists the record types a schema file declares, in its
+	// order; the master record type (MasterRecordTypeID) is not among them.
+	RecordTypes []*RecordType
 
 	byName  map[string]int // lower-case field name -> position
 	byRel   map[string]int // lower-case relationship name -> position of the reference field
@@ -105,6 +108,11 @@ type Object struct {
 	insertDefaults []any
 	ownerPos       int
 	requiredPos    []int
+
+	// rtPos is RecordTypeId's position (-1 without record types);
+	// picklistRules is set when writes must pass checkPicklists.
+	rtPos         int
+	picklistRules bool
 }
 
 // Field returns the field named name (case-insensitive).
@@ -153,6 +161,12 @@ type Field struct {
 	DefaultPicklistValue string // the picklist value marked as default, if any
 	ReferenceTo          []string
 	RelationshipName     string
+	// ControllerName names the controlling picklist or checkbox of a
+	// dependent picklist ("" for an independent one); ValidFor lists, per
+	// value of the dependent picklist, the controlling values it is valid
+	// for ("false" and "true" for a checkbox).
+	ControllerName string
+	ValidFor       map[string][]string
 	// Default is the value an insert gets when the field is not set (typed
 	// like stored values: string, float64, bool). nil means none.
 	Default any
@@ -210,6 +224,9 @@ type ObjectSpec struct {
 	LabelPlural string      `json:"labelPlural,omitempty"`
 	KeyPrefix   string      `json:"keyPrefix,omitempty"`
 	Fields      []FieldSpec `json:"fields"`
+	// RecordTypes declares the object's record types; the object then
+	// gains a RecordTypeId lookup.
+	RecordTypes []RecordTypeSpec `json:"recordTypes,omitempty"`
 }
 
 // FieldSpec is one field of an ObjectSpec.
@@ -231,6 +248,11 @@ type FieldSpec struct {
 	Default          any      `json:"default,omitempty"`
 	ReferenceTo      string   `json:"referenceTo,omitempty"`
 	RelationshipName string   `json:"relationshipName,omitempty"`
+	// ControllerName makes the picklist dependent on this picklist or
+	// checkbox field; ValidFor maps each dependent value to the controlling
+	// values it is valid for.
+	ControllerName string              `json:"controllerName,omitempty"`
+	ValidFor       map[string][]string `json:"validFor,omitempty"`
 }
 
 // LoadSchemaFile reads a JSON schema file (format: SchemaFile) and returns
@@ -321,6 +343,9 @@ func buildSchema(base []*Object, extra []ObjectSpec) (*Schema, error) {
 			} else {
 				ob.Fields = append(ob.Fields, f)
 			}
+		}
+		if err := buildRecordTypes(ob, spec.RecordTypes); err != nil {
+			return nil, err
 		}
 	}
 	slices.SortFunc(s.objects, func(a, b *Object) int { return strings.Compare(a.Name, b.Name) })
@@ -413,6 +438,18 @@ func (ob *Object) finish(s *Schema) error {
 			ob.ChildRelationships = append(ob.ChildRelationships, ChildRelationship{ChildSObject: child.Name, Field: f.Name, RelationshipName: rel})
 		}
 	}
+	if err := checkDependents(ob); err != nil {
+		return err
+	}
+	ob.rtPos, ob.picklistRules = -1, len(ob.RecordTypes) > 0
+	if len(ob.RecordTypes) > 0 {
+		ob.rtPos = ob.byName["recordtypeid"]
+	}
+	for _, f := range ob.Fields {
+		if f.ControllerName != "" && f.RestrictedPicklist {
+			ob.picklistRules = true
+		}
+	}
 	first, last := -1, -1
 	for i, f := range ob.Fields {
 		switch f.Name {
@@ -475,6 +512,7 @@ func fieldFromSpec(fs FieldSpec) (*Field, error) {
 		Nillable: !fs.Required, Createable: true, Updateable: true, Unique: fs.Unique, ExternalID: fs.ExternalID,
 		IDLookup: fs.ExternalID || fs.Type == TypeID, CaseSensitive: fs.CaseSensitive, Custom: strings.HasSuffix(fs.Name, "__c"),
 		PicklistValues: fs.Values, RestrictedPicklist: fs.Restricted, RelationshipName: fs.RelationshipName,
+		ControllerName: fs.ControllerName, ValidFor: fs.ValidFor,
 	}
 	if f.Label == "" {
 		f.Label = strings.ReplaceAll(strings.TrimSuffix(fs.Name, "__c"), "_", " ")

@@ -383,7 +383,7 @@ func (w *writer) stageFields(t *table, fields map[string]any, insert bool) *Erro
 		}
 		var val any
 		if ki.kind == keyRel {
-			id, e := w.resolveExternal(ki, v)
+			id, e := w.resolveExternal(ob, ki, v)
 			if e != nil {
 				consider(4, ki.pos, k, e)
 				continue
@@ -449,8 +449,9 @@ func (w *writer) resolveRef(f *Field, v string) (string, *Error) {
 }
 
 // resolveExternal finds the parent record named by a relationship key's
-// value ("" for null).
-func (w *writer) resolveExternal(ki keyInfo, v any) (string, *Error) {
+// value ("" for null) for a record of ob. A RecordType is looked up among
+// ob's record types only (RecordType.DeveloperName names one per object).
+func (w *writer) resolveExternal(ob *Object, ki keyInfo, v any) (string, *Error) {
 	rf := w.o.tables[ki.target].ob.Fields[ki.tfield.pos]
 	s, ok := toText(v)
 	if v == nil || ok && s == "" {
@@ -483,6 +484,11 @@ func (w *writer) resolveExternal(ki keyInfo, v any) (string, *Error) {
 		matches = ix.lookup(cv)
 	} else {
 		matches = t.scan(rf, cv)
+	}
+	if ki.target.Name == "RecordType" {
+		if st, ok := ki.target.Field("SobjectType"); ok {
+			matches = slices.DeleteFunc(slices.Clone(matches), func(r *record) bool { return !strings.EqualFold(FormatCSV(r.vals[st.pos]), ob.Name) })
+		}
 	}
 	switch len(matches) {
 	case 0:
@@ -590,6 +596,10 @@ func (w *writer) insert(t *table, fields map[string]any) WriteResult {
 		clear(vals)
 		return fail(errRequired(missing))
 	}
+	if e := w.checkPicklists(ob, vals, true); e != nil {
+		clear(vals)
+		return fail(e)
+	}
 	if e := checkUnique(t, vals, nil); e != nil {
 		clear(vals)
 		return fail(e)
@@ -659,6 +669,9 @@ func (w *writer) update(t *table, r *record, fields map[string]any) WriteResult 
 	}
 	if ob.nameFn != nil {
 		newVals[ob.byName["name"]] = ob.nameFn(newVals)
+	}
+	if e := w.checkPicklists(ob, newVals, false); e != nil {
+		return WriteResult{ID: id, Errors: []Error{*e}}
 	}
 	if e := checkUnique(t, newVals, r); e != nil {
 		return WriteResult{ID: id, Errors: []Error{*e}}

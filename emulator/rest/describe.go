@@ -61,7 +61,7 @@ func describeObject(ob *org.Object, ver string) map[string]any {
 	d := globalEntry(ob, ver)
 	fields := make([]map[string]any, 0, len(ob.Fields))
 	for _, f := range ob.Fields {
-		fields = append(fields, describeField(f))
+		fields = append(fields, describeField(ob, f))
 	}
 	d["fields"] = fields
 	children := make([]map[string]any, 0, len(ob.ChildRelationships))
@@ -80,7 +80,7 @@ func describeObject(ob *org.Object, ver string) map[string]any {
 		})
 	}
 	d["childRelationships"] = children
-	d["recordTypeInfos"] = []any{}
+	d["recordTypeInfos"] = recordTypeInfos(ob, ver)
 	d["supportedScopes"] = []any{}
 	d["networkScopeFieldName"] = nil
 	d["sobjectDescribeOption"] = "FULL"
@@ -88,7 +88,7 @@ func describeObject(ob *org.Object, ver string) map[string]any {
 }
 
 // describeField is one entry of a describe's fields array.
-func describeField(f *org.Field) map[string]any {
+func describeField(ob *org.Object, f *org.Field) map[string]any {
 	var ref []string = f.ReferenceTo
 	if ref == nil {
 		ref = []string{}
@@ -97,10 +97,20 @@ func describeField(f *org.Field) map[string]any {
 	if f.RelationshipName != "" {
 		rel = f.RelationshipName
 	}
+	var ctrl *org.Field
+	var controller any
+	if f.ControllerName != "" {
+		ctrl, _ = ob.Field(f.ControllerName)
+		controller = ctrl.Name
+	}
 	picks := make([]map[string]any, 0, len(f.PicklistValues))
 	for _, v := range f.PicklistValues {
+		var validFor any
+		if ctrl != nil {
+			validFor = org.EncodeValidFor(f.ValidForIndexes(ctrl, v), len(org.ControllerValues(ctrl)))
+		}
 		picks = append(picks, map[string]any{
-			"active": true, "defaultValue": v == f.DefaultPicklistValue, "label": v, "validFor": nil, "value": v,
+			"active": true, "defaultValue": v == f.DefaultPicklistValue, "label": v, "validFor": validFor, "value": v,
 		})
 	}
 	length, byteLength, digits := 0, 0, 0
@@ -122,12 +132,12 @@ func describeField(f *org.Field) map[string]any {
 		"byteLength":            byteLength,
 		"calculated":            f.Calculated,
 		"caseSensitive":         f.CaseSensitive,
-		"controllerName":        nil,
+		"controllerName":        controller,
 		"createable":            f.Createable,
 		"custom":                f.Custom,
 		"defaultValue":          nil,
 		"defaultedOnCreate":     f.DefaultedOnCreate,
-		"dependentPicklist":     false,
+		"dependentPicklist":     ctrl != nil,
 		"deprecatedAndHidden":   false,
 		"digits":                digits,
 		"externalId":            f.ExternalID,
@@ -155,4 +165,33 @@ func describeField(f *org.Field) map[string]any {
 		"unique":                f.Unique,
 		"updateable":            f.Updateable,
 	}
+}
+
+// recordTypeInfos is describe's recordTypeInfos: the object's record types
+// and, last, the master record type, for an object that declares record
+// types; none otherwise.
+func recordTypeInfos(ob *org.Object, ver string) []any {
+	if len(ob.RecordTypes) == 0 {
+		return []any{}
+	}
+	def := ob.DefaultRecordType()
+	info := func(id, name, dev string, active, isDefault, master bool) map[string]any {
+		return map[string]any{
+			"active":                   active,
+			"available":                active,
+			"defaultRecordTypeMapping": isDefault,
+			"developerName":            dev,
+			"master":                   master,
+			"name":                     name,
+			"recordTypeId":             id,
+			"urls": map[string]string{
+				"layout": "/services/data/v" + ver + "/sobjects/" + ob.Name + "/describe/layouts/" + id,
+			},
+		}
+	}
+	out := make([]any, 0, len(ob.RecordTypes)+1)
+	for _, rt := range ob.RecordTypes {
+		out = append(out, info(rt.ID, rt.Name, rt.DeveloperName, rt.Active, rt == def, false))
+	}
+	return append(out, info(org.MasterRecordTypeID, "Master", "Master", true, def == nil, true))
 }

@@ -166,6 +166,8 @@ func (h *Handler) route(w http.ResponseWriter, q *request) {
 		h.query(w, q)
 	case "composite":
 		h.composite(w, q)
+	case "ui-api":
+		h.uiAPI(w, q)
 	default:
 		notFound(w)
 	}

@@ -27,8 +27,14 @@ type env struct {
 // does).
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvSchema(t, nil)
+}
+
+// newEnvSchema is newEnv over an org of schema (nil: the default schema).
+func newEnvSchema(t *testing.T, schema *org.Schema) *env {
+	t.Helper()
 	fc := clock.NewFake(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
-	o, err := org.New(org.Options{Clock: fc, Seed: 7})
+	o, err := org.New(org.Options{Clock: fc, Seed: 7, Schema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,6 +54,20 @@ const planHelp = `A plan file (YAML or JSON) lists the objects to load, in any o
       externalId: External_Id__c
       mapping: accounts.sdl        # or map: {SOURCE_COLUMN: Field}
 
+A ContentVersion object whose VersionData column holds local file paths
+uploads each file (streamed, one request per row) linked to its parent by
+FirstPublishLocationId.
+
+An org-to-org copy reads an object with SOQL from a source connection instead
+of a file (a saved profile, or env: PREFIX for PREFIX+SF_INSTANCE_URL, ...);
+selecting Id makes Id the key, so lookups between copied objects are remapped:
+
+  connections:
+    source: {profile: prod}
+  objects:
+    - object: Account
+      query: SELECT Id, Name, ParentId FROM Account   # connection: source (default)
+
 The JSON Schema of the file is plan/schema.json in the sfbatch repository
 (print it with: sfbatch plan --schema), for editors that validate YAML and JSON.`
 
@@ -70,7 +84,8 @@ whatever the file's order); self-references and optional lookups in a cycle
 wait for a second pass. For each step it prints the rows, the API, the jobs,
 batches and requests it will use, and what the plan costs against the org's
 /limits; then it runs the full preflight of every row (fields, types, lengths,
-required fields, restricted picklist values, conversions).
+required fields, conversions, restricted picklist values against each row's
+record type and restricted dependent picklists against their controlling value).
 
 Exit status: 0 without findings, 3 with findings, 2 for plan errors (a bad
 file, an unknown object, a cycle of required lookups).
@@ -174,10 +189,14 @@ used, 130 when cancelled.`,
 }
 
 // compilePlan reads the file, logs in (through the plan's target profile unless flags or
-// the environment say otherwise) and orders the plan.
-func compilePlan(cmd *cobra.Command, opts *planOptions, log *slog.Logger) (*plan.Plan, *salesforce.Client, error) {
+// the environment say otherwise), reads the queries of an org-to-org copy from their source
+// orgs into dir/sources (keeping files already there when reuse is set) and orders the plan.
+func compilePlan(cmd *cobra.Command, opts *planOptions, log *slog.Logger, dir string, reuse bool) (*plan.Plan, *salesforce.Client, error) {
 	f, err := plan.ReadFile(opts.file)
 	if err != nil {
+		return nil, nil, planErr(err)
+	}
+	if err := fetchPlanSources(cmd, opts, f, log, dir, reuse); err != nil {
 		return nil, nil, planErr(err)
 	}
 	if t, ok := f.Connections["target"]; ok && t.Profile != "" && opts.auth.Profile == "" {
@@ -217,7 +236,16 @@ func planErr(err error) error {
 }
 
 func runPlanPreview(cmd *cobra.Command, ios *IOStreams, opts *planOptions) error {
-	pl, c, err := compilePlan(cmd, opts, nil)
+	dir := opts.OutputDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "sfbatch-plan-*")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	pl, c, err := compilePlan(cmd, opts, nil, dir, false)
 	if err != nil {
 		return err
 	}
@@ -347,7 +375,7 @@ func runPlan(cmd *cobra.Command, ios *IOStreams, opts *planOptions) error {
 	}
 	defer events.close()
 	log := slog.New(logHandler{l: events})
-	pl, c, err := compilePlan(cmd, opts, log)
+	pl, c, err := compilePlan(cmd, opts, log, dir, resume)
 	if err != nil {
 		events.write("run_finished", map[string]any{"error": err.Error(), "exit_code": exitCode(err)})
 		return err

@@ -51,7 +51,9 @@ sf__Row (fix them there; --mapping and --map apply as for the first run).
 --include-not-processed adds the rows that never reached Salesforce. Rows whose
 outcome is unknown are never sent again: settle them with --resume first.
 The object and operation are the first run's; an upsert needs -i again.
-A retry's folder can be retried in turn. For a plan run, retry a step folder
+A retry's folder can be retried in turn. Each retry also writes merged.csv:
+every row of the first run's input (sf__Row as there) with its latest outcome
+across the chain of retries. For a plan run, retry a step folder
 (DIR/NN-Object, in step order): lookups holding source ids go through the
 plan's id map again (edit failure.csv; --from-source is for load runs).
 
@@ -103,6 +105,8 @@ func runRetry(cmd *cobra.Command, ios *IOStreams, opts *retryOptions) error {
 	if err != nil {
 		return err
 	}
+	var retryRows []int64      // row i+1 of the retry is row retryRows[i] of the earlier run
+	var rawRows map[int64]bool // rows of the earlier run that failed before conversion
 	o := &opts.load
 	if !ok {
 		// A step of a plan run: its rows go through the plan's id map again.
@@ -118,7 +122,18 @@ func runRetry(cmd *cobra.Command, ios *IOStreams, opts *retryOptions) error {
 		if o.ExternalID == "" {
 			o.ExternalID = step.Step.ExternalID
 		}
-		o.wrap = func(src load.Source) load.Source { return step.Source(ctx, src) }
+		// Rows that failed before conversion hold their source values: the step's
+		// conversions apply to them again (rows are numbered as in the retry's input).
+		o.wrap = func(src load.Source) load.Source {
+			conv, err := step.Convert(src, func(n int64) bool { return n >= 1 && int(n) <= len(retryRows) && rawRows[retryRows[n-1]] })
+			if err != nil {
+				return errSource{src, err}
+			}
+			return step.Source(ctx, conv)
+		}
+		if rawRows, err = unconvertedRows(opts.dir); err != nil {
+			return err
+		}
 	}
 	if _, err := os.Stat(filepath.Join(opts.dir, load.FailureFile)); err != nil {
 		return usageError{fmt.Errorf("%s: %w (did the run finish? resume it first)", opts.dir, err)}
@@ -152,6 +167,7 @@ func runRetry(cmd *cobra.Command, ios *IOStreams, opts *retryOptions) error {
 	if err != nil {
 		return err
 	}
+	retryRows = rows
 	abs, _ := filepath.Abs(opts.dir)
 	if err := writeJSONFile(filepath.Join(dir, retryLinkFile), retryLink{RetryOf: abs, RunID: prev.ID, FromSrc: opts.fromSource,
 		Rows: rows, CreatedAt: time.Now().UTC().Format(time.RFC3339)}); err != nil {
@@ -181,6 +197,13 @@ func runRetry(cmd *cobra.Command, ios *IOStreams, opts *retryOptions) error {
 		}
 		return p.client(ctx, salesforce.WithLogger(log))
 	}, o)
+	if _, serr := os.Stat(filepath.Join(dir, load.ResultsFile)); serr == nil {
+		if merr := writeMerged(dir); merr != nil {
+			fmt.Fprintf(ios.ErrOut, "retry: %s not written: %v\n", mergedFile, merr)
+		} else if !o.Quiet && !o.JSON {
+			fmt.Fprintf(ios.ErrOut, "retry: %s: every row of the first run with its latest outcome\n", filepath.Join(dir, mergedFile))
+		}
+	}
 	return err
 }
 
@@ -382,3 +405,46 @@ func loadCmdFor(cmd *cobra.Command, ios *IOStreams, o *loadOptions) *cobra.Comma
 	}
 	return cmd
 }
+
+// unconvertedRows returns the rows of a step's failure.csv that failed because a value
+// could not be converted: they hold the values as the source had them.
+func unconvertedRows(dir string) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	f, err := os.Open(filepath.Join(dir, load.FailureFile))
+	if err != nil {
+		return nil, usageError{err}
+	}
+	defer f.Close()
+	rd := sfcsv.NewReader(f, sfcsv.ReaderOptions{Name: load.FailureFile})
+	h, err := rd.Header()
+	if err != nil {
+		return nil, usageError{fmt.Errorf("%s: %w", load.FailureFile, err)}
+	}
+	cRow, cErr := slices.Index(h, "sf__Row"), slices.Index(h, "sf__Error")
+	if cRow < 0 || cErr < 0 {
+		return out, nil
+	}
+	for {
+		rec, err := rd.Read()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, usageError{fmt.Errorf("%s: %w", load.FailureFile, err)}
+		}
+		e := field(rec, cErr)
+		if strings.HasPrefix(e, load.StatusInvalidRow+":") && strings.Contains(e, load.ErrValue.Error()) {
+			if n, err := strconv.ParseInt(rec[cRow], 10, 64); err == nil {
+				out[n] = true
+			}
+		}
+	}
+}
+
+// errSource is a Source whose every read fails with err.
+type errSource struct {
+	load.Source
+	err error
+}
+
+func (s errSource) Next() (load.Row, error) { return load.Row{}, s.err }
