@@ -169,7 +169,7 @@ short partition.
 
 Standard error carries JSON Lines, each with an "event": "progress" (sent,
 done, bytesUploaded), "summary" (counts of succeeded, failed, notProcessed,
-unknown; runId), "error" (status, name, message), "waiting" (owner) and "log".
+unknown; runId; retried: row resubmissions, e.g. after UNABLE_TO_LOCK_ROW), "error" (status, name, message), "waiting" (owner) and "log".
 
 Exit status: 0 every row succeeded; 3 every row labelled, some failed, not
 processed or unknown; 2 usage or input error, nothing sent; 4 authentication
@@ -913,6 +913,7 @@ func pipeSummary(ev *pipeEvents, o *pipeOptions, sink *pipeSink, sum *load.Summa
 	if sum != nil {
 		m["api"] = sum.API.String()
 		m["jobs"] = jobIDs(sum)
+		m["retried"] = sum.Retried
 		m["seconds"] = sum.Duration.Seconds()
 	}
 	ev.emit(m)
