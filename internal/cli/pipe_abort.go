@@ -190,6 +190,16 @@ func runPipeAbort(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeOp
 	slices.Sort(sum.Busy)
 	slices.Sort(sum.Errors)
 	sum.Message = sum.message()
+	for _, l := range []*[]abortedRunJob{&sum.Aborted, &sum.Processing, &sum.Finished, &sum.Unknown} {
+		if *l == nil {
+			*l = []abortedRunJob{} // [] rather than null in the JSON
+		}
+	}
+	for _, l := range []*[]string{&sum.Unclaimed, &sum.Busy, &sum.Errors} {
+		if *l == nil {
+			*l = []string{}
+		}
+	}
 	b, err := json.Marshal(map[string]any{"status": 0, "result": sum})
 	if err != nil {
 		return fail(ExitError, "Error", err)

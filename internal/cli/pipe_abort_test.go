@@ -212,3 +212,27 @@ func TestPipeAbortRunAfterKill(t *testing.T) {
 		t.Errorf("%d contacts, want 0", n)
 	}
 }
+
+// TestPipeAbortRunLeavesBusyJournal: a journal whose owner keeps renewing its lease is not
+// touched: --abort-run waits three lease periods, reports it busy and exits 1, without a
+// login (no job needed a call).
+func TestPipeAbortRunLeavesBusyJournal(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join(t.TempDir(), "run-busy")
+	j, err := dirjournal.Open(t.Context(), filepath.Join(root, "part-00000"), "run-busy", dirjournal.Options{LeasePeriod: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	r := runPipeCmd(t, nil, "--abort-run", "--run-id", "run-busy", "--journal-dir", root, "--lease-period", "200ms")
+	if r.code != ExitError {
+		t.Fatalf("exit %d, want %d\n%s", r.code, ExitError, r.stderr)
+	}
+	s := parseAbort(t, r.out)
+	if len(s.Busy) != 1 || !strings.HasSuffix(s.Busy[0], "part-00000") || len(s.Aborted) != 0 {
+		t.Errorf("summary %+v: want part-00000 busy and nothing aborted", s)
+	}
+	if e := r.event("error"); e == nil || !strings.Contains(fmt.Sprint(e["message"]), "still owned by a running attempt") {
+		t.Errorf("error event %v", e)
+	}
+}
