@@ -206,7 +206,7 @@ func (l *Loader) abortBulk1(ctx context.Context, j Journal, runID, jobID string,
 			unknownBatches++
 		}
 	}
-	if len(batches) == 0 && state == salesforce.JobStateOpen || len(batches) == 0 && state == "" {
+	if len(batches) == 0 && (state == salesforce.JobStateOpen || state == "") {
 		res, err := l.bulk1.AbortJob(ctx, jobID)
 		if err != nil {
 			return fmt.Errorf("load: abort run %s: abort job %s: %w", runID, jobID, err)

@@ -236,3 +236,63 @@ func TestPipeAbortRunLeavesBusyJournal(t *testing.T) {
 		t.Errorf("error event %v", e)
 	}
 }
+
+// TestPipeAbortRunBulk1: a Bulk API 1.0 job without batches (its only batch recorded under
+// the placeholder of a batch being added, never added) is aborted; a job with a batch that
+// Salesforce has queued is closed, not aborted, and its batch's rows are reported loading.
+func TestPipeAbortRunBulk1(t *testing.T) {
+	t.Parallel()
+	fake := clock.NewFake(time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC))
+	srv := salesforcetest.New(t, salesforcetest.WithClock(fake),
+		salesforcetest.WithBulkOptions(bulk.Options{Profile: bulk.Realistic{BatchStartLatency: time.Hour}}))
+	c, err := salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(srv.AccessToken()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	const runID = "run-b1"
+	root := filepath.Join(t.TempDir(), runID)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	j, err := dirjournal.Open(ctx, filepath.Join(root, "part-00000"), runID, dirjournal.Options{LeasePeriod: time.Second})
+	must(err)
+	must(j.CreateRun(ctx, jobstore.Run{ID: runID, Object: "Contact", Operation: "insert", InputPath: "stdin"}))
+	empty, err := c.Bulk1.CreateJob(ctx, salesforce.JobRequest{Object: "Contact", Operation: "insert"})
+	must(err)
+	must(j.RecordJob(ctx, jobstore.JobRecord{RunID: runID, JobID: empty.ID, BatchID: "pending-x-p0-0", API: jobstore.APIBulk1, FirstRow: 1, LastRow: 2}))
+	busy, err := c.Bulk1.CreateJob(ctx, salesforce.JobRequest{Object: "Contact", Operation: "insert"})
+	must(err)
+	b, err := c.Bulk1.AddBatch(ctx, busy.ID, "text/csv", salesforce.BytesBody([]byte("LastName\nA\nB\nC\n")))
+	must(err)
+	must(j.RecordJob(ctx, jobstore.JobRecord{RunID: runID, JobID: busy.ID, BatchID: b.ID, API: jobstore.APIBulk1, FirstRow: 3, LastRow: 5, State: jobstore.JobUploaded}))
+	must(j.Close())
+
+	r := runPipeCmd(t, handshakeLine(t, srv, srv.AccessToken()), "--abort-run", "--handshake", "--run-id", runID,
+		"--journal-dir", root, "--lease-period", "1s")
+	if r.code != ExitOK {
+		t.Fatalf("--abort-run: exit %d\n%s", r.code, r.stderr)
+	}
+	s := parseAbort(t, r.out)
+	if got := jobIDsOf(s.Aborted); !slices.Equal(got, []string{empty.ID}) {
+		t.Errorf("aborted %v, want [%s]", got, empty.ID)
+	}
+	if got := jobIDsOf(s.Processing); !slices.Equal(got, []string{busy.ID}) || s.RowsLoading != 3 {
+		t.Errorf("processing %v (%d rows), want [%s] (3 rows)", got, s.RowsLoading, busy.ID)
+	}
+	for id, want := range map[string]string{empty.ID: "Aborted", busy.ID: "Closed"} {
+		got, err := c.Bulk1.GetJob(ctx, id)
+		must(err)
+		if got.State != want {
+			t.Errorf("job %s is %s, want %s", id, got.State, want)
+		}
+	}
+	got, err := c.Bulk1.GetBatch(ctx, busy.ID, b.ID)
+	must(err)
+	if got.State != salesforce.BatchStateQueued && got.State != salesforce.BatchStateInProgress {
+		t.Errorf("batch %s is %s: it should be left to Salesforce", b.ID, got.State)
+	}
+}
