@@ -198,15 +198,15 @@ func (r *run) resumeOrphans(ctx context.Context, run jobstore.Run, jobs, intents
 }
 
 // claimOrphans aborts the unrecorded Open jobs of the interrupted run (see resumeOrphans)
-// when there are at most claim of them.
-func (r *run) claimOrphans(ctx context.Context, run jobstore.Run, jobs []jobstore.JobRecord, claim int) {
+// when there are at most claim of them, and returns the ids of those it aborted.
+func (r *run) claimOrphans(ctx context.Context, run jobstore.Run, jobs []jobstore.JobRecord, claim int) (aborted []string) {
 	lister, ok := r.l.bulk2.(ingestJobLister)
 	if !ok || r.l.bulk2 == nil || claim == 0 {
-		return
+		return nil
 	}
 	jobType := map[API]string{Bulk2: "V2Ingest", Bulk1: "Classic"}[r.cfg.API]
 	if jobType == "" {
-		return
+		return nil
 	}
 	known := map[string]bool{}
 	last := run.CreatedAt
@@ -221,7 +221,7 @@ func (r *run) claimOrphans(ctx context.Context, run jobstore.Run, jobs []jobstor
 	for j, err := range lister.ListIngestJobs(ctx) {
 		if err != nil {
 			r.cfg.Logger.Warn("load: resume: cannot list jobs to find those the interrupted run did not record", "err", err)
-			return
+			return nil
 		}
 		if j.State != salesforce.JobStateOpen || known[j.ID] || (j.JobType != "" && j.JobType != jobType) ||
 			!strings.EqualFold(j.Object, r.cfg.Object) || j.Operation != string(r.cfg.Operation) {
@@ -237,7 +237,7 @@ func (r *run) claimOrphans(ctx context.Context, run jobstore.Run, jobs []jobstor
 		for _, id := range found {
 			r.unclaimed(id)
 		}
-		return
+		return nil
 	}
 	for _, id := range found {
 		var err error
@@ -252,7 +252,9 @@ func (r *run) claimOrphans(ctx context.Context, run jobstore.Run, jobs []jobstor
 			continue
 		}
 		r.cfg.Logger.Info("load: resume: aborted an empty job the interrupted run created but did not record", "job", id)
+		aborted = append(aborted, id)
 	}
+	return aborted
 }
 
 // resolvePending settles Bulk API 1.0 batches recorded under a placeholder id: the load was

@@ -58,6 +58,7 @@ type pipeOptions struct {
 	Locator     string
 	MaxRecords  int
 	Batch       string
+	AbortRun    bool
 
 	export pipeExportOptions // planning and incremental reads of pipe --export (pipe_export.go)
 
@@ -144,6 +145,21 @@ before any row arrives, from the query's fields and the objects' describes
 datetimes timestamp[us, UTC], booleans, int64, float64, strings), so every
 partition of one read has the same schema, empty ones included.
 
+Aborting a failed run: pipe --abort-run --run-id ID --journal-dir DIR reads
+the journal in DIR, or in every subdirectory of DIR that holds one (one per
+partition), taking each one's lease as an attempt would (an attempt that
+still owns one for 3 lease periods leaves it untouched, "busy"). Jobs that
+Salesforce has not started (a Bulk API 2.0 job still Open, a Bulk API 1.0
+job without batches) are aborted: their rows are not loaded. Jobs Salesforce
+is processing are left to finish and their rows load; a Bulk API 1.0 job
+with batches is closed. The run is recorded aborted, so a later attempt of
+it sends nothing (exit 2). Nothing undoes rows already loaded. Credentials
+as for a load (--handshake or the environment); no login when no job needs
+a call. Standard output: one JSON object {"status": 0, "result": {runId,
+journals, completed, aborted, processing, finished, unknown, unclaimed,
+busy, errors, rowsNotProcessed, rowsLoading, rowsUnknown, message}}; exit 1
+when a journal was busy or a call failed.
+
 Never an orphan: pipe stops when its parent process dies (Linux's parent-death
 signal, and a poll of the parent pid everywhere), even while it waits for
 input: open jobs that have not started processing are aborted, the rest are
@@ -153,7 +169,7 @@ short partition.
 
 Standard error carries JSON Lines, each with an "event": "progress" (sent,
 done, bytesUploaded), "summary" (counts of succeeded, failed, notProcessed,
-unknown; runId), "error" (status, name, message), "waiting" (owner) and "log".
+unknown; runId; retried: row resubmissions, e.g. after UNABLE_TO_LOCK_ROW), "error" (status, name, message), "waiting" (owner) and "log".
 
 Exit status: 0 every row succeeded; 3 every row labelled, some failed, not
 processed or unknown; 2 usage or input error, nothing sent; 4 authentication
@@ -166,6 +182,7 @@ or a collections call) has been sent and journaled.`,
 		Example: `  sfbatch pipe upsert -s Contact -i External_Id__c --key-columns External_Id__c < part-0.arrow > results-0.arrow
   sfbatch pipe insert -s Lead --run-id job-42 --journal-dir /mnt/bucket/job-42/part-0 < part-0.arrow > out-0.arrow
   sfbatch pipe --export -q "SELECT Id, Name, CreatedDate FROM Account" --id-range 001000000000000,001000000100000 > part-0.arrow
+  sfbatch pipe --abort-run --run-id job-42 --journal-dir /mnt/bucket/job-42
   sfbatch pipe insert -s Account --format csv < accounts.csv > results.csv
   sfbatch pipe update -s Contact --format jsonl --null-value clear < changes.jsonl`,
 		Args: cobra.ArbitraryArgs,
@@ -221,6 +238,7 @@ or a collections call) has been sent and journaled.`,
 	f.StringVar(&o.Locator, "locator", "", "with --job: the page's locator (default: the first page)")
 	f.IntVar(&o.MaxRecords, "max-records", 0, "with --job: rows per page (default: Salesforce's choice)")
 	f.StringVar(&o.Batch, "batch", "", "with --job (a Bulk API 1.0 query job): read this completed batch, e.g. one PK-chunk batch")
+	f.BoolVar(&o.AbortRun, "abort-run", false, "end what a failed run left: abort the jobs of --run-id in --journal-dir (or its subdirectories) that Salesforce has not started")
 	bindPipeExport(f, &o.export)
 	return cmd
 }
@@ -753,6 +771,9 @@ func runPipe(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeOptions
 	if o.Export {
 		return runPipeExport(ctx, ios, ev, o, args)
 	}
+	if o.AbortRun {
+		return runPipeAbort(ctx, ios, ev, o, args)
+	}
 	if len(args) != 1 {
 		return usage(errors.New("want exactly one OPERATION: insert, update, upsert, delete or hard-delete"))
 	}
@@ -892,6 +913,7 @@ func pipeSummary(ev *pipeEvents, o *pipeOptions, sink *pipeSink, sum *load.Summa
 	if sum != nil {
 		m["api"] = sum.API.String()
 		m["jobs"] = jobIDs(sum)
+		m["retried"] = sum.Retried
 		m["seconds"] = sum.Duration.Seconds()
 	}
 	ev.emit(m)

@@ -389,6 +389,8 @@ func runJournaledPipe(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pi
 	switch {
 	case err != nil && !errors.Is(err, jobstore.ErrNotFound):
 		return fail(ExitError, "JournalError", err)
+	case exists && run.State == jobstore.RunAborted:
+		return fail(ExitUsage, "RunAborted", fmt.Errorf("--run-id %s: the run was aborted (%s); nothing is sent", o.RunID, run.Message))
 	case exists && (!strings.EqualFold(run.Object, opts.Object) || !strings.EqualFold(run.Operation, string(opts.Operation))):
 		return fail(ExitUsage, "UsageError", fmt.Errorf("--run-id %s: the run loads %s with %s, not %s with %s", o.RunID, run.Object, run.Operation, opts.Object, opts.Operation))
 	}

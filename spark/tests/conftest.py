@@ -78,6 +78,16 @@ class Org:
     def lock_contention(self, rate: float) -> None:
         self.request("POST", "/_emulator/bulk/lock-contention", {"rate": rate})
 
+    def ingest_jobs(self) -> dict[str, str]:
+        """Every Bulk API 2.0 ingest job of the org: id -> state."""
+        out: dict[str, str] = {}
+        res = self.request("GET", "/services/data/v62.0/jobs/ingest")
+        while True:
+            out.update({j["id"]: j["state"] for j in res["records"]})
+            if res.get("done", True) or not res.get("nextRecordsUrl"):
+                return out
+            res = self.request("GET", res["nextRecordsUrl"])
+
     def creds(self, **extra: str) -> dict[str, str]:
         """The seed's sf_creds, pointed at the emulator (domain takes the full login URL)."""
         d = {

@@ -112,3 +112,30 @@ def test_secret_option_names_match_spark_redaction_regex() -> None:
     assert len(secret_keys) == 3 * len(opt.SECRET_OPTIONS)
     for k in secret_keys:
         assert regex.search(k), k
+
+
+@pytest.mark.parametrize(
+    "total, tasks, per_task",
+    [(None, None, opt.DEFAULT_CONCURRENCY), (None, 4, opt.DEFAULT_CONCURRENCY), (8, 4, 2), (9, 4, 2), (3, 4, 1), (32, 1, 32)],
+)
+def test_concurrency_is_split_between_the_tasks_at_once(total: int | None, tasks: int | None, per_task: int) -> None:
+    o = {k: str(v) for k, v in (("concurrency", total), ("tasksAtOnce", tasks)) if v is not None}
+    cfg, _ = parse(**o)
+    assert cfg.concurrency == per_task
+    assert (cfg.concurrency_total, cfg.tasks_at_once) == (total, tasks)
+    args = cfg.pipe_args()
+    assert args[args.index("--concurrency") + 1] == str(per_task)  # what each task's pipe gets
+
+
+def test_concurrency_without_tasks_at_once_is_refused() -> None:
+    with pytest.raises(opt.OptionError, match="total for the whole write.*tasksAtOnce"):
+        parse(concurrency="8")
+
+
+def test_lease_period_and_kill_hook() -> None:
+    cfg, _ = parse(runDir="/tmp/r", leasePeriod="2s", testKillAfterSent="1:2:2")
+    assert cfg.pipe_args()[-2:] == ["--lease-period", "2s"]
+    assert cfg.test_kill == (1, 2, 2)
+    assert parse(testKillAfterSent="3:1")[0].test_kill == (3, 1, 1)
+    with pytest.raises(opt.OptionError, match="leasePeriod: '2 minutes'"):
+        parse(leasePeriod="2 minutes")

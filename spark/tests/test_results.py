@@ -91,6 +91,10 @@ def test_ignore_null_values(spark: Any, org: Org, tmp_path: Path, ignore: str, p
 
 
 def test_lock_contention_is_retried(spark: Any, org: Org, tmp_path: Path) -> None:
+    """The emulator's lock contention fails some rows with UNABLE_TO_LOCK_ROW on their first
+    attempt (rows of a Parallel Bulk API 1.0 job whose parent an earlier batch also
+    references); pipe resubmits them in a retry pass. The summary counts the resubmissions,
+    the results show rows that ended in a retry pass's job, and every row ends succeeded once."""
     t = tag()
     acct = spark.createDataFrame([{"Name": f"Lock-{t}-{i}", "Oracle_Id__c": f"LOCK-{t}-{i}"} for i in range(3)])
     write_with_results(acct, **org.creds(), sobject="Account", operation="upsert", upsertField="Oracle_Id__c",
@@ -105,11 +109,21 @@ def test_lock_contention_is_retried(spark: Any, org: Org, tmp_path: Path) -> Non
     opts = dict(org.creds(), sobject="Contact", api_version="1", batchSize="25")
     org.lock_contention(0.2)
     try:
-        res = write_with_results(contacts(f"Lock-{t}"), **opts, retries="10", resultsPath=str(tmp_path / "c"))
-        outcomes = [r["sf__Outcome"] for r in res.collect()]
+        res = write_with_results(contacts(f"Lock-{t}"), **opts, retries="10", keyColumns="FirstName",
+                                 resultsPath=str(tmp_path / "c"))
+        rows = res.collect()
     finally:
         org.lock_contention(0)
-    assert len(outcomes) == 300 and set(outcomes) == {"succeeded"}
+    summary = read_summary(str(tmp_path / "c"))
+    # Contention happened: rows were resubmitted, and some ended in a retry pass's job (each
+    # partition's first pass is one Bulk API 1.0 job; a retry pass is another).
+    assert summary["retried"] > 0, summary
+    assert len({r["sf__Job"] for r in rows}) > 2, "no row ended in a retry pass's job"
+    # Every row ends succeeded exactly once.
+    assert len(rows) == 300 and {r["sf__Outcome"] for r in rows} == {"succeeded"}
+    assert sorted(r["FirstName"] for r in rows) == sorted(f"L{i}" for i in range(300))
+    assert len({r["sf__Id"] for r in rows}) == 300
+    assert summary["counts"]["succeeded"] == 300
     assert org.count(f"WHERE LastName = 'Lock-{t}'") == 300
 
 

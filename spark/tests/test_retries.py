@@ -23,6 +23,7 @@ def test_killed_pipe_resumes_through_the_journal(spark: Any, org: Org, tmp_path:
         df, **org.creds(), sobject="Contact", operation="insert", api="bulk2", batchSize="50",
         keyColumns="Email", resultsPath=str(tmp_path / "results"), runDir=str(tmp_path / "runs"),
         testKillAfterSent=f"{KILLED}:2",  # partition 2's first pipe dies after its 2nd upload
+        leasePeriod="2s",  # the retry takes the killed attempt's journal over after 2 s, not 30
     )
     summary = read_summary(str(tmp_path / "results"))
     assert summary["attempts"][str(KILLED)] == 1, summary  # Spark retried that task once

@@ -23,21 +23,55 @@ if TYPE_CHECKING:
 __all__ = [
     "SalesforceBatchDataSource", "SfbatchDataSource", "SfbatchCommitMessage", "SfbatchWriteError",
     "OptionError", "RESULT_COLUMNS", "read_summary", "write_with_results",
-    "SfbatchReadError", "commit_since",
+    "SfbatchReadError", "commit_since", "tasks_at_once",
 ]
+
+
+def tasks_at_once(df: "DataFrame") -> int:
+    """How many tasks of a write of ``df`` run at once: min(partitions, task slots), at least 1.
+
+    The partitions are read from the physical plan without running it (a plan whose
+    partitioning is not known there, a scan, is asked for its RDD's partitions); the slots
+    are the cluster's current task slots (executor cores / ``spark.task.cpus``), else
+    ``defaultParallelism``. Pass it as ``tasksAtOnce`` with ``concurrency`` on a plain
+    ``df.write``; ``write_with_results`` does.
+    """
+    parts = 0
+    try:
+        parts = int(df._jdf.queryExecution().sparkPlan().outputPartitioning().numPartitions())
+    except Exception:  # noqa: BLE001 - an internal API; the public one below answers too
+        parts = 0
+    if parts <= 0:
+        parts = df.rdd.getNumPartitions()
+    sc = df.sparkSession.sparkContext
+    slots = 0
+    try:
+        jsc = sc._jsc.sc()
+        slots = int(jsc.maxNumConcurrentTasks(jsc.resourceProfileManager().defaultResourceProfile()))
+    except Exception:  # noqa: BLE001 - an internal API
+        slots = 0
+    if slots <= 0:
+        slots = sc.defaultParallelism
+    return max(1, min(parts, slots))
 
 
 def write_with_results(df: "DataFrame", **options: Any) -> "DataFrame":
     """Write ``df`` now and return its per-row results, ``spark.read.parquet(resultsPath)``.
 
     The write runs before this returns (the DataFrame returned only reads files: counting or
-    collecting it never writes to Salesforce again). ``resultsPath`` is required.
+    collecting it never writes to Salesforce again). ``resultsPath`` is required. With
+    ``concurrency`` (the whole write's), ``tasksAtOnce`` is computed from ``df``
+    (:func:`tasks_at_once`) unless given, so each task gets its share.
     """
     from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType
 
     path = options.get("resultsPath")
     if not path:
         raise OptionError("resultsPath: required by write_with_results")
+    lower = {k.lower() for k in options}
+    if "concurrency" in lower and "tasksatonce" not in lower:
+        # The write's concurrency is split between the tasks that run at once (options.py).
+        options = dict(options, tasksAtOnce=tasks_at_once(df))
     df.write.format("sfbatch").mode("append").options(**{k: str(v) for k, v in options.items()}).save()
     spark = df.sparkSession
     try:

@@ -32,6 +32,7 @@ except ImportError as _e:  # pragma: no cover - depends on the installed pyspark
 import pyarrow as pa
 from pyspark.sql.types import ArrayType, MapType, StructType
 
+from . import abort as abort_mod
 from . import options as opt
 from . import process, reader, results, stream
 from .binary import find_binary
@@ -41,6 +42,8 @@ log = logging.getLogger("sfbatch_spark")
 
 #: Name of the file that marks a run as failed for good (exit 2 or 4 of a task's pipe).
 FATAL_FILE = "_fatal.json"
+#: Name of the file under runDir/<runId> where abort() writes what `pipe --abort-run` did.
+ABORT_FILE = "_abort.json"
 
 
 class SfbatchWriteError(RuntimeError):
@@ -63,6 +66,10 @@ class SfbatchCommitMessage(WriterCommitMessage):
     counts: dict[str, int] = field(default_factory=dict)
     results_file: str | None = None
     exit_code: int | None = None
+    #: The --concurrency this attempt's pipe ran with (the task's share of the write's).
+    concurrency: int | None = None
+    #: Row resubmissions pipe made (retryable errors such as UNABLE_TO_LOCK_ROW).
+    retried: int = 0
 
 
 def _check_schema(schema: StructType, cfg: opt.WriteConfig) -> None:
@@ -200,7 +207,7 @@ class SfbatchWriter(DataSourceArrowWriter):
         if journal:
             argv += ["--run-id", self.run_id, "--journal-dir", journal]
         kill = None
-        if self.cfg.test_kill and self.cfg.test_kill[0] == partition and attempt == 0:
+        if self.cfg.test_kill and self.cfg.test_kill[0] == partition and attempt < self.cfg.test_kill[2]:
             kill = self.cfg.test_kill[1]
         env = process.pipe_env(child_env(), kill)
         sink = results.AttemptWriter(
@@ -222,7 +229,9 @@ class SfbatchWriter(DataSourceArrowWriter):
                     f"(partition {partition}); the task is retried", retryable=True, status=code,
                 )
             return SfbatchCommitMessage(
-                partition, attempt, task_attempt_id, outcome.rows_sent, outcome.counts, results_file, code
+                partition, attempt, task_attempt_id, outcome.rows_sent, outcome.counts, results_file, code,
+                concurrency=_flag_value(argv, "--concurrency"),
+                retried=int((outcome.summary or {}).get("retried") or 0),
             )
         message = self._failure_message(outcome, partition)
         if code in process.FATAL_EXITS:
@@ -259,12 +268,17 @@ class SfbatchWriter(DataSourceArrowWriter):
             runId=self.run_id, sobject=self.cfg.sobject, operation=self.cfg.operation, state=state,
             resultsPath=self.cfg.results_path, runDir=self.cfg.run_dir,
         )
+        s.concurrency = {"total": self.cfg.concurrency_total, "tasksAtOnce": self.cfg.tasks_at_once,
+                         "perTask": self.cfg.concurrency}
         for m in messages:
             if isinstance(m, SfbatchCommitMessage):
                 s.partitions += 1
                 s.attempts[str(m.partition)] = m.attempt
                 s.rows += m.rows
                 s.counts.add(m.counts)
+                s.retried += m.retried
+                if m.concurrency is not None:
+                    s.taskConcurrency[str(m.partition)] = m.concurrency
         return s
 
     def commit(self, messages: list[Any]) -> None:
@@ -279,19 +293,51 @@ class SfbatchWriter(DataSourceArrowWriter):
         log.warning("%s", s.line())
 
     def abort(self, messages: list[Any]) -> None:
+        """The write failed: abort what failed attempts left, from their journals, and say so.
+
+        Spark passes no message from a failed task, so with ``runDir`` the journals under
+        ``runDir/<runId>`` are read by `sfbatch pipe --abort-run`: jobs Salesforce has not
+        started are aborted (their rows are not loaded), jobs it is processing are left to
+        finish (their rows load). Rows already loaded stay in the org. The outcome is logged,
+        written to ``_summary.json`` (with ``resultsPath``) and ``runDir/<runId>/_abort.json``,
+        and raised, which Spark attaches to the write's error.
+        """
         s = self._summary("aborted", messages)
-        s.notes.append(
-            "The write failed. Rows that tasks already loaded stay in the org: an abort does not undo them."
-        )
+        s.notes.append("The write failed. " + abort_mod.LOADED_STAY)
+        outcome = None
         if self.cfg.run_dir:
-            journals = sorted(p.name for p in (Path(self.cfg.run_dir) / self.run_id).glob("part-*"))
+            root = Path(self.cfg.run_dir) / self.run_id
+            if root.is_dir():
+                outcome = abort_mod.abort_run(self.binary, self.session, self.run_id, str(root), self.cfg.lease_period)
+                s.abort = dict(outcome.result, exitCode=outcome.exit_code, error=outcome.error or None)
+                s.notes.append(outcome.message())
+                _write_json(root / ABORT_FILE, s.abort)
+        else:
             s.notes.append(
-                f"Journals of {len(journals)} partitions are under {self.cfg.run_dir}/{self.run_id}; "
-                "the jobs a killed pipe left open are aborted by pipe when it stops."
+                "Without runDir there are no journals: jobs a failed task's pipe could not abort "
+                "(a killed executor) stay open until Salesforce times them out"
             )
         fatal = self._fatal_path()
         if fatal is not None and fatal.exists():
             s.notes.append(json.loads(fatal.read_text()).get("message", ""))
         if self.cfg.results_path:
             results.write_summary(self.cfg.results_path, s)
-        log.warning("%s. %s", s.line(), " ".join(s.notes))
+        text = f"{s.line()}. {' '.join(s.notes)}"
+        log.warning("%s", text)
+        raise SfbatchWriteError(f"sfbatch abort: {text}", retryable=False,
+                                status=outcome.exit_code if outcome else None)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    try:
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    except OSError as e:
+        log.warning("sfbatch: cannot write %s: %s", path, e.strerror)
+
+
+def _flag_value(argv: list[str], flag: str) -> int | None:
+    """The integer after ``flag`` in ``argv``."""
+    try:
+        return int(argv[argv.index(flag) + 1])
+    except (ValueError, IndexError):
+        return None

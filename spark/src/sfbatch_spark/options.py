@@ -38,12 +38,17 @@ OPTIONS: dict[str, str] = {
     "batchsize": "rows per Bulk 2.0 job, or per batch on Bulk 1.0",
     "ignorenullvalues": "true: a null leaves the field unchanged; false (the seed's default): a null clears it",
     "nullvalue": "skip (leave the field unchanged) or clear (send #N/A); overrides ignoreNullValues",
-    "concurrency": "requests in flight per task (default 2)",
+    "concurrency": "requests in flight for the whole write, split between the tasks that run at once "
+                   "(with tasksAtOnce; default 2 per task)",
+    "tasksatonce": "how many of the write's tasks run at once (min of partitions and task slots); "
+                   "write_with_results sets it",
     "retries": "retries of retryable row errors such as UNABLE_TO_LOCK_ROW",
     "timezone": "zone for timestamps without one (default UTC)",
     "keycolumns": "input columns copied into each result row (comma-separated)",
     "resultspath": "folder every executor can open: per-row results as Parquet, _summary.json",
     "rundir": "folder every executor can open: journals that make task retries exactly-once",
+    "leaseperiod": "with runDir: how long a killed attempt's journal waits before a retry takes it "
+                   "over, e.g. 30s (default) or 2m",
     "username": "Salesforce username",
     "password": "password (secret)",
     "security_token": "security token appended to the password (secret)",
@@ -56,7 +61,8 @@ OPTIONS: dict[str, str] = {
     "jwtkeyfile": "PEM private key on the driver for the JWT bearer flow, with clientId and username",
     "cacertfile": "extra PEM CA certificate to trust (the emulator's); default $SF_CA_CERT_FILE",
     "sfbatchbinary": "path of the sfbatch binary (default $SFBATCH_BIN, then the wheel's)",
-    "testkillaftersent": "test only: PARTITION:N kills that partition's first pipe after N requests",
+    "testkillaftersent": "test only: PARTITION:N[:ATTEMPTS] kills that partition's pipe after N requests "
+                         "in its first ATTEMPTS attempts (default 1)",
 }
 for _name in SECRET_OPTIONS:
     OPTIONS[_name.lower() + ".env"] = f"environment variable on the driver holding {_name}"
@@ -74,6 +80,8 @@ OPERATIONS = {
 APIS = ("auto", "collections", "bulk1", "bulk2")
 LOGIN_URLS = {"login": "https://login.salesforce.com", "test": "https://test.salesforce.com"}
 DEFAULT_CONCURRENCY = 2
+#: A Go duration as pipe's --lease-period takes it (whole or decimal, one unit).
+LEASE_PERIOD = re.compile(r"^\d+(\.\d+)?(ms|s|m|h)$")
 URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -130,7 +138,15 @@ class WriteConfig:
     results_path: str = ""
     run_dir: str = ""
     binary: str = ""
-    test_kill: tuple[int, int] | None = None
+    #: With runDir: pipe's --lease-period ("" = pipe's default).
+    lease_period: str = ""
+    #: The user's ``concurrency`` (the whole write's) and the tasks it is split between;
+    #: ``concurrency`` above is the per-task share passed to each pipe.
+    concurrency_total: int | None = None
+    tasks_at_once: int | None = None
+    #: Test only: (partition, requests, attempts): kill that partition's pipe after so many
+    #: requests carrying rows, in attempts 0 .. attempts-1.
+    test_kill: tuple[int, int, int] | None = None
 
     def pipe_args(self) -> list[str]:
         """The `sfbatch pipe` arguments for these settings (no credentials, ever)."""
@@ -149,6 +165,8 @@ class WriteConfig:
             args += ["--time-zone", self.time_zone]
         if self.key_columns:
             args += ["--key-columns", ",".join(self.key_columns)]
+        if self.lease_period:
+            args += ["--lease-period", self.lease_period]
         return args
 
 
@@ -240,6 +258,25 @@ def local_path(name: str, value: str) -> str:
     return v
 
 
+def split_concurrency(total: int | None, tasks_at_once: int | None) -> int:
+    """Each task's share of the write's ``concurrency``: ``total // tasks_at_once``, at least 1.
+
+    Without ``concurrency`` each task gets :data:`DEFAULT_CONCURRENCY`. ``concurrency`` without
+    ``tasksAtOnce`` is refused: the writer cannot see how many tasks will run at once (Spark
+    gives a data source's writer the schema and options only), and applying the total to
+    every task would multiply it.
+    """
+    if total is None:
+        return DEFAULT_CONCURRENCY
+    if tasks_at_once is None:
+        raise OptionError(
+            f"concurrency: {total} is the total for the whole write and is split between the tasks "
+            "that run at once; give tasksAtOnce too (min of the DataFrame's partitions and Spark's "
+            "task slots), or write with sfbatch_spark.write_with_results, which computes it"
+        )
+    return max(1, total // tasks_at_once)
+
+
 def parse(opts: Mapping[str, str], environ: Mapping[str, str] | None = None) -> tuple[WriteConfig, Credentials]:
     """Check every option and return the write's settings and the driver's credentials.
 
@@ -299,10 +336,16 @@ def parse(opts: Mapping[str, str], environ: Mapping[str, str] | None = None) -> 
     run_dir = _get(o, "runDir").strip()
     test_kill = None
     if _get(o, "testKillAfterSent"):
-        m = re.fullmatch(r"(\d+):(\d+)", _get(o, "testKillAfterSent").strip())
+        m = re.fullmatch(r"(\d+):(\d+)(?::(\d+))?", _get(o, "testKillAfterSent").strip())
         if not m:
-            raise OptionError("testKillAfterSent: give PARTITION:N")
-        test_kill = (int(m.group(1)), int(m.group(2)))
+            raise OptionError("testKillAfterSent: give PARTITION:N or PARTITION:N:ATTEMPTS")
+        test_kill = (int(m.group(1)), int(m.group(2)), int(m.group(3) or 1))
+    lease_period = _get(o, "leasePeriod").strip()
+    if lease_period and not LEASE_PERIOD.match(lease_period):
+        raise OptionError(f"leasePeriod: {lease_period!r} is not a duration like 30s, 1500ms or 2m")
+    total = _int(o, "concurrency", 1)
+    tasks = _int(o, "tasksAtOnce", 1)
+    per_task = split_concurrency(total, tasks)
 
     cfg = WriteConfig(
         sobject=sobject,
@@ -312,7 +355,10 @@ def parse(opts: Mapping[str, str], environ: Mapping[str, str] | None = None) -> 
         api_version=sf_version,
         batch_size=_int(o, "batchSize", 1) or 0,
         null_value=null_value,
-        concurrency=_int(o, "concurrency", 1) or DEFAULT_CONCURRENCY,
+        concurrency=per_task,
+        concurrency_total=total,
+        tasks_at_once=tasks,
+        lease_period=lease_period,
         retries=_int(o, "retries", 0),
         time_zone=_get(o, "timeZone").strip(),
         key_columns=key_columns,

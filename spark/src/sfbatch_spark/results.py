@@ -60,12 +60,21 @@ class Summary:
     state: str
     rows: int = 0
     counts: Counts = field(default_factory=Counts)
+    #: Row resubmissions by the committed attempts (UNABLE_TO_LOCK_ROW and other retryable codes).
+    retried: int = 0
     partitions: int = 0
     #: The attempt number Spark committed, by partition id (a retried task shows 1 or more).
     attempts: dict[str, int] = field(default_factory=dict)
     resultsPath: str = ""  # noqa: N815
     runDir: str = ""  # noqa: N815
     notes: list[str] = field(default_factory=list)
+    #: The write's concurrency: the user's total, the tasks it was split between, each task's
+    #: share (``None`` where not given).
+    concurrency: dict[str, int | None] = field(default_factory=dict)
+    #: The --concurrency each committed task's pipe ran with, by partition id.
+    taskConcurrency: dict[str, int] = field(default_factory=dict)  # noqa: N815
+    #: What `sfbatch pipe --abort-run` did when the write was aborted with runDir.
+    abort: dict[str, object] | None = None
 
     def to_json(self) -> str:
         d = dict(self.__dict__)

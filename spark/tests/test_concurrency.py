@@ -1,0 +1,27 @@
+"""The write's concurrency is the total: the driver splits it between the tasks at once."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from conftest import Org
+from sfbatch_spark import read_summary, write_with_results
+
+
+def test_concurrency_is_split_between_the_tasks(spark: Any, org: Org, tmp_path: Path) -> None:
+    """local[4,2] has 4 task slots: on 4 partitions concurrency 8 gives each task's pipe
+    --concurrency 2; on 2 partitions it gives 4."""
+    t = uuid.uuid4().hex[:8]
+    for parts, per_task in ((4, 2), (2, 4)):
+        df = spark.createDataFrame(
+            [(f"C{i}", f"Conc-{t}-{parts}") for i in range(40)], "FirstName string, LastName string",
+        ).repartition(parts).localCheckpoint()
+        path = tmp_path / f"r{parts}"
+        res = write_with_results(df, **org.creds(), sobject="Contact", concurrency="8", resultsPath=str(path))
+        s = read_summary(str(path))
+        assert s["concurrency"] == {"total": 8, "tasksAtOnce": parts, "perTask": per_task}
+        # What each task's pipe ran with (read back from the argv each task built).
+        assert s["taskConcurrency"] == {str(p): per_task for p in range(parts)}
+        assert res.count() == 40
