@@ -44,22 +44,25 @@ type faultCell struct {
 }
 
 // requestPaths are the requests of each API's load, as emulator path patterns.
-var requestPaths = map[load.API][]struct{ step, method, path string }{
+// A body names a request by its content where the path does not: a Bulk API 1.0 close and
+// abort are both POST .../job/{id}.
+var requestPaths = map[load.API][]struct{ step, method, path, body string }{
 	load.Bulk2: {
-		{"create", "POST", "/services/data/*/jobs/ingest"},
-		{"upload", "PUT", "/services/data/*/jobs/ingest/*/batches"},
-		{"close", "PATCH", "/services/data/*/jobs/ingest/*"},
-		{"poll", "GET", "/services/data/*/jobs/ingest/*"},
-		{"results", "GET", "/services/data/*/jobs/ingest/*/successfulResults*"},
+		{"create", "POST", "/services/data/*/jobs/ingest", ""},
+		{"upload", "PUT", "/services/data/*/jobs/ingest/*/batches", ""},
+		{"close", "PATCH", "/services/data/*/jobs/ingest/*", ""},
+		{"poll", "GET", "/services/data/*/jobs/ingest/*", ""},
+		{"results", "GET", "/services/data/*/jobs/ingest/*/successfulResults*", ""},
 	},
 	load.Bulk1: {
-		{"create", "POST", "/services/async/*/job"},
-		{"batch-add", "POST", "/services/async/*/job/*/batch"},
-		{"poll", "GET", "/services/async/*/job/*/batch/*"},
-		{"results", "GET", "/services/async/*/job/*/batch/*/result"},
+		{"create", "POST", "/services/async/*/job", ""},
+		{"batch-add", "POST", "/services/async/*/job/{id}/batch", ""},
+		{"close", "POST", "/services/async/*/job/{id}", "Closed"},
+		{"poll", "GET", "/services/async/*/job/*/batch/*", ""},
+		{"results", "GET", "/services/async/*/job/*/batch/*/result", ""},
 	},
 	load.Collections: {
-		{"insert", "POST", "/services/data/*/composite/sobjects"},
+		{"insert", "POST", "/services/data/*/composite/sobjects", ""},
 	},
 }
 
@@ -87,7 +90,7 @@ func TestFaultMatrix(t *testing.T) {
 		for _, req := range requestPaths[api] {
 			for _, k := range faultKinds {
 				f := k.f
-				f.Method, f.Path, f.Times = req.method, req.path, 2
+				f.Method, f.Path, f.BodyContains, f.Times = req.method, req.path, req.body, 2
 				cell := faultCell{api: api, step: req.step, fault: f}
 				t.Run(fmt.Sprintf("%s/%s/%s", api, req.step, k.name), func(t *testing.T) {
 					t.Parallel()
@@ -122,7 +125,9 @@ func TestFaultMatrix(t *testing.T) {
 		})
 		t.Run(fmt.Sprintf("%s/restart+resume", api), func(t *testing.T) {
 			t.Parallel()
-			runFaultCell(t, faultCell{api: api}, n, "restart")
+			// Half the rows: the org persists every record in its data file, which costs
+			// these cells twice the time of the others (the matrix has a CI budget).
+			runFaultCell(t, faultCell{api: api}, n/2, "restart")
 		})
 	}
 }
@@ -183,8 +188,9 @@ func runFaultCell(t *testing.T, cell faultCell, n int, interrupt string) {
 	if err := store.CreateRun(ctx, jobstore.Run{ID: "r1", Object: "Contact", Operation: op}); err != nil {
 		t.Fatal(err)
 	}
+	faultID := 0
 	if cell.fault.Method != "" {
-		if _, err := srv.AddFault(cell.fault); err != nil {
+		if faultID, err = srv.AddFault(cell.fault); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -265,6 +271,12 @@ func runFaultCell(t *testing.T, cell faultCell, n int, interrupt string) {
 		files.Keep = interrupted || sum.Unknown > 0
 		if cerr := files.Close(); cerr != nil {
 			t.Fatal(cerr)
+		}
+	}
+	if faultID != 0 {
+		// The cell is about its fault: every time it was set for, a request met it.
+		if left := srv.FaultRemaining(faultID); left != 0 {
+			t.Errorf("the fault on %s %s was met %d times fewer than set", cell.fault.Method, cell.fault.Path, left)
 		}
 	}
 	srv.ClearFaults()
