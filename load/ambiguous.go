@@ -49,7 +49,7 @@ func transient(ctx context.Context, err error) bool {
 // (429, 503, REQUEST_LIMIT_EXCEEDED, or its session: 401 / INVALID_SESSION_ID that could not
 // be renewed) or the connection was never made.
 func refused(err error) bool {
-	if authRefused(err) {
+	if AuthRefused(err) {
 		return true
 	}
 	var ae *salesforce.APIError
