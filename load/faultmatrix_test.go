@@ -281,8 +281,14 @@ func runFaultCell(t *testing.T, cell faultCell, n int, interrupt string) {
 	}
 	srv.ClearFaults()
 	if interrupted {
-		// The interrupted run's own files: checked before the resume changes them.
+		// The interrupted run's own files: checked before the resume changes them, once the
+		// org has finished the work it was given (jobs closed before the interruption, or
+		// before the restart, go on being processed), so that a row labelled not processed
+		// that the org applies later is caught too.
 		if cj == nil {
+			if err := srv.Bulk().WaitIdle(ctx); err != nil {
+				t.Fatal(err)
+			}
 			checkFaultResults(t, c, dir, n, prefix, false)
 		}
 		files, err = load.ResumeCSVSinks(dir)
