@@ -168,7 +168,8 @@ func splitIntents(all []jobstore.JobRecord) (jobs, intents []jobstore.JobRecord)
 
 // resumeOrphans finds the jobs the interrupted run created but never recorded (it died
 // between a create request and the journal write): Open jobs of the run's type, object and
-// operation, created while the run was alive and not in its journal. Such a job received no
+// operation, created while the run was alive by the user the load runs as (when the login
+// says who that is) and not in its journal. Such a job received no
 // data the run recorded, and an Open Bulk API 2.0 job, or an Open Bulk API 1.0 job without
 // batches, processes nothing: they are aborted when there are no more of them than create
 // requests the run left unanswered (placeholders still open in intents; both Bulk APIs
@@ -216,13 +217,14 @@ func (r *run) claimOrphans(ctx context.Context, run jobstore.Run, jobs []jobstor
 		}
 	}
 	from, to := run.CreatedAt.Add(-orphanWindowSlack), last.Add(resumeOrphanSlack)
+	me := r.runAs(ctx)
 	var found []string
 	for j, err := range lister.ListIngestJobs(ctx) {
 		if err != nil {
 			r.cfg.Logger.Warn("load: resume: cannot list jobs to find those the interrupted run did not record", "err", err)
 			return
 		}
-		if j.State != salesforce.JobStateOpen || known[j.ID] || (j.JobType != "" && j.JobType != jobType) ||
+		if j.State != salesforce.JobStateOpen || known[j.ID] || (j.JobType != "" && j.JobType != jobType) || !r.mine(j, me) ||
 			!strings.EqualFold(j.Object, r.cfg.Object) || j.Operation != string(r.cfg.Operation) {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	emu "github.com/sfbatch/sfbatch/emulator"
 	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforce"
@@ -21,14 +22,20 @@ import (
 //     operation, created while the run was alive, one create left unanswered) and aborts it;
 //     every row succeeds once.
 //   - "another client's job": the process dies after its job was recorded; another client
-//     then opens a job of the same object and operation. Every create of the run was
-//     answered, so the resume claims no job it did not record and leaves that one alone.
+//     of the same user then opens a job of the same object and operation. Every create of
+//     the run was answered, so the resume claims no job it did not record and leaves that
+//     one alone.
+//   - "answer lost, another user's job": as "answer lost", and another user opens a job of
+//     the same object and operation meanwhile. The login says who the load runs as, so the
+//     resume tells its own job from the other user's: it aborts its own and leaves the
+//     other alone.
 func TestEmulatorResumeBulk1JobCreatedUnrecorded(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"answer lost", "another client's job"} {
+	const otherUser = "other@example.com"
+	for _, name := range []string{"answer lost", "another client's job", "answer lost, another user's job"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := salesforcetest.New(t)
+			srv := salesforcetest.New(t, salesforcetest.WithUsers(emu.DefaultUser(), salesforcetest.User{Username: otherUser, Password: "other-password"}))
 			const n = 300
 			rows := emuContacts(n, "K")
 			dir := t.TempDir()
@@ -45,7 +52,7 @@ func TestEmulatorResumeBulk1JobCreatedUnrecorded(t *testing.T) {
 			defer cancel()
 			cj := &crashJournal{Store: store, at: jobstore.JobCreated, nth: 2, cancel: cancel}
 			hc := *srv.Client()
-			lost := name == "answer lost"
+			lost := strings.HasPrefix(name, "answer lost")
 			held := &heldBulk1Create{base: srv.Client().Transport, kill: func() {
 				cj.mu.Lock()
 				cj.crashed = true
@@ -55,7 +62,7 @@ func TestEmulatorResumeBulk1JobCreatedUnrecorded(t *testing.T) {
 			if lost {
 				hc.Transport = held
 			}
-			c, err := salesforce.New(srv.URL(), salesforce.WithHTTPClient(&hc), salesforce.WithTokenSource(sessionTokens{srv}))
+			c, err := salesforce.New(srv.URL(), salesforce.WithHTTPClient(&hc), salesforce.WithTokenSource(userTokens{srv}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,7 +76,7 @@ func TestEmulatorResumeBulk1JobCreatedUnrecorded(t *testing.T) {
 				t.Fatalf("first run: err %v, crashed %v", err, cj.dead())
 			}
 			// A new process, whose requests all get their answers.
-			c, err = salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithTokenSource(sessionTokens{srv}))
+			c, err = salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithTokenSource(userTokens{srv}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,8 +84,18 @@ func TestEmulatorResumeBulk1JobCreatedUnrecorded(t *testing.T) {
 				t.Fatalf("%d create answers withheld, want 1", held.n.Load())
 			}
 			var other string
-			if !lost {
-				j, err := c.Bulk1.CreateJob(t.Context(), salesforce.JobRequest{Object: "Contact", Operation: "insert", ContentType: "CSV"})
+			if name != "answer lost" {
+				oc := c
+				if lost {
+					tok, err := srv.NewAccessToken(otherUser)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if oc, err = salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(tok)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				j, err := oc.Bulk1.CreateJob(t.Context(), salesforce.JobRequest{Object: "Contact", Operation: "insert", ContentType: "CSV"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -151,6 +168,14 @@ func TestEmulatorResumeBulk1JobCreatedUnrecorded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// userTokens hands out the emulator's session of its default user, naming the user as a
+// login response does.
+type userTokens struct{ srv *salesforcetest.Server }
+
+func (s userTokens) Token(context.Context) (*salesforce.Token, error) {
+	return &salesforce.Token{AccessToken: s.srv.AccessToken(), InstanceURL: s.srv.URL(), UserID: s.srv.UserID()}, nil
 }
 
 // heldBulk1Create lets a Bulk API 1.0 job create reach the server but withholds its answer
