@@ -231,6 +231,11 @@ func (s *Server) FailNext(n int, method, pathPattern string, status int, errorCo
 // ClearFaults removes every active fault.
 func (s *Server) ClearFaults() { s.faults.clear() }
 
+// FaultRemaining returns how many more requests the fault with id will
+// disturb: 0 once it has disturbed as many as its Times (or was removed), -1
+// for one without a limit.
+func (s *Server) FaultRemaining(id int) int { return s.faults.remaining(id) }
+
 // SessionValid reports whether tok is a live session (using it extends it,
 // like any request would).
 func (s *Server) SessionValid(tok string) bool { return s.sessions.validate(tok) != nil }

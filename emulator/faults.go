@@ -1,6 +1,8 @@
 package emulator
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,8 +26,14 @@ type Fault struct {
 	// Method matches the request method; "" or "*" matches any.
 	Method string `json:"method,omitempty"`
 	// Path matches the request path; "*" in the pattern matches any run of
-	// characters, including "/". "" matches every path.
+	// characters, including "/", and "{name}" (as in net/http patterns)
+	// matches one path segment: "/services/async/*/job/{id}" is a Bulk API
+	// 1.0 job itself, not its batches. "" matches every path.
 	Path string `json:"path,omitempty"`
+	// BodyContains, when set, matches only requests whose body (its first
+	// MaxFaultBodyBytes, decoded when gzipped) contains this text: a Bulk API
+	// 1.0 close ("Closed") told from an abort ("Aborted") on the same path.
+	BodyContains string `json:"bodyContains,omitempty"`
 	// Times is how many matching requests are disturbed; 0 means 1 and a
 	// negative value means every matching request until the fault is cleared.
 	Times int `json:"times,omitempty"`
@@ -51,6 +59,9 @@ type Fault struct {
 	// its result, as when a connection breaks after the server did the work.
 	After bool `json:"after,omitempty"`
 }
+
+// MaxFaultBodyBytes is how much of a request body Fault.BodyContains looks at.
+const MaxFaultBodyBytes = 64 << 10
 
 // faultView is how the control endpoint lists an active fault.
 type faultView struct {
@@ -172,6 +183,17 @@ func (fs *faultSet) list() []faultView {
 	return out
 }
 
+func (fs *faultSet) remaining(id int) int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, a := range fs.active {
+		if a.id == id {
+			return a.remaining
+		}
+	}
+	return 0
+}
+
 func (fs *faultSet) remove(id int) bool {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
@@ -184,9 +206,23 @@ func (fs *faultSet) remove(id int) bool {
 	return false
 }
 
+// wantsBody reports whether an active fault matches on the request body, so
+// that it must be read before match.
+func (fs *faultSet) wantsBody() bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, a := range fs.active {
+		if a.f.BodyContains != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // match returns the first fault that applies to the request, consuming one
-// of its uses, or false.
-func (fs *faultSet) match(method, path string) (Fault, bool) {
+// of its uses, or false. body is the start of the request body (see
+// peekBody), read only when wantsBody says so.
+func (fs *faultSet) match(method, path string, body []byte) (Fault, bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	for i, a := range fs.active {
@@ -194,6 +230,9 @@ func (fs *faultSet) match(method, path string) (Fault, bool) {
 			continue
 		}
 		if a.f.Path != "" && !globMatch(a.f.Path, path) {
+			continue
+		}
+		if a.f.BodyContains != "" && !bytes.Contains(body, []byte(a.f.BodyContains)) {
 			continue
 		}
 		if p := a.f.Probability; p > 0 && p < 1 && fs.rng.Float64() >= p {
@@ -211,25 +250,62 @@ func (fs *faultSet) match(method, path string) (Fault, bool) {
 }
 
 // globMatch matches s against pattern, where '*' matches any run of
-// characters (including none and including '/').
+// characters (including none and including '/') and "{name}" matches one
+// path segment (one or more characters other than '/').
 func globMatch(pattern, s string) bool {
-	star := strings.IndexByte(pattern, '*')
-	if star < 0 {
+	i := strings.IndexAny(pattern, "*{")
+	if i < 0 {
 		return pattern == s
 	}
-	if !strings.HasPrefix(s, pattern[:star]) {
+	if !strings.HasPrefix(s, pattern[:i]) {
 		return false
 	}
-	s, pattern = s[star:], pattern[star+1:]
-	if pattern == "" {
-		return true
+	s = s[i:]
+	if pattern[i] == '*' {
+		rest := pattern[i+1:]
+		if rest == "" {
+			return true
+		}
+		for k := 0; k <= len(s); k++ {
+			if globMatch(rest, s[k:]) {
+				return true
+			}
+		}
+		return false
 	}
-	for i := 0; i <= len(s); i++ {
-		if globMatch(pattern, s[i:]) {
+	end := strings.IndexByte(pattern[i:], '}')
+	if end < 0 {
+		return pattern[i:] == s // a '{' without '}' is itself
+	}
+	rest := pattern[i+end+1:]
+	for k := 1; k <= len(s) && s[k-1] != '/'; k++ {
+		if globMatch(rest, s[k:]) {
 			return true
 		}
 	}
 	return false
+}
+
+// peekBody returns the first MaxFaultBodyBytes of r's body, decoded when it
+// is gzipped, and puts what it read back so that the request is served whole.
+func peekBody(r *http.Request) []byte {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	raw, _ := io.ReadAll(io.LimitReader(r.Body, MaxFaultBodyBytes))
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(raw), r.Body), r.Body}
+	if !strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		return raw
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return raw
+	}
+	out, _ := io.ReadAll(io.LimitReader(zr, MaxFaultBodyBytes)) // a cut-off stream still gives its start
+	return out
 }
 
 // applyFault runs a matched fault. It reports whether the request was

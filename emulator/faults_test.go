@@ -1,6 +1,8 @@
 package emulator
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -23,6 +25,13 @@ func TestGlobMatch(t *testing.T) {
 		{"*/batch", "/services/async/62.0/job/750/batch", true},
 		{"/x*y*z", "/xAAyBBz", true},
 		{"/x*y*z", "/xAAyBB", false},
+		{"/services/async/*/job/{id}", "/services/async/62.0/job/750000000000001AAA", true},
+		{"/services/async/*/job/{id}", "/services/async/62.0/job/750000000000001AAA/batch", false},
+		{"/services/async/*/job/{id}", "/services/async/62.0/job/", false},
+		{"/services/async/*/job/{id}/batch", "/services/async/62.0/job/750/batch", true},
+		{"/a/{x}/{y}", "/a/b/c", true},
+		{"/a/{x}/{y}", "/a/b/c/d", false},
+		{"/a/{x", "/a/{x", true},
 	} {
 		if got := globMatch(tc.pattern, tc.s); got != tc.want {
 			t.Errorf("globMatch(%q, %q) = %v, want %v", tc.pattern, tc.s, got, tc.want)
@@ -57,6 +66,58 @@ func TestFailNext(t *testing.T) {
 	r := do(t, s.Client(), "POST", s.URL()+"/services/async/62.0/job", map[string]string{"X-SFDC-Session": tok, "Content-Type": "application/xml"}, strings.NewReader("<x/>"))
 	if r.status != 500 || !strings.Contains(r.body, "<exceptionCode>Unknown</exceptionCode>") || r.header.Get("Content-Type") != "application/xml" {
 		t.Errorf("bulk1 fault: %d %s", r.status, r.body)
+	}
+}
+
+// TestFaultByBody: a Bulk API 1.0 close and abort share a path with no batch
+// below it ("{id}" is one segment) and differ by body; a fault told to match
+// "Closed" disturbs the close only, gzipped or not, and leaves batch adds and
+// aborts alone.
+func TestFaultByBody(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestServer(t)
+	tok := mustToken(t, s)
+	hdr := map[string]string{"X-SFDC-Session": tok, "Content-Type": "application/xml"}
+	base := s.URL() + "/services/async/62.0/job"
+	newJob := func() string {
+		t.Helper()
+		r := do(t, s.Client(), "POST", base, hdr, strings.NewReader(`<jobInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload"><operation>insert</operation><object>Contact</object><contentType>CSV</contentType></jobInfo>`))
+		_, rest, ok := strings.Cut(r.body, "<id>")
+		id, _, ok2 := strings.Cut(rest, "</id>")
+		if r.status != http.StatusCreated || !ok || !ok2 {
+			t.Fatalf("create job: %d %s", r.status, r.body)
+		}
+		return id
+	}
+	state := func(st string) string {
+		return `<jobInfo xmlns="http://www.force.com/2009/06/asyncapi/dataload"><state>` + st + `</state></jobInfo>`
+	}
+	if _, err := s.AddFault(Fault{Method: "POST", Path: "/services/async/*/job/{id}", BodyContains: "Closed", Status: 500, Times: -1}); err != nil {
+		t.Fatal(err)
+	}
+	job := newJob()
+	csvHdr := map[string]string{"X-SFDC-Session": tok, "Content-Type": "text/csv"}
+	if r := do(t, s.Client(), "POST", base+"/"+job+"/batch", csvHdr, strings.NewReader("LastName\nClosed\n")); r.status != http.StatusCreated {
+		t.Errorf("batch add (its data says Closed, its path is not the job's): %d %s", r.status, r.body)
+	}
+	if r := do(t, s.Client(), "POST", base+"/"+job, hdr, strings.NewReader(state("Closed"))); r.status != 500 {
+		t.Errorf("close: %d %s, want the fault's 500", r.status, r.body)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write([]byte(state("Closed")))
+	_ = zw.Close()
+	gzHdr := map[string]string{"X-SFDC-Session": tok, "Content-Type": "application/xml", "Content-Encoding": "gzip"}
+	if r := do(t, s.Client(), "POST", base+"/"+job, gzHdr, &gz); r.status != 500 {
+		t.Errorf("gzipped close: %d %s, want the fault's 500", r.status, r.body)
+	}
+	if r := do(t, s.Client(), "POST", base+"/"+job, hdr, strings.NewReader(state("Aborted"))); r.status != http.StatusOK || !strings.Contains(r.body, "<state>Aborted</state>") {
+		t.Errorf("abort: %d %s", r.status, r.body)
+	}
+	s.ClearFaults()
+	job = newJob()
+	if r := do(t, s.Client(), "POST", base+"/"+job, hdr, strings.NewReader(state("Closed"))); r.status != http.StatusOK || !strings.Contains(r.body, "<state>Closed</state>") {
+		t.Errorf("close once the fault is cleared: %d %s", r.status, r.body)
 	}
 }
 
@@ -114,7 +175,7 @@ func TestProbabilityIsDeterministic(t *testing.T) {
 		}
 		var out []bool
 		for range 32 {
-			_, ok := fs.match("GET", "/x")
+			_, ok := fs.match("GET", "/x", nil)
 			out = append(out, ok)
 		}
 		return out

@@ -33,7 +33,7 @@ func (s *Server) buildHandler() http.Handler {
 		}()
 		if strings.HasPrefix(r.URL.Path, ControlPrefix) {
 			// The control endpoint is never faulted, so tests can always clear faults.
-		} else if f, ok := s.faults.match(r.Method, r.URL.Path); ok {
+		} else if f, ok := s.faults.match(r.Method, r.URL.Path, s.faultBody(r)); ok {
 			if f.After {
 				// The request is served, then its answer is lost.
 				s.serve(&discardWriter{header: http.Header{}}, r)
@@ -47,6 +47,14 @@ func (s *Server) buildHandler() http.Handler {
 		}
 		s.serve(sw, r)
 	})
+}
+
+// faultBody is the start of r's body when an active fault matches on bodies.
+func (s *Server) faultBody(r *http.Request) []byte {
+	if !s.faults.wantsBody() {
+		return nil
+	}
+	return peekBody(r)
 }
 
 // serve decodes a gzip request body and routes the request.

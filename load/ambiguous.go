@@ -49,7 +49,7 @@ func transient(ctx context.Context, err error) bool {
 // (429, 503, REQUEST_LIMIT_EXCEEDED, or its session: 401 / INVALID_SESSION_ID that could not
 // be renewed) or the connection was never made.
 func refused(err error) bool {
-	if authRefused(err) {
+	if AuthRefused(err) {
 		return true
 	}
 	var ae *salesforce.APIError
@@ -158,6 +158,7 @@ func (r *run) resolveOrphans(ctx context.Context) {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
+	me := r.runAs(ctx)
 	inWindow := func(j *salesforce.IngestJob) *lostCreate {
 		created, err := time.Parse("2006-01-02T15:04:05.000-0700", j.CreatedDate)
 		if err != nil {
@@ -184,7 +185,7 @@ func (r *run) resolveOrphans(ctx context.Context) {
 			r.cfg.Logger.Warn("load: cannot list jobs to find those lost answers created", "err", err)
 			return
 		}
-		if j.State != salesforce.JobStateOpen || r.knownJob(j.ID) {
+		if j.State != salesforce.JobStateOpen || r.knownJob(j.ID) || !r.mine(j, me) {
 			continue
 		}
 		if l := inWindow(j); l != nil {
@@ -205,6 +206,32 @@ func (r *run) resolveOrphans(ctx context.Context) {
 		}
 		r.cfg.Logger.Info("load: discarded an empty job a lost answer created", "job", o.id)
 	}
+}
+
+// runAs returns the id of the user the load runs as when the login said it (OAuth and SOAP
+// logins do; a bare access token does not), else "".
+func (r *run) runAs(ctx context.Context) string {
+	tp, ok := r.l.desc.(interface {
+		Token(ctx context.Context) (*salesforce.Token, error)
+	})
+	if !ok {
+		return ""
+	}
+	tok, err := tp.Token(ctx)
+	if err != nil || tok == nil {
+		return ""
+	}
+	return tok.UserID
+}
+
+// mine reports whether job j can have been created by the user me: always when either id is
+// unknown, else when they name the same user (15- and 18-character ids alike).
+func (r *run) mine(j *salesforce.IngestJob, me string) bool {
+	by := j.CreatedByID
+	if me == "" || by == "" {
+		return true
+	}
+	return by[:min(len(by), 15)] == me[:min(len(me), 15)]
 }
 
 // knownJob reports whether id is a job this load created (open or finished).

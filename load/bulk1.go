@@ -31,9 +31,10 @@ type bulk1Runner struct {
 	pass   int
 	serial bool
 
-	mu    sync.Mutex
-	jobID string
-	added map[string]bool // batches this runner added (guarded by mu)
+	mu     sync.Mutex
+	jobID  string
+	intent string          // the job create's placeholder until a batch of the job is recorded (guarded by mu)
+	added  map[string]bool // batches this runner added (guarded by mu)
 }
 
 // addBatch adds c's rows as a batch of the pass's job. Adding is not idempotent: when an
@@ -167,6 +168,14 @@ func (b *bulk1Runner) job(ctx context.Context) (string, error) {
 	}
 	var job *salesforce.Job
 	tmpl := jobTemplate{jobType: "Classic", object: cfg.Object, operation: string(cfg.Operation)}
+	// Recorded before the request, as for Bulk API 2.0: a load killed before the job is in
+	// its journal (under its first batch) leaves this placeholder open, and its resume may
+	// then claim the job (see resumeOrphans).
+	r := b.r
+	intent := fmt.Sprintf("%s%s-%d", creatingPrefix, r.tag, r.creates.Add(1))
+	if err := r.journal.creating(ctx, intent, Bulk1); err != nil {
+		return "", err
+	}
 	_, err := b.r.createJob(ctx, tmpl, func(ctx context.Context) (string, error) {
 		j, err := b.r.l.bulk1.CreateJob(ctx, salesforce.JobRequest{
 			Object:              cfg.Object,
@@ -186,12 +195,30 @@ func (b *bulk1Runner) job(ctx context.Context) (string, error) {
 		return err
 	})
 	if err != nil {
+		if notApplied(err) { // no job was made; one a lost answer made is resolved by resolveOrphans
+			if jerr := r.journal.creatingDone(ctx, intent); jerr != nil {
+				return "", jerr
+			}
+		}
 		return "", fmt.Errorf("create Bulk API 1.0 %s job on %s: %w", cfg.Operation, cfg.Object, err)
 	}
-	b.jobID = job.ID
+	b.jobID, b.intent = job.ID, intent
 	b.r.trackOpen(Bulk1, job.ID, job.State)
 	b.r.cfg.Logger.Debug("load: Bulk API 1.0 job created", "job", job.ID, "mode", mode, "pass", b.pass)
 	return job.ID, nil
+}
+
+// jobRecorded closes the job create's placeholder once the job is in the journal under a
+// batch of it.
+func (b *bulk1Runner) jobRecorded(ctx context.Context) error {
+	b.mu.Lock()
+	intent := b.intent
+	b.intent = ""
+	b.mu.Unlock()
+	if intent == "" {
+		return nil
+	}
+	return b.r.journal.creatingDone(ctx, intent)
 }
 
 // finish closes the job once every batch is done. After a failure the job stays listed as
@@ -239,6 +266,9 @@ func (b *bulk1Runner) run(ctx context.Context, c *chunk) error {
 	pending := fmt.Sprintf("%s%s-p%d-%d", pendingPrefix, r.tag, c.pass, c.index)
 	c.batchID = pending
 	if err := r.journal.recordStep(ctx, c, jobstore.JobCreated, ""); err != nil {
+		return err
+	}
+	if err := b.jobRecorded(ctx); err != nil {
 		return err
 	}
 	c.sent = true

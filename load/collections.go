@@ -105,7 +105,7 @@ func sessionRefused(results []salesforce.SaveResult) error {
 	for _, sr := range results {
 		for _, e := range sr.Errors {
 			ae := &salesforce.APIError{ErrorCode: e.StatusCode, Message: e.Message}
-			if authRefused(ae) {
+			if AuthRefused(ae) {
 				ae.StatusCode = http.StatusUnauthorized
 				return ae
 			}

@@ -80,7 +80,8 @@
 // # Resuming a killed load
 //
 // With Options.Journal (a *jobstore.Store) and Options.RunID, every irreversible step is
-// recorded before the next one: a Bulk API 2.0 job once created, uploaded and closed; a Bulk
+// recorded before the next one: a job create request before it is sent (a placeholder,
+// final once the job is recorded); a Bulk API 2.0 job once created, uploaded and closed; a Bulk
 // API 1.0 batch under a placeholder id before it is added, then under its real id; a
 // collections call before it is sent. Each record carries the exact input rows of the job, in
 // upload order (compact ranges, so GroupBy and retry passes, whose rows are not contiguous,

@@ -620,8 +620,23 @@ func TestDryRunReportsEveryProblemAndSendsNothing(t *testing.T) {
 	if diff := cmp.Diff(want, pe.Problems); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
-	if sum.Rows != 3002 || len(col.byRow) != 0 || len(f.calls) != 1 || f.calls["Describe"] != 1 {
+	if sum.Rows != 3002 || len(col.byRow) != 3002 || len(f.calls) != 1 || f.calls["Describe"] != 1 {
 		t.Errorf("rows %d, results %d, calls %v", sum.Rows, len(col.byRow), f.calls)
+	}
+	// Every row has the outcome the load would have given it before sending: its first
+	// finding as a failure, or not processed.
+	for row, r := range col.byRow {
+		switch {
+		case row == 1 || row == 3002:
+			if r.Outcome != Failed || r.Error == nil || r.Error.StatusCode != "REQUIRED_FIELD_MISSING" || !strings.Contains(r.Error.Message, "dry run") {
+				t.Errorf("row %d = %v %+v", row, r.Outcome, r.Error)
+			}
+		case r.Outcome != NotProcessed || r.Error == nil || r.Error.StatusCode != StatusDryRun:
+			t.Errorf("row %d = %v %+v", row, r.Outcome, r.Error)
+		}
+	}
+	if sum.Failed != 2 || sum.NotProcessed != 3000 {
+		t.Errorf("summary %d failed, %d not processed", sum.Failed, sum.NotProcessed)
 	}
 	// A clean input gives nil.
 	if _, err := f.loader(t).Load(t.Context(), rowsSource([]string{"Name"}, [][]string{{"a"}}), nil, fastOptions(Options{Object: "Account", DryRun: true})); err != nil {

@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
+	emu "github.com/sfbatch/sfbatch/emulator"
 	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforce"
@@ -42,22 +44,25 @@ type faultCell struct {
 }
 
 // requestPaths are the requests of each API's load, as emulator path patterns.
-var requestPaths = map[load.API][]struct{ step, method, path string }{
+// A body names a request by its content where the path does not: a Bulk API 1.0 close and
+// abort are both POST .../job/{id}.
+var requestPaths = map[load.API][]struct{ step, method, path, body string }{
 	load.Bulk2: {
-		{"create", "POST", "/services/data/*/jobs/ingest"},
-		{"upload", "PUT", "/services/data/*/jobs/ingest/*/batches"},
-		{"close", "PATCH", "/services/data/*/jobs/ingest/*"},
-		{"poll", "GET", "/services/data/*/jobs/ingest/*"},
-		{"results", "GET", "/services/data/*/jobs/ingest/*/successfulResults*"},
+		{"create", "POST", "/services/data/*/jobs/ingest", ""},
+		{"upload", "PUT", "/services/data/*/jobs/ingest/*/batches", ""},
+		{"close", "PATCH", "/services/data/*/jobs/ingest/*", ""},
+		{"poll", "GET", "/services/data/*/jobs/ingest/*", ""},
+		{"results", "GET", "/services/data/*/jobs/ingest/*/successfulResults*", ""},
 	},
 	load.Bulk1: {
-		{"create", "POST", "/services/async/*/job"},
-		{"batch-add", "POST", "/services/async/*/job/*/batch"},
-		{"poll", "GET", "/services/async/*/job/*/batch/*"},
-		{"results", "GET", "/services/async/*/job/*/batch/*/result"},
+		{"create", "POST", "/services/async/*/job", ""},
+		{"batch-add", "POST", "/services/async/*/job/{id}/batch", ""},
+		{"close", "POST", "/services/async/*/job/{id}", "Closed"},
+		{"poll", "GET", "/services/async/*/job/*/batch/*", ""},
+		{"results", "GET", "/services/async/*/job/*/batch/*/result", ""},
 	},
 	load.Collections: {
-		{"insert", "POST", "/services/data/*/composite/sobjects"},
+		{"insert", "POST", "/services/data/*/composite/sobjects", ""},
 	},
 }
 
@@ -85,7 +90,7 @@ func TestFaultMatrix(t *testing.T) {
 		for _, req := range requestPaths[api] {
 			for _, k := range faultKinds {
 				f := k.f
-				f.Method, f.Path, f.Times = req.method, req.path, 2
+				f.Method, f.Path, f.BodyContains, f.Times = req.method, req.path, req.body, 2
 				cell := faultCell{api: api, step: req.step, fault: f}
 				t.Run(fmt.Sprintf("%s/%s/%s", api, req.step, k.name), func(t *testing.T) {
 					t.Parallel()
@@ -118,6 +123,12 @@ func TestFaultMatrix(t *testing.T) {
 			t.Parallel()
 			runFaultCell(t, faultCell{api: api}, n, "kill")
 		})
+		t.Run(fmt.Sprintf("%s/restart+resume", api), func(t *testing.T) {
+			t.Parallel()
+			// Half the rows: the org persists every record in its data file, which costs
+			// these cells twice the time of the others (the matrix has a CI budget).
+			runFaultCell(t, faultCell{api: api}, n/2, "restart")
+		})
 	}
 }
 
@@ -128,12 +139,33 @@ func (s sessionTokens) Token(context.Context) (*salesforce.Token, error) {
 	return &salesforce.Token{AccessToken: s.srv.AccessToken(), InstanceURL: s.srv.URL()}, nil
 }
 
+// liveTokens hands out the session of whichever emulator currently serves the org: the one
+// started again over the same data file after a restart.
+type liveTokens struct {
+	srv atomic.Pointer[salesforcetest.Server]
+}
+
+func (s *liveTokens) Token(context.Context) (*salesforce.Token, error) {
+	srv := s.srv.Load()
+	return &salesforce.Token{AccessToken: srv.AccessToken(), InstanceURL: srv.URL()}, nil
+}
+
 // runFaultCell runs one cell; interrupt is "" (the fault only), "expire" (sessions expire
-// mid-run), "cancel" (Ctrl-C mid-run, then --resume) or "kill" (the process dies after a job
-// was closed, then --resume).
+// mid-run), "cancel" (Ctrl-C mid-run, then --resume), "kill" (the process dies after a job
+// was closed, then --resume) or "restart" (the org goes down mid-load, the load ends, the
+// org comes back at the same address with the same data file, certificate and sessions, as
+// a real org does, then --resume).
 func runFaultCell(t *testing.T, cell faultCell, n int, interrupt string) {
-	srv := salesforcetest.New(t)
-	c, err := salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithTokenSource(sessionTokens{srv}),
+	var srvOpts []salesforcetest.Option
+	dataFile := ""
+	if interrupt == "restart" {
+		dataFile = filepath.Join(t.TempDir(), "org.db")
+		srvOpts = append(srvOpts, salesforcetest.WithDataFile(dataFile))
+	}
+	srv := salesforcetest.New(t, srvOpts...)
+	tokens := &liveTokens{}
+	tokens.srv.Store(srv)
+	c, err := salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithTokenSource(tokens),
 		salesforce.WithRetry(salesforce.RetryPolicy{MaxAttempts: 3, MinBackoff: 1e6, MaxBackoff: 5e6}))
 	if err != nil {
 		t.Fatal(err)
@@ -156,8 +188,9 @@ func runFaultCell(t *testing.T, cell faultCell, n int, interrupt string) {
 	if err := store.CreateRun(ctx, jobstore.Run{ID: "r1", Object: "Contact", Operation: op}); err != nil {
 		t.Fatal(err)
 	}
+	faultID := 0
 	if cell.fault.Method != "" {
-		if _, err := srv.AddFault(cell.fault); err != nil {
+		if faultID, err = srv.AddFault(cell.fault); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -195,13 +228,44 @@ func runFaultCell(t *testing.T, cell faultCell, n int, interrupt string) {
 		first.Journal = cj
 		sink = &crashSink{files, cj}
 	}
+	var dj *downJournal
+	if interrupt == "restart" {
+		// The org goes down right after a step is recorded, with jobs processing and rows
+		// still to send: Close waits for the requests in progress, as a restart that drains
+		// its connections does, and every later request is refused.
+		dj = &downJournal{Store: store, at: jobstore.JobClosed, nth: 2, down: func() {
+			if err := srv.Close(); err != nil {
+				t.Errorf("stop the emulator: %v", err)
+			}
+		}}
+		switch cell.api {
+		case load.Collections:
+			dj.at, dj.nth = jobstore.JobUploaded, max(n/batch/3, 2)
+		case load.Bulk1:
+			dj.at, dj.nth = jobstore.JobUploaded, 3
+		}
+		first.Journal = dj
+	}
 	sum, err := load.New(c).Load(runCtx, src(emuHeader, rows), sink, first)
-	interrupted := interrupt == "cancel" || interrupt == "kill"
+	interrupted := interrupt == "cancel" || interrupt == "kill" || interrupt == "restart"
 	switch {
 	case interrupted && err == nil:
 		t.Fatalf("the load was not interrupted: %+v", sum)
 	case !interrupted && err != nil:
 		t.Fatalf("load: %v (summary %+v)", err, sum)
+	case interrupt == "restart" && !load.OrgUnusable(err):
+		// The org lost mid-run: the CLI exits 3 with every row labelled (loadExit).
+		t.Fatalf("load with the org down: %v, want an error OrgUnusable reports", err)
+	case interrupt == "restart" && !dj.wentDown():
+		t.Fatalf("the org never went down: %v", err)
+	}
+	if interrupt == "restart" {
+		// The same address, data file, certificate and sessions: the client that trusted the
+		// first one trusts this one, and its session is still valid.
+		addr := strings.TrimPrefix(srv.URL(), "https://")
+		srv = salesforcetest.New(t, salesforcetest.WithDataFile(dataFile),
+			salesforcetest.WithConfig(func(cfg *emu.Config) { cfg.Addr = addr }))
+		tokens.srv.Store(srv)
 	}
 	if cj == nil {
 		files.Keep = interrupted || sum.Unknown > 0
@@ -209,10 +273,22 @@ func runFaultCell(t *testing.T, cell faultCell, n int, interrupt string) {
 			t.Fatal(cerr)
 		}
 	}
+	if faultID != 0 {
+		// The cell is about its fault: every time it was set for, a request met it.
+		if left := srv.FaultRemaining(faultID); left != 0 {
+			t.Errorf("the fault on %s %s was met %d times fewer than set", cell.fault.Method, cell.fault.Path, left)
+		}
+	}
 	srv.ClearFaults()
 	if interrupted {
-		// The interrupted run's own files: checked before the resume changes them.
+		// The interrupted run's own files: checked before the resume changes them, once the
+		// org has finished the work it was given (jobs closed before the interruption, or
+		// before the restart, go on being processed), so that a row labelled not processed
+		// that the org applies later is caught too.
 		if cj == nil {
+			if err := srv.Bulk().WaitIdle(ctx); err != nil {
+				t.Fatal(err)
+			}
 			checkFaultResults(t, c, dir, n, prefix, false)
 		}
 		files, err = load.ResumeCSVSinks(dir)
@@ -354,4 +430,57 @@ func checkNoOpenJobs(t *testing.T, c *salesforce.Client) {
 			t.Errorf("job %s (%s) left Open", j.ID, j.JobType)
 		}
 	}
+}
+
+// downJournal records into Store and runs down (the org going away) right after the nth
+// record of state at, before the load takes its next step.
+type downJournal struct {
+	*jobstore.Store
+	at   jobstore.JobState
+	nth  int
+	down func()
+
+	mu   sync.Mutex
+	seen int
+	done bool
+}
+
+// after counts a recorded step and takes the org down on the nth one of j.at.
+func (j *downJournal) after(state jobstore.JobState, err error) error {
+	if err != nil || state != j.at {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.seen++
+	if j.seen == j.nth {
+		j.down()
+		j.done = true
+	}
+	return nil
+}
+
+func (j *downJournal) wentDown() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.done
+}
+
+func (j *downJournal) RecordJob(ctx context.Context, r jobstore.JobRecord) error {
+	st := r.State
+	if st == "" {
+		st = jobstore.JobCreated
+	}
+	if strings.HasPrefix(r.JobID, "creating-") {
+		return j.Store.RecordJob(ctx, r)
+	}
+	return j.after(st, j.Store.RecordJob(ctx, r))
+}
+
+func (j *downJournal) UpdateBatchState(ctx context.Context, run, job, batch string, st jobstore.JobState, msg string) error {
+	return j.after(st, j.Store.UpdateBatchState(ctx, run, job, batch, st, msg))
+}
+
+func (j *downJournal) SetBatchID(ctx context.Context, run, job, old, batch string, st jobstore.JobState) error {
+	return j.after(st, j.Store.SetBatchID(ctx, run, job, old, batch, st))
 }

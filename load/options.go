@@ -235,9 +235,11 @@ type Options struct {
 	// obvious type or length error) does. Zero means FailRows.
 	PreflightRows RowProblems
 	// DryRun reads and checks the whole input (preflight included) and stops: no job is
-	// created and no row result is delivered. Load then returns a *PreflightError listing
-	// every problem (header and rows), an *InputError for bad input, or nil; Summary.Rows
-	// counts the rows read.
+	// created and nothing is sent. With a sink, each row gets an outcome as the load would
+	// have given it before sending: Failed with its first finding, otherwise NotProcessed
+	// (StatusDryRun); rows the reader rejects fail as in a load. Load then returns a
+	// *PreflightError listing every problem (header and rows), an *InputError for bad input,
+	// or nil; Summary.Rows counts the rows read.
 	DryRun bool
 	// Journal, when set, records every job and every finished row range under RunID, so
 	// that a killed load can be resumed (see package jobstore). Nil means none.

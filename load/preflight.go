@@ -113,8 +113,12 @@ func (r *run) preflight(ctx context.Context, in passSource) (passSource, error) 
 			inErr = err
 			break
 		}
+		var finding *Problem
 		if described {
-			k.checkRow(p.num, r.header, p.vals)
+			finding = k.checkRow(p.num, r.header, p.vals)
+		}
+		if cfg.DryRun && r.sink != nil {
+			r.emitDryRun(p, finding)
 		}
 		if sp != nil {
 			if err := sp.addRow(p); err != nil {
@@ -244,12 +248,29 @@ func (r *run) checkWritable(k *checker, col string, f *salesforce.Field) {
 	}
 }
 
-// checkRow records the obvious type and length errors of one row.
-func (k *checker) checkRow(num int64, header, vals []string) {
+// checkRow records the obvious type and length errors of one row and returns the first.
+func (k *checker) checkRow(num int64, header, vals []string) *Problem {
+	var first *Problem
 	k.eachProblem(num, header, vals, func(p Problem) bool {
+		if first == nil {
+			first = &p
+		}
 		k.add(p)
 		return true
 	})
+	return first
+}
+
+// emitDryRun delivers a dry run's outcome for one row: failed with its first finding (as the
+// load would have failed it, unsent), otherwise not processed; nothing is sent either way.
+func (r *run) emitDryRun(p prow, finding *Problem) {
+	res := &RowResult{Row: p.num, Values: p.vals, Batch: -1, Outcome: NotProcessed,
+		Error: &RowError{StatusCode: StatusDryRun, Message: "dry run: checked, not sent"}}
+	if finding != nil {
+		res.Outcome = Failed
+		res.Error = &RowError{StatusCode: finding.Code, Message: finding.Message + " (dry run: not sent)", Fields: []string{finding.Column}}
+	}
+	r.emit(res)
 }
 
 // rowError returns the first problem of a row as the row's error, or nil.

@@ -65,6 +65,9 @@ const (
 	// StatusOutcomeUnknown: the row was sent but its result could not be read (outcome
 	// Unknown).
 	StatusOutcomeUnknown = "SFBATCH_OUTCOME_UNKNOWN"
+	// StatusDryRun: a dry run (Options.DryRun) checked the row, found nothing wrong and sent
+	// nothing (outcome NotProcessed).
+	StatusDryRun = "SFBATCH_DRY_RUN"
 )
 
 // RowError is why a row failed or was not processed.

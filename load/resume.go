@@ -80,6 +80,12 @@ func (r *run) prepareResume(ctx context.Context) error {
 		return err
 	}
 	for _, rec := range jobs {
+		if rec.API == jobstore.APIBulk1 && !seenBulk1[rec.JobID] {
+			// Closed once its batches are in, even when none of them is left in flight: the
+			// load may have been killed between batches, its job still Open.
+			seenBulk1[rec.JobID] = true
+			rs.bulk1 = append(rs.bulk1, rec.JobID)
+		}
 		if rec.State.Final() {
 			continue
 		}
@@ -112,12 +118,6 @@ func (r *run) prepareResume(ctx context.Context) error {
 				continue
 			}
 			unknown = true
-		case jobstore.APIBulk1:
-			// The job is closed once its batches are in (a batch being added included).
-			if !seenBulk1[rec.JobID] {
-				seenBulk1[rec.JobID] = true
-				rs.bulk1 = append(rs.bulk1, rec.JobID)
-			}
 		}
 		if unknown && rec.API == jobstore.APIBulk1 && rs.pendingJobs[rec.JobID] == nil {
 			b := &bulk1Runner{r: r, pass: rec.Pass, jobID: rec.JobID, added: map[string]bool{}}
@@ -170,11 +170,13 @@ func splitIntents(all []jobstore.JobRecord) (jobs, intents []jobstore.JobRecord)
 
 // resumeOrphans finds the jobs the interrupted run created but never recorded (it died
 // between a create request and the journal write): Open jobs of the run's type, object and
-// operation, created while the run was alive and not in its journal. Such a job received no
-// data the run recorded, and an Open Bulk API 2.0 job processes nothing: they are aborted
-// when there are no more of them than create requests the run left unanswered (placeholders
-// still open in intents); a journal without placeholders (written before they were
-// recorded, or by Bulk API 1.0) allows one. More cannot be told apart from other clients'
+// operation, created while the run was alive by the user the load runs as (when the login
+// says who that is) and not in its journal. Such a job received no
+// data the run recorded, and an Open Bulk API 2.0 job, or an Open Bulk API 1.0 job without
+// batches, processes nothing: they are aborted when there are no more of them than create
+// requests the run left unanswered (placeholders still open in intents; both Bulk APIs
+// record them); a journal without placeholders (written before they were recorded) allows
+// one. More cannot be told apart from other clients'
 // jobs and are left alone, their ids in Summary.UnclaimedJobs. The unanswered placeholders
 // are then closed.
 func (r *run) resumeOrphans(ctx context.Context, run jobstore.Run, jobs, intents []jobstore.JobRecord) error {
@@ -217,13 +219,14 @@ func (r *run) claimOrphans(ctx context.Context, run jobstore.Run, jobs []jobstor
 		}
 	}
 	from, to := run.CreatedAt.Add(-orphanWindowSlack), last.Add(resumeOrphanSlack)
+	me := r.runAs(ctx)
 	var found []string
 	for j, err := range lister.ListIngestJobs(ctx) {
 		if err != nil {
 			r.cfg.Logger.Warn("load: resume: cannot list jobs to find those the interrupted run did not record", "err", err)
 			return nil
 		}
-		if j.State != salesforce.JobStateOpen || known[j.ID] || (j.JobType != "" && j.JobType != jobType) ||
+		if j.State != salesforce.JobStateOpen || known[j.ID] || (j.JobType != "" && j.JobType != jobType) || !r.mine(j, me) ||
 			!strings.EqualFold(j.Object, r.cfg.Object) || j.Operation != string(r.cfg.Operation) {
 			continue
 		}

@@ -118,6 +118,7 @@ func runCollection(ctx context.Context, what string, results []SaveResult, idx [
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.limit())
 	var halted, interrupted atomic.Bool
+	var unreached atomic.Pointer[neverSentError] // the first call that could not reach the org
 	for start := 0; start < len(idx); start += size {
 		chunk := idx[start:min(start+size, len(idx))]
 		notSent := func(msg string) {
@@ -154,7 +155,12 @@ func runCollection(ctx context.Context, what string, results []SaveResult, idx [
 				}
 				code, msg, fields := CodeRequestFailed, err.Error(), []string(nil)
 				var apiErr *APIError
-				if errors.As(err, &apiErr) && apiErr.ErrorCode != "" {
+				var ns *neverSentError
+				switch {
+				case errors.As(err, &ns):
+					code, msg = CodeNotProcessed, "not sent: "+ns.err.Error()
+					unreached.CompareAndSwap(nil, ns)
+				case errors.As(err, &apiErr) && apiErr.ErrorCode != "":
 					code, msg, fields = apiErr.ErrorCode, apiErr.Message, apiErr.Fields
 				}
 				for _, i := range chunk {
@@ -182,8 +188,18 @@ func runCollection(ctx context.Context, what string, results []SaveResult, idx [
 	if interrupted.Load() {
 		return fmt.Errorf("salesforce: %s: %w", what, context.Cause(ctx))
 	}
+	if ns := unreached.Load(); ns != nil {
+		return fmt.Errorf("salesforce: %s: %w", what, ns.err)
+	}
 	return nil
 }
+
+// neverSentError is a call that never reached Salesforce: every attempt failed to connect,
+// or was refused before the work (see writeRecords). Its records are CodeNotProcessed.
+type neverSentError struct{ err error }
+
+func (e *neverSentError) Error() string { return e.err.Error() }
+func (e *neverSentError) Unwrap() error { return e.err }
 
 func identity(n int) []int {
 	idx := make([]int, n)
@@ -239,6 +255,14 @@ func (s *CompositeService) writeRecords(ctx context.Context, what, method, path,
 		var out []SaveResult
 		r := &request{method: method, path: path, body: BytesBody(body), contentType: "application/json"}
 		if err := s.client.doJSON(ctx, r, nil, &out); err != nil {
+			// A POST is sent again only after a refusal (429, 503, a session renewed) or a
+			// connection that was never made: when the last attempt could not connect either,
+			// no attempt reached Salesforce. (A PUT, PATCH or DELETE is also sent again after
+			// a failure that may have been applied, so its last error proves nothing.)
+			var te *TransportError
+			if method == http.MethodPost && errors.As(err, &te) && notSent(te.Err) {
+				return nil, &neverSentError{err: err}
+			}
 			return nil, err
 		}
 		return out, nil
@@ -257,8 +281,9 @@ func checkObject(object string) error { return checkPathElem("object name", obje
 // CreateRecords inserts records of one object through sObject Collections, MaxCollectionRecords
 // per call, several calls at once. It returns exactly one SaveResult per record, in input
 // order (Created is true for every successful record); a call that fails as a whole fails each of its records with the call's error code.
-// The error is non-nil only for invalid arguments or a cancelled context (the results are then
-// still complete, with unsent records marked CodeNotProcessed).
+// The error is non-nil only for invalid arguments, a cancelled context, or a call that could
+// not reach Salesforce at all (a *TransportError whose connection was never made); the
+// results are then still complete, with unsent records marked CodeNotProcessed.
 func (s *CompositeService) CreateRecords(ctx context.Context, object string, records []map[string]any, opts CollectionOptions) ([]SaveResult, error) {
 	if err := s.checkCollections(object, MinCollectionsAPIVersion); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -398,6 +399,33 @@ func TestCollectionsCancelled(t *testing.T) {
 	for i, r := range res {
 		if r.Success || len(r.Errors) != 1 {
 			t.Fatalf("record %d = %+v", i, r)
+		}
+	}
+}
+
+// TestCollectionsOrgUnreachable: an insert call whose every attempt found nothing listening
+// never reached Salesforce: its records are CodeNotProcessed, and the error says the org
+// could not be reached.
+func TestCollectionsOrgUnreachable(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewTLSServer(&collectionsOrg{})
+	c, err := New(srv.URL, WithHTTPClient(srv.Client()), WithAccessToken("t"), WithRetry(fastRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Close() // nothing listens at the address any more
+	recs := makeRecords(250, func(int) string { return "ok" })
+	res, err := c.Composite.CreateRecords(t.Context(), "Account", recs, CollectionOptions{})
+	var te *TransportError
+	if !errors.As(err, &te) || !notSent(te.Err) {
+		t.Fatalf("err = %v, want a *TransportError of a connection never made", err)
+	}
+	if len(res) != len(recs) {
+		t.Fatalf("%d results for %d records", len(res), len(recs))
+	}
+	for i, r := range res {
+		if r.Success || len(r.Errors) != 1 || r.Errors[0].StatusCode != CodeNotProcessed {
+			t.Fatalf("record %d = %+v, want %s", i, r, CodeNotProcessed)
 		}
 	}
 }

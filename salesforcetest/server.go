@@ -234,6 +234,11 @@ func (s *Server) AddFault(f Fault) (int, error) { return s.srv.AddFault(f) }
 // ClearFaults removes every active fault.
 func (s *Server) ClearFaults() { s.srv.ClearFaults() }
 
+// FaultRemaining returns how many more requests the fault AddFault returned id
+// for will disturb: 0 once it has disturbed as many as its Times, -1 for one
+// without a limit.
+func (s *Server) FaultRemaining(id int) int { return s.srv.FaultRemaining(id) }
+
 // ExpireSessions ends every session: the next request with an existing
 // token gets INVALID_SESSION_ID.
 func (s *Server) ExpireSessions() int { return s.srv.ExpireSessions() }

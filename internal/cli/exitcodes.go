@@ -2,14 +2,11 @@ package cli
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"net"
-	"net/http"
 	"strings"
 
 	"github.com/sfbatch/sfbatch/extract"
+	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/soql"
 )
@@ -44,40 +41,20 @@ func (e *loginError) Error() string { return "login: " + e.err.Error() }
 func (e *loginError) Unwrap() error { return e.err }
 
 // isAuthError reports whether err is a failed login, or Salesforce refusing
-// the session (an invalid or expired token that could not be renewed).
+// the session (an invalid or expired token that could not be renewed). The
+// refusal is load.AuthRefused's to decide.
 func isAuthError(err error) bool {
 	var le *loginError
 	if errors.As(err, &le) {
 		return !isUnreachable(err)
 	}
-	if errors.Is(err, salesforce.ErrSessionExpired) || errors.Is(err, salesforce.ErrSOAPLoginRefused) {
-		return true
-	}
-	var ae *salesforce.APIError
-	if errors.As(err, &ae) {
-		return ae.StatusCode == http.StatusUnauthorized || ae.ErrorCode == "INVALID_SESSION_ID" ||
-			ae.ErrorCode == "InvalidSessionId" || ae.ErrorCode == "INVALID_LOGIN" || ae.ErrorCode == "invalid_grant" ||
-			ae.ErrorCode == "invalid_client_id" || ae.ErrorCode == "invalid_client"
-	}
-	return false
+	return load.AuthRefused(err)
 }
 
 // isUnreachable reports whether err is the network failing before Salesforce
-// answered: DNS, a refused or reset connection, a proxy, or TLS.
-func isUnreachable(err error) bool {
-	var (
-		te    *salesforce.TransportError
-		dns   *net.DNSError
-		op    *net.OpError
-		unkCA x509.UnknownAuthorityError
-		host  x509.HostnameError
-		inv   x509.CertificateInvalidError
-		verr  *tls.CertificateVerificationError
-		rec   tls.RecordHeaderError
-	)
-	return errors.As(err, &te) || errors.As(err, &dns) || errors.As(err, &op) || errors.As(err, &unkCA) ||
-		errors.As(err, &host) || errors.As(err, &inv) || errors.As(err, &verr) || errors.As(err, &rec)
-}
+// answered: DNS, a refused or reset connection, a proxy, or TLS. It is
+// load.NetworkFailed.
+func isUnreachable(err error) bool { return load.NetworkFailed(err) }
 
 // queryErrorCodes are Salesforce's answers to a query it cannot run as
 // written: the user's input is wrong, and nothing was extracted.

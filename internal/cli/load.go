@@ -559,17 +559,7 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	}
 	counted := func(r io.Reader) io.Reader { return countingReader{r: r, n: &prog.inputBytes} }
 	if o.DryRun {
-		c, err := connect(ctx, nil)
-		if err != nil {
-			return nil, err
-		}
-		o.describe = func(obj string) (*salesforce.SObjectDescribe, error) { return c.Describe(ctx, obj) }
-		src, _, closeSrc, err := o.openSource(&sios, opts, counted)
-		if err != nil {
-			return nil, err
-		}
-		defer closeSrc()
-		return nil, runDryRun(cmd, ios, load.New(c), src, opts, o)
+		return runDryRun(cmd, ios, &sios, connect, opts, o, counted)
 	}
 	// A file is checked whole before anything is sent: a structural error stops it here,
 	// before a run folder exists.
@@ -944,44 +934,110 @@ func spoolStdin(ios *IOStreams) (string, func(), error) {
 	return tmp.Name(), cleanup, nil
 }
 
-// runDryRun checks the whole input against the object's describe and
-// reports every problem; no job is created.
-func runDryRun(cmd *cobra.Command, ios *IOStreams, loader *load.Loader, src load.Source, opts load.Options, o *loadOptions) error {
-	opts.DryRun = true
-	opts.Preflight = load.PreflightRequired
-	sum, err := loader.Load(cmd.Context(), src, nil, opts)
+// runDryRun checks the whole input against the object's describe and sends nothing. Like a
+// load it writes a run folder: each row with a finding failed with it (failure.csv), the
+// others not processed (unprocessed.csv, ready to load), summary.json in state dry-run. It
+// prints every finding and exits 0 without findings, 3 with findings in rows, 2 for a
+// problem with the header or the options.
+func runDryRun(cmd *cobra.Command, ios, sios *IOStreams, connect connectFunc, opts load.Options, o *loadOptions, counted func(io.Reader) io.Reader) (*loadOutcome, error) {
+	ctx := cmd.Context()
+	if o.Resume != "" {
+		return nil, usageError{errors.New("--dry-run sends nothing, so there is nothing to --resume")}
+	}
+	src, _, closeSrc, err := o.openSource(sios, opts, counted)
+	if err != nil {
+		return nil, err
+	}
+	defer closeSrc()
+	rf, err := openRunFolder(cmd, ios, o, &opts)
+	if err != nil {
+		return nil, err
+	}
+	defer rf.close()
+	sinks, err := load.CSVSinks(rf.dir)
+	if err != nil {
+		rf.end(nil, err, ExitError)
+		return nil, err
+	}
+	sinks.Delimiter = opts.ColumnDelimiter
+	log := slog.New(logHandler{l: rf.events})
+	opts.DryRun, opts.Preflight, opts.Logger = true, load.PreflightRequired, log
+	var sum *load.Summary
+	c, cerr := connect(ctx, log)
+	if cerr != nil {
+		sum, err = load.Unsent(ctx, src, sinks, opts, cerr)
+	} else {
+		o.describe = func(obj string) (*salesforce.SObjectDescribe, error) { return c.Describe(ctx, obj) }
+		sum, err = load.New(c).Load(ctx, src, sinks, opts)
+	}
+	closeErr := sinks.Close()
+	out := &loadOutcome{Summary: sum, Dir: rf.dir, Files: resultFiles(rf.dir)}
 	var pe *load.PreflightError
+	code, exitErr := ExitOK, error(nil)
 	switch {
+	case cerr != nil:
+		code, exitErr = connectExit(cerr, sum, out)
+	case errors.Is(err, context.Canceled):
+		code, exitErr = ExitCancelled, err
 	case errors.As(err, &pe):
-		if o.JSON {
-			if jerr := writeJSON(ios, map[string]any{"rows": sum.Rows, "problems": pe.Problems, "more": pe.Truncated}); jerr != nil {
-				return jerr
-			}
-		} else {
-			for _, p := range pe.Problems {
-				fmt.Fprintf(ios.Out, "%s: %s\n", o.input, p)
-			}
-			if pe.Truncated > 0 {
-				fmt.Fprintf(ios.Out, "... and %d more\n", pe.Truncated)
-			}
-		}
 		// Findings in rows exit 3; a problem with the header or the options (row 0) is an
 		// input error, exit 2.
-		code := ExitRowsFailed
+		code = ExitRowsFailed
 		if slices.ContainsFunc(pe.Problems, func(p load.Problem) bool { return p.Row == 0 }) {
 			code = ExitUsage
 		}
-		return withExit(code, fmt.Errorf("dry run: %d problem(s) in %d rows; nothing was loaded", len(pe.Problems)+pe.Truncated, sum.Rows))
+		exitErr = fmt.Errorf("dry run: %d problem(s) in %d rows; nothing was loaded; see %s", len(pe.Problems)+pe.Truncated, sum.Rows, out.Files["failure"])
 	case err != nil:
-		return withExit(ExitUsage, err)
+		code, exitErr = ExitUsage, err
+	case closeErr != nil:
+		code, exitErr = ExitError, fmt.Errorf("writing result files: %w", closeErr)
+	case sum.Failed > 0:
+		// Rows the reader could not accept: no preflight finding, but they would fail.
+		code, exitErr = ExitRowsFailed, fmt.Errorf("dry run: %d of %d rows cannot be sent; nothing was loaded; see %s", sum.Failed, sum.Rows, out.Files["failure"])
+	}
+	// Every row checked (or the header found wrong): the findings are the dry run's result.
+	rf.dryRun = cerr == nil && (code == ExitOK || code == ExitRowsFailed || pe != nil)
+	rf.end(out, exitErr, code)
+	if cerr != nil {
+		return out, withExit(code, exitErr)
+	}
+	var problems []load.Problem
+	more := 0
+	if pe != nil {
+		problems, more = pe.Problems, pe.Truncated
 	}
 	if o.JSON {
-		return writeJSON(ios, map[string]any{"rows": sum.Rows, "problems": []load.Problem{}})
+		if problems == nil {
+			problems = []load.Problem{}
+		}
+		if jerr := writeJSON(ios, map[string]any{"rows": sum.Rows, "problems": problems, "more": more, "dir": rf.dir}); jerr != nil {
+			return out, jerr
+		}
+	} else {
+		for _, p := range problems {
+			fmt.Fprintf(ios.Out, "%s: %s\n", o.input, p)
+		}
+		if more > 0 {
+			fmt.Fprintf(ios.Out, "... and %d more\n", more)
+		}
+		if code == ExitOK && !o.Quiet {
+			fmt.Fprintf(ios.Out, "dry run: %d rows checked against %s, no problems found; nothing was loaded\n", sum.Rows, o.Object)
+		}
 	}
-	if !o.Quiet {
-		fmt.Fprintf(ios.Out, "dry run: %d rows checked against %s, no problems found; nothing was loaded\n", sum.Rows, o.Object)
+	return out, withExit(code, exitErr)
+}
+
+// resultFiles names the files of a run folder, as loadOutcome.Files lists them.
+func resultFiles(dir string) map[string]string {
+	return map[string]string{
+		"success":     filepath.Join(dir, load.SuccessFile),
+		"failure":     filepath.Join(dir, load.FailureFile),
+		"unprocessed": filepath.Join(dir, load.UnprocessedFile),
+		"unknown":     filepath.Join(dir, load.UnknownFile),
+		"results":     filepath.Join(dir, load.ResultsFile),
+		"summary":     filepath.Join(dir, summaryFile),
+		"events":      filepath.Join(dir, eventsFile),
 	}
-	return nil
 }
 
 type summaryDoc struct {
@@ -1105,7 +1161,11 @@ type runFolder struct {
 	start  time.Time
 	// settle: sfbatch results DIR; async: --async. Each sets the run's state its own way.
 	settle, async bool
+	dryRun        bool // summary.json says dry-run; findings are its result, nothing to resume
 }
+
+// summaryStateDryRun is summary.json's state for a dry run that checked every row.
+const summaryStateDryRun = "dry-run"
 
 // openRunFolder picks the run folder (--resume DIR, -o DIR, or a new default one), refuses an
 // -o that holds an earlier run unless --force, records the run (id, input identity) in
@@ -1201,7 +1261,7 @@ func openRunFolder(cmd *cobra.Command, ios *IOStreams, o *loadOptions, opts *loa
 		"input": rf.run.InputPath, "input_size": rf.run.InputSize, "input_sha256": rf.run.InputHash, "resumed": resume,
 		"command": resumeCommand(cmd, o), "version": versionString(), "settings": o.settingsOf(), "settle": o.settle, "async": o.Async})
 	say("run folder: %s (run %s)\n", dir, rf.run.ID)
-	if !o.embedded && !o.settle && !o.Async {
+	if !o.embedded && !o.settle && !o.Async && !o.DryRun {
 		say("if interrupted, resume with: %s --resume %s\n", resumeCommand(cmd, o), dir)
 	}
 	return rf, nil
@@ -1255,8 +1315,14 @@ func (rf *runFolder) end(out *loadOutcome, loadErr error, code int) {
 	if rf.settle && loadErr != nil {
 		state = rf.run.State // a settling run that stopped changed nothing
 	}
+	if rf.dryRun && state == jobstore.RunFailed && out != nil {
+		state = jobstore.RunCompleted // findings are a dry run's result: nothing to resume
+	}
 	ctx := context.Background()
 	doc := summaryFileDoc{RunID: rf.run.ID, State: string(state), ExitCode: code}
+	if rf.dryRun && state == jobstore.RunCompleted {
+		doc.State = summaryStateDryRun
+	}
 	doc.Input.Path, doc.Input.Size, doc.Input.SHA256 = rf.run.InputPath, rf.run.InputSize, rf.run.InputHash
 	if r, err := rf.store.GetRun(ctx, rf.run.ID); err == nil {
 		doc.Input.Size, doc.Input.SHA256 = r.InputSize, r.InputHash

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfbatch/sfbatch/emulator"
 	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/salesforcetest"
@@ -100,6 +101,7 @@ func TestLoadOrgUnusable(t *testing.T) {
 	ln.Close()
 	expired := srv.AccessToken()
 	srv.ExpireSessions()
+	noSOAP := salesforcetest.New(t, salesforcetest.WithConfig(func(cfg *emulator.Config) { cfg.SOAPLoginDisabled = true }))
 	cases := []struct {
 		name        string
 		connect     connectFunc
@@ -130,6 +132,11 @@ func TestLoadOrgUnusable(t *testing.T) {
 		{"expired session", func(context.Context, *slog.Logger) (*salesforce.Client, error) {
 			return salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(expired))
 		}, "collections", ExitAuth, false},
+		// SOAP reports the refusal as a 500 fault: a refused login, not an org that is down.
+		{"SOAP login() refused by the org", func(ctx context.Context, _ *slog.Logger) (*salesforce.Client, error) {
+			return salesforce.Login(ctx, salesforce.LoginConfig{LoginURL: noSOAP.LoginURL(), Username: noSOAP.Credentials().Username,
+				Password: noSOAP.Credentials().Password + noSOAP.Credentials().SecurityToken, HTTPClient: noSOAP.Client()})
+		}, "bulk2", ExitAuth, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
