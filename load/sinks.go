@@ -92,10 +92,10 @@ type CSVFiles struct {
 	merge   bool          // a resumed load: part files merged by Close
 	ord     *orderedFiles // a fresh load: files written in row order
 	buf     []sinkRec
-	runs   []string
-	next   int // index of the next part file
-	runMax int
-	closed bool
+	runs    []string
+	next    int // index of the next part file
+	runMax  int
+	closed  bool
 }
 
 type sinkRec struct {
