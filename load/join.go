@@ -156,33 +156,70 @@ func (rc *resultColumns) get(rec []string, col int) string {
 	return ""
 }
 
-// join is an index from row content hash to the chunk's rows, consumed as results arrive.
+// join matches result rows to the chunk's rows by content hash, consumed as results arrive.
+// Identical rows are matched in input order. Result files usually list rows in upload
+// order, so a result is first tried against the row after the one matched last; only a
+// result out of order needs the hash index, which is built the first time one comes.
 type join struct {
-	head map[uint64]int32 // hash -> first unmatched row index + 1
+	rows  []rowMeta
+	taken []bool
+	low   int // every row before low is taken
+	last  int // the row taken last, -1 before the first
+
+	head map[uint64]int32 // hash -> first row index + 1 that may be untaken (lazily skipped)
 	next []int32          // row index -> next row index + 1 with the same hash
+	dup  []bool           // an earlier row has the same hash
 }
 
 func newJoin(c *chunk) *join {
-	j := &join{head: make(map[uint64]int32, len(c.rows)), next: make([]int32, len(c.rows))}
-	for i := len(c.rows) - 1; i >= 0; i-- {
-		h := c.rows[i].hash
-		j.next[i] = j.head[h]
-		j.head[h] = int32(i + 1)
-	}
-	return j
+	return &join{rows: c.rows, taken: make([]bool, len(c.rows)), last: -1}
 }
 
-// take returns the first unmatched row with hash h, or -1.
+// index builds the hash index over every row.
+func (j *join) index() {
+	n := len(j.rows)
+	j.head, j.next, j.dup = make(map[uint64]int32, n), make([]int32, n), make([]bool, n)
+	for i := n - 1; i >= 0; i-- {
+		h := j.rows[i].hash
+		if v := j.head[h]; v != 0 {
+			j.dup[v-1] = true
+			j.next[i] = v
+		}
+		j.head[h] = int32(i + 1)
+	}
+}
+
+// take returns the first untaken row with hash h, or -1.
 func (j *join) take(h uint64) int {
+	// The next row in order, when no earlier untaken row can have the same content.
+	if p := j.last + 1; p < len(j.rows) && !j.taken[p] && j.rows[p].hash == h && (p == j.low || (j.head != nil && !j.dup[p])) {
+		return j.takeAt(p)
+	}
+	if j.head == nil {
+		j.index()
+	}
 	v := j.head[h]
+	for v != 0 && j.taken[v-1] {
+		v = j.next[v-1]
+	}
 	if v == 0 {
+		delete(j.head, h)
 		return -1
 	}
-	i := v - 1
+	i := int(v - 1)
 	if n := j.next[i]; n == 0 {
 		delete(j.head, h)
 	} else {
 		j.head[h] = n
 	}
-	return int(i)
+	return j.takeAt(i)
+}
+
+func (j *join) takeAt(i int) int {
+	j.taken[i] = true
+	j.last = i
+	for j.low < len(j.rows) && j.taken[j.low] {
+		j.low++
+	}
+	return i
 }
