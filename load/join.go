@@ -3,6 +3,7 @@ package load
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"strings"
 
@@ -27,6 +28,34 @@ type resultJoiner struct {
 	job       *salesforce.IngestJob
 	idx       *join
 	unmatched int // result rows that matched no input row
+
+	// Values and results are carved from slabs of joinSlabRows rows: one allocation for
+	// many rows rather than two per row. A sink may keep them (Batches does).
+	vals    []string
+	results []RowResult
+}
+
+// joinSlabRows is how many rows' values and results one allocation of the join holds.
+const joinSlabRows = 128
+
+// newValues returns a slice of n values for one row.
+func (j *resultJoiner) newValues(n int) []string {
+	if len(j.vals) < n {
+		j.vals = make([]string, n*joinSlabRows)
+	}
+	v := j.vals[:n:n]
+	j.vals = j.vals[n:]
+	return v
+}
+
+// newResult returns a zero RowResult for one row.
+func (j *resultJoiner) newResult() *RowResult {
+	if len(j.results) == 0 {
+		j.results = make([]RowResult, joinSlabRows)
+	}
+	res := &j.results[0]
+	j.results = j.results[1:]
+	return res
 }
 
 func newResultJoiner(r *run, c *chunk, job *salesforce.IngestJob) *resultJoiner {
@@ -58,13 +87,13 @@ func (j *resultJoiner) joinFile(kind string, body io.Reader) error {
 		if err != nil && rec == nil {
 			return fmt.Errorf("read %s of job %s: %w", kind, id, err)
 		}
-		vals := cols.values(rec)
-		i := j.idx.take(r.rowHash(vals))
+		h := cols.hash(r, rec)
+		i := j.idx.take(h)
 		if i < 0 {
 			unmatched++
 			continue
 		}
-		j.resolve(kind, i, cols, rec, vals)
+		j.resolve(kind, i, cols, rec, cols.values(j.newValues(len(cols.pos)), rec))
 	}
 	if unmatched > 0 {
 		r.cfg.Logger.Warn("load: result rows that match no input row", "job", id, "file", kind, "rows", unmatched)
@@ -78,9 +107,13 @@ func (j *resultJoiner) resolve(kind string, i int, cols *resultColumns, rec, val
 	r, c, job := j.r, j.c, j.job
 	switch kind {
 	case resultsSuccessful:
-		r.resolve(c, i, &RowResult{Outcome: Succeeded, ID: cols.get(rec, cols.id), Created: strings.EqualFold(cols.get(rec, cols.created), "true"), Values: vals})
+		res := j.newResult()
+		*res = RowResult{Outcome: Succeeded, ID: cols.get(rec, cols.id), Created: strings.EqualFold(cols.get(rec, cols.created), "true"), Values: vals}
+		r.resolve(c, i, res)
 	case resultsFailed:
-		r.resolve(c, i, &RowResult{Outcome: Failed, ID: cols.get(rec, cols.id), Error: parseBulkError(cols.get(rec, cols.err)), Values: vals})
+		res := j.newResult()
+		*res = RowResult{Outcome: Failed, ID: cols.get(rec, cols.id), Error: parseBulkError(cols.get(rec, cols.err)), Values: vals}
+		r.resolve(c, i, res)
 	default:
 		if job.State == salesforce.JobStateFailed {
 			r.resolveJobFailure(c, i, vals, jobError(job), Failed)
@@ -137,9 +170,22 @@ func (rc *resultColumns) missing() []string {
 	return out
 }
 
-// values returns a result record's input values, in input column order.
-func (rc *resultColumns) values(rec []string) []string {
-	vals := make([]string, len(rc.pos))
+// hash returns r.rowHash of a result record's input values, without gathering them.
+func (rc *resultColumns) hash(r *run, rec []string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(r.seed)
+	for _, p := range rc.pos {
+		if p >= 0 && p < len(rec) {
+			h.WriteString(rec[p])
+		}
+		h.WriteByte(0)
+	}
+	return h.Sum64()
+}
+
+// values fills vals (one per input column) with a result record's input values, in input
+// column order, and returns it.
+func (rc *resultColumns) values(vals, rec []string) []string {
 	for i, p := range rc.pos {
 		if p >= 0 && p < len(rec) {
 			vals[i] = rec[p]
