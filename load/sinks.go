@@ -39,9 +39,11 @@ const sinkFixed = 9
 // sinkRunRows is how many results CSVFiles sorts in memory before spilling a sorted run.
 const sinkRunRows = 20_000
 
-// PartsDir is the directory, inside the results directory, where CSVFiles keeps its sorted
-// part files until Close merges them. Part files are written durably (fsync), so results
-// delivered before a crash survive it; see ResumeCSVSinks.
+// PartsDir is the directory, inside the results directory, where CSVFiles keeps what makes
+// an unfinished load resumable: the marker of how much of results.csv is durable and the
+// sorted runs of rows waiting for earlier ones (a fresh load), or the sorted part files that
+// Close merges (a resumed one). Everything in it is written durably (fsync), so results
+// delivered before a crash survive it; see ResumeCSVSinks. Close removes it unless Keep.
 const PartsDir = ".sfbatch-parts"
 
 // maxMergeParts is how many part files one merge reads at once; more are first compacted in
