@@ -21,7 +21,7 @@ const heldMaxBytes = 8 << 20
 
 // maxHeldRuns is how many spilled runs CSVFiles reads from at once; more are first merged
 // into one.
-const maxHeldRuns = 32
+const maxHeldRuns = 64
 
 // heldReadBuffer is the read buffer of each spilled run.
 const heldReadBuffer = 32 << 10

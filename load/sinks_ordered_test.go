@@ -248,3 +248,34 @@ func readResultsWith(t *testing.T, dir string, d sfcsv.Delimiter) map[int64]resu
 		out[n] = resultRow{rec[1], rec[2], rec[4]}
 	}
 }
+
+// TestCSVFilesOrderedGaps: rows that never arrive (numbers a source skipped) do not hold the
+// others back for ever; Close writes what waits, in row order.
+func TestCSVFilesOrderedGaps(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, err := CSVSinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start([]string{"Name"})
+	for _, n := range []int64{9, 2, 5, 1, 30} {
+		if err := s.Write(&RowResult{Row: n, Outcome: Succeeded, ID: fmt.Sprint("id", n), Values: []string{fmt.Sprint("n", n)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, SuccessFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "sf__Row,sf__Id,sf__Created,Name\n1,id1,false,n1\n2,id2,false,n2\n5,id5,false,n5\n9,id9,false,n9\n30,id30,false,n30\n"
+	if string(b) != want {
+		t.Errorf("%s:\n%s\nwant\n%s", SuccessFile, b, want)
+	}
+}
