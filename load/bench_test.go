@@ -1,10 +1,16 @@
 package load
 
 import (
+	"bytes"
 	"fmt"
 	"hash/maphash"
 	"io"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/sfcsv"
 )
 
 func benchRows(n int) [][]string {
@@ -59,3 +65,134 @@ type countWriter struct{ n int64 }
 func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); return len(p), nil }
 
 var _ io.Writer = (*countWriter)(nil)
+
+// benchJobRows is the rows of one job in the result benchmarks.
+const benchJobRows = 10_000
+
+// benchResultFile returns a successfulResults file for rows, as Salesforce writes one: every
+// field quoted, sf__Id and sf__Created first, rows in upload order.
+func benchResultFile(b *testing.B, header []string, rows [][]string) []byte {
+	b.Helper()
+	opts := sfcsv.WriterOptions{QuoteAll: true}
+	out, _, err := sfcsv.AppendRecord(nil, append([]string{"sf__Id", "sf__Created"}, header...), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, vals := range rows {
+		if out, _, err = sfcsv.AppendRecord(out, append([]string{fmt.Sprintf("003%015d", i), "true"}, vals...), opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return out
+}
+
+// BenchmarkResultJoin measures joining a Bulk API 2.0 successfulResults file to its job's
+// rows: parse, hash, match, resolve and emit (no sink). One op is one result row.
+func BenchmarkResultJoin(b *testing.B) {
+	cfg, err := (Options{Object: "Contact"}).resolve()
+	if err != nil {
+		b.Fatal(err)
+	}
+	header := []string{"External_Id__c", "FirstName", "LastName", "Salutation", "Email", "Phone", "DoNotCall", "Birthdate", "MailingCity", "Description"}
+	rows := benchRows(benchJobRows)
+	r := &run{cfg: cfg, seed: maphash.MakeSeed(), header: header, sum: Summary{ErrorCodes: map[string]int64{}}}
+	metas := make([]rowMeta, len(rows))
+	for i, vals := range rows {
+		metas[i] = rowMeta{num: int64(i + 1), hash: r.rowHash(vals)}
+	}
+	body := benchResultFile(b, header, rows)
+	job := &salesforce.IngestJob{ID: "750000000000001", State: salesforce.JobStateJobComplete}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := benchCPU()
+	defer reportCPU(b, cpu0)
+	for done := 0; done < b.N; {
+		n := min(benchJobRows, b.N-done)
+		b.StopTimer()
+		r.done, r.sum = rowSet{}, Summary{ErrorCodes: map[string]int64{}}
+		c := &chunk{rows: metas[:n]}
+		in := body
+		if n < benchJobRows {
+			in = benchResultFile(b, header, rows[:n])
+		}
+		b.StartTimer()
+		j := newResultJoiner(r, c, job)
+		if err := j.joinFile(resultsSuccessful, bytes.NewReader(in)); err != nil {
+			b.Fatal(err)
+		}
+		if j.unmatched != 0 || r.sum.Succeeded != int64(n) {
+			b.Fatalf("%d unmatched, %d succeeded, want %d", j.unmatched, r.sum.Succeeded, n)
+		}
+		done += n
+	}
+}
+
+// BenchmarkCSVFilesWrite measures the result files: one op is one row's result written to
+// results.csv and its outcome's file, Close included. in-order: jobs finish in input order;
+// jobs-reversed: each group of 4 jobs of benchJobRows rows finishes last first (rows wait in the reorder buffer
+// and spilled runs); merge: the part-file merging writer a resumed load uses.
+func BenchmarkCSVFilesWrite(b *testing.B) {
+	header := []string{"External_Id__c", "FirstName", "LastName", "Salutation", "Email", "Phone", "DoNotCall", "Birthdate", "MailingCity", "Description"}
+	rows := benchRows(benchJobRows)
+	for _, bc := range []string{"in-order", "jobs-reversed", "merge"} {
+		b.Run(bc, func(b *testing.B) {
+			dir := b.TempDir()
+			s, err := CSVSinks(dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if bc == "merge" {
+				s.merge = true
+			}
+			if err := s.Start(header); err != nil {
+				b.Fatal(err)
+			}
+			const job, group = benchJobRows, 4
+			order := make([]int64, 0, b.N)
+			for lo := 0; lo < b.N; lo += job * group {
+				for k := group - 1; k >= 0; k-- {
+					jk := k
+					if bc != "jobs-reversed" {
+						jk = group - 1 - k
+					}
+					for i := lo + jk*job; i < min(lo+(jk+1)*job, b.N); i++ {
+						order = append(order, int64(i+1))
+					}
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := benchCPU()
+			defer reportCPU(b, cpu0)
+			for k, row := range order {
+				res := RowResult{Row: row, Outcome: Succeeded, ID: "003000000000001AAA", Created: true, Values: rows[(row-1)%benchJobRows]}
+				if err := s.Write(&res); err != nil {
+					b.Fatal(err)
+				}
+				if k%job == job-1 {
+					if err := s.Sync(); err != nil { // a job finished
+						b.Fatal(err)
+					}
+				}
+			}
+			if err := s.Close(); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
+// benchCPU returns the process's user+system CPU time: on a shared machine the CPU a hot
+// path takes says more than its wall time.
+func benchCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time per op since cpu0 as cpu-ns/op.
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64(benchCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+}

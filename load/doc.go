@@ -86,14 +86,14 @@
 // collections call before it is sent. Each record carries the exact input rows of the job, in
 // upload order (compact ranges, so GroupBy and retry passes, whose rows are not contiguous,
 // are covered). When a job's results have been joined, the sink is made durable (Syncer;
-// CSVFiles fsyncs a part file) and then the job is recorded finished together with the rows
+// CSVFiles fsyncs results.csv and spills the rows waiting for earlier ones) and then the job is recorded finished together with the rows
 // that got their final outcome, in one transaction.
 //
 // Options.Resume continues such a run, reading the same input again from its first row:
 //
 //   - rows recorded done are skipped: their outcomes are in the sink already (ResumeCSVSinks
-//     picks up the part files; the latest outcome of a row wins, so the merged files list
-//     every row once);
+//     picks up the durable part of results.csv and the part files; the latest outcome of a
+//     row wins, so the merged files list every row once);
 //   - a Bulk API 2.0 job that was created but never received data is aborted (it has no
 //     effect) and its rows are sent again; one that was uploaded but not closed is closed;
 //     every uploaded job is waited for and its results are joined to its rows, re-read from

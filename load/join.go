@@ -3,6 +3,7 @@ package load
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"strings"
 
@@ -27,6 +28,34 @@ type resultJoiner struct {
 	job       *salesforce.IngestJob
 	idx       *join
 	unmatched int // result rows that matched no input row
+
+	// Values and results are carved from slabs of joinSlabRows rows: one allocation for
+	// many rows rather than two per row. A sink may keep them (Batches does).
+	vals    []string
+	results []RowResult
+}
+
+// joinSlabRows is how many rows' values and results one allocation of the join holds.
+const joinSlabRows = 128
+
+// newValues returns a slice of n values for one row.
+func (j *resultJoiner) newValues(n int) []string {
+	if len(j.vals) < n {
+		j.vals = make([]string, n*joinSlabRows)
+	}
+	v := j.vals[:n:n]
+	j.vals = j.vals[n:]
+	return v
+}
+
+// newResult returns a zero RowResult for one row.
+func (j *resultJoiner) newResult() *RowResult {
+	if len(j.results) == 0 {
+		j.results = make([]RowResult, joinSlabRows)
+	}
+	res := &j.results[0]
+	j.results = j.results[1:]
+	return res
 }
 
 func newResultJoiner(r *run, c *chunk, job *salesforce.IngestJob) *resultJoiner {
@@ -58,13 +87,13 @@ func (j *resultJoiner) joinFile(kind string, body io.Reader) error {
 		if err != nil && rec == nil {
 			return fmt.Errorf("read %s of job %s: %w", kind, id, err)
 		}
-		vals := cols.values(rec)
-		i := j.idx.take(r.rowHash(vals))
+		h := cols.hash(r, rec)
+		i := j.idx.take(h)
 		if i < 0 {
 			unmatched++
 			continue
 		}
-		j.resolve(kind, i, cols, rec, vals)
+		j.resolve(kind, i, cols, rec, cols.values(j.newValues(len(cols.pos)), rec))
 	}
 	if unmatched > 0 {
 		r.cfg.Logger.Warn("load: result rows that match no input row", "job", id, "file", kind, "rows", unmatched)
@@ -78,9 +107,13 @@ func (j *resultJoiner) resolve(kind string, i int, cols *resultColumns, rec, val
 	r, c, job := j.r, j.c, j.job
 	switch kind {
 	case resultsSuccessful:
-		r.resolve(c, i, &RowResult{Outcome: Succeeded, ID: cols.get(rec, cols.id), Created: strings.EqualFold(cols.get(rec, cols.created), "true"), Values: vals})
+		res := j.newResult()
+		*res = RowResult{Outcome: Succeeded, ID: cols.get(rec, cols.id), Created: strings.EqualFold(cols.get(rec, cols.created), "true"), Values: vals}
+		r.resolve(c, i, res)
 	case resultsFailed:
-		r.resolve(c, i, &RowResult{Outcome: Failed, ID: cols.get(rec, cols.id), Error: parseBulkError(cols.get(rec, cols.err)), Values: vals})
+		res := j.newResult()
+		*res = RowResult{Outcome: Failed, ID: cols.get(rec, cols.id), Error: parseBulkError(cols.get(rec, cols.err)), Values: vals}
+		r.resolve(c, i, res)
 	default:
 		if job.State == salesforce.JobStateFailed {
 			r.resolveJobFailure(c, i, vals, jobError(job), Failed)
@@ -137,9 +170,22 @@ func (rc *resultColumns) missing() []string {
 	return out
 }
 
-// values returns a result record's input values, in input column order.
-func (rc *resultColumns) values(rec []string) []string {
-	vals := make([]string, len(rc.pos))
+// hash returns r.rowHash of a result record's input values, without gathering them.
+func (rc *resultColumns) hash(r *run, rec []string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(r.seed)
+	for _, p := range rc.pos {
+		if p >= 0 && p < len(rec) {
+			h.WriteString(rec[p])
+		}
+		h.WriteByte(0)
+	}
+	return h.Sum64()
+}
+
+// values fills vals (one per input column) with a result record's input values, in input
+// column order, and returns it.
+func (rc *resultColumns) values(vals, rec []string) []string {
 	for i, p := range rc.pos {
 		if p >= 0 && p < len(rec) {
 			vals[i] = rec[p]
@@ -156,33 +202,70 @@ func (rc *resultColumns) get(rec []string, col int) string {
 	return ""
 }
 
-// join is an index from row content hash to the chunk's rows, consumed as results arrive.
+// join matches result rows to the chunk's rows by content hash, consumed as results arrive.
+// Identical rows are matched in input order. Result files usually list rows in upload
+// order, so a result is first tried against the row after the one matched last; only a
+// result out of order needs the hash index, which is built the first time one comes.
 type join struct {
-	head map[uint64]int32 // hash -> first unmatched row index + 1
+	rows  []rowMeta
+	taken []bool
+	low   int // every row before low is taken
+	last  int // the row taken last, -1 before the first
+
+	head map[uint64]int32 // hash -> first row index + 1 that may be untaken (lazily skipped)
 	next []int32          // row index -> next row index + 1 with the same hash
+	dup  []bool           // an earlier row has the same hash
 }
 
 func newJoin(c *chunk) *join {
-	j := &join{head: make(map[uint64]int32, len(c.rows)), next: make([]int32, len(c.rows))}
-	for i := len(c.rows) - 1; i >= 0; i-- {
-		h := c.rows[i].hash
-		j.next[i] = j.head[h]
-		j.head[h] = int32(i + 1)
-	}
-	return j
+	return &join{rows: c.rows, taken: make([]bool, len(c.rows)), last: -1}
 }
 
-// take returns the first unmatched row with hash h, or -1.
+// index builds the hash index over every row.
+func (j *join) index() {
+	n := len(j.rows)
+	j.head, j.next, j.dup = make(map[uint64]int32, n), make([]int32, n), make([]bool, n)
+	for i := n - 1; i >= 0; i-- {
+		h := j.rows[i].hash
+		if v := j.head[h]; v != 0 {
+			j.dup[v-1] = true
+			j.next[i] = v
+		}
+		j.head[h] = int32(i + 1)
+	}
+}
+
+// take returns the first untaken row with hash h, or -1.
 func (j *join) take(h uint64) int {
+	// The next row in order, when no earlier untaken row can have the same content.
+	if p := j.last + 1; p < len(j.rows) && !j.taken[p] && j.rows[p].hash == h && (p == j.low || (j.head != nil && !j.dup[p])) {
+		return j.takeAt(p)
+	}
+	if j.head == nil {
+		j.index()
+	}
 	v := j.head[h]
+	for v != 0 && j.taken[v-1] {
+		v = j.next[v-1]
+	}
 	if v == 0 {
+		delete(j.head, h)
 		return -1
 	}
-	i := v - 1
+	i := int(v - 1)
 	if n := j.next[i]; n == 0 {
 		delete(j.head, h)
 	} else {
 		j.head[h] = n
 	}
-	return int(i)
+	return j.takeAt(i)
+}
+
+func (j *join) takeAt(i int) int {
+	j.taken[i] = true
+	j.last = i
+	for j.low < len(j.rows) && j.taken[j.low] {
+		j.low++
+	}
+	return i
 }

@@ -39,9 +39,11 @@ const sinkFixed = 9
 // sinkRunRows is how many results CSVFiles sorts in memory before spilling a sorted run.
 const sinkRunRows = 20_000
 
-// PartsDir is the directory, inside the results directory, where CSVFiles keeps its sorted
-// part files until Close merges them. Part files are written durably (fsync), so results
-// delivered before a crash survive it; see ResumeCSVSinks.
+// PartsDir is the directory, inside the results directory, where CSVFiles keeps what makes
+// an unfinished load resumable: the marker of how much of results.csv is durable and the
+// sorted runs of rows waiting for earlier ones (a fresh load), or the sorted part files that
+// Close merges (a resumed one). Everything in it is written durably (fsync), so results
+// delivered before a crash survive it; see ResumeCSVSinks. Close removes it unless Keep.
 const PartsDir = ".sfbatch-parts"
 
 // maxMergeParts is how many part files one merge reads at once; more are first compacted in
@@ -61,12 +63,20 @@ type Syncer interface {
 }
 
 // CSVFiles is a Sink that writes the outcome of every row to CSV files in a directory: one
-// file per outcome and one merged file, all ordered by input row number. Results are spilled
-// to sorted part files (in PartsDir inside the directory, fsync'd) as they arrive and merged
-// by Close, so memory stays bounded and results survive a crash. When a row has several
-// outcomes across an interrupted load and its resumption, the latest one wins, so the
-// merged files hold each row exactly once. Error text in sf__Error has Salesforce's
-// "CODE:message:fields --" form.
+// file per outcome and one merged file, all ordered by input row number.
+//
+// A fresh load (CSVSinks) writes the files once, in row order, as results arrive: a result
+// for the next row goes straight to the files; one for a later row waits (in memory up to a
+// bound, then in sorted run files in PartsDir) until the rows before it have arrived, so
+// that Close has nothing left to merge but rows that came out of order. Sync makes
+// results.csv durable up to the results received (fsync) and records how far in PartsDir.
+//
+// A resumed load (ResumeCSVSinks) starts from what the interrupted one left: results.csv up
+// to its durable length and its run files, or the part files of an earlier resumed load.
+// It spills results to sorted part files (fsync'd) as they arrive and Close merges them.
+// When a row has several outcomes across an interrupted load and its resumption, the latest
+// one wins, so the files hold each row exactly once. Error text in sf__Error has
+// Salesforce's "CODE:message:fields --" form.
 // Safe for concurrent use; call Close once after the load.
 type CSVFiles struct {
 	dir   string
@@ -78,13 +88,16 @@ type CSVFiles struct {
 	// load stopped before every row had its final outcome and may be resumed.
 	Keep bool
 
-	mu     sync.Mutex
-	header []string
-	buf    []sinkRec
-	runs   []string
-	next   int // index of the next part file
-	runMax int
-	closed bool
+	mu      sync.Mutex
+	header  []string
+	started bool
+	merge   bool          // a resumed load: part files merged by Close
+	ord     *orderedFiles // a fresh load: files written in row order
+	buf     []sinkRec
+	runs    []string
+	next    int // index of the next part file
+	runMax  int
+	closed  bool
 }
 
 type sinkRec struct {
@@ -116,6 +129,11 @@ func openCSVSinks(dir string, resume bool) (*CSVFiles, error) {
 		return nil, fmt.Errorf("load: results dir: %w", err)
 	}
 	s := &CSVFiles{dir: dir, parts: parts, runMax: sinkRunRows}
+	if resume {
+		if _, err := convertOrdered(dir, parts); err != nil {
+			return nil, fmt.Errorf("load: results dir: %w", err)
+		}
+	}
 	ents, err := os.ReadDir(parts)
 	if err != nil {
 		return nil, fmt.Errorf("load: results dir: %w", err)
@@ -134,6 +152,7 @@ func openCSVSinks(dir string, resume bool) (*CSVFiles, error) {
 		s.next = max(s.next, n+1)
 	}
 	slices.Sort(s.runs) // names are zero-padded: lexical order is part order
+	s.merge = len(s.runs) > 0
 	return s, nil
 }
 
@@ -142,6 +161,20 @@ func (s *CSVFiles) Start(header []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.header = slices.Clone(header)
+	return s.start()
+}
+
+// start opens the files of a fresh load, once.
+func (s *CSVFiles) start() error {
+	if s.started || s.merge {
+		return nil
+	}
+	s.started = true
+	o, err := newOrderedFiles(s.dir, s.parts, s.Delimiter, s.header)
+	if err != nil {
+		return fmt.Errorf("load: CSVFiles: %w", err)
+	}
+	s.ord = o
 	return nil
 }
 
@@ -149,6 +182,18 @@ func (s *CSVFiles) Start(header []string) error {
 func (s *CSVFiles) Write(r *RowResult) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("load: CSVFiles: write after Close")
+	}
+	if !s.merge {
+		if err := s.start(); err != nil {
+			return err
+		}
+		if err := s.ord.add(r); err != nil {
+			return fmt.Errorf("load: CSVFiles: %w", err)
+		}
+		return nil
+	}
 	rec := make([]string, 0, sinkFixed+len(s.header))
 	errText, code, msg, fields := "", "", "", ""
 	if r.Error != nil {
@@ -163,9 +208,6 @@ func (s *CSVFiles) Write(r *RowResult) error {
 		}
 		rec = append(rec, v)
 	}
-	if s.closed {
-		return errors.New("load: CSVFiles: write after Close")
-	}
 	s.buf = append(s.buf, sinkRec{row: r.Row, rec: rec})
 	if len(s.buf) >= s.runMax {
 		return s.spill()
@@ -179,6 +221,15 @@ func (s *CSVFiles) Sync() error {
 	defer s.mu.Unlock()
 	if s.closed {
 		return errors.New("load: CSVFiles: sync after Close")
+	}
+	if !s.merge {
+		if s.ord == nil {
+			return nil
+		}
+		if err := s.ord.sync(); err != nil {
+			return fmt.Errorf("load: CSVFiles: %w", err)
+		}
+		return nil
 	}
 	if len(s.buf) == 0 {
 		return nil
@@ -291,6 +342,18 @@ func (s *CSVFiles) Close() (err error) {
 		return nil
 	}
 	s.closed = true
+	if !s.merge {
+		if err := s.start(); err != nil {
+			return err
+		}
+		if err := s.ord.close(s.Keep); err != nil {
+			return fmt.Errorf("load: CSVFiles: %w", err)
+		}
+		if !s.Keep {
+			os.RemoveAll(s.parts)
+		}
+		return nil
+	}
 	if len(s.buf) > 0 {
 		if err := s.spill(); err != nil {
 			return err
