@@ -87,6 +87,11 @@ type CSVFiles struct {
 	// ResumeCSVSinks) adds to them and its Close writes files covering both. Set it when the
 	// load stopped before every row had its final outcome and may be resumed.
 	Keep bool
+	// Spill makes a fresh load keep its results in sorted part files in PartsDir, merged by
+	// Close, instead of writing the result files in row order as they arrive. Set it before
+	// the load for a run that ends before its results exist (Options.Submit, --async): such a
+	// run leaves no result files, only the part files a later resume or settle merges.
+	Spill bool
 
 	mu      sync.Mutex
 	header  []string
@@ -166,6 +171,9 @@ func (s *CSVFiles) Start(header []string) error {
 
 // start opens the files of a fresh load, once.
 func (s *CSVFiles) start() error {
+	if s.Spill {
+		s.merge = true
+	}
 	if s.started || s.merge {
 		return nil
 	}
@@ -184,6 +192,9 @@ func (s *CSVFiles) Write(r *RowResult) error {
 	defer s.mu.Unlock()
 	if s.closed {
 		return errors.New("load: CSVFiles: write after Close")
+	}
+	if s.Spill {
+		s.merge = true
 	}
 	if !s.merge {
 		if err := s.start(); err != nil {

@@ -593,6 +593,7 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 		return nil, err
 	}
 	sinks.Delimiter = opts.ColumnDelimiter
+	sinks.Spill = opts.Submit // --async writes no result files, only parts to settle later
 	if opts.Settle {
 		// Rows whose final outcome the run already has keep it; MatchBy looks at records
 		// created since the run started.
