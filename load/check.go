@@ -53,7 +53,7 @@ func checkCSV(s *csvSource) (rows, invalid int64, err error) {
 		return 0, 0, s.err
 	}
 	for {
-		_, err := s.r.Read()
+		err := s.r.Skip()
 		switch {
 		case err == io.EOF:
 			return rows, invalid, nil

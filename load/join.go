@@ -66,7 +66,7 @@ func newResultJoiner(r *run, c *chunk, job *salesforce.IngestJob) *resultJoiner 
 // resultsUnprocessed and resolves every row it matches.
 func (j *resultJoiner) joinFile(kind string, body io.Reader) error {
 	r, id := j.r, j.job.ID
-	rd := sfcsv.NewReader(body, sfcsv.ReaderOptions{Delimiter: r.cfg.ColumnDelimiter, Name: id + "/" + kind, ReuseRecord: true})
+	rd := sfcsv.NewReader(body, sfcsv.ReaderOptions{Delimiter: r.cfg.ColumnDelimiter, Name: id + "/" + kind, ReuseRecord: true, BufferSize: resultDownloadBuffer})
 	hdr, err := rd.Header()
 	if errors.Is(err, io.EOF) {
 		return nil

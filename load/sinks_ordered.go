@@ -26,6 +26,10 @@ const maxHeldRuns = 64
 // heldReadBuffer is the read buffer of each spilled run.
 const heldReadBuffer = 32 << 10
 
+// resultWriteBuffer is the write buffer of each row-ordered result file: a 1M-row load
+// writes its files in a few hundred system calls.
+const resultWriteBuffer = 256 << 10
+
 // orderedMarker is the file in PartsDir that says how much of results.csv is durable (see
 // orderedFiles.commit). Its presence marks a results directory written in input order.
 const orderedMarker = "ordered"
@@ -223,7 +227,7 @@ func newOrderedFiles(dir, parts string, d sfcsv.Delimiter, header []string) (*or
 			o.closeFiles()
 			return nil, err
 		}
-		o.out[i], o.w[i] = f, bufio.NewWriterSize(f, 64<<10)
+		o.out[i], o.w[i] = f, bufio.NewWriterSize(f, resultWriteBuffer)
 		if len(hdrs[i]) > 0 {
 			b, _, err := sfcsv.AppendRecord(nil, hdrs[i], o.opts)
 			if err != nil {

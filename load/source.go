@@ -106,6 +106,10 @@ type CSVOptions struct {
 	Delimiter sfcsv.Delimiter
 }
 
+// csvInputBuffer is the read buffer of CSVSource: large enough that reading a big file
+// takes few system calls.
+const csvInputBuffer = 256 << 10
+
 // CSVSource reads rows from a CSV file in Salesforce's dialect (BOM stripped). name appears in
 // errors. A row with more or fewer cells than the header is an *InputError.
 func CSVSource(r io.Reader, name string, opts CSVOptions) Source {
@@ -113,7 +117,7 @@ func CSVSource(r io.Reader, name string, opts CSVOptions) Source {
 	if d == 0 {
 		d = sfcsv.Comma
 	}
-	return &csvSource{r: sfcsv.NewReader(r, sfcsv.ReaderOptions{Delimiter: d, Name: name, ReuseRecord: true}), name: name}
+	return &csvSource{r: sfcsv.NewReader(r, sfcsv.ReaderOptions{Delimiter: d, Name: name, ReuseRecord: true, BufferSize: csvInputBuffer}), name: name}
 }
 
 type csvSource struct {

@@ -3,6 +3,7 @@ package sfcsv_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -112,9 +113,12 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("a,b\n\"John\", \"Smith\"\n\"x\" ,y\n5\" ,z\n\"open\n"), uint8(0))
 	f.Add([]byte("a\tb\n\xff\tx\n\n\n1\t2\t3\n"), uint8(1))
 	f.Add([]byte("NAME`TYPE\naccount #0`Account\n"), uint8(5))
+	f.Add([]byte("a,b\n1,2\n"+strings.Repeat("x", 300)+",y\n3,4\n"), uint8(0))
+	f.Add([]byte("a,b\n1,\"2\n3,4\n"), uint8(0))
 	f.Fuzz(func(t *testing.T, data []byte, di uint8) {
 		ds := sfcsv.Delimiters()
 		d := ds[int(di)%len(ds)]
+		skipMatchesRead(t, data, d)
 		r := sfcsv.NewReader(bytes.NewReader(data), sfcsv.ReaderOptions{Delimiter: d, BufferSize: 16, MaxRecordBytes: 256})
 		var good [][]string
 		width := -1
@@ -170,4 +174,28 @@ func FuzzReader(f *testing.F) {
 			t.Fatalf("re-read (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// skipMatchesRead checks that Skip gives, record by record, the error Read
+// gives for the same input and leaves the Reader at the same row and offset.
+func skipMatchesRead(t *testing.T, data []byte, d sfcsv.Delimiter) {
+	t.Helper()
+	opts := sfcsv.ReaderOptions{Delimiter: d, BufferSize: 16, MaxRecordBytes: 256}
+	rd, sk := sfcsv.NewReader(bytes.NewReader(data), opts), sfcsv.NewReader(bytes.NewReader(data), opts)
+	for i := 0; i <= len(data)+2; i++ {
+		_, rerr := rd.Read()
+		serr := sk.Skip()
+		if fmt.Sprint(rerr) != fmt.Sprint(serr) {
+			t.Fatalf("record %d: Read error %v, Skip error %v", i, rerr, serr)
+		}
+		if rd.Row() != sk.Row() || rd.InputOffset() != sk.InputOffset() || rd.Line() != sk.Line() {
+			t.Fatalf("record %d: Read at row %d offset %d line %d, Skip at row %d offset %d line %d",
+				i, rd.Row(), rd.InputOffset(), rd.Line(), sk.Row(), sk.InputOffset(), sk.Line())
+		}
+		var pe *sfcsv.ParseError
+		if rerr != nil && !errors.As(rerr, &pe) {
+			return // EOF or sticky
+		}
+	}
+	t.Fatalf("Skip did not end after %d records of %d bytes", len(data)+2, len(data))
 }

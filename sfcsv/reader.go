@@ -140,7 +140,7 @@ func (r *Reader) Read() ([]string, error) {
 	if r.opts.ReuseRecord {
 		dst = r.record[:0]
 	}
-	rec, err := r.readRecord(dst)
+	rec, err := r.readRecord(dst, true)
 	if r.opts.ReuseRecord && rec != nil {
 		r.record = rec
 	}
@@ -149,6 +149,31 @@ func (r *Reader) Read() ([]string, error) {
 		err = r.parseError(col, fmt.Errorf("%w: got %d, want %d (header)", ErrFieldCount, len(rec), len(r.header)))
 	}
 	return rec, err
+}
+
+// Skip reads the next record as Read does and returns the error Read would
+// return for it (nil, a *ParseError for a bad row, io.EOF at the end), but
+// not its fields: it allocates nothing per record. It is for a pass that only
+// checks the input's structure and counts its rows.
+func (r *Reader) Skip() error {
+	if !r.headerDone {
+		if err := r.readHeader(); err != nil {
+			return err
+		}
+	}
+	if !r.headerGiven {
+		r.headerGiven = true
+		return nil
+	}
+	if r.err != nil {
+		return r.stickyErr()
+	}
+	_, err := r.readRecord(nil, false)
+	if err == nil && len(r.ends) != len(r.header) {
+		col := min(len(r.ends), len(r.header)) + 1
+		err = r.parseError(col, fmt.Errorf("%w: got %d, want %d (header)", ErrFieldCount, len(r.ends), len(r.header)))
+	}
+	return err
 }
 
 // Row returns the 1-based row number of the record last returned by Read or
@@ -180,7 +205,7 @@ func (r *Reader) readHeader() error {
 	if r.err != nil {
 		return r.stickyErr()
 	}
-	rec, err := r.readRecord(nil)
+	rec, err := r.readRecord(nil, true)
 	if err != nil {
 		if err == io.EOF {
 			err = r.parseErrorAt(1, 0, 0, fmt.Errorf("%w (%w)", ErrNoHeader, io.EOF))
@@ -294,8 +319,9 @@ func trimEOL(b []byte) []byte {
 }
 
 // readRecord parses one record into dst. Row-level errors are returned as
-// *ParseError after the whole record has been consumed.
-func (r *Reader) readRecord(dst []string) ([]string, error) {
+// *ParseError after the whole record has been consumed. Unless keep is set it
+// only checks the record: it returns nil and leaves the fields' ends in r.ends.
+func (r *Reader) readRecord(dst []string, keep bool) ([]string, error) {
 	var line []byte
 	var err error
 	for {
@@ -410,6 +436,9 @@ parse:
 	}
 	if !r.validUTF8() {
 		return nil, r.parseError(r.invalidColumn(), ErrInvalidUTF8)
+	}
+	if !keep {
+		return nil, nil
 	}
 	s := string(r.recBuf)
 	if dst == nil {

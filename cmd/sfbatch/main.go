@@ -3,9 +3,38 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/sfbatch/sfbatch/internal/cli"
 )
 
-func main() { os.Exit(cli.Main()) }
+// cpuProfileEnv names the hidden environment variable that, when set to a
+// file path, makes the whole process write a CPU profile there (pprof
+// format). It measures everything the process does, start-up included.
+const cpuProfileEnv = "SFBATCH_CPUPROFILE"
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	if path := os.Getenv(cpuProfileEnv); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "sfbatch: %s: %v\n", cpuProfileEnv, err)
+			return 1
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(os.Stderr, "sfbatch: %s: %v\n", cpuProfileEnv, err)
+			_ = f.Close()
+			return 1
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				fmt.Fprintf(os.Stderr, "sfbatch: %s: %v\n", cpuProfileEnv, err)
+			}
+		}()
+	}
+	return cli.Main()
+}

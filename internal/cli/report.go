@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/report"
@@ -89,48 +90,75 @@ func writeRunReport(ctx context.Context, ios *IOStreams, dir string, o *reportOp
 // Bulk API 2.0 job, one per Bulk API 1.0 job (its batch list holds every batch's times).
 const maxJobTimeLookups = 100
 
+// jobTimeLookups is how many of recordJobTimes's requests are in flight at once, so that
+// the lookups of a run with many jobs cost about one round trip of wall time.
+const jobTimeLookups = 8
+
 // recordJobTimes writes a job_info event with Salesforce's processing times
 // (totalProcessingTime, apiActiveProcessingTime, apexProcessingTime, in milliseconds) for
 // each completed Bulk API 2.0 job and each finished Bulk API 1.0 batch of the run, with at
 // most maxJobTimeLookups requests: the engine does not pass them on, so they are read once
-// the jobs are done, for the report. A lookup that fails is skipped.
+// the jobs are done, for the report. Up to jobTimeLookups requests run at once; the events
+// are written in the order of sum.Jobs. A lookup that fails is skipped.
 func recordJobTimes(ctx context.Context, c *salesforce.Client, events *eventLog, sum *load.Summary) {
 	if c == nil || sum == nil || ctx.Err() != nil {
 		return
 	}
-	n := 0
+	// One lookup per job, in the order of sum.Jobs; each fills its own slot.
+	type lookup struct {
+		api    load.API
+		job    string
+		events []map[string]any
+	}
+	var lookups []*lookup
 	bulk1 := map[string]bool{}
 	for _, j := range sum.Jobs {
-		if j.JobID == "" || n == maxJobTimeLookups {
+		if j.JobID == "" || len(lookups) == maxJobTimeLookups {
 			continue
 		}
 		switch {
 		case j.API == load.Bulk2 && j.State == salesforce.JobStateJobComplete:
-			n++
-			info, err := c.Bulk2.GetIngestJob(ctx, j.JobID)
-			if err != nil {
-				continue
-			}
-			events.write("job_info", map[string]any{"api": load.Bulk2.String(), "job": j.JobID,
-				"total_processing_ms": info.TotalProcessingTime, "api_active_processing_ms": info.APIActiveProcessingTime,
-				"apex_processing_ms": info.ApexProcessingTime, "records_processed": info.NumberRecordsProcessed,
-				"records_failed": info.NumberRecordsFailed})
+			lookups = append(lookups, &lookup{api: load.Bulk2, job: j.JobID})
 		case j.API == load.Bulk1 && !bulk1[j.JobID]:
-			n++
 			bulk1[j.JobID] = true
-			batches, err := c.Bulk1.ListBatches(ctx, j.JobID)
+			lookups = append(lookups, &lookup{api: load.Bulk1, job: j.JobID})
+		}
+	}
+	var g errgroup.Group
+	g.SetLimit(jobTimeLookups)
+	for _, l := range lookups {
+		g.Go(func() error {
+			if l.api == load.Bulk2 {
+				info, err := c.Bulk2.GetIngestJob(ctx, l.job)
+				if err != nil {
+					return nil
+				}
+				l.events = append(l.events, map[string]any{"api": load.Bulk2.String(), "job": l.job,
+					"total_processing_ms": info.TotalProcessingTime, "api_active_processing_ms": info.APIActiveProcessingTime,
+					"apex_processing_ms": info.ApexProcessingTime, "records_processed": info.NumberRecordsProcessed,
+					"records_failed": info.NumberRecordsFailed})
+				return nil
+			}
+			batches, err := c.Bulk1.ListBatches(ctx, l.job)
 			if err != nil {
-				continue
+				return nil
 			}
 			for _, b := range batches {
 				if b.State != salesforce.BatchStateCompleted && b.State != salesforce.BatchStateFailed {
 					continue
 				}
-				events.write("job_info", map[string]any{"api": load.Bulk1.String(), "job": j.JobID, "batch": b.ID,
+				l.events = append(l.events, map[string]any{"api": load.Bulk1.String(), "job": l.job, "batch": b.ID,
 					"total_processing_ms": b.TotalProcessingTime, "api_active_processing_ms": b.APIActiveProcessingTime,
 					"apex_processing_ms": b.ApexProcessingTime, "records_processed": b.NumberRecordsProcessed,
 					"records_failed": b.NumberRecordsFailed})
 			}
+			return nil
+		})
+	}
+	_ = g.Wait() // every lookup returns nil: a failed one is skipped
+	for _, l := range lookups {
+		for _, e := range l.events {
+			events.write("job_info", e)
 		}
 	}
 }
