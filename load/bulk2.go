@@ -227,9 +227,36 @@ func (b *bulk2Runner) collect(ctx context.Context, c *chunk, job *salesforce.Ing
 		{resultsFailed, api.FailedResults},
 		{resultsUnprocessed, api.UnprocessedRecords},
 	}
+	// The three files are downloaded at once (a job's result tail is one round trip, not
+	// three) and joined one after the other, in the order above, as they arrive.
+	type fetched struct {
+		body io.ReadCloser
+		err  error
+	}
+	dctx, cancel := context.WithCancel(ctx)
+	got := make([]chan fetched, len(files))
+	for i, f := range files {
+		got[i] = make(chan fetched, 1)
+		go func() {
+			body, err := r.download(dctx, f.kind+" of job "+id, func(ctx context.Context) (io.ReadCloser, error) { return f.fetch(ctx, id) })
+			got[i] <- fetched{body, err}
+		}()
+	}
+	next := 0
+	defer func() {
+		// On an early return: stop the downloads not yet joined and remove their files.
+		cancel()
+		for ; next < len(got); next++ {
+			if g := <-got[next]; g.body != nil {
+				g.body.Close()
+			}
+		}
+	}()
 	var lost error
 	for _, f := range files {
-		body, err := r.download(ctx, f.kind+" of job "+id, func(ctx context.Context) (io.ReadCloser, error) { return f.fetch(ctx, id) })
+		g := <-got[next]
+		next++
+		body, err := g.body, g.err
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
