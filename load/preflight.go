@@ -329,8 +329,11 @@ func isDate(v string) bool {
 	if m < 1 || m > 12 || d < 1 {
 		return false
 	}
-	// The last day of month m: time.Date normalises day 0 of the next month to it.
-	return d <= time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	last := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m-1]
+	if m == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		last = 29
+	}
+	return d <= last
 }
 
 // checkValue returns a message and status code when v cannot be a value of f.
