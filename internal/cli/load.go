@@ -78,6 +78,9 @@ type loadOptions struct {
 	// resume command is printed: it could not work.
 	embedded bool
 	spooled  string // standard input copied to a file (--resume over standard input)
+	// inputHash, if set, gives the input file's SHA-256 and size, computed while the
+	// structure check reads the file (see startInputHash); openRunFolder waits for it.
+	inputHash func() (sum string, size int64, err error)
 	// wrap, if set, wraps the source after the mapping (retry of a plan step: lookups
 	// translated through the plan's id map).
 	wrap func(load.Source) load.Source
@@ -567,7 +570,10 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 		return runDryRun(cmd, ios, &sios, connect, opts, o, counted)
 	}
 	// A file is checked whole before anything is sent: a structural error stops it here,
-	// before a run folder exists.
+	// before a run folder exists. The run journal's hash of the file is taken meanwhile.
+	hashCtx, stopHash := context.WithCancel(ctx)
+	defer stopHash()
+	o.startInputHash(hashCtx)
 	if err := o.checkStructure(opts); err != nil {
 		return nil, withExit(ExitUsage, err)
 	}
@@ -899,6 +905,36 @@ func (o *loadOptions) checkStructure(opts load.Options) error {
 	}
 	_, _, err = load.CheckStructure(src)
 	return err
+}
+
+// startInputHash starts hashing a new run's input file (for its run journal) in the
+// background and sets o.inputHash to wait for the result, so that the hash and the
+// structure check, which both read the whole file before anything is sent, overlap.
+// Resumed runs and standard input are hashed where they always were.
+func (o *loadOptions) startInputHash(ctx context.Context) {
+	o.inputHash = nil
+	path := first(o.spooled, o.input)
+	if o.Resume != "" || path == "-" {
+		return
+	}
+	type hashed struct {
+		sum  string
+		size int64
+		err  error
+	}
+	done := make(chan hashed, 1)
+	go func() {
+		sum, size, err := jobstore.HashFile(ctx, path)
+		done <- hashed{sum, size, err}
+	}()
+	var h *hashed
+	o.inputHash = func() (string, int64, error) {
+		if h == nil {
+			got := <-done
+			h = &got
+		}
+		return h.sum, h.size, h.err
+	}
 }
 
 // inputName names the input in messages.
@@ -1260,7 +1296,11 @@ func openRunFolder(cmd *cobra.Command, ios *IOStreams, o *loadOptions, opts *loa
 	} else {
 		rf.run = jobstore.Run{ID: jobstore.NewRunID(time.Now()), Object: opts.Object, Operation: string(opts.Operation), InputPath: "-"}
 		if path := first(o.spooled, o.input); path != "-" {
-			if rf.run.InputHash, rf.run.InputSize, err = jobstore.HashFile(ctx, path); err != nil {
+			hash := func() (string, int64, error) { return jobstore.HashFile(ctx, path) }
+			if o.inputHash != nil {
+				hash, o.inputHash = o.inputHash, nil
+			}
+			if rf.run.InputHash, rf.run.InputSize, err = hash(); err != nil {
 				return fail(err)
 			}
 			if o.spooled == "" {
