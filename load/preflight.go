@@ -340,7 +340,8 @@ func isDate(v string) bool {
 func checkValue(f *salesforce.Field, v string) (string, string) {
 	switch f.Type {
 	case "string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox", "encryptedstring":
-		if f.Length > 0 && utf8.RuneCountInString(v) > f.Length {
+		// A value has no more characters than bytes: only a longer one is counted.
+		if f.Length > 0 && len(v) > f.Length && utf8.RuneCountInString(v) > f.Length {
 			return fmt.Sprintf("%s: data value too large: %.20s... (max length=%d)", f.Name, v, f.Length), "STRING_TOO_LONG"
 		}
 		if f.Type == "picklist" && f.RestrictedPicklist && len(f.PicklistValues) > 0 {
@@ -352,6 +353,9 @@ func checkValue(f *salesforce.Field, v string) (string, string) {
 			return fmt.Sprintf("%s: bad value for restricted picklist field: %s", f.Name, v), "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
 		}
 	case "boolean":
+		if v == "true" || v == "false" {
+			break
+		}
 		switch strings.ToLower(v) {
 		case "true", "false", "1", "0", "yes", "no":
 		default:
