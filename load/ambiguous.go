@@ -307,7 +307,7 @@ func (r *run) download(ctx context.Context, what string, fetch func(context.Cont
 			return fmt.Errorf("load: result file: %w", err)
 		}
 		bw := bufio.NewWriterSize(f, resultDownloadBuffer)
-		_, err = io.CopyBuffer(bw, body, make([]byte, resultDownloadBuffer))
+		_, err = io.Copy(bw, body) // bufio.Writer.ReadFrom: read straight into bw's buffer
 		if err == nil {
 			if err = bw.Flush(); err != nil {
 				f.Close()
@@ -333,9 +333,9 @@ func (r *run) download(ctx context.Context, what string, fetch func(context.Cont
 	return &tempFile{File: f}, nil
 }
 
-// resultDownloadBuffer is the size of the buffers a result download is copied and written
-// through: a few large system calls per job rather than one per 32 KiB.
-const resultDownloadBuffer = 1 << 20
+// resultDownloadBuffer is the size of the buffer a result download is written through, and
+// of the join's read buffer: a few large system calls per job rather than one per 32 KiB.
+const resultDownloadBuffer = 256 << 10
 
 // tempFile is a file removed when closed.
 type tempFile struct{ *os.File }
