@@ -208,6 +208,10 @@ func pipeExportPlan(ctx context.Context, ios *IOStreams, ev *pipeEvents, c *sale
 		window = w
 	} else if x.Since != "" {
 		// The schema of an incremental read: the same columns, IsDeleted added.
+		var err error
+		if opts, err = opts.ExpandFields(ctx, c); err != nil {
+			return fail(err)
+		}
 		base, err := opts.SOQL()
 		if err != nil {
 			return fail(usageError{err})
