@@ -106,9 +106,13 @@ func runPipeExport(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeO
 			return fail(ExitError, "ExportError", err)
 		}
 		if o.export.DoneDir != "" {
-			if err := pageDone(o.export.DoneDir, o.Job, o.Locator); err != nil {
+			deleted, err := pageDone(ctx, c, o.export.DoneDir, o.Job, o.Locator)
+			if err != nil {
 				// Every row is written; a job left behind expires in Salesforce.
 				ev.emit(map[string]any{"event": "log", "level": "WARN", "msg": err.Error()})
+			}
+			if deleted {
+				ev.emit(map[string]any{"event": "log", "level": "INFO", "msg": "every page was read: deleted the query job", "jobs": []string{o.Job}})
 			}
 		}
 		return ExitOK
