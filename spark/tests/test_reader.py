@@ -290,5 +290,5 @@ def test_completed_read_leaves_no_query_job_with_keep_jobs_for_zero(spark: Any, 
     before = open_query_jobs(read_org)
     df = reader(spark, read_org, query="SELECT Id, Name FROM Change__c", pageSize=CHANGE_ROWS // 4,
                 keepJobsFor="0s", runDir=str(tmp_path / "run"))
-    assert df.count() == CHANGE_ROWS
+    assert df.count() == read_org.count("", sobject="Change__c")  # the incremental test deletes a few
     assert open_query_jobs(read_org) - before == set()
