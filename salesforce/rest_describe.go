@@ -40,38 +40,38 @@ type SObjectDescribe struct {
 
 // Field describes one field of an object.
 type Field struct {
-	Name               string   `json:"name"`
-	Label              string   `json:"label"`
-	Type               string   `json:"type"`
-	SoapType           string   `json:"soapType"`
-	Length             int      `json:"length"`
-	ByteLength         int      `json:"byteLength"`
-	Precision          int      `json:"precision"`
-	Scale              int      `json:"scale"`
-	Digits             int      `json:"digits"`
-	Createable         bool     `json:"createable"`
-	Updateable         bool     `json:"updateable"`
-	Nillable           bool     `json:"nillable"`
-	DefaultedOnCreate  bool     `json:"defaultedOnCreate"`
-	ExternalID         bool     `json:"externalId"`
-	IDLookup           bool     `json:"idLookup"`
-	Unique             bool     `json:"unique"`
-	CaseSensitive      bool     `json:"caseSensitive"`
-	Calculated         bool     `json:"calculated"`
-	AutoNumber         bool     `json:"autoNumber"`
-	Custom             bool     `json:"custom"`
-	Filterable         bool     `json:"filterable"`
-	Sortable           bool     `json:"sortable"`
-	Groupable          bool     `json:"groupable"`
-	RestrictedPicklist bool     `json:"restrictedPicklist"`
-	DependentPicklist  bool     `json:"dependentPicklist"`
-	ControllerName     string   `json:"controllerName"`
-	ReferenceTo        []string `json:"referenceTo"`
-	RelationshipName   string   `json:"relationshipName"`
+	Name               string          `json:"name"`
+	Label              string          `json:"label"`
+	Type               string          `json:"type"`
+	SoapType           string          `json:"soapType"`
+	Length             int             `json:"length"`
+	ByteLength         int             `json:"byteLength"`
+	Precision          int             `json:"precision"`
+	Scale              int             `json:"scale"`
+	Digits             int             `json:"digits"`
+	Createable         bool            `json:"createable"`
+	Updateable         bool            `json:"updateable"`
+	Nillable           bool            `json:"nillable"`
+	DefaultedOnCreate  bool            `json:"defaultedOnCreate"`
+	ExternalID         bool            `json:"externalId"`
+	IDLookup           bool            `json:"idLookup"`
+	Unique             bool            `json:"unique"`
+	CaseSensitive      bool            `json:"caseSensitive"`
+	Calculated         bool            `json:"calculated"`
+	AutoNumber         bool            `json:"autoNumber"`
+	Custom             bool            `json:"custom"`
+	Filterable         bool            `json:"filterable"`
+	Sortable           bool            `json:"sortable"`
+	Groupable          bool            `json:"groupable"`
+	RestrictedPicklist bool            `json:"restrictedPicklist"`
+	DependentPicklist  bool            `json:"dependentPicklist"`
+	ControllerName     string          `json:"controllerName"`
+	ReferenceTo        []string        `json:"referenceTo"`
+	RelationshipName   string          `json:"relationshipName"`
+	PicklistValues     []PicklistValue `json:"picklistValues"`
 	// CompoundFieldName names the compound field (type address or location) this field is a
 	// component of: "BillingAddress" for BillingCity, "" for other fields.
-	CompoundFieldName string          `json:"compoundFieldName"`
-	PicklistValues    []PicklistValue `json:"picklistValues"`
+	CompoundFieldName string `json:"compoundFieldName"`
 }
 
 // Compound reports whether the field is a compound field (type address or location), which
