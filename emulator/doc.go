@@ -75,11 +75,21 @@
 //
 // Field keys: name, label, type (id, string, textarea, email, phone, url,
 // boolean, int, double, currency, percent, date, datetime, picklist,
-// multipicklist, reference), length (text; default 255, textarea 32768),
+// multipicklist, reference, location), length (text; default 255, textarea 32768),
 // precision, scale, required, unique, externalId, caseSensitive,
 // createable and updateable (default true), values (picklists), restricted
 // (restricted picklist), default, referenceTo, relationshipName (default:
 // the field name with __c replaced by __r, or without a trailing "Id").
+//
+// A location field (a geolocation, such as {"name": "Loc__c", "type":
+// "location", "scale": 6}) becomes three fields, as in Salesforce: the
+// read-only compound field Loc__c and its components Loc__Latitude__s and
+// Loc__Longitude__s (double, the given scale, default 6), whose describe
+// names Loc__c in compoundFieldName. The standard objects' addresses
+// (Account BillingAddress and ShippingAddress, Contact MailingAddress and
+// OtherAddress, Lead Address) are compound fields of the same kind. REST
+// queries return a compound field as one nested value; Bulk API queries
+// refuse it (FUNCTIONALITY_NOT_ENABLED) and read the components instead.
 //
 // # Record types and dependent picklists
 //

@@ -657,6 +657,10 @@ func (s *Service) runBulk1Query(ctx context.Context, b *batch) {
 			msg = "InvalidBatch : Failed to process query: " + queryErrorText(err)
 			break
 		}
+		if res.CompoundColumn() != "" {
+			msg = "InvalidBatch : Failed to process query: " + codeCompoundQuery + ": " + msgCompoundQuery
+			break
+		}
 		s.mu.Lock()
 		b.result = res
 		b.resultID = s.newIDLocked(prefixResult)
@@ -674,6 +678,15 @@ func (s *Service) runBulk1Query(ctx context.Context, b *batch) {
 		s.batchStepLocked(b, batchComplete)
 	}
 }
+
+// A Bulk API query that selects a compound field (an address or a geolocation) is refused:
+// a Bulk API 1.0 batch fails with "InvalidBatch : Failed to process query:
+// FUNCTIONALITY_NOT_ENABLED: Selecting compound data not supported in Bulk Query", and the
+// Bulk API 2.0 job create answers 400 with the same code and message.
+const (
+	codeCompoundQuery = "FUNCTIONALITY_NOT_ENABLED"
+	msgCompoundQuery  = "Selecting compound data not supported in Bulk Query"
+)
 
 // queryErrorText renders an org query error as "CODE: message".
 func queryErrorText(err error) string {

@@ -42,17 +42,16 @@ func runPipeExport(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeO
 	case o.Batch != "" && (o.Locator != "" || o.MaxRecords != 0):
 		return usage(errors.New("--batch (a Bulk API 1.0 batch) and --locator/--max-records (a Bulk API 2.0 page) exclude each other"))
 	}
-	object, columns, err := extract.QueryColumns(o.Query)
+	object, _, err := extract.QueryColumns(o.Query)
 	if err != nil {
 		return usage(fmt.Errorf("--query: %w", err))
 	}
-	query := o.Query
+	lo, hi, ok := strings.Cut(o.IDRange, ",")
+	if o.IDRange != "" && !ok {
+		return usage(errors.New("--id-range: want LO,HI (either may be empty)"))
+	}
 	if o.IDRange != "" {
-		lo, hi, ok := strings.Cut(o.IDRange, ",")
-		if !ok {
-			return usage(errors.New("--id-range: want LO,HI (either may be empty)"))
-		}
-		if query, err = soql.WithIDRange(query, strings.TrimSpace(lo), strings.TrimSpace(hi)); err != nil {
+		if _, err := soql.WithIDRange(o.Query, strings.TrimSpace(lo), strings.TrimSpace(hi)); err != nil {
 			return usage(fmt.Errorf("--id-range: %w", err))
 		}
 	}
@@ -66,6 +65,20 @@ func runPipeExport(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeO
 	c, pf := o.connect(ctx, cfg)
 	if pf != nil {
 		return fail(pf.code, pf.name, pf.err)
+	}
+	// Compound fields read as their components, as the plan's query already does.
+	query, err := extract.ExpandQuery(ctx, c, o.Query)
+	if err != nil {
+		return fail(ExitError, "ExportError", err)
+	}
+	_, columns, err := extract.QueryColumns(query)
+	if err != nil {
+		return usage(fmt.Errorf("--query: %w", err))
+	}
+	if o.IDRange != "" {
+		if query, err = soql.WithIDRange(query, strings.TrimSpace(lo), strings.TrimSpace(hi)); err != nil {
+			return usage(fmt.Errorf("--id-range: %w", err))
+		}
 	}
 	kinds, err := extract.ColumnKinds(ctx, c, object, columns)
 	if err != nil {
@@ -93,9 +106,13 @@ func runPipeExport(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeO
 			return fail(ExitError, "ExportError", err)
 		}
 		if o.export.DoneDir != "" {
-			if err := pageDone(o.export.DoneDir, o.Job, o.Locator); err != nil {
+			deleted, err := pageDone(ctx, c, o.export.DoneDir, o.Job, o.Locator)
+			if err != nil {
 				// Every row is written; a job left behind expires in Salesforce.
 				ev.emit(map[string]any{"event": "log", "level": "WARN", "msg": err.Error()})
+			}
+			if deleted {
+				ev.emit(map[string]any{"event": "log", "level": "INFO", "msg": "every page was read: deleted the query job", "jobs": []string{o.Job}})
 			}
 		}
 		return ExitOK

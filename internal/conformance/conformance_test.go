@@ -39,6 +39,7 @@ func scenarios() []scenario {
 		{name: "load_invalid_rows", tag: "lr", run: testLoadInvalidRows},
 		{name: "load_session_refused", tag: "lx", run: testLoadSessionRefused},
 		{name: "extract", tag: "ex", run: testExtract},
+		{name: "compound_fields", tag: "cf", run: testCompoundFields},
 		{name: "session_expiry", tag: "se", emulatorOnly: true, run: testSessionExpiry},
 		{name: "faults", tag: "fa", emulatorOnly: true, run: testFaults},
 		{name: "soap_login_versions", tag: "sv", run: testSOAPLoginVersions},
