@@ -41,6 +41,7 @@ type chunk struct {
 	unknown        int    // rows whose outcome is Unknown
 	resumedID      string // journal id of a resumed collections call
 	runTag         string // the Load call's tag, for made-up journal ids
+	ticket         *ticket // its slot in the adaptive concurrency while it runs
 }
 
 func (c *chunk) markRequeued(i int) {

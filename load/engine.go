@@ -93,6 +93,7 @@ type run struct {
 	resume  *resumeState      // Options.Resume: what the interrupted run left
 	journal stepJournal       // Options.Journal, or noJournal
 	lost    []lostCreate      // create requests whose answers were lost (guarded by mu)
+	ctrl    *controller       // adaptive concurrency, made by the first pass
 
 	// mu guards everything below it.
 	mu       sync.Mutex
@@ -568,6 +569,9 @@ func (r *run) resolve(c *chunk, i int, res *RowResult) {
 	}
 	if res.Outcome == Unknown {
 		c.unknown++
+	}
+	if res.Outcome == Failed && res.Error != nil && lockContention(res.Error.StatusCode) {
+		c.ticket.congestion(CauseLockContention)
 	}
 	if res.Outcome == Failed && res.Error != nil && r.cfg.retryCodes[res.Error.StatusCode] && c.pass < r.cfg.maxRetries {
 		if err := r.requeue(res); err == nil {

@@ -44,7 +44,13 @@ func (r *run) newPassRunner(ctx context.Context, pass int) (*passRunner, error) 
 		return nil, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	// The adaptive limit (r.ctrl) decides when a chunk starts; the group's limit is its ceiling.
 	g.SetLimit(r.cfg.Concurrency)
+	if r.ctrl == nil {
+		r.ctrl = newController(r.cfg.Concurrency, func(from, to int, cause string) {
+			r.progress(Event{Kind: ConcurrencyChanged, API: r.api, Concurrency: to, PrevConcurrency: from, Cause: cause})
+		})
+	}
 	return &passRunner{r: r, pass: pass, api: r.api, runner: run, chunks: chunks, g: g, gctx: gctx}, nil
 }
 
@@ -123,11 +129,18 @@ func (p *passRunner) submit(c *chunk) {
 		p.fail(err)
 		return
 	}
+	t, err := p.r.ctrl.acquire(p.gctx)
+	if err != nil {
+		return // the pass is stopping: the chunk's rows were never sent
+	}
+	c.ticket = t
 	p.g.Go(func() error {
-		if err := p.runner.run(p.gctx, c); err != nil {
+		defer t.release()
+		ctx := p.r.observe(p.gctx, t)
+		if err := p.runner.run(ctx, c); err != nil {
 			return err
 		}
-		return p.r.finishChunk(p.gctx, c)
+		return p.r.finishChunk(ctx, c)
 	})
 }
 

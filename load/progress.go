@@ -15,6 +15,10 @@ const (
 	RowsDone
 	// RowsRetried: Rows rows will be resubmitted in pass Pass.
 	RowsRetried
+	// ConcurrencyChanged: the adaptive concurrency of API moved from PrevConcurrency to
+	// Concurrency jobs, batches or calls in flight, because of Cause (one of the Cause
+	// constants: congestion, or CauseRecovered).
+	ConcurrencyChanged
 )
 
 // Event is one progress notification.
@@ -30,6 +34,11 @@ type Event struct {
 	Pass    int
 	// Outcome is set on RowsDone events that report a single outcome class.
 	Outcome Outcome
+	// Concurrency is the new limit of a ConcurrencyChanged event; PrevConcurrency the old one.
+	Concurrency     int
+	PrevConcurrency int
+	// Cause is why a ConcurrencyChanged event happened.
+	Cause string
 }
 
 // Progress receives progress events. The engine calls Event from one goroutine at a time;

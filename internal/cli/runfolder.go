@@ -152,7 +152,7 @@ func (l *eventLog) close() {
 	}
 }
 
-// Event records job and batch transitions and row retries, then passes e on.
+// Event records job and batch transitions, row retries and concurrency changes, then passes e on.
 func (l *eventLog) Event(e load.Event) {
 	switch e.Kind {
 	case load.JobState:
@@ -165,6 +165,8 @@ func (l *eventLog) Event(e load.Event) {
 	case load.RowsRetried:
 		l.write("rows_retried", map[string]any{"api": e.API.String(), "rows": e.Rows, "pass": e.Pass,
 			"cause": "rows failed with a retryable status code (see --retry-codes)"})
+	case load.ConcurrencyChanged:
+		l.write("concurrency", map[string]any{"api": e.API.String(), "from": e.PrevConcurrency, "to": e.Concurrency, "cause": e.Cause})
 	}
 	if l.next != nil {
 		l.next.Event(e)

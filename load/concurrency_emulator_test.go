@@ -1,0 +1,102 @@
+package load_test
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sfbatch/sfbatch/emulator/org"
+	"github.com/sfbatch/sfbatch/load"
+	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/salesforcetest"
+)
+
+// concurrencyLog records the ConcurrencyChanged events of a load as "from->to cause".
+type concurrencyLog struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (l *concurrencyLog) Event(e load.Event) {
+	if e.Kind != load.ConcurrencyChanged {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.got = append(l.got, fmt.Sprintf("%d->%d %s", e.PrevConcurrency, e.Concurrency, e.Cause))
+}
+
+// fastRetryClient is a client of srv whose retries wait a millisecond.
+func fastRetryClient(t *testing.T, srv *salesforcetest.Server) *salesforce.Client {
+	t.Helper()
+	c, err := salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(srv.AccessToken()),
+		salesforce.WithRetry(salesforce.RetryPolicy{MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestEmulatorConcurrencyBacksOffAndRecovers loads through the emulator while it reports
+// congestion, and checks the sequence of concurrency values the engine went through. The
+// layouts make the sequence independent of timing: lock errors are in the first seven chunks
+// (every chunk of the first episode has one, so none releases its slot before the first
+// decrease; the chunks started after it have one too), then clean chunks follow; a single 503
+// can only be met in the first episode.
+func TestEmulatorConcurrencyBacksOffAndRecovers(t *testing.T) {
+	t.Parallel()
+	const batch, lockedChunks, cleanChunks = 10, 7, 16
+	backoff := []string{"4->2 UNABLE_TO_LOCK_ROW", "2->1 UNABLE_TO_LOCK_ROW", "1->2 recovered", "2->3 recovered", "3->4 recovered"}
+	once503 := []string{"4->2 503", "2->3 recovered", "3->4 recovered"}
+	tests := []struct {
+		name  string
+		api   load.API
+		fault *salesforcetest.Fault
+		want  []string
+	}{
+		{name: "bulk1 lock errors", api: load.Bulk1, want: backoff},
+		{name: "bulk2 lock errors", api: load.Bulk2, want: backoff},
+		{name: "collections lock errors", api: load.Collections, want: backoff},
+		{name: "collections 503", api: load.Collections, want: once503,
+			fault: &salesforcetest.Fault{Method: http.MethodPost, Path: "/services/data/*/composite/sobjects*", Status: http.StatusServiceUnavailable}},
+		{name: "bulk2 503", api: load.Bulk2, want: once503,
+			fault: &salesforcetest.Fault{Method: http.MethodPost, Path: "/services/data/*/jobs/ingest*", Status: http.StatusServiceUnavailable}},
+		{name: "bulk1 503", api: load.Bulk1, want: once503,
+			fault: &salesforcetest.Fault{Method: http.MethodPost, Path: "/services/async/*/job/*/batch", Status: http.StatusServiceUnavailable}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := salesforcetest.New(t)
+			c := fastRetryClient(t, srv)
+			rows := emuContacts(batch*(lockedChunks+cleanChunks), "C")
+			if tt.fault == nil {
+				for i := range lockedChunks {
+					rows[i*batch+3][4] = "Locked"
+				}
+				srv.Org().InjectRowFault(org.RowFault{Object: "Contact", Field: "Title", Value: "Locked", StatusCode: "UNABLE_TO_LOCK_ROW",
+					Message: "unable to obtain exclusive access to this record", Count: lockedChunks})
+			} else if _, err := srv.AddFault(*tt.fault); err != nil {
+				t.Fatal(err)
+			}
+			log := &concurrencyLog{}
+			res := newResults(t)
+			opts := quick(load.Options{Object: "Contact", API: tt.api, BatchSize: batch, Concurrency: 4, Progress: log})
+			sum, err := load.New(c).Load(t.Context(), src(emuHeader, rows), res, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.check(len(rows))
+			if sum.Succeeded != int64(len(rows)) || srv.Count("Contact") != len(rows) {
+				t.Errorf("summary %+v, org has %d", sum, srv.Count("Contact"))
+			}
+			if diff := cmp.Diff(tt.want, log.got); diff != "" {
+				t.Errorf("concurrency changes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
