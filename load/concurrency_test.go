@@ -58,7 +58,7 @@ func TestController(t *testing.T) {
 		{
 			name: "back off to one and recover to the ceiling", ceiling: 4,
 			steps: "a a a a c1:503 r0 r1 r2 r3 a c4:ConcurrentPerOrgLongTxn r4 a c5:503 r5 a r6 a a r7 r8 a a a r9 r10 r11 a a a a r12",
-			want: []string{"4->2 503", "2->1 ConcurrentPerOrgLongTxn", "1->2 recovered", "2->3 recovered", "3->4 recovered"},
+			want:  []string{"4->2 503", "2->1 ConcurrentPerOrgLongTxn", "1->2 recovered", "2->3 recovered", "3->4 recovered"},
 			final: 4,
 		},
 		{name: "ceiling one never moves", ceiling: 1, steps: "a c0:503 r0 a r1 a r2", final: 1},
