@@ -31,17 +31,18 @@ type chunk struct {
 	vals  [][]string // row values (collections)
 
 	jobID, batchID string
-	job            int     // index in Summary.Jobs
-	resolved       []bool  // rows whose attempt has been handled (outcome or requeue)
-	nResolved      int     // count of true values in resolved
-	requeued       []bool  // rows sent to the next pass
-	journaled      bool    // recorded in Options.Journal
-	sent           bool    // a request carrying the rows may have reached Salesforce
-	emptied        bool    // its Bulk API 2.0 job was aborted while Open: nothing was processed
-	unknown        int     // rows whose outcome is Unknown
-	resumedID      string  // journal id of a resumed collections call
-	runTag         string  // the Load call's tag, for made-up journal ids
-	ticket         *ticket // its slot in the adaptive concurrency while it runs
+	job            int    // index in Summary.Jobs
+	resolved       []bool // rows whose attempt has been handled (outcome or requeue)
+	nResolved      int    // count of true values in resolved
+	requeued       []bool // rows sent to the next pass
+	journaled      bool   // recorded in Options.Journal
+	sent           bool   // a request carrying the rows may have reached Salesforce
+	emptied        bool   // its Bulk API 2.0 job was aborted while Open: nothing was processed
+	unknown        int    // rows whose outcome is Unknown
+	resumedID      string // journal id of a resumed collections call
+	runTag         string // the Load call's tag, for made-up journal ids
+
+	ticket *ticket // its slot in the adaptive concurrency while it runs
 }
 
 func (c *chunk) markRequeued(i int) {
