@@ -151,6 +151,17 @@ func (t *ticket) release() {
 	c.wake = make(chan struct{})
 }
 
+// drop frees the slot of a ticket whose chunk never ran; it earns no increase.
+func (t *ticket) drop() {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	t.congested = true
+	t.mu.Unlock()
+	t.release()
+}
+
 func (c *controller) changedLocked(from int, cause string) {
 	if c.changed != nil {
 		c.changed(from, c.limit, cause)
@@ -173,10 +184,11 @@ func congestionCause(api API, congestion string) string {
 }
 
 // observe returns ctx with an observer of the requests a chunk sends: congestion they meet
-// is reported to the chunk's ticket.
+// is reported to the chunk's ticket, and what they spend to the API budget.
 func (r *run) observe(ctx context.Context, t *ticket) context.Context {
 	api := r.api
 	return salesforce.WithSignals(ctx, func(s salesforce.Signal) {
+		r.budget.observe(t, s)
 		if cause := congestionCause(api, s.Congestion); cause != "" {
 			t.congestion(cause)
 		}

@@ -100,3 +100,56 @@ func TestEmulatorConcurrencyBacksOffAndRecovers(t *testing.T) {
 		})
 	}
 }
+
+// TestEmulatorMaxAPIShare loads under a share of a small daily allowance: a load whose
+// estimate does not fit sends nothing, and one that runs out part way stops sending, every
+// row with one outcome, the unsent ones NotProcessed.
+func TestEmulatorMaxAPIShare(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		opts      load.Options
+		limit     string
+		remaining int
+		rows      int
+		succeeded int64 // the rest are NotProcessed with StatusAPIShare
+	}{
+		// The preflight's describe and the limits read take 2 of the 10: the share of the 8
+		// left is 4 calls of 10 rows.
+		{name: "collections stops part way", opts: load.Options{API: load.Collections, BatchSize: 10, Concurrency: 1},
+			limit: "DailyApiRequests", remaining: 10, rows: 60, succeeded: 40},
+		{name: "collections estimate does not fit", opts: load.Options{BatchSize: 10},
+			limit: "DailyApiRequests", remaining: 10, rows: 60, succeeded: 0},
+		{name: "bulk2 estimate does not fit", opts: load.Options{API: load.Bulk2, BatchSize: 10, ExpectedRows: 60},
+			limit: "DailyApiRequests", remaining: 100, rows: 60, succeeded: 0},
+		{name: "bulk1 batches", opts: load.Options{API: load.Bulk1, BatchSize: 10, Concurrency: 1},
+			limit: "DailyBulkApiBatches", remaining: 7, rows: 60, succeeded: 30},
+		{name: "enough", opts: load.Options{API: load.Bulk2, BatchSize: 10, ExpectedRows: 60},
+			limit: "DailyApiRequests", remaining: 1000, rows: 60, succeeded: 60},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, c := emulator(t)
+			if err := srv.SetLimitRemaining(tt.limit, tt.remaining); err != nil {
+				t.Fatal(err)
+			}
+			rows := emuContacts(tt.rows, "S")
+			res := newResults(t)
+			opts := tt.opts
+			opts.Object, opts.MaxAPIShare = "Contact", 0.5
+			sum, err := load.New(c).Load(t.Context(), src(emuHeader, rows), res, quick(opts))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.check(tt.rows)
+			unsent := int64(tt.rows) - tt.succeeded
+			if sum.Succeeded != tt.succeeded || sum.NotProcessed != unsent || sum.ErrorCodes[load.StatusAPIShare] != unsent {
+				t.Errorf("summary %+v", sum)
+			}
+			if srv.Count("Contact") != int(tt.succeeded) {
+				t.Errorf("org has %d contacts, want %d", srv.Count("Contact"), tt.succeeded)
+			}
+		})
+	}
+}

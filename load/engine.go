@@ -27,6 +27,8 @@ type Loader struct {
 	bulk1 bulk1API
 	coll  collectionsAPI
 	desc  describeAPI
+	// limits reads the org's limits for Options.MaxAPIShare.
+	limits limitsAPI
 
 	sortRun int // rows per in-memory sorted run (0 = sortRunRows); tests lower it
 }
@@ -72,6 +74,7 @@ func (l *Loader) Load(ctx context.Context, src Source, sink Sink, opts Options) 
 		sum:  Summary{ErrorCodes: make(map[string]int64)},
 	}
 	r.journal = newStepJournal(cfg, r.syncSink)
+	ctx = salesforce.WithSignals(ctx, func(s salesforce.Signal) { r.budget.observe(nil, s) })
 	err = r.execute(ctx, src)
 	r.sum.Duration = time.Since(start)
 	return &r.sum, err
@@ -94,6 +97,7 @@ type run struct {
 	journal stepJournal       // Options.Journal, or noJournal
 	lost    []lostCreate      // create requests whose answers were lost (guarded by mu)
 	ctrl    *controller       // adaptive concurrency, made by the first pass
+	budget  *budget           // Options.MaxAPIShare, or nil
 
 	// mu guards everything below it.
 	mu       sync.Mutex
@@ -143,6 +147,10 @@ func (r *run) execute(ctx context.Context, src Source) error {
 		}
 		return r.fail(ctx, err)
 	}
+	if r.budget, err = r.newBudget(ctx); err != nil {
+		return r.fail(ctx, err)
+	}
+	r.checkEstimate(in)
 	var pass passSource = in
 	if r.cfg.GroupBy != "" {
 		pass, err = r.sorted(ctx, in)
