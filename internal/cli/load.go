@@ -36,6 +36,7 @@ type loadOptions struct {
 	ExternalID      string
 	API             string
 	Concurrency     int
+	MaxAPIShare     share // --max-api-share
 	BatchSize       int
 	Serial          bool
 	WriteNulls      bool
@@ -186,6 +187,7 @@ func bindLoadFlags(cmd *cobra.Command, o *loadOptions) {
 	f.StringVar(&o.API, "api", "auto", "API: auto (collections up to 2,000 rows, then bulk2), bulk2, bulk1 or collections")
 	f.IntVar(&o.Concurrency, "concurrency", 0, fmt.Sprintf("jobs, batches or calls in flight (default %d)", load.DefaultConcurrency))
 	f.IntVar(&o.BatchSize, "batch-size", 0, "records per batch (bulk1, max 10000), job (bulk2) or call (collections, max 200)")
+	bindShareFlag(f, &o.MaxAPIShare)
 	f.BoolVar(&o.Serial, "serial", false, "Bulk API 1.0 serial concurrency mode (one batch at a time; implies --api bulk1)")
 	f.BoolVar(&o.WriteNulls, "write-nulls", false, "empty cells set fields to null (#N/A) instead of leaving them unchanged")
 	f.StringVar(&o.ColumnDelimiter, "column-delimiter", "COMMA", "CSV delimiter of the input and the upload: COMMA, TAB, PIPE, SEMICOLON, CARET, BACKQUOTE")
@@ -285,6 +287,7 @@ func (o *loadOptions) engineOptions() (load.Options, error) {
 		GroupBy:          o.GroupBy,
 		LeaveJobsOpen:    o.LeaveJobs,
 		Deadline:         o.Wait,
+		MaxAPIShare:      float64(o.MaxAPIShare),
 	}
 	if o.Object == "" {
 		return opts, usageError{errors.New("--sobject is required")}
@@ -1215,4 +1218,33 @@ func resumeCommand(cmd *cobra.Command, o *loadOptions) string {
 		parts = append(parts, "--"+name+"="+shellQuote(f.Value.String()))
 	})
 	return strings.Join(append(parts, shellQuote(o.input)), " ")
+}
+
+// share is the --max-api-share flag: a fraction (0.5) or a percentage (50%) of what remains
+// of the org's daily API allowance.
+type share float64
+
+func (s *share) String() string {
+	if *s == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(float64(*s), 'g', -1, 64)
+}
+
+// Set parses "0.5" or "50%".
+func (s *share) Set(v string) error {
+	f, err := load.ParseShare(v)
+	if err != nil {
+		return err
+	}
+	*s = share(f)
+	return nil
+}
+
+// Type names the flag's value in help.
+func (s *share) Type() string { return "fraction|percent" }
+
+// bindShareFlag binds --max-api-share.
+func bindShareFlag(f *pflag.FlagSet, s *share) {
+	f.Var(s, "max-api-share", "spend at most this share (0.5 or 50%) of what remains of the org's daily API requests (and Bulk API batches) when the run starts; rows that would not fit are not sent (not processed, exit 3). Processes loading at once each get their part (a Spark driver divides it by its tasks)")
 }
