@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sfbatch/sfbatch/salesforce"
@@ -63,5 +64,22 @@ func TestExportMaxAPIShare(t *testing.T) {
 				t.Errorf("the export spent %d requests, over its allowance of %d", spent, tt.allowance)
 			}
 		})
+	}
+}
+
+// TestPipeExportMaxAPIShare: pipe --export refuses a read whose first query job does not fit
+// its share of what the org has left: exit 3, an error event, no query job.
+func TestPipeExportMaxAPIShare(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t)
+	if err := srv.SetLimitRemaining("DailyApiRequests", 20); err != nil {
+		t.Fatal(err)
+	}
+	r := runPipeCmd(t, handshakeLine(t, srv, srv.AccessToken()), "--export", "--handshake", "-q", "SELECT Id FROM Contact", "--max-api-share", "0.5")
+	if r.code != ExitRowsFailed {
+		t.Fatalf("exit %d, want %d\n%s", r.code, ExitRowsFailed, r.stderr)
+	}
+	if e := r.event("error"); e == nil || !strings.Contains(fmt.Sprint(e["message"]), "max-api-share") {
+		t.Errorf("error event %v", e)
 	}
 }
