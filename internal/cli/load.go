@@ -548,8 +548,12 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	}
 	// A file is checked whole before anything is sent: a structural error stops it here,
 	// before a run folder exists.
-	if err := o.checkStructure(opts); err != nil {
+	rows, err := o.checkStructure(opts)
+	if err != nil {
 		return nil, withExit(ExitUsage, err)
+	}
+	if !opts.Resume {
+		opts.ExpectedRows = rows // lets --max-api-share refuse a run that cannot fit before it sends anything
 	}
 	src, size, closeSrc, err := o.openSource(&sios, opts, counted)
 	if err != nil {
@@ -790,21 +794,21 @@ func nothingSent(sum *load.Summary, err error) bool {
 // rows cannot be delimited (an unterminated quote) stops the run before the first upload.
 // JSON Lines need no extra pass: JSONLSource reads the file once for its columns and
 // reports such errors then. Standard input streamed as CSV cannot be read twice: the load
-// itself stops at the error.
-func (o *loadOptions) checkStructure(opts load.Options) error {
+// itself stops at the error. It returns the data rows it read (0 when it read none).
+func (o *loadOptions) checkStructure(opts load.Options) (rows int64, err error) {
 	path := o.input
 	if o.spooled != "" {
 		path = o.spooled
 	} else if path == "-" {
-		return nil
+		return 0, nil
 	}
 	format, err := o.inputFormat()
 	if err != nil || format == "jsonl" {
-		return err
+		return 0, err
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return usageError{err}
+		return 0, usageError{err}
 	}
 	defer f.Close()
 	var src load.Source
@@ -814,21 +818,21 @@ func (o *loadOptions) checkStructure(opts load.Options) error {
 	case "parquet":
 		st, err := f.Stat()
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if src, err = load.ParquetSource(f, st.Size(), o.inputName()); err != nil {
-			return err
+			return 0, err
 		}
 	case "arrow":
 		as, err := load.NewArrowSource(f, o.inputName(), load.ArrowOptions{})
 		if err != nil {
-			return usageError{err}
+			return 0, usageError{err}
 		}
 		defer as.Release()
 		src = as
 	}
-	_, _, err = load.CheckStructure(src)
-	return err
+	rows, _, err = load.CheckStructure(src)
+	return rows, err
 }
 
 // inputName names the input in messages.

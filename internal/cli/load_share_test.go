@@ -15,14 +15,27 @@ import (
 
 // TestLoadMaxAPIShare: --max-api-share takes a fraction or a percentage; a load whose cost
 // does not fit the share of what the org has left sends nothing, ends with every row not
-// processed (unprocessed.csv, ready to load again) and exits 3.
+// processed (unprocessed.csv, ready to load again) and exits 3. The input file's rows are
+// counted before anything is sent, so a load whose first job fits but whose whole does not
+// sends nothing either.
 func TestLoadMaxAPIShare(t *testing.T) {
 	t.Parallel()
-	for _, flag := range []string{"0.5", "50%"} {
-		t.Run(flag, func(t *testing.T) {
+	tests := []struct {
+		name, flag string
+		remaining  int
+		batchSize  int
+	}{
+		{name: "first job does not fit", flag: "0.5", remaining: 20},
+		{name: "percentage", flag: "50%", remaining: 20},
+		// 5 jobs of 16 requests; the share of the 98 left is 49: the first job would fit.
+		{name: "whole load does not fit", flag: "0.5", remaining: 100, batchSize: 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			flag := tt.flag
 			srv := salesforcetest.New(t)
-			if err := srv.SetLimitRemaining("DailyApiRequests", 20); err != nil {
+			if err := srv.SetLimitRemaining("DailyApiRequests", tt.remaining); err != nil {
 				t.Fatal(err)
 			}
 			const n = 50
@@ -32,7 +45,7 @@ func TestLoadMaxAPIShare(t *testing.T) {
 			}
 			dir := filepath.Join(t.TempDir(), "out")
 			o := &loadOptions{Operation: load.Insert, Object: "Contact", API: "bulk2", ColumnDelimiter: "COMMA", LineEnding: "LF",
-				input: input, OutputDir: dir, Quiet: true}
+				input: input, OutputDir: dir, Quiet: true, BatchSize: tt.batchSize}
 			if err := o.MaxAPIShare.Set(flag); err != nil {
 				t.Fatal(err)
 			}
