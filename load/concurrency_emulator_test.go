@@ -153,3 +153,58 @@ func TestEmulatorMaxAPIShare(t *testing.T) {
 		})
 	}
 }
+
+// TestEmulatorLimitModelBacksOff loads through the emulator's limit model rather than
+// injected faults: the org serves two requests at once, each synchronous call takes 100 ms,
+// and the load starts four calls. Which calls meet a 503 depends on timing, so the test
+// checks the shape of the sequence: the first change halves 4 to 2 for a 503, every change
+// halves for a 503 or adds one after clean completions, and the load recovers at least once
+// (at a limit of 1 no call can meet a 503), with every row loaded.
+func TestEmulatorLimitModelBacksOff(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t, salesforcetest.WithLimits(salesforcetest.LimitModel{MaxConcurrentRequests: 2, SyncCallLatency: 100 * time.Millisecond}))
+	c, err := salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(srv.AccessToken()),
+		salesforce.WithRetry(salesforce.RetryPolicy{MaxAttempts: 200, MinBackoff: 5 * time.Millisecond, MaxBackoff: 10 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := emuContacts(120, "M")
+	log := &concurrencyLog{}
+	res := newResults(t)
+	opts := quick(load.Options{Object: "Contact", API: load.Collections, BatchSize: 10, Concurrency: 4, Progress: log, Preflight: load.PreflightOff})
+	sum, err := load.New(c).Load(t.Context(), src(emuHeader, rows), res, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.check(len(rows))
+	if sum.Succeeded != int64(len(rows)) {
+		t.Errorf("summary %+v", sum)
+	}
+	if len(log.got) == 0 || log.got[0] != "4->2 503" {
+		t.Fatalf("changes %v, want the first to be 4->2 503", log.got)
+	}
+	limit, recovered := 4, false
+	for _, ch := range log.got {
+		var from, to int
+		var cause string
+		if _, err := fmt.Sscanf(ch, "%d->%d %s", &from, &to, &cause); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case from != limit:
+			t.Errorf("change %q after a limit of %d", ch, limit)
+		case cause == "503" && to != max(1, from/2):
+			t.Errorf("change %q does not halve", ch)
+		case cause == "recovered" && to != from+1:
+			t.Errorf("change %q does not add one", ch)
+		case cause != "503" && cause != "recovered":
+			t.Errorf("change %q has cause %q", ch, cause)
+		}
+		recovered = recovered || cause == "recovered"
+		limit = to
+	}
+	if !recovered {
+		t.Errorf("changes %v never recover", log.got)
+	}
+	t.Logf("concurrency changes: %v", log.got)
+}
