@@ -170,7 +170,10 @@ type Options struct {
 	ExternalIDField string
 	// API selects the Salesforce API. Zero means Auto.
 	API API
-	// Concurrency is how many jobs, batches or collection calls run at once.
+	// Concurrency is the most jobs, batches or collection calls that run at once. The engine
+	// starts there, halves it when Salesforce signals congestion (503, 429,
+	// REQUEST_LIMIT_EXCEEDED, lock errors; ConcurrentPerOrgLongTxn for Collections) and adds
+	// one back after clean completions, never below 1 (see ConcurrencyChanged events).
 	// Zero means DefaultConcurrency. Requests are further limited by the client's pacer.
 	Concurrency int
 	// BatchSize is how many records go into one batch (Bulk API 1.0, at most 10,000),
