@@ -12,7 +12,10 @@
 // Server.serveControl's routes: faults, session expiry, limits, clock,
 // bulk faults). Every request is first matched against the active faults.
 // REST and Bulk requests are charged to DailyApiRequests and answered with
-// Sforce-Limit-Info.
+// Sforce-Limit-Info. Config.Limits (LimitModel; RealisticLimits with
+// `--profile realistic`) adds the org's pressure signals: 503 over a number
+// of requests in flight, and REQUEST_LIMIT_EXCEEDED (ConcurrentPerOrgLongTxn)
+// for a synchronous call while too many are long-running (limitmodel.go).
 //
 // # Files
 //
@@ -20,8 +23,8 @@
 // middleware (faults, gzip bodies, request log) and the route table; each
 // API its own file: rest_mount.go (REST and composite, package rest),
 // bulk1_mount.go and bulk2_mount.go (package bulk), soap.go, oauth.go and
-// jwt.go (logins), sessions.go, users.go, tls.go, faults.go and control.go
-// (the /_emulator/ endpoint and its Go methods).
+// jwt.go (logins), sessions.go, users.go, tls.go, faults.go, limitmodel.go and
+// control.go (the /_emulator/ endpoint and its Go methods).
 //
 // # What this package owns, and what it must not touch
 //

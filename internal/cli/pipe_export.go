@@ -117,9 +117,16 @@ func runPipeExport(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeO
 		}
 		return ExitOK
 	}
+	xo := extract.Options{Query: query, All: o.export.AllRows, Logger: newPipeLogger(ev)}
+	rctx, stopShare, err := exportShare(ctx, c, float64(o.load.MaxAPIShare), xo)
+	if err != nil {
+		code := exitCode(err)
+		return fail(code, exitName(code), err)
+	}
+	defer stopShare(nil)
 	var idx []int // result column -> schema column
 	var runErr error
-	for row, err := range extract.Rows(ctx, c, extract.Options{Query: query, All: o.export.AllRows, Logger: newPipeLogger(ev)}) {
+	for row, err := range extract.Rows(rctx, c, xo) {
 		if err != nil {
 			runErr = err
 			break
@@ -141,6 +148,9 @@ func runPipeExport(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeO
 		runErr = fmt.Errorf("writing results: %w", err)
 	}
 	ev.emit(map[string]any{"event": "summary", "rows": w.Rows(), "runId": nil})
+	if runErr != nil && errors.Is(context.Cause(rctx), errExportShare) {
+		return fail(ExitRowsFailed, exitName(ExitRowsFailed), fmt.Errorf("%w: the read stopped after %d rows (%v)", errExportShare, w.Rows(), runErr))
+	}
 	if runErr != nil {
 		return fail(ExitError, "ExportError", runErr)
 	}

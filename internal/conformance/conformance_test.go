@@ -46,6 +46,8 @@ func scenarios() []scenario {
 		{name: "soap_login_disabled", tag: "sd", emulatorOnly: true, run: testSOAPLoginDisabled},
 		{name: "sf_cli_resources", tag: "sc", run: testSFCLIResources},
 		{name: "oauth_authorization_code", tag: "ac", emulatorOnly: true, run: testAuthorizationCode},
+		{name: "limit_info", tag: "lf", run: testLimitInfo},
+		{name: "limit_model", tag: "lm", emulatorOnly: true, run: testLimitModel},
 	}
 }
 
