@@ -270,6 +270,9 @@ class SfbatchWriter(DataSourceArrowWriter):
         )
         s.concurrency = {"total": self.cfg.concurrency_total, "tasksAtOnce": self.cfg.tasks_at_once,
                          "perTask": self.cfg.concurrency}
+        if self.cfg.max_api_share_total:
+            s.maxApiShare = {"total": self.cfg.max_api_share_total, "partitions": self.cfg.partitions,
+                             "perTask": self.cfg.max_api_share}
         for m in messages:
             if isinstance(m, SfbatchCommitMessage):
                 s.partitions += 1
