@@ -1,3 +1,5 @@
+//go:build unix
+
 package cli
 
 import (
@@ -95,13 +97,14 @@ objects:
 }
 
 // TestPlanRunKilledAndResumed kills `sfbatch run PLAN` (a process of its own) with SIGKILL
-// three times, each while a step has work in flight against the emulator, and resumes it
+// four times, each while the plan has work in flight against the emulator, and resumes it
 // with --resume DIR after each kill:
 //
-//  1. in 02-Contact, after its first job was processed by the org and before its results
-//     were read (the records exist; the process never learnt their ids);
+//  1. in 02-Contact, after a job was processed by the org and before its results were read
+//     (the records exist; the process never learnt their ids);
 //  2. in 03-Opportunity, while a job's data is being uploaded;
-//  3. in 08-Contact, the second pass that fills ReportsToId, while its data is uploaded.
+//  3. between steps: 04-OpportunityContactRole done, 05-Alpha__c's job being created;
+//  4. in 08-Contact, the second pass that fills ReportsToId, while its data is uploaded.
 //
 // The points are reached deterministically: the emulator holds the request named by a
 // fault on its fake clock, the test waits until the fault has matched, kills the process,
@@ -229,14 +232,25 @@ func TestPlanRunKilledAndResumed(t *testing.T) {
 	kill(c, "03-Opportunity")
 	unfinished("03-Opportunity")
 
-	// 3. 08-Contact, the second pass filling ReportsToId, mid-upload.
-	upFill := hold(upload("Id,ReportsToId"))
+	// 3. Between steps: 04-OpportunityContactRole is done, and 05-Alpha__c's first job is
+	// being created.
+	createAlpha := hold(emulator.Fault{Method: "POST", Path: "/services/data/*/jobs/ingest", BodyContains: "Alpha__c"})
 	c = start("run3", "--resume", out)
+	matched(c, createAlpha, "the Alpha__c job's creation")
+	kill(c, "05-Alpha__c")
+	unfinished("05-Alpha__c")
+	if _, err := os.Stat(filepath.Join(out, "04-OpportunityContactRole", "summary.json")); err != nil {
+		t.Fatalf("04-OpportunityContactRole had not finished before 05-Alpha__c started: %v", err)
+	}
+
+	// 4. 08-Contact, the second pass filling ReportsToId, mid-upload.
+	upFill := hold(upload("Id,ReportsToId"))
+	c = start("run4", "--resume", out)
 	matched(c, upFill, "the upload of Contact's second pass")
 	kill(c, "08-Contact")
 	unfinished("08-Contact")
 
-	c = start("run4", "--resume", out)
+	c = start("run5", "--resume", out)
 	<-c.done
 	if code := c.cmd.ProcessState.ExitCode(); code != ExitRowsFailed {
 		t.Fatalf("the last resume exited %d, want %d (rows failed):\n%s", code, ExitRowsFailed, output(c))
