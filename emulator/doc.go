@@ -112,7 +112,8 @@
 // picklistValues (per picklist field, the values available in the record
 // type; a field not listed offers all its values). Describe lists them in
 // recordTypeInfos, followed by the master record type (MasterRecordTypeID,
-// 012000000000000AAA). The UI API serves the values per record type:
+// 012000000000000AAA); an object without record types lists the master one
+// alone, available and the default mapping, as Salesforce does. The UI API serves the values per record type:
 // GET /services/data/vXX.X/ui-api/object-info/{object}/picklist-values/{recordTypeId}[/{field}].
 //
 // A picklist becomes dependent with controllerName (a picklist or checkbox

@@ -349,6 +349,16 @@ func TestValueConversions(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("values (-want +got):\n%s", diff)
 	}
+	// Picklist values in another case are stored as the picklist spells them, restricted
+	// or not, as Salesforce does.
+	id2 := mustInsert(t, o, "Invoice__c", map[string]any{"Name": "J", "Status__c": "pAID", "Channel__c": "web", "Tags__c": "GREEN"})[0]
+	got, err = o.Get(t.Context(), "Invoice__c", id2, []string{"Status__c", "Channel__c", "Tags__c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["Status__c"] != "Paid" || got["Channel__c"] != "Web" || got["Tags__c"] != "Green" {
+		t.Errorf("picklists in another case stored as %v, want Paid, Web, Green", got)
+	}
 	if !strings.HasPrefix(id, "a01") {
 		t.Errorf("id %s lacks key prefix a01", id)
 	}

@@ -173,12 +173,10 @@ func describeField(ob *org.Object, f *org.Field) map[string]any {
 }
 
 // recordTypeInfos is describe's recordTypeInfos: the object's record types
-// and, last, the master record type, for an object that declares record
-// types; none otherwise.
+// and, last, the master record type. As on Salesforce, an object that
+// declares no record types still lists the master one, available and the
+// default mapping.
 func recordTypeInfos(ob *org.Object, ver string) []any {
-	if len(ob.RecordTypes) == 0 {
-		return []any{}
-	}
 	def := ob.DefaultRecordType()
 	info := func(id, name, dev string, active, isDefault, master bool) map[string]any {
 		return map[string]any{

@@ -18,6 +18,7 @@ func scenarios() []scenario {
 		{name: "describe_contact", tag: "de", run: testDescribeContact},
 		{name: "describe_opportunity_contact_role", tag: "dr", run: testDescribeOpportunityContactRole},
 		{name: "record_types_picklists", tag: "rt", run: testRecordTypesPicklists},
+		{name: "picklist_value_case", tag: "pk", run: testPicklistValueCase},
 		{name: "content_version_multipart", tag: "cv", run: testContentVersionMultipart},
 		{name: "attachment_multipart", tag: "at", run: testAttachmentMultipart},
 		{name: "rest_crud", tag: "rc", run: testRESTCRUD},
