@@ -508,7 +508,10 @@ func (s *Service) runIngestBatch(ctx context.Context, b *batch) {
 	contended := contendedKeysLocked(j, b.seq)
 	s.mu.Unlock()
 	start := s.clk.Now()
-	if !s.sleep(ctx, s.startLatency()) {
+	// The modelled time runs from the batch's start: the real work of a
+	// chunk happens inside its modelled time, not on top of it.
+	due := start.Add(s.startLatency())
+	if !s.sleepUntil(ctx, due) {
 		return
 	}
 	msg := ""
@@ -547,7 +550,7 @@ func (s *Service) runIngestBatch(ctx context.Context, b *batch) {
 				break
 			}
 		}
-		if err := s.writeRows(ctx, b, src, contended); err != nil {
+		if err := s.writeRows(ctx, b, src, contended, due); err != nil {
 			msg = err.Error()
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sfbatch/sfbatch/emulator/org"
@@ -114,8 +115,11 @@ type pendingRow struct {
 // writeRows writes src's rows to the org in chunks of ChunkRecords and
 // records each outcome in b. It stops early (leaving the rest unprocessed)
 // when ctx ends or the job is aborted. The returned error is a batch-level
-// failure message.
-func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, contended map[string]bool) error {
+// failure message. Under the Realistic profile chunk k's outcomes are
+// recorded once the modelled time of the rows so far has passed since due
+// (the end of the batch's start latency), so the org's real work on a chunk
+// overlaps its modelled time instead of adding to it.
+func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, contended map[string]bool, due time.Time) error {
 	j := b.job
 	rate := s.contentionRate()
 	reqs := make([]org.WriteRequest, 0, ChunkRecords)
@@ -168,7 +172,8 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 			// service stops during the modelled processing time.
 			results = s.org.WriteTagged(context.WithoutCancel(ctx), j.createdBy, reqs, false, tag)
 		}
-		slept := s.sleep(ctx, s.recordCost(len(pend)))
+		due = due.Add(s.recordCost(len(pend)))
+		slept := s.sleepUntil(ctx, due)
 		s.mu.Lock()
 		k := 0
 		for _, p := range pend {

@@ -532,6 +532,8 @@ func (t *table) scan(f *Field, v any) []*record {
 	return out
 }
 
+// newVals returns n values from the writer's slab, all nil: slab space is
+// never handed out twice.
 func (w *writer) newVals(n int) []any {
 	if len(w.slab) < n {
 		w.slab = make([]any, n*w.slabSize())
@@ -572,8 +574,10 @@ func (w *writer) insert(t *table, fields map[string]any) WriteResult {
 		return fail(e)
 	}
 	ob := t.ob
-	vals := w.newVals(len(ob.Fields))
-	copy(vals, ob.insertDefaults)
+	vals := w.newVals(len(ob.Fields)) // all nil: fresh from the slab
+	for _, i := range ob.insertDefaultPos {
+		vals[i] = ob.insertDefaults[i]
+	}
 	if ob.ownerPos >= 0 {
 		vals[ob.ownerPos] = w.userAny
 	}
