@@ -127,6 +127,11 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 	// The field maps of a CSV chunk go back to its source once the org has
 	// read them: the org keeps values, never a request's map.
 	csv, _ := src.(*csvSource)
+	// Inserts from CSV take the org's columnar form: no field map per row.
+	// Lock contention looks for a row's parents in its field map.
+	if csv != nil && opOf(j.operation) == org.OpInsert && (rate == 0 || len(contended) == 0) {
+		csv.columnar = true
+	}
 	maps := make([]map[string]any, 0, ChunkRecords)
 	rowIdx, chunkStart := 0, 0
 	s.mu.Lock()
@@ -233,8 +238,12 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 			if rate > 0 && len(contended) > 0 {
 				parent = s.contendedParent(j, r.fields, contended)
 			}
-			req, id := request(j, r.fields)
-			p.inID = id
+			var req org.WriteRequest
+			if r.vals != nil {
+				req = org.WriteRequest{Op: org.OpInsert, Object: j.object, Columns: csv.header, Values: r.vals}
+			} else {
+				req, p.inID = request(j, r.fields)
+			}
 			if parent != "" && s.roll(j, b.seq, rowIdx) < rate {
 				p.preset = &org.WriteResult{ID: idIfUpdate(req), Errors: []org.Error{{
 					StatusCode: "UNABLE_TO_LOCK_ROW",
