@@ -177,19 +177,42 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 			// service stops during the modelled processing time.
 			results = s.org.WriteTagged(context.WithoutCancel(ctx), j.createdBy, reqs, false, tag)
 		}
+		outcome := func(i int, k *int) *org.WriteResult {
+			if p := pend[i]; p.preset != nil {
+				return p.preset
+			}
+			*k++
+			return &results[*k-1]
+		}
+		// A Bulk 2.0 batch's result rows are appended outside the lock, past
+		// the end readers see (only this worker appends to b's files), and
+		// published with the counters.
+		v2 := j.kind == kindV2Ingest
+		var succ, fails []byte
+		if v2 {
+			s.mu.Lock()
+			succ, fails = b.results, b.failures
+			fresh := succ == nil && b.savedResults == 0
+			s.mu.Unlock()
+			if fresh {
+				// Room for the segment echoed with an id and a flag per row,
+				// so the file is not copied as it grows.
+				succ = make([]byte, 0, len(b.data)+b.records*resultRowOverhead)
+			}
+			k := 0
+			for i, p := range pend {
+				succ, fails = appendV2Result(succ, fails, j, p, outcome(i, &k))
+			}
+		}
 		due = due.Add(s.recordCost(len(pend)))
 		slept := s.sleepUntil(ctx, due)
 		s.mu.Lock()
 		k := 0
-		for _, p := range pend {
-			var res *org.WriteResult
-			if p.preset != nil {
-				res = p.preset
-			} else {
-				res = &results[k]
-				k++
-			}
-			s.appendResultLocked(b, p, res)
+		for i, p := range pend {
+			s.countResultLocked(b, p, outcome(i, &k))
+		}
+		if v2 {
+			b.results, b.failures = succ, fails
 		}
 		b.modstamp = s.clk.Now()
 		s.saveProgressLocked(b)
@@ -462,8 +485,24 @@ func appendRow(dst []byte, delim byte, eol string, cells ...string) []byte {
 	return append(dst, eol...)
 }
 
-// appendResultLocked records one row's outcome in b. Caller holds s.mu.
-func (s *Service) appendResultLocked(b *batch, p pendingRow, res *org.WriteResult) {
+// appendV2Result appends one row's outcome to a Bulk 2.0 batch's
+// successful (succ) or failed (fails) results.
+func appendV2Result(succ, fails []byte, j *job, p pendingRow, res *org.WriteResult) ([]byte, []byte) {
+	delim, eol := byte(j.delim), j.lineEnding.Terminator()
+	if res.Success {
+		return appendResultRow(succ, delim, eol, res.ID, strconv.FormatBool(res.Created), p.raw), fails
+	}
+	id := res.ID
+	if id == "" {
+		id = idIfUpdate(org.WriteRequest{Op: opOf(j.operation), ID: p.inID})
+	}
+	return succ, appendResultRow(fails, delim, eol, id, errorText(res.Errors), p.raw)
+}
+
+// countResultLocked counts one row's outcome in b and, for Bulk 1.0,
+// appends it to b's results (a Bulk 2.0 row is appended by appendV2Result).
+// Caller holds s.mu.
+func (s *Service) countResultLocked(b *batch, p pendingRow, res *org.WriteResult) {
 	j := b.job
 	b.attempted++
 	b.processed++
@@ -475,21 +514,6 @@ func (s *Service) appendResultLocked(b *batch, p pendingRow, res *org.WriteResul
 		if !res.Success {
 			j.failed++
 		}
-		delim, eol := byte(j.delim), j.lineEnding.Terminator()
-		if b.results == nil && b.savedResults == 0 {
-			// Room for the segment echoed with an id and a flag per row,
-			// so the file is not copied as it grows.
-			b.results = make([]byte, 0, len(b.data)+b.records*resultRowOverhead)
-		}
-		if res.Success {
-			b.results = appendResultRow(b.results, delim, eol, res.ID, strconv.FormatBool(res.Created), p.raw)
-			return
-		}
-		id := res.ID
-		if id == "" {
-			id = idIfUpdate(org.WriteRequest{Op: opOf(j.operation), ID: p.inID})
-		}
-		b.failures = appendResultRow(b.failures, delim, eol, id, errorText(res.Errors), p.raw)
 		return
 	}
 	id := res.ID
