@@ -297,7 +297,9 @@ func (s *Service) readUpload(w http.ResponseWriter, r *http.Request, limit int64
 	}
 	var buf bytes.Buffer
 	if r.ContentLength > 0 && r.ContentLength <= limit {
-		buf.Grow(int(r.ContentLength))
+		// Room for the body and the read that finds its end, so the
+		// buffer is not copied into one twice its size at the last byte.
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
 	}
 	n, err := io.Copy(&buf, io.LimitReader(body, limit+1))
 	if err != nil {

@@ -197,7 +197,7 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 			if fresh {
 				// Room for the segment echoed with an id and a flag per row,
 				// so the file is not copied as it grows.
-				succ = make([]byte, 0, len(b.data)+b.records*resultRowOverhead)
+				succ = make([]byte, 0, len(b.data)+b.records*(resultRowOverhead+2*len(j.header)))
 			}
 			k := 0
 			for i, p := range pend {
@@ -300,7 +300,8 @@ func appendResultRow(dst []byte, delim byte, eol, id, outcome string, raw []stri
 }
 
 // resultRowOverhead is what a successful-results row adds to its input
-// row: a quoted 18-character id, a quoted flag and the separators.
+// row besides quoting its cells (two quotes each): a quoted 18-character
+// id, a quoted flag and the separators.
 const resultRowOverhead = 32
 
 // msgIngestRecordsExceeded fails a Bulk 2.0 ingest job whose records no
