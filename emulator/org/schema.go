@@ -108,12 +108,14 @@ type Object struct {
 	nameFn  func(vals []any) any
 
 	// For inserts, computed by finish: the value of every field the
-	// request does not set (its Default, false for a boolean, else nil),
-	// OwnerId's position when it defaults to the writing user (-1
-	// otherwise), and the required fields' positions.
-	insertDefaults []any
-	ownerPos       int
-	requiredPos    []int
+	// request does not set (its Default, false for a boolean, else nil)
+	// and the positions where it is not nil, OwnerId's position when it
+	// defaults to the writing user (-1 otherwise), and the required
+	// fields' positions.
+	insertDefaults   []any
+	insertDefaultPos []int
+	ownerPos         int
+	requiredPos      []int
 
 	// rtPos is RecordTypeId's position (-1 without record types);
 	// picklistRules is set when writes must pass checkPicklists.
@@ -497,6 +499,7 @@ func (ob *Object) finish(s *Schema) error {
 		}
 	}
 	ob.insertDefaults = make([]any, len(ob.Fields))
+	ob.insertDefaultPos = nil
 	ob.ownerPos, ob.requiredPos = -1, nil
 	for i, f := range ob.Fields {
 		switch {
@@ -506,6 +509,9 @@ func (ob *Object) finish(s *Schema) error {
 			ob.ownerPos = i
 		case f.Type == TypeBoolean:
 			ob.insertDefaults[i] = false
+		}
+		if ob.insertDefaults[i] != nil {
+			ob.insertDefaultPos = append(ob.insertDefaultPos, i)
 		}
 		if f.Required() {
 			ob.requiredPos = append(ob.requiredPos, i)
