@@ -48,7 +48,7 @@ func TestExportMaxAPIShare(t *testing.T) {
 			}
 			out := filepath.Join(t.TempDir(), "contacts.csv")
 			o := &exportOptions{Query: "SELECT LastName FROM Contact", Output: out, API: tt.api, PageSize: 200, Concurrency: 1,
-				ColumnDelimiter: "COMMA", LineEnding: "LF", Quiet: true}
+				ColumnDelimiter: "COMMA", LineEnding: "LF", Quiet: true, RunDir: filepath.Join(t.TempDir(), "run")}
 			if err := o.MaxAPIShare.Set("50%"); err != nil {
 				t.Fatal(err)
 			}
