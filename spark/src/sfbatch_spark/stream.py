@@ -75,7 +75,9 @@ class SfbatchStreamWriter(DataSourceStreamArrowWriter):
 
         results_path = os.path.join(self.cfg.results_path, f"batchId={batch_id}") if self.cfg.results_path else ""
         cfg = dataclasses.replace(self.cfg, results_path=results_path, run_dir=str(self._stream_dir()))
-        return SfbatchWriter(cfg, self.session, self._batch_dir(batch_id).name, self.binary)
+        w = SfbatchWriter(cfg, self.session, self._batch_dir(batch_id).name, self.binary)
+        w.resumable_abort = True  # the batch runs again, under the same id, after a restart
+        return w
 
     def _stream_dir(self) -> Path:
         return Path(self.cfg.run_dir) / "stream"
