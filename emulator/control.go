@@ -27,7 +27,8 @@ type advancer interface{ Advance(time.Duration) }
 //	DELETE /_emulator/faults[/{id}]           remove all faults, or one
 //	POST   /_emulator/sessions/expire         expire every session → {"expired":n}
 //	GET    /_emulator/limits                  the org's limit counters
-//	POST   /_emulator/limits/{name}           {"remaining":n} sets what is left
+//	POST   /_emulator/limits/{name}           {"remaining":n} sets what is left, {"max":n} the daily
+//	                                          maximum (what was used stays used), or both
 //	POST   /_emulator/clock/advance           {"duration":"1h"} (fake clock only)
 //	POST   /_emulator/bulk/fail-next-job      {"message":"..."}
 //	POST   /_emulator/bulk/query-timeouts     {"count":n}
@@ -114,17 +115,26 @@ func (s *Server) controlRemoveFaults(w http.ResponseWriter, ids []string) {
 func (s *Server) controlSetLimit(w http.ResponseWriter, r *http.Request, name string) {
 	var body struct {
 		Remaining *int `json:"remaining"`
+		Max       *int `json:"max"`
 	}
 	if !decodeControl(w, r, &body) {
 		return
 	}
-	if body.Remaining == nil {
-		wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", `body needs "remaining"`)
+	if body.Remaining == nil && body.Max == nil {
+		wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", `body needs "remaining" or "max"`)
 		return
 	}
-	if err := s.SetLimitRemaining(name, *body.Remaining); err != nil {
-		wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", err.Error())
-		return
+	if body.Max != nil {
+		if err := s.SetLimitMax(name, *body.Max); err != nil {
+			wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", err.Error())
+			return
+		}
+	}
+	if body.Remaining != nil {
+		if err := s.SetLimitRemaining(name, *body.Remaining); err != nil {
+			wire.WriteError(w, http.StatusBadRequest, "INVALID_REQUEST", err.Error())
+			return
+		}
 	}
 	wire.WriteJSON(w, http.StatusOK, s.org.Limits()[name])
 }
@@ -204,6 +214,21 @@ func (s *Server) SetLimitRemaining(name string, remaining int) error {
 		return fmt.Errorf("emulator: limit %s: remaining %d must be in [0,%d]", name, remaining, l.Max)
 	}
 	s.org.SetLimit(name, l.Max, remaining)
+	return nil
+}
+
+// SetLimitMax sets the named limit's maximum; what was used stays used (so
+// what remains may drop to 0). Counters refill when the clock passes midnight
+// UTC.
+func (s *Server) SetLimitMax(name string, maxValue int) error {
+	l, ok := s.org.Limits()[name]
+	if !ok {
+		return fmt.Errorf("emulator: no limit %q", name)
+	}
+	if maxValue < 0 {
+		return fmt.Errorf("emulator: limit %s: max %d is negative", name, maxValue)
+	}
+	s.org.SetLimit(name, maxValue, max(0, maxValue-(l.Max-l.Remaining)))
 	return nil
 }
 

@@ -12,7 +12,10 @@
 // Server.serveControl's routes: faults, session expiry, limits, clock,
 // bulk faults). Every request is first matched against the active faults.
 // REST and Bulk requests are charged to DailyApiRequests and answered with
-// Sforce-Limit-Info.
+// Sforce-Limit-Info. Config.Limits (LimitModel; RealisticLimits with
+// `--profile realistic`) adds the org's pressure signals: 503 over a number
+// of requests in flight, and REQUEST_LIMIT_EXCEEDED (ConcurrentPerOrgLongTxn)
+// for a synchronous call while too many are long-running (limitmodel.go).
 //
 // # Files
 //
@@ -20,8 +23,8 @@
 // middleware (faults, gzip bodies, request log) and the route table; each
 // API its own file: rest_mount.go (REST and composite, package rest),
 // bulk1_mount.go and bulk2_mount.go (package bulk), soap.go, oauth.go and
-// jwt.go (logins), sessions.go, users.go, tls.go, faults.go and control.go
-// (the /_emulator/ endpoint and its Go methods).
+// jwt.go (logins), sessions.go, users.go, tls.go, faults.go, limitmodel.go and
+// control.go (the /_emulator/ endpoint and its Go methods).
 //
 // # What this package owns, and what it must not touch
 //
@@ -75,11 +78,21 @@
 //
 // Field keys: name, label, type (id, string, textarea, email, phone, url,
 // boolean, int, double, currency, percent, date, datetime, picklist,
-// multipicklist, reference), length (text; default 255, textarea 32768),
+// multipicklist, reference, location), length (text; default 255, textarea 32768),
 // precision, scale, required, unique, externalId, caseSensitive,
 // createable and updateable (default true), values (picklists), restricted
 // (restricted picklist), default, referenceTo, relationshipName (default:
 // the field name with __c replaced by __r, or without a trailing "Id").
+//
+// A location field (a geolocation, such as {"name": "Loc__c", "type":
+// "location", "scale": 6}) becomes three fields, as in Salesforce: the
+// read-only compound field Loc__c and its components Loc__Latitude__s and
+// Loc__Longitude__s (double, the given scale, default 6), whose describe
+// names Loc__c in compoundFieldName. The standard objects' addresses
+// (Account BillingAddress and ShippingAddress, Contact MailingAddress and
+// OtherAddress, Lead Address) are compound fields of the same kind. REST
+// queries return a compound field as one nested value; Bulk API queries
+// refuse it (FUNCTIONALITY_NOT_ENABLED) and read the components instead.
 //
 // # Record types and dependent picklists
 //
@@ -99,7 +112,8 @@
 // picklistValues (per picklist field, the values available in the record
 // type; a field not listed offers all its values). Describe lists them in
 // recordTypeInfos, followed by the master record type (MasterRecordTypeID,
-// 012000000000000AAA). The UI API serves the values per record type:
+// 012000000000000AAA); an object without record types lists the master one
+// alone, available and the default mapping, as Salesforce does. The UI API serves the values per record type:
 // GET /services/data/vXX.X/ui-api/object-info/{object}/picklist-values/{recordTypeId}[/{field}].
 //
 // A picklist becomes dependent with controllerName (a picklist or checkbox

@@ -111,17 +111,34 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case p == "/services/data" || p == "/services/data/":
 		s.serveVersions(w, r)
 	case strings.HasPrefix(p, "/services/data/"):
+		leave, ok := s.admit(w, r)
+		if !ok {
+			return
+		}
+		defer leave()
 		sess, ok := s.authREST(w, r)
 		if !ok {
 			return
 		}
 		r = r.WithContext(wire.WithSession(r.Context(), sess))
+		if isSyncCall(r) {
+			done, ok := s.startSyncCall(w, r)
+			if !ok {
+				return
+			}
+			defer done()
+		}
 		if isBulk2Path(p) {
 			s.bulk.ServeHTTP(w, r)
 			return
 		}
 		s.rest.ServeHTTP(w, r)
 	case strings.HasPrefix(p, "/services/async/"):
+		leave, ok := s.admit(w, r)
+		if !ok {
+			return
+		}
+		defer leave()
 		sess, ok := s.authBulk1(w, r)
 		if !ok {
 			return

@@ -87,6 +87,10 @@ type Config struct {
 	// Bulk configures the Bulk API service (its Clock and Seed default to
 	// the ones above).
 	Bulk bulk.Options
+	// Limits is the org's request limit model: daily maxima, requests in
+	// flight, long-running synchronous calls. The zero value keeps the
+	// default maxima and sets no threshold.
+	Limits LimitModel
 	// Faults are active from the start.
 	Faults []Fault
 	// RefreshTokenLifetime is how long a refresh token works after it is
@@ -108,6 +112,7 @@ type Server struct {
 	codes    authCodeStore
 	sessions *sessionStore
 	faults   *faultSet
+	meter    meter // requests in progress, for Config.Limits
 	cert     *certificate
 	users    []*userRecord
 	apps     []*ConnectedApp
@@ -164,6 +169,9 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("emulator: schema file: %w", err)
 		}
 		schema = sc
+	}
+	if err := cfg.Limits.validate(); err != nil {
+		return nil, err
 	}
 	o, err := org.New(org.Options{Schema: schema, DataFile: cfg.DataFile, Clock: cfg.Clock, Seed: cfg.Seed, OrgID: cfg.OrgID, OrgName: cfg.OrgName, CountOnly: cfg.CountOnly})
 	if err != nil {
@@ -238,6 +246,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
 	s.rest = rest.New(o, rest.Options{Clock: cfg.Clock})
+	s.applyLimitModel()
 	s.handler = s.buildHandler()
 	s.soapLoginOff.Store(cfg.SOAPLoginDisabled)
 	return s, nil

@@ -96,12 +96,15 @@ func (e *DownloadError) Unwrap() error { return e.Err }
 // Run pulls every row of the query into opts.Output in opts.Format. On
 // error the Summary still reports what was written.
 func Run(ctx context.Context, c *salesforce.Client, opts Options) (*Summary, error) {
-	s, err := opts.resolve(true)
-	if err != nil {
+	if _, err := opts.resolve(true); err != nil {
 		return nil, err
 	}
 	if c == nil {
 		return nil, errors.New("extract: nil client")
+	}
+	s, err := opts.resolveWith(ctx, c, true)
+	if err != nil {
+		return nil, err
 	}
 	var w rowWriter
 	switch s.Format {
@@ -146,9 +149,13 @@ func Run(ctx context.Context, c *salesforce.Client, opts Options) (*Summary, err
 //	}
 func Rows(ctx context.Context, c *salesforce.Client, opts Options) iter.Seq2[Row, error] {
 	return func(yield func(Row, error) bool) {
-		s, err := opts.resolve(false)
+		_, err := opts.resolve(false)
 		if err == nil && c == nil {
 			err = errors.New("extract: nil client")
+		}
+		var s *settings
+		if err == nil {
+			s, err = opts.resolveWith(ctx, c, false)
 		}
 		if err != nil {
 			yield(Row{}, err)

@@ -112,11 +112,11 @@ type PlanOptions struct {
 	PKChunkSize int
 }
 
-// ReadColumns resolves the query of opts (Query, or Object, Fields and Where) and its
-// columns as `sfbatch pipe --export` writes them (QueryColumns, with kinds from describe by
-// ColumnKinds), without running it.
+// ReadColumns resolves the query of opts (Query, or Object, Fields and Where; AllFields and
+// compound fields expanded as Run does) and its columns as `sfbatch pipe --export` writes
+// them (QueryColumns, with kinds from describe by ColumnKinds), without running it.
 func ReadColumns(ctx context.Context, c *salesforce.Client, opts Options) (string, []Column, error) {
-	s, err := opts.resolve(false)
+	s, err := opts.resolveWith(ctx, c, false)
 	if err != nil {
 		return "", nil, err
 	}

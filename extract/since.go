@@ -29,6 +29,10 @@ type Window struct {
 // LatestWatermark returns the largest value of field among the rows of opts' query,
 // deleted rows included ("" when no row has one), as a SOQL datetime literal in UTC.
 func LatestWatermark(ctx context.Context, c *salesforce.Client, opts Options, field string) (string, error) {
+	opts, err := opts.ExpandFields(ctx, c)
+	if err != nil {
+		return "", err
+	}
 	s, err := opts.resolve(false)
 	if err != nil {
 		return "", err

@@ -42,6 +42,8 @@ type chunk struct {
 	leave          bool   // left in flight in the journal: submitted (Options.Submit), or found unsent by Settle
 	resumedID      string // journal id of a resumed collections call
 	runTag         string // the Load call's tag, for made-up journal ids
+
+	ticket *ticket // its slot in the adaptive concurrency while it runs
 }
 
 func (c *chunk) markRequeued(i int) {

@@ -28,6 +28,8 @@ type Loader struct {
 	bulk1 bulk1API
 	coll  collectionsAPI
 	desc  describeAPI
+	// limits reads the org's limits for Options.MaxAPIShare.
+	limits limitsAPI
 
 	sortRun int // rows per in-memory sorted run (0 = sortRunRows); tests lower it
 }
@@ -73,6 +75,7 @@ func (l *Loader) Load(ctx context.Context, src Source, sink Sink, opts Options) 
 		sum:  Summary{ErrorCodes: make(map[string]int64)},
 	}
 	r.journal = newStepJournal(cfg, r.syncSink)
+	ctx = salesforce.WithSignals(ctx, func(s salesforce.Signal) { r.budget.observe(nil, s) })
 	err = r.execute(ctx, src)
 	r.sum.Duration = time.Since(start)
 	return &r.sum, err
@@ -94,6 +97,8 @@ type run struct {
 	resume  *resumeState      // Options.Resume: what the interrupted run left
 	journal stepJournal       // Options.Journal, or noJournal
 	lost    []lostCreate      // create requests whose answers were lost (guarded by mu)
+	ctrl    *controller       // adaptive concurrency, made by the first pass
+	budget  *budget           // Options.MaxAPIShare, or nil
 
 	// mu guards everything below it.
 	mu       sync.Mutex
@@ -143,6 +148,10 @@ func (r *run) execute(ctx context.Context, src Source) error {
 		}
 		return r.fail(ctx, err)
 	}
+	if r.budget, err = r.newBudget(ctx); err != nil {
+		return r.fail(ctx, err)
+	}
+	r.checkEstimate(in)
 	var pass passSource = in
 	if r.cfg.GroupBy != "" {
 		pass, err = r.sorted(ctx, in)
@@ -582,6 +591,9 @@ func (r *run) resolve(c *chunk, i int, res *RowResult) {
 	}
 	if res.Outcome == Unknown {
 		c.unknown++
+	}
+	if res.Outcome == Failed && res.Error != nil && lockContention(res.Error.StatusCode) {
+		c.ticket.congestion(CauseLockContention)
 	}
 	if res.Outcome == Failed && res.Error != nil && r.cfg.retryCodes[res.Error.StatusCode] && c.pass < r.cfg.maxRetries {
 		if err := r.requeue(res); err == nil {

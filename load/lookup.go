@@ -92,23 +92,29 @@ func (r *run) lookupInserted(ctx context.Context, c *chunk, why string, resend b
 			r.resolve(c, p.i, &RowResult{Outcome: Succeeded, ID: id, Created: true, Values: p.vals})
 			continue
 		}
-		res := &RowResult{Outcome: NotProcessed, Values: p.vals, Error: &RowError{StatusCode: StatusAborted,
-			Message: why + "; no record has " + field + " " + p.vals[col] + ", so it was not saved"}}
-		if r.cfg.Settle {
-			c.leave = true // a resumed load sends it
-		}
-		if resend && c.pass < r.cfg.maxRetries {
-			c.markResolved(p.i)
-			m := c.rows[p.i]
-			res.Row, res.Batch, res.Attempts = m.num, int(m.batch), int(m.attempts)+1
-			if err := r.requeue(res); err == nil {
-				c.markRequeued(p.i)
-				continue
-			}
-		}
-		r.resolve(c, p.i, res)
+		r.neverSaved(c, p.i, &RowResult{Outcome: NotProcessed, Values: p.vals, Error: &RowError{StatusCode: StatusAborted,
+			Message: why + "; no record has " + field + " " + p.vals[col] + ", so it was not saved"}}, resend)
 	}
 	return len(rows) > 0
+}
+
+// neverSaved settles row i of c, found never saved, with res (NotProcessed): with resend the
+// row goes into the next pass while passes remain, else res is its outcome. A settling run
+// marks the chunk so that a resume sends the row.
+func (r *run) neverSaved(c *chunk, i int, res *RowResult, resend bool) {
+	if r.cfg.Settle {
+		c.leave = true // a resumed load sends it
+	}
+	if resend && c.pass < r.cfg.maxRetries {
+		c.markResolved(i)
+		m := c.rows[i]
+		res.Row, res.Batch, res.Attempts = m.num, int(m.batch), int(m.attempts)+1
+		if err := r.requeue(res); err == nil {
+			c.markRequeued(i)
+			return
+		}
+	}
+	r.resolve(c, i, res)
 }
 
 // soqlQuote quotes s as a SOQL string literal.

@@ -134,21 +134,8 @@ func (r *run) matchInserted(ctx context.Context, c *chunk, why string, resend bo
 		case 1:
 			r.resolve(c, p.i, &RowResult{Outcome: Succeeded, ID: ids[0], Created: true, Values: p.vals})
 		case 0:
-			res := &RowResult{Outcome: NotProcessed, Values: p.vals, Error: &RowError{StatusCode: StatusAborted,
-				Message: why + "; no record created since the run started matches it " + by + ", so it was not saved"}}
-			if r.cfg.Settle {
-				c.leave = true // a resumed load sends it
-			}
-			if resend && c.pass < r.cfg.maxRetries {
-				c.markResolved(p.i)
-				m := c.rows[p.i]
-				res.Row, res.Batch, res.Attempts = m.num, int(m.batch), int(m.attempts)+1
-				if err := r.requeue(res); err == nil {
-					c.markRequeued(p.i)
-					continue
-				}
-			}
-			r.resolve(c, p.i, res)
+			r.neverSaved(c, p.i, &RowResult{Outcome: NotProcessed, Values: p.vals, Error: &RowError{StatusCode: StatusAborted,
+				Message: why + "; no record created since the run started matches it " + by + ", so it was not saved"}}, resend)
 		default:
 			r.resolve(c, p.i, &RowResult{Outcome: Unknown, Values: p.vals, Error: &RowError{StatusCode: StatusOutcomeUnknown,
 				Message: fmt.Sprintf("%s; %d records match it %s (duplicates: %s), so which one it saved, if any, is unknown",

@@ -170,7 +170,10 @@ type Options struct {
 	ExternalIDField string
 	// API selects the Salesforce API. Zero means Auto.
 	API API
-	// Concurrency is how many jobs, batches or collection calls run at once.
+	// Concurrency is the most jobs, batches or collection calls that run at once. The engine
+	// starts there, halves it when Salesforce signals congestion (503, 429,
+	// REQUEST_LIMIT_EXCEEDED, lock errors; ConcurrentPerOrgLongTxn for Collections) and adds
+	// one back after clean completions, never below 1 (see ConcurrencyChanged events).
 	// Zero means DefaultConcurrency. Requests are further limited by the client's pacer.
 	Concurrency int
 	// BatchSize is how many records go into one batch (Bulk API 1.0, at most 10,000),
@@ -286,6 +289,22 @@ type Options struct {
 	// fail before being sent are delivered as usual. Requires Journal; API Auto means Bulk
 	// API 2.0, and Collections (synchronous) is refused.
 	Submit bool
+	// MaxAPIShare, when above zero, caps what the load spends of the org's daily allowances
+	// to that share (at most 1) of what remains of them when it starts: at most
+	// floor(MaxAPIShare × Remaining) API requests (DailyApiRequests, read from the limits
+	// resource before the first job), and as many Bulk API batches (DailyBulkApiBatches) for
+	// the bulk APIs. Every request attempt counts, polls and retries included. A job, batch or
+	// call starts only when its estimated cost fits beside what was spent and what the work in
+	// flight has reserved, so the rows in flight are always collected; when one does not fit,
+	// the load stops sending: its rows and every row not yet sent end NotProcessed with
+	// StatusAPIShare. With ExpectedRows (or an input small enough for sObject Collections) a
+	// load whose whole estimate does not fit sends nothing. Processes loading at once each get
+	// their part of the share from the caller (a Spark driver divides it by its tasks).
+	// Zero means no cap.
+	MaxAPIShare float64
+	// ExpectedRows, when above zero, is how many rows the input holds; MaxAPIShare uses it to
+	// estimate the whole load's cost before sending anything. Zero means unknown.
+	ExpectedRows int64
 	// TempDir is where chunk files, results and retry spools are written.
 	// Empty means os.TempDir(). Everything written there is removed when Load returns.
 	TempDir string
@@ -496,6 +515,12 @@ func (c *config) resolveRun(bad badOption) {
 	}
 	if c.TempDir == "" {
 		c.TempDir = os.TempDir()
+	}
+	if !(c.MaxAPIShare >= 0 && c.MaxAPIShare <= 1) {
+		bad("MaxAPIShare", "must be between 0 and 1, got %v", c.MaxAPIShare)
+	}
+	if c.ExpectedRows < 0 {
+		bad("ExpectedRows", "must not be negative, got %d", c.ExpectedRows)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -32,6 +32,9 @@ type passRunner struct {
 	chunks *chunker
 	g      *errgroup.Group
 	gctx   context.Context
+
+	started int  // chunks started
+	stopped bool // the API budget refused a chunk: nothing more is sent in this pass
 }
 
 func (r *run) newPassRunner(ctx context.Context, pass int) (*passRunner, error) {
@@ -44,7 +47,13 @@ func (r *run) newPassRunner(ctx context.Context, pass int) (*passRunner, error) 
 		return nil, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	// The adaptive limit (r.ctrl) decides when a chunk starts; the group's limit is its ceiling.
 	g.SetLimit(r.cfg.Concurrency)
+	if r.ctrl == nil {
+		r.ctrl = newController(r.cfg.Concurrency, func(from, to int, cause string) {
+			r.progress(Event{Kind: ConcurrencyChanged, API: r.api, Concurrency: to, PrevConcurrency: from, Cause: cause})
+		})
+	}
 	return &passRunner{r: r, pass: pass, api: r.api, runner: run, chunks: chunks, g: g, gctx: gctx}, nil
 }
 
@@ -52,7 +61,7 @@ func (r *run) newPassRunner(ctx context.Context, pass int) (*passRunner, error) 
 // error, if any; other failures are the group's.
 func (p *passRunner) feed(src passSource) error {
 	p.launchResumed()
-	for p.gctx.Err() == nil {
+	for p.gctx.Err() == nil && !p.stopped {
 		row, err := src.next()
 		p.launchResumed()
 		if errors.Is(err, io.EOF) {
@@ -72,7 +81,44 @@ func (p *passRunner) feed(src passSource) error {
 		}
 	}
 	p.flush()
+	if p.stopped {
+		return p.unsent(src)
+	}
 	return nil
+}
+
+// unsent gives the rows of the pass not read yet the outcome NotProcessed, after the API
+// budget stopped the pass.
+func (p *passRunner) unsent(src passSource) error {
+	for {
+		row, err := src.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		p.r.emit(&RowResult{Row: row.num, Outcome: NotProcessed, Values: row.vals, Batch: -1, Attempts: row.attempts,
+			Error: &RowError{StatusCode: StatusAPIShare, Message: "not sent: " + p.r.budget.why()}})
+	}
+}
+
+// refuse gives the rows of a chunk the API budget did not let start the outcome
+// NotProcessed, and stops the pass.
+func (p *passRunner) refuse(c *chunk, why string) {
+	r := p.r
+	if !p.stopped {
+		r.cfg.Logger.Warn("load: not sending more rows", "pass", p.pass, "why", why)
+	}
+	p.stopped = true
+	c.forEach(r, func(i int, vals []string) {
+		c.markResolved(i)
+		m := c.rows[i]
+		r.emit(&RowResult{Row: m.num, Outcome: NotProcessed, Values: vals, Batch: int(m.batch), Attempts: int(m.attempts),
+			Error: &RowError{StatusCode: StatusAPIShare, Message: "not sent: " + why}})
+	})
+	r.dropChunk(c)
+	r.reportDone(p.api, "", "")
 }
 
 // add prepares one row and hands it to the chunker; false stops the pass.
@@ -123,11 +169,26 @@ func (p *passRunner) submit(c *chunk) {
 		p.fail(err)
 		return
 	}
+	t, err := p.r.ctrl.acquire(p.gctx)
+	if err != nil {
+		return // the pass is stopping: the chunk's rows were never sent
+	}
+	req, batches := p.r.cost(c, p.started == 0)
+	if why := p.r.budget.start(t, req, batches); why != "" {
+		t.drop()
+		p.refuse(c, why)
+		return
+	}
+	p.started++
+	c.ticket = t
 	p.g.Go(func() error {
-		if err := p.runner.run(p.gctx, c); err != nil {
+		defer p.r.budget.done(t)
+		defer t.release()
+		ctx := p.r.observe(p.gctx, t)
+		if err := p.runner.run(ctx, c); err != nil {
 			return err
 		}
-		return p.r.finishChunk(p.gctx, c)
+		return p.r.finishChunk(ctx, c)
 	})
 }
 

@@ -345,8 +345,10 @@ func checkValue(f *salesforce.Field, v string) (string, string) {
 			return fmt.Sprintf("%s: data value too large: %.20s... (max length=%d)", f.Name, v, f.Length), "STRING_TOO_LONG"
 		}
 		if f.Type == "picklist" && f.RestrictedPicklist && len(f.PicklistValues) > 0 {
+			// Salesforce matches picklist values without regard to case and stores the
+			// value as the picklist spells it.
 			for _, p := range f.PicklistValues {
-				if p.Value == v {
+				if strings.EqualFold(p.Value, v) {
 					return "", ""
 				}
 			}

@@ -233,7 +233,7 @@ func pickParts(f *salesforce.Field, v string) []string {
 }
 
 func masterValue(f *salesforce.Field, v string) bool {
-	return slices.ContainsFunc(f.PicklistValues, func(p salesforce.PicklistValue) bool { return p.Value == v })
+	return slices.ContainsFunc(f.PicklistValues, func(p salesforce.PicklistValue) bool { return strings.EqualFold(p.Value, v) })
 }
 
 // validForController reports whether value of the dependent picklist f is valid for the
@@ -267,7 +267,7 @@ func validForController(f *salesforce.Field, value string, ctrl *salesforce.Fiel
 		}
 	}
 	for _, p := range f.PicklistValues {
-		if p.Value == value {
+		if strings.EqualFold(p.Value, value) {
 			return idx >= 0 && p.ValidForIndex(idx), cv
 		}
 	}

@@ -37,17 +37,21 @@ var pickRows = [][]string{
 	{"no such value", "", "Mars", "", "", ""},
 	{"ok 15-character id", rtSMB[:15], "APAC", "", "", ""},
 	{"outside SMB, dependent", rtSMB, "APAC", "", "true", "Gold"},
+	// Salesforce matches picklist values whatever their case (and stores its own spelling).
+	{"case differs", rtSMB, "apac", "JAPAN", "TRUE", "silver"},
+	{"case differs, outside SMB", rtSMB, "emea", "", "", ""},
 }
 
 type finding struct{ column, code string }
 
 var pickWant = map[int64]finding{
-	2: {"RecordTypeId", "INVALID_CROSS_REFERENCE_KEY"},
-	3: {"Region__c", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"},
-	4: {"Country__c", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"},
-	5: {"Partner_Level__c", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"},
-	7: {"Region__c", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"},
-	9: {"Partner_Level__c", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"},
+	2:  {"RecordTypeId", "INVALID_CROSS_REFERENCE_KEY"},
+	3:  {"Region__c", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"},
+	4:  {"Country__c", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"},
+	5:  {"Partner_Level__c", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"},
+	7:  {"Region__c", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"},
+	9:  {"Partner_Level__c", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"},
+	11: {"Region__c", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"},
 }
 
 // pickSources returns the rows as CSV-like rows, JSON Lines and Parquet.
@@ -155,6 +159,11 @@ func TestPreflightRecordTypesAndPicklists(t *testing.T) {
 			}
 			if want := len(pickRows) - len(pickWant); sum.Succeeded != int64(want) || srv.Count("Account") != want {
 				t.Errorf("summary %+v, org has %d accounts", sum, srv.Count("Account"))
+			}
+			// The row written in other cases holds the picklists' own spelling.
+			rec, err := srv.Get(t.Context(), "Account", res.byRow[10].ID, "Region__c", "Country__c", "Partner_Level__c")
+			if err != nil || rec["Region__c"] != "APAC" || rec["Country__c"] != "Japan" || rec["Partner_Level__c"] != "Silver" {
+				t.Errorf("row 10 stored as %v (%v), want APAC, Japan, Silver", rec, err)
 			}
 		})
 	}

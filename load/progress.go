@@ -20,6 +20,10 @@ const (
 	// RowsRetriedCode follows RowsRetried once per error code: Rows of its rows failed with
 	// Code (UNABLE_TO_LOCK_ROW, ...) and will be resubmitted in pass Pass after Wait.
 	RowsRetriedCode
+	// ConcurrencyChanged: the adaptive concurrency of API moved from PrevConcurrency to
+	// Concurrency jobs, batches or calls in flight, because of Cause (one of the Cause
+	// constants: congestion, or CauseRecovered).
+	ConcurrencyChanged
 )
 
 // Event is one progress notification.
@@ -39,6 +43,11 @@ type Event struct {
 	Code string
 	// Wait is how long the engine waits before a retry pass (RowsRetried, RowsRetriedCode).
 	Wait time.Duration
+	// Concurrency is the new limit of a ConcurrencyChanged event; PrevConcurrency the old one.
+	Concurrency     int
+	PrevConcurrency int
+	// Cause is why a ConcurrencyChanged event happened.
+	Cause string
 }
 
 // Progress receives progress events. The engine calls Event from one goroutine at a time;

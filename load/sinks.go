@@ -275,34 +275,13 @@ func (s *CSVFiles) spill() error {
 // writeDurably writes a part file under a temporary name, syncs it, renames it into place and
 // syncs the directory, so that after a crash the part is either whole or absent.
 func writeDurably(path string, fill func(*sfcsv.Writer) error) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 256<<10)
-	w := sfcsv.NewWriter(bw, sfcsv.WriterOptions{})
-	err = fill(w)
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(path))
+	return writeFileDurably(path, func(bw *bufio.Writer) error {
+		w := sfcsv.NewWriter(bw, sfcsv.WriterOptions{})
+		if err := fill(w); err != nil {
+			return err
+		}
+		return w.Flush()
+	})
 }
 
 func syncDir(dir string) error {

@@ -613,7 +613,7 @@ func writeFileDurably(path string, fill func(*bufio.Writer) error) error {
 	if err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(f, 64<<10)
+	bw := bufio.NewWriterSize(f, 256<<10)
 	err = fill(bw)
 	if err == nil {
 		err = bw.Flush()

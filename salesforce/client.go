@@ -263,8 +263,10 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 		var apiErr *APIError
 		if err == nil {
 			if apiErr = checkResponse(resp, r.method, rawURL, r.errFormat); apiErr == nil {
+				signal(ctx, r.method, resp, nil)
 				return resp, nil
 			}
+			signal(ctx, r.method, resp, apiErr)
 			if tok != nil {
 				apiErr.redact(tok.AccessToken)
 			}
@@ -282,6 +284,8 @@ func (c *Client) do(ctx context.Context, r *request) (*http.Response, error) {
 				attempt--
 				continue
 			}
+		} else if te := (*TransportError)(nil); errors.As(err, &te) {
+			signal(ctx, r.method, nil, err) // it may have reached the org: it counts
 		}
 		if ctx.Err() != nil {
 			return nil, ctxErr(ctx, err)

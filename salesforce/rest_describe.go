@@ -70,7 +70,14 @@ type Field struct {
 	ReferenceTo        []string        `json:"referenceTo"`
 	RelationshipName   string          `json:"relationshipName"`
 	PicklistValues     []PicklistValue `json:"picklistValues"`
+	// CompoundFieldName names the compound field (type address or location) this field is a
+	// component of: "BillingAddress" for BillingCity, "" for other fields.
+	CompoundFieldName string `json:"compoundFieldName"`
 }
+
+// Compound reports whether the field is a compound field (type address or location), which
+// Bulk API queries cannot select: they select its components instead.
+func (f *Field) Compound() bool { return f.Type == "address" || f.Type == "location" }
 
 // Required reports whether an insert must set the field (createable, not nillable, not
 // defaulted on create).

@@ -85,6 +85,10 @@ func WithoutTLS() Option {
 // WithLogger logs one debug line per request.
 func WithLogger(l *slog.Logger) Option { return func(cfg *emulator.Config) { cfg.Logger = l } }
 
+// WithLimits sets the org's request limit model (daily maxima, requests in
+// flight, long-running synchronous calls).
+func WithLimits(m emulator.LimitModel) Option { return func(cfg *emulator.Config) { cfg.Limits = m } }
+
 // WithConfig edits the full emulator configuration, for knobs without an
 // option of their own.
 func WithConfig(f func(*emulator.Config)) Option { return Option(f) }
@@ -248,6 +252,15 @@ func (s *Server) ExpireSessions() int { return s.srv.ExpireSessions() }
 func (s *Server) SetLimitRemaining(name string, remaining int) error {
 	return s.srv.SetLimitRemaining(name, remaining)
 }
+
+// SetLimitMax sets a limit's daily maximum; what was used stays used.
+func (s *Server) SetLimitMax(name string, maxValue int) error {
+	return s.srv.SetLimitMax(name, maxValue)
+}
+
+// SyncCallsInProgress returns how many synchronous calls the limit model is
+// timing (see emulator.LimitModel), for tests that move a fake clock.
+func (s *Server) SyncCallsInProgress() int { return s.srv.SyncCallsInProgress() }
 
 // Insert creates records of object as the default user and returns their
 // ids in order. Any failure is an error naming the record index.

@@ -50,6 +50,9 @@ type (
 	// Config is the whole server configuration (see WithConfig). Its
 	// fields: go doc github.com/sfbatch/sfbatch/emulator.Config.
 	Config = emulator.Config
+	// LimitModel is the org's request limit model (see WithLimits). Its
+	// fields: go doc github.com/sfbatch/sfbatch/emulator.LimitModel.
+	LimitModel = emulator.LimitModel
 )
 
 // NewFakeClock returns a FakeClock set to start.
@@ -57,3 +60,6 @@ func NewFakeClock(start time.Time) *FakeClock { return clock.NewFake(start) }
 
 // DefaultRealistic is the timing of `sfbatch emulator --profile realistic`.
 func DefaultRealistic() Realistic { return bulk.DefaultRealistic() }
+
+// RealisticLimits is the limit model of `sfbatch emulator --profile realistic`.
+func RealisticLimits() LimitModel { return emulator.RealisticLimits() }

@@ -34,6 +34,10 @@ func (s *Service) v2CreateQuery(w http.ResponseWriter, r *http.Request, ver wire
 		wire.WriteError(w, http.StatusBadRequest, code, msg)
 		return
 	}
+	if res.CompoundColumn() != "" {
+		wire.WriteError(w, http.StatusBadRequest, codeCompoundQuery, msgCompoundQuery)
+		return
+	}
 	if err := s.org.Consume(limitV2QueryJobs, 1); err != nil {
 		wire.WriteError(w, http.StatusBadRequest, "EXCEEDED_QUOTA", "ExceededQuota : The daily limit of Bulk API 2.0 query jobs is used up")
 		return

@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sfbatch/sfbatch/emulator/org"
@@ -114,8 +115,11 @@ type pendingRow struct {
 // writeRows writes src's rows to the org in chunks of ChunkRecords and
 // records each outcome in b. It stops early (leaving the rest unprocessed)
 // when ctx ends or the job is aborted. The returned error is a batch-level
-// failure message.
-func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, contended map[string]bool) error {
+// failure message. Under the Realistic profile chunk k's outcomes are
+// recorded once the modelled time of the rows so far has passed since due
+// (the end of the batch's start latency), so the org's real work on a chunk
+// overlaps its modelled time instead of adding to it.
+func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, contended map[string]bool, due time.Time) error {
 	j := b.job
 	rate := s.contentionRate()
 	reqs := make([]org.WriteRequest, 0, ChunkRecords)
@@ -123,6 +127,11 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 	// The field maps of a CSV chunk go back to its source once the org has
 	// read them: the org keeps values, never a request's map.
 	csv, _ := src.(*csvSource)
+	// Inserts from CSV take the org's columnar form: no field map per row.
+	// Lock contention looks for a row's parents in its field map.
+	if csv != nil && opOf(j.operation) == org.OpInsert && (rate == 0 || len(contended) == 0) {
+		csv.columnar = true
+	}
 	maps := make([]map[string]any, 0, ChunkRecords)
 	rowIdx, chunkStart := 0, 0
 	s.mu.Lock()
@@ -168,18 +177,42 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 			// service stops during the modelled processing time.
 			results = s.org.WriteTagged(context.WithoutCancel(ctx), j.createdBy, reqs, false, tag)
 		}
-		slept := s.sleep(ctx, s.recordCost(len(pend)))
+		outcome := func(i int, k *int) *org.WriteResult {
+			if p := pend[i]; p.preset != nil {
+				return p.preset
+			}
+			*k++
+			return &results[*k-1]
+		}
+		// A Bulk 2.0 batch's result rows are appended outside the lock, past
+		// the end readers see (only this worker appends to b's files), and
+		// published with the counters.
+		v2 := j.kind == kindV2Ingest
+		var succ, fails []byte
+		if v2 {
+			s.mu.Lock()
+			succ, fails = b.results, b.failures
+			fresh := succ == nil && b.savedResults == 0
+			s.mu.Unlock()
+			if fresh {
+				// Room for the segment echoed with an id and a flag per row,
+				// so the file is not copied as it grows.
+				succ = make([]byte, 0, len(b.data)+b.records*(resultRowOverhead+2*len(j.header)))
+			}
+			k := 0
+			for i, p := range pend {
+				succ, fails = appendV2Result(succ, fails, j, p, outcome(i, &k))
+			}
+		}
+		due = due.Add(s.recordCost(len(pend)))
+		slept := s.sleepUntil(ctx, due)
 		s.mu.Lock()
 		k := 0
-		for _, p := range pend {
-			var res *org.WriteResult
-			if p.preset != nil {
-				res = p.preset
-			} else {
-				res = &results[k]
-				k++
-			}
-			s.appendResultLocked(b, p, res)
+		for i, p := range pend {
+			s.countResultLocked(b, p, outcome(i, &k))
+		}
+		if v2 {
+			b.results, b.failures = succ, fails
 		}
 		b.modstamp = s.clk.Now()
 		s.saveProgressLocked(b)
@@ -228,8 +261,12 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 			if rate > 0 && len(contended) > 0 {
 				parent = s.contendedParent(j, r.fields, contended)
 			}
-			req, id := request(j, r.fields)
-			p.inID = id
+			var req org.WriteRequest
+			if r.vals != nil {
+				req = org.WriteRequest{Op: org.OpInsert, Object: j.object, Columns: csv.header, Values: r.vals}
+			} else {
+				req, p.inID = request(j, r.fields)
+			}
 			if parent != "" && s.roll(j, b.seq, rowIdx) < rate {
 				p.preset = &org.WriteResult{ID: idIfUpdate(req), Errors: []org.Error{{
 					StatusCode: "UNABLE_TO_LOCK_ROW",
@@ -263,7 +300,8 @@ func appendResultRow(dst []byte, delim byte, eol, id, outcome string, raw []stri
 }
 
 // resultRowOverhead is what a successful-results row adds to its input
-// row: a quoted 18-character id, a quoted flag and the separators.
+// row besides quoting its cells (two quotes each): a quoted 18-character
+// id, a quoted flag and the separators.
 const resultRowOverhead = 32
 
 // msgIngestRecordsExceeded fails a Bulk 2.0 ingest job whose records no
@@ -448,8 +486,24 @@ func appendRow(dst []byte, delim byte, eol string, cells ...string) []byte {
 	return append(dst, eol...)
 }
 
-// appendResultLocked records one row's outcome in b. Caller holds s.mu.
-func (s *Service) appendResultLocked(b *batch, p pendingRow, res *org.WriteResult) {
+// appendV2Result appends one row's outcome to a Bulk 2.0 batch's
+// successful (succ) or failed (fails) results.
+func appendV2Result(succ, fails []byte, j *job, p pendingRow, res *org.WriteResult) ([]byte, []byte) {
+	delim, eol := byte(j.delim), j.lineEnding.Terminator()
+	if res.Success {
+		return appendResultRow(succ, delim, eol, res.ID, strconv.FormatBool(res.Created), p.raw), fails
+	}
+	id := res.ID
+	if id == "" {
+		id = idIfUpdate(org.WriteRequest{Op: opOf(j.operation), ID: p.inID})
+	}
+	return succ, appendResultRow(fails, delim, eol, id, errorText(res.Errors), p.raw)
+}
+
+// countResultLocked counts one row's outcome in b and, for Bulk 1.0,
+// appends it to b's results (a Bulk 2.0 row is appended by appendV2Result).
+// Caller holds s.mu.
+func (s *Service) countResultLocked(b *batch, p pendingRow, res *org.WriteResult) {
 	j := b.job
 	b.attempted++
 	b.processed++
@@ -461,21 +515,6 @@ func (s *Service) appendResultLocked(b *batch, p pendingRow, res *org.WriteResul
 		if !res.Success {
 			j.failed++
 		}
-		delim, eol := byte(j.delim), j.lineEnding.Terminator()
-		if b.results == nil && b.savedResults == 0 {
-			// Room for the segment echoed with an id and a flag per row,
-			// so the file is not copied as it grows.
-			b.results = make([]byte, 0, len(b.data)+b.records*resultRowOverhead)
-		}
-		if res.Success {
-			b.results = appendResultRow(b.results, delim, eol, res.ID, strconv.FormatBool(res.Created), p.raw)
-			return
-		}
-		id := res.ID
-		if id == "" {
-			id = idIfUpdate(org.WriteRequest{Op: opOf(j.operation), ID: p.inID})
-		}
-		b.failures = appendResultRow(b.failures, delim, eol, id, errorText(res.Errors), p.raw)
 		return
 	}
 	id := res.ID

@@ -276,3 +276,25 @@ func TestBulk2QueryDialectAndParents(t *testing.T) {
 		t.Errorf("results %q, want %q", r.body, want)
 	}
 }
+
+// TestBulkQueryRefusesCompoundFields checks that a Bulk API query cannot select a compound
+// field, as in Salesforce: the Bulk API 2.0 job create answers 400 and a Bulk API 1.0 batch
+// fails; the component fields are read as usual.
+func TestBulkQueryRefusesCompoundFields(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{})
+	e.seedContacts(1)
+	r := e.do("POST", dataV+"/jobs/query", jsonCT, `{"operation":"query","query":"SELECT Id, MailingAddress FROM Contact"}`)
+	if want := `[{"message":"Selecting compound data not supported in Bulk Query","errorCode":"FUNCTIONALITY_NOT_ENABLED"}]`; r.status != 400 || r.body != want {
+		t.Errorf("Bulk 2.0 create: %d %s, want 400 %s", r.status, r.body, want)
+	}
+	wantStatus(t, e.do("POST", dataV+"/jobs/query", jsonCT, `{"operation":"query","query":"SELECT Id, MailingCity, MailingLatitude FROM Contact"}`), 200)
+	jobID := e.createBulk1Job("query", "Contact", "", "CSV")
+	b := e.addBatch(jobID, "text/csv", "SELECT Id, OtherAddress FROM Contact")
+	e.idle()
+	r = e.do("GET", asyncV+"/job/"+jobID+"/batch/"+b, "", "")
+	want := "InvalidBatch : Failed to process query: FUNCTIONALITY_NOT_ENABLED: Selecting compound data not supported in Bulk Query"
+	if tag(r.body, "state") != "Failed" || tag(r.body, "stateMessage") != want {
+		t.Errorf("Bulk 1.0 batch: %s", r.body)
+	}
+}

@@ -17,6 +17,7 @@ import (
 // row is one input record ready to be written.
 type row struct {
 	fields         map[string]any
+	vals           []any      // a columnar csvSource's values, by header column (nil otherwise)
 	raw            []string   // CSV cells as uploaded (nil for JSON and XML)
 	rowErr         *org.Error // a problem found before the write
 	lengthsChecked bool       // the source applied checkFieldLength to every value
@@ -31,14 +32,20 @@ type rowSource interface {
 // csvSource reads CSV rows and turns cells into field values: an empty cell
 // is left out (on insert the field is not set, on update it is left
 // unchanged) and #N/A sets the field to null.
+//
+// A columnar source yields each row's values by header column (row.vals,
+// org.Unset{} for an empty cell) instead of a field map, for writes that
+// take org.WriteRequest's columnar form.
 type csvSource struct {
-	r      *sfcsv.Reader
-	header []string
-	spare  []map[string]any // field maps given back by recycle, to reuse
+	r        *sfcsv.Reader
+	header   []string
+	spare    []map[string]any // field maps given back by recycle, to reuse
+	columnar bool
+	vals     []any // backing store of the row.vals handed out since the last recycle
 }
 
-// recycle gives back field maps that next returned and nothing refers to
-// any more; next reuses them instead of allocating.
+// recycle gives back field maps and values that next returned and nothing
+// refers to any more; next reuses them instead of allocating.
 func (c *csvSource) recycle(maps []map[string]any) {
 	for _, m := range maps {
 		if m != nil {
@@ -46,6 +53,8 @@ func (c *csvSource) recycle(maps []map[string]any) {
 			c.spare = append(c.spare, m)
 		}
 	}
+	clear(c.vals)
+	c.vals = c.vals[:0]
 }
 
 func newCSVSource(data io.Reader, delim sfcsv.Delimiter) (*csvSource, error) {
@@ -92,6 +101,9 @@ func (c *csvSource) next() (row, error) {
 		}
 		return row{}, err
 	}
+	if c.columnar {
+		return c.columns(rec), nil
+	}
 	var fields map[string]any
 	if n := len(c.spare); n > 0 {
 		fields, c.spare = c.spare[n-1], c.spare[:n-1]
@@ -114,6 +126,30 @@ func (c *csvSource) next() (row, error) {
 		fields[c.header[i]] = v
 	}
 	return row{fields: fields, raw: rec, lengthsChecked: true}, nil
+}
+
+// columns turns a record into a columnar row.
+func (c *csvSource) columns(rec []string) row {
+	start := len(c.vals)
+	for i := range c.header {
+		var v any = org.Unset{}
+		if i < len(rec) {
+			switch s := rec[i]; s {
+			case "":
+			case sfcsv.NullValue:
+				v = nil
+			default:
+				if e := checkFieldLength(c.header[i], s); e != nil {
+					clear(c.vals[start:])
+					c.vals = c.vals[:start]
+					return row{raw: rec, rowErr: e}
+				}
+				v = s
+			}
+		}
+		c.vals = append(c.vals, v)
+	}
+	return row{vals: c.vals[start:len(c.vals):len(c.vals)], raw: rec, lengthsChecked: true}
 }
 
 // sliceSource yields pre-parsed JSON or XML records.

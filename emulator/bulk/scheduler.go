@@ -81,6 +81,12 @@ func (s *Service) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// sleepUntil waits on the service clock until t (not at all when t has
+// passed). It reports false when ctx ends first.
+func (s *Service) sleepUntil(ctx context.Context, t time.Time) bool {
+	return s.sleep(ctx, t.Sub(s.clk.Now()))
+}
+
 // startLatency is the Realistic profile's delay before a batch starts.
 func (s *Service) startLatency() time.Duration {
 	if r, ok := s.profile.(Realistic); ok {

@@ -74,6 +74,10 @@ type Instant struct{}
 // Realistic models Salesforce's timing on the service's clock: a batch waits
 // BatchStartLatency after a worker picks it up, then costs PerRecordCost per
 // record, processed in 200-record chunks so counters grow while it runs.
+// The modelled time runs from the moment the worker picks the batch up: the
+// emulator's own work on a chunk happens within the chunk's modelled time
+// rather than on top of it, so a batch of n records takes BatchStartLatency
+// + n x PerRecordCost whenever that work is quicker than the model.
 type Realistic struct {
 	// BatchStartLatency is the delay before a dequeued batch starts.
 	BatchStartLatency time.Duration

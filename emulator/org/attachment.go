@@ -33,18 +33,9 @@ func (o *Org) CreateAttachment(ctx context.Context, userID, apiVersion string, f
 	if len(data) > MaxAttachmentBytes {
 		return fail(newErr("STRING_TOO_LONG", "Body: file too large", "Body"))
 	}
-	allowance := o.fileStorageAllowance()
-	o.files.mu.Lock()
-	if o.files.bytes+int64(len(data)) > allowance {
-		o.files.mu.Unlock()
+	release, ok := o.reserveStorage(int64(len(data)))
+	if !ok {
 		return fail(newErr(CodeStorageLimitExceeded, "storage limit exceeded", "Body"))
-	}
-	o.files.bytes += int64(len(data))
-	o.files.mu.Unlock()
-	release := func() {
-		o.files.mu.Lock()
-		o.files.bytes -= int64(len(data))
-		o.files.mu.Unlock()
 	}
 	res := o.Write(ctx, userID, []WriteRequest{{Op: OpInsert, Object: "Attachment", Fields: fields}}, true)
 	if len(res) != 1 || !res[0].Success {

@@ -26,6 +26,44 @@ func contactChunk(start, n int) []WriteRequest {
 	return reqs
 }
 
+// columnar returns reqs in WriteRequest's columnar form, every row sharing
+// one Columns slice, with Unset for a field a row does not set.
+func columnar(reqs []WriteRequest) []WriteRequest {
+	cols := []string{"FirstName", "LastName", "Email", "Phone", "Birthdate", "External_Id__c"}
+	out := make([]WriteRequest, len(reqs))
+	for i, r := range reqs {
+		vals := make([]any, len(cols))
+		for j, c := range cols {
+			v, ok := r.Fields[c]
+			if !ok {
+				v = Unset{}
+			}
+			vals[j] = v
+		}
+		out[i] = WriteRequest{Op: r.Op, Object: r.Object, Columns: cols, Values: vals}
+	}
+	return out
+}
+
+// BenchmarkWriteInsertColumns is BenchmarkWriteInsert in the columnar form
+// Bulk CSV inserts use.
+func BenchmarkWriteInsertColumns(b *testing.B) {
+	o := benchOrg(b)
+	const chunk = 10000
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		reqs := columnar(contactChunk(i*chunk, chunk))
+		b.StartTimer()
+		res := o.Write(b.Context(), "", reqs, false)
+		if !res[chunk-1].Success {
+			b.Fatal(res[chunk-1].Errors)
+		}
+	}
+	b.ReportMetric(float64(b.N*chunk)/b.Elapsed().Seconds(), "records/s")
+}
+
 func benchOrg(b *testing.B) *Org {
 	b.Helper()
 	o, err := New(Options{Clock: clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))})

@@ -99,6 +99,23 @@ func (o *Org) fileStorageAllowance() int64 {
 	return int64(s.max-s.used) << 20
 }
 
+// reserveStorage takes n bytes of the org's file storage for a body being stored; release
+// gives them back when the upload fails. ok is false when they do not fit.
+func (o *Org) reserveStorage(n int64) (release func(), ok bool) {
+	allowance := o.fileStorageAllowance()
+	o.files.mu.Lock()
+	defer o.files.mu.Unlock()
+	if o.files.bytes+n > allowance {
+		return nil, false
+	}
+	o.files.bytes += n
+	return func() {
+		o.files.mu.Lock()
+		o.files.bytes -= n
+		o.files.mu.Unlock()
+	}, true
+}
+
 // FileStorageUsed returns the bytes of file bodies stored in the org.
 func (o *Org) FileStorageUsed() int64 {
 	o.files.mu.Lock()
@@ -130,18 +147,9 @@ func (o *Org) CreateContentVersion(ctx context.Context, userID, apiVersion strin
 	if len(data) > MaxContentVersionBytes {
 		return fail(newErr("FILE_EXTENSION_NOT_ALLOWED", "file too large", "VersionData"))
 	}
-	allowance := o.fileStorageAllowance()
-	o.files.mu.Lock()
-	if o.files.bytes+int64(len(data)) > allowance {
-		o.files.mu.Unlock()
+	release, ok := o.reserveStorage(int64(len(data)))
+	if !ok {
 		return fail(newErr(CodeStorageLimitExceeded, "storage limit exceeded", "VersionData"))
-	}
-	o.files.bytes += int64(len(data)) // reserved; given back on failure
-	o.files.mu.Unlock()
-	release := func() {
-		o.files.mu.Lock()
-		o.files.bytes -= int64(len(data))
-		o.files.mu.Unlock()
 	}
 	res := o.Write(ctx, userID, []WriteRequest{{Op: OpInsert, Object: "ContentVersion", Fields: fields}}, true)
 	if len(res) != 1 || !res[0].Success {

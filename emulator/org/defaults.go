@@ -1,5 +1,7 @@
 package org
 
+import "strings"
+
 // The default org's standard objects. Each call builds fresh objects, so
 // schemas never share mutable state.
 
@@ -69,14 +71,45 @@ func object(name, label, plural, prefix string, fields ...*Field) *Object {
 	return &Object{Name: name, Label: label, LabelPlural: plural, KeyPrefix: prefix, Fields: append(systemFields(), fields...)}
 }
 
+// address returns the components of the compound address field prefix+"Address" and the
+// field itself, in describe order: Street, City, State, PostalCode, Country, Latitude,
+// Longitude, GeocodeAccuracy, then the read-only compound field.
 func address(prefix, label string) []*Field {
-	return []*Field{
+	coord := func(name, label string) *Field {
+		f := typed(prefix+name, label, TypeDouble, 0)
+		f.Precision, f.Scale = 18, 15
+		return f
+	}
+	fields := []*Field{
 		typed(prefix+"Street", label+" Street", TypeTextArea, 255),
 		str(prefix+"City", label+" City", 40),
 		str(prefix+"State", label+" State/Province", 80),
 		str(prefix+"PostalCode", label+" Zip/Postal Code", 20),
 		str(prefix+"Country", label+" Country", 80),
+		coord("Latitude", label+" Latitude"),
+		coord("Longitude", label+" Longitude"),
+		pick(prefix+"GeocodeAccuracy", label+" Geocode Accuracy", []string{"Address", "NearAddress", "Block", "Street",
+			"ExtendedZip", "Zip", "Neighborhood", "City", "County", "State", "Unknown"}, true, ""),
 	}
+	compound := readOnly(typed(prefix+"Address", label+" Address", TypeAddress, 0))
+	for _, f := range fields {
+		f.CompoundFieldName = compound.Name
+	}
+	return append(fields, compound)
+}
+
+// geolocation returns the components of the custom location field f (Name__c):
+// Name__Latitude__s and Name__Longitude__s (double, f's scale), and f itself made a
+// read-only compound field.
+func geolocation(f *Field) []*Field {
+	base := strings.TrimSuffix(f.Name, "__c")
+	f.Createable, f.Updateable, f.Nillable = false, false, true
+	coord := func(part string) *Field {
+		c := typed(base+"__"+part+"__s", f.Label+" ("+part+")", TypeDouble, 0)
+		c.Precision, c.Scale, c.Custom, c.CompoundFieldName = 18, f.Scale, true, f.Name
+		return c
+	}
+	return []*Field{f, coord("Latitude"), coord("Longitude")}
 }
 
 func industries() []string {
@@ -136,6 +169,7 @@ func defaultSpecs() []*Object {
 		extID(),
 	)
 	contact.Fields = append(contact.Fields, address("Mailing", "Mailing")...)
+	contact.Fields = append(contact.Fields, address("Other", "Other")...)
 
 	leadStatus := pick("Status", "Status", []string{"Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"}, true, "Open - Not Contacted")
 	lead := object("Lead", "Lead", "Leads", "00Q",
@@ -156,8 +190,8 @@ func defaultSpecs() []*Object {
 		owner(),
 	)
 	lead.Fields = append(lead.Fields, address("", "")...)
-	for _, f := range lead.Fields[len(lead.Fields)-5:] {
-		f.Label = f.Label[1:] // " City" -> "City"
+	for _, f := range lead.Fields[len(lead.Fields)-9:] {
+		f.Label = strings.TrimSpace(f.Label) // " City" -> "City"
 	}
 
 	opp := object("Opportunity", "Opportunity", "Opportunities", "006",

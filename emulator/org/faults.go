@@ -52,6 +52,13 @@ func (o *Org) ClearRowFaults() {
 	o.faults.list = nil
 }
 
+// active reports whether any row fault is set.
+func (fs *faults) active() bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return len(fs.list) > 0
+}
+
 func (fs *faults) match(object string, fields map[string]any) *Error {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()

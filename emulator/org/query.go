@@ -41,6 +41,7 @@ type Result struct {
 
 	ob        *Object
 	aggregate bool
+	compound  string // the first compound column selected, "" for none
 	cols      []column
 	rels      []relation // relationship prefixes, in order of first use
 	width     int        // stored values per row: len(Columns) + 1 (root id) + len(rels)
@@ -61,6 +62,11 @@ type relation struct {
 
 // Len returns the number of rows.
 func (r *Result) Len() int { return r.n }
+
+// CompoundColumn returns the first column that selects a compound field (an address or a
+// geolocation), "" when none does. Its values are maps of the components (as REST returns
+// them); Bulk API queries refuse such a query.
+func (r *Result) CompoundColumn() string { return r.compound }
 
 // Values returns row i flattened in Columns order: nil for null, else
 // string, float64, bool, Date or time.Time. The slice belongs to the
@@ -249,6 +255,9 @@ func (c *compiler) selectList(q *soql.Query, res *Result) (selection, error) {
 			hasField = true
 			sel.fields = append(sel.fields, a)
 			res.Columns = append(res.Columns, strings.Join(it.Path, "."))
+			if a.parts != nil && res.compound == "" {
+				res.compound = strings.Join(it.Path, ".")
+			}
 		case *soql.Count:
 			sel.count = true
 			if it.Path != nil {
@@ -463,6 +472,34 @@ type accessor struct {
 	pos   int
 	field *Field
 	names []string // canonical path
+	// parts are the components of a compound field: its value is a map of them.
+	parts []compoundPart
+}
+
+// compoundPart is one component of a compound field as REST nests it: BillingCity is
+// "city" of BillingAddress, Loc__Latitude__s "latitude" of Loc__c.
+type compoundPart struct {
+	key string
+	pos int
+}
+
+// compoundParts lists the components of the compound field f of ob.
+func compoundParts(ob *Object, f *Field) []compoundPart {
+	prefix := strings.TrimSuffix(f.Name, "Address")
+	parts := []compoundPart{}
+	for _, g := range ob.Fields {
+		if g.CompoundFieldName != f.Name {
+			continue
+		}
+		key := g.Name
+		if f.Type == TypeLocation {
+			key = strings.TrimSuffix(key[strings.LastIndex(strings.TrimSuffix(key, "__s"), "__")+2:], "__s")
+		} else {
+			key = strings.TrimPrefix(key, prefix)
+		}
+		parts = append(parts, compoundPart{key: strings.ToLower(key[:1]) + key[1:], pos: g.pos})
+	}
+	return parts
 }
 
 type hop struct {
@@ -480,6 +517,18 @@ func (a *accessor) get(r *record) any {
 		if r = a.hops[i].t.get(id); r == nil {
 			return nil
 		}
+	}
+	if a.parts != nil {
+		m := make(map[string]any, len(a.parts))
+		set := false
+		for _, p := range a.parts {
+			m[p.key] = jsonValue(r.vals[p.pos])
+			set = set || r.vals[p.pos] != nil
+		}
+		if !set {
+			return nil // every component empty: the compound value is null
+		}
+		return m
 	}
 	return r.vals[a.pos]
 }
@@ -520,6 +569,9 @@ func (c *compiler) resolve(path []string) (*accessor, *QueryError) {
 			}
 			a.pos, a.field = f.pos, f
 			a.names = append(a.names, f.Name)
+			if f.Compound() {
+				a.parts = compoundParts(ob, f)
+			}
 			break
 		}
 		rf, ok := ob.Relationship(name)

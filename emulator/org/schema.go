@@ -28,6 +28,12 @@ const (
 	TypePicklist      = "picklist"
 	TypeMultiPicklist = "multipicklist"
 	TypeReference     = "reference"
+	// TypeAddress and TypeLocation are compound fields: read-only, made of the component
+	// fields whose CompoundFieldName names them (BillingAddress: BillingStreet ...
+	// BillingGeocodeAccuracy; a geolocation Loc__c: Loc__Latitude__s, Loc__Longitude__s).
+	// SOAP and REST queries may select them; Bulk API queries may not.
+	TypeAddress  = "address"
+	TypeLocation = "location"
 )
 
 // Positions of the system fields, which every object has first and in this
@@ -102,12 +108,14 @@ type Object struct {
 	nameFn  func(vals []any) any
 
 	// For inserts, computed by finish: the value of every field the
-	// request does not set (its Default, false for a boolean, else nil),
-	// OwnerId's position when it defaults to the writing user (-1
-	// otherwise), and the required fields' positions.
-	insertDefaults []any
-	ownerPos       int
-	requiredPos    []int
+	// request does not set (its Default, false for a boolean, else nil)
+	// and the positions where it is not nil, OwnerId's position when it
+	// defaults to the writing user (-1 otherwise), and the required
+	// fields' positions.
+	insertDefaults   []any
+	insertDefaultPos []int
+	ownerPos         int
+	requiredPos      []int
 
 	// rtPos is RecordTypeId's position (-1 without record types);
 	// picklistRules is set when writes must pass checkPicklists.
@@ -167,6 +175,9 @@ type Field struct {
 	// for ("false" and "true" for a checkbox).
 	ControllerName string
 	ValidFor       map[string][]string
+	// CompoundFieldName names the compound field (TypeAddress, TypeLocation) this field is
+	// a component of, "" for none.
+	CompoundFieldName string
 	// Default is the value an insert gets when the field is not set (typed
 	// like stored values: string, float64, bool). nil means none.
 	Default any
@@ -192,9 +203,16 @@ func (f *Field) SoapType() string {
 		return "xsd:date"
 	case TypeDateTime:
 		return "xsd:dateTime"
+	case TypeAddress:
+		return "urn:address"
+	case TypeLocation:
+		return "urn:location"
 	}
 	return "xsd:string"
 }
+
+// Compound reports whether the field is a compound field (TypeAddress or TypeLocation).
+func (f *Field) Compound() bool { return f.Type == TypeAddress || f.Type == TypeLocation }
 
 func (f *Field) isText() bool {
 	switch f.Type {
@@ -298,7 +316,7 @@ func DefaultSchema() *Schema {
 // validTypes lists the field types a schema file may use.
 func validTypes() []string {
 	return []string{TypeID, TypeString, TypeTextArea, TypeEmail, TypePhone, TypeURL, TypeBoolean, TypeInt,
-		TypeDouble, TypeCurrency, TypePercent, TypeDate, TypeDateTime, TypePicklist, TypeMultiPicklist, TypeReference}
+		TypeDouble, TypeCurrency, TypePercent, TypeDate, TypeDateTime, TypePicklist, TypeMultiPicklist, TypeReference, TypeLocation}
 }
 
 func buildSchema(base []*Object, extra []ObjectSpec) (*Schema, error) {
@@ -335,13 +353,19 @@ func buildSchema(base []*Object, extra []ObjectSpec) (*Schema, error) {
 			if err != nil {
 				return nil, fmt.Errorf("object %s: %w", spec.Name, err)
 			}
-			if i := slices.IndexFunc(ob.Fields, func(g *Field) bool { return strings.EqualFold(g.Name, f.Name) }); i >= 0 {
-				if i < numSystemFields {
-					return nil, fmt.Errorf("object %s: field %s is a system field", spec.Name, f.Name)
+			fields := []*Field{f}
+			if f.Type == TypeLocation {
+				fields = geolocation(f)
+			}
+			for _, f := range fields {
+				if i := slices.IndexFunc(ob.Fields, func(g *Field) bool { return strings.EqualFold(g.Name, f.Name) }); i >= 0 {
+					if i < numSystemFields {
+						return nil, fmt.Errorf("object %s: field %s is a system field", spec.Name, f.Name)
+					}
+					ob.Fields[i] = f
+				} else {
+					ob.Fields = append(ob.Fields, f)
 				}
-				ob.Fields[i] = f
-			} else {
-				ob.Fields = append(ob.Fields, f)
 			}
 		}
 		if err := buildRecordTypes(ob, spec.RecordTypes); err != nil {
@@ -475,6 +499,7 @@ func (ob *Object) finish(s *Schema) error {
 		}
 	}
 	ob.insertDefaults = make([]any, len(ob.Fields))
+	ob.insertDefaultPos = nil
 	ob.ownerPos, ob.requiredPos = -1, nil
 	for i, f := range ob.Fields {
 		switch {
@@ -484,6 +509,9 @@ func (ob *Object) finish(s *Schema) error {
 			ob.ownerPos = i
 		case f.Type == TypeBoolean:
 			ob.insertDefaults[i] = false
+		}
+		if ob.insertDefaults[i] != nil {
+			ob.insertDefaultPos = append(ob.insertDefaultPos, i)
 		}
 		if f.Required() {
 			ob.requiredPos = append(ob.requiredPos, i)
@@ -565,6 +593,16 @@ func fieldFromSpec(fs FieldSpec) (*Field, error) {
 		f.Length = 18
 	case TypeID:
 		f.Length = 18
+	case TypeLocation:
+		if !f.Custom {
+			return nil, fmt.Errorf("field %s: a location field is custom: its name ends in __c", fs.Name)
+		}
+		if fs.Default != nil || fs.Required || fs.Unique || fs.ExternalID {
+			return nil, fmt.Errorf("field %s: a location field takes no default, required, unique or externalId", fs.Name)
+		}
+		if f.Scale == 0 {
+			f.Scale = 6
+		}
 	}
 	if fs.Default != nil {
 		v, err := specDefault(f, fs.Default)

@@ -176,12 +176,13 @@ func convertText(f *Field, s string) (string, *Error) {
 			return "", newErr(CodeInvalidEmail, fmt.Sprintf("%s: invalid email address: %s", f.Label, s), f.Name)
 		}
 	case TypePicklist:
-		if f.RestrictedPicklist {
-			canon, ok := pickValue(f, s)
-			if !ok {
-				return "", newErr(CodeRestrictedPicklist, fmt.Sprintf("%s: bad value for restricted picklist field: %s", f.Label, s), f.Name)
-			}
+		// Salesforce matches a picklist value without regard to case and keeps the
+		// picklist's spelling, restricted or not; only a restricted one refuses others.
+		if canon, ok := pickValue(f, s); ok {
 			return canon, nil
+		}
+		if f.RestrictedPicklist {
+			return "", newErr(CodeRestrictedPicklist, fmt.Sprintf("%s: bad value for restricted picklist field: %s", f.Label, s), f.Name)
 		}
 	case TypeMultiPicklist:
 		parts := strings.Split(s, ";")
@@ -191,12 +192,10 @@ func convertText(f *Field, s string) (string, *Error) {
 			if p == "" {
 				continue
 			}
-			if f.RestrictedPicklist {
-				canon, ok := pickValue(f, p)
-				if !ok {
-					return "", newErr(CodeRestrictedPicklist, fmt.Sprintf("%s: bad value for restricted picklist field: %s", f.Label, p), f.Name)
-				}
+			if canon, ok := pickValue(f, p); ok {
 				p = canon
+			} else if f.RestrictedPicklist {
+				return "", newErr(CodeRestrictedPicklist, fmt.Sprintf("%s: bad value for restricted picklist field: %s", f.Label, p), f.Name)
 			}
 			out = append(out, p)
 		}

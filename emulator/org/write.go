@@ -38,6 +38,36 @@ type WriteRequest struct {
 	// ExternalIDField is the upsert key field; "" or "Id" upserts by Id.
 	ExternalIDField string
 	Fields          map[string]any
+	// Columns and Values are the columnar form of Fields, for callers that
+	// write many rows of the same shape: Values[i] is the value of
+	// Columns[i], and a column whose value is Unset{} is left out of the
+	// row, as a key missing from Fields is. Rows of one call usually share
+	// one Columns slice, whose names are then resolved once. When Columns
+	// is set, Fields is ignored.
+	Columns []string
+	Values  []any
+}
+
+// Unset is the value of a column a row leaves out, in WriteRequest.Values.
+type Unset struct{}
+
+func isUnset(v any) bool {
+	_, ok := v.(Unset)
+	return ok
+}
+
+// fieldMap returns the request's fields as a map, whichever form they came in.
+func (req *WriteRequest) fieldMap() map[string]any {
+	if req.Columns == nil {
+		return req.Fields
+	}
+	m := make(map[string]any, len(req.Columns))
+	for i, c := range req.Columns {
+		if v := req.Values[i]; !isUnset(v) {
+			m[c] = v
+		}
+	}
+	return m
 }
 
 // WriteResult is the outcome of one WriteRequest. Errors is nil on success.
@@ -198,6 +228,12 @@ type writer struct {
 	dirty    []dirtyRec
 	touched  []*table
 	keyCache map[*Object]map[string]keyInfo
+	// colKeys are the resolved names of colKeysOf, the Columns of the
+	// previous columnar request, for object colKeysOb.
+	colKeys   []keyInfo
+	colKeysOf []string
+	colKeysOb *Object
+	pairs     []pair // the fields of the request being staged
 
 	// staging of one request
 	stage   []any
@@ -228,6 +264,15 @@ func (w *writer) one(req *WriteRequest) WriteResult {
 	t := w.o.tables[ob]
 	if !slices.Contains(w.touched, t) {
 		w.touched = append(w.touched, t)
+	}
+	if req.Columns != nil && (req.Op != OpInsert || w.o.faults.active()) {
+		// Only inserts are written from columns; the rest take the map.
+		m := *req
+		m.Fields, m.Columns, m.Values = req.fieldMap(), nil, nil
+		req = &m
+	}
+	if req.Columns != nil {
+		return w.insertFrom(t, w.columnPairs(ob, req.Columns, req.Values))
 	}
 	if e := w.o.faults.match(ob.Name, req.Fields); e != nil {
 		return fail(e)
@@ -331,11 +376,53 @@ func (w *writer) keyInfo(ob *Object, k string) keyInfo {
 	return ki
 }
 
+// pair is one field of a request: its key as written, the key resolved,
+// and its value.
+type pair struct {
+	k  string
+	ki keyInfo
+	v  any
+}
+
+// mapPairs returns the entries of fields, in w.pairs.
+func (w *writer) mapPairs(ob *Object, fields map[string]any) []pair {
+	w.pairs = w.pairs[:0]
+	for k, v := range fields {
+		w.pairs = append(w.pairs, pair{k, w.keyInfo(ob, k), v})
+	}
+	return w.pairs
+}
+
+// columnPairs returns the columns of a columnar request that vals does not
+// leave Unset, in w.pairs, resolving the column names once per Columns
+// slice.
+func (w *writer) columnPairs(ob *Object, cols []string, vals []any) []pair {
+	if w.colKeysOb != ob || len(w.colKeysOf) != len(cols) || len(cols) > 0 && &w.colKeysOf[0] != &cols[0] {
+		w.colKeys = w.colKeys[:0]
+		for _, c := range cols {
+			w.colKeys = append(w.colKeys, w.keyInfo(ob, c))
+		}
+		w.colKeysOf, w.colKeysOb = cols, ob
+	}
+	w.pairs = w.pairs[:0]
+	for i, c := range cols {
+		if v := vals[i]; !isUnset(v) {
+			w.pairs = append(w.pairs, pair{c, w.colKeys[i], v})
+		}
+	}
+	return w.pairs
+}
+
 // stageFields converts fields into w.stage. insert selects the createable
 // rather than the updateable check. The returned error is the one
 // Salesforce would report first: unknown fields, then fields that may not be
 // written, then bad values, then bad references.
 func (w *writer) stageFields(t *table, fields map[string]any, insert bool) *Error {
+	return w.stagePairs(t, w.mapPairs(t.ob, fields), insert)
+}
+
+// stagePairs is stageFields for a sequence of fields.
+func (w *writer) stagePairs(t *table, fields []pair, insert bool) *Error {
 	ob := t.ob
 	n := len(ob.Fields)
 	for _, p := range w.setList { // positions of the previous request, maybe of another object
@@ -355,8 +442,8 @@ func (w *writer) stageFields(t *table, fields map[string]any, insert bool) *Erro
 		}
 	}
 	var notWritable []int
-	for k, v := range fields {
-		ki := w.keyInfo(ob, k)
+	for _, p := range fields {
+		k, ki, v := p.k, p.ki, p.v
 		switch ki.kind {
 		case keyIgnore:
 			continue
@@ -532,6 +619,8 @@ func (t *table) scan(f *Field, v any) []*record {
 	return out
 }
 
+// newVals returns n values from the writer's slab, all nil: slab space is
+// never handed out twice.
 func (w *writer) newVals(n int) []any {
 	if len(w.slab) < n {
 		w.slab = make([]any, n*w.slabSize())
@@ -568,12 +657,19 @@ func checkUnique(t *table, vals []any, self *record) *Error {
 }
 
 func (w *writer) insert(t *table, fields map[string]any) WriteResult {
-	if e := w.stageFields(t, fields, true); e != nil {
+	return w.insertFrom(t, w.mapPairs(t.ob, fields))
+}
+
+// insertFrom inserts the record whose fields are the sequence fields.
+func (w *writer) insertFrom(t *table, fields []pair) WriteResult {
+	if e := w.stagePairs(t, fields, true); e != nil {
 		return fail(e)
 	}
 	ob := t.ob
-	vals := w.newVals(len(ob.Fields))
-	copy(vals, ob.insertDefaults)
+	vals := w.newVals(len(ob.Fields)) // all nil: fresh from the slab
+	for _, i := range ob.insertDefaultPos {
+		vals[i] = ob.insertDefaults[i]
+	}
 	if ob.ownerPos >= 0 {
 		vals[ob.ownerPos] = w.userAny
 	}

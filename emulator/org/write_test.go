@@ -1,6 +1,9 @@
 package org
 
 import (
+	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -125,7 +128,65 @@ func TestWriteErrors(t *testing.T) {
 			if diff := cmp.Diff(tc.want, g); diff != "" {
 				t.Errorf("error mismatch (-want +got):\n%s", diff)
 			}
+			if tc.req.Op != OpInsert {
+				return
+			}
+			// The columnar form of the same insert fails the same way.
+			col := writeOne(t, o, columnarRequest(tc.req))
+			if col.Success || len(col.Errors) != 1 {
+				t.Fatalf("columnar result = %+v, want one error", col)
+			}
+			if tc.want.Message == "" {
+				col.Errors[0].Message = ""
+			}
+			if diff := cmp.Diff(tc.want, col.Errors[0]); diff != "" {
+				t.Errorf("columnar error mismatch (-want +got):\n%s", diff)
+			}
 		})
+	}
+}
+
+// columnarRequest returns req in the columnar form, its fields in sorted
+// order after a column the row leaves out.
+func columnarRequest(req WriteRequest) WriteRequest {
+	cols := []string{"Description"}
+	vals := []any{Unset{}}
+	for _, k := range slices.Sorted(maps.Keys(req.Fields)) {
+		cols = append(cols, k)
+		vals = append(vals, req.Fields[k])
+	}
+	req.Fields, req.Columns, req.Values = nil, cols, vals
+	return req
+}
+
+func TestInsertColumnsLikeFields(t *testing.T) {
+	t.Parallel()
+	o, _ := newOrg(t, customSchema(t))
+	fields := map[string]any{"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.com", "DoNotCall": nil, "Birthdate": "1815-12-10"}
+	a := writeOne(t, o, WriteRequest{Op: OpInsert, Object: "Contact", Fields: fields})
+	b := writeOne(t, o, columnarRequest(WriteRequest{Op: OpInsert, Object: "Contact", Fields: fields}))
+	if !a.Success || !b.Success || !b.Created {
+		t.Fatalf("results %+v %+v", a, b)
+	}
+	want := []string{"FirstName", "LastName", "Name", "Email", "DoNotCall", "Birthdate", "Description", "OwnerId"}
+	ra, err := o.Get(t.Context(), "Contact", a.ID, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := o.Get(t.Context(), "Contact", b.ID, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range want {
+		if !reflect.DeepEqual(ra[f], rb[f]) {
+			t.Errorf("%s: fields %v, columns %v", f, ra[f], rb[f])
+		}
+	}
+	// With a row fault set, a columnar request is matched like a map.
+	o.InjectRowFault(RowFault{Object: "Contact", Field: "LastName", Value: "Faulty", Message: "boom"})
+	r := writeOne(t, o, columnarRequest(WriteRequest{Op: OpInsert, Object: "Contact", Fields: map[string]any{"LastName": "Faulty"}}))
+	if r.Success || r.Errors[0].Message != "boom" {
+		t.Fatalf("fault not applied: %+v", r)
 	}
 }
 
@@ -348,6 +409,16 @@ func TestValueConversions(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("values (-want +got):\n%s", diff)
+	}
+	// Picklist values in another case are stored as the picklist spells them, restricted
+	// or not, as Salesforce does.
+	id2 := mustInsert(t, o, "Invoice__c", map[string]any{"Name": "J", "Status__c": "pAID", "Channel__c": "web", "Tags__c": "GREEN"})[0]
+	got, err = o.Get(t.Context(), "Invoice__c", id2, []string{"Status__c", "Channel__c", "Tags__c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["Status__c"] != "Paid" || got["Channel__c"] != "Web" || got["Tags__c"] != "Green" {
+		t.Errorf("picklists in another case stored as %v, want Paid, Web, Green", got)
 	}
 	if !strings.HasPrefix(id, "a01") {
 		t.Errorf("id %s lacks key prefix a01", id)

@@ -103,6 +103,10 @@ func describeField(ob *org.Object, f *org.Field) map[string]any {
 		ctrl, _ = ob.Field(f.ControllerName)
 		controller = ctrl.Name
 	}
+	var compound any
+	if f.CompoundFieldName != "" {
+		compound = f.CompoundFieldName
+	}
 	picks := make([]map[string]any, 0, len(f.PicklistValues))
 	for _, v := range f.PicklistValues {
 		var validFor any
@@ -125,13 +129,14 @@ func describeField(ob *org.Object, f *org.Field) map[string]any {
 			digits = 9
 		}
 	}
-	sortable := f.Type != org.TypeTextArea && f.Type != org.TypeMultiPicklist
+	sortable := f.Type != org.TypeTextArea && f.Type != org.TypeMultiPicklist && !f.Compound()
 	return map[string]any{
 		"aggregatable":          sortable,
 		"autoNumber":            false,
 		"byteLength":            byteLength,
 		"calculated":            f.Calculated,
 		"caseSensitive":         f.CaseSensitive,
+		"compoundFieldName":     compound,
 		"controllerName":        controller,
 		"createable":            f.Createable,
 		"custom":                f.Custom,
@@ -141,7 +146,7 @@ func describeField(ob *org.Object, f *org.Field) map[string]any {
 		"deprecatedAndHidden":   false,
 		"digits":                digits,
 		"externalId":            f.ExternalID,
-		"filterable":            f.Type != org.TypeTextArea,
+		"filterable":            f.Type != org.TypeTextArea && !f.Compound(),
 		"groupable":             sortable && f.Type != org.TypeDouble && f.Type != org.TypeCurrency && f.Type != org.TypePercent && f.Type != org.TypeDateTime,
 		"htmlFormatted":         false,
 		"idLookup":              f.IDLookup,
@@ -168,12 +173,10 @@ func describeField(ob *org.Object, f *org.Field) map[string]any {
 }
 
 // recordTypeInfos is describe's recordTypeInfos: the object's record types
-// and, last, the master record type, for an object that declares record
-// types; none otherwise.
+// and, last, the master record type. As on Salesforce, an object that
+// declares no record types still lists the master one, available and the
+// default mapping.
 func recordTypeInfos(ob *org.Object, ver string) []any {
-	if len(ob.RecordTypes) == 0 {
-		return []any{}
-	}
 	def := ob.DefaultRecordType()
 	info := func(id, name, dev string, active, isDefault, master bool) map[string]any {
 		return map[string]any{

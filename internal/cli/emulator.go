@@ -25,6 +25,7 @@ type emulatorOptions struct {
 	SessionLifetime time.Duration
 	Profile         string
 	LockRate        float64
+	DailyAPIMax     int // --daily-api-requests
 	Seed            int64
 	JSON            bool
 	CACertDir       string
@@ -74,8 +75,9 @@ https://pkg.go.dev/github.com/sfbatch/sfbatch/emulator#hdr-Schema_files`,
 	f.StringVar(&opts.DataFile, "data", "", "SQLite file that keeps records, Bulk jobs and the CA certificate across restarts (default: in memory)")
 	f.StringVar(&opts.AccessFile, "access", "", `JSON file of users and connected apps: {"users":[{"username","password","security_token"}],"apps":[{"client_id","client_secret","certificate_pem","run_as"}]}`)
 	f.DurationVar(&opts.SessionLifetime, "session-lifetime", 0, "how long a session lives (default 2h)")
-	f.StringVar(&opts.Profile, "profile", "instant", "Bulk API processing profile: instant or realistic")
+	f.StringVar(&opts.Profile, "profile", "instant", "Bulk API processing profile and limit model: instant or realistic (also 100 ms per synchronous call, 100 requests in flight, 25 long-running calls)")
 	f.Float64Var(&opts.LockRate, "lock-contention", 0, "probability [0,1] that a row of a Parallel bulk job fails with UNABLE_TO_LOCK_ROW when batches share a parent")
+	f.IntVar(&opts.DailyAPIMax, "daily-api-requests", 0, "the org's DailyApiRequests maximum, counted in Sforce-Limit-Info and /limits (default 15000)")
 	f.Int64Var(&opts.Seed, "seed", 1, "seed for ids and injected faults")
 	f.BoolVar(&opts.JSON, "json", false, "print the connection details as one JSON line")
 	f.BoolVar(&opts.NoSOAPLogin, "soap-login-disabled", false, `turn the org's "Enable SOAP API login()" setting off, as in orgs created from Winter '26 on (login() at API 65.0 and later is refused regardless)`)
@@ -102,6 +104,7 @@ func emulatorConfig(opts *emulatorOptions) (emulator.Config, error) {
 	case "", "instant":
 	case "realistic":
 		cfg.Bulk.Profile = bulk.DefaultRealistic()
+		cfg.Limits = emulator.RealisticLimits()
 	default:
 		return cfg, usageError{fmt.Errorf("--profile: %q is not instant or realistic", opts.Profile)}
 	}
@@ -109,6 +112,12 @@ func emulatorConfig(opts *emulatorOptions) (emulator.Config, error) {
 		return cfg, usageError{fmt.Errorf("--lock-contention: %v is not between 0 and 1", opts.LockRate)}
 	}
 	cfg.Bulk.LockContentionRate = opts.LockRate
+	if opts.DailyAPIMax < 0 {
+		return cfg, usageError{fmt.Errorf("--daily-api-requests: %d is negative", opts.DailyAPIMax)}
+	}
+	if opts.DailyAPIMax > 0 {
+		cfg.Limits.DailyAPIRequests = opts.DailyAPIMax
+	}
 	if opts.LogRequests {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

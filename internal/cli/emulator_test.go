@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sfbatch/sfbatch/emulator"
 )
 
 // TestEmulatorCommand starts `sfbatch emulator --json`, reads the one-line
@@ -80,11 +82,28 @@ func TestEmulatorFlagErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"emulator", "--profile", "slow"},
 		{"emulator", "--lock-contention", "2"},
+		{"emulator", "--daily-api-requests", "-1"},
 		{"emulator", "--access", "/does/not/exist.json"},
 	} {
 		var out, errOut strings.Builder
 		if code := Run(t.Context(), &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}, args); code != ExitUsage {
 			t.Errorf("%v: exit code %d, want %d (stderr %q)", args, code, ExitUsage, errOut.String())
 		}
+	}
+}
+
+func TestEmulatorLimitFlags(t *testing.T) {
+	t.Parallel()
+	cfg, err := emulatorConfig(&emulatorOptions{Profile: "realistic", DailyAPIMax: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := emulator.RealisticLimits()
+	want.DailyAPIRequests = 500
+	if cfg.Limits != want {
+		t.Errorf("limits %+v, want %+v", cfg.Limits, want)
+	}
+	if cfg, _ := emulatorConfig(&emulatorOptions{}); cfg.Limits != (emulator.LimitModel{}) {
+		t.Errorf("instant profile limits %+v, want none", cfg.Limits)
 	}
 }

@@ -43,6 +43,7 @@ type exportOptions struct {
 	PKParent        string
 	PKStartRow      string
 	IDChunks        int
+	MaxAPIShare     share // --max-api-share
 	JSON            bool
 	Quiet           bool
 	Resume          string
@@ -107,6 +108,7 @@ renamed when complete.`,
 	f.StringVar(&o.PKParent, "pk-parent", "", "parent object for PK chunking on sharing or history objects")
 	f.StringVar(&o.PKStartRow, "pk-start-row", "", "id to start PK chunking from")
 	f.IntVar(&o.IDChunks, "id-chunks", 0, "split a Bulk API 2.0 query into this many id ranges run as parallel jobs")
+	f.Var(&o.MaxAPIShare, "max-api-share", "spend at most this share (0.5 or 50%) of what remains of the org's daily API requests (and Bulk API 2.0 query jobs) when the export starts; past it the export stops, keeps what it wrote with a --resume token, and exits 3")
 	f.BoolVar(&o.JSON, "json", false, "print a machine-readable summary")
 	f.BoolVar(&o.Quiet, "quiet", false, "print nothing but errors")
 	f.StringVar(&o.OutputFile, "output-file", "", "same as --output (the sf CLI's name)")
@@ -345,6 +347,11 @@ func exportRows(ctx context.Context, ios *IOStreams, c *salesforce.Client, o *ex
 	opts.Output = cw
 	opts.Logger = log
 	opts.OnJob = er.onJob
+	ctx, stopShare, err := exportShare(ctx, c, float64(o.MaxAPIShare), opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer stopShare(nil)
 	var rows atomic.Int64
 	start := time.Now()
 	stopProgress := make(chan struct{})
@@ -389,6 +396,12 @@ func exportRows(ctx context.Context, ios *IOStreams, c *salesforce.Client, o *ex
 				fmt.Fprintf(ios.ErrOut, "sfbatch: %d rows are in %s; continue with the same command and --resume %s\n",
 					de.Rows, partialPath(o.Output), resumeToken(de.Resume))
 			}
+		}
+		if errors.Is(context.Cause(ctx), errExportShare) {
+			return sum, cw.n, withExit(ExitRowsFailed, fmt.Errorf("%w: the export stopped (%v)", errExportShare, err))
+		}
+		if errors.Is(err, context.Canceled) {
+			return sum, cw.n, withExit(ExitCancelled, err)
 		}
 		return sum, cw.n, err
 	}

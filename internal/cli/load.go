@@ -36,6 +36,7 @@ type loadOptions struct {
 	ExternalID      string
 	API             string
 	Concurrency     int
+	MaxAPIShare     share // --max-api-share
 	BatchSize       int
 	Serial          bool
 	WriteNulls      bool
@@ -187,6 +188,7 @@ func bindLoadFlags(cmd *cobra.Command, o *loadOptions) {
 	f.StringVar(&o.API, "api", "auto", "API: auto (collections up to 2,000 rows, then bulk2), bulk2, bulk1 or collections")
 	f.IntVar(&o.Concurrency, "concurrency", 0, fmt.Sprintf("jobs, batches or calls in flight (default %d)", load.DefaultConcurrency))
 	f.IntVar(&o.BatchSize, "batch-size", 0, "records per batch (bulk1, max 10000), job (bulk2) or call (collections, max 200)")
+	bindShareFlag(f, &o.MaxAPIShare)
 	f.BoolVar(&o.Serial, "serial", false, "Bulk API 1.0 serial concurrency mode (one batch at a time; implies --api bulk1)")
 	f.BoolVar(&o.WriteNulls, "write-nulls", false, "empty cells set fields to null (#N/A) instead of leaving them unchanged")
 	f.StringVar(&o.ColumnDelimiter, "column-delimiter", "COMMA", "CSV delimiter of the input and the upload: COMMA, TAB, PIPE, SEMICOLON, CARET, BACKQUOTE")
@@ -317,6 +319,7 @@ func (o *loadOptions) engineOptions() (load.Options, error) {
 		GroupBy:          o.GroupBy,
 		LeaveJobsOpen:    o.LeaveJobs,
 		Deadline:         o.Wait,
+		MaxAPIShare:      float64(o.MaxAPIShare),
 	}
 	if o.Object == "" {
 		return opts, usageError{errors.New("--sobject is required")}
@@ -574,8 +577,12 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 	hashCtx, stopHash := context.WithCancel(ctx)
 	defer stopHash()
 	o.startInputHash(hashCtx)
-	if err := o.checkStructure(opts); err != nil {
+	rows, err := o.checkStructure(opts)
+	if err != nil {
 		return nil, withExit(ExitUsage, err)
+	}
+	if !opts.Resume {
+		opts.ExpectedRows = rows // lets --max-api-share refuse a run that cannot fit before it sends anything
 	}
 	src, size, closeSrc, err := o.openSource(&sios, opts, counted)
 	if err != nil {
@@ -866,21 +873,21 @@ func nothingSent(sum *load.Summary, err error) bool {
 // rows cannot be delimited (an unterminated quote) stops the run before the first upload.
 // JSON Lines need no extra pass: JSONLSource reads the file once for its columns and
 // reports such errors then. Standard input streamed as CSV cannot be read twice: the load
-// itself stops at the error.
-func (o *loadOptions) checkStructure(opts load.Options) error {
+// itself stops at the error. It returns the data rows it read (0 when it read none).
+func (o *loadOptions) checkStructure(opts load.Options) (rows int64, err error) {
 	path := o.input
 	if o.spooled != "" {
 		path = o.spooled
 	} else if path == "-" {
-		return nil
+		return 0, nil
 	}
 	format, err := o.inputFormat()
 	if err != nil || format == "jsonl" {
-		return err
+		return 0, err
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return usageError{err}
+		return 0, usageError{err}
 	}
 	defer f.Close()
 	var src load.Source
@@ -890,21 +897,21 @@ func (o *loadOptions) checkStructure(opts load.Options) error {
 	case "parquet":
 		st, err := f.Stat()
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if src, err = load.ParquetSource(f, st.Size(), o.inputName()); err != nil {
-			return err
+			return 0, err
 		}
 	case "arrow":
 		as, err := load.NewArrowSource(f, o.inputName(), load.ArrowOptions{})
 		if err != nil {
-			return usageError{err}
+			return 0, usageError{err}
 		}
 		defer as.Release()
 		src = as
 	}
-	_, _, err = load.CheckStructure(src)
-	return err
+	rows, _, err = load.CheckStructure(src)
+	return rows, err
 }
 
 // startInputHash starts hashing a new run's input file (for its run journal) in the
@@ -1440,4 +1447,33 @@ func commandLine(cmd *cobra.Command, args []string, skip ...string) string {
 		parts = append(parts, shellQuote(a))
 	}
 	return strings.Join(parts, " ")
+}
+
+// share is the --max-api-share flag: a fraction (0.5) or a percentage (50%) of what remains
+// of the org's daily API allowance.
+type share float64
+
+func (s *share) String() string {
+	if *s == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(float64(*s), 'g', -1, 64)
+}
+
+// Set parses "0.5" or "50%".
+func (s *share) Set(v string) error {
+	f, err := load.ParseShare(v)
+	if err != nil {
+		return err
+	}
+	*s = share(f)
+	return nil
+}
+
+// Type names the flag's value in help.
+func (s *share) Type() string { return "fraction|percent" }
+
+// bindShareFlag binds --max-api-share.
+func bindShareFlag(f *pflag.FlagSet, s *share) {
+	f.Var(s, "max-api-share", "spend at most this share (0.5 or 50%) of what remains of the org's daily API requests (and Bulk API batches) when the run starts; rows that would not fit are not sent (not processed, exit 3). Processes loading at once each get their part (a Spark driver divides it by its tasks)")
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/sfbatch/sfbatch/emulator"
 	"github.com/sfbatch/sfbatch/load"
 	"github.com/sfbatch/sfbatch/salesforce"
@@ -314,7 +315,7 @@ func TestLoadResumeStdin(t *testing.T) {
 }
 
 // TestLoadEventsRecordRetries: events.jsonl records the job's transitions and a request
-// retry with its cause, each with a timestamp.
+// retry with its cause, and the concurrency change it caused, each with a timestamp.
 func TestLoadEventsRecordRetries(t *testing.T) {
 	t.Parallel()
 	srv := salesforcetest.New(t)
@@ -337,7 +338,7 @@ func TestLoadEventsRecordRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	var kinds []string
-	retried := false
+	retried, backedOff := false, false
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		var ev map[string]any
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
@@ -350,9 +351,20 @@ func TestLoadEventsRecordRetries(t *testing.T) {
 		if ev["event"] == "request_retried" && strings.Contains(fmt.Sprint(ev["error"]), "503") {
 			retried = true
 		}
+		if ev["event"] == "concurrency" {
+			delete(ev, "time")
+			want := map[string]any{"event": "concurrency", "api": "bulk2", "from": 4.0, "to": 2.0, "cause": "503"}
+			if diff := cmp.Diff(want, ev); diff != "" {
+				t.Errorf("concurrency event (-want +got):\n%s", diff)
+			}
+			backedOff = true
+		}
 	}
 	if !retried {
 		t.Errorf("no request_retried event with its cause in:\n%s", b)
+	}
+	if !backedOff {
+		t.Errorf("no concurrency event for the 503 in:\n%s", b)
 	}
 	joined := strings.Join(kinds, " ")
 	if !strings.HasPrefix(joined, "run_started") || !strings.Contains(joined, "job") || !strings.HasSuffix(joined, "run_finished") {

@@ -59,6 +59,7 @@ type pipeOptions struct {
 	MaxRecords  int
 	Batch       string
 	AbortRun    bool
+	Resumable   bool // with AbortRun: leave the run resumable (a stream's micro-batch runs again)
 
 	export pipeExportOptions // planning and incremental reads of pipe --export (pipe_export.go)
 
@@ -213,6 +214,7 @@ or a collections call) has been sent and journaled.`,
 	f.StringVar(&lo.API, "api", "auto", "API: auto (collections up to 2,000 rows, then bulk2), bulk2, bulk1 or collections")
 	f.IntVar(&lo.Concurrency, "concurrency", 0, fmt.Sprintf("jobs, batches or calls in flight (default %d)", load.DefaultConcurrency))
 	f.IntVar(&lo.BatchSize, "batch-size", 0, "records per batch (bulk1, max 10000), job (bulk2) or call (collections, max 200)")
+	bindShareFlag(f, &lo.MaxAPIShare)
 	f.BoolVar(&lo.Serial, "serial", false, "Bulk API 1.0 serial concurrency mode (implies --api bulk1)")
 	f.BoolVar(&lo.WriteNulls, "write-nulls", false, "empty strings also set fields to null (#N/A)")
 	f.IntVar(&lo.MaxRetries, "max-retries", 0, fmt.Sprintf("resubmissions of rows that failed with a retryable code (default %d, -1 never)", load.DefaultMaxRetries))
@@ -239,6 +241,7 @@ or a collections call) has been sent and journaled.`,
 	f.IntVar(&o.MaxRecords, "max-records", 0, "with --job: rows per page (default: Salesforce's choice)")
 	f.StringVar(&o.Batch, "batch", "", "with --job (a Bulk API 1.0 query job): read this completed batch, e.g. one PK-chunk batch")
 	f.BoolVar(&o.AbortRun, "abort-run", false, "end what a failed run left: abort the jobs of --run-id in --journal-dir (or its subdirectories) that Salesforce has not started")
+	f.BoolVar(&o.Resumable, "resumable", false, "with --abort-run: leave the run resumable, so that a later attempt with the same --run-id sends the aborted jobs' rows again (a streaming micro-batch that Spark runs again after a restart)")
 	bindPipeExport(f, &o.export)
 	return cmd
 }
@@ -773,6 +776,9 @@ func runPipe(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeOptions
 	}
 	if o.AbortRun {
 		return runPipeAbort(ctx, ios, ev, o, args)
+	}
+	if o.Resumable {
+		return usage(errors.New("--resumable goes with --abort-run"))
 	}
 	if len(args) != 1 {
 		return usage(errors.New("want exactly one OPERATION: insert, update, upsert, delete or hard-delete"))

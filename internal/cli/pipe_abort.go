@@ -256,6 +256,9 @@ func abortJournal(ctx context.Context, o *pipeOptions, fsys dirjournal.FS, dir s
 	if rep == nil {
 		rep = &load.AbortReport{}
 	}
+	if o.Resumable {
+		return rep, false, err // a later attempt resumes: rows of the aborted jobs are sent again
+	}
 	if serr := j.UpdateRunState(context.WithoutCancel(ctx), o.RunID, jobstore.RunAborted, "aborted with pipe --abort-run"); serr != nil && err == nil {
 		err = serr
 	}

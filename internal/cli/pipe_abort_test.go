@@ -296,3 +296,61 @@ func TestPipeAbortRunBulk1(t *testing.T) {
 		t.Errorf("batch %s is %s: it should be left to Salesforce", b.ID, got.State)
 	}
 }
+
+// TestPipeAbortRunResumable: with --resumable the jobs Salesforce has not started are aborted
+// but the run is not marked aborted, so a later attempt of the same run id (a stream's
+// micro-batch that Spark runs again after a restart) sends their rows again, once.
+func TestPipeAbortRunResumable(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t)
+	c, err := salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(srv.AccessToken()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	const runID = "batchId=0"
+	root := filepath.Join(t.TempDir(), runID)
+	part := filepath.Join(root, "part-00000")
+	csv := []byte("LastName\nA\nB\nC\n")
+	j, err := dirjournal.Open(ctx, part, runID, dirjournal.Options{LeasePeriod: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.CreateRun(ctx, jobstore.Run{ID: runID, Object: "Contact", Operation: "insert", InputPath: "stdin"}); err != nil {
+		t.Fatal(err)
+	}
+	job, err := c.Bulk2.CreateIngestJob(ctx, salesforce.IngestJobRequest{Object: "Contact", Operation: "insert", LineEnding: "LF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.RecordJob(ctx, jobstore.JobRecord{RunID: runID, JobID: job.ID, API: jobstore.APIBulk2, FirstRow: 1, LastRow: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Bulk2.UploadJobData(ctx, job.ID, salesforce.BytesBody(csv)); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.UpdateJobState(ctx, runID, job.ID, jobstore.JobUploaded); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+
+	if r := runPipeCmd(t, nil, "--resumable", "insert", "-s", "Contact"); r.code != ExitUsage {
+		t.Errorf("--resumable without --abort-run: exit %d", r.code)
+	}
+	r := runPipeCmd(t, handshakeLine(t, srv, srv.AccessToken()), "--abort-run", "--resumable", "--handshake",
+		"--run-id", runID, "--journal-dir", root, "--lease-period", "1s")
+	if r.code != ExitOK {
+		t.Fatalf("--abort-run --resumable: exit %d\n%s", r.code, r.stderr)
+	}
+	if got := jobIDsOf(parseAbort(t, r.out).Aborted); !slices.Equal(got, []string{job.ID}) {
+		t.Errorf("aborted %v, want [%s]", got, job.ID)
+	}
+	again := runPipeCmd(t, append(handshakeLine(t, srv, srv.AccessToken()), csv...), "insert", "-s", "Contact", "--format", "csv",
+		"--handshake", "--run-id", runID, "--journal-dir", part, "--lease-period", "1s")
+	if again.code != ExitOK {
+		t.Fatalf("attempt after a resumable abort: exit %d\n%s", again.code, again.stderr)
+	}
+	if n := srv.Count("Contact"); n != 3 {
+		t.Errorf("%d contacts, want 3: the aborted job's rows sent again, once", n)
+	}
+}

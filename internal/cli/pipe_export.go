@@ -42,17 +42,16 @@ func runPipeExport(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeO
 	case o.Batch != "" && (o.Locator != "" || o.MaxRecords != 0):
 		return usage(errors.New("--batch (a Bulk API 1.0 batch) and --locator/--max-records (a Bulk API 2.0 page) exclude each other"))
 	}
-	object, columns, err := extract.QueryColumns(o.Query)
+	object, _, err := extract.QueryColumns(o.Query)
 	if err != nil {
 		return usage(fmt.Errorf("--query: %w", err))
 	}
-	query := o.Query
+	lo, hi, ok := strings.Cut(o.IDRange, ",")
+	if o.IDRange != "" && !ok {
+		return usage(errors.New("--id-range: want LO,HI (either may be empty)"))
+	}
 	if o.IDRange != "" {
-		lo, hi, ok := strings.Cut(o.IDRange, ",")
-		if !ok {
-			return usage(errors.New("--id-range: want LO,HI (either may be empty)"))
-		}
-		if query, err = soql.WithIDRange(query, strings.TrimSpace(lo), strings.TrimSpace(hi)); err != nil {
+		if _, err := soql.WithIDRange(o.Query, strings.TrimSpace(lo), strings.TrimSpace(hi)); err != nil {
 			return usage(fmt.Errorf("--id-range: %w", err))
 		}
 	}
@@ -66,6 +65,20 @@ func runPipeExport(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeO
 	c, pf := o.connect(ctx, cfg)
 	if pf != nil {
 		return fail(pf.code, pf.name, pf.err)
+	}
+	// Compound fields read as their components, as the plan's query already does.
+	query, err := extract.ExpandQuery(ctx, c, o.Query)
+	if err != nil {
+		return fail(ExitError, "ExportError", err)
+	}
+	_, columns, err := extract.QueryColumns(query)
+	if err != nil {
+		return usage(fmt.Errorf("--query: %w", err))
+	}
+	if o.IDRange != "" {
+		if query, err = soql.WithIDRange(query, strings.TrimSpace(lo), strings.TrimSpace(hi)); err != nil {
+			return usage(fmt.Errorf("--id-range: %w", err))
+		}
 	}
 	kinds, err := extract.ColumnKinds(ctx, c, object, columns)
 	if err != nil {
@@ -93,16 +106,27 @@ func runPipeExport(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeO
 			return fail(ExitError, "ExportError", err)
 		}
 		if o.export.DoneDir != "" {
-			if err := pageDone(o.export.DoneDir, o.Job, o.Locator); err != nil {
+			deleted, err := pageDone(ctx, c, o.export.DoneDir, o.Job, o.Locator)
+			if err != nil {
 				// Every row is written; a job left behind expires in Salesforce.
 				ev.emit(map[string]any{"event": "log", "level": "WARN", "msg": err.Error()})
+			}
+			if deleted {
+				ev.emit(map[string]any{"event": "log", "level": "INFO", "msg": "every page was read: deleted the query job", "jobs": []string{o.Job}})
 			}
 		}
 		return ExitOK
 	}
+	xo := extract.Options{Query: query, All: o.export.AllRows, Logger: newPipeLogger(ev)}
+	rctx, stopShare, err := exportShare(ctx, c, float64(o.load.MaxAPIShare), xo)
+	if err != nil {
+		code := exitCode(err)
+		return fail(code, exitName(code), err)
+	}
+	defer stopShare(nil)
 	var idx []int // result column -> schema column
 	var runErr error
-	for row, err := range extract.Rows(ctx, c, extract.Options{Query: query, All: o.export.AllRows, Logger: newPipeLogger(ev)}) {
+	for row, err := range extract.Rows(rctx, c, xo) {
 		if err != nil {
 			runErr = err
 			break
@@ -124,6 +148,9 @@ func runPipeExport(ctx context.Context, ios *IOStreams, ev *pipeEvents, o *pipeO
 		runErr = fmt.Errorf("writing results: %w", err)
 	}
 	ev.emit(map[string]any{"event": "summary", "rows": w.Rows(), "runId": nil})
+	if runErr != nil && errors.Is(context.Cause(rctx), errExportShare) {
+		return fail(ExitRowsFailed, exitName(ExitRowsFailed), fmt.Errorf("%w: the read stopped after %d rows (%v)", errExportShare, w.Rows(), runErr))
+	}
 	if runErr != nil {
 		return fail(ExitError, "ExportError", runErr)
 	}

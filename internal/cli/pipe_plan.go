@@ -53,7 +53,7 @@ func bindPipeExport(f *pflag.FlagSet, o *pipeExportOptions) {
 	f.StringVar(&o.Since, "since", "", "with --plan or --commit: state file of an incremental read (created on the first run)")
 	f.StringVar(&o.Watermark, "watermark-field", extract.DefaultWatermarkField, "with --since: datetime field that orders changes")
 	f.StringVar(&o.DoneDir, "done-dir", "", "with --export: directory the driver and tasks share: a --job page read marks the page, and a plan deletes the query jobs of earlier reads")
-	f.DurationVar(&o.KeepJobsFor, "keep-jobs-for", DefaultKeepReadJobs, "with --plan --done-dir: keep a read's query job this long after its pages were last read (another action may read them again)")
+	f.DurationVar(&o.KeepJobsFor, "keep-jobs-for", DefaultKeepReadJobs, "with --plan --done-dir: keep a read's query job this long after its pages were last read (another action may read them again); 0 deletes it as soon as every page was read once")
 }
 
 // planOnly returns the first flag set that only --plan (or --commit) takes, "" if none.
@@ -208,6 +208,10 @@ func pipeExportPlan(ctx context.Context, ios *IOStreams, ev *pipeEvents, c *sale
 		window = w
 	} else if x.Since != "" {
 		// The schema of an incremental read: the same columns, IsDeleted added.
+		var err error
+		if opts, err = opts.ExpandFields(ctx, c); err != nil {
+			return fail(err)
+		}
 		base, err := opts.SOQL()
 		if err != nil {
 			return fail(usageError{err})
@@ -245,7 +249,7 @@ func pipeExportPlan(ctx context.Context, ios *IOStreams, ev *pipeEvents, c *sale
 		}
 	}
 	if x.DoneDir != "" && plan.Partitioning == extract.ByPage && len(plan.Jobs) == 1 {
-		if err := expectPages(x.DoneDir, plan.Jobs[0], len(plan.Partitions)); err != nil {
+		if err := expectPages(x.DoneDir, plan.Jobs[0], len(plan.Partitions), x.KeepJobsFor); err != nil {
 			return fail(err)
 		}
 	}
@@ -278,18 +282,24 @@ func asQueryUsage(err error) error {
 // DataFrame reads the same pages again.
 const DefaultKeepReadJobs = time.Hour
 
-// Files in a job's folder under --done-dir: the number of pages the plan made, a marker per
-// page read, and the marker whose modification time is when every page was last read.
+// Files in a job's folder under --done-dir: the number of pages the plan made, how long the
+// job is kept once they were read (--keep-jobs-for), a marker per page read, and the marker
+// whose modification time is when every page was last read.
 const (
 	readPagesFile      = "pages"
+	readKeepFile       = "keep"
 	readPagePrefix     = "page-"
 	readCompleteMarker = "complete"
 )
 
-// expectPages records, under dir, that the read of Bulk 2.0 job jobID has pages pages.
-func expectPages(dir, jobID string, pages int) error {
+// expectPages records, under dir, that the read of Bulk 2.0 job jobID has pages pages and
+// that its job is kept for keep once they were all read.
+func expectPages(dir, jobID string, pages int, keep time.Duration) error {
 	jobDir := filepath.Join(dir, filepath.Base(jobID))
 	if err := os.MkdirAll(jobDir, 0o755); err != nil {
+		return fmt.Errorf("--done-dir: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(jobDir, readKeepFile), []byte(keep.String()), 0o644); err != nil {
 		return fmt.Errorf("--done-dir: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(jobDir, readPagesFile), []byte(strconv.Itoa(pages)), 0o644); err != nil {
@@ -301,27 +311,28 @@ func expectPages(dir, jobID string, pages int) error {
 // pageDone records that the page at locator of job jobID has been read, in a marker file
 // under dir. The reader that finds every page of the job marked (each writes its marker
 // before it counts, so the last one always does) touches the job's complete marker; a later
-// plan deletes the job once that marker is older than --keep-jobs-for (sweepReadJobs). A
-// job no plan recorded (expectPages) is left alone.
-func pageDone(dir, jobID, locator string) error {
+// plan deletes the job once that marker is older than --keep-jobs-for (sweepReadJobs), and
+// with --keep-jobs-for 0 that reader deletes the job itself, at once. A job no plan
+// recorded (expectPages) is left alone. It reports whether it deleted the job.
+func pageDone(ctx context.Context, c *salesforce.Client, dir, jobID, locator string) (bool, error) {
 	jobDir := filepath.Join(dir, filepath.Base(jobID))
 	b, err := os.ReadFile(filepath.Join(jobDir, readPagesFile))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("--done-dir: %w", err)
+		return false, fmt.Errorf("--done-dir: %w", err)
 	}
 	pages, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil {
-		return fmt.Errorf("--done-dir: %s: %w", filepath.Join(jobDir, readPagesFile), err)
+		return false, fmt.Errorf("--done-dir: %s: %w", filepath.Join(jobDir, readPagesFile), err)
 	}
 	if err := os.WriteFile(filepath.Join(jobDir, readPagePrefix+hex.EncodeToString([]byte(locator))), nil, 0o644); err != nil {
-		return fmt.Errorf("--done-dir: %w", err)
+		return false, fmt.Errorf("--done-dir: %w", err)
 	}
 	ents, err := os.ReadDir(jobDir)
 	if err != nil {
-		return fmt.Errorf("--done-dir: %w", err)
+		return false, fmt.Errorf("--done-dir: %w", err)
 	}
 	done := 0
 	for _, e := range ents {
@@ -330,14 +341,25 @@ func pageDone(dir, jobID, locator string) error {
 		}
 	}
 	if done < pages {
-		return nil
+		return false, nil
+	}
+	if k, err := os.ReadFile(filepath.Join(jobDir, readKeepFile)); err == nil {
+		if keep, err := time.ParseDuration(strings.TrimSpace(string(k))); err == nil && keep <= 0 {
+			if err := c.Bulk2.DeleteQueryJob(ctx, jobID); err != nil && !salesforce.IsErrorCode(err, "NOT_FOUND") {
+				return false, fmt.Errorf("deleting query job %s: %w", jobID, err)
+			}
+			if err := os.RemoveAll(jobDir); err != nil {
+				return true, fmt.Errorf("--done-dir: %w", err)
+			}
+			return true, nil
+		}
 	}
 	marker := filepath.Join(jobDir, readCompleteMarker)
 	if err := os.WriteFile(marker, nil, 0o644); err != nil {
-		return fmt.Errorf("--done-dir: %w", err)
+		return false, fmt.Errorf("--done-dir: %w", err)
 	}
 	now := time.Now()
-	return os.Chtimes(marker, now, now)
+	return false, os.Chtimes(marker, now, now)
 }
 
 // sweepReadJobs deletes the query jobs under dir whose pages were all read longer than keep

@@ -177,6 +177,36 @@ func TestPipeExportPages(t *testing.T) {
 	}
 }
 
+// TestPipeExportPagesKeepZero plans a read with --keep-jobs-for 0: the reader of its last
+// page deletes the query job at once, and its folder under --done-dir, so a completed read
+// leaves no query job behind.
+func TestPipeExportPagesKeepZero(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t, salesforcetest.WithSchemaFile("testdata/pipe_schema.json"))
+	seedTyped(t, srv, 1200)
+	done := t.TempDir()
+	plan, _ := exportPlan(t, srv, "-s", "Typed__c", "--fields", "Id,Name", "--page-size", "500", "--done-dir", done, "--keep-jobs-for", "0s")
+	if len(plan.Partitions) != 3 || len(plan.Jobs) != 1 {
+		t.Fatalf("partitions %d jobs %v, want 3 pages of one job", len(plan.Partitions), plan.Jobs)
+	}
+	c := testClient(t, srv)
+	rows := 0
+	for i, p := range plan.Partitions {
+		schema, recs := readExportPartition(t, srv, p.Index, append(p.Args, "--done-dir", done))
+		rows += len(column(t, schema, recs, "Id"))
+		_, err := c.Bulk2.GetQueryJob(t.Context(), plan.Jobs[0])
+		if last := i == len(plan.Partitions)-1; last != (err != nil) {
+			t.Fatalf("after reading page %d of %d: query job lookup: %v", i+1, len(plan.Partitions), err)
+		}
+	}
+	if rows != 1200 {
+		t.Errorf("read %d rows, want 1200", rows)
+	}
+	if _, err := os.Stat(filepath.Join(done, plan.Jobs[0])); !os.IsNotExist(err) {
+		t.Errorf("the job's folder under --done-dir is still there: %v", err)
+	}
+}
+
 // TestPipeExportIDRangeAndPKChunking reads the same rows split by sampled id ranges and by
 // PK-chunk batches: every row exactly once either way.
 func TestPipeExportIDRangeAndPKChunking(t *testing.T) {

@@ -449,6 +449,7 @@ func TestPipeExitCodes(t *testing.T) {
 		{"unknown flag", stream, []string{"insert", "-s", "Contact", "--password", "x"}, ExitUsage, "UsageError"},
 		{"bad format", stream, []string{"insert", "-s", "Contact", "--format", "xml"}, ExitUsage, "UsageError"},
 		{"bad zone", stream, []string{"insert", "-s", "Contact", "--time-zone", "Mars/Olympus"}, ExitUsage, "UsageError"},
+		{"bad share", stream, []string{"insert", "-s", "Contact", "--max-api-share", "150%"}, ExitUsage, "UsageError"},
 		{"bad key column", append(good, stream...), []string{"insert", "-s", "Contact", "--handshake", "--key-columns", "Nope"}, ExitUsage, "UsageError"},
 		{"nested type", append(good, nested...), []string{"insert", "-s", "Contact", "--handshake"}, ExitUsage, "InputError"},
 		{"not arrow", append(good, "LastName\nX\n"...), []string{"insert", "-s", "Contact", "--handshake"}, ExitUsage, "InputError"},

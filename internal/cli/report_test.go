@@ -154,9 +154,14 @@ func TestReportInBrowser(t *testing.T) {
 	if m := regexp.MustCompile(`data-errors="(\d+)"[^>]*data-last-error="([^"]*)"`).FindStringSubmatch(dom); m != nil {
 		t.Errorf("%s script errors, the last: %s", m[1], m[2])
 	}
-	// Outcomes, codes, fields, timeline, throughput, API usage, processing times.
-	if m := regexp.MustCompile(`data-charts-want="(\d+)" data-charts="(\d+)"`).FindStringSubmatch(dom); m == nil || m[1] != m[2] || m[1] != "7" {
-		t.Errorf("the page did not draw its 7 charts (want, drawn): %v", m)
+	// Outcomes, codes, fields, timeline, throughput, API usage, processing times; and
+	// concurrency over time when the run changed its concurrency (lock errors do).
+	charts := "7"
+	if ev, err := os.ReadFile(filepath.Join(dir, "events.jsonl")); err == nil && strings.Contains(string(ev), `"event":"concurrency"`) {
+		charts = "8"
+	}
+	if m := regexp.MustCompile(`data-charts-want="(\d+)" data-charts="(\d+)"`).FindStringSubmatch(dom); m == nil || m[1] != m[2] || m[1] != charts {
+		t.Errorf("the page did not draw its %s charts (want, drawn): %v", charts, m)
 	}
 	if !strings.Contains(dom, "<canvas") {
 		t.Errorf("no chart canvas in the page")

@@ -195,7 +195,7 @@ func (l *eventLog) close() {
 	}
 }
 
-// Event records job and batch transitions and row retries, then passes e on.
+// Event records job and batch transitions, row retries and concurrency changes, then passes e on.
 func (l *eventLog) Event(e load.Event) {
 	switch e.Kind {
 	case load.JobState:
@@ -211,6 +211,8 @@ func (l *eventLog) Event(e load.Event) {
 	case load.RowsRetriedCode:
 		l.write("rows_retried_code", map[string]any{"api": e.API.String(), "rows": e.Rows, "pass": e.Pass, "code": e.Code,
 			"wait": e.Wait.String()})
+	case load.ConcurrencyChanged:
+		l.write("concurrency", map[string]any{"api": e.API.String(), "from": e.PrevConcurrency, "to": e.Concurrency, "cause": e.Cause})
 	}
 	if l.next != nil {
 		l.next.Event(e)

@@ -79,6 +79,15 @@ func planSince(ctx context.Context, c *salesforce.Client, opts *extract.Options,
 	if field == "" {
 		field = extract.DefaultWatermarkField
 	}
+	// The state file names the read as the user gave it ("*" unexpanded, so that a field
+	// added to the object later is the same read); the window applies to the expanded query.
+	key, err := opts.SOQL()
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if *opts, err = opts.ExpandFields(ctx, c); err != nil {
+		return nil, err
+	}
 	base, err := opts.SOQL()
 	if err != nil {
 		return nil, usageError{err}
@@ -87,7 +96,7 @@ func planSince(ctx context.Context, c *salesforce.Client, opts *extract.Options,
 	if err != nil {
 		return nil, err
 	}
-	if st.Query != "" && (st.Query != base || st.Field != field) {
+	if st.Query != "" && (st.Query != key || st.Field != field) {
 		return nil, usageError{fmt.Errorf("--since: %s holds the state of another read (%s by %s); use a state file per query", path, st.Query, st.Field)}
 	}
 	if st.Pending == "" {
@@ -99,7 +108,7 @@ func planSince(ctx context.Context, c *salesforce.Client, opts *extract.Options,
 		if latest == "" || (st.Watermark != "" && latest <= st.Watermark) {
 			st.Pending = st.Watermark // nothing changed: an empty window
 		}
-		st.Query, st.Field = base, field
+		st.Query, st.Field = key, field
 		if err := st.save(path); err != nil {
 			return nil, err
 		}

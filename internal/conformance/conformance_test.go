@@ -18,6 +18,7 @@ func scenarios() []scenario {
 		{name: "describe_contact", tag: "de", run: testDescribeContact},
 		{name: "describe_opportunity_contact_role", tag: "dr", run: testDescribeOpportunityContactRole},
 		{name: "record_types_picklists", tag: "rt", run: testRecordTypesPicklists},
+		{name: "picklist_value_case", tag: "pk", run: testPicklistValueCase},
 		{name: "content_version_multipart", tag: "cv", run: testContentVersionMultipart},
 		{name: "attachment_multipart", tag: "at", run: testAttachmentMultipart},
 		{name: "rest_crud", tag: "rc", run: testRESTCRUD},
@@ -39,12 +40,15 @@ func scenarios() []scenario {
 		{name: "load_invalid_rows", tag: "lr", run: testLoadInvalidRows},
 		{name: "load_session_refused", tag: "lx", run: testLoadSessionRefused},
 		{name: "extract", tag: "ex", run: testExtract},
+		{name: "compound_fields", tag: "cf", run: testCompoundFields},
 		{name: "session_expiry", tag: "se", emulatorOnly: true, run: testSessionExpiry},
 		{name: "faults", tag: "fa", emulatorOnly: true, run: testFaults},
 		{name: "soap_login_versions", tag: "sv", run: testSOAPLoginVersions},
 		{name: "soap_login_disabled", tag: "sd", emulatorOnly: true, run: testSOAPLoginDisabled},
 		{name: "sf_cli_resources", tag: "sc", run: testSFCLIResources},
 		{name: "oauth_authorization_code", tag: "ac", emulatorOnly: true, run: testAuthorizationCode},
+		{name: "limit_info", tag: "lf", run: testLimitInfo},
+		{name: "limit_model", tag: "lm", emulatorOnly: true, run: testLimitModel},
 	}
 }
 

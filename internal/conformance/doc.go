@@ -46,7 +46,7 @@
 //     upserted by External_Id__c through each of three APIs, and 3,000 that are then extracted four ways (about
 //     17,000 in all, loaded in parallel). Deleted Contacts go to the recycle bin.
 //   - Accounts whose Name starts with the prefix, in the composite scenarios (rolled back or
-//     deleted).
+//     deleted) and one with a billing address in compound_fields (deleted).
 //   - Bulk API 2.0 ingest and query jobs and Bulk API 1.0 jobs (one Bulk 1.0 query job uses
 //     PK chunking), which count against the org's daily bulk limits.
 //

@@ -141,3 +141,46 @@ func testRecordTypesPicklists(t *testing.T, e *Env) {
 		t.Errorf("%d accounts named %s", n, e.Name(5))
 	}
 }
+
+// testPicklistValueCase: a picklist value written in another case matches the picklist's
+// value and is stored with the picklist's spelling (Contact.LeadSource, unrestricted: "web"
+// reads back "Web"); on the emulator's record type schema the same holds for a restricted
+// picklist and a restricted dependent one, checked against the record type's values.
+func testPicklistValueCase(t *testing.T, e *Env) {
+	ctx := t.Context()
+	e.CleanupContacts(t)
+	id, err := e.Client.SObject("Contact").Create(ctx, map[string]any{"LastName": e.Name(1), "LeadSource": "web"})
+	if err != nil {
+		t.Fatalf("create with LeadSource web: %v", err)
+	}
+	rec, err := e.Client.SObject("Contact").Get(ctx, id, "LeadSource")
+	if err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	if got, _ := rec.String("LeadSource"); got != "Web" {
+		t.Errorf("LeadSource written as web reads back %q, want Web", got)
+	}
+	if e.Emulator == nil {
+		return // the rest needs the emulator's record type schema
+	}
+	c := recordTypeClient(t, e)
+	const smb = "0125e00000SMB01AAH"
+	accounts := c.SObject("Account")
+	id, err = accounts.Create(ctx, map[string]any{"Name": e.Name(1), "RecordTypeId": smb, "Region__c": "apac", "Country__c": "JAPAN"})
+	if err != nil {
+		t.Fatalf("create with restricted values in another case: %v", err)
+	}
+	rec, err = accounts.Get(ctx, id, "Region__c", "Country__c")
+	if err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	if r, _ := rec.String("Region__c"); r != "APAC" {
+		t.Errorf("Region__c reads back %q, want APAC", r)
+	}
+	if cn, _ := rec.String("Country__c"); cn != "Japan" {
+		t.Errorf("Country__c reads back %q, want Japan", cn)
+	}
+	if _, err := accounts.Create(ctx, map[string]any{"Name": e.Name(2), "RecordTypeId": smb, "Region__c": "emea"}); !salesforce.IsErrorCode(err, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST") {
+		t.Errorf("emea outside the SMB record type: %v, want INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", err)
+	}
+}

@@ -110,6 +110,19 @@ func testDescribeContact(t *testing.T, e *Env) {
 		// The emulator's default org defines it as a unique, case-sensitive text field.
 		t.Errorf("External_Id__c: unique %v caseSensitive %v type %q", ext.Unique, ext.CaseSensitive, ext.Type)
 	}
+	// recordTypeInfos always lists the master record type, last; when it is the only one
+	// (an object without record types) it is available and the default mapping.
+	rts := d.RecordTypeInfos
+	if len(rts) == 0 {
+		t.Fatal("Contact recordTypeInfos is empty: the master record type is missing")
+	}
+	m := rts[len(rts)-1]
+	if !m.Master || m.RecordTypeID != salesforce.MasterRecordTypeID || m.Name != "Master" || !m.Active {
+		t.Errorf("the last recordTypeInfos entry is not the master record type: %+v", m)
+	}
+	if len(rts) == 1 && (!m.Available || !m.DefaultRecordTypeMapping) {
+		t.Errorf("the only record type (master) is not available and the default mapping: %+v", m)
+	}
 }
 
 // hasContactExternalID reports whether Contact has the External_Id__c field the upsert

@@ -25,3 +25,25 @@ def test_concurrency_is_split_between_the_tasks(spark: Any, org: Org, tmp_path: 
         # What each task's pipe ran with (read back from the argv each task built).
         assert s["taskConcurrency"] == {str(p): per_task for p in range(parts)}
         assert res.count() == 40
+
+
+def test_api_share_is_split_between_the_partitions(spark: Any, org: Org, tmp_path: Path) -> None:
+    """maxApiShare is the whole write's: write_with_results counts the partitions and each
+    task's pipe gets its part; a plain df.write without numPartitions is refused before any
+    task starts."""
+    t = uuid.uuid4().hex[:8]
+    df = spark.createDataFrame(
+        [(f"S{i}", f"Share-{t}") for i in range(30)], "FirstName string, LastName string",
+    ).repartition(3).localCheckpoint()
+    path = tmp_path / "share"
+    res = write_with_results(df, **org.creds(), sobject="Contact", maxApiShare="60%", resultsPath=str(path))
+    s = read_summary(str(path))
+    assert s["maxApiShare"]["total"] == 0.6 and s["maxApiShare"]["partitions"] == 3
+    assert abs(s["maxApiShare"]["perTask"] - 0.2) < 1e-9
+    assert res.filter("sf__Outcome = 'succeeded'").count() == 30
+    try:
+        df.write.format("sfbatch").mode("append").options(**org.creds(), sobject="Contact", maxApiShare="0.5").save()
+    except Exception as e:  # noqa: BLE001 - Spark wraps the data source's error
+        assert "numPartitions" in str(e)
+    else:
+        raise AssertionError("maxApiShare without numPartitions was accepted")

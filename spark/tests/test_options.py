@@ -139,3 +139,20 @@ def test_lease_period_and_kill_hook() -> None:
     assert parse(testKillAfterSent="3:1")[0].test_kill == (3, 1, 1)
     with pytest.raises(opt.OptionError, match="leasePeriod: '2 minutes'"):
         parse(leasePeriod="2 minutes")
+
+
+@pytest.mark.parametrize("share, parts, per_task", [("0.5", "4", "0.125"), ("50%", "2", "0.25"), ("1", "1", "1"), ("0.3", "3", "0.1")])
+def test_api_share_is_split_between_the_partitions(share: str, parts: str, per_task: str) -> None:
+    cfg, _ = parse(maxApiShare=share, numPartitions=parts)
+    args = cfg.pipe_args()
+    assert args[args.index("--max-api-share") + 1] == per_task  # what each task's pipe gets
+    assert cfg.partitions == int(parts)
+
+
+def test_api_share_needs_partitions_and_a_share() -> None:
+    assert "--max-api-share" not in parse()[0].pipe_args()
+    with pytest.raises(opt.OptionError, match="whole write.*numPartitions"):
+        parse(maxApiShare="0.5")
+    for bad in ("0", "1.5", "150%", "half", "-0.1"):
+        with pytest.raises(opt.OptionError, match="maxApiShare: .* is not a share"):
+            parse(maxApiShare=bad, numPartitions="2")

@@ -43,6 +43,10 @@ SCHEMA = {"objects": [
     {"name": "Change__c", "label": "Change", "labelPlural": "Changes", "keyPrefix": "a0S", "fields": [
         {"name": "Name", "type": "string", "length": 80},
     ]},
+    {"name": "Site__c", "label": "Site", "labelPlural": "Sites", "keyPrefix": "a0T", "fields": [
+        {"name": "Name", "type": "string", "length": 80},
+        {"name": "Loc__c", "type": "location", "scale": 6},
+    ]},
 ]}
 
 READ_QUERY = "SELECT Id, Name, Qty__c, Amount__c, Rate__c, Score__c, Paid__c, Due__c, At__c, Kind__c FROM Reading__c"
@@ -246,3 +250,45 @@ def test_incremental_read(spark: Any, read_org: Org, tmp_path: Path) -> None:
         assert got == want
     commit_since(str(state))
     assert reader(spark, read_org, **opts).count() == 0
+
+
+def test_read_compound_fields_as_their_components(spark: Any, read_org: Org) -> None:
+    """An address or a geolocation named in the fields (or the query) is read as its
+    component fields, each a column of its own Spark type; "*" reads every field but the
+    compound ones."""
+    read_org.request("POST", "/services/data/v62.0/sobjects/Account", {
+        "Name": "Compound 1", "BillingStreet": "1 Rue de Rivoli", "BillingCity": "Paris", "BillingCountry": "France",
+        "BillingLatitude": 48.8566, "BillingLongitude": 2.3522, "BillingGeocodeAccuracy": "City"})
+    read_org.request("POST", "/services/data/v62.0/sobjects/Site__c",
+                     {"Name": "London", "Loc__Latitude__s": 51.5072, "Loc__Longitude__s": -0.1276})
+
+    df = reader(spark, read_org, sobject="Account", fields="Name,BillingAddress", where="Name = 'Compound 1'")
+    assert [(f.name, f.dataType.simpleString()) for f in df.schema.fields] == [
+        ("Name", "string"), ("BillingStreet", "string"), ("BillingCity", "string"), ("BillingState", "string"),
+        ("BillingPostalCode", "string"), ("BillingCountry", "string"), ("BillingLatitude", "double"),
+        ("BillingLongitude", "double"), ("BillingGeocodeAccuracy", "string"),
+    ]
+    assert [r.asDict() for r in df.collect()] == [{
+        "Name": "Compound 1", "BillingStreet": "1 Rue de Rivoli", "BillingCity": "Paris", "BillingState": None,
+        "BillingPostalCode": None, "BillingCountry": "France", "BillingLatitude": 48.8566,
+        "BillingLongitude": 2.3522, "BillingGeocodeAccuracy": "City",
+    }]
+
+    site = reader(spark, read_org, query="SELECT Name, Loc__c FROM Site__c")
+    assert [(f.name, f.dataType.simpleString()) for f in site.schema.fields] == [
+        ("Name", "string"), ("Loc__Latitude__s", "double"), ("Loc__Longitude__s", "double")]
+    assert [tuple(r) for r in site.collect()] == [("London", 51.5072, -0.1276)]
+
+    every = reader(spark, read_org, sobject="Site__c", fields="*")
+    names = every.schema.fieldNames()
+    assert "Loc__c" not in names and {"Id", "Name", "Loc__Latitude__s", "Loc__Longitude__s"} <= set(names)
+    assert every.select("Loc__Latitude__s").collect()[0][0] == 51.5072
+
+
+def test_completed_read_leaves_no_query_job_with_keep_jobs_for_zero(spark: Any, read_org: Org, tmp_path: Path) -> None:
+    """keepJobsFor=0: the task that reads a read's last page deletes its query job."""
+    before = open_query_jobs(read_org)
+    df = reader(spark, read_org, query="SELECT Id, Name FROM Change__c", pageSize=CHANGE_ROWS // 4,
+                keepJobsFor="0s", runDir=str(tmp_path / "run"))
+    assert df.count() == read_org.count("", sobject="Change__c")  # the incremental test deletes a few
+    assert open_query_jobs(read_org) - before == set()

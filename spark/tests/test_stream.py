@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from conftest import Org
 
@@ -67,3 +68,81 @@ def test_stream_loads_each_row_once(spark: Any, org: Org, tmp_path: Path) -> Non
         assert set(t.column("sf__Outcome").to_pylist()) == {"succeeded"}
         total += t.num_rows
     assert total == 3 * ROWS_PER_FILE
+
+
+KILL_ROWS = 200
+
+
+def fail_retries_while(flag: Path) -> Any:
+    """A mapInArrow function that fails every retry of a task (attempt 1 on) while flag
+    exists: with local[4,2] a task whose first attempt failed then fails the query."""
+    path = str(flag)
+
+    def fn(batches: Any) -> Any:
+        import os
+
+        from pyspark import TaskContext
+
+        ctx = TaskContext.get()
+        if ctx is not None and ctx.attemptNumber() > 0 and os.path.exists(path):
+            raise RuntimeError("test: the retry fails too; the query stops")
+        yield from batches
+
+    return fn
+
+
+def test_stream_killed_mid_batch_resumes_after_restart(spark: Any, org: Org, tmp_path: Path) -> None:
+    """A micro-batch whose pipe was killed part-way, whose query then failed, is run again
+    under the same batch id when the query restarts from its checkpoint: its pipe resumes
+    the killed one's journal (runDir/stream/batchId=0/part-00000), and no row is loaded twice."""
+    import uuid
+
+    t = uuid.uuid4().hex[:6]
+    src, flag = tmp_path / "in", tmp_path / "fail-retries"
+    src.mkdir()
+    flag.touch()
+
+    def add(k: int) -> None:
+        tb = pa.table({"LastName": [f"Kill{t}-{k}-{i}" for i in range(KILL_ROWS)],
+                       "Email": [f"k{t}.{k}.{i}@example.com" for i in range(KILL_ROWS)]})
+        pq.write_table(tb, src.parent / f".k{k}.parquet")
+        shutil.move(str(src.parent / f".k{k}.parquet"), str(src / f"k{k}.parquet"))
+
+    def run(**extra: str) -> Any:
+        stream = (spark.readStream.schema("LastName string, Email string").option("maxFilesPerTrigger", 1)
+                  .parquet(str(src)))
+        stream = stream.mapInArrow(fail_retries_while(flag), stream.schema)
+        w = (stream.writeStream.format("sfbatch").options(**org.creds(caCertFile=org.info["ca_cert_file"]))
+             .option("sobject", "Contact").option("operation", "insert").option("api", "bulk1")
+             .option("batchSize", "50").option("keyColumns", "Email")
+             .option("runDir", str(tmp_path / "run")).option("resultsPath", str(tmp_path / "results"))
+             .option("checkpointLocation", str(tmp_path / "checkpoint")))
+        for k, v in extra.items():
+            w = w.option(k, v)
+        return w.start()
+
+    add(0)
+    # Batch 0's pipe dies once its 2nd Bulk API 1.0 batch is uploaded; Salesforce processes both
+    # batches all the same, so a re-run without the journal would insert their rows again.
+    q = run(testKillAfterSent="0:2")
+    with pytest.raises(Exception):
+        q.processAllAvailable()
+    q.stop()
+    journal = tmp_path / "run" / "stream" / "batchId=0" / "part-00000"
+    assert journal.is_dir(), "the killed pipe left no journal"
+    assert not (tmp_path / "run" / "stream" / "batchId=0" / "part-00000.json").exists()
+    assert not (tmp_path / "checkpoint" / "commits" / "0").exists()
+    assert org.count(f"WHERE LastName LIKE 'Kill{t}-0-%'") < KILL_ROWS
+
+    flag.unlink()
+    add(1)
+    q = run()
+    q.processAllAvailable()
+    q.stop()
+    assert (tmp_path / "checkpoint" / "commits" / "0").exists(), "Spark did not run batch 0 again"
+    for k in range(2):
+        assert org.count(f"WHERE LastName LIKE 'Kill{t}-{k}-%'") == KILL_ROWS
+    got = pq.read_table(str(tmp_path / "results" / "batchId=0"))
+    assert got.num_rows == KILL_ROWS
+    assert set(got.column("sf__Outcome").to_pylist()) == {"succeeded"}
+    assert len(set(got.column("sf__Id").to_pylist())) == KILL_ROWS

@@ -23,8 +23,23 @@ if TYPE_CHECKING:
 __all__ = [
     "SalesforceBatchDataSource", "SfbatchDataSource", "SfbatchCommitMessage", "SfbatchWriteError",
     "OptionError", "RESULT_COLUMNS", "read_summary", "write_with_results",
-    "SfbatchReadError", "commit_since", "tasks_at_once",
+    "SfbatchReadError", "commit_since", "tasks_at_once", "partitions",
 ]
+
+
+def partitions(df: "DataFrame") -> int:
+    """How many partitions (tasks) a write of ``df`` has, read from the physical plan without
+    running it (a plan whose partitioning is not known there, a scan, is asked for its RDD's
+    partitions). Pass it as ``numPartitions`` with ``maxApiShare`` on a plain ``df.write``;
+    ``write_with_results`` does."""
+    parts = 0
+    try:
+        parts = int(df._jdf.queryExecution().sparkPlan().outputPartitioning().numPartitions())
+    except Exception:  # noqa: BLE001 - an internal API; the public one below answers too
+        parts = 0
+    if parts <= 0:
+        parts = df.rdd.getNumPartitions()
+    return max(1, parts)
 
 
 def tasks_at_once(df: "DataFrame") -> int:
@@ -36,13 +51,7 @@ def tasks_at_once(df: "DataFrame") -> int:
     ``defaultParallelism``. Pass it as ``tasksAtOnce`` with ``concurrency`` on a plain
     ``df.write``; ``write_with_results`` does.
     """
-    parts = 0
-    try:
-        parts = int(df._jdf.queryExecution().sparkPlan().outputPartitioning().numPartitions())
-    except Exception:  # noqa: BLE001 - an internal API; the public one below answers too
-        parts = 0
-    if parts <= 0:
-        parts = df.rdd.getNumPartitions()
+    parts = partitions(df)
     sc = df.sparkSession.sparkContext
     slots = 0
     try:
@@ -61,7 +70,8 @@ def write_with_results(df: "DataFrame", **options: Any) -> "DataFrame":
     The write runs before this returns (the DataFrame returned only reads files: counting or
     collecting it never writes to Salesforce again). ``resultsPath`` is required. With
     ``concurrency`` (the whole write's), ``tasksAtOnce`` is computed from ``df``
-    (:func:`tasks_at_once`) unless given, so each task gets its share.
+    (:func:`tasks_at_once`) unless given, so each task gets its share; with ``maxApiShare``,
+    ``numPartitions`` likewise (:func:`partitions`).
     """
     from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType
 
@@ -72,6 +82,9 @@ def write_with_results(df: "DataFrame", **options: Any) -> "DataFrame":
     if "concurrency" in lower and "tasksatonce" not in lower:
         # The write's concurrency is split between the tasks that run at once (options.py).
         options = dict(options, tasksAtOnce=tasks_at_once(df))
+    if "maxapishare" in lower and "numpartitions" not in lower:
+        # The write's API share is split between its partitions (options.py).
+        options = dict(options, numPartitions=partitions(df))
     df.write.format("sfbatch").mode("append").options(**{k: str(v) for k, v in options.items()}).save()
     spark = df.sparkSession
     try:

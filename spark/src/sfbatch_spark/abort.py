@@ -37,19 +37,25 @@ class AbortOutcome:
         return f"Aborting the run's jobs failed ({self.error or f'exit {self.exit_code}'}). {LOADED_STAY}"
 
 
-def abort_argv(binary: str, run_id: str, journal_root: str, lease_period: str = "") -> list[str]:
-    """The `sfbatch pipe --abort-run` command line (no credentials, ever)."""
+def abort_argv(binary: str, run_id: str, journal_root: str, lease_period: str = "",
+               resumable: bool = False) -> list[str]:
+    """The `sfbatch pipe --abort-run` command line (no credentials, ever). ``resumable`` leaves
+    the run resumable: a later attempt with the same run id sends the aborted jobs' rows again
+    (a stream's micro-batch, which Spark runs again after a restart)."""
     argv = [binary, "pipe", "--abort-run", "--handshake", "--run-id", run_id, "--journal-dir", journal_root]
     if lease_period:
         argv += ["--lease-period", lease_period]
+    if resumable:
+        argv.append("--resumable")
     return argv
 
 
-def abort_run(binary: str, session: Session, run_id: str, journal_root: str, lease_period: str = "") -> AbortOutcome:
+def abort_run(binary: str, session: Session, run_id: str, journal_root: str, lease_period: str = "",
+              resumable: bool = False) -> AbortOutcome:
     """Run `sfbatch pipe --abort-run` over ``journal_root`` (``runDir/<runId>``)."""
     try:
         proc = subprocess.run(
-            abort_argv(binary, run_id, journal_root, lease_period), input=session.handshake_line(),
+            abort_argv(binary, run_id, journal_root, lease_period, resumable), input=session.handshake_line(),
             env=child_env(), capture_output=True, timeout=ABORT_TIMEOUT_SECONDS, check=False,
         )
     except subprocess.TimeoutExpired:

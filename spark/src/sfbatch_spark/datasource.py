@@ -141,6 +141,9 @@ class SfbatchWriter(DataSourceArrowWriter):
         self.session = session
         self.run_id = run_id
         self.binary = binary
+        #: A stream's micro-batch: abort() leaves its journals resumable, because Spark runs
+        #: the same batch id again when the query restarts.
+        self.resumable_abort = False
 
     def __repr__(self) -> str:  # never the handshake
         return f"SfbatchWriter(run_id={self.run_id!r}, cfg={self.cfg!r})"
@@ -270,6 +273,9 @@ class SfbatchWriter(DataSourceArrowWriter):
         )
         s.concurrency = {"total": self.cfg.concurrency_total, "tasksAtOnce": self.cfg.tasks_at_once,
                          "perTask": self.cfg.concurrency}
+        if self.cfg.max_api_share_total:
+            s.maxApiShare = {"total": self.cfg.max_api_share_total, "partitions": self.cfg.partitions,
+                             "perTask": self.cfg.max_api_share}
         for m in messages:
             if isinstance(m, SfbatchCommitMessage):
                 s.partitions += 1
@@ -308,7 +314,8 @@ class SfbatchWriter(DataSourceArrowWriter):
         if self.cfg.run_dir:
             root = Path(self.cfg.run_dir) / self.run_id
             if root.is_dir():
-                outcome = abort_mod.abort_run(self.binary, self.session, self.run_id, str(root), self.cfg.lease_period)
+                outcome = abort_mod.abort_run(self.binary, self.session, self.run_id, str(root), self.cfg.lease_period,
+                                              resumable=self.resumable_abort)
                 s.abort = dict(outcome.result, exitCode=outcome.exit_code, error=outcome.error or None)
                 s.notes.append(outcome.message())
                 _write_json(root / ABORT_FILE, s.abort)

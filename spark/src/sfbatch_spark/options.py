@@ -42,6 +42,9 @@ OPTIONS: dict[str, str] = {
                    "(with tasksAtOnce; default 2 per task)",
     "tasksatonce": "how many of the write's tasks run at once (min of partitions and task slots); "
                    "write_with_results sets it",
+    "maxapishare": "cap on what the whole write spends of the org's remaining daily API requests "
+                   "(0.5 or 50%), split between the write's partitions (with numPartitions)",
+    "numpartitions": "how many partitions (tasks) the write has; write_with_results sets it",
     "retries": "retries of retryable row errors such as UNABLE_TO_LOCK_ROW",
     "timezone": "zone for timestamps without one (default UTC)",
     "keycolumns": "input columns copied into each result row (comma-separated)",
@@ -144,6 +147,11 @@ class WriteConfig:
     #: ``concurrency`` above is the per-task share passed to each pipe.
     concurrency_total: int | None = None
     tasks_at_once: int | None = None
+    #: Each task's part of the user's ``maxApiShare`` (0 = no cap), passed to its pipe as
+    #: --max-api-share; the user's value and the partitions it is split between.
+    max_api_share: float = 0.0
+    max_api_share_total: float = 0.0
+    partitions: int | None = None
     #: Test only: (partition, requests, attempts): kill that partition's pipe after so many
     #: requests carrying rows, in attempts 0 .. attempts-1.
     test_kill: tuple[int, int, int] | None = None
@@ -167,6 +175,8 @@ class WriteConfig:
             args += ["--key-columns", ",".join(self.key_columns)]
         if self.lease_period:
             args += ["--lease-period", self.lease_period]
+        if self.max_api_share > 0:
+            args += ["--max-api-share", f"{self.max_api_share:.9g}"]
         return args
 
 
@@ -277,6 +287,35 @@ def split_concurrency(total: int | None, tasks_at_once: int | None) -> int:
     return max(1, total // tasks_at_once)
 
 
+def parse_share(value: str) -> float:
+    """``maxApiShare`` as a fraction in (0, 1]: ``0.5`` or ``50%``."""
+    v = value.strip()
+    try:
+        share = float(v[:-1]) / 100 if v.endswith("%") else float(v)
+    except ValueError:
+        share = -1.0
+    if not 0 < share <= 1:
+        raise OptionError(f"maxApiShare: {value!r} is not a share in (0, 1] such as 0.5 or 50%")
+    return share
+
+
+def split_share(share: float, partitions: int | None) -> float:
+    """Each task's part of the write's ``maxApiShare``: ``share / partitions``.
+
+    Split by partitions, not by the tasks running at once: every partition's task runs in
+    the end, and each pipe's allowance is its part of what the org has left when it starts,
+    so the parts add up to at most the share of what was left when the write began. Without
+    ``numPartitions`` the share is refused, for the reason given in :func:`split_concurrency`.
+    """
+    if partitions is None:
+        raise OptionError(
+            "maxApiShare: the share is for the whole write and is split between its partitions; "
+            "give numPartitions too (df.rdd.getNumPartitions()), or write with "
+            "sfbatch_spark.write_with_results, which computes it"
+        )
+    return share / partitions
+
+
 def parse(opts: Mapping[str, str], environ: Mapping[str, str] | None = None) -> tuple[WriteConfig, Credentials]:
     """Check every option and return the write's settings and the driver's credentials.
 
@@ -346,6 +385,9 @@ def parse(opts: Mapping[str, str], environ: Mapping[str, str] | None = None) -> 
     total = _int(o, "concurrency", 1)
     tasks = _int(o, "tasksAtOnce", 1)
     per_task = split_concurrency(total, tasks)
+    partitions = _int(o, "numPartitions", 1)
+    share_total = parse_share(_get(o, "maxApiShare")) if _get(o, "maxApiShare").strip() else 0.0
+    share = split_share(share_total, partitions) if share_total else 0.0
 
     cfg = WriteConfig(
         sobject=sobject,
@@ -358,6 +400,9 @@ def parse(opts: Mapping[str, str], environ: Mapping[str, str] | None = None) -> 
         concurrency=per_task,
         concurrency_total=total,
         tasks_at_once=tasks,
+        max_api_share=share,
+        max_api_share_total=share_total,
+        partitions=partitions,
         lease_period=lease_period,
         retries=_int(o, "retries", 0),
         time_zone=_get(o, "timeZone").strip(),

@@ -10,8 +10,11 @@ options in and Arrow out.
 
 Spark plans a DataFrame's partitions once: every action on it reads the same pages again,
 so a read's Bulk 2.0 job is kept ``keepJobsFor`` (default 1 hour) after its pages were last
-read, then deleted by the next read planned with the same ``runDir``. A new DataFrame
-(``spark.read`` again) runs the query again. Cache or write the DataFrame to reuse it. An
+read, then deleted by the next read planned with the same ``runDir``; with ``keepJobsFor=0``
+the task that reads the last page deletes it (Spark's Python data source API has no hook at
+the end of a batch read). A new DataFrame (``spark.read`` again) runs the query again.
+Cache or write the DataFrame to reuse it. An address or geolocation field reads as its
+component columns, and ``fields="*"`` reads every field (the mapping is sfbatch's). An
 incremental read (option ``since``) keeps reading the same window until
 :func:`commit_since` moves the watermark, so call it once the rows are safely written.
 """
@@ -37,7 +40,7 @@ from .login import LoginError, Session, child_env, login
 READ_OPTIONS: dict[str, str] = {
     "query": "SOQL query to read (or sobject + fields, and where)",
     "sobject": "object to read with fields",
-    "fields": "comma-separated fields to read with sobject",
+    "fields": "comma-separated fields to read with sobject (* for all; an address or location reads as its components)",
     "where": "WHERE condition with sobject",
     "allrows": "true: include deleted and archived rows (queryAll)",
     "partitioning": "pages (default: one Bulk 2.0 job, a partition per result page) or idRange",
@@ -47,7 +50,7 @@ READ_OPTIONS: dict[str, str] = {
     "since": "state file on the driver of an incremental read (created on the first run)",
     "watermarkfield": "datetime field of an incremental read (default SystemModstamp)",
     "rundir": "folder the driver and every executor can open, for the page markers that let a later read delete a query job",
-    "keepjobsfor": "keep a read's query job this long after its pages were last read, e.g. 30m (default 1h)",
+    "keepjobsfor": "keep a read's query job this long after its pages were last read, e.g. 30m (default 1h; 0: delete it once every page was read)",
     "salesforceapiversion": "Salesforce API version, e.g. 62.0",
     "sfbatchbinary": "path of the sfbatch binary (default $SFBATCH_BIN, then the wheel's)",
 }

@@ -71,6 +71,9 @@ class Summary:
     #: The write's concurrency: the user's total, the tasks it was split between, each task's
     #: share (``None`` where not given).
     concurrency: dict[str, int | None] = field(default_factory=dict)
+    #: The write's maxApiShare: the user's share, the partitions it was split between, each
+    #: task's part (empty without a share).
+    maxApiShare: dict[str, float | int | None] = field(default_factory=dict)
     #: The --concurrency each committed task's pipe ran with, by partition id.
     taskConcurrency: dict[str, int] = field(default_factory=dict)  # noqa: N815
     #: What `sfbatch pipe --abort-run` did when the write was aborted with runDir.

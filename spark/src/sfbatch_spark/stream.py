@@ -1,12 +1,21 @@
 """``df.writeStream.format("sfbatch")``: each micro-batch loaded through `sfbatch pipe`, once.
 
 A micro-batch is written like a batch write (one `sfbatch pipe` per partition, results under
-``resultsPath/batchId=N/``). What makes a re-run of the same batch id (a restart after a
-failure, a query stopped between its sink commit and Spark's commit log) load nothing twice:
-every task that finished its partition records its outcome under
-``runDir/stream/batchId=N/part-P.json`` before it reports, and a task that finds that record
-returns it instead of loading again; a batch the sink committed is not committed again. A
-file or Kafka source gives a re-run batch the same rows in the same partitions.
+``resultsPath/batchId=N/``). Everything a batch leaves is keyed by the query's ``runDir``, the
+batch id and the partition, under ``runDir/stream/batchId=N/``, so that a re-run of the same
+batch id (Spark retrying a task, or a query restarted from its checkpoint after a failure, a
+kill or a stop between the sink's commit and Spark's commit log) loads nothing twice:
+
+* ``part-P/`` is the journal of partition P's pipe (``--run-id batchId=N --journal-dir``): a
+  pipe killed part-way leaves it, and the re-run's pipe resumes from it (rows already
+  loaded are answered from the journal, jobs in flight are collected, nothing is sent twice);
+* ``part-P.json`` records a finished partition's outcome before the task reports it; a
+  re-run task that finds it returns it without starting a pipe;
+* ``_committed`` marks a batch the sink committed; it is not committed again.
+
+A file or Kafka source gives a re-run batch the same rows in the same partitions (pipe checks
+that against the journal's row hashes). ``runDir`` belongs to one query, like its
+``checkpointLocation``: another query with the same ``runDir`` would find these records.
 """
 
 from __future__ import annotations
@@ -44,7 +53,7 @@ class SfbatchStreamWriter(DataSourceStreamArrowWriter):
 
     @classmethod
     def prepare(cls, options: Mapping[str, str], schema: StructType) -> "SfbatchStreamWriter":
-        from .datasource import SfbatchWriter
+        from .datasource import FATAL_FILE, SfbatchWriter
 
         if not any(str(k).lower() == "rundir" for k in options):
             raise opt.OptionError(
@@ -53,19 +62,28 @@ class SfbatchStreamWriter(DataSourceStreamArrowWriter):
             )
         # Spark's own stream options are not the writer's.
         w = SfbatchWriter.prepare({k: v for k, v in options.items() if str(k).lower() not in SPARK_STREAM_OPTIONS}, schema)
+        # A batch that failed for good before this start is tried again: the options may have
+        # changed (new credentials); its journals still keep it from loading anything twice.
+        for fatal in (Path(w.cfg.run_dir) / "stream").glob(f"batchId=*/{FATAL_FILE}"):
+            fatal.unlink(missing_ok=True)
         return cls(w.cfg, w.session, w.binary)
 
     def _batch_writer(self, batch_id: int) -> Any:
+        """The batch write of one micro-batch, with run id ``batchId=N`` under
+        ``runDir/stream``: its journals are ``runDir/stream/batchId=N/part-P``."""
         from .datasource import SfbatchWriter
 
         results_path = os.path.join(self.cfg.results_path, f"batchId={batch_id}") if self.cfg.results_path else ""
-        # The stream's own records (below) keep a batch to one load per partition; the pipe
-        # runs without a journal.
-        cfg = dataclasses.replace(self.cfg, results_path=results_path, run_dir="")
-        return SfbatchWriter(cfg, self.session, f"batch-{batch_id}", self.binary)
+        cfg = dataclasses.replace(self.cfg, results_path=results_path, run_dir=str(self._stream_dir()))
+        w = SfbatchWriter(cfg, self.session, self._batch_dir(batch_id).name, self.binary)
+        w.resumable_abort = True  # the batch runs again, under the same id, after a restart
+        return w
+
+    def _stream_dir(self) -> Path:
+        return Path(self.cfg.run_dir) / "stream"
 
     def _batch_dir(self, batch_id: int) -> Path:
-        return Path(self.cfg.run_dir) / "stream" / f"batchId={batch_id}"
+        return self._stream_dir() / f"batchId={batch_id}"
 
     def write(self, iterator: Iterator[pa.RecordBatch]) -> Any:
         from pyspark import TaskContext

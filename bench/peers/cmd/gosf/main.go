@@ -1,13 +1,17 @@
 // Command gosf loads a CSV file into Salesforce with go-salesforce's Bulk API 2.0 path, the
-// way its README shows (InsertBulkFile with waitForResults, then GetJobResults per job), and
-// prints how many rows succeeded and failed. It reads its login from the SF_* variables the
+// way its README shows (InsertBulkFile with waitForResults, then GetJobResults per job, asked
+// again until each job is done), and prints how many rows succeeded and failed; it fails when
+// that does not account for every row. It reads its login from the SF_* variables the
 // benchmark sets.
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"time"
 
 	"github.com/k-capehart/go-salesforce/v3"
 )
@@ -41,13 +45,49 @@ func run(object, file string, batch int) error {
 	}
 	ok, failed := 0, 0
 	for _, id := range jobs {
-		res, err := sf.GetJobResults(id)
-		if err != nil {
-			return fmt.Errorf("results of job %s: %w", id, err)
+		// InsertBulkFile's waitForResults returns once the first of its jobs is done (v3.1.0
+		// reads one value from its channel), and GetJobResults of a job still processing has
+		// no records: poll each job until Salesforce is done with it.
+		for {
+			res, err := sf.GetJobResults(id)
+			if err != nil {
+				return fmt.Errorf("results of job %s: %w", id, err)
+			}
+			if res.State == "JobComplete" || res.State == "Failed" || res.State == "Aborted" {
+				ok += len(res.SuccessfulRecords)
+				failed += len(res.FailedRecords)
+				break
+			}
+			time.Sleep(pollEvery)
 		}
-		ok += len(res.SuccessfulRecords)
-		failed += len(res.FailedRecords)
 	}
 	fmt.Printf("{\"succeeded\":%d,\"failed\":%d,\"jobs\":%d}\n", ok, failed, len(jobs))
+	if want, err := dataRows(file); err == nil && ok+failed != want {
+		return fmt.Errorf("outcomes for %d of %d rows", ok+failed, want)
+	}
 	return nil
+}
+
+// pollEvery is how often a job still processing is asked again, as go-salesforce's own wait does.
+const pollEvery = 500 * time.Millisecond
+
+// dataRows counts the data lines of a CSV file (values hold no newlines here).
+func dataRows(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n := 0
+	buf := make([]byte, 1<<20)
+	for {
+		k, err := f.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if err == io.EOF {
+			return n - 1, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
 }

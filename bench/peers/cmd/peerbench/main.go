@@ -354,10 +354,16 @@ func cpuOf(ru *syscall.Rusage) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// lastLine is the reason a contender failed: the last line of its standard error that
+// names an error (Node.js ends a crash with its version), else the last line.
 func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	s = lines[len(lines)-1]
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], "Error") || strings.Contains(lines[i], "error") {
+			s = strings.TrimSpace(lines[i])
+			break
+		}
 	}
 	if len(s) > 160 {
 		s = s[:160] + "..."
