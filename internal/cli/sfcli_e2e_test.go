@@ -166,7 +166,7 @@ func TestSalesforceCLI(t *testing.T) {
 	}
 	exportFile := filepath.Join(dir, "sfbatch-export.csv")
 	t.Setenv(envTargetOrg, "emu")
-	if code := Run(ctx, ios, []string{"export", "-q", "SELECT External_Id__c, Name FROM Account WHERE External_Id__c != null ORDER BY External_Id__c", "-o", exportFile}); code != ExitOK {
+	if code := Run(ctx, ios, []string{"export", "-q", "SELECT External_Id__c, Name FROM Account WHERE External_Id__c != null ORDER BY External_Id__c", "-o", exportFile, "--run-dir", filepath.Join(dir, "export-run")}); code != ExitOK {
 		t.Fatalf("sfbatch export with SF_TARGET_ORG: exit %d\n%s\n%s", code, out.String(), errOut.String())
 	}
 	f, err := os.Open(exportFile)
