@@ -145,20 +145,24 @@ func (c *describeCache) field(object string, path []string) (*salesforce.SObject
 		if j == 0 && len(path) > 1 && strings.EqualFold(name, object) && !hasRelationship(ds, name) {
 			continue // SELECT Account.Name FROM Account
 		}
-		next := ""
-		for k := range ds.Fields {
-			f := &ds.Fields[k]
-			if f.RelationshipName != "" && strings.EqualFold(f.RelationshipName, name) && len(f.ReferenceTo) > 0 {
-				next = f.ReferenceTo[0]
-				break
-			}
-		}
+		next := relationshipTarget(ds, name)
 		if next == "" {
 			return nil, nil
 		}
 		obj = next
 	}
 	return nil, nil
+}
+
+// relationshipTarget is the object the relationship name of ds points to, "" for none.
+func relationshipTarget(ds *salesforce.SObjectDescribe, name string) string {
+	for k := range ds.Fields {
+		f := &ds.Fields[k]
+		if f.RelationshipName != "" && strings.EqualFold(f.RelationshipName, name) && len(f.ReferenceTo) > 0 {
+			return f.ReferenceTo[0]
+		}
+	}
+	return ""
 }
 
 func hasRelationship(ds *salesforce.SObjectDescribe, name string) bool {

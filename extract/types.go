@@ -100,14 +100,7 @@ func columnKinds(ctx context.Context, d describer, object string, columns []stri
 				}
 				break
 			}
-			next := ""
-			for k := range ds.Fields {
-				f := &ds.Fields[k]
-				if f.RelationshipName != "" && strings.EqualFold(f.RelationshipName, name) && len(f.ReferenceTo) > 0 {
-					next = f.ReferenceTo[0]
-					break
-				}
-			}
+			next := relationshipTarget(ds, name)
 			if next == "" {
 				break
 			}
