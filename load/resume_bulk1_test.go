@@ -3,7 +3,6 @@ package load_test
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -39,14 +38,7 @@ func TestEmulatorResumeBulk1JobCreatedUnrecorded(t *testing.T) {
 			const n = 300
 			rows := emuContacts(n, "K")
 			dir := t.TempDir()
-			store, err := jobstore.Open(t.Context(), filepath.Join(dir, "run.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
-			if err := store.CreateRun(t.Context(), jobstore.Run{ID: "r1", Object: "Contact", Operation: "insert"}); err != nil {
-				t.Fatal(err)
-			}
+			store := insertRun(t, dir)
 			opts := quick(load.Options{Object: "Contact", API: load.Bulk1, BatchSize: 50, Concurrency: 1, Preflight: load.PreflightOff, RunID: "r1"})
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()

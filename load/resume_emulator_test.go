@@ -171,14 +171,7 @@ func TestEmulatorResumeAfterCrash(t *testing.T) {
 			const n = 230
 			rows := emuContacts(n, "R")
 			dir := t.TempDir()
-			store, err := jobstore.Open(t.Context(), filepath.Join(dir, "run.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
-			if err := store.CreateRun(t.Context(), jobstore.Run{ID: "r1", Object: "Contact", Operation: "insert"}); err != nil {
-				t.Fatal(err)
-			}
+			store := insertRun(t, dir)
 			opts := quick(load.Options{Object: "Contact", API: tt.api, BatchSize: 50, Concurrency: tt.conc, RunID: "r1"})
 
 			ctx, cancel := context.WithCancel(t.Context())
@@ -278,14 +271,7 @@ func TestEmulatorResumeAbortsJobsCreatedUnrecorded(t *testing.T) {
 	const n = 400
 	rows := emuContacts(n, "U")
 	dir := t.TempDir()
-	store, err := jobstore.Open(t.Context(), filepath.Join(dir, "run.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	if err := store.CreateRun(t.Context(), jobstore.Run{ID: "r1", Object: "Contact", Operation: "insert"}); err != nil {
-		t.Fatal(err)
-	}
+	store := insertRun(t, dir)
 	opts := quick(load.Options{Object: "Contact", API: load.Bulk2, BatchSize: 50, Concurrency: 4, Preflight: load.PreflightOff, RunID: "r1"})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -374,4 +360,19 @@ func (h *heldCreates) RoundTrip(req *http.Request) (*http.Response, error) {
 	h.n.Add(1)
 	<-req.Context().Done()
 	return nil, req.Context().Err()
+}
+
+// insertRun opens run.db in dir with run "r1", an insert of Contacts, as a CLI run records it
+// before it loads; the store is closed when the test ends.
+func insertRun(t *testing.T, dir string) *jobstore.Store {
+	t.Helper()
+	store, err := jobstore.Open(t.Context(), filepath.Join(dir, "run.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := store.CreateRun(t.Context(), jobstore.Run{ID: "r1", Object: "Contact", Operation: "insert"}); err != nil {
+		t.Fatal(err)
+	}
+	return store
 }

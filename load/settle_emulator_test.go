@@ -3,7 +3,6 @@ package load_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,14 +56,7 @@ func TestEmulatorSettleAfterCrash(t *testing.T) {
 			const n = 230
 			rows := emuContacts(n, "S")
 			dir := t.TempDir()
-			store, err := jobstore.Open(t.Context(), filepath.Join(dir, "run.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
-			if err := store.CreateRun(t.Context(), jobstore.Run{ID: "r1", Object: "Contact", Operation: "insert"}); err != nil {
-				t.Fatal(err)
-			}
+			store := insertRun(t, dir)
 			opts := quick(load.Options{Object: "Contact", API: tt.api, BatchSize: 50, Concurrency: tt.conc, RunID: "r1", Preflight: load.PreflightOff})
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
@@ -153,14 +145,7 @@ func TestEmulatorMatchBySince(t *testing.T) {
 	fake.Advance(time.Hour)
 	runStart := fake.Now()
 	dir := t.TempDir()
-	store, err := jobstore.Open(t.Context(), filepath.Join(dir, "run.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	if err := store.CreateRun(t.Context(), jobstore.Run{ID: "r1", Object: "Contact", Operation: "insert"}); err != nil {
-		t.Fatal(err)
-	}
+	store := insertRun(t, dir)
 	// The call is applied, its answer lost: every row unknown.
 	if _, err := srv.AddFault(salesforcetest.Fault{Method: "POST", Path: "/services/data/*/composite/sobjects", Drop: true, After: true}); err != nil {
 		t.Fatal(err)
@@ -215,14 +200,7 @@ func TestEmulatorMatchBySplitsQueries(t *testing.T) {
 		rows[i] = []string{fmt.Sprintf("%s'%03d", strings.Repeat("x", 70), i)}
 	}
 	dir := t.TempDir()
-	store, err := jobstore.Open(t.Context(), filepath.Join(dir, "run.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	if err := store.CreateRun(t.Context(), jobstore.Run{ID: "r1", Object: "Contact", Operation: "insert"}); err != nil {
-		t.Fatal(err)
-	}
+	store := insertRun(t, dir)
 	if _, err := srv.AddFault(salesforcetest.Fault{Method: "POST", Path: "/services/data/*/composite/sobjects", Drop: true, After: true}); err != nil {
 		t.Fatal(err)
 	}
