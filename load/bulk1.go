@@ -317,7 +317,11 @@ func (b *bulk1Runner) collect(ctx context.Context, c *chunk, batch *salesforce.B
 			return fmt.Errorf("poll batch %s of Bulk API 1.0 job %s: %w", bid, jobID, err)
 		}
 	}
-	r.updateJob(c.job, func(j *JobInfo) { j.State, j.Message = batch.State, batch.StateMessage })
+	r.updateJob(c.job, func(j *JobInfo) {
+		j.State, j.Message = batch.State, batch.StateMessage
+		j.Times = &ProcessingTimes{TotalMS: batch.TotalProcessingTime, APIActiveMS: batch.APIActiveProcessingTime,
+			ApexMS: batch.ApexProcessingTime, RecordsProcessed: batch.NumberRecordsProcessed, RecordsFailed: batch.NumberRecordsFailed}
+	})
 	switch batch.State {
 	case salesforce.BatchStateCompleted:
 		if err := b.results(ctx, c); err != nil {

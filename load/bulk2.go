@@ -215,7 +215,11 @@ func (b *bulk2Runner) collect(ctx context.Context, c *chunk, job *salesforce.Ing
 		return err
 	}
 	r.untrack(id)
-	r.updateJob(c.job, func(j *JobInfo) { j.State, j.Message = job.State, job.ErrorMessage })
+	r.updateJob(c.job, func(j *JobInfo) {
+		j.State, j.Message = job.State, job.ErrorMessage
+		j.Times = &ProcessingTimes{TotalMS: job.TotalProcessingTime, APIActiveMS: job.APIActiveProcessingTime,
+			ApexMS: job.ApexProcessingTime, RecordsProcessed: job.NumberRecordsProcessed, RecordsFailed: job.NumberRecordsFailed}
+	})
 	log.Debug("load: Bulk API 2.0 job finished", "state", job.State, "processed", job.NumberRecordsProcessed, "failed", job.NumberRecordsFailed)
 
 	jn := newResultJoiner(r, c, job)

@@ -156,6 +156,19 @@ type JobInfo struct {
 	// input rows are NotProcessed). It should be zero; anything else means the result files
 	// did not echo the rows as uploaded.
 	Unmatched int
+	// Times holds Salesforce's processing times from the final status poll of the job (Bulk
+	// API 2.0) or batch (Bulk API 1.0); nil when the load did not poll it to its end.
+	Times *ProcessingTimes
+}
+
+// ProcessingTimes are the processing figures Salesforce reports for a finished Bulk API job or
+// batch, in milliseconds and records.
+type ProcessingTimes struct {
+	TotalMS          int64 // totalProcessingTime
+	APIActiveMS      int64 // apiActiveProcessingTime
+	ApexMS           int64 // apexProcessingTime
+	RecordsProcessed int64
+	RecordsFailed    int64
 }
 
 // Batches collects results as one list per batch, each ordered by input row, the way

@@ -87,7 +87,8 @@ func writeRunReport(ctx context.Context, ios *IOStreams, dir string, o *reportOp
 }
 
 // maxJobTimeLookups caps the requests recordJobTimes makes at the end of a run: one per
-// Bulk API 2.0 job, one per Bulk API 1.0 job (its batch list holds every batch's times).
+// Bulk API 2.0 job, one per Bulk API 1.0 job (its batch list holds every batch's times), for
+// the jobs whose final status the engine did not read itself (jobs collected on --resume).
 const maxJobTimeLookups = 100
 
 // jobTimeLookups is how many of recordJobTimes's requests are in flight at once, so that
@@ -96,37 +97,74 @@ const jobTimeLookups = 8
 
 // recordJobTimes writes a job_info event with Salesforce's processing times
 // (totalProcessingTime, apiActiveProcessingTime, apexProcessingTime, in milliseconds) for
-// each completed Bulk API 2.0 job and each finished Bulk API 1.0 batch of the run, with at
-// most maxJobTimeLookups requests: the engine does not pass them on, so they are read once
-// the jobs are done, for the report. Up to jobTimeLookups requests run at once; the events
-// are written in the order of sum.Jobs. A lookup that fails is skipped.
+// each completed Bulk API 2.0 job and each finished Bulk API 1.0 batch of the run. Most come
+// from the engine's final status poll (load.JobInfo.Times) and cost no request; the rest are
+// read with at most maxJobTimeLookups requests, up to jobTimeLookups at once. The events are
+// written in the order of sum.Jobs. A lookup that fails is skipped.
 func recordJobTimes(ctx context.Context, c *salesforce.Client, events *eventLog, sum *load.Summary) {
-	if c == nil || sum == nil || ctx.Err() != nil {
+	if sum == nil {
 		return
 	}
-	// One lookup per job, in the order of sum.Jobs; each fills its own slot.
+	// One slot per job (or Bulk API 1.0 job), in the order of sum.Jobs.
 	type lookup struct {
 		api    load.API
 		job    string
+		fetch  bool // read with a request; else events are already filled
 		events []map[string]any
 	}
+	timesEvent := func(j load.JobInfo) map[string]any {
+		e := map[string]any{"api": j.API.String(), "job": j.JobID}
+		if j.API == load.Bulk1 {
+			e["batch"] = j.BatchID
+		}
+		t := j.Times
+		e["total_processing_ms"], e["api_active_processing_ms"], e["apex_processing_ms"] = t.TotalMS, t.APIActiveMS, t.ApexMS
+		e["records_processed"], e["records_failed"] = t.RecordsProcessed, t.RecordsFailed
+		return e
+	}
 	var lookups []*lookup
-	bulk1 := map[string]bool{}
+	bulk1 := map[string]*lookup{}
+	fetches := 0
 	for _, j := range sum.Jobs {
-		if j.JobID == "" || len(lookups) == maxJobTimeLookups {
+		if j.JobID == "" {
 			continue
 		}
 		switch {
 		case j.API == load.Bulk2 && j.State == salesforce.JobStateJobComplete:
-			lookups = append(lookups, &lookup{api: load.Bulk2, job: j.JobID})
-		case j.API == load.Bulk1 && !bulk1[j.JobID]:
-			bulk1[j.JobID] = true
-			lookups = append(lookups, &lookup{api: load.Bulk1, job: j.JobID})
+			if j.Times != nil {
+				lookups = append(lookups, &lookup{api: load.Bulk2, job: j.JobID, events: []map[string]any{timesEvent(j)}})
+			} else if fetches < maxJobTimeLookups {
+				fetches++
+				lookups = append(lookups, &lookup{api: load.Bulk2, job: j.JobID, fetch: true})
+			}
+		case j.API == load.Bulk1:
+			l := bulk1[j.JobID]
+			if l == nil {
+				l = &lookup{api: load.Bulk1, job: j.JobID}
+				bulk1[j.JobID] = l
+				lookups = append(lookups, l)
+			}
+			finished := j.State == salesforce.BatchStateCompleted || j.State == salesforce.BatchStateFailed
+			switch {
+			case l.fetch:
+			case j.Times == nil && fetches < maxJobTimeLookups:
+				// One request lists every batch of the job: the events read so far are replaced.
+				fetches++
+				l.fetch, l.events = true, nil
+			case j.Times != nil && finished:
+				l.events = append(l.events, timesEvent(j))
+			}
 		}
+	}
+	if fetches > 0 && (c == nil || ctx.Err() != nil) {
+		fetches = 0
 	}
 	var g errgroup.Group
 	g.SetLimit(jobTimeLookups)
 	for _, l := range lookups {
+		if !l.fetch || fetches == 0 {
+			continue
+		}
 		g.Go(func() error {
 			if l.api == load.Bulk2 {
 				info, err := c.Bulk2.GetIngestJob(ctx, l.job)
