@@ -18,7 +18,13 @@ const (
 
 // WaiterOptions tune how a Waiter polls. The zero value means the defaults.
 type WaiterOptions struct {
-	// MinDelay is the first wait between two polls. Zero means DefaultWaiterMinDelay.
+	// FirstDelay is the wait after the first poll; the waits then grow by half after every
+	// poll until they reach MinDelay, so a job that finishes within a moment is seen at once
+	// and one that takes longer costs only a few more polls. Zero means MinDelay/8; a value
+	// of MinDelay or more starts the waits at MinDelay.
+	FirstDelay time.Duration
+	// MinDelay is the wait between two polls once the first ones have ramped up to it. Zero
+	// means DefaultWaiterMinDelay.
 	MinDelay time.Duration
 	// MaxDelay caps the wait between two polls. Zero means DefaultWaiterMaxDelay (or MinDelay
 	// when that is larger).
@@ -47,8 +53,8 @@ type JobProgress struct {
 }
 
 // Waiter polls one job (or batch) until it reaches the state its caller waits for, shaped like
-// the AWS SDK's waiters. Polls start MinDelay apart and the wait grows by half each time a
-// poll shows no progress (no new state, no more records processed), up to MaxDelay and at
+// the AWS SDK's waiters. The first polls come FirstDelay apart and ramp up to MinDelay, then
+// the wait grows by half each time a poll shows no progress (no new state, no more records processed), up to MaxDelay and at
 // most a quarter of the job's age, so a short job is noticed soon after it finishes and a
 // long one is not polled needlessly often. Only the context ends a wait early: a running job is
 // never abandoned because of a client-side timer. An error from a poll ends the wait (the
@@ -161,11 +167,16 @@ func (w *Waiter[T]) WaitFor(ctx context.Context, done func(T) bool) (T, error) {
 		maxD = max(DefaultWaiterMaxDelay, minD)
 	}
 	maxD = max(maxD, minD)
+	firstD := w.opts.FirstDelay
+	if firstD <= 0 {
+		firstD = minD / 8
+	}
+	firstD = max(min(firstD, minD), time.Millisecond)
 	since := w.opts.Since
 	if since.IsZero() {
 		since = w.now()
 	}
-	d := minD
+	d := firstD
 	lastState, lastProcessed := "", int64(-1)
 	for polls := 1; ; polls++ {
 		st, err := w.poll(ctx)
@@ -187,7 +198,10 @@ func (w *Waiter[T]) WaitFor(ctx context.Context, done func(T) bool) (T, error) {
 			var zero T
 			return zero, err
 		}
-		if !progressed {
+		switch {
+		case d < minD: // ramping up to MinDelay
+			d = min(d+d/2, minD)
+		case !progressed:
 			d = min(d+d/2+time.Millisecond, maxD)
 		}
 		// At most about a quarter of the job's age: a short job is noticed soon after it

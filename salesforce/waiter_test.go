@@ -118,6 +118,7 @@ func TestWaiterDelays(t *testing.T) {
 		states    []string
 		processed []int64
 		min, max  time.Duration
+		first     time.Duration // zero: MinDelay (no ramp)
 		age       time.Duration // the job's age when waiting starts
 		want      []time.Duration
 	}{
@@ -144,6 +145,14 @@ func TestWaiterDelays(t *testing.T) {
 			// elapsed after each wait: 100, 200, 300 ms: a quarter is under MinDelay
 			want: []time.Duration{100 * ms, 100 * ms, 100 * ms, 100 * ms},
 		},
+		{
+			name:      "the first waits ramp up to MinDelay, progress or not",
+			states:    []string{"InProgress", "InProgress", "InProgress", "InProgress", "InProgress", "InProgress", "InProgress", "JobComplete"},
+			processed: []int64{0, 10, 20, 20, 20, 20, 20, 20},
+			min:       100 * ms, max: 300 * ms, first: 20 * ms, age: time.Hour,
+			// 20, 30, 45, 67.5, 100 (capped), then growth on no progress
+			want: []time.Duration{20 * ms, 30 * ms, 45 * ms, 67500 * time.Microsecond, 100 * ms, 151 * ms, 227500 * time.Microsecond},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,6 +161,10 @@ func TestWaiterDelays(t *testing.T) {
 			var got []time.Duration
 			w := NewIngestJobWaiter(&scriptedJobs{states: tt.states, processed: tt.processed}, "750x", func(o *WaiterOptions) {
 				o.MinDelay, o.MaxDelay, o.Since = tt.min, tt.max, now.Add(-tt.age)
+				o.FirstDelay = tt.first
+				if o.FirstDelay == 0 {
+					o.FirstDelay = tt.min // the ramp has its own cases
+				}
 			})
 			w.now = func() time.Time { return now }
 			w.sleep = func(_ context.Context, d time.Duration) error {
