@@ -229,8 +229,8 @@ func (r *run) checkEstimate(in passSource) {
 	var requests, batches int64
 	switch r.api {
 	case Bulk2:
+		chunks, batches = Bulk2Jobs(rows, r.cfg.BatchSize)
 		requests = chunks * (bulk2JobRequests + EstimatedPollsPerJob)
-		batches = (rows + bulk2RecordsPerBatch - 1) / bulk2RecordsPerBatch
 	case Bulk1:
 		requests = chunks*(bulk1BatchRequests+EstimatedPollsPerJob) + bulk1JobRequests
 		batches = chunks

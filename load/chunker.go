@@ -43,7 +43,7 @@ func (k *chunker) add(p prow) (full *chunk, reject *RowError, err error) {
 	if msg := tooLarge(k.api, k.lim, k.hdrSize, size); msg != "" {
 		return nil, &RowError{StatusCode: StatusRowTooLarge, Message: msg}, nil
 	}
-	if k.cur != nil && !k.cur.fits(k.lim, size) {
+	if k.cur != nil && !k.cur.fits(k.lim.chunk(k.cur.index), size) {
 		full, k.cur = k.cur, nil
 	}
 	if k.cur == nil {

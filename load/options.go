@@ -36,9 +36,16 @@ const (
 const (
 	// DefaultConcurrency is how many jobs, batches or collection calls run at once.
 	DefaultConcurrency = 4
-	// DefaultBulk2JobRecords is how many records go into one Bulk API 2.0 job. Smaller jobs
-	// start sooner and keep the memory used to join their results small.
+	// DefaultBulk2JobRecords is how many records go into one Bulk API 2.0 job once a load is
+	// under way (see FirstBulk2JobRecords). Smaller jobs start sooner and keep the memory used
+	// to join their results small.
 	DefaultBulk2JobRecords = 100_000
+	// FirstBulk2JobRecords is the record cap of a pass's first Bulk API 2.0 job when
+	// Options.BatchSize is zero; each next job's cap doubles up to DefaultBulk2JobRecords
+	// (10,000, 20,000, 40,000, 80,000, then 100,000), so Salesforce starts on the first rows
+	// while the rest are still being read, and a load of any size finishes soon after its last
+	// row is read.
+	FirstBulk2JobRecords = 10_000
 	// DefaultCollectionsThreshold is the largest input, in rows, that API Auto sends through
 	// sObject Collections rather than Bulk API 2.0.
 	DefaultCollectionsThreshold = 2_000
@@ -178,7 +185,8 @@ type Options struct {
 	Concurrency int
 	// BatchSize is how many records go into one batch (Bulk API 1.0, at most 10,000),
 	// one job (Bulk API 2.0) or one call (Collections, at most 200).
-	// Zero means the API's maximum (Bulk API 2.0: DefaultBulk2JobRecords).
+	// Zero means the API's maximum (Bulk API 2.0: jobs ramp from FirstBulk2JobRecords up to
+	// DefaultBulk2JobRecords); a value set is used for every job.
 	BatchSize int
 	// MaxBytesPerJob caps the raw CSV bytes of one Bulk API 2.0 job.
 	// Zero means MaxBulk2JobBytes, which is also the upper bound.
@@ -532,6 +540,42 @@ type limits struct {
 	records int
 	bytes   int64
 	chars   int64 // 0 = unlimited
+	ramp    bool  // Bulk API 2.0 job sizes ramp up (Bulk2JobRecords)
+}
+
+// chunk returns the limits of chunk index (0-based within its pass).
+func (l limits) chunk(index int) limits {
+	if l.ramp {
+		l.records = Bulk2JobRecords(index, 0)
+	}
+	return l
+}
+
+// Bulk2JobRecords is the most records the Bulk API 2.0 job index (0-based within a pass) of a
+// load holds, for Options.BatchSize batchSize: batchSize when set, else FirstBulk2JobRecords
+// doubled per job up to DefaultBulk2JobRecords.
+func Bulk2JobRecords(index, batchSize int) int {
+	if batchSize > 0 {
+		return batchSize
+	}
+	n := FirstBulk2JobRecords
+	for i := 0; i < index && n < DefaultBulk2JobRecords; i++ {
+		n *= 2
+	}
+	return min(n, DefaultBulk2JobRecords)
+}
+
+// Bulk2Jobs returns how many Bulk API 2.0 jobs a load of rows records makes with
+// Options.BatchSize batchSize (the byte cap aside), and how many of Salesforce's batches of
+// 10,000 records they count as (each job's last batch partial).
+func Bulk2Jobs(rows int64, batchSize int) (jobs, batches int64) {
+	for i := 0; rows > 0; i++ {
+		n := min(rows, int64(Bulk2JobRecords(i, batchSize)))
+		jobs++
+		batches += (n + bulk2RecordsPerBatch - 1) / bulk2RecordsPerBatch
+		rows -= n
+	}
+	return jobs, batches
 }
 
 func (c *config) limitsFor(api API) limits {
@@ -549,10 +593,6 @@ func (c *config) limitsFor(api API) limits {
 		}
 		return l
 	default:
-		l := limits{records: DefaultBulk2JobRecords, bytes: c.MaxBytesPerJob}
-		if c.BatchSize > 0 {
-			l.records = c.BatchSize
-		}
-		return l
+		return limits{records: Bulk2JobRecords(1<<20, c.BatchSize), bytes: c.MaxBytesPerJob, ramp: c.BatchSize == 0}
 	}
 }

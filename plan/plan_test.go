@@ -134,8 +134,10 @@ func TestPlanOrdersFromDescribeAndResolvesLookups(t *testing.T) {
 	if pv.FindingsCount != bad+1 {
 		t.Errorf("preview findings = %d, want %d: %+v", pv.FindingsCount, bad+1, pv.Steps)
 	}
-	if srv.Count("Account") != 0 || pv.Limits == nil || pv.Steps[0].API != load.Bulk2 || pv.Steps[0].Jobs != 1 {
-		t.Errorf("preview: %d accounts written, limits %v, account step %+v", srv.Count("Account"), pv.LimitsErr, pv.Steps[2])
+	// 12,500 Accounts: a first job of 10,000 records (FirstBulk2JobRecords) and one of 2,500,
+	// counted as two of Salesforce's batches of 10,000.
+	if srv.Count("Account") != 0 || pv.Limits == nil || pv.Steps[0].API != load.Bulk2 || pv.Steps[0].Jobs != 2 || pv.Steps[0].Batches != 2 {
+		t.Errorf("preview: %d accounts written, limits %v, account step %+v", srv.Count("Account"), pv.LimitsErr, pv.Steps[0])
 	}
 
 	out := filepath.Join(dir, "run")

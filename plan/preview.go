@@ -16,10 +16,6 @@ const requestsPerBulk2Job = 9
 // requestsPerBulk1Batch estimates the requests of one Bulk API 1.0 batch: add, polls, result.
 const requestsPerBulk1Batch = 4
 
-// bulkBatchRecords is how many records count as one batch against DailyBulkApiBatches
-// (Bulk API 2.0 ingest data is processed in batches of 10,000 records).
-const bulkBatchRecords = 10_000
-
 // placeholderID stands in, during preview, for a lookup that will hold an id created by
 // the run: it lets the preflight check the rest of the row. It is never sent.
 const placeholderID = "000000000000000AAA"
@@ -82,13 +78,8 @@ func PreviewPlan(ctx context.Context, c *salesforce.Client, p *Plan) (*Preview, 
 			}
 			sp.Requests = ceil(rows, per)
 		case sp.API == load.Bulk2:
-			per := int64(load.DefaultBulk2JobRecords)
-			if lo.BatchSize > 0 {
-				per = int64(lo.BatchSize)
-			}
-			sp.Jobs = ceil(rows, per)
-			// Each job's data counts as batches of bulkBatchRecords, the last one partial.
-			sp.Batches = rows/per*ceil(per, bulkBatchRecords) + ceil(rows%per, bulkBatchRecords)
+			// Each job's data counts as batches of 10,000 records, the last one partial.
+			sp.Jobs, sp.Batches = load.Bulk2Jobs(rows, lo.BatchSize)
 			sp.Requests = sp.Jobs * requestsPerBulk2Job
 		case sp.API == load.Bulk1:
 			per := int64(load.MaxBulk1BatchRecords)

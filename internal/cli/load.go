@@ -187,7 +187,7 @@ func bindLoadFlags(cmd *cobra.Command, o *loadOptions) {
 	}
 	f.StringVar(&o.API, "api", "auto", "API: auto (collections up to 2,000 rows, then bulk2), bulk2, bulk1 or collections")
 	f.IntVar(&o.Concurrency, "concurrency", 0, fmt.Sprintf("jobs, batches or calls in flight (default %d)", load.DefaultConcurrency))
-	f.IntVar(&o.BatchSize, "batch-size", 0, "records per batch (bulk1, max 10000), job (bulk2) or call (collections, max 200)")
+	f.IntVar(&o.BatchSize, "batch-size", 0, "records per batch (bulk1, max 10000), job (bulk2; default: 10000 for the first job, doubling to 100000) or call (collections, max 200)")
 	bindShareFlag(f, &o.MaxAPIShare)
 	f.BoolVar(&o.Serial, "serial", false, "Bulk API 1.0 serial concurrency mode (one batch at a time; implies --api bulk1)")
 	f.BoolVar(&o.WriteNulls, "write-nulls", false, "empty cells set fields to null (#N/A) instead of leaving them unchanged")

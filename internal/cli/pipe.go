@@ -213,7 +213,7 @@ or a collections call) has been sent and journaled.`,
 	f.StringVarP(&lo.ExternalID, "external-id", "i", "", "external id field to match on (upsert), e.g. External_Id__c")
 	f.StringVar(&lo.API, "api", "auto", "API: auto (collections up to 2,000 rows, then bulk2), bulk2, bulk1 or collections")
 	f.IntVar(&lo.Concurrency, "concurrency", 0, fmt.Sprintf("jobs, batches or calls in flight (default %d)", load.DefaultConcurrency))
-	f.IntVar(&lo.BatchSize, "batch-size", 0, "records per batch (bulk1, max 10000), job (bulk2) or call (collections, max 200)")
+	f.IntVar(&lo.BatchSize, "batch-size", 0, "records per batch (bulk1, max 10000), job (bulk2; default: 10000 for the first job, doubling to 100000) or call (collections, max 200)")
 	bindShareFlag(f, &lo.MaxAPIShare)
 	f.BoolVar(&lo.Serial, "serial", false, "Bulk API 1.0 serial concurrency mode (implies --api bulk1)")
 	f.BoolVar(&lo.WriteNulls, "write-nulls", false, "empty strings also set fields to null (#N/A)")
