@@ -159,3 +159,47 @@ func TestCongestionCause(t *testing.T) {
 		}
 	}
 }
+
+// TestControllerWeights: chunks smaller than a full slot share one: with a limit of 1, ten
+// tenth-slot tickets run at once and an eleventh waits; a full ticket waits until enough is
+// free, but one always starts when nothing is in flight.
+func TestControllerWeights(t *testing.T) {
+	t.Parallel()
+	c := newController(1, nil)
+	// A cancelled context: acquireWeight takes a free slot at once and returns the context's
+	// error only when it would have to wait.
+	done, cancel := context.WithCancel(t.Context())
+	cancel()
+	var small []*ticket
+	for range 10 {
+		tk, err := c.acquireWeight(done, slotUnit/10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		small = append(small, tk)
+	}
+	waits := func(weight int) bool {
+		tk, err := c.acquireWeight(done, weight)
+		if err == nil {
+			tk.release()
+			return false
+		}
+		return true
+	}
+	if !waits(slotUnit / 10) {
+		t.Fatal("an eleventh tenth-slot ticket started over a limit of 1")
+	}
+	small[0].release()
+	if waits(slotUnit / 10) {
+		t.Fatal("a tenth-slot ticket waited with a tenth free")
+	}
+	if !waits(slotUnit) {
+		t.Fatal("a full ticket started with only a tenth free")
+	}
+	for _, tk := range small[1:] {
+		tk.release()
+	}
+	if waits(2 * slotUnit) { // clamped to one slot; starts when nothing is in flight
+		t.Fatal("a ticket waited with nothing in flight")
+	}
+}

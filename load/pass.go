@@ -169,7 +169,7 @@ func (p *passRunner) submit(c *chunk) {
 		p.fail(err)
 		return
 	}
-	t, err := p.r.ctrl.acquire(p.gctx)
+	t, err := p.r.ctrl.acquireWeight(p.gctx, p.r.slotWeight(c))
 	if err != nil {
 		return // the pass is stopping: the chunk's rows were never sent
 	}
@@ -190,6 +190,16 @@ func (p *passRunner) submit(c *chunk) {
 		}
 		return p.r.finishChunk(ctx, c)
 	})
+}
+
+// slotWeight is the share of a concurrency slot chunk c takes (see controller): its records
+// over the job size for Bulk API 2.0, a whole slot otherwise.
+func (r *run) slotWeight(c *chunk) int {
+	if c.api != Bulk2 {
+		return slotUnit
+	}
+	full := r.cfg.limitsFor(Bulk2).records
+	return min(slotUnit, (len(c.rows)*slotUnit+full-1)/full)
 }
 
 // fail stops the pass with err.
