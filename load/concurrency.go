@@ -52,7 +52,7 @@ type controller struct {
 
 	mu       sync.Mutex
 	limit    int
-	inflight int // in thousandths of a slot (slotUnit)
+	inflight int           // in thousandths of a slot (slotUnit)
 	gen      uint64        // counts changes of the limit; a ticket remembers the one it started in
 	decGen   uint64        // counts decreases
 	credit   int           // clean completions of tickets started since the last change
