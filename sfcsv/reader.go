@@ -3,6 +3,7 @@ package sfcsv
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -79,9 +80,13 @@ type Reader struct {
 
 	lineBuf []byte
 	max     int
-	recBuf  []byte
+	recBuf  []byte // unescaped fields of a record with quotes
+	rawBuf  []byte // text of a record that spans lines or has quotes
 	ends    []int
 	record  []string
+
+	raw      string // text of the last record Read returned, see RawRecord
+	rawChars int    // its characters
 }
 
 // NewReader returns a Reader that reads from r.
@@ -120,6 +125,7 @@ func (r *Reader) Header() ([]string, error) {
 //
 // Unless ReuseRecord is set, the returned slice is new on every call.
 func (r *Reader) Read() ([]string, error) {
+	r.raw, r.rawChars = "", 0
 	if !r.headerDone {
 		if err := r.readHeader(); err != nil {
 			return nil, err
@@ -148,7 +154,25 @@ func (r *Reader) Read() ([]string, error) {
 		col := min(len(rec), len(r.header)) + 1
 		err = r.parseError(col, fmt.Errorf("%w: got %d, want %d (header)", ErrFieldCount, len(rec), len(r.header)))
 	}
+	if err != nil {
+		r.raw, r.rawChars = "", 0
+	}
 	return rec, err
+}
+
+// RawRecord returns the text of the record last returned by Read without an
+// error, exactly as it appeared in the input (quotes, doubled quotes and line
+// breaks inside quoted fields included) but without its line terminator, and
+// its length in characters (Unicode code points; the text is valid UTF-8).
+// A record read with the Reader's delimiter is valid CSV for the same header,
+// so a caller that sends the record unchanged can copy this text instead of
+// encoding the fields again.
+//
+// The text shares memory with the record's fields and stays valid: it costs no
+// allocation or copy. After Skip, Header, or a Read that returned an error
+// (or the header), it is "".
+func (r *Reader) RawRecord() (text string, chars int) {
+	return r.raw, r.rawChars
 }
 
 // Skip reads the next record as Read does and returns the error Read would
@@ -215,6 +239,7 @@ func (r *Reader) readHeader() error {
 	}
 	r.header = rec
 	r.headerDone = true
+	r.raw, r.rawChars = "", 0
 	return nil
 }
 
@@ -320,8 +345,10 @@ func trimEOL(b []byte) []byte {
 
 // readRecord parses one record into dst. Row-level errors are returned as
 // *ParseError after the whole record has been consumed. Unless keep is set it
-// only checks the record: it returns nil and leaves the fields' ends in r.ends.
+// only checks the record: it returns nil and leaves the record's field count
+// in len(r.ends).
 func (r *Reader) readRecord(dst []string, keep bool) ([]string, error) {
+	r.raw, r.rawChars = "", 0
 	var line []byte
 	var err error
 	for {
@@ -342,8 +369,66 @@ func (r *Reader) readRecord(dst []string, keep bool) ([]string, error) {
 	}
 	r.row++
 	r.recLine = r.line
-	r.recBuf = r.recBuf[:0]
 	r.ends = r.ends[:0]
+	if text := trimEOL(line); bytes.IndexByte(text, '"') < 0 {
+		return r.readPlain(line, text, dst, keep)
+	}
+	return r.readQuoted(line, dst, keep)
+}
+
+// readPlain parses a record that is one physical line without any double
+// quote (the common case): its fields are the line split at the delimiter, so
+// they are not copied, and the record's text is its fields' backing string.
+// In r.ends it leaves the offset in text of each field's end.
+func (r *Reader) readPlain(line, text []byte, dst []string, keep bool) ([]string, error) {
+	d := r.delim
+	for pos := 0; ; {
+		i := bytes.IndexByte(text[pos:], d)
+		if i < 0 {
+			r.ends = append(r.ends, len(text))
+			break
+		}
+		r.ends = append(r.ends, pos+i)
+		pos += i + 1
+	}
+	r.setEOL(line)
+	// The delimiter is ASCII, so the fields are valid UTF-8 exactly when the line is.
+	chars, ok := countRunes(text)
+	if !ok {
+		prev := 0
+		for i, e := range r.ends {
+			if !utf8.Valid(text[prev:e]) {
+				return nil, r.parseError(i+1, ErrInvalidUTF8)
+			}
+			prev = e + 1
+		}
+		return nil, r.parseError(0, ErrInvalidUTF8)
+	}
+	if !keep {
+		return nil, nil
+	}
+	s := string(text)
+	if dst == nil {
+		dst = make([]string, 0, len(r.ends))
+	}
+	prev := 0
+	for _, e := range r.ends {
+		dst = append(dst, s[prev:e])
+		prev = e + 1
+	}
+	r.raw, r.rawChars = s, chars
+	return dst, nil
+}
+
+// readQuoted parses a record that holds a double quote, starting at its first
+// physical line: quoted fields are unescaped into r.recBuf and may span lines,
+// whose text is gathered in r.rawBuf. In r.ends it leaves the offset in
+// r.recBuf of each field's end.
+func (r *Reader) readQuoted(line []byte, dst []string, keep bool) ([]string, error) {
+	var err error
+	r.recBuf = r.recBuf[:0]
+	r.rawBuf = r.rawBuf[:0]
+	phys, multi := line, false // the physical line being parsed; whether the record spans lines
 	d := r.delim
 	var perr error
 	errCol := 0
@@ -386,6 +471,8 @@ parse:
 				if len(r.recBuf) > r.max {
 					return nil, r.tooLarge()
 				}
+				r.rawBuf = append(r.rawBuf, phys...)
+				multi = true
 				line, err = r.readLine()
 				if err != nil {
 					if err == errTooLarge {
@@ -399,6 +486,7 @@ parse:
 					r.ends = append(r.ends, len(r.recBuf))
 					break parse
 				}
+				phys = line
 				continue
 			}
 			r.recBuf = append(r.recBuf, line[:i]...)
@@ -423,6 +511,49 @@ parse:
 			}
 		}
 	}
+	r.setEOL(line)
+	if perr != nil {
+		return nil, r.parseError(errCol, perr)
+	}
+	// The record's text, as read: its physical lines without the last terminator.
+	raw := phys
+	if multi {
+		r.rawBuf = append(r.rawBuf, phys...)
+		raw = r.rawBuf
+	}
+	raw = trimEOL(raw)
+	// Quotes and delimiters are ASCII: the text is valid UTF-8 exactly when every
+	// field is.
+	chars, ok := countRunes(raw)
+	if !ok {
+		return nil, r.parseError(r.invalidColumn(), ErrInvalidUTF8)
+	}
+	if !keep {
+		return nil, nil
+	}
+	// One string holds the record's text and then its unescaped fields.
+	if multi {
+		r.rawBuf = r.rawBuf[:len(raw)] // raw is the start of rawBuf
+	} else {
+		r.rawBuf = append(r.rawBuf[:0], raw...)
+	}
+	r.rawBuf = append(r.rawBuf, r.recBuf...)
+	s := string(r.rawBuf)
+	if dst == nil {
+		dst = make([]string, 0, len(r.ends))
+	}
+	n := len(raw)
+	prev := n
+	for _, e := range r.ends {
+		dst = append(dst, s[prev:n+e])
+		prev = n + e
+	}
+	r.raw, r.rawChars = s[:n], chars
+	return dst, nil
+}
+
+// setEOL records the terminator that ends the last physical line of a record.
+func (r *Reader) setEOL(line []byte) {
 	switch n := len(line); {
 	case n >= 2 && line[n-2] == '\r' && line[n-1] == '\n':
 		r.lastEOL = 2
@@ -431,44 +562,38 @@ parse:
 	default:
 		r.lastEOL = 0
 	}
-	if perr != nil {
-		return nil, r.parseError(errCol, perr)
-	}
-	if !r.validUTF8() {
-		return nil, r.parseError(r.invalidColumn(), ErrInvalidUTF8)
-	}
-	if !keep {
-		return nil, nil
-	}
-	s := string(r.recBuf)
-	if dst == nil {
-		dst = make([]string, 0, len(r.ends))
-	}
-	prev := 0
-	for _, e := range r.ends {
-		dst = append(dst, s[prev:e])
-		prev = e
-	}
-	return dst, nil
 }
 
-// validUTF8 reports whether every field of the record is valid UTF-8. The
-// record buffer is checked in one pass; when it is valid, a field is invalid
-// only if a field boundary splits a multi-byte sequence, that is if a field
-// starts with a continuation byte.
-func (r *Reader) validUTF8() bool {
-	if !utf8.Valid(r.recBuf) {
-		return false
-	}
-	for _, e := range r.ends {
-		if e < len(r.recBuf) && r.recBuf[e]&0xC0 == 0x80 {
-			return false
+// countRunes returns the number of Unicode code points in b and whether b is
+// valid UTF-8. ASCII text is checked eight bytes at a time.
+func countRunes(b []byte) (int, bool) {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			break
 		}
 	}
-	return true
+	for ; i < len(b) && b[i] < utf8.RuneSelf; i++ {
+	}
+	if i == len(b) {
+		return len(b), true
+	}
+	rest := b[i:]
+	if !utf8.Valid(rest) {
+		return 0, false
+	}
+	// Valid UTF-8: every byte but a continuation byte starts a code point.
+	n := i
+	for _, c := range rest {
+		if c&0xC0 != 0x80 {
+			n++
+		}
+	}
+	return n, true
 }
 
-// invalidColumn returns the 1-based field holding the first invalid UTF-8.
+// invalidColumn returns the 1-based field of r.recBuf holding the first
+// invalid UTF-8.
 func (r *Reader) invalidColumn() int {
 	prev := 0
 	for i, e := range r.ends {
