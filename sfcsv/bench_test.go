@@ -131,7 +131,7 @@ func BenchmarkReaderPlain(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			for b.Loop() {
-				r := sfcsv.NewReader(bytes.NewReader(data), sfcsv.ReaderOptions{ReuseRecord: true, BufferSize: 256 << 10})
+				r := sfcsv.NewReader(bytes.NewReader(data), sfcsv.ReaderOptions{ReuseRecord: true, BufferSize: 256 << 10, RawRecords: true})
 				if _, err := r.Header(); err != nil {
 					b.Fatal(err)
 				}

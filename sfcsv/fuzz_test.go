@@ -115,11 +115,13 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("NAME`TYPE\naccount #0`Account\n"), uint8(5))
 	f.Add([]byte("a,b\n1,2\n"+strings.Repeat("x", 300)+",y\n3,4\n"), uint8(0))
 	f.Add([]byte("a,b\n1,\"2\n3,4\n"), uint8(0))
+	f.Add([]byte("a,b\r\n\"x\r\ny\",\"\"\"\"\r\n1,2\n\"p,q\",\n\"\",\"\"\n"), uint8(0x80))
+	f.Add([]byte("a;b\nZoë;日本\n\"multi\nline\";x\n"), uint8(0x83))
 	f.Fuzz(func(t *testing.T, data []byte, di uint8) {
 		ds := sfcsv.Delimiters()
 		d := ds[int(di)%len(ds)]
 		skipMatchesRead(t, data, d)
-		r := sfcsv.NewReader(bytes.NewReader(data), sfcsv.ReaderOptions{Delimiter: d, BufferSize: 16, MaxRecordBytes: 256})
+		r := sfcsv.NewReader(bytes.NewReader(data), sfcsv.ReaderOptions{Delimiter: d, BufferSize: 16, MaxRecordBytes: 256, RawRecords: di&0x80 != 0})
 		var good [][]string
 		width := -1
 		for i := 0; ; i++ {
@@ -153,7 +155,11 @@ func FuzzReader(f *testing.F) {
 					t.Fatalf("row %d: invalid UTF-8 %q without error", r.Row(), f)
 				}
 			}
-			checkRawRecord(t, r, rec, d, i == 0)
+			if di&0x80 != 0 {
+				checkRawRecord(t, r, rec, d, i == 0)
+			} else if raw, _ := r.RawRecord(); raw != "" {
+				t.Fatalf("RawRecord without RawRecords = %q", raw)
+			}
 			good = append(good, rec)
 		}
 		if r.InputOffset() > int64(len(data)) {

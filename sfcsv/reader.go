@@ -29,6 +29,9 @@ type ReaderOptions struct {
 	// BufferSize is the read buffer size in bytes. Zero means 64 KiB. Lines
 	// longer than the buffer are still read whole.
 	BufferSize int
+	// RawRecords makes RawRecord return the text of each record read. It is free for
+	// records without quotes; a record with quotes costs a copy of its text.
+	RawRecords bool
 	// MaxRecordBytes caps the size of one record (and of one physical line),
 	// so that a missing closing quote cannot make the Reader hold the whole
 	// input in memory. Zero means DefaultMaxRecordBytes. A longer record is
@@ -164,6 +167,7 @@ func (r *Reader) Read() ([]string, error) {
 // error, exactly as it appeared in the input (quotes, doubled quotes and line
 // breaks inside quoted fields included) but without its line terminator, and
 // its length in characters (Unicode code points; the text is valid UTF-8).
+// It needs ReaderOptions.RawRecords; without it the text is "".
 // A record read with the Reader's delimiter is valid CSV for the same header,
 // so a caller that sends the record unchanged can copy this text instead of
 // encoding the fields again.
@@ -171,6 +175,12 @@ func (r *Reader) Read() ([]string, error) {
 // The text shares memory with the record's fields and stays valid: it costs no
 // allocation or copy. After Skip, Header, or a Read that returned an error
 // (or the header), it is "".
+//
+// How they share it is part of the contract, so that a caller can tell
+// whether fields are still the ones returned (the same strings, by position):
+// the fields of a record without a double quote are substrings of the text,
+// between the delimiters; those of a record with quotes follow the text in the
+// same string, unescaped, each followed by the delimiter.
 func (r *Reader) RawRecord() (text string, chars int) {
 	return r.raw, r.rawChars
 }
@@ -416,7 +426,9 @@ func (r *Reader) readPlain(line, text []byte, dst []string, keep bool) ([]string
 		dst = append(dst, s[prev:e])
 		prev = e + 1
 	}
-	r.raw, r.rawChars = s, chars
+	if r.opts.RawRecords {
+		r.raw, r.rawChars = s, chars
+	}
 	return dst, nil
 }
 
@@ -471,7 +483,9 @@ parse:
 				if len(r.recBuf) > r.max {
 					return nil, r.tooLarge()
 				}
-				r.rawBuf = append(r.rawBuf, phys...)
+				if r.opts.RawRecords {
+					r.rawBuf = append(r.rawBuf, phys...)
+				}
 				multi = true
 				line, err = r.readLine()
 				if err != nil {
@@ -515,6 +529,9 @@ parse:
 	if perr != nil {
 		return nil, r.parseError(errCol, perr)
 	}
+	if !r.opts.RawRecords {
+		return r.quotedFields(dst, keep)
+	}
 	// The record's text, as read: its physical lines without the last terminator.
 	raw := phys
 	if multi {
@@ -531,24 +548,59 @@ parse:
 	if !keep {
 		return nil, nil
 	}
-	// One string holds the record's text and then its unescaped fields.
+	// One string holds the record's text and then its unescaped fields, each followed
+	// by the delimiter (see RawRecord).
 	if multi {
 		r.rawBuf = r.rawBuf[:len(raw)] // raw is the start of rawBuf
 	} else {
 		r.rawBuf = append(r.rawBuf[:0], raw...)
 	}
-	r.rawBuf = append(r.rawBuf, r.recBuf...)
+	prev := 0
+	for _, e := range r.ends {
+		r.rawBuf = append(r.rawBuf, r.recBuf[prev:e]...)
+		r.rawBuf = append(r.rawBuf, d)
+		prev = e
+	}
 	s := string(r.rawBuf)
 	if dst == nil {
 		dst = make([]string, 0, len(r.ends))
 	}
 	n := len(raw)
-	prev := n
+	pos, prev := n, 0
 	for _, e := range r.ends {
-		dst = append(dst, s[prev:n+e])
-		prev = n + e
+		dst = append(dst, s[pos:pos+e-prev])
+		pos += e - prev + 1
+		prev = e
 	}
 	r.raw, r.rawChars = s[:n], chars
+	return dst, nil
+}
+
+// quotedFields ends readQuoted without the record's text: it checks the fields in
+// r.recBuf and returns them as substrings of one string.
+func (r *Reader) quotedFields(dst []string, keep bool) ([]string, error) {
+	if !utf8.Valid(r.recBuf) {
+		return nil, r.parseError(r.invalidColumn(), ErrInvalidUTF8)
+	}
+	// The buffer is valid: a field is invalid only if a field boundary splits a
+	// multi-byte sequence, that is if a field starts with a continuation byte.
+	for _, e := range r.ends {
+		if e < len(r.recBuf) && r.recBuf[e]&0xC0 == 0x80 {
+			return nil, r.parseError(r.invalidColumn(), ErrInvalidUTF8)
+		}
+	}
+	if !keep {
+		return nil, nil
+	}
+	s := string(r.recBuf)
+	if dst == nil {
+		dst = make([]string, 0, len(r.ends))
+	}
+	prev := 0
+	for _, e := range r.ends {
+		dst = append(dst, s[prev:e])
+		prev = e
+	}
 	return dst, nil
 }
 

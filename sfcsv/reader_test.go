@@ -604,7 +604,7 @@ func TestReaderRawRecord(t *testing.T) {
 		{err: true},
 		{fields: []string{"p|q", "r\rs", "t"}, raw: "p|q,r\rs,t"},
 	}
-	r := sfcsv.NewReader(strings.NewReader(in), sfcsv.ReaderOptions{BufferSize: 16})
+	r := sfcsv.NewReader(strings.NewReader(in), sfcsv.ReaderOptions{BufferSize: 16, RawRecords: true})
 	for i, w := range want {
 		got, err := r.Read()
 		if (err != nil) != w.err {
@@ -630,7 +630,7 @@ func TestReaderRawRecord(t *testing.T) {
 
 func TestReaderRawRecordAfterSkipAndHeader(t *testing.T) {
 	t.Parallel()
-	r := sfcsv.NewReader(strings.NewReader("a,b\n1,2\n3,4\n"), sfcsv.ReaderOptions{})
+	r := sfcsv.NewReader(strings.NewReader("a,b\n1,2\n3,4\n"), sfcsv.ReaderOptions{RawRecords: true})
 	if _, err := r.Header(); err != nil {
 		t.Fatal(err)
 	}
