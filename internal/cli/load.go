@@ -600,6 +600,11 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 		rf.end(nil, err, ExitError)
 		return nil, err
 	}
+	if rf.run.InputHash != "" {
+		// The input's SHA-256 is recorded: a resumption proves the input unchanged by it
+		// (checkResumeInput) and never reads row hashes, so none are recorded.
+		rowHash = nil
+	}
 	hsrc := &hashingSource{Source: src, store: rf.store, runID: rf.run.ID, hash: rowHash}
 	openSinks := load.CSVSinks
 	if opts.Resume {

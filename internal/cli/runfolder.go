@@ -372,7 +372,9 @@ func rowHashV2(vals []string, rejected bool) uint64 {
 	return h ^ h>>33
 }
 
-// hashingSource records a hash per row in run.db as the rows are read. Hashes are written in
+// hashingSource records a hash per row in run.db as the rows are read, for a run whose input
+// has no recorded SHA-256 (standard input read as it streams): resuming such a run compares
+// the rows it read with them (checkRowHashes). Hashes are written in
 // blocks; the journal wrapper (hashJournal) writes the pending block before the engine
 // records a job, so every row that may have been sent has its hash recorded. Next is called
 // by one goroutine; flush may be called from others.
@@ -380,7 +382,7 @@ type hashingSource struct {
 	load.Source
 	store *jobstore.Store
 	runID string
-	hash  func(vals []string, rejected bool) uint64 // the run's row hash (rowHasher)
+	hash  func(vals []string, rejected bool) uint64 // the run's row hash (rowHasher); nil records none
 
 	mu      sync.Mutex
 	first   int64 // row of pending[0]
@@ -390,6 +392,9 @@ type hashingSource struct {
 
 func (s *hashingSource) Next() (load.Row, error) {
 	row, err := s.Source.Next()
+	if s.hash == nil {
+		return row, err
+	}
 	var ie *load.InputError
 	switch {
 	case err == nil:

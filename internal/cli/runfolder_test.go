@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +17,8 @@ import (
 
 	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/load"
+	"github.com/sfbatch/sfbatch/salesforce"
+	"github.com/sfbatch/sfbatch/salesforcetest"
 )
 
 // TestRowHashIsFNV1a checks that rowHashV1 is FNV-1a over the cells, each followed by a 0
@@ -182,5 +187,59 @@ func BenchmarkRowHash(b *testing.B) {
 			}
 			_ = sink
 		})
+	}
+}
+
+// TestRowHashesOnlyForStreamedInput: a run over a file records the file's SHA-256 and no
+// row hashes (a resumption checks the file by its hash); a run over standard input read as
+// it streams records a row hash per row, with the run's row hash version, for the
+// resumption to compare the rows it read.
+func TestRowHashesOnlyForStreamedInput(t *testing.T) {
+	t.Parallel()
+	srv := salesforcetest.New(t)
+	connect := func(context.Context, *slog.Logger) (*salesforce.Client, error) {
+		return salesforce.New(srv.URL(), salesforce.WithHTTPClient(srv.Client()), salesforce.WithAccessToken(srv.AccessToken()))
+	}
+	const n = 50
+	path := writeContacts(t, n)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		input string
+		stdin string
+		want  int
+	}{{"file", path, "", 0}, {"standard input", "-", string(b), n}} {
+		dir := filepath.Join(t.TempDir(), "out")
+		o := &loadOptions{Operation: load.Insert, Object: "Contact", API: "bulk2", ColumnDelimiter: "COMMA", LineEnding: "LF",
+			input: tc.input, OutputDir: dir, Quiet: true}
+		var out, errOut bytes.Buffer
+		ios := &IOStreams{In: strings.NewReader(tc.stdin), Out: &out, ErrOut: &errOut}
+		cmd := newLoadCmds(ios)[0]
+		cmd.SetContext(t.Context())
+		if _, err := runLoadWith(cmd, ios, connect, o); err != nil {
+			t.Fatalf("%s: %v: %s", tc.name, err, errOut.String())
+		}
+		st, err := jobstore.Open(t.Context(), filepath.Join(dir, runJournalFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs, err := st.ListRuns(t.Context())
+		if err != nil || len(runs) != 1 {
+			t.Fatalf("%s: runs %v, %v", tc.name, runs, err)
+		}
+		if h, err := rowHasher(runs[0].Options); err != nil || h([]string{"x"}, false) != rowHashV2([]string{"x"}, false) {
+			t.Errorf("%s: the run does not record the XXH3 row hash: %s, %v", tc.name, runs[0].Options, err)
+		}
+		got := 0
+		if err := st.RowHashes(t.Context(), runs[0].ID, func(_ int64, hs []uint64) error { got += len(hs); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		if got != tc.want {
+			t.Errorf("%s: %d row hashes recorded, want %d", tc.name, got, tc.want)
+		}
 	}
 }
