@@ -65,11 +65,13 @@ const DefaultMaxRecordBytes = 16 << 20
 //
 // A Reader is not safe for concurrent use.
 type Reader struct {
-	br     *bufio.Reader
-	opts   ReaderOptions
-	delim  byte
-	err    error // sticky error
-	bomChk bool
+	br    *bufio.Reader
+	opts  ReaderOptions
+	delim byte
+	// delimBytes holds delim, for bytes.Count.
+	delimBytes [1]byte
+	err        error // sticky error
+	bomChk     bool
 
 	header      []string
 	headerDone  bool // header has been read
@@ -86,6 +88,7 @@ type Reader struct {
 	recBuf  []byte // unescaped fields of a record with quotes
 	rawBuf  []byte // text of a record that spans lines or has quotes
 	ends    []int
+	fields  int // fields of the last record
 	record  []string
 
 	raw      string // text of the last record Read returned, see RawRecord
@@ -99,6 +102,7 @@ func NewReader(r io.Reader, opts ReaderOptions) *Reader {
 		size = 64 << 10
 	}
 	rd := &Reader{br: bufio.NewReaderSize(r, size), opts: opts, delim: opts.Delimiter.byteValue(), max: opts.MaxRecordBytes}
+	rd.delimBytes[0] = rd.delim
 	if rd.max <= 0 {
 		rd.max = DefaultMaxRecordBytes
 	}
@@ -203,9 +207,9 @@ func (r *Reader) Skip() error {
 		return r.stickyErr()
 	}
 	_, err := r.readRecord(nil, false)
-	if err == nil && len(r.ends) != len(r.header) {
-		col := min(len(r.ends), len(r.header)) + 1
-		err = r.parseError(col, fmt.Errorf("%w: got %d, want %d (header)", ErrFieldCount, len(r.ends), len(r.header)))
+	if err == nil && r.fields != len(r.header) {
+		col := min(r.fields, len(r.header)) + 1
+		err = r.parseError(col, fmt.Errorf("%w: got %d, want %d (header)", ErrFieldCount, r.fields, len(r.header)))
 	}
 	return err
 }
@@ -356,7 +360,7 @@ func trimEOL(b []byte) []byte {
 // readRecord parses one record into dst. Row-level errors are returned as
 // *ParseError after the whole record has been consumed. Unless keep is set it
 // only checks the record: it returns nil and leaves the record's field count
-// in len(r.ends).
+// in r.fields.
 func (r *Reader) readRecord(dst []string, keep bool) ([]string, error) {
 	r.raw, r.rawChars = "", 0
 	var line []byte
@@ -392,6 +396,14 @@ func (r *Reader) readRecord(dst []string, keep bool) ([]string, error) {
 // In r.ends it leaves the offset in text of each field's end.
 func (r *Reader) readPlain(line, text []byte, dst []string, keep bool) ([]string, error) {
 	d := r.delim
+	if !keep {
+		// A check needs only the number of fields and the validity of the text.
+		r.setEOL(line)
+		r.fields = bytes.Count(text, r.delimBytes[:]) + 1
+		if utf8.Valid(text) {
+			return nil, nil
+		}
+	}
 	for pos := 0; ; {
 		i := bytes.IndexByte(text[pos:], d)
 		if i < 0 {
@@ -402,6 +414,7 @@ func (r *Reader) readPlain(line, text []byte, dst []string, keep bool) ([]string
 		pos += i + 1
 	}
 	r.setEOL(line)
+	r.fields = len(r.ends)
 	// The delimiter is ASCII, so the fields are valid UTF-8 exactly when the line is.
 	chars, ok := countRunes(text)
 	if !ok {
@@ -526,6 +539,7 @@ parse:
 		}
 	}
 	r.setEOL(line)
+	r.fields = len(r.ends)
 	if perr != nil {
 		return nil, r.parseError(errCol, perr)
 	}
