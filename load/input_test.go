@@ -7,11 +7,13 @@ import (
 	"hash/maphash"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
@@ -44,6 +46,10 @@ func chunkInput(tb testing.TB, r *run, api API, src Source) (chunks []*chunk, re
 		p, err := in.next()
 		if err == io.EOF {
 			break
+		}
+		var ie *InputError
+		if errors.As(err, &ie) && ie.Structural {
+			break // the input ends here
 		}
 		if err != nil {
 			tb.Fatal(err)
@@ -329,4 +335,85 @@ func BenchmarkInputToChunk(b *testing.B) {
 			b.ReportMetric(float64(benchCPU()-cpu0)/float64(b.N)/rows, "cpu-ns/row")
 		})
 	}
+}
+
+// recordingSource passes rows on unchanged and keeps a copy of their values.
+type recordingSource struct {
+	Source
+	rows [][]string
+}
+
+func (s *recordingSource) Next() (Row, error) {
+	row, err := s.Source.Next()
+	if err == nil {
+		s.rows = append(s.rows, append([]string(nil), row.Values...))
+	}
+	return row, err
+}
+
+// FuzzChunkerAsRead feeds arbitrary CSV to the input path up to the chunk file: the rows
+// the chunk holds must read back as the rows accepted (whether sent as read or encoded
+// again), every record must end with the job's line ending, and the chunk's counted size
+// must be its file's.
+func FuzzChunkerAsRead(f *testing.F) {
+	f.Add([]byte("a,b\n1,2\n\"x,y\",\"q\"\"\"\n"), false)
+	f.Add([]byte("a,b\r\n\"multi\r\nline\",\n\n\"\",\"\"\r\nZoë,\ufeffx\r\n"), true)
+	f.Add([]byte("a,b\nl\rone,x\r\nbad\"q,y\n1\n\xff,z\nlast,\"open\n"), false)
+	f.Fuzz(func(t *testing.T, data []byte, crlf bool) {
+		rd := sfcsv.NewReader(bytes.NewReader(data), sfcsv.ReaderOptions{})
+		header, err := rd.Header()
+		if err != nil || len(header) == 0 {
+			return
+		}
+		seen := map[string]bool{}
+		for _, h := range header {
+			k := strings.ToLower(strings.TrimSpace(h))
+			if k == "" || seen[k] {
+				return // a header the source refuses
+			}
+			seen[k] = true
+		}
+		opts := Options{API: Bulk2}
+		if crlf {
+			opts.LineEnding = sfcsv.CRLF
+		}
+		r := newInputRun(t, opts, header)
+		src := &recordingSource{Source: CSVSource(bytes.NewReader(data), "in.csv", CSVOptions{})}
+		src.Header()
+		chunks, rejected := chunkInput(t, r, Bulk2, src)
+		if len(rejected) > 0 {
+			return // a row over a size limit: not in this input's range
+		}
+		var got [][]string
+		for _, c := range chunks {
+			b := chunkFile(t, c)
+			cr := sfcsv.NewReader(bytes.NewReader(b), sfcsv.ReaderOptions{})
+			if _, err := cr.Header(); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				rec, err := cr.Read()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("chunk %q: %v", b, err)
+				}
+				if le, ok := cr.LineEnding(); le != r.cfg.LineEnding || !ok {
+					t.Fatalf("chunk %q: row %d does not end with %v", b, cr.Row(), r.cfg.LineEnding)
+				}
+				got = append(got, rec)
+			}
+		}
+		// Rows with a NUL byte are refused, not sent.
+		var want [][]string
+		for _, row := range src.rows {
+			if !slices.ContainsFunc(row, func(v string) bool { return strings.IndexByte(v, 0) >= 0 }) {
+				want = append(want, row)
+			}
+		}
+		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("input %q: chunk rows (-want +got):\n%s", data, diff)
+		}
+	})
 }
