@@ -61,16 +61,15 @@ func BenchmarkEncodedSize(b *testing.B) {
 
 func BenchmarkReader(b *testing.B) {
 	data := benchInput(b, 10_000)
-	for _, reuse := range []bool{false, true} {
-		name := "new"
-		if reuse {
-			name = "reuse"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, tc := range []struct {
+		name       string
+		reuse, raw bool
+	}{{"new", false, false}, {"reuse", true, false}, {"reuse-raw", true, true}} {
+		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			for b.Loop() {
-				r := sfcsv.NewReader(bytes.NewReader(data), sfcsv.ReaderOptions{ReuseRecord: reuse})
+				r := sfcsv.NewReader(bytes.NewReader(data), sfcsv.ReaderOptions{ReuseRecord: tc.reuse, RawRecords: tc.raw})
 				n := 0
 				for {
 					_, err := r.Read()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"slices"
 	"unicode/utf8"
 )
@@ -479,7 +480,7 @@ parse:
 				fail(ErrBareQuote)
 			}
 			r.recBuf = append(r.recBuf, field...)
-			r.ends = append(r.ends, len(r.recBuf))
+			r.endField()
 			if i < 0 {
 				break parse
 			}
@@ -510,7 +511,7 @@ parse:
 					}
 					r.err = io.EOF
 					fail(fmt.Errorf("%w: %w", ErrQuote, ErrUnclosedQuote))
-					r.ends = append(r.ends, len(r.recBuf))
+					r.endField()
 					break parse
 				}
 				phys = line
@@ -523,17 +524,17 @@ parse:
 				r.recBuf = append(r.recBuf, '"')
 				line = line[1:]
 			case len(line) > 0 && line[0] == d:
-				r.ends = append(r.ends, len(r.recBuf))
+				r.endField()
 				line = line[1:]
 				continue parse
 			case isEOL(line):
-				r.ends = append(r.ends, len(r.recBuf))
+				r.endField()
 				break parse
 			default:
 				// Text after the closing quote: the row is invalid. Skip to the
 				// end of this physical line to resynchronise.
 				fail(fmt.Errorf("%w: %q after closing quote", ErrQuote, firstRune(line)))
-				r.ends = append(r.ends, len(r.recBuf))
+				r.endField()
 				break parse
 			}
 		}
@@ -569,39 +570,36 @@ parse:
 	} else {
 		r.rawBuf = append(r.rawBuf[:0], raw...)
 	}
-	prev := 0
-	for _, e := range r.ends {
-		r.rawBuf = append(r.rawBuf, r.recBuf[prev:e]...)
-		r.rawBuf = append(r.rawBuf, d)
-		prev = e
-	}
+	r.rawBuf = append(r.rawBuf, r.recBuf...)
 	s := string(r.rawBuf)
 	if dst == nil {
 		dst = make([]string, 0, len(r.ends))
 	}
 	n := len(raw)
-	pos, prev := n, 0
+	prev := 0
 	for _, e := range r.ends {
-		dst = append(dst, s[pos:pos+e-prev])
-		pos += e - prev + 1
-		prev = e
+		dst = append(dst, s[n+prev:n+e])
+		prev = e + 1
 	}
 	r.raw, r.rawChars = s[:n], chars
 	return dst, nil
 }
 
+// endField ends a field of a record with quotes in r.recBuf: it records the
+// field's end and appends the delimiter, so that the fields in r.recBuf are
+// separated as readPlain's are in the line.
+func (r *Reader) endField() {
+	r.ends = append(r.ends, len(r.recBuf))
+	r.recBuf = append(r.recBuf, r.delim)
+}
+
 // quotedFields ends readQuoted without the record's text: it checks the fields in
 // r.recBuf and returns them as substrings of one string.
 func (r *Reader) quotedFields(dst []string, keep bool) ([]string, error) {
+	// The fields are separated by the (ASCII) delimiter: they are valid UTF-8
+	// exactly when the buffer is.
 	if !utf8.Valid(r.recBuf) {
 		return nil, r.parseError(r.invalidColumn(), ErrInvalidUTF8)
-	}
-	// The buffer is valid: a field is invalid only if a field boundary splits a
-	// multi-byte sequence, that is if a field starts with a continuation byte.
-	for _, e := range r.ends {
-		if e < len(r.recBuf) && r.recBuf[e]&0xC0 == 0x80 {
-			return nil, r.parseError(r.invalidColumn(), ErrInvalidUTF8)
-		}
 	}
 	if !keep {
 		return nil, nil
@@ -613,7 +611,7 @@ func (r *Reader) quotedFields(dst []string, keep bool) ([]string, error) {
 	prev := 0
 	for _, e := range r.ends {
 		dst = append(dst, s[prev:e])
-		prev = e
+		prev = e + 1
 	}
 	return dst, nil
 }
@@ -648,14 +646,20 @@ func countRunes(b []byte) (int, bool) {
 	if !utf8.Valid(rest) {
 		return 0, false
 	}
-	// Valid UTF-8: every byte but a continuation byte starts a code point.
-	n := i
-	for _, c := range rest {
-		if c&0xC0 != 0x80 {
-			n++
+	// Valid UTF-8: every byte but a continuation byte (10xxxxxx) starts a code
+	// point. A word's continuation bytes are those with bit 7 set and bit 6 clear.
+	cont := 0
+	j := 0
+	for ; j+8 <= len(rest); j += 8 {
+		w := binary.LittleEndian.Uint64(rest[j:])
+		cont += bits.OnesCount64(w &^ (w << 1) & 0x8080808080808080)
+	}
+	for ; j < len(rest); j++ {
+		if rest[j]&0xC0 == 0x80 {
+			cont++
 		}
 	}
-	return n, true
+	return len(b) - cont, true
 }
 
 // invalidColumn returns the 1-based field of r.recBuf holding the first
@@ -666,7 +670,7 @@ func (r *Reader) invalidColumn() int {
 		if !utf8.Valid(r.recBuf[prev:e]) {
 			return i + 1
 		}
-		prev = e
+		prev = e + 1
 	}
 	return 0
 }
