@@ -22,6 +22,8 @@ type chunker struct {
 	index   int           // index of the next chunk in the pass
 	delim   byte          // the job's column delimiter
 	eol     string        // the job's line ending
+	// lastRows is the number of rows of the last chunk filled (0 before the first).
+	lastRows int
 }
 
 func newChunker(r *run, api API, pass int) (*chunker, error) {
@@ -59,11 +61,15 @@ func (k *chunker) add(p prow) (full *chunk, reject *RowError, err error) {
 	}
 	if k.cur != nil && !k.cur.fits(k.lim, size) {
 		full, k.cur = k.cur, nil
+		k.lastRows = len(full.rows)
 	}
 	if k.cur == nil {
 		if k.cur, err = k.r.newChunk(k.api, k.pass, k.index, k.hdr, k.hdrSize); err != nil {
 			return full, nil, err
 		}
+		// The previous chunk's rows are the best guess of this one's: its row list is made
+		// that large at once rather than grown by doubling.
+		k.cur.rows = make([]rowMeta, 0, k.lastRows)
 		k.index++
 	}
 	batch := p.batch
