@@ -110,6 +110,19 @@ func (c *chunk) add(m rowMeta, vals []string, b []byte, size sfcsv.RowSize) erro
 	return nil
 }
 
+// addText adds a row of a bulk API chunk given as its CSV text without terminator, and
+// the line ending that ends it.
+func (c *chunk) addText(m rowMeta, text, eol string, size sfcsv.RowSize) error {
+	c.rows = append(c.rows, m)
+	c.bytes += int64(size.Bytes)
+	c.chars += int64(size.Chars)
+	c.w.WriteString(text)
+	if _, err := c.w.WriteString(eol); err != nil {
+		return fmt.Errorf("load: chunk file: %w", err)
+	}
+	return nil
+}
+
 func (c *chunk) seal() error {
 	if c.f == nil {
 		return nil

@@ -20,6 +20,10 @@ type chunker struct {
 	hdrSize sfcsv.RowSize // its size, counted in every chunk
 	cur     *chunk        // the chunk being filled, nil between chunks
 	index   int           // index of the next chunk in the pass
+	delim   byte          // the job's column delimiter
+	eol     string        // the job's line ending
+	// lastRows is the number of rows of the last chunk filled (0 before the first).
+	lastRows int
 }
 
 func newChunker(r *run, api API, pass int) (*chunker, error) {
@@ -28,7 +32,12 @@ func newChunker(r *run, api API, pass int) (*chunker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &chunker{r: r, api: api, pass: pass, lim: r.cfg.limitsFor(api), enc: enc, hdr: bytes.Clone(hdr), hdrSize: size}, nil
+	delim := r.cfg.ColumnDelimiter
+	if delim == 0 {
+		delim = sfcsv.Comma
+	}
+	return &chunker{r: r, api: api, pass: pass, lim: r.cfg.limitsFor(api), enc: enc, hdr: bytes.Clone(hdr), hdrSize: size,
+		delim: byte(delim), eol: r.cfg.LineEnding.Terminator()}, nil
 }
 
 // add encodes row p and adds it to the chunk being filled. When p does not fit there, that
@@ -36,8 +45,15 @@ func newChunker(r *run, api API, pass int) (*chunker, error) {
 // sent (its value cannot be encoded, it exceeds a limit on its own) is not added: reject says
 // why. err is a failure of the chunk file.
 func (k *chunker) add(p prow) (full *chunk, reject *RowError, err error) {
-	b, size, err := k.enc.encode(p.vals)
-	if err != nil {
+	var b []byte
+	var text string
+	var size sfcsv.RowSize
+	if k.api != Collections && p.text.delim == k.delim && p.text.intact(p.vals) {
+		// The row as read, unchanged: its text is what the encoder would write, up to
+		// quoting Salesforce reads the same way, and the job's line ending.
+		text = p.text.s
+		size = sfcsv.RowSize{Bytes: len(text) + len(k.eol), Chars: p.text.chars + len(k.eol)}
+	} else if b, size, err = k.enc.encode(p.vals); err != nil {
 		return nil, &RowError{StatusCode: StatusInvalidRow, Message: err.Error()}, nil
 	}
 	if msg := tooLarge(k.api, k.lim, k.hdrSize, size); msg != "" {
@@ -45,11 +61,15 @@ func (k *chunker) add(p prow) (full *chunk, reject *RowError, err error) {
 	}
 	if k.cur != nil && !k.cur.fits(k.lim.chunk(k.cur.index), size) {
 		full, k.cur = k.cur, nil
+		k.lastRows = len(full.rows)
 	}
 	if k.cur == nil {
 		if k.cur, err = k.r.newChunk(k.api, k.pass, k.index, k.hdr, k.hdrSize); err != nil {
 			return full, nil, err
 		}
+		// The previous chunk's rows are the best guess of this one's: its row list is made
+		// that large at once rather than grown by doubling.
+		k.cur.rows = make([]rowMeta, 0, k.lastRows)
 		k.index++
 	}
 	batch := p.batch
@@ -60,6 +80,9 @@ func (k *chunker) add(p prow) (full *chunk, reject *RowError, err error) {
 		resent: p.lastErr != nil && p.lastErr.StatusCode == StatusOutcomeUnknown}
 	if k.api == Bulk2 {
 		m.hash = k.r.rowHash(p.vals)
+	}
+	if text != "" {
+		return full, nil, k.cur.addText(m, text, k.eol, size)
 	}
 	return full, nil, k.cur.add(m, p.vals, b, size)
 }

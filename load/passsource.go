@@ -21,6 +21,7 @@ type prow struct {
 	attempts int       // times already sent
 	lastErr  *RowError // the error of the last attempt (retry passes)
 	vals     []string
+	text     recordText // the input record, sent as is while vals are intact
 }
 
 // passSource yields the rows of one pass; io.EOF at the end.
@@ -104,7 +105,7 @@ func (s *inputSource) read() (p prow, again bool, err error) {
 	if kept {
 		return prow{}, true, nil
 	}
-	return prow{num: row.Number, vals: row.Values}, false, nil
+	return prow{num: row.Number, vals: row.Values, text: row.text}, false, nil
 }
 
 // check applies the input rule every source shares to a row its reader accepted: as many
@@ -117,6 +118,9 @@ func (s *inputSource) check(row Row) *InputError {
 		}
 		return &InputError{File: s.name, Row: row.Number, Line: row.Line, Column: col, Values: row.Values,
 			Err: fmt.Errorf("row has %d values, header has %d", len(row.Values), len(s.r.header))}
+	}
+	if row.text.intact(row.Values) {
+		return nil // the CSV reader checked the text: valid UTF-8, without a NUL byte
 	}
 	for i, v := range row.Values {
 		var cause error

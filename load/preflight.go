@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -29,6 +30,10 @@ type checker struct {
 	fields   []*salesforce.Field // per header column; nil for relationship or unknown columns
 	required []int               // header columns that must not be empty on insert
 	picks    *picklistChecker    // record types and restricted picklists, nil if none in the header
+	// textMax is, per header column of a text field that checkValue checks only for length,
+	// the length up to which no value needs checking (in bytes, at most one byte per
+	// character); -1 for the other columns. Set by prepare.
+	textMax  []int
 	problems []Problem
 	more     int
 }
@@ -78,6 +83,7 @@ func (r *run) preflight(ctx context.Context, in passSource) (passSource, error) 
 			r.types[strings.ToLower(d.Fields[i].Name)] = d.Fields[i].Type
 		}
 		r.checkColumns(ctx, d, k)
+		k.prepare()
 		k.picks = r.newPicklistChecker(ctx, d)
 		if len(k.problems) > 0 && !cfg.DryRun {
 			return nil, &PreflightError{Object: cfg.Object, Problems: k.problems, Truncated: k.more}
@@ -283,6 +289,24 @@ func (k *checker) rowError(num int64, header, vals []string) *RowError {
 	return e
 }
 
+// prepare sets textMax from fields.
+func (k *checker) prepare() {
+	k.textMax = make([]int, len(k.fields))
+	for i, f := range k.fields {
+		k.textMax[i] = -1
+		if f == nil || (f.Type == "picklist" && f.RestrictedPicklist && len(f.PicklistValues) > 0) {
+			continue
+		}
+		switch f.Type {
+		case "string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox", "encryptedstring":
+			k.textMax[i] = math.MaxInt
+			if f.Length > 0 {
+				k.textMax[i] = f.Length
+			}
+		}
+	}
+}
+
 func (k *checker) eachProblem(num int64, header, vals []string, yield func(Problem) bool) {
 	for _, i := range k.required {
 		if v := vals[i]; v == "" || v == sfcsv.NullValue {
@@ -293,8 +317,8 @@ func (k *checker) eachProblem(num int64, header, vals []string, yield func(Probl
 	}
 	for i, f := range k.fields {
 		v := vals[i]
-		if f == nil || v == "" || v == sfcsv.NullValue {
-			continue
+		if f == nil || v == "" || (i < len(k.textMax) && len(v) <= k.textMax[i]) || v == sfcsv.NullValue {
+			continue // no value, or text no longer than its field's length allows
 		}
 		if msg, code := checkValue(f, v); msg != "" {
 			if !yield(Problem{Row: num, Column: header[i], Code: code, Message: msg}) {

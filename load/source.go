@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
@@ -23,6 +24,77 @@ type Row struct {
 	// Line is the physical line of the input where the row starts (the header is line 1),
 	// when the source knows it, else 0. It locates the row in error messages.
 	Line int
+
+	// text is the record as CSVSource read it, which the engine sends instead of encoding
+	// Values again while they are the values read (see recordText.intact).
+	text recordText
+}
+
+// Equal reports whether r and o are the same row: number, values and line. (How a source
+// read the row does not count; go-cmp compares rows with it.)
+func (r Row) Equal(o Row) bool {
+	return r.Number == o.Number && r.Line == o.Line && slices.Equal(r.Values, o.Values) && (r.Values == nil) == (o.Values == nil)
+}
+
+// recordText is the text of a CSV record as read, and what it takes to tell whether a row's
+// values are still the ones parsed from it. The reader puts a record's fields in the string
+// that holds its text (see sfcsv.Reader.RawRecord): as substrings of the text itself,
+// between the delimiters, or when the record has quotes right after it, unescaped, each
+// followed by a delimiter. Either way one byte separates two values.
+type recordText struct {
+	s      string // the record without its terminator; "" when there is none
+	chars  int    // characters of s
+	vbytes int    // bytes of the values as read
+	fields int    // number of values as read
+	delim  byte   // the delimiter of s
+	quoted bool   // the values follow s in its string, rather than being substrings of it
+}
+
+// csvRecordText returns the text of the record rd has just read (with values vals), for
+// sending it unchanged, or none when that text cannot be sent as is: it holds a CR (a
+// lone CR unquoted, or at the end where a terminator would join it), a NUL byte (the
+// row is refused) or a byte order mark (a writer quotes a field starting with one).
+func csvRecordText(rd *sfcsv.Reader, vals []string, delim sfcsv.Delimiter) recordText {
+	s, chars := rd.RawRecord()
+	if s == "" || strings.IndexByte(s, '\r') >= 0 || strings.IndexByte(s, 0) >= 0 ||
+		(chars != len(s) && strings.Contains(s, sfcsv.BOM)) {
+		return recordText{}
+	}
+	n := 0
+	for _, v := range vals {
+		n += len(v)
+	}
+	// Without a quote in the text the values are substrings of it; a record with quotes
+	// has its unescaped values after its text.
+	quoted := strings.IndexByte(s, '"') >= 0
+	return recordText{s: s, chars: chars, vbytes: n, fields: len(vals), delim: byte(delim), quoted: quoted}
+}
+
+// intact reports whether vals are still the values parsed from t: the same strings, in
+// the same order, none replaced, cut or moved. Every non-empty value must start where the
+// reader's value of its position would, given the lengths of the values before it and the
+// separator byte after each (an empty string has no position of its own), and the lengths
+// must add up to the bytes read. A value that is not the reader's lies elsewhere in memory
+// or inside one of the reader's values (a cut): then the values, disjoint and in order,
+// cover as many bytes of the reader's values as those hold, so they cover them all and
+// their separators fall on the reader's, which makes every length the reader's too.
+func (t *recordText) intact(vals []string) bool {
+	if t.s == "" || len(vals) != t.fields {
+		return false
+	}
+	next := uintptr(unsafe.Pointer(unsafe.StringData(t.s)))
+	if t.quoted {
+		next += uintptr(len(t.s))
+	}
+	n := 0
+	for _, v := range vals {
+		if len(v) > 0 && uintptr(unsafe.Pointer(unsafe.StringData(v))) != next {
+			return false
+		}
+		next += uintptr(len(v)) + 1
+		n += len(v)
+	}
+	return n == t.vbytes
 }
 
 // Source is a stream of rows under one header. Next returns io.EOF after the last row.
@@ -117,12 +189,13 @@ func CSVSource(r io.Reader, name string, opts CSVOptions) Source {
 	if d == 0 {
 		d = sfcsv.Comma
 	}
-	return &csvSource{r: sfcsv.NewReader(r, sfcsv.ReaderOptions{Delimiter: d, Name: name, ReuseRecord: true, BufferSize: csvInputBuffer}), name: name}
+	return &csvSource{r: sfcsv.NewReader(r, sfcsv.ReaderOptions{Delimiter: d, Name: name, ReuseRecord: true, BufferSize: csvInputBuffer, RawRecords: true}), name: name, delim: d}
 }
 
 type csvSource struct {
 	r      *sfcsv.Reader
 	name   string
+	delim  sfcsv.Delimiter
 	header []string
 	err    error
 	n      int64
@@ -184,7 +257,8 @@ func (s *csvSource) Next() (Row, error) {
 		return Row{}, fmt.Errorf("load: reading %s: %w", s.name, err)
 	}
 	s.n = n
-	return Row{Number: n, Values: slices.Clone(rec), Line: s.r.Line()}, nil
+	vals := slices.Clone(rec)
+	return Row{Number: n, Values: vals, Line: s.r.Line(), text: csvRecordText(s.r, vals, s.delim)}, nil
 }
 
 // errorFor turns the reader's error for a record (rec: its cells, when the reader returned

@@ -115,11 +115,13 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("NAME`TYPE\naccount #0`Account\n"), uint8(5))
 	f.Add([]byte("a,b\n1,2\n"+strings.Repeat("x", 300)+",y\n3,4\n"), uint8(0))
 	f.Add([]byte("a,b\n1,\"2\n3,4\n"), uint8(0))
+	f.Add([]byte("a,b\r\n\"x\r\ny\",\"\"\"\"\r\n1,2\n\"p,q\",\n\"\",\"\"\n"), uint8(0x80))
+	f.Add([]byte("a;b\nZoë;日本\n\"multi\nline\";x\n"), uint8(0x83))
 	f.Fuzz(func(t *testing.T, data []byte, di uint8) {
 		ds := sfcsv.Delimiters()
 		d := ds[int(di)%len(ds)]
 		skipMatchesRead(t, data, d)
-		r := sfcsv.NewReader(bytes.NewReader(data), sfcsv.ReaderOptions{Delimiter: d, BufferSize: 16, MaxRecordBytes: 256})
+		r := sfcsv.NewReader(bytes.NewReader(data), sfcsv.ReaderOptions{Delimiter: d, BufferSize: 16, MaxRecordBytes: 256, RawRecords: di&0x80 != 0})
 		var good [][]string
 		width := -1
 		for i := 0; ; i++ {
@@ -152,6 +154,11 @@ func FuzzReader(f *testing.F) {
 				if !utf8.ValidString(f) {
 					t.Fatalf("row %d: invalid UTF-8 %q without error", r.Row(), f)
 				}
+			}
+			if di&0x80 != 0 {
+				checkRawRecord(t, r, rec, d, i == 0)
+			} else if raw, _ := r.RawRecord(); raw != "" {
+				t.Fatalf("RawRecord without RawRecords = %q", raw)
 			}
 			good = append(good, rec)
 		}
@@ -198,4 +205,46 @@ func skipMatchesRead(t *testing.T, data []byte, d sfcsv.Delimiter) {
 		}
 	}
 	t.Fatalf("Skip did not end after %d records of %d bytes", len(data)+2, len(data))
+}
+
+// checkRawRecord checks RawRecord after a Read that returned rec: the text
+// (when the record does not end in a lone CR, which a terminator would join)
+// reads back under a header of the same width as the same fields, with either
+// line ending, and its character count is right.
+func checkRawRecord(t *testing.T, r *sfcsv.Reader, rec []string, d sfcsv.Delimiter, header bool) {
+	t.Helper()
+	raw, chars := r.RawRecord()
+	if header {
+		if raw != "" {
+			t.Fatalf("RawRecord after the header = %q", raw)
+		}
+		return
+	}
+	if raw == "" || chars != utf8.RuneCountInString(raw) {
+		t.Fatalf("row %d: RawRecord = %q, %d characters", r.Row(), raw, chars)
+	}
+	if strings.HasSuffix(raw, "\r") {
+		return
+	}
+	sep := string(rune(d))
+	if d == 0 {
+		sep = ","
+	}
+	hdr := "h" + strings.Repeat(sep+"h", len(rec)-1)
+	for _, le := range []string{"\n", "\r\n"} {
+		again := sfcsv.NewReader(strings.NewReader(hdr+le+raw+le), sfcsv.ReaderOptions{Delimiter: d})
+		if _, err := again.Header(); err != nil {
+			t.Fatalf("header %q: %v", hdr, err)
+		}
+		got, err := again.Read()
+		if err != nil {
+			t.Fatalf("row %d: RawRecord %q does not read back: %v", r.Row(), raw, err)
+		}
+		if diff := cmp.Diff(rec, got); diff != "" {
+			t.Fatalf("row %d: RawRecord %q reads back differently (-want +got):\n%s", r.Row(), raw, diff)
+		}
+		if _, err := again.Read(); err != io.EOF {
+			t.Fatalf("row %d: RawRecord %q reads back as more than one record: %v", r.Row(), raw, err)
+		}
+	}
 }

@@ -3,9 +3,11 @@ package sfcsv
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"slices"
 	"unicode/utf8"
 )
@@ -28,6 +30,9 @@ type ReaderOptions struct {
 	// BufferSize is the read buffer size in bytes. Zero means 64 KiB. Lines
 	// longer than the buffer are still read whole.
 	BufferSize int
+	// RawRecords makes RawRecord return the text of each record read. It is free for
+	// records without quotes; a record with quotes costs a copy of its text.
+	RawRecords bool
 	// MaxRecordBytes caps the size of one record (and of one physical line),
 	// so that a missing closing quote cannot make the Reader hold the whole
 	// input in memory. Zero means DefaultMaxRecordBytes. A longer record is
@@ -61,11 +66,13 @@ const DefaultMaxRecordBytes = 16 << 20
 //
 // A Reader is not safe for concurrent use.
 type Reader struct {
-	br     *bufio.Reader
-	opts   ReaderOptions
-	delim  byte
-	err    error // sticky error
-	bomChk bool
+	br    *bufio.Reader
+	opts  ReaderOptions
+	delim byte
+	// delimBytes holds delim, for bytes.Count.
+	delimBytes [1]byte
+	err        error // sticky error
+	bomChk     bool
 
 	header      []string
 	headerDone  bool // header has been read
@@ -79,9 +86,14 @@ type Reader struct {
 
 	lineBuf []byte
 	max     int
-	recBuf  []byte
+	recBuf  []byte // unescaped fields of a record with quotes
+	rawBuf  []byte // text of a record that spans lines or has quotes
 	ends    []int
+	fields  int // fields of the last record
 	record  []string
+
+	raw      string // text of the last record Read returned, see RawRecord
+	rawChars int    // its characters
 }
 
 // NewReader returns a Reader that reads from r.
@@ -91,6 +103,7 @@ func NewReader(r io.Reader, opts ReaderOptions) *Reader {
 		size = 64 << 10
 	}
 	rd := &Reader{br: bufio.NewReaderSize(r, size), opts: opts, delim: opts.Delimiter.byteValue(), max: opts.MaxRecordBytes}
+	rd.delimBytes[0] = rd.delim
 	if rd.max <= 0 {
 		rd.max = DefaultMaxRecordBytes
 	}
@@ -120,6 +133,7 @@ func (r *Reader) Header() ([]string, error) {
 //
 // Unless ReuseRecord is set, the returned slice is new on every call.
 func (r *Reader) Read() ([]string, error) {
+	r.raw, r.rawChars = "", 0
 	if !r.headerDone {
 		if err := r.readHeader(); err != nil {
 			return nil, err
@@ -148,7 +162,32 @@ func (r *Reader) Read() ([]string, error) {
 		col := min(len(rec), len(r.header)) + 1
 		err = r.parseError(col, fmt.Errorf("%w: got %d, want %d (header)", ErrFieldCount, len(rec), len(r.header)))
 	}
+	if err != nil {
+		r.raw, r.rawChars = "", 0
+	}
 	return rec, err
+}
+
+// RawRecord returns the text of the record last returned by Read without an
+// error, exactly as it appeared in the input (quotes, doubled quotes and line
+// breaks inside quoted fields included) but without its line terminator, and
+// its length in characters (Unicode code points; the text is valid UTF-8).
+// It needs ReaderOptions.RawRecords; without it the text is "".
+// A record read with the Reader's delimiter is valid CSV for the same header,
+// so a caller that sends the record unchanged can copy this text instead of
+// encoding the fields again.
+//
+// The text shares memory with the record's fields and stays valid: it costs no
+// allocation or copy. After Skip, Header, or a Read that returned an error
+// (or the header), it is "".
+//
+// How they share it is part of the contract, so that a caller can tell
+// whether fields are still the ones returned (the same strings, by position):
+// the fields of a record without a double quote are substrings of the text,
+// between the delimiters; those of a record with quotes follow the text in the
+// same string, unescaped, each followed by the delimiter.
+func (r *Reader) RawRecord() (text string, chars int) {
+	return r.raw, r.rawChars
 }
 
 // Skip reads the next record as Read does and returns the error Read would
@@ -169,9 +208,9 @@ func (r *Reader) Skip() error {
 		return r.stickyErr()
 	}
 	_, err := r.readRecord(nil, false)
-	if err == nil && len(r.ends) != len(r.header) {
-		col := min(len(r.ends), len(r.header)) + 1
-		err = r.parseError(col, fmt.Errorf("%w: got %d, want %d (header)", ErrFieldCount, len(r.ends), len(r.header)))
+	if err == nil && r.fields != len(r.header) {
+		col := min(r.fields, len(r.header)) + 1
+		err = r.parseError(col, fmt.Errorf("%w: got %d, want %d (header)", ErrFieldCount, r.fields, len(r.header)))
 	}
 	return err
 }
@@ -215,6 +254,7 @@ func (r *Reader) readHeader() error {
 	}
 	r.header = rec
 	r.headerDone = true
+	r.raw, r.rawChars = "", 0
 	return nil
 }
 
@@ -320,8 +360,10 @@ func trimEOL(b []byte) []byte {
 
 // readRecord parses one record into dst. Row-level errors are returned as
 // *ParseError after the whole record has been consumed. Unless keep is set it
-// only checks the record: it returns nil and leaves the fields' ends in r.ends.
+// only checks the record: it returns nil and leaves the record's field count
+// in r.fields.
 func (r *Reader) readRecord(dst []string, keep bool) ([]string, error) {
+	r.raw, r.rawChars = "", 0
 	var line []byte
 	var err error
 	for {
@@ -342,8 +384,77 @@ func (r *Reader) readRecord(dst []string, keep bool) ([]string, error) {
 	}
 	r.row++
 	r.recLine = r.line
-	r.recBuf = r.recBuf[:0]
 	r.ends = r.ends[:0]
+	if text := trimEOL(line); bytes.IndexByte(text, '"') < 0 {
+		return r.readPlain(line, text, dst, keep)
+	}
+	return r.readQuoted(line, dst, keep)
+}
+
+// readPlain parses a record that is one physical line without any double
+// quote (the common case): its fields are the line split at the delimiter, so
+// they are not copied, and the record's text is its fields' backing string.
+// In r.ends it leaves the offset in text of each field's end.
+func (r *Reader) readPlain(line, text []byte, dst []string, keep bool) ([]string, error) {
+	d := r.delim
+	if !keep {
+		// A check needs only the number of fields and the validity of the text.
+		r.setEOL(line)
+		r.fields = bytes.Count(text, r.delimBytes[:]) + 1
+		if utf8.Valid(text) {
+			return nil, nil
+		}
+	}
+	for pos := 0; ; {
+		i := bytes.IndexByte(text[pos:], d)
+		if i < 0 {
+			r.ends = append(r.ends, len(text))
+			break
+		}
+		r.ends = append(r.ends, pos+i)
+		pos += i + 1
+	}
+	r.setEOL(line)
+	r.fields = len(r.ends)
+	// The delimiter is ASCII, so the fields are valid UTF-8 exactly when the line is.
+	chars, ok := countRunes(text)
+	if !ok {
+		prev := 0
+		for i, e := range r.ends {
+			if !utf8.Valid(text[prev:e]) {
+				return nil, r.parseError(i+1, ErrInvalidUTF8)
+			}
+			prev = e + 1
+		}
+		return nil, r.parseError(0, ErrInvalidUTF8)
+	}
+	if !keep {
+		return nil, nil
+	}
+	s := string(text)
+	if dst == nil {
+		dst = make([]string, 0, len(r.ends))
+	}
+	prev := 0
+	for _, e := range r.ends {
+		dst = append(dst, s[prev:e])
+		prev = e + 1
+	}
+	if r.opts.RawRecords {
+		r.raw, r.rawChars = s, chars
+	}
+	return dst, nil
+}
+
+// readQuoted parses a record that holds a double quote, starting at its first
+// physical line: quoted fields are unescaped into r.recBuf and may span lines,
+// whose text is gathered in r.rawBuf. In r.ends it leaves the offset in
+// r.recBuf of each field's end.
+func (r *Reader) readQuoted(line []byte, dst []string, keep bool) ([]string, error) {
+	var err error
+	r.recBuf = r.recBuf[:0]
+	r.rawBuf = r.rawBuf[:0]
+	phys, multi := line, false // the physical line being parsed; whether the record spans lines
 	d := r.delim
 	var perr error
 	errCol := 0
@@ -369,7 +480,7 @@ parse:
 				fail(ErrBareQuote)
 			}
 			r.recBuf = append(r.recBuf, field...)
-			r.ends = append(r.ends, len(r.recBuf))
+			r.endField()
 			if i < 0 {
 				break parse
 			}
@@ -386,6 +497,10 @@ parse:
 				if len(r.recBuf) > r.max {
 					return nil, r.tooLarge()
 				}
+				if r.opts.RawRecords {
+					r.rawBuf = append(r.rawBuf, phys...)
+				}
+				multi = true
 				line, err = r.readLine()
 				if err != nil {
 					if err == errTooLarge {
@@ -396,9 +511,10 @@ parse:
 					}
 					r.err = io.EOF
 					fail(fmt.Errorf("%w: %w", ErrQuote, ErrUnclosedQuote))
-					r.ends = append(r.ends, len(r.recBuf))
+					r.endField()
 					break parse
 				}
+				phys = line
 				continue
 			}
 			r.recBuf = append(r.recBuf, line[:i]...)
@@ -408,33 +524,81 @@ parse:
 				r.recBuf = append(r.recBuf, '"')
 				line = line[1:]
 			case len(line) > 0 && line[0] == d:
-				r.ends = append(r.ends, len(r.recBuf))
+				r.endField()
 				line = line[1:]
 				continue parse
 			case isEOL(line):
-				r.ends = append(r.ends, len(r.recBuf))
+				r.endField()
 				break parse
 			default:
 				// Text after the closing quote: the row is invalid. Skip to the
 				// end of this physical line to resynchronise.
 				fail(fmt.Errorf("%w: %q after closing quote", ErrQuote, firstRune(line)))
-				r.ends = append(r.ends, len(r.recBuf))
+				r.endField()
 				break parse
 			}
 		}
 	}
-	switch n := len(line); {
-	case n >= 2 && line[n-2] == '\r' && line[n-1] == '\n':
-		r.lastEOL = 2
-	case n >= 1 && line[n-1] == '\n':
-		r.lastEOL = 1
-	default:
-		r.lastEOL = 0
-	}
+	r.setEOL(line)
+	r.fields = len(r.ends)
 	if perr != nil {
 		return nil, r.parseError(errCol, perr)
 	}
-	if !r.validUTF8() {
+	if !r.opts.RawRecords {
+		return r.quotedFields(dst, keep)
+	}
+	// The record's text, as read: its physical lines without the last terminator.
+	raw := phys
+	if multi {
+		r.rawBuf = append(r.rawBuf, phys...)
+		raw = r.rawBuf
+	}
+	raw = trimEOL(raw)
+	// Quotes and delimiters are ASCII: the text is valid UTF-8 exactly when every
+	// field is.
+	chars, ok := countRunes(raw)
+	if !ok {
+		return nil, r.parseError(r.invalidColumn(), ErrInvalidUTF8)
+	}
+	if !keep {
+		return nil, nil
+	}
+	// One string holds the record's text and then its unescaped fields, each followed
+	// by the delimiter (see RawRecord).
+	if multi {
+		r.rawBuf = r.rawBuf[:len(raw)] // raw is the start of rawBuf
+	} else {
+		r.rawBuf = append(r.rawBuf[:0], raw...)
+	}
+	r.rawBuf = append(r.rawBuf, r.recBuf...)
+	s := string(r.rawBuf)
+	if dst == nil {
+		dst = make([]string, 0, len(r.ends))
+	}
+	n := len(raw)
+	prev := 0
+	for _, e := range r.ends {
+		dst = append(dst, s[n+prev:n+e])
+		prev = e + 1
+	}
+	r.raw, r.rawChars = s[:n], chars
+	return dst, nil
+}
+
+// endField ends a field of a record with quotes in r.recBuf: it records the
+// field's end and appends the delimiter, so that the fields in r.recBuf are
+// separated as readPlain's are in the line.
+func (r *Reader) endField() {
+	r.ends = append(r.ends, len(r.recBuf))
+	r.recBuf = append(r.recBuf, r.delim)
+}
+
+// quotedFields ends readQuoted without the record's text: it checks the fields in
+// r.recBuf and returns them as substrings of one string.
+func (r *Reader) quotedFields(dst []string, keep bool) ([]string, error) {
+	// The fields are separated by the (ASCII) delimiter: they are valid UTF-8
+	// exactly when the buffer is.
+	if !utf8.Valid(r.recBuf) {
 		return nil, r.parseError(r.invalidColumn(), ErrInvalidUTF8)
 	}
 	if !keep {
@@ -447,35 +611,66 @@ parse:
 	prev := 0
 	for _, e := range r.ends {
 		dst = append(dst, s[prev:e])
-		prev = e
+		prev = e + 1
 	}
 	return dst, nil
 }
 
-// validUTF8 reports whether every field of the record is valid UTF-8. The
-// record buffer is checked in one pass; when it is valid, a field is invalid
-// only if a field boundary splits a multi-byte sequence, that is if a field
-// starts with a continuation byte.
-func (r *Reader) validUTF8() bool {
-	if !utf8.Valid(r.recBuf) {
-		return false
+// setEOL records the terminator that ends the last physical line of a record.
+func (r *Reader) setEOL(line []byte) {
+	switch n := len(line); {
+	case n >= 2 && line[n-2] == '\r' && line[n-1] == '\n':
+		r.lastEOL = 2
+	case n >= 1 && line[n-1] == '\n':
+		r.lastEOL = 1
+	default:
+		r.lastEOL = 0
 	}
-	for _, e := range r.ends {
-		if e < len(r.recBuf) && r.recBuf[e]&0xC0 == 0x80 {
-			return false
-		}
-	}
-	return true
 }
 
-// invalidColumn returns the 1-based field holding the first invalid UTF-8.
+// countRunes returns the number of Unicode code points in b and whether b is
+// valid UTF-8. ASCII text is checked eight bytes at a time.
+func countRunes(b []byte) (int, bool) {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			break
+		}
+	}
+	for ; i < len(b) && b[i] < utf8.RuneSelf; i++ {
+	}
+	if i == len(b) {
+		return len(b), true
+	}
+	rest := b[i:]
+	if !utf8.Valid(rest) {
+		return 0, false
+	}
+	// Valid UTF-8: every byte but a continuation byte (10xxxxxx) starts a code
+	// point. A word's continuation bytes are those with bit 7 set and bit 6 clear.
+	cont := 0
+	j := 0
+	for ; j+8 <= len(rest); j += 8 {
+		w := binary.LittleEndian.Uint64(rest[j:])
+		cont += bits.OnesCount64(w &^ (w << 1) & 0x8080808080808080)
+	}
+	for ; j < len(rest); j++ {
+		if rest[j]&0xC0 == 0x80 {
+			cont++
+		}
+	}
+	return len(b) - cont, true
+}
+
+// invalidColumn returns the 1-based field of r.recBuf holding the first
+// invalid UTF-8.
 func (r *Reader) invalidColumn() int {
 	prev := 0
 	for i, e := range r.ends {
 		if !utf8.Valid(r.recBuf[prev:e]) {
 			return i + 1
 		}
-		prev = e
+		prev = e + 1
 	}
 	return 0
 }

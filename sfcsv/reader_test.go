@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -574,5 +575,78 @@ func TestReaderStopsAfterStickyError(t *testing.T) {
 				t.Errorf("good %d, bad %d, stop %v; want %d, %d, %v", good, bad, stop, tt.wantGood, tt.wantBad, tt.wantCause)
 			}
 		})
+	}
+}
+
+func TestReaderRawRecord(t *testing.T) {
+	t.Parallel()
+	in := "\ufeffa,b,c\r\n" +
+		"1,two,3\r\n" + // plain, CRLF
+		"\n" + // blank line: not a record
+		"\"x,y\",\"say \"\"hi\"\"\",\r\n" + // quoted, empty last field
+		"\"multi\nline\",Zoë,日本\n" + // spans lines
+		"bad,\"x\"y,z\n" + // text after a closing quote: error, no text
+		"1,2\n" + // too few fields: error, no text
+		"\xff,b,c\n" + // invalid UTF-8: error, no text
+		"p|q,r\rs,t" // last record without a terminator; a lone CR is data
+	type rec struct {
+		fields []string
+		raw    string
+		err    bool
+	}
+	want := []rec{
+		{fields: []string{"a", "b", "c"}}, // the header: no text
+		{fields: []string{"1", "two", "3"}, raw: "1,two,3"},
+		{fields: []string{"x,y", `say "hi"`, ""}, raw: `"x,y","say ""hi""",`},
+		{fields: []string{"multi\nline", "Zoë", "日本"}, raw: "\"multi\nline\",Zoë,日本"},
+		{err: true},
+		{err: true},
+		{err: true},
+		{fields: []string{"p|q", "r\rs", "t"}, raw: "p|q,r\rs,t"},
+	}
+	r := sfcsv.NewReader(strings.NewReader(in), sfcsv.ReaderOptions{BufferSize: 16, RawRecords: true})
+	for i, w := range want {
+		got, err := r.Read()
+		if (err != nil) != w.err {
+			t.Fatalf("record %d: err = %v, want error %v", i+1, err, w.err)
+		}
+		raw, chars := r.RawRecord()
+		if raw != w.raw || chars != utf8.RuneCountInString(w.raw) {
+			t.Errorf("record %d: RawRecord = %q, %d; want %q, %d", i+1, raw, chars, w.raw, utf8.RuneCountInString(w.raw))
+		}
+		if !w.err {
+			if diff := cmp.Diff(w.fields, got); diff != "" {
+				t.Errorf("record %d (-want +got):\n%s", i+1, diff)
+			}
+		}
+	}
+	if _, err := r.Read(); err != io.EOF {
+		t.Fatalf("after the last record: %v", err)
+	}
+	if raw, _ := r.RawRecord(); raw != "" {
+		t.Errorf("RawRecord at EOF = %q", raw)
+	}
+}
+
+func TestReaderRawRecordAfterSkipAndHeader(t *testing.T) {
+	t.Parallel()
+	r := sfcsv.NewReader(strings.NewReader("a,b\n1,2\n3,4\n"), sfcsv.ReaderOptions{RawRecords: true})
+	if _, err := r.Header(); err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := r.RawRecord(); raw != "" {
+		t.Errorf("after Header: RawRecord = %q", raw)
+	}
+	if _, err := r.Read(); err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := r.RawRecord(); raw != "1,2" {
+		t.Errorf("after Read: RawRecord = %q", raw)
+	}
+	if err := r.Skip(); err != nil {
+		t.Fatal(err)
+	}
+	if raw, _ := r.RawRecord(); raw != "" {
+		t.Errorf("after Skip: RawRecord = %q", raw)
 	}
 }

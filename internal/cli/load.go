@@ -595,7 +595,17 @@ func runLoadWith(cmd *cobra.Command, ios *IOStreams, connect connectFunc, o *loa
 		return nil, err
 	}
 	defer rf.close()
-	hsrc := &hashingSource{Source: src, store: rf.store, runID: rf.run.ID}
+	rowHash, err := rowHasher(rf.run.Options)
+	if err != nil {
+		rf.end(nil, err, ExitError)
+		return nil, err
+	}
+	if rf.run.InputHash != "" {
+		// The input's SHA-256 is recorded: a resumption proves the input unchanged by it
+		// (checkResumeInput) and never reads row hashes, so none are recorded.
+		rowHash = nil
+	}
+	hsrc := &hashingSource{Source: src, store: rf.store, runID: rf.run.ID, hash: rowHash}
 	openSinks := load.CSVSinks
 	if opts.Resume {
 		openSinks = load.ResumeCSVSinks
@@ -1301,7 +1311,8 @@ func openRunFolder(cmd *cobra.Command, ios *IOStreams, o *loadOptions, opts *loa
 		}
 		opts.Resume = true
 	} else {
-		rf.run = jobstore.Run{ID: jobstore.NewRunID(time.Now()), Object: opts.Object, Operation: string(opts.Operation), InputPath: "-"}
+		rf.run = jobstore.Run{ID: jobstore.NewRunID(time.Now()), Object: opts.Object, Operation: string(opts.Operation), InputPath: "-",
+			Options: newRunOptions()}
 		if path := first(o.spooled, o.input); path != "-" {
 			hash := func() (string, int64, error) { return jobstore.HashFile(ctx, path) }
 			if o.inputHash != nil {
@@ -1353,7 +1364,7 @@ func checkResumeInput(ctx context.Context, store *jobstore.Store, run jobstore.R
 		return err
 	}
 	defer closeSrc()
-	return checkRowHashes(ctx, store, run.ID, src)
+	return checkRowHashes(ctx, store, run, src)
 }
 
 // end records how the run ended: summary.json, the last event and the run's state in run.db.

@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/zeebo/xxh3"
 
 	"github.com/sfbatch/sfbatch/jobstore"
 	"github.com/sfbatch/sfbatch/load"
@@ -291,9 +294,47 @@ func (h logHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h logHandler) WithGroup(string) slog.Handler { return h }
 
-// rowHash is the stable hash of one input row recorded in run.db: FNV-1a over the cells,
-// each followed by a 0 byte, and a marker for a row the reader rejected.
-func rowHash(vals []string, rejected bool) uint64 {
+// Versions of the row hash recorded in run.db (see rowHasher). A run records the version
+// it uses in its options (runOptions); a run recorded without one used rowHashFNV.
+const (
+	rowHashFNV  = 1 // rowHashV1
+	rowHashXXH3 = 2 // rowHashV2, the version of new runs
+)
+
+// runOptions is what a run records in jobstore.Run.Options for the runs that resume it.
+type runOptions struct {
+	// RowHash is the version of the row hash in run.db; absent (0) means rowHashFNV.
+	RowHash int `json:"row_hash,omitempty"`
+}
+
+// newRunOptions returns the options a new run records.
+func newRunOptions() json.RawMessage {
+	b, _ := json.Marshal(runOptions{RowHash: rowHashXXH3})
+	return b
+}
+
+// rowHasher returns the row hash function of a run recorded with options opts: the one
+// its journaled row hashes were made with, which a resumed run keeps using.
+func rowHasher(opts json.RawMessage) (func(vals []string, rejected bool) uint64, error) {
+	var ro runOptions
+	if len(opts) > 0 {
+		if err := json.Unmarshal(opts, &ro); err != nil {
+			return nil, fmt.Errorf("run options: %w", err)
+		}
+	}
+	switch ro.RowHash {
+	case 0, rowHashFNV:
+		return rowHashV1, nil
+	case rowHashXXH3:
+		return rowHashV2, nil
+	}
+	return nil, fmt.Errorf("run.db records row hash version %d, which this sfbatch does not know; resume the run with a newer sfbatch", ro.RowHash)
+}
+
+// rowHashV1 is the stable hash of one input row recorded in run.db by runs that record no
+// row hash version: FNV-1a over the cells, each followed by a 0 byte, and a marker for a
+// row the reader rejected.
+func rowHashV1(vals []string, rejected bool) uint64 {
 	// hash/fnv's New64a, written out: no allocation and no call per byte.
 	const offset64, prime64 = 14695981039346656037, 1099511628211
 	h := uint64(offset64)
@@ -309,7 +350,31 @@ func rowHash(vals []string, rejected bool) uint64 {
 	return h
 }
 
-// hashingSource records a hash per row in run.db as the rows are read. Hashes are written in
+// rowHashV2 is the stable hash of one input row recorded in run.db (rowHashXXH3): the XXH3
+// hash of every cell (which covers its length, so cell boundaries count), combined in
+// order, starting from a value that marks a row the reader rejected and the number of
+// cells. XXH3 reads 8 to 32 bytes per step where FNV-1a reads one.
+func rowHashV2(vals []string, rejected bool) uint64 {
+	const prime = 0x9E3779B97F4A7C15 // 2^64 / golden ratio, odd
+	h := uint64(len(vals))
+	if rejected {
+		h |= 1 << 63
+	}
+	h = (h ^ 0x27D4EB2F165667C5) * prime
+	for _, v := range vals {
+		h = bits.RotateLeft64(h^xxh3.HashString(v), 31) * prime
+	}
+	// MurmurHash3's finalizer: every input bit reaches every output bit.
+	h ^= h >> 33
+	h *= 0xFF51AFD7ED558CCD
+	h ^= h >> 33
+	h *= 0xC4CEB9FE1A85EC53
+	return h ^ h>>33
+}
+
+// hashingSource records a hash per row in run.db as the rows are read, for a run whose input
+// has no recorded SHA-256 (standard input read as it streams): resuming such a run compares
+// the rows it read with them (checkRowHashes). Hashes are written in
 // blocks; the journal wrapper (hashJournal) writes the pending block before the engine
 // records a job, so every row that may have been sent has its hash recorded. Next is called
 // by one goroutine; flush may be called from others.
@@ -317,6 +382,7 @@ type hashingSource struct {
 	load.Source
 	store *jobstore.Store
 	runID string
+	hash  func(vals []string, rejected bool) uint64 // the run's row hash (rowHasher); nil records none
 
 	mu      sync.Mutex
 	first   int64 // row of pending[0]
@@ -326,12 +392,15 @@ type hashingSource struct {
 
 func (s *hashingSource) Next() (load.Row, error) {
 	row, err := s.Source.Next()
+	if s.hash == nil {
+		return row, err
+	}
 	var ie *load.InputError
 	switch {
 	case err == nil:
-		s.add(row.Number, rowHash(row.Values, false))
+		s.add(row.Number, s.hash(row.Values, false))
 	case errors.As(err, &ie) && ie.Row > 0:
-		s.add(ie.Row, rowHash(ie.Values, true))
+		s.add(ie.Row, s.hash(ie.Values, true))
 	}
 	return row, err
 }
@@ -404,10 +473,15 @@ func (j hashJournal) MarkRowsDone(ctx context.Context, runID string, first, last
 	return j.Store.MarkRowsDone(ctx, runID, first, last)
 }
 
-// checkRowHashes compares the rows of src with the hashes a run recorded: the first row that
-// differs (or is missing) is jobstore.ErrInputChanged. Rows past the recorded ones are not
-// checked.
-func checkRowHashes(ctx context.Context, st *jobstore.Store, runID string, src load.Source) error {
+// checkRowHashes compares the rows of src with the hashes run recorded (made with the row
+// hash its options name): the first row that differs (or is missing) is
+// jobstore.ErrInputChanged. Rows past the recorded ones are not checked.
+func checkRowHashes(ctx context.Context, st *jobstore.Store, run jobstore.Run, src load.Source) error {
+	rowHash, err := rowHasher(run.Options)
+	if err != nil {
+		return err
+	}
+	runID := run.ID
 	next := int64(1)
 	var cur uint64
 	read := func() (int64, uint64, bool) {
