@@ -196,3 +196,60 @@ func benchCPU() time.Duration {
 func reportCPU(b *testing.B, cpu0 time.Duration) {
 	b.ReportMetric(float64(benchCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
+
+// BenchmarkResultJoinFiles measures the whole result side of a Bulk API 2.0 job per result
+// row: parse, hash, match, resolve, format and write results.csv and success.csv (a
+// CSVFiles sink, jobs in order, synced after each job), Close included.
+func BenchmarkResultJoinFiles(b *testing.B) {
+	header := []string{"External_Id__c", "FirstName", "LastName", "Salutation", "Email", "Phone", "DoNotCall", "Birthdate", "MailingCity", "Description"}
+	rows := benchRows(benchJobRows)
+	for i := range rows {
+		rows[i][9] = "Analyst notes" // no value needs quotes, as in most loads
+	}
+	s, err := CSVSinks(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(header); err != nil {
+		b.Fatal(err)
+	}
+	r, _ := joinRun(b, header, nil, s)
+	metas := make([]rowMeta, len(rows))
+	for i, vals := range rows {
+		metas[i] = rowMeta{hash: r.rowHash(vals)}
+	}
+	body := benchResultFile(b, header, rows)
+	job := &salesforce.IngestJob{ID: "750000000000001", State: salesforce.JobStateJobComplete}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := benchCPU()
+	for done := 0; done < b.N; {
+		n := min(benchJobRows, b.N-done)
+		b.StopTimer()
+		c := &chunk{jobID: job.ID, rows: make([]rowMeta, n)}
+		for i := range c.rows {
+			c.rows[i] = metas[i]
+			c.rows[i].num = int64(done + i + 1)
+		}
+		in := body
+		if n < benchJobRows {
+			in = benchResultFile(b, header, rows[:n])
+		}
+		b.StartTimer()
+		j := newResultJoiner(r, c, job)
+		if err := j.joinFile(resultsSuccessful, bytes.NewReader(in)); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		done += n
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	reportCPU(b, cpu0)
+	if r.sum.Succeeded != int64(b.N) {
+		b.Fatalf("%d succeeded, want %d", r.sum.Succeeded, b.N)
+	}
+}

@@ -98,6 +98,11 @@ type RowResult struct {
 	JobID, BatchID string
 	// Attempts is how many times the row was sent (0 if it never was).
 	Attempts int
+
+	// raw, when rawDelim is not zero, is Values as the result files write them: joined by
+	// rawDelim, none needing quotes. A result file join sets it; CSVFiles copies it.
+	raw      string
+	rawDelim byte
 }
 
 // Sink receives row results as they become known, in completion order (not input order).

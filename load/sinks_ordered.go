@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
@@ -83,9 +84,9 @@ type orderedFiles struct {
 	nextRun   int
 
 	vals []string // scratch: the row's values padded to width
-	rec  []string // scratch: a record's leading fields
 	vb   []byte   // scratch: the encoded values
 	line []byte   // scratch: the encoded lines
+	err  error    // an encoding error of the line being formatted
 }
 
 // heldRow is one formatted result waiting for earlier rows: its results.csv line, then its
@@ -246,7 +247,13 @@ func newOrderedFiles(dir, parts string, d sfcsv.Delimiter, header []string) (*or
 
 // format encodes r's results.csv line and its outcome file's line into o.line and returns
 // the outcome file (-1 for none) and where the second line starts.
+//
+// The lines are assembled directly: numbers with strconv, every field that needs no quotes
+// (the common case) copied as it is, the values from RowResult.raw when the result file join
+// provided them. Only a field that needs quotes (or is not ASCII) goes through
+// sfcsv.AppendRecord. The bytes are those sfcsv.AppendRecord writes for the whole record.
 func (o *orderedFiles) format(r *RowResult) (out int, split int, err error) {
+	o.err = nil
 	vals := r.Values
 	if len(vals) != o.width {
 		o.vals = append(o.vals[:0], vals[:min(len(vals), o.width)]...)
@@ -260,10 +267,15 @@ func (o *orderedFiles) format(r *RowResult) (out int, split int, err error) {
 	// would be written "").
 	o.vb = o.vb[:0]
 	if len(vals) > 0 {
-		if len(vals) == 1 && vals[0] == "" {
+		switch {
+		case len(vals) == 1 && vals[0] == "":
 			o.vb = append(o.vb, o.eol...)
-		} else if o.vb, _, err = sfcsv.AppendRecord(o.vb, vals, o.opts); err != nil {
-			return 0, 0, err
+		case r.rawDelim == o.delim && len(r.Values) == o.width:
+			o.vb = append(append(o.vb, r.raw...), o.eol...)
+		default:
+			if o.vb, err = o.appendValues(o.vb, vals); err != nil {
+				return 0, 0, err
+			}
 		}
 	}
 	errText, code, msg, fields := "", "", "", ""
@@ -274,36 +286,29 @@ func (o *orderedFiles) format(r *RowResult) (out int, split int, err error) {
 	if r.Outcome == Succeeded {
 		created = strconv.FormatBool(r.Created)
 	}
-	o.rec = append(o.rec[:0], r.Outcome.String(), r.ID, created, code, msg, fields, r.JobID, r.BatchID)
 	b := o.line[:0]
-	if b, err = o.appendLine(b, r.Row, o.rec); err != nil {
-		return 0, 0, err
-	}
+	b = o.fields(b, r.Row, r.Outcome.String(), r.ID, created, code, msg, fields, r.JobID, r.BatchID)
+	b = o.appendVals(b)
 	split = len(b)
 	out = -1
 	switch r.Outcome {
 	case Succeeded:
 		out = outSuccess
-		o.rec = append(o.rec[:0], r.ID, created)
+		b = o.appendVals(o.fields(b, r.Row, r.ID, created))
 	case Failed:
 		out = outFailure
-		o.rec = append(o.rec[:0], r.ID, errText)
+		b = o.appendVals(o.fields(b, r.Row, r.ID, errText))
 	case Unknown:
 		out = outUnknown
-		o.rec = append(o.rec[:0], r.JobID, r.BatchID, errText)
+		b = o.appendVals(o.fields(b, r.Row, r.JobID, r.BatchID, errText))
 	default:
 		if len(vals) > 0 {
 			out = outUnprocessed
 			b = append(b, vals0(vals, o.vb, o.eol)...)
 		}
 	}
-	if out >= 0 && out != outUnprocessed {
-		if b, err = o.appendLine(b, r.Row, o.rec); err != nil {
-			return 0, 0, err
-		}
-	}
 	o.line = b
-	return out, split, nil
+	return out, split, o.err
 }
 
 // vals0 returns the encoded values as a record of their own: a lone empty value is "".
@@ -314,20 +319,79 @@ func vals0(vals []string, vb []byte, eol string) []byte {
 	return vb
 }
 
-// appendLine appends the record row, fixed..., then the encoded values o.vb.
-func (o *orderedFiles) appendLine(b []byte, row int64, fixed []string) ([]byte, error) {
+// fields appends row and the fields fixed, each followed by the delimiter. An encoding error
+// (a field that is not valid UTF-8) is kept in o.err.
+func (o *orderedFiles) fields(b []byte, row int64, fixed ...string) []byte {
 	b = strconv.AppendInt(b, row, 10)
 	b = append(b, o.delim)
-	b, _, err := sfcsv.AppendRecord(b, fixed, o.opts)
-	if err != nil {
-		return b, err
+	for _, f := range fixed {
+		if plainField(f, o.delim) {
+			b = append(b, f...)
+		} else {
+			var err error
+			n := len(b)
+			if b, _, err = sfcsv.AppendRecord(b, []string{f}, o.opts); err != nil && o.err == nil {
+				o.err = err
+			}
+			b = b[:max(n, len(b)-len(o.eol))]
+		}
+		b = append(b, o.delim)
 	}
-	b = b[:len(b)-len(o.eol)]
+	return b
+}
+
+// appendVals ends a line begun by fields with the encoded values o.vb.
+func (o *orderedFiles) appendVals(b []byte) []byte {
 	if len(o.vb) == 0 {
-		return append(b, o.eol...), nil
+		return append(b[:len(b)-1], o.eol...)
 	}
-	b = append(b, o.delim)
-	return append(b, o.vb...), nil
+	return append(b, o.vb...)
+}
+
+// appendValues appends vals as one record, as sfcsv.AppendRecord does.
+func (o *orderedFiles) appendValues(dst []byte, vals []string) ([]byte, error) {
+	start := len(dst)
+	for i, v := range vals {
+		if !plainField(v, o.delim) {
+			b, _, err := sfcsv.AppendRecord(dst[:start], vals, o.opts)
+			return b, err
+		}
+		if i > 0 {
+			dst = append(dst, o.delim)
+		}
+		dst = append(dst, v...)
+	}
+	return append(dst, o.eol...), nil
+}
+
+// plainField reports whether sfcsv writes f as it is, unquoted, with delimiter d: it holds no
+// delimiter, quote, CR or LF, is valid UTF-8 and does not start with a byte order mark.
+func plainField(f string, d byte) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	dq, lf, cr, dd := uint64('"')*lo, uint64('\n')*lo, uint64('\r')*lo, uint64(d)*lo
+	i := 0
+	for ; i+8 <= len(f); i += 8 {
+		x := uint64(f[i]) | uint64(f[i+1])<<8 | uint64(f[i+2])<<16 | uint64(f[i+3])<<24 |
+			uint64(f[i+4])<<32 | uint64(f[i+5])<<40 | uint64(f[i+6])<<48 | uint64(f[i+7])<<56
+		if x&hi != 0 || hasZeroByte(x^dq)|hasZeroByte(x^lf)|hasZeroByte(x^cr)|hasZeroByte(x^dd) != 0 {
+			break
+		}
+	}
+	for ; i < len(f); i++ {
+		switch c := f[i]; {
+		case c >= utf8.RuneSelf:
+			return strings.IndexByte(f, '"') < 0 && strings.IndexByte(f, '\n') < 0 && strings.IndexByte(f, '\r') < 0 &&
+				strings.IndexByte(f, d) < 0 && utf8.ValidString(f) && !strings.HasPrefix(f, sfcsv.BOM)
+		case c == '"' || c == '\n' || c == '\r' || c == d:
+			return false
+		}
+	}
+	return true
+}
+
+// hasZeroByte is not zero if a byte of x is zero (for x without high bits set).
+func hasZeroByte(x uint64) uint64 {
+	return (x - 0x0101010101010101) & ^x & 0x8080808080808080
 }
 
 // add writes r when its row is the next one, else holds it.
