@@ -78,15 +78,21 @@ type orderedFiles struct {
 	next      int64 // the next row number to write
 	held      heldHeap
 	heldBytes int
-	heldMax   int // heldMaxBytes; tests lower it
-	runs      []*heldRun
-	consumed  []string // run files written out, removed at the next commit
-	nextRun   int
+	arena     []byte // held rows' bytes are carved from it, rather than allocated one by one
+	// arenaBytes counts the arena blocks allocated since nothing was last held: a block stays
+	// alive while one of its rows is held, so spilling when it exceeds twice heldMax keeps
+	// the held rows' memory bounded however they are drained.
+	arenaBytes int
+	heldMax    int // heldMaxBytes; tests lower it
+	runs       []*heldRun
+	consumed   []string // run files written out, removed at the next commit
+	nextRun    int
 
-	vals []string // scratch: the row's values padded to width
-	vb   []byte   // scratch: the encoded values
-	line []byte   // scratch: the encoded lines
-	err  error    // an encoding error of the line being formatted
+	vals []string  // scratch: the row's values padded to width
+	vb   []byte    // scratch: the encoded values
+	line []byte    // scratch: the encoded lines
+	err  error     // an encoding error of the line being formatted
+	one  [1]string // scratch: one field to encode
 }
 
 // heldRow is one formatted result waiting for earlier rows: its results.csv line, then its
@@ -330,7 +336,8 @@ func (o *orderedFiles) fields(b []byte, row int64, fixed ...string) []byte {
 		} else {
 			var err error
 			n := len(b)
-			if b, _, err = sfcsv.AppendRecord(b, []string{f}, o.opts); err != nil && o.err == nil {
+			o.one[0] = f
+			if b, _, err = sfcsv.AppendRecord(b, o.one[:], o.opts); err != nil && o.err == nil {
 				o.err = err
 			}
 			b = b[:max(n, len(b)-len(o.eol))]
@@ -348,18 +355,24 @@ func (o *orderedFiles) appendVals(b []byte) []byte {
 	return append(b, o.vb...)
 }
 
-// appendValues appends vals as one record, as sfcsv.AppendRecord does.
+// appendValues appends vals as one record of more than one field, or of one that is not
+// empty, as sfcsv.AppendRecord does.
 func (o *orderedFiles) appendValues(dst []byte, vals []string) ([]byte, error) {
-	start := len(dst)
+	var one [1]string
 	for i, v := range vals {
-		if !plainField(v, o.delim) {
-			b, _, err := sfcsv.AppendRecord(dst[:start], vals, o.opts)
-			return b, err
-		}
 		if i > 0 {
 			dst = append(dst, o.delim)
 		}
-		dst = append(dst, v...)
+		if plainField(v, o.delim) {
+			dst = append(dst, v...)
+			continue
+		}
+		one[0] = v
+		var err error
+		if dst, _, err = sfcsv.AppendRecord(dst, one[:], o.opts); err != nil {
+			return dst, err
+		}
+		dst = dst[:len(dst)-len(o.eol)]
 	}
 	return append(dst, o.eol...), nil
 }
@@ -408,9 +421,9 @@ func (o *orderedFiles) add(r *RowResult) error {
 	if r.Row < o.next {
 		return fmt.Errorf("row %d: a second result for a row already written", r.Row)
 	}
-	o.held.push(heldRow{row: r.Row, out: int8(out), split: int32(split), b: slices.Clone(o.line)})
+	o.held.push(heldRow{row: r.Row, out: int8(out), split: int32(split), b: o.hold(o.line)})
 	o.heldBytes += len(o.line) + 64
-	if o.heldBytes > o.heldMax {
+	if o.heldBytes > o.heldMax || o.arenaBytes > 2*o.heldMax {
 		return o.spill()
 	}
 	return nil
@@ -424,6 +437,20 @@ func (o *orderedFiles) emit(b []byte, out, split int) {
 		o.w[out].Write(b[split:])
 		o.dirty[out] = true
 	}
+}
+
+// heldArenaBlock is the size of one block of the held rows' arena.
+const heldArenaBlock = 256 << 10
+
+// hold returns a copy of line that stays valid while it is held.
+func (o *orderedFiles) hold(line []byte) []byte {
+	if cap(o.arena)-len(o.arena) < len(line) {
+		o.arena = make([]byte, 0, max(heldArenaBlock, len(line)))
+		o.arenaBytes += cap(o.arena)
+	}
+	n := len(o.arena)
+	o.arena = append(o.arena, line...)
+	return o.arena[n:len(o.arena):len(o.arena)]
 }
 
 // drain writes the held rows that have become next.
@@ -454,6 +481,9 @@ func (o *orderedFiles) drain() error {
 		if !progressed {
 			break
 		}
+	}
+	if len(o.held) == 0 {
+		o.arena, o.arenaBytes = nil, 0 // every block is garbage
 	}
 	o.dropConsumed()
 	return nil
@@ -493,6 +523,7 @@ func (o *orderedFiles) spill() error {
 		return nil
 	})
 	o.held, o.heldBytes = o.held[:0], 0
+	o.arena, o.arenaBytes = nil, 0
 	if err != nil {
 		return err
 	}
