@@ -93,6 +93,10 @@ type orderedFiles struct {
 	line []byte    // scratch: the encoded lines
 	err  error     // an encoding error of the line being formatted
 	one  [1]string // scratch: one field to encode
+
+	plain     [4]string // fixed fields found plain lately (see isPlain)
+	nextPlain int
+	rowID     string // the id of the row being formatted, which is not remembered
 }
 
 // heldRow is one formatted result waiting for earlier rows: its results.csv line, then its
@@ -259,7 +263,7 @@ func newOrderedFiles(dir, parts string, d sfcsv.Delimiter, header []string) (*or
 // provided them. Only a field that needs quotes (or is not ASCII) goes through
 // sfcsv.AppendRecord. The bytes are those sfcsv.AppendRecord writes for the whole record.
 func (o *orderedFiles) format(r *RowResult) (out int, split int, err error) {
-	o.err = nil
+	o.err, o.rowID = nil, r.ID
 	vals := r.Values
 	if len(vals) != o.width {
 		o.vals = append(o.vals[:0], vals[:min(len(vals), o.width)]...)
@@ -331,7 +335,11 @@ func (o *orderedFiles) fields(b []byte, row int64, fixed ...string) []byte {
 	b = strconv.AppendInt(b, row, 10)
 	b = append(b, o.delim)
 	for _, f := range fixed {
-		if plainField(f, o.delim) {
+		if len(f) == 0 {
+			b = append(b, o.delim)
+			continue
+		}
+		if o.isPlain(f) {
 			b = append(b, f...)
 		} else {
 			var err error
@@ -346,6 +354,27 @@ func (o *orderedFiles) fields(b []byte, row int64, fixed ...string) []byte {
 	}
 	return b
 }
+
+// isPlain reports whether f needs no quotes (plainField), remembering the last few fixed
+// fields found plain: outcomes, job ids and the like repeat from row to row.
+func (o *orderedFiles) isPlain(f string) bool {
+	for _, k := range o.plain {
+		if f == k {
+			return true
+		}
+	}
+	if !plainField(f, o.delim) {
+		return false
+	}
+	if len(f) <= maxKnownPlain && f != o.rowID {
+		o.plain[o.nextPlain] = f
+		o.nextPlain = (o.nextPlain + 1) % len(o.plain)
+	}
+	return true
+}
+
+// maxKnownPlain is the longest fixed field orderedFiles remembers as needing no quotes.
+const maxKnownPlain = 64
 
 // appendVals ends a line begun by fields with the encoded values o.vb.
 func (o *orderedFiles) appendVals(b []byte) []byte {
