@@ -253,3 +253,24 @@ func BenchmarkResultJoinFiles(b *testing.B) {
 		b.Fatalf("%d succeeded, want %d", r.sum.Succeeded, b.N)
 	}
 }
+
+// BenchmarkResultScanner measures splitting a Bulk API 2.0 result file (every field quoted)
+// into records of fields: one op is one record.
+func BenchmarkResultScanner(b *testing.B) {
+	header := []string{"External_Id__c", "FirstName", "LastName", "Salutation", "Email", "Phone", "DoNotCall", "Birthdate", "MailingCity", "Description"}
+	body := benchResultFile(b, header, benchRows(benchJobRows))
+	b.SetBytes(int64(len(body) / (benchJobRows + 1)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		sc := newResultScanner(bytes.NewReader(body), sfcsv.Comma, "bench")
+		for ; done < b.N; done++ {
+			if _, err := sc.next(); err != nil {
+				if err == io.EOF {
+					break
+				}
+				b.Fatal(err)
+			}
+		}
+	}
+}
