@@ -199,12 +199,21 @@ func reportCPU(b *testing.B, cpu0 time.Duration) {
 
 // BenchmarkResultJoinFiles measures the whole result side of a Bulk API 2.0 job per result
 // row: parse, hash, match, resolve, format and write results.csv and success.csv (a
-// CSVFiles sink, jobs in order, synced after each job), Close included.
+// CSVFiles sink, jobs in order, synced after each job), Close included. plain: no value
+// needs quotes; quoted: one value per row holds the delimiter and quotes.
 func BenchmarkResultJoinFiles(b *testing.B) {
+	for _, bc := range []string{"plain", "quoted"} {
+		b.Run(bc, func(b *testing.B) { benchResultJoinFiles(b, bc == "quoted") })
+	}
+}
+
+func benchResultJoinFiles(b *testing.B, quoted bool) {
 	header := []string{"External_Id__c", "FirstName", "LastName", "Salutation", "Email", "Phone", "DoNotCall", "Birthdate", "MailingCity", "Description"}
 	rows := benchRows(benchJobRows)
 	for i := range rows {
-		rows[i][9] = "Analyst notes" // no value needs quotes, as in most loads
+		if !quoted {
+			rows[i][9] = "Analyst notes"
+		}
 	}
 	s, err := CSVSinks(b.TempDir())
 	if err != nil {

@@ -37,8 +37,11 @@ type resultJoiner struct {
 	vals    []string
 	results []RowResult
 
-	buf  []byte  // scratch: a record's input values, then its id
-	ends []int32 // scratch: where each value ends in buf
+	buf   []byte  // scratch: a record's input values, then its id
+	ends  []int32 // scratch: where each value ends in buf
+	quote []bool  // scratch: the values that need quotes
+	rec   []byte  // scratch: the values as a record with quotes, then the id
+	spans []int32 // scratch: where each value's text is in rec, -1 for none
 }
 
 // joinSlabRows is how many rows' values and results one allocation of the join holds.
@@ -75,8 +78,8 @@ func newResultJoiner(r *run, c *chunk, job *salesforce.IngestJob) *resultJoiner 
 // read buffer), hashed over its input values and matched: result files list rows in upload
 // order in practice, so join.take first tries the row after the one matched last and only a
 // row that does not verify there goes through the hash index. A matched row's input values
-// become one string, which is also, when no value needs quoting, the row's values as the
-// result files write them (RowResult.raw): the sink copies them rather than encoding them.
+// become one string holding them as one CSV record, as the result files write them
+// (RowResult.raw): the sink copies it rather than encoding the values again.
 func (j *resultJoiner) joinFile(kind string, body io.Reader) error {
 	r, id := j.r, j.job.ID
 	sc := newResultScanner(body, r.cfg.ColumnDelimiter, id+"/"+kind)
@@ -131,43 +134,109 @@ func (j *resultJoiner) gather(cols *resultColumns, rec [][]byte) uint64 {
 	return maphash.Bytes(j.r.seed, b)
 }
 
-// values returns the input values gathered last, all slices of one new string, and that
-// string's first part: the values joined by the delimiter, when that is how the result files
-// write them (no value needs quoting), else "". The record's id follows in the string and is
-// returned as id.
-func (j *resultJoiner) values(cols *resultColumns, rec [][]byte) (vals []string, raw, id string, plain bool) {
+// values returns the input values gathered last, slices of one new string (but for a value
+// holding a quote), that string's first part: the values as one record the way sfcsv writes
+// it (each value that holds the delimiter, a quote, CR or LF or starts with a byte order
+// mark quoted, its quotes doubled), and the record's id, the string's last part.
+func (j *resultJoiner) values(cols *resultColumns, rec [][]byte) (vals []string, raw, id string) {
 	d := delimByte(j.r.cfg.ColumnDelimiter)
 	b, ends := j.buf, j.ends
 	n := 0
 	if len(ends) > 0 {
 		n = int(ends[len(ends)-1])
-		// Where no value holds a delimiter, quote, CR or LF, or starts with a byte order
-		// mark, the values joined by the delimiter are the record as sfcsv writes it.
-		vb := b[:n]
-		plain = bytes.IndexByte(vb, d) < 0 && bytes.IndexByte(vb, '"') < 0 &&
-			bytes.IndexByte(vb, '\n') < 0 && bytes.IndexByte(vb, '\r') < 0
-		start := 0
-		for _, e := range ends[:len(ends)-1] {
-			if int(e) > start && b[start] == bomLead {
-				plain = false
+	}
+	// Mark the values that need quotes: those holding a byte found by one scan per special
+	// byte, and those starting with a byte order mark. Most records have none.
+	quote := j.quote[:0]
+	for range ends {
+		quote = append(quote, false)
+	}
+	j.quote = quote
+	special := false
+	vb := b[:n]
+	for _, c := range [...]byte{d, '"', '\n', '\r'} {
+		for off := 0; off < n; {
+			k := bytes.IndexByte(vb[off:], c)
+			if k < 0 {
+				break
 			}
-			b[e] = d
-			start = int(e) + 1
-		}
-		if n > start && b[start] == bomLead {
-			plain = false
+			i := 0
+			for int(ends[i]) < off+k {
+				i++
+			}
+			quote[i], special = true, true
+			off = int(ends[i]) + 1
 		}
 	}
-	b = append(b[:n], cols.get(rec, cols.id)...)
-	s := string(b)
-	j.buf = b
-	vals = j.newValues(len(ends))
 	start := 0
 	for i, e := range ends {
-		vals[i] = s[start:e]
+		if int(e) > start && b[start] == bomLead {
+			quote[i], special = true, true
+		}
 		start = int(e) + 1
 	}
-	return vals, s[:n], s[n:], plain
+	vals = j.newValues(len(ends))
+	if !special {
+		// The values joined by the delimiter are the record: one copy serves both.
+		for _, e := range ends[:max(len(ends)-1, 0)] {
+			b[e] = d
+		}
+		b = append(b[:n], cols.get(rec, cols.id)...)
+		s := string(b)
+		j.buf = b
+		start := 0
+		for i, e := range ends {
+			vals[i] = s[start:e]
+			start = int(e) + 1
+		}
+		return vals, s[:n], s[n:]
+	}
+	// The record with quotes, then the id; a value is the text inside its quotes unless it
+	// holds a quote (doubled in the record): that one is a string of its own.
+	o := j.rec[:0]
+	spans := j.spans[:0]
+	start = 0
+	for i, e := range ends {
+		if i > 0 {
+			o = append(o, d)
+		}
+		v := b[start:e]
+		start = int(e) + 1
+		if !quote[i] {
+			spans = append(spans, int32(len(o)), int32(len(o)+len(v)))
+			o = append(o, v...)
+			continue
+		}
+		o = append(o, '"')
+		if bytes.IndexByte(v, '"') < 0 {
+			spans = append(spans, int32(len(o)), int32(len(o)+len(v)))
+			o = append(o, v...)
+		} else {
+			vals[i] = string(v)
+			spans = append(spans, -1, -1)
+			for len(v) > 0 {
+				k := bytes.IndexByte(v, '"')
+				if k < 0 {
+					o = append(o, v...)
+					break
+				}
+				o = append(o, v[:k+1]...)
+				o = append(o, '"')
+				v = v[k+1:]
+			}
+		}
+		o = append(o, '"')
+	}
+	m := len(o)
+	o = append(o, cols.get(rec, cols.id)...)
+	s := string(o)
+	j.rec, j.spans = o, spans
+	for i := range ends {
+		if a := spans[2*i]; a >= 0 {
+			vals[i] = s[a:spans[2*i+1]]
+		}
+	}
+	return vals, s[:m], s[m:]
 }
 
 // bomLead is the first byte of a UTF-8 byte order mark: a value starting with one is quoted.
@@ -176,7 +245,7 @@ const bomLead = 0xEF
 // resolve gives row i the result one record of a result file of kind says.
 func (j *resultJoiner) resolve(kind string, i int, cols *resultColumns, rec [][]byte) {
 	r, c, job := j.r, j.c, j.job
-	vals, raw, id, plain := j.values(cols, rec)
+	vals, raw, id := j.values(cols, rec)
 	switch kind {
 	case resultsSuccessful, resultsFailed:
 		res := j.newResult()
@@ -186,9 +255,7 @@ func (j *resultJoiner) resolve(kind string, i int, cols *resultColumns, rec [][]
 		} else {
 			res.Outcome, res.Error = Failed, parseBulkError(string(cols.get(rec, cols.err)))
 		}
-		if plain {
-			res.raw, res.rawDelim = raw, delimByte(r.cfg.ColumnDelimiter)
-		}
+		res.raw, res.rawDelim = raw, delimByte(r.cfg.ColumnDelimiter)
 		r.resolve(c, i, res)
 	default:
 		if job.State == salesforce.JobStateFailed {

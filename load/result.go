@@ -99,8 +99,9 @@ type RowResult struct {
 	// Attempts is how many times the row was sent (0 if it never was).
 	Attempts int
 
-	// raw, when rawDelim is not zero, is Values as the result files write them: joined by
-	// rawDelim, none needing quotes. A result file join sets it; CSVFiles copies it.
+	// raw, when rawDelim is not zero, is Values as one record, delimited by rawDelim, the
+	// way sfcsv writes it (without the line ending). A result file join sets it; CSVFiles
+	// copies it.
 	raw      string
 	rawDelim byte
 }
