@@ -96,7 +96,9 @@ type orderedFiles struct {
 
 	plain     [4]string // fixed fields found plain lately (see isPlain)
 	nextPlain int
-	rowID     string // the id of the row being formatted, which is not remembered
+	rowID     string // the id of the row being formatted: checked once, not remembered
+	idChecked int8   // 0: rowID not checked yet, 1: it needs quotes, 2: it does not
+	rowNum    []byte // the row number being formatted, in decimal
 }
 
 // heldRow is one formatted result waiting for earlier rows: its results.csv line, then its
@@ -263,7 +265,8 @@ func newOrderedFiles(dir, parts string, d sfcsv.Delimiter, header []string) (*or
 // provided them. Only a field that needs quotes (or is not ASCII) goes through
 // sfcsv.AppendRecord. The bytes are those sfcsv.AppendRecord writes for the whole record.
 func (o *orderedFiles) format(r *RowResult) (out int, split int, err error) {
-	o.err, o.rowID = nil, r.ID
+	o.err, o.rowID, o.idChecked = nil, r.ID, 0
+	o.rowNum = strconv.AppendInt(o.rowNum[:0], r.Row, 10)
 	vals := r.Values
 	if len(vals) != o.width {
 		o.vals = append(o.vals[:0], vals[:min(len(vals), o.width)]...)
@@ -297,20 +300,20 @@ func (o *orderedFiles) format(r *RowResult) (out int, split int, err error) {
 		created = strconv.FormatBool(r.Created)
 	}
 	b := o.line[:0]
-	b = o.fields(b, r.Row, r.Outcome.String(), r.ID, created, code, msg, fields, r.JobID, r.BatchID)
+	b = o.fields(b, r.Outcome.String(), r.ID, created, code, msg, fields, r.JobID, r.BatchID)
 	b = o.appendVals(b)
 	split = len(b)
 	out = -1
 	switch r.Outcome {
 	case Succeeded:
 		out = outSuccess
-		b = o.appendVals(o.fields(b, r.Row, r.ID, created))
+		b = o.appendVals(o.fields(b, r.ID, created))
 	case Failed:
 		out = outFailure
-		b = o.appendVals(o.fields(b, r.Row, r.ID, errText))
+		b = o.appendVals(o.fields(b, r.ID, errText))
 	case Unknown:
 		out = outUnknown
-		b = o.appendVals(o.fields(b, r.Row, r.JobID, r.BatchID, errText))
+		b = o.appendVals(o.fields(b, r.JobID, r.BatchID, errText))
 	default:
 		if len(vals) > 0 {
 			out = outUnprocessed
@@ -329,10 +332,10 @@ func vals0(vals []string, vb []byte, eol string) []byte {
 	return vb
 }
 
-// fields appends row and the fields fixed, each followed by the delimiter. An encoding error
+// fields appends the row number and the fields fixed, each followed by the delimiter. An encoding error
 // (a field that is not valid UTF-8) is kept in o.err.
-func (o *orderedFiles) fields(b []byte, row int64, fixed ...string) []byte {
-	b = strconv.AppendInt(b, row, 10)
+func (o *orderedFiles) fields(b []byte, fixed ...string) []byte {
+	b = append(b, o.rowNum...)
 	b = append(b, o.delim)
 	for _, f := range fixed {
 		if len(f) == 0 {
@@ -358,6 +361,15 @@ func (o *orderedFiles) fields(b []byte, row int64, fixed ...string) []byte {
 // isPlain reports whether f needs no quotes (plainField), remembering the last few fixed
 // fields found plain: outcomes, job ids and the like repeat from row to row.
 func (o *orderedFiles) isPlain(f string) bool {
+	if f == o.rowID {
+		if o.idChecked == 0 {
+			o.idChecked = 1
+			if plainField(f, o.delim) {
+				o.idChecked = 2
+			}
+		}
+		return o.idChecked == 2
+	}
 	for _, k := range o.plain {
 		if f == k {
 			return true
@@ -366,7 +378,7 @@ func (o *orderedFiles) isPlain(f string) bool {
 	if !plainField(f, o.delim) {
 		return false
 	}
-	if len(f) <= maxKnownPlain && f != o.rowID {
+	if len(f) <= maxKnownPlain {
 		o.plain[o.nextPlain] = f
 		o.nextPlain = (o.nextPlain + 1) % len(o.plain)
 	}
