@@ -196,3 +196,90 @@ func benchCPU() time.Duration {
 func reportCPU(b *testing.B, cpu0 time.Duration) {
 	b.ReportMetric(float64(benchCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
+
+// BenchmarkResultJoinFiles measures the whole result side of a Bulk API 2.0 job per result
+// row: parse, hash, match, resolve, format and write results.csv and success.csv (a
+// CSVFiles sink, jobs in order, synced after each job), Close included. plain: no value
+// needs quotes; quoted: one value per row holds the delimiter and quotes.
+func BenchmarkResultJoinFiles(b *testing.B) {
+	for _, bc := range []string{"plain", "quoted"} {
+		b.Run(bc, func(b *testing.B) { benchResultJoinFiles(b, bc == "quoted") })
+	}
+}
+
+func benchResultJoinFiles(b *testing.B, quoted bool) {
+	header := []string{"External_Id__c", "FirstName", "LastName", "Salutation", "Email", "Phone", "DoNotCall", "Birthdate", "MailingCity", "Description"}
+	rows := benchRows(benchJobRows)
+	for i := range rows {
+		if !quoted {
+			rows[i][9] = "Analyst notes"
+		}
+	}
+	s, err := CSVSinks(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Start(header); err != nil {
+		b.Fatal(err)
+	}
+	r, _ := joinRun(b, header, nil, s)
+	metas := make([]rowMeta, len(rows))
+	for i, vals := range rows {
+		metas[i] = rowMeta{hash: r.rowHash(vals)}
+	}
+	body := benchResultFile(b, header, rows)
+	job := &salesforce.IngestJob{ID: "750000000000001", State: salesforce.JobStateJobComplete}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := benchCPU()
+	for done := 0; done < b.N; {
+		n := min(benchJobRows, b.N-done)
+		b.StopTimer()
+		c := &chunk{jobID: job.ID, rows: make([]rowMeta, n)}
+		for i := range c.rows {
+			c.rows[i] = metas[i]
+			c.rows[i].num = int64(done + i + 1)
+		}
+		in := body
+		if n < benchJobRows {
+			in = benchResultFile(b, header, rows[:n])
+		}
+		b.StartTimer()
+		j := newResultJoiner(r, c, job)
+		if err := j.joinFile(resultsSuccessful, bytes.NewReader(in)); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Sync(); err != nil {
+			b.Fatal(err)
+		}
+		done += n
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	reportCPU(b, cpu0)
+	if r.sum.Succeeded != int64(b.N) {
+		b.Fatalf("%d succeeded, want %d", r.sum.Succeeded, b.N)
+	}
+}
+
+// BenchmarkResultScanner measures splitting a Bulk API 2.0 result file (every field quoted)
+// into records of fields: one op is one record.
+func BenchmarkResultScanner(b *testing.B) {
+	header := []string{"External_Id__c", "FirstName", "LastName", "Salutation", "Email", "Phone", "DoNotCall", "Birthdate", "MailingCity", "Description"}
+	body := benchResultFile(b, header, benchRows(benchJobRows))
+	b.SetBytes(int64(len(body) / (benchJobRows + 1)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for done := 0; done < b.N; {
+		sc := newResultScanner(bytes.NewReader(body), sfcsv.Comma, "bench")
+		for ; done < b.N; done++ {
+			if _, err := sc.next(); err != nil {
+				if err == io.EOF {
+					break
+				}
+				b.Fatal(err)
+			}
+		}
+	}
+}

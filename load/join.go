@@ -1,11 +1,14 @@
 package load
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
@@ -33,6 +36,12 @@ type resultJoiner struct {
 	// many rows rather than two per row. A sink may keep them (Batches does).
 	vals    []string
 	results []RowResult
+
+	buf   []byte  // scratch: a record's input values, then its id
+	ends  []int32 // scratch: where each value ends in buf
+	quote []bool  // scratch: the values that need quotes
+	rec   []byte  // scratch: the values as a record with quotes, then the id
+	spans []int32 // scratch: where each value's text is in rec, -1 for none
 }
 
 // joinSlabRows is how many rows' values and results one allocation of the join holds.
@@ -64,10 +73,17 @@ func newResultJoiner(r *run, c *chunk, job *salesforce.IngestJob) *resultJoiner 
 
 // joinFile reads one result file of kind resultsSuccessful, resultsFailed or
 // resultsUnprocessed and resolves every row it matches.
+//
+// Each record is split in place (a quoted field without doubled quotes is a slice of the
+// read buffer), hashed over its input values and matched: result files list rows in upload
+// order in practice, so join.take first tries the row after the one matched last and only a
+// row that does not verify there goes through the hash index. A matched row's input values
+// become one string holding them as one CSV record, as the result files write them
+// (RowResult.raw): the sink copies it rather than encoding the values again.
 func (j *resultJoiner) joinFile(kind string, body io.Reader) error {
 	r, id := j.r, j.job.ID
-	rd := sfcsv.NewReader(body, sfcsv.ReaderOptions{Delimiter: r.cfg.ColumnDelimiter, Name: id + "/" + kind, ReuseRecord: true, BufferSize: resultDownloadBuffer})
-	hdr, err := rd.Header()
+	sc := newResultScanner(body, r.cfg.ColumnDelimiter, id+"/"+kind)
+	hdr, err := sc.header()
 	if errors.Is(err, io.EOF) {
 		return nil
 	}
@@ -80,20 +96,19 @@ func (j *resultJoiner) joinFile(kind string, body io.Reader) error {
 	}
 	unmatched := 0
 	for {
-		rec, err := rd.Read()
+		rec, err := sc.next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		if err != nil && rec == nil {
+		if err != nil {
 			return fmt.Errorf("read %s of job %s: %w", kind, id, err)
 		}
-		h := cols.hash(r, rec)
-		i := j.idx.take(h)
+		i := j.idx.take(j.gather(cols, rec))
 		if i < 0 {
 			unmatched++
 			continue
 		}
-		j.resolve(kind, i, cols, rec, cols.values(j.newValues(len(cols.pos)), rec))
+		j.resolve(kind, i, cols, rec)
 	}
 	if unmatched > 0 {
 		r.cfg.Logger.Warn("load: result rows that match no input row", "job", id, "file", kind, "rows", unmatched)
@@ -102,17 +117,145 @@ func (j *resultJoiner) joinFile(kind string, body io.Reader) error {
 	return nil
 }
 
+// gather copies a result record's input values, in input column order and each followed by
+// a zero byte, to j.buf and returns their hash: run.rowHash of the values (maphash hashes the
+// bytes written, however they are split into writes).
+func (j *resultJoiner) gather(cols *resultColumns, rec [][]byte) uint64 {
+	b := j.buf[:0]
+	ends := j.ends[:0]
+	for _, p := range cols.pos {
+		if p >= 0 && p < len(rec) {
+			b = append(b, rec[p]...)
+		}
+		ends = append(ends, int32(len(b)))
+		b = append(b, 0)
+	}
+	j.buf, j.ends = b, ends
+	return maphash.Bytes(j.r.seed, b)
+}
+
+// values returns the input values gathered last, slices of one new string (but for a value
+// holding a quote), that string's first part: the values as one record the way sfcsv writes
+// it (each value that holds the delimiter, a quote, CR or LF or starts with a byte order
+// mark quoted, its quotes doubled), and the record's id, the string's last part.
+func (j *resultJoiner) values(cols *resultColumns, rec [][]byte) (vals []string, raw, id string) {
+	d := delimByte(j.r.cfg.ColumnDelimiter)
+	b, ends := j.buf, j.ends
+	n := 0
+	if len(ends) > 0 {
+		n = int(ends[len(ends)-1])
+	}
+	// Mark the values that need quotes: those holding a byte found by one scan per special
+	// byte, and those starting with a byte order mark. Most records have none.
+	quote := j.quote[:0]
+	for range ends {
+		quote = append(quote, false)
+	}
+	j.quote = quote
+	special := false
+	vb := b[:n]
+	for _, c := range [...]byte{d, '"', '\n', '\r'} {
+		for off := 0; off < n; {
+			k := bytes.IndexByte(vb[off:], c)
+			if k < 0 {
+				break
+			}
+			i := 0
+			for int(ends[i]) < off+k {
+				i++
+			}
+			quote[i], special = true, true
+			off = int(ends[i]) + 1
+		}
+	}
+	start := 0
+	for i, e := range ends {
+		if int(e) > start && b[start] == bomLead {
+			quote[i], special = true, true
+		}
+		start = int(e) + 1
+	}
+	vals = j.newValues(len(ends))
+	if !special {
+		// The values joined by the delimiter are the record: one copy serves both.
+		for _, e := range ends[:max(len(ends)-1, 0)] {
+			b[e] = d
+		}
+		b = append(b[:n], cols.get(rec, cols.id)...)
+		s := string(b)
+		j.buf = b
+		start := 0
+		for i, e := range ends {
+			vals[i] = s[start:e]
+			start = int(e) + 1
+		}
+		return vals, s[:n], s[n:]
+	}
+	// The record with quotes, then the id; a value is the text inside its quotes unless it
+	// holds a quote (doubled in the record): that one is a string of its own.
+	o := j.rec[:0]
+	spans := j.spans[:0]
+	start = 0
+	for i, e := range ends {
+		if i > 0 {
+			o = append(o, d)
+		}
+		v := b[start:e]
+		start = int(e) + 1
+		if !quote[i] {
+			spans = append(spans, int32(len(o)), int32(len(o)+len(v)))
+			o = append(o, v...)
+			continue
+		}
+		o = append(o, '"')
+		if bytes.IndexByte(v, '"') < 0 {
+			spans = append(spans, int32(len(o)), int32(len(o)+len(v)))
+			o = append(o, v...)
+		} else {
+			vals[i] = string(v)
+			spans = append(spans, -1, -1)
+			for len(v) > 0 {
+				k := bytes.IndexByte(v, '"')
+				if k < 0 {
+					o = append(o, v...)
+					break
+				}
+				o = append(o, v[:k+1]...)
+				o = append(o, '"')
+				v = v[k+1:]
+			}
+		}
+		o = append(o, '"')
+	}
+	m := len(o)
+	o = append(o, cols.get(rec, cols.id)...)
+	s := string(o)
+	j.rec, j.spans = o, spans
+	for i := range ends {
+		if a := spans[2*i]; a >= 0 {
+			vals[i] = s[a:spans[2*i+1]]
+		}
+	}
+	return vals, s[:m], s[m:]
+}
+
+// bomLead is the first byte of a UTF-8 byte order mark: a value starting with one is quoted.
+const bomLead = 0xEF
+
 // resolve gives row i the result one record of a result file of kind says.
-func (j *resultJoiner) resolve(kind string, i int, cols *resultColumns, rec, vals []string) {
+func (j *resultJoiner) resolve(kind string, i int, cols *resultColumns, rec [][]byte) {
 	r, c, job := j.r, j.c, j.job
+	vals, raw, id := j.values(cols, rec)
 	switch kind {
-	case resultsSuccessful:
+	case resultsSuccessful, resultsFailed:
 		res := j.newResult()
-		*res = RowResult{Outcome: Succeeded, ID: cols.get(rec, cols.id), Created: strings.EqualFold(cols.get(rec, cols.created), "true"), Values: vals}
-		r.resolve(c, i, res)
-	case resultsFailed:
-		res := j.newResult()
-		*res = RowResult{Outcome: Failed, ID: cols.get(rec, cols.id), Error: parseBulkError(cols.get(rec, cols.err)), Values: vals}
+		*res = RowResult{Outcome: Succeeded, ID: id, Values: vals}
+		if kind == resultsSuccessful {
+			res.Created = bytes.EqualFold(cols.get(rec, cols.created), []byte("true"))
+		} else {
+			res.Outcome, res.Error = Failed, parseBulkError(string(cols.get(rec, cols.err)))
+		}
+		res.raw, res.rawDelim = raw, delimByte(r.cfg.ColumnDelimiter)
 		r.resolve(c, i, res)
 	default:
 		if job.State == salesforce.JobStateFailed {
@@ -170,36 +313,12 @@ func (rc *resultColumns) missing() []string {
 	return out
 }
 
-// hash returns r.rowHash of a result record's input values, without gathering them.
-func (rc *resultColumns) hash(r *run, rec []string) uint64 {
-	var h maphash.Hash
-	h.SetSeed(r.seed)
-	for _, p := range rc.pos {
-		if p >= 0 && p < len(rec) {
-			h.WriteString(rec[p])
-		}
-		h.WriteByte(0)
-	}
-	return h.Sum64()
-}
-
-// values fills vals (one per input column) with a result record's input values, in input
-// column order, and returns it.
-func (rc *resultColumns) values(vals, rec []string) []string {
-	for i, p := range rc.pos {
-		if p >= 0 && p < len(rec) {
-			vals[i] = rec[p]
-		}
-	}
-	return vals
-}
-
-// get returns column col of rec, "" when absent.
-func (rc *resultColumns) get(rec []string, col int) string {
+// get returns column col of rec, empty when absent.
+func (rc *resultColumns) get(rec [][]byte, col int) []byte {
 	if col >= 0 && col < len(rec) {
 		return rec[col]
 	}
-	return ""
+	return nil
 }
 
 // join matches result rows to the chunk's rows by content hash, consumed as results arrive.
@@ -268,4 +387,202 @@ func (j *join) takeAt(i int) int {
 		j.low++
 	}
 	return i
+}
+
+// delimByte returns the byte of delimiter d (zero means comma).
+func delimByte(d sfcsv.Delimiter) byte {
+	if d == 0 {
+		return ','
+	}
+	return byte(d)
+}
+
+// resultScanner splits a Bulk API 2.0 result file into records of fields, reading it as
+// sfcsv.Reader does (Salesforce's dialect: a byte order mark skipped, LF or CRLF, quoted
+// fields with doubled quotes that may span lines, blank lines skipped, strict quoting,
+// UTF-8) but without copying: a field is a slice of the read buffer unless it holds a
+// doubled quote. The fields are valid until the next call.
+type resultScanner struct {
+	br     *bufio.Reader
+	delim  byte
+	name   string
+	row    int    // records read, the header included
+	buf    []byte // a record longer than the read buffer, or spanning lines
+	dec    []byte // fields with doubled quotes, unescaped
+	fields [][]byte
+	eof    bool
+}
+
+func newResultScanner(body io.Reader, d sfcsv.Delimiter, name string) *resultScanner {
+	br := bufio.NewReaderSize(body, resultDownloadBuffer)
+	if b, _ := br.Peek(len(sfcsv.BOM)); string(b) == sfcsv.BOM {
+		br.Discard(len(sfcsv.BOM))
+	}
+	return &resultScanner{br: br, delim: delimByte(d), name: name}
+}
+
+// header returns the first record as strings; io.EOF for an empty file.
+func (s *resultScanner) header() ([]string, error) {
+	rec, err := s.next()
+	if err != nil {
+		return nil, err
+	}
+	hdr := make([]string, len(rec))
+	for i, f := range rec {
+		hdr[i] = string(f)
+	}
+	return hdr, nil
+}
+
+// next returns the next record's fields, io.EOF at the end.
+func (s *resultScanner) next() ([][]byte, error) {
+	for {
+		line, err := s.record()
+		if err != nil {
+			return nil, err
+		}
+		if len(line) == 0 {
+			continue // a blank line is not a record
+		}
+		s.row++
+		if !utf8.Valid(line) {
+			return nil, s.errorf("%w", sfcsv.ErrInvalidUTF8)
+		}
+		return s.split(line)
+	}
+}
+
+func (s *resultScanner) errorf(format string, args ...any) error {
+	return fmt.Errorf("%s: record %d: "+format, append([]any{s.name, s.row}, args...)...)
+}
+
+// record returns the next record's bytes without its line ending: physical lines are joined
+// while a quoted field is open (an odd number of quotes so far).
+func (s *resultScanner) record() ([]byte, error) {
+	if s.eof {
+		return nil, io.EOF
+	}
+	line, err := s.br.ReadSlice('\n')
+	if err == nil && bytes.Count(line, []byte{'"'})%2 == 0 {
+		return trimLineEnd(line), nil
+	}
+	if err != nil && err != bufio.ErrBufferFull {
+		if err != io.EOF {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+		s.eof = true
+		if len(line) == 0 {
+			return nil, io.EOF
+		}
+		if bytes.Count(line, []byte{'"'})%2 == 0 {
+			return trimLineEnd(line), nil
+		}
+	}
+	// Longer than the buffer, or a quoted field goes on: gather the record.
+	s.buf = append(s.buf[:0], line...)
+	quotes := bytes.Count(line, []byte{'"'})
+	for !s.eof && (err == bufio.ErrBufferFull || quotes%2 != 0) {
+		if len(s.buf) > sfcsv.DefaultMaxRecordBytes {
+			return nil, s.errorf("%w", sfcsv.ErrRecordTooLarge)
+		}
+		line, err = s.br.ReadSlice('\n')
+		if err != nil && err != bufio.ErrBufferFull {
+			if err != io.EOF {
+				return nil, fmt.Errorf("%s: %w", s.name, err)
+			}
+			s.eof = true
+		}
+		s.buf = append(s.buf, line...)
+		quotes += bytes.Count(line, []byte{'"'})
+	}
+	if quotes%2 != 0 {
+		s.row++
+		return nil, s.errorf("%w: %w", sfcsv.ErrQuote, sfcsv.ErrUnclosedQuote)
+	}
+	return trimLineEnd(s.buf), nil
+}
+
+// trimLineEnd drops a final LF or CRLF.
+func trimLineEnd(b []byte) []byte {
+	n := len(b)
+	if n > 0 && b[n-1] == '\n' {
+		n--
+		if n > 0 && b[n-1] == '\r' {
+			n--
+		}
+	}
+	return b[:n]
+}
+
+// split splits one record (its quotes balanced) into fields.
+func (s *resultScanner) split(line []byte) ([][]byte, error) {
+	d := s.delim
+	s.fields, s.dec = s.fields[:0], s.dec[:0]
+	for {
+		if len(line) == 0 || line[0] != '"' {
+			i := bytes.IndexByte(line, d)
+			f := line
+			if i >= 0 {
+				f = line[:i]
+			}
+			if bytes.IndexByte(f, '"') >= 0 {
+				return nil, s.errorf("field %d: %w", len(s.fields)+1, sfcsv.ErrBareQuote)
+			}
+			s.fields = append(s.fields, f)
+			if i < 0 {
+				return s.fields, nil
+			}
+			line = line[i+1:]
+			continue
+		}
+		// A quoted field: up to a quote not followed by another.
+		line = line[1:]
+		i := quoteIndex(line)
+		var f []byte
+		if i+1 < len(line) && line[i+1] == '"' {
+			start := len(s.dec)
+			for {
+				s.dec = append(s.dec, line[:i+1]...) // the text and one quote
+				line = line[i+2:]
+				i = bytes.IndexByte(line, '"')
+				if i < 0 || i+1 >= len(line) || line[i+1] != '"' {
+					break
+				}
+			}
+			if i >= 0 {
+				s.dec = append(s.dec, line[:i]...)
+			}
+			f = s.dec[start:len(s.dec):len(s.dec)]
+		} else if i >= 0 {
+			f = line[:i]
+		}
+		if i < 0 {
+			return nil, s.errorf("field %d: %w", len(s.fields)+1, sfcsv.ErrQuote)
+		}
+		s.fields = append(s.fields, f)
+		line = line[i+1:]
+		switch {
+		case len(line) == 0:
+			return s.fields, nil
+		case line[0] == d:
+			line = line[1:]
+		default:
+			return nil, s.errorf("field %d: %w", len(s.fields), sfcsv.ErrQuote)
+		}
+	}
+}
+
+// quoteIndex returns the index of the first double quote in b, or -1: bytes.IndexByte for
+// the short fields of a result record, where a plain loop beats its setup, then for the rest.
+func quoteIndex(b []byte) int {
+	n := min(len(b), 32)
+	for i, c := range b[:n] {
+		if c == '"' {
+			return i
+		}
+	}
+	if i := bytes.IndexByte(b[n:], '"'); i >= 0 {
+		return n + i
+	}
+	return -1
 }

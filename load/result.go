@@ -98,6 +98,12 @@ type RowResult struct {
 	JobID, BatchID string
 	// Attempts is how many times the row was sent (0 if it never was).
 	Attempts int
+
+	// raw, when rawDelim is not zero, is Values as one record, delimited by rawDelim, the
+	// way sfcsv writes it (without the line ending). A result file join sets it; CSVFiles
+	// copies it.
+	raw      string
+	rawDelim byte
 }
 
 // Sink receives row results as they become known, in completion order (not input order).

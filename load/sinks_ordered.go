@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sfbatch/sfbatch/sfcsv"
 )
@@ -77,15 +78,27 @@ type orderedFiles struct {
 	next      int64 // the next row number to write
 	held      heldHeap
 	heldBytes int
-	heldMax   int // heldMaxBytes; tests lower it
-	runs      []*heldRun
-	consumed  []string // run files written out, removed at the next commit
-	nextRun   int
+	arena     []byte // held rows' bytes are carved from it, rather than allocated one by one
+	// arenaBytes counts the arena blocks allocated since nothing was last held: a block stays
+	// alive while one of its rows is held, so spilling when it exceeds twice heldMax keeps
+	// the held rows' memory bounded however they are drained.
+	arenaBytes int
+	heldMax    int // heldMaxBytes; tests lower it
+	runs       []*heldRun
+	consumed   []string // run files written out, removed at the next commit
+	nextRun    int
 
-	vals []string // scratch: the row's values padded to width
-	rec  []string // scratch: a record's leading fields
-	vb   []byte   // scratch: the encoded values
-	line []byte   // scratch: the encoded lines
+	vals []string  // scratch: the row's values padded to width
+	vb   []byte    // scratch: the encoded values
+	line []byte    // scratch: the encoded lines
+	err  error     // an encoding error of the line being formatted
+	one  [1]string // scratch: one field to encode
+
+	plain     [4]string // fixed fields found plain lately (see isPlain)
+	nextPlain int
+	rowID     string // the id of the row being formatted: checked once, not remembered
+	idChecked int8   // 0: rowID not checked yet, 1: it needs quotes, 2: it does not
+	rowNum    []byte // the row number being formatted, in decimal
 }
 
 // heldRow is one formatted result waiting for earlier rows: its results.csv line, then its
@@ -246,7 +259,14 @@ func newOrderedFiles(dir, parts string, d sfcsv.Delimiter, header []string) (*or
 
 // format encodes r's results.csv line and its outcome file's line into o.line and returns
 // the outcome file (-1 for none) and where the second line starts.
+//
+// The lines are assembled directly: numbers with strconv, every field that needs no quotes
+// (the common case) copied as it is, the values from RowResult.raw when the result file join
+// provided them. Only a field that needs quotes (or is not ASCII) goes through
+// sfcsv.AppendRecord. The bytes are those sfcsv.AppendRecord writes for the whole record.
 func (o *orderedFiles) format(r *RowResult) (out int, split int, err error) {
+	o.err, o.rowID, o.idChecked = nil, r.ID, 0
+	o.rowNum = strconv.AppendInt(o.rowNum[:0], r.Row, 10)
 	vals := r.Values
 	if len(vals) != o.width {
 		o.vals = append(o.vals[:0], vals[:min(len(vals), o.width)]...)
@@ -260,10 +280,15 @@ func (o *orderedFiles) format(r *RowResult) (out int, split int, err error) {
 	// would be written "").
 	o.vb = o.vb[:0]
 	if len(vals) > 0 {
-		if len(vals) == 1 && vals[0] == "" {
+		switch {
+		case len(vals) == 1 && vals[0] == "":
 			o.vb = append(o.vb, o.eol...)
-		} else if o.vb, _, err = sfcsv.AppendRecord(o.vb, vals, o.opts); err != nil {
-			return 0, 0, err
+		case r.rawDelim == o.delim && len(r.Values) == o.width:
+			o.vb = append(append(o.vb, r.raw...), o.eol...)
+		default:
+			if o.vb, err = o.appendValues(o.vb, vals); err != nil {
+				return 0, 0, err
+			}
 		}
 	}
 	errText, code, msg, fields := "", "", "", ""
@@ -274,36 +299,29 @@ func (o *orderedFiles) format(r *RowResult) (out int, split int, err error) {
 	if r.Outcome == Succeeded {
 		created = strconv.FormatBool(r.Created)
 	}
-	o.rec = append(o.rec[:0], r.Outcome.String(), r.ID, created, code, msg, fields, r.JobID, r.BatchID)
 	b := o.line[:0]
-	if b, err = o.appendLine(b, r.Row, o.rec); err != nil {
-		return 0, 0, err
-	}
+	b = o.fields(b, r.Outcome.String(), r.ID, created, code, msg, fields, r.JobID, r.BatchID)
+	b = o.appendVals(b)
 	split = len(b)
 	out = -1
 	switch r.Outcome {
 	case Succeeded:
 		out = outSuccess
-		o.rec = append(o.rec[:0], r.ID, created)
+		b = o.appendVals(o.fields(b, r.ID, created))
 	case Failed:
 		out = outFailure
-		o.rec = append(o.rec[:0], r.ID, errText)
+		b = o.appendVals(o.fields(b, r.ID, errText))
 	case Unknown:
 		out = outUnknown
-		o.rec = append(o.rec[:0], r.JobID, r.BatchID, errText)
+		b = o.appendVals(o.fields(b, r.JobID, r.BatchID, errText))
 	default:
 		if len(vals) > 0 {
 			out = outUnprocessed
 			b = append(b, vals0(vals, o.vb, o.eol)...)
 		}
 	}
-	if out >= 0 && out != outUnprocessed {
-		if b, err = o.appendLine(b, r.Row, o.rec); err != nil {
-			return 0, 0, err
-		}
-	}
 	o.line = b
-	return out, split, nil
+	return out, split, o.err
 }
 
 // vals0 returns the encoded values as a record of their own: a lone empty value is "".
@@ -314,20 +332,120 @@ func vals0(vals []string, vb []byte, eol string) []byte {
 	return vb
 }
 
-// appendLine appends the record row, fixed..., then the encoded values o.vb.
-func (o *orderedFiles) appendLine(b []byte, row int64, fixed []string) ([]byte, error) {
-	b = strconv.AppendInt(b, row, 10)
+// fields appends the row number and the fields fixed, each followed by the delimiter. An encoding error
+// (a field that is not valid UTF-8) is kept in o.err.
+func (o *orderedFiles) fields(b []byte, fixed ...string) []byte {
+	b = append(b, o.rowNum...)
 	b = append(b, o.delim)
-	b, _, err := sfcsv.AppendRecord(b, fixed, o.opts)
-	if err != nil {
-		return b, err
+	for _, f := range fixed {
+		if len(f) == 0 {
+			b = append(b, o.delim)
+			continue
+		}
+		if o.isPlain(f) {
+			b = append(b, f...)
+		} else {
+			var err error
+			n := len(b)
+			o.one[0] = f
+			if b, _, err = sfcsv.AppendRecord(b, o.one[:], o.opts); err != nil && o.err == nil {
+				o.err = err
+			}
+			b = b[:max(n, len(b)-len(o.eol))]
+		}
+		b = append(b, o.delim)
 	}
-	b = b[:len(b)-len(o.eol)]
+	return b
+}
+
+// isPlain reports whether f needs no quotes (plainField), remembering the last few fixed
+// fields found plain: outcomes, job ids and the like repeat from row to row.
+func (o *orderedFiles) isPlain(f string) bool {
+	if f == o.rowID {
+		if o.idChecked == 0 {
+			o.idChecked = 1
+			if plainField(f, o.delim) {
+				o.idChecked = 2
+			}
+		}
+		return o.idChecked == 2
+	}
+	for _, k := range o.plain {
+		if f == k {
+			return true
+		}
+	}
+	if !plainField(f, o.delim) {
+		return false
+	}
+	if len(f) <= maxKnownPlain {
+		o.plain[o.nextPlain] = f
+		o.nextPlain = (o.nextPlain + 1) % len(o.plain)
+	}
+	return true
+}
+
+// maxKnownPlain is the longest fixed field orderedFiles remembers as needing no quotes.
+const maxKnownPlain = 64
+
+// appendVals ends a line begun by fields with the encoded values o.vb.
+func (o *orderedFiles) appendVals(b []byte) []byte {
 	if len(o.vb) == 0 {
-		return append(b, o.eol...), nil
+		return append(b[:len(b)-1], o.eol...)
 	}
-	b = append(b, o.delim)
-	return append(b, o.vb...), nil
+	return append(b, o.vb...)
+}
+
+// appendValues appends vals as one record of more than one field, or of one that is not
+// empty, as sfcsv.AppendRecord does.
+func (o *orderedFiles) appendValues(dst []byte, vals []string) ([]byte, error) {
+	var one [1]string
+	for i, v := range vals {
+		if i > 0 {
+			dst = append(dst, o.delim)
+		}
+		if plainField(v, o.delim) {
+			dst = append(dst, v...)
+			continue
+		}
+		one[0] = v
+		var err error
+		if dst, _, err = sfcsv.AppendRecord(dst, one[:], o.opts); err != nil {
+			return dst, err
+		}
+		dst = dst[:len(dst)-len(o.eol)]
+	}
+	return append(dst, o.eol...), nil
+}
+
+// plainField reports whether sfcsv writes f as it is, unquoted, with delimiter d: it holds no
+// delimiter, quote, CR or LF, is valid UTF-8 and does not start with a byte order mark.
+func plainField(f string, d byte) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	dq, lf, cr, dd := uint64('"')*lo, uint64('\n')*lo, uint64('\r')*lo, uint64(d)*lo
+	i := 0
+	for ; i+8 <= len(f); i += 8 {
+		x := uint64(f[i]) | uint64(f[i+1])<<8 | uint64(f[i+2])<<16 | uint64(f[i+3])<<24 |
+			uint64(f[i+4])<<32 | uint64(f[i+5])<<40 | uint64(f[i+6])<<48 | uint64(f[i+7])<<56
+		if x&hi != 0 || hasZeroByte(x^dq)|hasZeroByte(x^lf)|hasZeroByte(x^cr)|hasZeroByte(x^dd) != 0 {
+			break
+		}
+	}
+	for ; i < len(f); i++ {
+		switch c := f[i]; {
+		case c >= utf8.RuneSelf:
+			return strings.IndexByte(f, '"') < 0 && strings.IndexByte(f, '\n') < 0 && strings.IndexByte(f, '\r') < 0 &&
+				strings.IndexByte(f, d) < 0 && utf8.ValidString(f) && !strings.HasPrefix(f, sfcsv.BOM)
+		case c == '"' || c == '\n' || c == '\r' || c == d:
+			return false
+		}
+	}
+	return true
+}
+
+// hasZeroByte is not zero if a byte of x is zero (for x without high bits set).
+func hasZeroByte(x uint64) uint64 {
+	return (x - 0x0101010101010101) & ^x & 0x8080808080808080
 }
 
 // add writes r when its row is the next one, else holds it.
@@ -344,9 +462,9 @@ func (o *orderedFiles) add(r *RowResult) error {
 	if r.Row < o.next {
 		return fmt.Errorf("row %d: a second result for a row already written", r.Row)
 	}
-	o.held.push(heldRow{row: r.Row, out: int8(out), split: int32(split), b: slices.Clone(o.line)})
+	o.held.push(heldRow{row: r.Row, out: int8(out), split: int32(split), b: o.hold(o.line)})
 	o.heldBytes += len(o.line) + 64
-	if o.heldBytes > o.heldMax {
+	if o.heldBytes > o.heldMax || o.arenaBytes > 2*o.heldMax {
 		return o.spill()
 	}
 	return nil
@@ -360,6 +478,20 @@ func (o *orderedFiles) emit(b []byte, out, split int) {
 		o.w[out].Write(b[split:])
 		o.dirty[out] = true
 	}
+}
+
+// heldArenaBlock is the size of one block of the held rows' arena.
+const heldArenaBlock = 256 << 10
+
+// hold returns a copy of line that stays valid while it is held.
+func (o *orderedFiles) hold(line []byte) []byte {
+	if cap(o.arena)-len(o.arena) < len(line) {
+		o.arena = make([]byte, 0, max(heldArenaBlock, len(line)))
+		o.arenaBytes += cap(o.arena)
+	}
+	n := len(o.arena)
+	o.arena = append(o.arena, line...)
+	return o.arena[n:len(o.arena):len(o.arena)]
 }
 
 // drain writes the held rows that have become next.
@@ -390,6 +522,9 @@ func (o *orderedFiles) drain() error {
 		if !progressed {
 			break
 		}
+	}
+	if len(o.held) == 0 {
+		o.arena, o.arenaBytes = nil, 0 // every block is garbage
 	}
 	o.dropConsumed()
 	return nil
@@ -429,6 +564,7 @@ func (o *orderedFiles) spill() error {
 		return nil
 	})
 	o.held, o.heldBytes = o.held[:0], 0
+	o.arena, o.arenaBytes = nil, 0
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,9 @@ func sinkCase(rng *rand.Rand, n, width int) []RowResult {
 		switch r.Outcome {
 		case Succeeded:
 			r.ID, r.Created = fmt.Sprintf("003%012d", i), rng.IntN(2) == 0
+			if rng.IntN(20) == 0 {
+				r.ID = fmt.Sprintf("id,\"%d\"", i) // an id that needs quotes
+			}
 		default:
 			r.Error = &RowError{StatusCode: "FIELD_CUSTOM_VALIDATION_EXCEPTION", Message: "bad: \"x\", y", Fields: []string{"Email", "Phone"}}
 			if rng.IntN(3) == 0 {
