@@ -268,7 +268,7 @@ func (o *Org) ensureRecordTypes() error {
 			vals[posID], vals[posIsDeleted] = rt.ID, false
 			vals[posCreatedDate], vals[posLastModifiedDate], vals[posSystemModstamp] = now, now, now
 			vals[posCreatedByID], vals[posLastModifiedByID] = o.defaultUser, o.defaultUser
-			r := &record{vals: vals}
+			r := newRecord(vals)
 			t.add(r)
 			dirty = append(dirty, dirtyRec{t: t, r: r})
 		}

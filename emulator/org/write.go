@@ -212,7 +212,7 @@ type undoEntry struct {
 	op  Op
 	t   *table
 	r   *record
-	old []any
+	old packedData
 }
 
 // writer carries the state of one Write call.
@@ -240,10 +240,12 @@ type writer struct {
 	set     []bool
 	setList []int
 
+	// vals holds the values of the record being inserted, until they are packed.
+	vals []any
+	pk   packer
 	// Records are carved out of slabs to save allocations; a slab holds at most
 	// slabRecords records and no more than the requests left need, so a small
 	// write does not allocate (and keep alive) room for 128 records.
-	slab    []any
 	recSlab []record
 	left    int // requests not yet written, the current one included
 }
@@ -574,7 +576,7 @@ func (w *writer) resolveExternal(ob *Object, ki keyInfo, v any) (string, *Error)
 	}
 	if ki.target.Name == "RecordType" {
 		if st, ok := ki.target.Field("SobjectType"); ok {
-			matches = slices.DeleteFunc(slices.Clone(matches), func(r *record) bool { return !strings.EqualFold(FormatCSV(r.vals[st.pos]), ob.Name) })
+			matches = slices.DeleteFunc(slices.Clone(matches), func(r *record) bool { return !strings.EqualFold(r.text(st.pos), ob.Name) })
 		}
 	}
 	switch len(matches) {
@@ -609,34 +611,35 @@ func (t *table) scan(f *Field, v any) []*record {
 	var out []*record
 	want := FormatCSV(v)
 	for _, r := range t.rows {
-		if r == nil || r.deleted() || r.vals[f.pos] == nil {
+		if r == nil || r.deleted() || r.isNil(f.pos) {
 			continue
 		}
-		if strings.EqualFold(FormatCSV(r.vals[f.pos]), want) {
+		if strings.EqualFold(r.text(f.pos), want) {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-// newVals returns n values from the writer's slab, all nil: slab space is
-// never handed out twice.
+// newVals returns the writer's n values for a record being built, all nil.
+// They are the writer's until the next call: the record keeps them packed.
 func (w *writer) newVals(n int) []any {
-	if len(w.slab) < n {
-		w.slab = make([]any, n*w.slabSize())
+	if cap(w.vals) < n {
+		w.vals = make([]any, n)
 	}
-	v := w.slab[:n:n]
-	w.slab = w.slab[n:]
-	return v
+	w.vals = w.vals[:n]
+	clear(w.vals)
+	return w.vals
 }
 
+// newRecord returns a record holding vals, packed.
 func (w *writer) newRecord(vals []any) *record {
 	if len(w.recSlab) == 0 {
 		w.recSlab = make([]record, w.slabSize())
 	}
 	r := &w.recSlab[0]
 	w.recSlab = w.recSlab[1:]
-	r.vals = vals
+	r.setData(w.pk.packShared(vals, w.left))
 	return r
 }
 
@@ -666,7 +669,7 @@ func (w *writer) insertFrom(t *table, fields []pair) WriteResult {
 		return fail(e)
 	}
 	ob := t.ob
-	vals := w.newVals(len(ob.Fields)) // all nil: fresh from the slab
+	vals := w.newVals(len(ob.Fields))
 	for _, i := range ob.insertDefaultPos {
 		vals[i] = ob.insertDefaults[i]
 	}
@@ -724,12 +727,13 @@ func (w *writer) insertFrom(t *table, fields []pair) WriteResult {
 		return WriteResult{ID: id, Success: true, Created: true}
 	}
 	r := w.newRecord(vals)
+	clear(vals) // the record has them packed
 	t.add(r)
-	w.log(OpInsert, t, r, nil)
+	w.log(OpInsert, t, r, packedData{})
 	return WriteResult{ID: id, Success: true, Created: true}
 }
 
-func (w *writer) log(op Op, t *table, r *record, old []any) {
+func (w *writer) log(op Op, t *table, r *record, old packedData) {
 	if w.logUndo {
 		w.undo = append(w.undo, undoEntry{op: op, t: t, r: r, old: old})
 	}
@@ -755,7 +759,7 @@ func (w *writer) update(t *table, r *record, fields map[string]any) WriteResult 
 		slices.SortFunc(missing, func(a, b string) int { return ob.byName[strings.ToLower(a)] - ob.byName[strings.ToLower(b)] })
 		return WriteResult{ID: id, Errors: []Error{*errRequired(missing)}}
 	}
-	newVals := slices.Clone(r.vals)
+	newVals := r.values()
 	for _, p := range w.setList {
 		v := w.stage[p]
 		if v == nil && ob.Fields[p].Type == TypeBoolean {
@@ -774,8 +778,8 @@ func (w *writer) update(t *table, r *record, fields map[string]any) WriteResult 
 	}
 	newVals[posLastModifiedDate], newVals[posSystemModstamp], newVals[posLastModifiedByID] = w.nowAny, w.nowAny, w.userAny
 	t.indexRemove(r)
-	old := r.vals
-	r.vals = newVals
+	old := r.data()
+	r.setData(w.pk.pack(newVals))
 	t.indexAdd(r)
 	w.log(OpUpdate, t, r, old)
 	return WriteResult{ID: id, Success: true}
@@ -866,26 +870,26 @@ func (w *writer) remove(t *table, req *WriteRequest) WriteResult {
 		if r.deleted() {
 			return WriteResult{ID: id, Errors: []Error{*newErr(CodeEntityIsDeleted, messageEntityIsDeleted)}}
 		}
-		old := r.vals
-		nv := slices.Clone(old)
+		old := r.data()
+		nv := r.values()
 		nv[posIsDeleted], nv[posLastModifiedDate], nv[posSystemModstamp], nv[posLastModifiedByID] = true, w.nowAny, w.nowAny, w.userAny
 		t.indexRemove(r)
-		r.vals = nv
+		r.setData(w.pk.pack(nv))
 		w.log(OpDelete, t, r, old)
 	case OpHardDelete:
 		t.drop(r)
-		w.log(OpHardDelete, t, r, nil)
+		w.log(OpHardDelete, t, r, packedData{})
 	case OpUndelete:
 		if !r.deleted() {
 			return WriteResult{ID: id, Errors: []Error{*newErr(CodeUndeleteFailed, "Entity is not in the recycle bin")}}
 		}
-		if e := checkUnique(t, r.vals, r); e != nil {
+		nv := r.values()
+		if e := checkUnique(t, nv, r); e != nil {
 			return WriteResult{ID: id, Errors: []Error{*e}}
 		}
-		old := r.vals
-		nv := slices.Clone(old)
+		old := r.data()
 		nv[posIsDeleted], nv[posLastModifiedDate], nv[posSystemModstamp], nv[posLastModifiedByID] = false, w.nowAny, w.nowAny, w.userAny
-		r.vals = nv
+		r.setData(w.pk.pack(nv))
 		t.indexAdd(r)
 		w.log(OpUndelete, t, r, old)
 	}
@@ -900,16 +904,16 @@ func (w *writer) rollback() {
 			u.t.drop(u.r)
 		case OpUpdate:
 			u.t.indexRemove(u.r)
-			u.r.vals = u.old
+			u.r.setData(u.old)
 			u.t.indexAdd(u.r)
 		case OpDelete:
-			u.r.vals = u.old
+			u.r.setData(u.old)
 			u.t.indexAdd(u.r)
 		case OpHardDelete:
 			u.t.restore(u.r)
 		case OpUndelete:
 			u.t.indexRemove(u.r)
-			u.r.vals = u.old
+			u.r.setData(u.old)
 		}
 	}
 	w.undo, w.dirty = nil, nil

@@ -1,0 +1,95 @@
+package org
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPackRoundTrip checks that every kind of stored value comes back from
+// a packed record as it went in (==, and of the same type), and that values
+// that cannot be packed are kept as they are.
+func TestPackRoundTrip(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 4, 5, 6, 7, 8_000_000, time.UTC)
+	day := Date{time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC)}
+	long := strings.Repeat("é", 70_000)
+	cases := map[string][]any{
+		"kinds":     {"001000000000001AAA", false, true, nil, 1.5, math.Inf(-1), -0.0, now, day, "", long, "last"},
+		"pre-epoch": {time.Date(1601, 1, 1, 0, 0, 0, 123_000_000, time.UTC), Date{time.Date(1000, 12, 31, 0, 0, 0, 0, time.UTC)}},
+		"empty":     {},
+	}
+	var pk packer
+	for name, vals := range cases {
+		r := &record{}
+		r.setData(pk.pack(vals))
+		if r.x != nil {
+			t.Errorf("%s: not packed", name)
+		}
+		for p, want := range vals {
+			if got := r.get(p); got != want && !(reflect.TypeOf(want) == reflect.TypeOf(got) && reflect.DeepEqual(got, want)) {
+				t.Errorf("%s: value %d = %#v, want %#v", name, p, got, want)
+			}
+			if r.isNil(p) != (want == nil) {
+				t.Errorf("%s: value %d isNil = %v", name, p, r.isNil(p))
+			}
+			if s, ok := r.str(p); ok != isString(want) || ok && s != want {
+				t.Errorf("%s: value %d str = %q, %v", name, p, s, ok)
+			}
+		}
+		if got := r.values(); !reflect.DeepEqual(got, append([]any{}, vals...)) && len(vals) > 0 {
+			t.Errorf("%s: values = %#v", name, got)
+		}
+	}
+	// -0.0 keeps its sign bit.
+	r := &record{}
+	r.setData(pk.pack([]any{math.Copysign(0, -1)}))
+	if f := r.get(0).(float64); !math.Signbit(f) {
+		t.Error("-0 lost its sign")
+	}
+
+	// Values the packing does not know, and times with a zone or a
+	// monotonic reading, stay as they are.
+	for _, v := range []any{map[string]any{"a": 1}, int64(3), now.In(time.FixedZone("X", 3600)), time.Now()} {
+		r := &record{}
+		r.setData(pk.pack([]any{"id", v}))
+		if r.x == nil {
+			t.Errorf("%T %v packed", v, v)
+			continue
+		}
+		if got := r.get(1); !reflect.DeepEqual(got, v) {
+			t.Errorf("unpacked %v = %v", v, got)
+		}
+	}
+}
+
+func isString(v any) bool { _, ok := v.(string); return ok }
+
+// TestPackedRecordsDoNotShareBuffers checks that a packed record keeps its
+// values when the packer packs the next one.
+func TestPackedRecordsDoNotShareBuffers(t *testing.T) {
+	t.Parallel()
+	var pk packer
+	a, b := &record{}, &record{}
+	a.setData(pk.pack([]any{"first", 1.0}))
+	b.setData(pk.pack([]any{"second", 2.0}))
+	if a.get(0) != "first" || a.get(1) != 1.0 || b.get(0) != "second" || b.get(1) != 2.0 {
+		t.Errorf("a = %v, b = %v", a.values(), b.values())
+	}
+	// Records packed into a shared arena, past the size of one arena.
+	var recs []*record
+	big := strings.Repeat("x", arenaBytes/3)
+	for i := range 10 {
+		r := &record{}
+		r.setData(pk.packShared([]any{fmt.Sprint(i), big}, 10-i))
+		recs = append(recs, r)
+	}
+	for i, r := range recs {
+		if r.get(0) != fmt.Sprint(i) || r.get(1) != big {
+			t.Errorf("record %d = %.20v", i, r.values())
+		}
+	}
+}
