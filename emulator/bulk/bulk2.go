@@ -470,9 +470,33 @@ func (s *Service) v2Upload(w http.ResponseWriter, r *http.Request, j *job) {
 }
 
 // segmentSource reads one internal batch: the job's header then the rows.
+// Its simple rows are split without the CSV reader (see csvSource.split),
+// as cells of one string copy of seg.
 func (s *Service) segmentSource(j *job, seg []byte) (*csvSource, error) {
-	r := io.MultiReader(bytes.NewReader(j.headerLine), strings.NewReader(j.lineEnding.Terminator()), bytes.NewReader(seg))
-	return newCSVSource(r, j.delim)
+	open := func() io.Reader {
+		return io.MultiReader(bytes.NewReader(j.headerLine), strings.NewReader(j.lineEnding.Terminator()), bytes.NewReader(seg))
+	}
+	if !j.delim.Valid() || j.delim == 0 {
+		return newCSVSource(open(), j.delim)
+	}
+	c, err := newCSVSource(io.MultiReader(bytes.NewReader(j.headerLine), strings.NewReader(j.lineEnding.Terminator())), j.delim)
+	if err != nil {
+		return nil, err
+	}
+	c.text, c.delim = string(seg), byte(j.delim)
+	c.takeOver = func(skip int) (*sfcsv.Reader, error) {
+		r := sfcsv.NewReader(open(), sfcsv.ReaderOptions{Delimiter: j.delim})
+		if _, err := r.Header(); err != nil {
+			return nil, err
+		}
+		for range skip {
+			if err := r.Skip(); err != nil {
+				return nil, err
+			}
+		}
+		return r, nil
+	}
+	return c, nil
 }
 
 // failJobLocked moves a Bulk 2.0 job to Failed with msg, if the table

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sfbatch/sfbatch/emulator/org"
 	"github.com/sfbatch/sfbatch/sfcsv"
@@ -42,6 +43,18 @@ type csvSource struct {
 	spare    []map[string]any // field maps given back by recycle, to reuse
 	columnar bool
 	vals     []any // backing store of the row.vals handed out since the last recycle
+
+	// A Bulk 2.0 segment's simple rows (no quote, valid UTF-8, a cell per
+	// header column) are split here, without the CSV reader: text is the
+	// rest of the segment, textRows the rows split so far. The first other
+	// row hands the rest to the reader takeOver returns, which has read the
+	// header and the textRows rows, so it reads (and reports) that row and
+	// the next ones exactly as it would have read the whole segment.
+	text     string
+	textRows int
+	delim    byte
+	takeOver func(skip int) (*sfcsv.Reader, error)
+	cells    []string // backing store of the split row.raw handed out since the last recycle
 }
 
 // recycle gives back field maps and values that next returned and nothing
@@ -55,6 +68,8 @@ func (c *csvSource) recycle(maps []map[string]any) {
 	}
 	clear(c.vals)
 	c.vals = c.vals[:0]
+	clear(c.cells)
+	c.cells = c.cells[:0]
 }
 
 func newCSVSource(data io.Reader, delim sfcsv.Delimiter) (*csvSource, error) {
@@ -79,6 +94,21 @@ func newCSVSource(data io.Reader, delim sfcsv.Delimiter) (*csvSource, error) {
 }
 
 func (c *csvSource) next() (row, error) {
+	if c.takeOver != nil {
+		rec, ok := c.split()
+		if ok {
+			if rec == nil {
+				return row{}, io.EOF
+			}
+			return c.fromRecord(rec), nil
+		}
+		r, err := c.takeOver(c.textRows)
+		c.takeOver, c.text = nil, ""
+		if err != nil {
+			return row{}, fmt.Errorf("InvalidBatch : Failed to parse CSV: %v", err)
+		}
+		c.r = r
+	}
 	rec, err := c.r.Read()
 	if err != nil {
 		// Only the reader's own end of input: an error that merely wraps io.EOF
@@ -101,8 +131,54 @@ func (c *csvSource) next() (row, error) {
 		}
 		return row{}, err
 	}
+	return c.fromRecord(rec), nil
+}
+
+// split returns the next row of c.text when it is simple, cut into cells
+// (nil at the end of the text); false when the row needs the CSV reader.
+func (c *csvSource) split() ([]string, bool) {
+	for len(c.text) > 0 {
+		line := c.text
+		if i := strings.IndexByte(line, '\n'); i >= 0 {
+			line = line[:i+1]
+		}
+		if line == "\n" || line == "\r\n" { // blank lines are not rows
+			c.text = c.text[len(line):]
+			continue
+		}
+		body := strings.TrimSuffix(line, "\n")
+		if len(body) < len(line) {
+			body = strings.TrimSuffix(body, "\r")
+		}
+		if len(line) > sfcsv.DefaultMaxRecordBytes || strings.IndexByte(body, '"') >= 0 || !utf8.ValidString(body) {
+			return nil, false
+		}
+		start := len(c.cells)
+		for {
+			j := strings.IndexByte(body, c.delim)
+			if j < 0 {
+				c.cells = append(c.cells, body)
+				break
+			}
+			c.cells = append(c.cells, body[:j])
+			body = body[j+1:]
+		}
+		if len(c.cells)-start != len(c.header) {
+			clear(c.cells[start:])
+			c.cells = c.cells[:start]
+			return nil, false
+		}
+		c.text = c.text[len(line):]
+		c.textRows++
+		return c.cells[start:len(c.cells):len(c.cells)], true
+	}
+	return nil, true
+}
+
+// fromRecord turns the cells of a well-formed record into a row.
+func (c *csvSource) fromRecord(rec []string) row {
 	if c.columnar {
-		return c.columns(rec), nil
+		return c.columns(rec)
 	}
 	var fields map[string]any
 	if n := len(c.spare); n > 0 {
@@ -121,11 +197,11 @@ func (c *csvSource) next() (row, error) {
 		if e := checkFieldLength(c.header[i], v); e != nil {
 			clear(fields)
 			c.spare = append(c.spare, fields)
-			return row{raw: rec, rowErr: e}, nil
+			return row{raw: rec, rowErr: e}
 		}
 		fields[c.header[i]] = v
 	}
-	return row{fields: fields, raw: rec, lengthsChecked: true}, nil
+	return row{fields: fields, raw: rec, lengthsChecked: true}
 }
 
 // columns turns a record into a columnar row.
