@@ -363,6 +363,10 @@ func parseXMLRecords(data []byte) ([]map[string]any, error) {
 // nextRecordEnd returns the index just past the record that starts at
 // data[start:] (its terminator included), honouring quoted line breaks.
 func nextRecordEnd(data []byte, start int) int {
+	// Most records are one line without quotes.
+	if nl := bytes.IndexByte(data[start:], '\n'); nl >= 0 && bytes.IndexByte(data[start:start+nl], '"') < 0 {
+		return start + nl + 1
+	}
 	inQuote := false
 	for i := start; i < len(data); i++ {
 		switch data[i] {

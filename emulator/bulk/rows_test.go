@@ -95,3 +95,31 @@ func readAll(t *testing.T, open func() (*csvSource, error)) []string {
 		src.recycle(nil)
 	}
 }
+
+// TestNextRecordEnd checks the record ends segmentUpload cuts at against a
+// byte-by-byte scan that toggles on quotes.
+func TestNextRecordEnd(t *testing.T) {
+	t.Parallel()
+	slow := func(data []byte, start int) int {
+		inQuote := false
+		for i := start; i < len(data); i++ {
+			switch data[i] {
+			case '"':
+				inQuote = !inQuote
+			case '\n':
+				if !inQuote {
+					return i + 1
+				}
+			}
+		}
+		return len(data)
+	}
+	for _, s := range []string{"", "a,b\nc,d\n", "a,b", "\"x\ny\",1\nz\n", "a\"b\nc\nd\"\ne\n", "\n\n", "a,\"\"\nb\n", "\"open\n"} {
+		data := []byte(s)
+		for start := 0; start <= len(data); start++ {
+			if got, want := nextRecordEnd(data, start), slow(data, start); got != want {
+				t.Errorf("nextRecordEnd(%q, %d) = %d, want %d", s, start, got, want)
+			}
+		}
+	}
+}
