@@ -13,12 +13,15 @@ import (
 //
 // Layout, for an object of n fields:
 //
-//	n     uint16, little endian
+//	n     uint16, little endian; its top bit (packWide) says the ends
+//	      take 4 bytes rather than 2
 //	kinds n bytes: the kind of each value (packNil, packString...)
-//	ends  n uint32, little endian: where each value ends in data
+//	ends  n uint16 or uint32, little endian: where each value ends in data
 //	data  the values one after the other: strings as they are, float64 as
 //	      its 8 IEEE bits, time.Time and Date as 8 bytes of Unix seconds
-//	      then 4 of nanoseconds (UTC)
+//	      then 4 of nanoseconds (UTC); packSame, a value equal to an
+//	      earlier one (the audit fields of a new record repeat one time
+//	      and one user id), as that value's position in 2 bytes
 //
 // Values of other types, and times that are not plain UTC instants, cannot
 // be packed: such a record keeps its values unpacked (record.x).
@@ -30,10 +33,20 @@ const (
 	packFloat
 	packTime
 	packDate
+	packSame
 )
 
-// packedTimeLen is the data length of a packed time.Time or Date.
-const packedTimeLen = 12
+const (
+	// packWide flags the 4-byte ends in a packed record's n.
+	packWide = 1 << 15
+	// packMaxValues is the most values a packed record holds.
+	packMaxValues = packWide - 1
+	// packedTimeLen is the data length of a packed time.Time or Date.
+	packedTimeLen = 12
+	// packedIDLen is the length of the string values packSame looks for
+	// among earlier ones: ids.
+	packedIDLen = 18
+)
 
 // packedData is a record's values, packed (d) or not (x, when not nil).
 type packedData struct {
@@ -41,9 +54,12 @@ type packedData struct {
 	x []any
 }
 
-// packer packs records, reusing one buffer.
+// packer packs records, reusing its buffers.
 type packer struct {
-	buf []byte
+	buf   []byte // the packed record
+	data  []byte // its data, while encode builds its header
+	ends  []int
+	kinds []byte
 	// arena holds the records packShared packed, one after the other.
 	arena strings.Builder
 }
@@ -83,15 +99,13 @@ func (pk *packer) packShared(vals []any, left int) packedData {
 // encode packs vals into pk.buf; false if they cannot be packed.
 func (pk *packer) encode(vals []any) bool {
 	n := len(vals)
-	if n > math.MaxUint16 {
+	if n > packMaxValues {
 		return false
 	}
-	hdr := 2 + 5*n
-	if cap(pk.buf) < hdr {
-		pk.buf = make([]byte, hdr, 2*hdr+256)
-	}
-	b := pk.buf[:hdr]
-	b[0], b[1] = byte(n), byte(n>>8)
+	kinds, ends, data := pk.kinds[:0], pk.ends[:0], pk.data[:0]
+	// Earlier values a value may repeat: times, and ids.
+	var times, ids [4]int
+	nt, ni := 0, 0
 	for i, v := range vals {
 		var k byte
 		switch x := v.(type) {
@@ -99,7 +113,18 @@ func (pk *packer) encode(vals []any) bool {
 			k = packNil
 		case string:
 			k = packString
-			b = append(b, x...)
+			if len(x) == packedIDLen {
+				if j := sameString(vals, ids[:ni], x); j >= 0 {
+					k = packSame
+					data = append(data, byte(j), byte(j>>8))
+					break
+				}
+				if ni < len(ids) {
+					ids[ni] = i
+					ni++
+				}
+			}
+			data = append(data, x...)
 		case bool:
 			k = packFalse
 			if x {
@@ -107,32 +132,75 @@ func (pk *packer) encode(vals []any) bool {
 			}
 		case float64:
 			k = packFloat
-			b = appendUint64(b, math.Float64bits(x))
+			data = appendUint64(data, math.Float64bits(x))
 		case time.Time:
 			if !packableTime(x) {
 				return false
 			}
 			k = packTime
-			b = appendTime(b, x)
+			if j := sameTime(vals, times[:nt], x); j >= 0 {
+				k = packSame
+				data = append(data, byte(j), byte(j>>8))
+				break
+			}
+			if nt < len(times) {
+				times[nt] = i
+				nt++
+			}
+			data = appendTime(data, x)
 		case Date:
 			if !packableTime(x.Time) {
 				return false
 			}
 			k = packDate
-			b = appendTime(b, x.Time)
+			data = appendTime(data, x.Time)
 		default:
 			return false
 		}
-		if len(b)-hdr > math.MaxUint32 {
-			return false
-		}
-		b[2+i] = k
-		e := uint32(len(b) - hdr)
-		o := 2 + n + 4*i
-		b[o], b[o+1], b[o+2], b[o+3] = byte(e), byte(e>>8), byte(e>>16), byte(e>>24)
+		kinds = append(kinds, k)
+		ends = append(ends, len(data))
 	}
-	pk.buf = b
+	pk.kinds, pk.ends, pk.data = kinds, ends, data
+	if len(data) > math.MaxUint32 {
+		return false
+	}
+	wide := len(data) > math.MaxUint16
+	b := pk.buf[:0]
+	h := n
+	if wide {
+		h |= packWide
+	}
+	b = append(b, byte(h), byte(h>>8))
+	b = append(b, kinds...)
+	for _, e := range ends {
+		if wide {
+			b = append(b, byte(e), byte(e>>8), byte(e>>16), byte(e>>24))
+		} else {
+			b = append(b, byte(e), byte(e>>8))
+		}
+	}
+	pk.buf = append(b, data...)
 	return true
+}
+
+// sameString returns the position among at of the string equal to s, or -1.
+func sameString(vals []any, at []int, s string) int {
+	for _, j := range at {
+		if vals[j].(string) == s {
+			return j
+		}
+	}
+	return -1
+}
+
+// sameTime returns the position among at of the time equal to t, or -1.
+func sameTime(vals []any, at []int, t time.Time) int {
+	for _, j := range at {
+		if vals[j].(time.Time) == t {
+			return j
+		}
+	}
+	return -1
 }
 
 // packableTime reports whether t comes back equal (==) from its Unix
@@ -166,24 +234,42 @@ func timeAt(s string, i int) time.Time {
 	return time.Unix(int64(uint64At(s, i)), int64(uint32At(s, i+8))).UTC()
 }
 
-// packedNum is the number of values in packed d.
-func packedNum(d string) int { return int(d[0]) | int(d[1])<<8 }
+// packedNum is the number of values in packed d, and whether its ends
+// take 4 bytes.
+func packedNum(d string) (n int, wide bool) {
+	h := int(d[0]) | int(d[1])<<8
+	return h &^ packWide, h&packWide != 0
+}
 
 // slot returns the kind and the data of value p of packed d.
 func slot(d string, p int) (kind byte, v string) {
-	n := packedNum(d)
+	n, wide := packedNum(d)
 	kind = d[2+p]
 	if kind == packNil || kind == packFalse || kind == packTrue {
 		return kind, ""
 	}
-	hdr := 2 + 5*n
-	start := 0
-	if p > 0 {
-		start = int(uint32At(d, 2+n+4*(p-1)))
+	var start, end, hdr int
+	if wide {
+		hdr = 2 + 5*n
+		if p > 0 {
+			start = int(uint32At(d, 2+n+4*(p-1)))
+		}
+		end = int(uint32At(d, 2+n+4*p))
+	} else {
+		hdr = 2 + 3*n
+		if p > 0 {
+			start = int(uint16At(d, 2+n+2*(p-1)))
+		}
+		end = int(uint16At(d, 2+n+2*p))
 	}
-	end := int(uint32At(d, 2+n+4*p))
-	return kind, d[hdr+start : hdr+end]
+	v = d[hdr+start : hdr+end]
+	if kind == packSame {
+		return slot(d, int(uint16At(v, 0)))
+	}
+	return kind, v
 }
+
+func uint16At(s string, i int) uint16 { return uint16(s[i]) | uint16(s[i+1])<<8 }
 
 // unpack returns the value of kind k held in v.
 func unpack(k byte, v string) any {
@@ -243,7 +329,7 @@ func (r *record) values() []any {
 	if r.x != nil {
 		return cloneVals(r.x)
 	}
-	n := packedNum(r.d)
+	n, _ := packedNum(r.d)
 	vals := make([]any, n)
 	for p := range n {
 		if r.d[2+p] != packNil {

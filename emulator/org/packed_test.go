@@ -21,6 +21,11 @@ func TestPackRoundTrip(t *testing.T) {
 		"kinds":     {"001000000000001AAA", false, true, nil, 1.5, math.Inf(-1), -0.0, now, day, "", long, "last"},
 		"pre-epoch": {time.Date(1601, 1, 1, 0, 0, 0, 123_000_000, time.UTC), Date{time.Date(1000, 12, 31, 0, 0, 0, 0, time.UTC)}},
 		"empty":     {},
+		// Audit fields repeat the time and the user id; ids repeat among
+		// more distinct ids than packSame remembers.
+		"repeats": {"003000000000001AAA", false, now, "005000000000001AAA", now, "005000000000001AAA", now,
+			"001000000000001AAA", "001000000000002AAA", "001000000000003AAA", "001000000000004AAA", "001000000000005AAA",
+			"005000000000001AAA", "001000000000005AAA", now.Add(time.Millisecond), now, day, day, "short", "short"},
 	}
 	var pk packer
 	for name, vals := range cases {
@@ -44,6 +49,24 @@ func TestPackRoundTrip(t *testing.T) {
 			t.Errorf("%s: values = %#v", name, got)
 		}
 	}
+	// A record whose data passes 64 KiB takes 4-byte ends; a smaller one 2.
+	small, wide := &record{}, &record{}
+	small.setData(pk.pack([]any{"a", now, now}))
+	wide.setData(pk.pack([]any{"a", now, long, now}))
+	if _, w := packedNum(small.d); w {
+		t.Error("small record packed wide")
+	}
+	if _, w := packedNum(wide.d); !w || wide.get(3) != now || wide.get(2) != long {
+		t.Errorf("wide record: wide %v, values %.40v", w, wide.values())
+	}
+
+	// A repeated time or id is packed as a reference to the first.
+	rep := &record{}
+	rep.setData(pk.pack([]any{now, now, "005000000000001AAA", "005000000000001AAA"}))
+	if got, want := len(rep.d), 2+3*4+packedTimeLen+2+packedIDLen+2; got != want {
+		t.Errorf("repeats packed in %d bytes, want %d", got, want)
+	}
+
 	// -0.0 keeps its sign bit.
 	r := &record{}
 	r.setData(pk.pack([]any{math.Copysign(0, -1)}))
