@@ -220,7 +220,7 @@ func (c *csvSource) columns(rec []string) row {
 					c.vals = c.vals[:start]
 					return row{raw: rec, rowErr: e}
 				}
-				v = s
+				v = &rec[i] // not boxed: rec lives until the chunk is written
 			}
 		}
 		c.vals = append(c.vals, v)

@@ -87,6 +87,8 @@ func readAll(t *testing.T, open func() (*csvSource, error)) []string {
 				b.WriteString(" unset")
 			case nil:
 				b.WriteString(" null")
+			case *string:
+				fmt.Fprintf(&b, " %q", *v.(*string))
 			default:
 				fmt.Fprintf(&b, " %q", v)
 			}

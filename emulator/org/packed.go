@@ -108,6 +108,13 @@ func (pk *packer) encode(vals []any) bool {
 	nt, ni := 0, 0
 	for i, v := range vals {
 		var k byte
+		if p, ok := v.(*string); ok { // a staged *string: see convertInput
+			k = packString
+			data = append(data, *p...)
+			kinds = append(kinds, k)
+			ends = append(ends, len(data))
+			continue
+		}
 		switch x := v.(type) {
 		case nil:
 			k = packNil

@@ -310,7 +310,7 @@ func (w *writer) checkPicklists(ob *Object, vals []any, insert bool) *Error {
 	}
 	for _, p := range w.setList {
 		f := ob.Fields[p]
-		s, _ := vals[p].(string)
+		s, _ := textValue(vals[p])
 		if s == "" || !f.RestrictedPicklist || f.Type != TypePicklist && f.Type != TypeMultiPicklist {
 			continue
 		}
@@ -331,7 +331,7 @@ func (w *writer) checkPicklists(ob *Object, vals []any, insert bool) *Error {
 		if !w.set[f.pos] && !w.set[ctrl.pos] {
 			continue
 		}
-		s, _ := vals[f.pos].(string)
+		s, _ := textValue(vals[f.pos])
 		if s == "" {
 			continue
 		}
@@ -341,6 +341,8 @@ func (w *writer) checkPicklists(ob *Object, vals []any, insert bool) *Error {
 			cv = fmt.Sprint(c)
 		case string:
 			cv = c
+		case *string:
+			cv = *c
 		}
 		for _, v := range strings.Split(s, ";") {
 			if !slices.Contains(f.ValidFor[v], cv) {

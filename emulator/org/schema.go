@@ -485,8 +485,8 @@ func (ob *Object) finish(s *Schema) error {
 	}
 	if _, hasName := ob.byName["name"]; hasName && first >= 0 && last >= 0 {
 		ob.nameFn = func(vals []any) any {
-			fn, _ := vals[first].(string)
-			ln, _ := vals[last].(string)
+			fn, _ := textValue(vals[first])
+			ln, _ := textValue(vals[last])
 			switch {
 			case fn == "" && ln == "":
 				return nil

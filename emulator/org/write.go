@@ -43,7 +43,9 @@ type WriteRequest struct {
 	// Columns[i], and a column whose value is Unset{} is left out of the
 	// row, as a key missing from Fields is. Rows of one call usually share
 	// one Columns slice, whose names are then resolved once. When Columns
-	// is set, Fields is ignored.
+	// is set, Fields is ignored. A value may also be a *string, read as the
+	// string it points to, which must not change until Write returns: it
+	// spares a caller holding many strings boxing each one.
 	Columns []string
 	Values  []any
 }
@@ -63,7 +65,11 @@ func (req *WriteRequest) fieldMap() map[string]any {
 	}
 	m := make(map[string]any, len(req.Columns))
 	for i, c := range req.Columns {
-		if v := req.Values[i]; !isUnset(v) {
+		switch v := req.Values[i].(type) {
+		case Unset:
+		case *string:
+			m[c] = *v
+		default:
 			m[c] = v
 		}
 	}
