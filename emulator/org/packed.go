@@ -54,12 +54,9 @@ type packedData struct {
 	x []any
 }
 
-// packer packs records, reusing its buffers.
+// packer packs records, reusing its buffer.
 type packer struct {
-	buf   []byte // the packed record
-	data  []byte // its data, while encode builds its header
-	ends  []int
-	kinds []byte
+	buf []byte // the packed record
 	// arena holds the records packShared packed, one after the other.
 	arena strings.Builder
 }
@@ -98,32 +95,47 @@ func (pk *packer) packShared(vals []any, left int) packedData {
 
 // encode packs vals into pk.buf; false if they cannot be packed.
 func (pk *packer) encode(vals []any) bool {
-	n := len(vals)
-	if n > packMaxValues {
+	if len(vals) > packMaxValues {
 		return false
 	}
-	kinds, ends, data := pk.kinds[:0], pk.ends[:0], pk.data[:0]
+	ok, tooBig := pk.encodeEnds(vals, 2)
+	if tooBig {
+		ok, _ = pk.encodeEnds(vals, 4)
+	}
+	return ok
+}
+
+// encodeEnds is encode with ends of width bytes (2 or 4); tooBig reports
+// data too large for them.
+func (pk *packer) encodeEnds(vals []any, width int) (ok, tooBig bool) {
+	n := len(vals)
+	hdr := 2 + (1+width)*n
+	if cap(pk.buf) < hdr {
+		pk.buf = make([]byte, 0, 2*hdr+256)
+	}
+	b := pk.buf[:hdr]
+	h := n
+	if width == 4 {
+		h |= packWide
+	}
+	b[0], b[1] = byte(h), byte(h>>8)
 	// Earlier values a value may repeat: times, and ids.
 	var times, ids [4]int
 	nt, ni := 0, 0
 	for i, v := range vals {
 		var k byte
-		if p, ok := v.(*string); ok { // a staged *string: see convertInput
-			k = packString
-			data = append(data, *p...)
-			kinds = append(kinds, k)
-			ends = append(ends, len(data))
-			continue
-		}
 		switch x := v.(type) {
 		case nil:
 			k = packNil
+		case *string: // staged by convertInput
+			k = packString
+			b = append(b, *x...)
 		case string:
 			k = packString
 			if len(x) == packedIDLen {
 				if j := sameString(vals, ids[:ni], x); j >= 0 {
 					k = packSame
-					data = append(data, byte(j), byte(j>>8))
+					b = append(b, byte(j), byte(j>>8))
 					break
 				}
 				if ni < len(ids) {
@@ -131,7 +143,7 @@ func (pk *packer) encode(vals []any) bool {
 					ni++
 				}
 			}
-			data = append(data, x...)
+			b = append(b, x...)
 		case bool:
 			k = packFalse
 			if x {
@@ -139,55 +151,47 @@ func (pk *packer) encode(vals []any) bool {
 			}
 		case float64:
 			k = packFloat
-			data = appendUint64(data, math.Float64bits(x))
+			b = appendUint64(b, math.Float64bits(x))
 		case time.Time:
 			if !packableTime(x) {
-				return false
+				return false, false
 			}
 			k = packTime
 			if j := sameTime(vals, times[:nt], x); j >= 0 {
 				k = packSame
-				data = append(data, byte(j), byte(j>>8))
+				b = append(b, byte(j), byte(j>>8))
 				break
 			}
 			if nt < len(times) {
 				times[nt] = i
 				nt++
 			}
-			data = appendTime(data, x)
+			b = appendTime(b, x)
 		case Date:
 			if !packableTime(x.Time) {
-				return false
+				return false, false
 			}
 			k = packDate
-			data = appendTime(data, x.Time)
+			b = appendTime(b, x.Time)
 		default:
-			return false
+			return false, false
 		}
-		kinds = append(kinds, k)
-		ends = append(ends, len(data))
-	}
-	pk.kinds, pk.ends, pk.data = kinds, ends, data
-	if len(data) > math.MaxUint32 {
-		return false
-	}
-	wide := len(data) > math.MaxUint16
-	b := pk.buf[:0]
-	h := n
-	if wide {
-		h |= packWide
-	}
-	b = append(b, byte(h), byte(h>>8))
-	b = append(b, kinds...)
-	for _, e := range ends {
-		if wide {
-			b = append(b, byte(e), byte(e>>8), byte(e>>16), byte(e>>24))
+		b[2+i] = k
+		e := len(b) - hdr
+		if o := 2 + n + width*i; width == 2 {
+			if e > math.MaxUint16 {
+				return false, true
+			}
+			b[o], b[o+1] = byte(e), byte(e>>8)
 		} else {
-			b = append(b, byte(e), byte(e>>8))
+			if uint64(e) > math.MaxUint32 {
+				return false, false
+			}
+			b[o], b[o+1], b[o+2], b[o+3] = byte(e), byte(e>>8), byte(e>>16), byte(e>>24)
 		}
 	}
-	pk.buf = append(b, data...)
-	return true
+	pk.buf = b
+	return true, false
 }
 
 // sameString returns the position among at of the string equal to s, or -1.
