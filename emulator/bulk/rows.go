@@ -20,6 +20,7 @@ type row struct {
 	fields         map[string]any
 	vals           []any      // a columnar csvSource's values, by header column (nil otherwise)
 	raw            []string   // CSV cells as uploaded (nil for JSON and XML)
+	plain          bool       // no cell of raw holds a double quote
 	rowErr         *org.Error // a problem found before the write
 	lengthsChecked bool       // the source applied checkFieldLength to every value
 }
@@ -100,7 +101,9 @@ func (c *csvSource) next() (row, error) {
 			if rec == nil {
 				return row{}, io.EOF
 			}
-			return c.fromRecord(rec), nil
+			r := c.fromRecord(rec)
+			r.plain = true
+			return r, nil
 		}
 		r, err := c.takeOver(c.textRows)
 		c.takeOver, c.text = nil, ""

@@ -270,10 +270,21 @@ func validEmail(s string) bool {
 // hasEmailSpecial reports whether s holds a character an address may not
 // (white space, or one of ,;<>()[]\"), byte by byte: every one is ASCII.
 func hasEmailSpecial(s string) bool {
+	// The bytes below 64 and from 64 to 127 that are special, as bit sets.
+	const (
+		low  uint64 = 1<<' ' | 1<<'\t' | 1<<'\r' | 1<<'\n' | 1<<',' | 1<<';' | 1<<'<' | 1<<'>' | 1<<'(' | 1<<')' | 1<<'"'
+		high uint64 = 1<<('['-64) | 1<<(']'-64) | 1<<('\\'-64)
+	)
 	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case ' ', '\t', '\r', '\n', ',', ';', '<', '>', '(', ')', '[', ']', '\\', '"':
-			return true
+		switch c := s[i]; {
+		case c < 64:
+			if low>>c&1 != 0 {
+				return true
+			}
+		case c < 128:
+			if high>>(c-64)&1 != 0 {
+				return true
+			}
 		}
 	}
 	return false

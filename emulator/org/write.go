@@ -732,8 +732,7 @@ func (w *writer) insertFrom(t *table, fields []pair) WriteResult {
 		t.seq++
 		return WriteResult{ID: id, Success: true, Created: true}
 	}
-	r := w.newRecord(vals)
-	clear(vals) // the record has them packed
+	r := w.newRecord(vals) // packed: vals are the writer's again
 	t.add(r)
 	w.log(OpInsert, t, r, packedData{})
 	return WriteResult{ID: id, Success: true, Created: true}
