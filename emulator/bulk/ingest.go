@@ -198,7 +198,7 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 			if fresh {
 				// Room for the segment echoed with an id and a flag per row,
 				// so the file is not copied as it grows.
-				succ = make([]byte, 0, len(b.data)+b.records*(resultRowOverhead+2*len(j.header)))
+				succ = make([]byte, 0, len(b.seg)+b.records*(resultRowOverhead+2*len(j.header)))
 			}
 			k := 0
 			for i, p := range pend {

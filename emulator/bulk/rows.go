@@ -365,9 +365,9 @@ func parseXMLRecords(data []byte) ([]map[string]any, error) {
 
 // nextRecordEnd returns the index just past the record that starts at
 // data[start:] (its terminator included), honouring quoted line breaks.
-func nextRecordEnd(data []byte, start int) int {
+func nextRecordEnd(data string, start int) int {
 	// Most records are one line without quotes.
-	if nl := bytes.IndexByte(data[start:], '\n'); nl >= 0 && bytes.IndexByte(data[start:start+nl], '"') < 0 {
+	if nl := strings.IndexByte(data[start:], '\n'); nl >= 0 && strings.IndexByte(data[start:start+nl], '"') < 0 {
 		return start + nl + 1
 	}
 	inQuote := false
@@ -386,7 +386,7 @@ func nextRecordEnd(data []byte, start int) int {
 
 // headerEnd returns the index just past the header record, skipping blank
 // lines before it as the CSV reader does.
-func headerEnd(data []byte) int {
+func headerEnd(data string) int {
 	pos := 0
 	for pos < len(data) {
 		end := nextRecordEnd(data, pos)
@@ -399,7 +399,7 @@ func headerEnd(data []byte) int {
 }
 
 // countRecords counts the non-blank records in data after the header.
-func countRecords(data []byte) int {
+func countRecords(data string) int {
 	n := 0
 	pos := headerEnd(data)
 	for pos < len(data) {
@@ -414,6 +414,6 @@ func countRecords(data []byte) int {
 
 // isBlankLine reports whether a physical line is empty ("", "\n" or
 // "\r\n"), which the CSV reader skips.
-func isBlankLine(b []byte) bool {
-	return len(b) == 0 || string(b) == "\n" || string(b) == "\r\n" // no allocation
+func isBlankLine(s string) bool {
+	return s == "" || s == "\n" || s == "\r\n"
 }

@@ -41,7 +41,7 @@ func TestSegmentSourceSplitsLikeTheReader(t *testing.T) {
 		want := readAll(t, func() (*csvSource, error) {
 			return newCSVSource(io.MultiReader(strings.NewReader(header), strings.NewReader(le.Terminator()), strings.NewReader(seg)), delim)
 		})
-		got := readAll(t, func() (*csvSource, error) { return s.segmentSource(j, []byte(seg)) })
+		got := readAll(t, func() (*csvSource, error) { return s.segmentSource(j, seg) })
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: %q\n got %q\nwant %q", name, seg, got, want)
 		}
@@ -102,7 +102,7 @@ func readAll(t *testing.T, open func() (*csvSource, error)) []string {
 // byte-by-byte scan that toggles on quotes.
 func TestNextRecordEnd(t *testing.T) {
 	t.Parallel()
-	slow := func(data []byte, start int) int {
+	slow := func(data string, start int) int {
 		inQuote := false
 		for i := start; i < len(data); i++ {
 			switch data[i] {
@@ -117,7 +117,7 @@ func TestNextRecordEnd(t *testing.T) {
 		return len(data)
 	}
 	for _, s := range []string{"", "a,b\nc,d\n", "a,b", "\"x\ny\",1\nz\n", "a\"b\nc\nd\"\ne\n", "\n\n", "a,\"\"\nb\n", "\"open\n"} {
-		data := []byte(s)
+		data := s
 		for start := 0; start <= len(data); start++ {
 			if got, want := nextRecordEnd(data, start), slow(data, start); got != want {
 				t.Errorf("nextRecordEnd(%q, %d) = %d, want %d", s, start, got, want)
