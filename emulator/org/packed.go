@@ -123,13 +123,24 @@ func (pk *packer) encodeEnds(vals []any, width int) (ok, tooBig bool) {
 	var times, ids [4]int
 	nt, ni := 0, 0
 	for i, v := range vals {
+		if v == nil { // most fields of most records
+			e := len(b) - hdr
+			b[2+i] = packNil
+			if o := 2 + n + width*i; width == 2 {
+				b[o], b[o+1] = byte(e), byte(e>>8)
+			} else {
+				b[o], b[o+1], b[o+2], b[o+3] = byte(e), byte(e>>8), byte(e>>16), byte(e>>24)
+			}
+			continue
+		}
 		var k byte
 		switch x := v.(type) {
-		case nil:
-			k = packNil
 		case *string: // staged by convertInput
 			k = packString
 			b = append(b, *x...)
+		case *[packedIDLen]byte: // a new record's id, minted in place
+			k = packString
+			b = append(b, x[:]...)
 		case string:
 			k = packString
 			if len(x) == packedIDLen {
@@ -230,7 +241,22 @@ func appendTime(b []byte, t time.Time) []byte {
 	return append(b, byte(ns), byte(ns>>8), byte(ns>>16), byte(ns>>24))
 }
 
-func cloneVals(vals []any) []any { return append([]any(nil), vals...) }
+// cloneVals copies vals for a record that keeps them unpacked, replacing
+// the pointers a writer stages (see encodeEnds) by the strings they point to.
+func cloneVals(vals []any) []any {
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		switch x := v.(type) {
+		case *string:
+			out[i] = *x
+		case *[packedIDLen]byte:
+			out[i] = string(x[:])
+		default:
+			out[i] = v
+		}
+	}
+	return out
+}
 
 func uint32At(s string, i int) uint32 {
 	_ = s[i+3]

@@ -89,6 +89,23 @@ func TestPackRoundTrip(t *testing.T) {
 	}
 }
 
+// TestUnpackedRecordsCopyStagedPointers checks that a record that cannot be
+// packed keeps the strings a writer staged as pointers (cells of a caller's
+// buffer, the writer's id buffer), not the pointers.
+func TestUnpackedRecordsCopyStagedPointers(t *testing.T) {
+	t.Parallel()
+	cell := "cell"
+	var id [packedIDLen]byte
+	copy(id[:], "003000000000001AAA")
+	var pk packer
+	r := &record{}
+	r.setData(pk.pack([]any{&id, &cell, time.Now()})) // a monotonic time: not packed
+	cell, id = "changed", [packedIDLen]byte{}
+	if r.x == nil || r.get(0) != "003000000000001AAA" || r.get(1) != "cell" || r.id() != "003000000000001AAA" {
+		t.Errorf("values %#v", r.x)
+	}
+}
+
 func isString(v any) bool { _, ok := v.(string); return ok }
 
 // TestPackedRecordsDoNotShareBuffers checks that a packed record keeps its

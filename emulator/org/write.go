@@ -246,9 +246,11 @@ type writer struct {
 	set     []bool
 	setList []int
 
-	// vals holds the values of the record being inserted, until they are packed.
-	vals []any
-	pk   packer
+	// vals holds the values of the record being inserted, until they are
+	// packed; idBuf its id.
+	vals  []any
+	idBuf [packedIDLen]byte
+	pk    packer
 	// Records are carved out of slabs to save allocations; a slab holds at most
 	// slabRecords records and no more than the requests left need, so a small
 	// write does not allocate (and keep alive) room for 128 records.
@@ -714,10 +716,22 @@ func (w *writer) insertFrom(t *table, fields []pair) WriteResult {
 			vals[p] = fmt.Sprintf("%08d", 1001+t.seq)
 		}
 	}
-	id := w.o.ids.mint(ob.KeyPrefix)
-	vals[posID] = id
 	vals[posIsDeleted] = false
 	vals[posCreatedDate], vals[posLastModifiedDate], vals[posSystemModstamp] = w.nowAny, w.nowAny, w.nowAny
+	counted := w.o.countOnly && !w.system
+	if w.user != "" && !counted && !(ob.Name == "User" && w.o.defaultUser == "") {
+		// The usual case: the id is minted into the writer's buffer and
+		// packed from it; the result's id is then the record's own.
+		w.o.ids.mintTo(&w.idBuf, ob.KeyPrefix)
+		vals[posID] = &w.idBuf
+		vals[posCreatedByID], vals[posLastModifiedByID] = w.userAny, w.userAny
+		r := w.newRecord(vals) // packed: vals are the writer's again
+		t.add(r)
+		w.log(OpInsert, t, r, packedData{})
+		return WriteResult{ID: r.id(), Success: true, Created: true}
+	}
+	id := w.o.ids.mint(ob.KeyPrefix)
+	vals[posID] = id
 	var user any = w.userAny
 	if w.user == "" { // the default user itself
 		user = id
@@ -726,7 +740,7 @@ func (w *writer) insertFrom(t *table, fields []pair) WriteResult {
 	if ob.Name == "User" && w.o.defaultUser == "" {
 		w.o.defaultUser, w.user, w.userAny = id, id, id
 	}
-	if w.o.countOnly && !w.system {
+	if counted {
 		// Validated and answered as usual, then counted instead of kept.
 		t.counted++
 		t.seq++
