@@ -21,7 +21,9 @@ import (
 //	      its 8 IEEE bits, time.Time and Date as 8 bytes of Unix seconds
 //	      then 4 of nanoseconds (UTC); packSame, a value equal to an
 //	      earlier one (the audit fields of a new record repeat one time
-//	      and one user id), as that value's position in 2 bytes
+//	      and one user id), as that value's position in 2 bytes;
+//	      packJoin, a Name of FirstName and LastName (nameJoin), as their
+//	      positions in 2 bytes each
 //
 // Values of other types, and times that are not plain UTC instants, cannot
 // be packed: such a record keeps its values unpacked (record.x).
@@ -34,6 +36,7 @@ const (
 	packTime
 	packDate
 	packSame
+	packJoin
 )
 
 const (
@@ -141,6 +144,22 @@ func (pk *packer) encodeEnds(vals []any, width int) (ok, tooBig bool) {
 		case *[packedIDLen]byte: // a new record's id, minted in place
 			k = packString
 			b = append(b, x[:]...)
+		case *nameJoin:
+			fn, _ := textValue(vals[x.first])
+			ln, _ := textValue(vals[x.last])
+			switch {
+			case fn == "" && ln == "":
+				k = packNil
+			case fn == "":
+				k = packSame
+				b = append(b, byte(x.last), byte(x.last>>8))
+			case ln == "":
+				k = packSame
+				b = append(b, byte(x.first), byte(x.first>>8))
+			default:
+				k = packJoin
+				b = append(b, byte(x.first), byte(x.first>>8), byte(x.last), byte(x.last>>8))
+			}
 		case string:
 			k = packString
 			if len(x) == packedIDLen {
@@ -251,6 +270,8 @@ func cloneVals(vals []any) []any {
 			out[i] = *x
 		case *[packedIDLen]byte:
 			out[i] = string(x[:])
+		case *nameJoin:
+			out[i] = x.value(vals)
 		default:
 			out[i] = v
 		}
@@ -300,10 +321,35 @@ func slot(d string, p int) (kind byte, v string) {
 		end = int(uint16At(d, 2+n+2*p))
 	}
 	v = d[hdr+start : hdr+end]
-	if kind == packSame {
+	switch kind {
+	case packSame:
 		return slot(d, int(uint16At(v, 0)))
+	case packJoin:
+		_, first := slot(d, int(uint16At(v, 0)))
+		_, last := slot(d, int(uint16At(v, 2)))
+		return packString, first + " " + last
 	}
 	return kind, v
+}
+
+// nameJoin stands, in the values of a record being inserted, for a Name of
+// FirstName and LastName (see Object.nameJoin): packed as a reference to
+// them, it costs the insert no string.
+type nameJoin struct{ first, last int }
+
+// value is the Name nameJoin stands for, as Object.nameFn computes it.
+func (nj *nameJoin) value(vals []any) any {
+	fn, _ := textValue(vals[nj.first])
+	ln, _ := textValue(vals[nj.last])
+	switch {
+	case fn == "" && ln == "":
+		return nil
+	case fn == "":
+		return ln
+	case ln == "":
+		return fn
+	}
+	return fn + " " + ln
 }
 
 func uint16At(s string, i int) uint16 { return uint16(s[i]) | uint16(s[i+1])<<8 }

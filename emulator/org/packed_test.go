@@ -133,3 +133,36 @@ func TestPackedRecordsDoNotShareBuffers(t *testing.T) {
 		}
 	}
 }
+
+// TestPackNameJoin checks that a Name packed as a reference to FirstName
+// and LastName reads back as Object.nameFn computes it, and that a record
+// left unpacked keeps it computed.
+func TestPackNameJoin(t *testing.T) {
+	t.Parallel()
+	ob, _ := DefaultSchema().Object("Contact")
+	if ob.nameJoin == nil {
+		t.Fatal("Contact inserts do not pack Name as a join")
+	}
+	first, last, name := ob.byName["firstname"], ob.byName["lastname"], ob.byName["name"]
+	var pk packer
+	for _, tc := range []struct{ fn, ln any }{{"Ada", "Lovelace"}, {nil, "Lovelace"}, {"Ada", nil}, {nil, nil}, {ptr("Grace"), ptr("Hopper")}, {"003000000000001AAA", "003000000000001AAA"}} {
+		vals := make([]any, len(ob.Fields))
+		vals[posID] = "003000000000001AAA"
+		vals[first], vals[last] = tc.fn, tc.ln
+		want := ob.nameFn(vals)
+		vals[name] = ob.nameJoin
+		r := &record{}
+		r.setData(pk.pack(vals))
+		if got := r.get(name); got != want {
+			t.Errorf("%v %v: Name = %#v, want %#v", tc.fn, tc.ln, got, want)
+		}
+		vals[posCreatedDate] = time.Now() // not packable: kept unpacked
+		u := &record{}
+		u.setData(pk.pack(vals))
+		if u.x == nil || u.get(name) != want {
+			t.Errorf("%v %v: unpacked Name = %#v, want %#v", tc.fn, tc.ln, u.get(name), want)
+		}
+	}
+}
+
+func ptr(s string) *string { return &s }

@@ -690,7 +690,10 @@ func (w *writer) insertFrom(t *table, fields []pair) WriteResult {
 			vals[i] = false
 		}
 	}
-	if ob.nameFn != nil {
+	switch {
+	case ob.nameJoin != nil:
+		vals[ob.byName["name"]] = ob.nameJoin
+	case ob.nameFn != nil:
 		vals[ob.byName["name"]] = ob.nameFn(vals)
 	}
 	var missing []string
