@@ -130,7 +130,7 @@ func (e *env) benchCreate(b *testing.B) string {
 	return jsonMap(b, body)["id"].(string)
 }
 
-func (e *env) benchDo(b *testing.B, method, path, ct string, body io.Reader, status int) string {
+func (e *env) benchDo(b testing.TB, method, path, ct string, body io.Reader, status int) string {
 	req, _ := http.NewRequestWithContext(b.Context(), method, e.srv.URL+path, body)
 	req.Header.Set("Content-Type", ct)
 	res, err := http.DefaultClient.Do(req)

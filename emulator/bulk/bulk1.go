@@ -270,36 +270,16 @@ func (s *Service) dropPendingLocked(j *job) {
 // needed. It reports whether the body was larger than limit. A pending
 // DropNextUploads fault closes the connection half way instead.
 func (s *Service) readUpload(w http.ResponseWriter, r *http.Request, limit int64) (data []byte, tooBig, dropped bool, err error) {
-	s.mu.Lock()
-	drop := s.faults.dropUploads > 0
-	if drop {
-		s.faults.dropUploads--
+	body, size, closeBody, dropped, err := s.openUpload(w, r, limit)
+	if dropped || err != nil {
+		return nil, false, dropped, err
 	}
-	s.mu.Unlock()
-	if drop {
-		_, _ = io.CopyN(io.Discard, r.Body, 1024)
-		if hj, ok := w.(http.Hijacker); ok {
-			if conn, _, err := hj.Hijack(); err == nil {
-				_ = conn.Close()
-				return nil, false, true, nil
-			}
-		}
-		panic(http.ErrAbortHandler)
-	}
-	body := io.Reader(r.Body)
-	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			return nil, false, false, err
-		}
-		defer zr.Close()
-		body = zr
-	}
-	if r.ContentLength > 0 && r.ContentLength <= limit && body == io.Reader(r.Body) {
+	defer closeBody()
+	if size > 0 {
 		var buf bytes.Buffer
 		// Room for the body and the read that finds its end, so the
 		// buffer is not copied into one twice its size at the last byte.
-		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+		buf.Grow(int(size) + bytes.MinRead)
 		n, err := io.Copy(&buf, io.LimitReader(body, limit+1))
 		if err != nil {
 			return nil, false, false, err
@@ -312,6 +292,74 @@ func (s *Service) readUpload(w http.ResponseWriter, r *http.Request, limit int64
 	return readChunked(io.LimitReader(body, limit+1), limit)
 }
 
+// readUploadText is readUpload returning the body as a string, read into
+// it directly.
+func (s *Service) readUploadText(w http.ResponseWriter, r *http.Request, limit int64) (data string, tooBig, dropped bool, err error) {
+	body, size, closeBody, dropped, err := s.openUpload(w, r, limit)
+	if dropped || err != nil {
+		return "", false, dropped, err
+	}
+	defer closeBody()
+	var sb strings.Builder
+	if size > 0 {
+		sb.Grow(int(size))
+		n, err := io.Copy(&sb, io.LimitReader(body, limit+1))
+		if err != nil {
+			return "", false, false, err
+		}
+		if n > limit {
+			return "", true, false, nil
+		}
+		return sb.String(), false, false, nil
+	}
+	chunks, n, err := readChunks(io.LimitReader(body, limit+1))
+	if err != nil {
+		return "", false, false, err
+	}
+	if n > limit {
+		return "", true, false, nil
+	}
+	sb.Grow(int(n))
+	for _, c := range chunks {
+		sb.Write(c)
+	}
+	return sb.String(), false, false, nil
+}
+
+// openUpload returns the body of an upload (gunzipped if needed), its size
+// when the request says it and it is within limit (0 otherwise), and what
+// closes it. A pending DropNextUploads fault closes the connection instead
+// (dropped).
+func (s *Service) openUpload(w http.ResponseWriter, r *http.Request, limit int64) (body io.Reader, size int64, closeBody func(), dropped bool, err error) {
+	s.mu.Lock()
+	drop := s.faults.dropUploads > 0
+	if drop {
+		s.faults.dropUploads--
+	}
+	s.mu.Unlock()
+	if drop {
+		_, _ = io.CopyN(io.Discard, r.Body, 1024)
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return nil, 0, nil, true, nil
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, 0, nil, false, err
+		}
+		return zr, 0, func() { _ = zr.Close() }, false, nil
+	}
+	if r.ContentLength > 0 && r.ContentLength <= limit {
+		size = r.ContentLength
+	}
+	return r.Body, size, func() {}, false, nil
+}
+
 // Chunk sizes of readChunked: the first chunk, and the largest.
 const (
 	minUploadChunk = 64 << 10
@@ -322,27 +370,9 @@ const (
 // chunks of growing size, then into one slice of its exact length: each byte
 // is copied once and the upload the job keeps has no spare capacity.
 func readChunked(body io.Reader, limit int64) (data []byte, tooBig, dropped bool, err error) {
-	var chunks [][]byte
-	var n int64
-	size := minUploadChunk
-	for done := false; !done; size = min(2*size, maxUploadChunk) {
-		c := make([]byte, size)
-		k := 0
-		for k < len(c) {
-			m, err := body.Read(c[k:])
-			k += m
-			if err == io.EOF {
-				done = true
-				break
-			}
-			if err != nil {
-				return nil, false, false, err
-			}
-		}
-		n += int64(k)
-		if k > 0 {
-			chunks = append(chunks, c[:k])
-		}
+	chunks, n, err := readChunks(body)
+	if err != nil {
+		return nil, false, false, err
 	}
 	if n > limit {
 		return nil, true, false, nil
@@ -358,6 +388,32 @@ func readChunked(body io.Reader, limit int64) (data []byte, tooBig, dropped bool
 		data = append(data, c...)
 	}
 	return data, false, false, nil
+}
+
+// readChunks reads body to its end into chunks of growing size, and
+// returns them with their total length.
+func readChunks(body io.Reader) (chunks [][]byte, n int64, err error) {
+	size := minUploadChunk
+	for done := false; !done; size = min(2*size, maxUploadChunk) {
+		c := make([]byte, size)
+		k := 0
+		for k < len(c) {
+			m, err := body.Read(c[k:])
+			k += m
+			if err == io.EOF {
+				done = true
+				break
+			}
+			if err != nil {
+				return nil, 0, err
+			}
+		}
+		n += int64(k)
+		if k > 0 {
+			chunks = append(chunks, c[:k])
+		}
+	}
+	return chunks, n, nil
 }
 
 func (s *Service) bulk1AddBatch(w http.ResponseWriter, r *http.Request, j *job) {
@@ -590,7 +646,7 @@ func (s *Service) runIngestBatch(ctx context.Context, b *batch) {
 					break
 				}
 			} else {
-				n = countRecords(b.data)
+				n = countRecords(string(b.data))
 			}
 			if n > MaxBatchRecords {
 				msg = fmt.Sprintf("InvalidBatch : Exceeded number of records: %d. Number of records should be less than or equal to %d", n+1, MaxBatchRecords+1)
@@ -634,7 +690,7 @@ func (s *Service) runIngestBatch(ctx context.Context, b *batch) {
 // ingestSource returns the row source of an ingest batch of either API.
 func (s *Service) ingestSource(b *batch) (rowSource, error) {
 	if b.job.kind == kindV2Ingest {
-		return s.segmentSource(b.job, b.data)
+		return s.segmentSource(b.job, b.seg)
 	}
 	return s.bulk1Source(b)
 }

@@ -219,9 +219,9 @@ func (s *Service) addV2Ingest(w http.ResponseWriter, j *job, content []byte) {
 	j.id = s.newIDLocked(prefixJob)
 	if content != nil {
 		if s.st != nil {
-			s.noteStoreErr(s.st.saveUpload(j.id, content))
+			s.noteStoreErr(s.st.saveUpload(j.id, string(content)))
 		}
-		j.upload, j.uploaded = content, true
+		j.upload, j.uploaded = string(content), true
 		// An upload and an UploadComplete in one request; both are allowed
 		// from the Open state newV2Job gave the job.
 		s.jobStepLocked(j, jobUpload, "")
@@ -436,7 +436,7 @@ func (s *Service) v2Upload(w http.ResponseWriter, r *http.Request, j *job) {
 		return
 	}
 	// 150 MB of base64 is 112,500,000 raw bytes.
-	data, tooBig, dropped, err := s.readUpload(w, r, MaxUploadBytes/4*3)
+	data, tooBig, dropped, err := s.readUploadText(w, r, MaxUploadBytes/4*3)
 	if dropped {
 		return
 	}
@@ -470,9 +470,33 @@ func (s *Service) v2Upload(w http.ResponseWriter, r *http.Request, j *job) {
 }
 
 // segmentSource reads one internal batch: the job's header then the rows.
-func (s *Service) segmentSource(j *job, seg []byte) (*csvSource, error) {
-	r := io.MultiReader(bytes.NewReader(j.headerLine), strings.NewReader(j.lineEnding.Terminator()), bytes.NewReader(seg))
-	return newCSVSource(r, j.delim)
+// Its simple rows are split without the CSV reader (see csvSource.split):
+// their cells are substrings of seg.
+func (s *Service) segmentSource(j *job, seg string) (*csvSource, error) {
+	open := func() io.Reader {
+		return io.MultiReader(bytes.NewReader(j.headerLine), strings.NewReader(j.lineEnding.Terminator()), strings.NewReader(seg))
+	}
+	if !j.delim.Valid() || j.delim == 0 {
+		return newCSVSource(open(), j.delim)
+	}
+	c, err := newCSVSource(io.MultiReader(bytes.NewReader(j.headerLine), strings.NewReader(j.lineEnding.Terminator())), j.delim)
+	if err != nil {
+		return nil, err
+	}
+	c.text, c.delim = seg, byte(j.delim)
+	c.takeOver = func(skip int) (*sfcsv.Reader, error) {
+		r := sfcsv.NewReader(open(), sfcsv.ReaderOptions{Delimiter: j.delim})
+		if _, err := r.Header(); err != nil {
+			return nil, err
+		}
+		for range skip {
+			if err := r.Skip(); err != nil {
+				return nil, err
+			}
+		}
+		return r, nil
+	}
+	return c, nil
 }
 
 // failJobLocked moves a Bulk 2.0 job to Failed with msg, if the table
@@ -523,7 +547,7 @@ func (s *Service) splitUpload(_ context.Context, j *job) {
 
 	if s.contentionRate() > 0 {
 		for _, b := range segs {
-			if src, err := s.segmentSource(j, b.data); err == nil {
+			if src, err := s.segmentSource(j, b.seg); err == nil {
 				s.collectParents(j, b.seq, src)
 			}
 		}
@@ -537,34 +561,31 @@ func (s *Service) splitUpload(_ context.Context, j *job) {
 // job's line ending, known columns. It returns the header's fields, its
 // line without terminator or byte order mark, and where the rows start;
 // msg is the job's errorMessage when the upload is refused.
-func (s *Service) checkUpload(j *job, data []byte) (header []string, headerLine []byte, hdrEnd int, msg string) {
-	if !j.uploaded || len(bytes.TrimSpace(data)) == 0 {
+func (s *Service) checkUpload(j *job, data string) (header []string, headerLine []byte, hdrEnd int, msg string) {
+	if !j.uploaded || len(strings.TrimSpace(data)) == 0 {
 		return nil, nil, 0, "InvalidBatch : No data was uploaded for this job"
 	}
 	hdrEnd = headerEnd(data)
-	if hdrEnd < len(data) || bytes.HasSuffix(data[:hdrEnd], []byte("\n")) {
-		crlf := bytes.HasSuffix(data[:hdrEnd], []byte("\r\n"))
+	if hdrEnd < len(data) || strings.HasSuffix(data[:hdrEnd], "\n") {
+		crlf := strings.HasSuffix(data[:hdrEnd], "\r\n")
 		if crlf != (j.lineEnding == sfcsv.CRLF) {
 			return nil, nil, 0, "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is " + j.lineEnding.String()
 		}
 	}
-	cs, err := newCSVSource(bytes.NewReader(data[:hdrEnd]), j.delim)
+	cs, err := newCSVSource(strings.NewReader(data[:hdrEnd]), j.delim)
 	if err != nil {
 		return nil, nil, 0, err.Error()
 	}
 	if msg := s.checkColumns(j.object, cs.header); msg != "" {
 		return nil, nil, 0, msg
 	}
-	headerLine = bytes.TrimLeft(bytes.TrimRight(data[:hdrEnd], "\r\n"), "\r\n")
-	if bytes.HasPrefix(headerLine, []byte(sfcsv.BOM)) {
-		headerLine = headerLine[len(sfcsv.BOM):]
-	}
-	return cs.header, headerLine, hdrEnd, ""
+	line := strings.TrimPrefix(strings.TrimLeft(strings.TrimRight(data[:hdrEnd], "\r\n"), "\r\n"), sfcsv.BOM)
+	return cs.header, []byte(line), hdrEnd, ""
 }
 
 // segmentUpload cuts the rows after hdrEnd into queued batches of at most
 // MaxBatchRecords non-blank records each.
-func segmentUpload(j *job, data []byte, hdrEnd int) []*batch {
+func segmentUpload(j *job, data string, hdrEnd int) []*batch {
 	var segs []*batch
 	pos := hdrEnd
 	for pos < len(data) {
@@ -579,7 +600,7 @@ func segmentUpload(j *job, data []byte, hdrEnd int) []*batch {
 		if n == 0 {
 			break
 		}
-		segs = append(segs, &batch{job: j, state: batchQueued, data: data[start:pos], from: start, to: pos, records: n})
+		segs = append(segs, &batch{job: j, state: batchQueued, seg: data[start:pos], from: start, to: pos, records: n})
 	}
 	return segs
 }
@@ -616,7 +637,7 @@ func (s *Service) v2IngestResults(w http.ResponseWriter, j *job, which string) {
 	delim, eol := byte(j.delim), j.lineEnding.Terminator()
 	header := j.header
 	if header == nil && j.uploaded {
-		if cs, err := newCSVSource(bytes.NewReader(j.upload), j.delim); err == nil {
+		if cs, err := newCSVSource(strings.NewReader(j.upload), j.delim); err == nil {
 			header = cs.header
 		}
 	}
@@ -684,12 +705,12 @@ func (s *Service) v2IngestResults(w http.ResponseWriter, j *job, which string) {
 		s.mu.Lock()
 		skip := b.attempted
 		s.mu.Unlock()
-		if src, err := s.segmentSource(j, b.data); err == nil {
+		if src, err := s.segmentSource(j, b.seg); err == nil {
 			emit(src, skip)
 		}
 	}
 	if wholeUpload {
-		if src, err := newCSVSource(bytes.NewReader(j.upload), j.delim); err == nil {
+		if src, err := newCSVSource(strings.NewReader(j.upload), j.delim); err == nil {
 			emit(src, 0)
 		}
 	}

@@ -72,7 +72,7 @@ func FuzzRecordBoundaries(f *testing.F) {
 			}
 			n++
 		}
-		if got := countRecords(data); got != n {
+		if got := countRecords(string(data)); got != n {
 			t.Fatalf("countRecords = %d, reader rows = %d for %q", got, n, data)
 		}
 	})

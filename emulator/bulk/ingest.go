@@ -108,6 +108,7 @@ func request(j *job, fields map[string]any) (org.WriteRequest, string) {
 // pendingRow is a row waiting for its chunk to be written.
 type pendingRow struct {
 	raw    []string
+	plain  bool // no cell of raw holds a double quote
 	inID   string
 	preset *org.WriteResult // outcome decided before the write
 }
@@ -197,7 +198,7 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 			if fresh {
 				// Room for the segment echoed with an id and a flag per row,
 				// so the file is not copied as it grows.
-				succ = make([]byte, 0, len(b.data)+b.records*(resultRowOverhead+2*len(j.header)))
+				succ = make([]byte, 0, len(b.seg)+b.records*(resultRowOverhead+2*len(j.header)))
 			}
 			k := 0
 			for i, p := range pend {
@@ -249,7 +250,7 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 			chunkStart = rowIdx
 		}
 		maps = append(maps, r.fields)
-		p := pendingRow{raw: r.raw}
+		p := pendingRow{raw: r.raw, plain: r.plain}
 		if r.rowErr == nil && !r.lengthsChecked {
 			r.rowErr = checkFieldLengths(r.fields)
 		}
@@ -287,12 +288,19 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 }
 
 // appendResultRow appends a Bulk 2.0 result row: the id, the outcome
-// (sf__Created or sf__Error), then the row's cells as uploaded.
-func appendResultRow(dst []byte, delim byte, eol, id, outcome string, raw []string) []byte {
+// (sf__Created or sf__Error), then the row's cells as uploaded. plain says
+// no cell holds a double quote.
+func appendResultRow(dst []byte, delim byte, eol, id, outcome string, raw []string, plain bool) []byte {
 	dst = appendQuoted(dst, id)
 	dst = append(dst, delim)
 	dst = appendQuoted(dst, outcome)
 	for _, c := range raw {
+		if plain {
+			dst = append(dst, delim, '"')
+			dst = append(dst, c...)
+			dst = append(dst, '"')
+			continue
+		}
 		dst = append(dst, delim)
 		dst = appendQuoted(dst, c)
 	}
@@ -491,13 +499,13 @@ func appendRow(dst []byte, delim byte, eol string, cells ...string) []byte {
 func appendV2Result(succ, fails []byte, j *job, p pendingRow, res *org.WriteResult) ([]byte, []byte) {
 	delim, eol := byte(j.delim), j.lineEnding.Terminator()
 	if res.Success {
-		return appendResultRow(succ, delim, eol, res.ID, strconv.FormatBool(res.Created), p.raw), fails
+		return appendResultRow(succ, delim, eol, res.ID, strconv.FormatBool(res.Created), p.raw, p.plain), fails
 	}
 	id := res.ID
 	if id == "" {
 		id = idIfUpdate(org.WriteRequest{Op: opOf(j.operation), ID: p.inID})
 	}
-	return succ, appendResultRow(fails, delim, eol, id, errorText(res.Errors), p.raw)
+	return succ, appendResultRow(fails, delim, eol, id, errorText(res.Errors), p.raw, p.plain)
 }
 
 // countResultLocked counts one row's outcome in b and, for Bulk 1.0,

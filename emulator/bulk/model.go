@@ -68,7 +68,7 @@ type job struct {
 
 	// Bulk 2.0 ingest upload.
 	uploaded   bool
-	upload     []byte
+	upload     string // as a string, so that segments' cells are substrings of it
 	header     []string
 	headerLine []byte // raw header record without its terminator
 
@@ -95,7 +95,8 @@ type batch struct {
 	totalMS, apiMS    int64
 
 	contentType string // Bulk 1.0: the batch's content type
-	data        []byte // Bulk 1.0: the request body; Bulk 2.0: rows of the segment
+	data        []byte // Bulk 1.0: the request body
+	seg         string // Bulk 2.0: rows of the segment, a substring of the job's upload
 	records     int    // Bulk 2.0: rows in the segment
 	attempted   int    // rows with an outcome so far
 

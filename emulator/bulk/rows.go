@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sfbatch/sfbatch/emulator/org"
 	"github.com/sfbatch/sfbatch/sfcsv"
@@ -19,6 +20,7 @@ type row struct {
 	fields         map[string]any
 	vals           []any      // a columnar csvSource's values, by header column (nil otherwise)
 	raw            []string   // CSV cells as uploaded (nil for JSON and XML)
+	plain          bool       // no cell of raw holds a double quote
 	rowErr         *org.Error // a problem found before the write
 	lengthsChecked bool       // the source applied checkFieldLength to every value
 }
@@ -42,6 +44,18 @@ type csvSource struct {
 	spare    []map[string]any // field maps given back by recycle, to reuse
 	columnar bool
 	vals     []any // backing store of the row.vals handed out since the last recycle
+
+	// A Bulk 2.0 segment's simple rows (no quote, valid UTF-8, a cell per
+	// header column) are split here, without the CSV reader: text is the
+	// rest of the segment, textRows the rows split so far. The first other
+	// row hands the rest to the reader takeOver returns, which has read the
+	// header and the textRows rows, so it reads (and reports) that row and
+	// the next ones exactly as it would have read the whole segment.
+	text     string
+	textRows int
+	delim    byte
+	takeOver func(skip int) (*sfcsv.Reader, error)
+	cells    []string // backing store of the split row.raw handed out since the last recycle
 }
 
 // recycle gives back field maps and values that next returned and nothing
@@ -55,6 +69,8 @@ func (c *csvSource) recycle(maps []map[string]any) {
 	}
 	clear(c.vals)
 	c.vals = c.vals[:0]
+	clear(c.cells)
+	c.cells = c.cells[:0]
 }
 
 func newCSVSource(data io.Reader, delim sfcsv.Delimiter) (*csvSource, error) {
@@ -79,6 +95,23 @@ func newCSVSource(data io.Reader, delim sfcsv.Delimiter) (*csvSource, error) {
 }
 
 func (c *csvSource) next() (row, error) {
+	if c.takeOver != nil {
+		rec, ok := c.split()
+		if ok {
+			if rec == nil {
+				return row{}, io.EOF
+			}
+			r := c.fromRecord(rec)
+			r.plain = true
+			return r, nil
+		}
+		r, err := c.takeOver(c.textRows)
+		c.takeOver, c.text = nil, ""
+		if err != nil {
+			return row{}, fmt.Errorf("InvalidBatch : Failed to parse CSV: %v", err)
+		}
+		c.r = r
+	}
 	rec, err := c.r.Read()
 	if err != nil {
 		// Only the reader's own end of input: an error that merely wraps io.EOF
@@ -101,8 +134,54 @@ func (c *csvSource) next() (row, error) {
 		}
 		return row{}, err
 	}
+	return c.fromRecord(rec), nil
+}
+
+// split returns the next row of c.text when it is simple, cut into cells
+// (nil at the end of the text); false when the row needs the CSV reader.
+func (c *csvSource) split() ([]string, bool) {
+	for len(c.text) > 0 {
+		line := c.text
+		if i := strings.IndexByte(line, '\n'); i >= 0 {
+			line = line[:i+1]
+		}
+		if line == "\n" || line == "\r\n" { // blank lines are not rows
+			c.text = c.text[len(line):]
+			continue
+		}
+		body := strings.TrimSuffix(line, "\n")
+		if len(body) < len(line) {
+			body = strings.TrimSuffix(body, "\r")
+		}
+		if len(line) > sfcsv.DefaultMaxRecordBytes || strings.IndexByte(body, '"') >= 0 || !utf8.ValidString(body) {
+			return nil, false
+		}
+		start := len(c.cells)
+		for {
+			j := strings.IndexByte(body, c.delim)
+			if j < 0 {
+				c.cells = append(c.cells, body)
+				break
+			}
+			c.cells = append(c.cells, body[:j])
+			body = body[j+1:]
+		}
+		if len(c.cells)-start != len(c.header) {
+			clear(c.cells[start:])
+			c.cells = c.cells[:start]
+			return nil, false
+		}
+		c.text = c.text[len(line):]
+		c.textRows++
+		return c.cells[start:len(c.cells):len(c.cells)], true
+	}
+	return nil, true
+}
+
+// fromRecord turns the cells of a well-formed record into a row.
+func (c *csvSource) fromRecord(rec []string) row {
 	if c.columnar {
-		return c.columns(rec), nil
+		return c.columns(rec)
 	}
 	var fields map[string]any
 	if n := len(c.spare); n > 0 {
@@ -121,11 +200,11 @@ func (c *csvSource) next() (row, error) {
 		if e := checkFieldLength(c.header[i], v); e != nil {
 			clear(fields)
 			c.spare = append(c.spare, fields)
-			return row{raw: rec, rowErr: e}, nil
+			return row{raw: rec, rowErr: e}
 		}
 		fields[c.header[i]] = v
 	}
-	return row{fields: fields, raw: rec, lengthsChecked: true}, nil
+	return row{fields: fields, raw: rec, lengthsChecked: true}
 }
 
 // columns turns a record into a columnar row.
@@ -144,7 +223,7 @@ func (c *csvSource) columns(rec []string) row {
 					c.vals = c.vals[:start]
 					return row{raw: rec, rowErr: e}
 				}
-				v = s
+				v = &rec[i] // not boxed: rec lives until the chunk is written
 			}
 		}
 		c.vals = append(c.vals, v)
@@ -286,7 +365,11 @@ func parseXMLRecords(data []byte) ([]map[string]any, error) {
 
 // nextRecordEnd returns the index just past the record that starts at
 // data[start:] (its terminator included), honouring quoted line breaks.
-func nextRecordEnd(data []byte, start int) int {
+func nextRecordEnd(data string, start int) int {
+	// Most records are one line without quotes.
+	if nl := strings.IndexByte(data[start:], '\n'); nl >= 0 && strings.IndexByte(data[start:start+nl], '"') < 0 {
+		return start + nl + 1
+	}
 	inQuote := false
 	for i := start; i < len(data); i++ {
 		switch data[i] {
@@ -303,7 +386,7 @@ func nextRecordEnd(data []byte, start int) int {
 
 // headerEnd returns the index just past the header record, skipping blank
 // lines before it as the CSV reader does.
-func headerEnd(data []byte) int {
+func headerEnd(data string) int {
 	pos := 0
 	for pos < len(data) {
 		end := nextRecordEnd(data, pos)
@@ -316,7 +399,7 @@ func headerEnd(data []byte) int {
 }
 
 // countRecords counts the non-blank records in data after the header.
-func countRecords(data []byte) int {
+func countRecords(data string) int {
 	n := 0
 	pos := headerEnd(data)
 	for pos < len(data) {
@@ -331,6 +414,6 @@ func countRecords(data []byte) int {
 
 // isBlankLine reports whether a physical line is empty ("", "\n" or
 // "\r\n"), which the CSV reader skips.
-func isBlankLine(b []byte) bool {
-	return len(b) == 0 || string(b) == "\n" || string(b) == "\r\n" // no allocation
+func isBlankLine(s string) bool {
+	return s == "" || s == "\n" || s == "\r\n"
 }

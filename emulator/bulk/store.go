@@ -247,8 +247,8 @@ func (st *store) saveProgress(b *batch, seq uint64) error {
 }
 
 // saveUpload writes a Bulk 2.0 job's uploaded data.
-func (st *store) saveUpload(jobID string, data []byte) error {
-	_, err := st.db.Exec("INSERT OR REPLACE INTO bulk_uploads(job, data) VALUES(?, ?)", jobID, data)
+func (st *store) saveUpload(jobID string, data string) error {
+	_, err := st.db.Exec("INSERT OR REPLACE INTO bulk_uploads(job, data) VALUES(?, ?)", jobID, []byte(data))
 	return err
 }
 
@@ -299,7 +299,7 @@ func (st *store) loadJobs() ([]*job, map[string]*job, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("job %s: %w", id, err)
 		}
-		j.order, j.upload = order, upload
+		j.order, j.upload = order, string(upload)
 		jobs = append(jobs, j)
 		byID[id] = j
 	}
@@ -333,7 +333,7 @@ func (st *store) loadBatches(byID map[string]*job) error {
 		b := r.batch(id, j, seq)
 		b.saves, b.dataSaved = saves, true
 		if j.kind == kindV2Ingest && b.to <= len(j.upload) {
-			b.data = j.upload[b.from:b.to]
+			b.seg = j.upload[b.from:b.to]
 		} else {
 			b.data = body
 		}

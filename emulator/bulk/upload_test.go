@@ -2,8 +2,12 @@ package bulk
 
 import (
 	"bytes"
+	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"testing"
 	"testing/iotest"
 )
@@ -47,6 +51,50 @@ func TestReadChunked(t *testing.T) {
 		r := io.MultiReader(bytes.NewReader(big[:100_000]), iotest.ErrReader(e))
 		if _, _, _, err := readChunked(r, int64(len(big))); !errors.Is(err, e) {
 			t.Errorf("err = %v, want %v", err, e)
+		}
+	}
+}
+
+// TestBulk2ChunkedUpload uploads a Bulk 2.0 job's data without a length
+// (chunked, over several read chunks, with a quoted row among plain ones)
+// and checks that every row is inserted and echoed in the results as
+// uploaded.
+func TestBulk2ChunkedUpload(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{})
+	var data bytes.Buffer
+	data.WriteString("FirstName,LastName,Description\n")
+	const rows = 3_000
+	for i := range rows {
+		if i == rows/2 {
+			data.WriteString("\"Quo\"\"ted\",\"Multi\nLine\",\"a,b\"\n")
+			continue
+		}
+		fmt.Fprintf(&data, "F%d,L%d,%s\n", i, i, strings.Repeat("d", 100))
+	}
+	id := e.createIngest(`{"object":"Contact","operation":"insert"}`)["id"].(string)
+	// A reader without a length is sent chunked.
+	e.benchDo(t, "PUT", dataV+"/jobs/ingest/"+id+"/batches", "text/csv", struct{ io.Reader }{bytes.NewReader(data.Bytes())}, 201)
+	e.benchDo(t, "PATCH", dataV+"/jobs/ingest/"+id, jsonCT, strings.NewReader(`{"state":"UploadComplete"}`), 200)
+	e.idle()
+	if n := e.org.Count("Contact"); n != rows {
+		t.Fatalf("%d contacts, want %d", n, rows)
+	}
+	res := e.do("GET", dataV+"/jobs/ingest/"+id+"/successfulResults", "", "")
+	recs, err := csv.NewReader(strings.NewReader(res.body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := csv.NewReader(bytes.NewReader(data.Bytes())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != rows+1 {
+		t.Fatalf("%d result rows, want %d", len(recs), rows+1)
+	}
+	for i, r := range recs[1:] {
+		if r[1] != "true" || !slices.Equal(r[2:], in[i+1]) {
+			t.Fatalf("result row %d = %q, want the input %q", i, r, in[i+1])
 		}
 	}
 }

@@ -111,9 +111,15 @@ func newIDGen(seed int64) idGen {
 }
 
 func (g *idGen) mint(prefix string) string {
+	var b [18]byte
+	g.mintTo(&b, prefix)
+	return string(b[:])
+}
+
+// mintTo is mint into b.
+func (g *idGen) mintTo(b *[18]byte, prefix string) {
 	n := g.next
 	g.next++
-	var b [18]byte
 	copy(b[:3], prefix)
 	copy(b[3:5], g.pod)
 	b[5] = '0'
@@ -123,7 +129,6 @@ func (g *idGen) mint(prefix string) string {
 	}
 	s := idSuffix(string(b[:15]))
 	copy(b[15:], s[:])
-	return string(b[:])
 }
 
 // idIndex finds records by the ids the org mints itself (its pod, "0",

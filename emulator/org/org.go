@@ -76,14 +76,23 @@ type table struct {
 	counted int
 }
 
-// record is one row: values indexed by field position.
+// record is one row: values indexed by field position, packed (see
+// packer) in d, or, when they cannot be packed, in x.
 type record struct {
-	vals []any
-	pos  int
+	d   string
+	x   []any
+	pos int
 }
 
-func (r *record) id() string    { return r.vals[posID].(string) }
-func (r *record) deleted() bool { d, _ := r.vals[posIsDeleted].(bool); return d }
+func (r *record) id() string { s, _ := r.str(posID); return s }
+
+func (r *record) deleted() bool {
+	if r.x != nil {
+		d, _ := r.x[posIsDeleted].(bool)
+		return d
+	}
+	return r.d[2+posIsDeleted] == packTrue
+}
 func (t *table) get(id string) *record {
 	if n, ok := t.ids.num(id); ok && n < uint64(len(t.ids.byNum)) {
 		if r := t.ids.byNum[n]; r != nil && r.id() == id {
@@ -131,6 +140,20 @@ type index struct {
 	more  map[string][]*record // values held by several records (non-unique external ids)
 }
 
+// recordKey is key for the record's value of the indexed field.
+func (ix *index) recordKey(r *record) (string, bool) {
+	if s, ok := r.str(ix.field.pos); ok {
+		if s == "" {
+			return "", false
+		}
+		if !ix.field.CaseSensitive {
+			s = strings.ToLower(s)
+		}
+		return s, true
+	}
+	return ix.key(r.get(ix.field.pos))
+}
+
 func (ix *index) key(v any) (string, bool) {
 	s, ok := v.(string)
 	if !ok {
@@ -163,7 +186,7 @@ func (ix *index) lookup(v any) []*record {
 }
 
 func (ix *index) add(r *record) {
-	k, ok := ix.key(r.vals[ix.field.pos])
+	k, ok := ix.recordKey(r)
 	if !ok {
 		return
 	}
@@ -183,7 +206,7 @@ func (ix *index) add(r *record) {
 }
 
 func (ix *index) remove(r *record) {
-	k, ok := ix.key(r.vals[ix.field.pos])
+	k, ok := ix.recordKey(r)
 	if !ok {
 		return
 	}
@@ -543,7 +566,7 @@ func (o *Org) get(object, id string, fields []string) (map[string]any, error) {
 	m := make(map[string]any, len(pos)+1)
 	m["attributes"] = map[string]any{"type": ob.Name, "url": "/services/data/v" + DefaultAPIVersion + "/sobjects/" + ob.Name + "/" + nid}
 	for _, p := range pos {
-		m[ob.Fields[p].Name] = jsonValue(r.vals[p])
+		m[ob.Fields[p].Name] = jsonValue(r.get(p))
 	}
 	return m, nil
 }

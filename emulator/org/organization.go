@@ -64,7 +64,7 @@ func (o *Org) ensureOrganization(name string) error {
 	vals[posID], vals[posIsDeleted] = o.orgID, false
 	vals[posCreatedDate], vals[posLastModifiedDate], vals[posSystemModstamp] = now, now, now
 	vals[posCreatedByID], vals[posLastModifiedByID] = o.defaultUser, o.defaultUser
-	r := &record{vals: vals}
+	r := newRecord(vals)
 	t.add(r)
 	if o.store != nil {
 		if err := o.store.save(o, []dirtyRec{{t: t, r: r}}, "", nil); err != nil {

@@ -401,7 +401,7 @@ func (res *Result) fill(accs []*accessor, matched []*record) {
 		for j, a := range accs {
 			row[j] = a.get(r)
 		}
-		row[nc] = r.vals[posID]
+		row[nc] = r.get(posID)
 		for j, a := range relAccs {
 			row[nc+1+j] = a.get(r)
 		}
@@ -510,7 +510,7 @@ type hop struct {
 
 func (a *accessor) get(r *record) any {
 	for i := range a.hops {
-		id, _ := r.vals[a.hops[i].pos].(string)
+		id, _ := r.str(a.hops[i].pos)
 		if id == "" {
 			return nil
 		}
@@ -522,15 +522,15 @@ func (a *accessor) get(r *record) any {
 		m := make(map[string]any, len(a.parts))
 		set := false
 		for _, p := range a.parts {
-			m[p.key] = jsonValue(r.vals[p.pos])
-			set = set || r.vals[p.pos] != nil
+			m[p.key] = jsonValue(r.get(p.pos))
+			set = set || !r.isNil(p.pos)
 		}
 		if !set {
 			return nil // every component empty: the compound value is null
 		}
 		return m
 	}
-	return r.vals[a.pos]
+	return r.get(a.pos)
 }
 
 type compiler struct {

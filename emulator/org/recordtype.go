@@ -268,7 +268,7 @@ func (o *Org) ensureRecordTypes() error {
 			vals[posID], vals[posIsDeleted] = rt.ID, false
 			vals[posCreatedDate], vals[posLastModifiedDate], vals[posSystemModstamp] = now, now, now
 			vals[posCreatedByID], vals[posLastModifiedByID] = o.defaultUser, o.defaultUser
-			r := &record{vals: vals}
+			r := newRecord(vals)
 			t.add(r)
 			dirty = append(dirty, dirtyRec{t: t, r: r})
 		}
@@ -310,7 +310,7 @@ func (w *writer) checkPicklists(ob *Object, vals []any, insert bool) *Error {
 	}
 	for _, p := range w.setList {
 		f := ob.Fields[p]
-		s, _ := vals[p].(string)
+		s, _ := textValue(vals[p])
 		if s == "" || !f.RestrictedPicklist || f.Type != TypePicklist && f.Type != TypeMultiPicklist {
 			continue
 		}
@@ -331,7 +331,7 @@ func (w *writer) checkPicklists(ob *Object, vals []any, insert bool) *Error {
 		if !w.set[f.pos] && !w.set[ctrl.pos] {
 			continue
 		}
-		s, _ := vals[f.pos].(string)
+		s, _ := textValue(vals[f.pos])
 		if s == "" {
 			continue
 		}
@@ -341,6 +341,8 @@ func (w *writer) checkPicklists(ob *Object, vals []any, insert bool) *Error {
 			cv = fmt.Sprint(c)
 		case string:
 			cv = c
+		case *string:
+			cv = *c
 		}
 		for _, v := range strings.Split(s, ";") {
 			if !slices.Contains(f.ValidFor[v], cv) {

@@ -106,6 +106,11 @@ type Object struct {
 	byRel   map[string]int // lower-case relationship name -> position of the reference field
 	indexed []int          // positions of unique or external id fields
 	nameFn  func(vals []any) any
+	// nameJoin, when set, stands for nameFn's value in an insert's values:
+	// Name is then packed as a reference to FirstName and LastName. It is
+	// set when nothing checks Name before packing (it is neither indexed
+	// nor required).
+	nameJoin *nameJoin
 
 	// For inserts, computed by finish: the value of every field the
 	// request does not set (its Default, false for a boolean, else nil)
@@ -485,8 +490,8 @@ func (ob *Object) finish(s *Schema) error {
 	}
 	if _, hasName := ob.byName["name"]; hasName && first >= 0 && last >= 0 {
 		ob.nameFn = func(vals []any) any {
-			fn, _ := vals[first].(string)
-			ln, _ := vals[last].(string)
+			fn, _ := textValue(vals[first])
+			ln, _ := textValue(vals[last])
 			switch {
 			case fn == "" && ln == "":
 				return nil
@@ -516,6 +521,10 @@ func (ob *Object) finish(s *Schema) error {
 		if f.Required() {
 			ob.requiredPos = append(ob.requiredPos, i)
 		}
+	}
+	ob.nameJoin = nil
+	if np, ok := ob.byName["name"]; ok && ob.nameFn != nil && !slices.Contains(ob.indexed, np) && !slices.Contains(ob.requiredPos, np) {
+		ob.nameJoin = &nameJoin{first: first, last: last}
 	}
 	return nil
 }

@@ -96,7 +96,7 @@ func (s *sqliteStore) load(o *Org) error {
 			}
 		}
 		vals[posID] = id
-		o.tables[ob].add(&record{vals: vals})
+		o.tables[ob].add(newRecord(vals))
 		o.ids.observe(id)
 	}
 	if err := rows.Err(); err != nil {
@@ -148,11 +148,11 @@ func (s *sqliteStore) saveSetting(key, value string) error {
 }
 
 // encodeRecord appends the JSON object of a record's non-null values.
-func encodeRecord(b []byte, ob *Object, vals []any) []byte {
+func encodeRecord(b []byte, ob *Object, r *record) []byte {
 	b = append(b, '{')
 	first := true
-	for i, v := range vals {
-		if v == nil {
+	for i := range ob.Fields {
+		if r.isNil(i) {
 			continue
 		}
 		if !first {
@@ -161,6 +161,11 @@ func encodeRecord(b []byte, ob *Object, vals []any) []byte {
 		first = false
 		b = appendJSONString(b, ob.Fields[i].Name)
 		b = append(b, ':')
+		if s, ok := r.str(i); ok {
+			b = appendJSONString(b, s)
+			continue
+		}
+		v := r.get(i)
 		switch x := v.(type) {
 		case string:
 			b = appendJSONString(b, x)
@@ -279,7 +284,7 @@ func (s *sqliteStore) save(o *Org, dirty []dirtyRec, tag string, results []Write
 		}
 		seen[d.r] = true
 		if d.r.pos < len(d.t.rows) && d.t.rows[d.r.pos] == d.r {
-			buf = encodeRecord(buf[:0], d.t.ob, d.r.vals)
+			buf = encodeRecord(buf[:0], d.t.ob, d.r)
 			args = append(args, d.t.ob.Name, d.r.id(), string(buf))
 			if len(args) == 3*saveBatch {
 				if err := flush(); err != nil {

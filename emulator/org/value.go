@@ -36,6 +36,8 @@ func toText(v any) (string, bool) {
 	switch x := v.(type) {
 	case string:
 		return x, true
+	case *string:
+		return *x, true
 	case float64:
 		return strconv.FormatFloat(x, 'f', -1, 64), true
 	case json.Number:
@@ -60,6 +62,22 @@ func convertInput(f *Field, v any) (any, *Error) {
 	switch x := v.(type) {
 	case nil:
 		return nil, nil
+	case *string:
+		// A string the caller has not boxed (WriteRequest.Values): kept as
+		// it is while the value is unchanged, so it is never boxed.
+		if *x != "" && isText(f) {
+			t, e := convertText(f, *x)
+			switch {
+			case e != nil:
+				return nil, e
+			case t == "":
+				return nil, nil
+			case t == *x:
+				return v, nil
+			}
+			return t, nil
+		}
+		return convertInput(f, *x)
 	case string:
 		if x != "" && isText(f) {
 			t, e := convertText(f, x)
@@ -105,6 +123,18 @@ func convertInput(f *Field, v any) (any, *Error) {
 		return nil, errInvalidType(f, fmt.Sprint(v))
 	}
 	return convertValue(f, s)
+}
+
+// textValue returns v when it is a string, or the string it points to
+// (convertInput keeps a *string value as it is until the record is packed).
+func textValue(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case *string:
+		return *x, true
+	}
+	return "", false
 }
 
 // convertValue converts text (CSV form) to the stored value of field f.
@@ -240,10 +270,21 @@ func validEmail(s string) bool {
 // hasEmailSpecial reports whether s holds a character an address may not
 // (white space, or one of ,;<>()[]\"), byte by byte: every one is ASCII.
 func hasEmailSpecial(s string) bool {
+	// The bytes below 64 and from 64 to 127 that are special, as bit sets.
+	const (
+		low  uint64 = 1<<' ' | 1<<'\t' | 1<<'\r' | 1<<'\n' | 1<<',' | 1<<';' | 1<<'<' | 1<<'>' | 1<<'(' | 1<<')' | 1<<'"'
+		high uint64 = 1<<('['-64) | 1<<(']'-64) | 1<<('\\'-64)
+	)
 	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case ' ', '\t', '\r', '\n', ',', ';', '<', '>', '(', ')', '[', ']', '\\', '"':
-			return true
+		switch c := s[i]; {
+		case c < 64:
+			if low>>c&1 != 0 {
+				return true
+			}
+		case c < 128:
+			if high>>(c-64)&1 != 0 {
+				return true
+			}
 		}
 	}
 	return false

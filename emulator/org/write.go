@@ -43,7 +43,9 @@ type WriteRequest struct {
 	// Columns[i], and a column whose value is Unset{} is left out of the
 	// row, as a key missing from Fields is. Rows of one call usually share
 	// one Columns slice, whose names are then resolved once. When Columns
-	// is set, Fields is ignored.
+	// is set, Fields is ignored. A value may also be a *string, read as the
+	// string it points to, which must not change until Write returns: it
+	// spares a caller holding many strings boxing each one.
 	Columns []string
 	Values  []any
 }
@@ -63,7 +65,11 @@ func (req *WriteRequest) fieldMap() map[string]any {
 	}
 	m := make(map[string]any, len(req.Columns))
 	for i, c := range req.Columns {
-		if v := req.Values[i]; !isUnset(v) {
+		switch v := req.Values[i].(type) {
+		case Unset:
+		case *string:
+			m[c] = *v
+		default:
 			m[c] = v
 		}
 	}
@@ -212,7 +218,7 @@ type undoEntry struct {
 	op  Op
 	t   *table
 	r   *record
-	old []any
+	old packedData
 }
 
 // writer carries the state of one Write call.
@@ -240,10 +246,14 @@ type writer struct {
 	set     []bool
 	setList []int
 
+	// vals holds the values of the record being inserted, until they are
+	// packed; idBuf its id.
+	vals  []any
+	idBuf [packedIDLen]byte
+	pk    packer
 	// Records are carved out of slabs to save allocations; a slab holds at most
 	// slabRecords records and no more than the requests left need, so a small
 	// write does not allocate (and keep alive) room for 128 records.
-	slab    []any
 	recSlab []record
 	left    int // requests not yet written, the current one included
 }
@@ -574,7 +584,7 @@ func (w *writer) resolveExternal(ob *Object, ki keyInfo, v any) (string, *Error)
 	}
 	if ki.target.Name == "RecordType" {
 		if st, ok := ki.target.Field("SobjectType"); ok {
-			matches = slices.DeleteFunc(slices.Clone(matches), func(r *record) bool { return !strings.EqualFold(FormatCSV(r.vals[st.pos]), ob.Name) })
+			matches = slices.DeleteFunc(slices.Clone(matches), func(r *record) bool { return !strings.EqualFold(r.text(st.pos), ob.Name) })
 		}
 	}
 	switch len(matches) {
@@ -609,34 +619,35 @@ func (t *table) scan(f *Field, v any) []*record {
 	var out []*record
 	want := FormatCSV(v)
 	for _, r := range t.rows {
-		if r == nil || r.deleted() || r.vals[f.pos] == nil {
+		if r == nil || r.deleted() || r.isNil(f.pos) {
 			continue
 		}
-		if strings.EqualFold(FormatCSV(r.vals[f.pos]), want) {
+		if strings.EqualFold(r.text(f.pos), want) {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-// newVals returns n values from the writer's slab, all nil: slab space is
-// never handed out twice.
+// newVals returns the writer's n values for a record being built, all nil.
+// They are the writer's until the next call: the record keeps them packed.
 func (w *writer) newVals(n int) []any {
-	if len(w.slab) < n {
-		w.slab = make([]any, n*w.slabSize())
+	if cap(w.vals) < n {
+		w.vals = make([]any, n)
 	}
-	v := w.slab[:n:n]
-	w.slab = w.slab[n:]
-	return v
+	w.vals = w.vals[:n]
+	clear(w.vals)
+	return w.vals
 }
 
+// newRecord returns a record holding vals, packed.
 func (w *writer) newRecord(vals []any) *record {
 	if len(w.recSlab) == 0 {
 		w.recSlab = make([]record, w.slabSize())
 	}
 	r := &w.recSlab[0]
 	w.recSlab = w.recSlab[1:]
-	r.vals = vals
+	r.setData(w.pk.packShared(vals, w.left))
 	return r
 }
 
@@ -666,7 +677,7 @@ func (w *writer) insertFrom(t *table, fields []pair) WriteResult {
 		return fail(e)
 	}
 	ob := t.ob
-	vals := w.newVals(len(ob.Fields)) // all nil: fresh from the slab
+	vals := w.newVals(len(ob.Fields))
 	for _, i := range ob.insertDefaultPos {
 		vals[i] = ob.insertDefaults[i]
 	}
@@ -679,7 +690,10 @@ func (w *writer) insertFrom(t *table, fields []pair) WriteResult {
 			vals[i] = false
 		}
 	}
-	if ob.nameFn != nil {
+	switch {
+	case ob.nameJoin != nil:
+		vals[ob.byName["name"]] = ob.nameJoin
+	case ob.nameFn != nil:
 		vals[ob.byName["name"]] = ob.nameFn(vals)
 	}
 	var missing []string
@@ -705,10 +719,22 @@ func (w *writer) insertFrom(t *table, fields []pair) WriteResult {
 			vals[p] = fmt.Sprintf("%08d", 1001+t.seq)
 		}
 	}
-	id := w.o.ids.mint(ob.KeyPrefix)
-	vals[posID] = id
 	vals[posIsDeleted] = false
 	vals[posCreatedDate], vals[posLastModifiedDate], vals[posSystemModstamp] = w.nowAny, w.nowAny, w.nowAny
+	counted := w.o.countOnly && !w.system
+	if w.user != "" && !counted && !(ob.Name == "User" && w.o.defaultUser == "") {
+		// The usual case: the id is minted into the writer's buffer and
+		// packed from it; the result's id is then the record's own.
+		w.o.ids.mintTo(&w.idBuf, ob.KeyPrefix)
+		vals[posID] = &w.idBuf
+		vals[posCreatedByID], vals[posLastModifiedByID] = w.userAny, w.userAny
+		r := w.newRecord(vals) // packed: vals are the writer's again
+		t.add(r)
+		w.log(OpInsert, t, r, packedData{})
+		return WriteResult{ID: r.id(), Success: true, Created: true}
+	}
+	id := w.o.ids.mint(ob.KeyPrefix)
+	vals[posID] = id
 	var user any = w.userAny
 	if w.user == "" { // the default user itself
 		user = id
@@ -717,19 +743,19 @@ func (w *writer) insertFrom(t *table, fields []pair) WriteResult {
 	if ob.Name == "User" && w.o.defaultUser == "" {
 		w.o.defaultUser, w.user, w.userAny = id, id, id
 	}
-	if w.o.countOnly && !w.system {
+	if counted {
 		// Validated and answered as usual, then counted instead of kept.
 		t.counted++
 		t.seq++
 		return WriteResult{ID: id, Success: true, Created: true}
 	}
-	r := w.newRecord(vals)
+	r := w.newRecord(vals) // packed: vals are the writer's again
 	t.add(r)
-	w.log(OpInsert, t, r, nil)
+	w.log(OpInsert, t, r, packedData{})
 	return WriteResult{ID: id, Success: true, Created: true}
 }
 
-func (w *writer) log(op Op, t *table, r *record, old []any) {
+func (w *writer) log(op Op, t *table, r *record, old packedData) {
 	if w.logUndo {
 		w.undo = append(w.undo, undoEntry{op: op, t: t, r: r, old: old})
 	}
@@ -755,7 +781,7 @@ func (w *writer) update(t *table, r *record, fields map[string]any) WriteResult 
 		slices.SortFunc(missing, func(a, b string) int { return ob.byName[strings.ToLower(a)] - ob.byName[strings.ToLower(b)] })
 		return WriteResult{ID: id, Errors: []Error{*errRequired(missing)}}
 	}
-	newVals := slices.Clone(r.vals)
+	newVals := r.values()
 	for _, p := range w.setList {
 		v := w.stage[p]
 		if v == nil && ob.Fields[p].Type == TypeBoolean {
@@ -774,8 +800,8 @@ func (w *writer) update(t *table, r *record, fields map[string]any) WriteResult 
 	}
 	newVals[posLastModifiedDate], newVals[posSystemModstamp], newVals[posLastModifiedByID] = w.nowAny, w.nowAny, w.userAny
 	t.indexRemove(r)
-	old := r.vals
-	r.vals = newVals
+	old := r.data()
+	r.setData(w.pk.pack(newVals))
 	t.indexAdd(r)
 	w.log(OpUpdate, t, r, old)
 	return WriteResult{ID: id, Success: true}
@@ -866,26 +892,26 @@ func (w *writer) remove(t *table, req *WriteRequest) WriteResult {
 		if r.deleted() {
 			return WriteResult{ID: id, Errors: []Error{*newErr(CodeEntityIsDeleted, messageEntityIsDeleted)}}
 		}
-		old := r.vals
-		nv := slices.Clone(old)
+		old := r.data()
+		nv := r.values()
 		nv[posIsDeleted], nv[posLastModifiedDate], nv[posSystemModstamp], nv[posLastModifiedByID] = true, w.nowAny, w.nowAny, w.userAny
 		t.indexRemove(r)
-		r.vals = nv
+		r.setData(w.pk.pack(nv))
 		w.log(OpDelete, t, r, old)
 	case OpHardDelete:
 		t.drop(r)
-		w.log(OpHardDelete, t, r, nil)
+		w.log(OpHardDelete, t, r, packedData{})
 	case OpUndelete:
 		if !r.deleted() {
 			return WriteResult{ID: id, Errors: []Error{*newErr(CodeUndeleteFailed, "Entity is not in the recycle bin")}}
 		}
-		if e := checkUnique(t, r.vals, r); e != nil {
+		nv := r.values()
+		if e := checkUnique(t, nv, r); e != nil {
 			return WriteResult{ID: id, Errors: []Error{*e}}
 		}
-		old := r.vals
-		nv := slices.Clone(old)
+		old := r.data()
 		nv[posIsDeleted], nv[posLastModifiedDate], nv[posSystemModstamp], nv[posLastModifiedByID] = false, w.nowAny, w.nowAny, w.userAny
-		r.vals = nv
+		r.setData(w.pk.pack(nv))
 		t.indexAdd(r)
 		w.log(OpUndelete, t, r, old)
 	}
@@ -900,16 +926,16 @@ func (w *writer) rollback() {
 			u.t.drop(u.r)
 		case OpUpdate:
 			u.t.indexRemove(u.r)
-			u.r.vals = u.old
+			u.r.setData(u.old)
 			u.t.indexAdd(u.r)
 		case OpDelete:
-			u.r.vals = u.old
+			u.r.setData(u.old)
 			u.t.indexAdd(u.r)
 		case OpHardDelete:
 			u.t.restore(u.r)
 		case OpUndelete:
 			u.t.indexRemove(u.r)
-			u.r.vals = u.old
+			u.r.setData(u.old)
 		}
 	}
 	w.undo, w.dirty = nil, nil
