@@ -29,16 +29,9 @@ const (
 // (rounded down, never below 1).
 const ConcurrencyDecrease = 0.5
 
-// slotUnit is one full slot of the controller: a chunk's weight is counted in thousandths of a
-// slot.
-const slotUnit = 1000
-
 // controller is the load's adaptive concurrency: an AIMD limit on the chunks (Bulk API 2.0
 // jobs, Bulk API 1.0 batches, sObject Collections calls) in flight, under a ceiling
-// (Options.Concurrency). A chunk takes one slot, except a Bulk API 2.0 job smaller than the
-// load's job size (the first jobs, which ramp up from FirstBulk2JobRecords, and the last),
-// which takes its share of one: Salesforce's work is in records, and four small jobs must
-// not keep the rest of the input waiting. Congestion seen by a chunk halves the limit, once per episode: a
+// (Options.Concurrency). Congestion seen by a chunk halves the limit, once per episode: a
 // chunk that started before the last decrease does not decrease it again. Clean completions
 // of chunks started since the last change add one to the limit after as many of them as
 // the limit (one "round"), up to the ceiling. The limit never goes below 1.
@@ -52,7 +45,7 @@ type controller struct {
 
 	mu       sync.Mutex
 	limit    int
-	inflight int           // in thousandths of a slot (slotUnit)
+	inflight int
 	gen      uint64        // counts changes of the limit; a ticket remembers the one it started in
 	decGen   uint64        // counts decreases
 	credit   int           // clean completions of tickets started since the last change
@@ -65,7 +58,6 @@ type ticket struct {
 	gen       uint64 // controller.gen when the ticket was taken
 	decGen    uint64 // controller.decGen when the ticket was taken
 	mu        sync.Mutex
-	weight    int // thousandths of a slot, 1..slotUnit
 	congested bool
 	released  bool
 }
@@ -82,20 +74,14 @@ func (c *controller) current() int {
 	return c.limit
 }
 
-// acquire waits until a full slot is free and takes it, or returns the context's error.
+// acquire waits until fewer than limit chunks are in flight and takes a slot, or returns the
+// context's error.
 func (c *controller) acquire(ctx context.Context) (*ticket, error) {
-	return c.acquireWeight(ctx, slotUnit)
-}
-
-// acquireWeight waits until weight thousandths of a slot are free (or nothing is in flight)
-// and takes them, or returns the context's error. weight is clamped to 1..slotUnit.
-func (c *controller) acquireWeight(ctx context.Context, weight int) (*ticket, error) {
-	weight = min(max(weight, 1), slotUnit)
 	for {
 		c.mu.Lock()
-		if c.inflight == 0 || c.inflight+weight <= c.limit*slotUnit {
-			c.inflight += weight
-			t := &ticket{c: c, gen: c.gen, decGen: c.decGen, weight: weight}
+		if c.inflight < c.limit {
+			c.inflight++
+			t := &ticket{c: c, gen: c.gen, decGen: c.decGen}
 			c.mu.Unlock()
 			return t, nil
 		}
@@ -150,7 +136,7 @@ func (t *ticket) release() {
 	c := t.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.inflight -= t.weight
+	c.inflight--
 	if clean && t.gen == c.gen && c.limit < c.ceiling {
 		c.credit++
 		if c.credit >= c.limit {

@@ -177,9 +177,7 @@ type Options struct {
 	ExternalIDField string
 	// API selects the Salesforce API. Zero means Auto.
 	API API
-	// Concurrency is the most jobs, batches or collection calls that run at once; a Bulk API
-	// 2.0 job smaller than the job size (the first ones, which ramp up, and the last) counts
-	// by its share of one, so that small jobs do not hold back the rest of the input. The engine
+	// Concurrency is the most jobs, batches or collection calls that run at once. The engine
 	// starts there, halves it when Salesforce signals congestion (503, 429,
 	// REQUEST_LIMIT_EXCEEDED, lock errors; ConcurrentPerOrgLongTxn for Collections) and adds
 	// one back after clean completions, never below 1 (see ConcurrencyChanged events).

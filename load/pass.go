@@ -46,9 +46,9 @@ func (r *run) newPassRunner(ctx context.Context, pass int) (*passRunner, error) 
 	if err != nil {
 		return nil, err
 	}
-	// The adaptive limit (r.ctrl) alone decides when a chunk starts: the group has no limit of
-	// its own, since small Bulk API 2.0 jobs share slots.
 	g, gctx := errgroup.WithContext(ctx)
+	// The adaptive limit (r.ctrl) decides when a chunk starts; the group's limit is its ceiling.
+	g.SetLimit(r.cfg.Concurrency)
 	if r.ctrl == nil {
 		r.ctrl = newController(r.cfg.Concurrency, func(from, to int, cause string) {
 			r.progress(Event{Kind: ConcurrencyChanged, API: r.api, Concurrency: to, PrevConcurrency: from, Cause: cause})
@@ -169,7 +169,7 @@ func (p *passRunner) submit(c *chunk) {
 		p.fail(err)
 		return
 	}
-	t, err := p.r.ctrl.acquireWeight(p.gctx, p.r.slotWeight(c))
+	t, err := p.r.ctrl.acquire(p.gctx)
 	if err != nil {
 		return // the pass is stopping: the chunk's rows were never sent
 	}
@@ -190,21 +190,6 @@ func (p *passRunner) submit(c *chunk) {
 		}
 		return p.r.finishChunk(ctx, c)
 	})
-}
-
-// slotWeight is the share of a concurrency slot chunk c takes (see controller): for Bulk API
-// 2.0 the larger of its records over the job size and its bytes over the byte cap per job, a
-// whole slot otherwise.
-func (r *run) slotWeight(c *chunk) int {
-	if c.api != Bulk2 {
-		return slotUnit
-	}
-	lim := r.cfg.limitsFor(Bulk2)
-	w := (len(c.rows)*slotUnit + lim.records - 1) / lim.records
-	if lim.bytes > 0 {
-		w = max(w, int((c.bytes*slotUnit+lim.bytes-1)/lim.bytes))
-	}
-	return min(slotUnit, w)
 }
 
 // fail stops the pass with err.
