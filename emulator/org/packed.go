@@ -338,19 +338,7 @@ func slot(d string, p int) (kind byte, v string) {
 type nameJoin struct{ first, last int }
 
 // value is the Name nameJoin stands for, as Object.nameFn computes it.
-func (nj *nameJoin) value(vals []any) any {
-	fn, _ := textValue(vals[nj.first])
-	ln, _ := textValue(vals[nj.last])
-	switch {
-	case fn == "" && ln == "":
-		return nil
-	case fn == "":
-		return ln
-	case ln == "":
-		return fn
-	}
-	return fn + " " + ln
-}
+func (nj *nameJoin) value(vals []any) any { return fullName(vals[nj.first], vals[nj.last]) }
 
 func uint16At(s string, i int) uint16 { return uint16(s[i]) | uint16(s[i+1])<<8 }
 

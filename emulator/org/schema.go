@@ -489,19 +489,7 @@ func (ob *Object) finish(s *Schema) error {
 		}
 	}
 	if _, hasName := ob.byName["name"]; hasName && first >= 0 && last >= 0 {
-		ob.nameFn = func(vals []any) any {
-			fn, _ := textValue(vals[first])
-			ln, _ := textValue(vals[last])
-			switch {
-			case fn == "" && ln == "":
-				return nil
-			case fn == "":
-				return ln
-			case ln == "":
-				return fn
-			}
-			return fn + " " + ln
-		}
+		ob.nameFn = func(vals []any) any { return fullName(vals[first], vals[last]) }
 	}
 	ob.insertDefaults = make([]any, len(ob.Fields))
 	ob.insertDefaultPos = nil
@@ -663,4 +651,20 @@ func isAlnum(s string) bool {
 		}
 	}
 	return true
+}
+
+// fullName is a Contact-style Name from its FirstName and LastName values: the two joined by
+// a space, either alone, or nil when both are empty.
+func fullName(first, last any) any {
+	fn, _ := textValue(first)
+	ln, _ := textValue(last)
+	switch {
+	case fn == "" && ln == "":
+		return nil
+	case fn == "":
+		return ln
+	case ln == "":
+		return fn
+	}
+	return fn + " " + ln
 }
