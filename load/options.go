@@ -593,6 +593,10 @@ func (c *config) limitsFor(api API) limits {
 		}
 		return l
 	default:
-		return limits{records: Bulk2JobRecords(1<<20, c.BatchSize), bytes: c.MaxBytesPerJob, ramp: c.BatchSize == 0}
+		l := limits{records: DefaultBulk2JobRecords, bytes: c.MaxBytesPerJob, ramp: c.BatchSize == 0}
+		if c.BatchSize > 0 {
+			l.records = c.BatchSize
+		}
+		return l
 	}
 }
