@@ -1,11 +1,8 @@
 package load
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"iter"
 	"net"
 	"os"
@@ -292,49 +289,9 @@ func (r *run) settle(res *RowResult) {
 	}
 }
 
-// download fetches a result file into a temporary file, trying again when a download fails
-// transiently (also part way), and returns it for reading from the start; Close removes it.
-func (r *run) download(ctx context.Context, what string, fetch func(context.Context) (io.ReadCloser, error)) (io.ReadCloser, error) {
-	path := r.tempPath("results")
-	err := r.retryStep(ctx, "download "+what, func(ctx context.Context) error {
-		body, err := fetch(ctx)
-		if err != nil {
-			return err
-		}
-		defer body.Close()
-		f, err := os.Create(path)
-		if err != nil {
-			return fmt.Errorf("load: result file: %w", err)
-		}
-		bw := bufio.NewWriterSize(f, resultDownloadBuffer)
-		_, err = io.Copy(bw, body) // bufio.Writer.ReadFrom: read straight into bw's buffer
-		if err == nil {
-			if err = bw.Flush(); err != nil {
-				f.Close()
-				return fmt.Errorf("load: result file: %w", err)
-			}
-		}
-		if cerr := f.Close(); err == nil && cerr != nil {
-			return fmt.Errorf("load: result file: %w", cerr)
-		}
-		if err != nil {
-			return &salesforce.TransportError{Method: "GET", URL: what, Err: err}
-		}
-		return nil
-	})
-	if err != nil {
-		os.Remove(path)
-		return nil, err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("load: result file: %w", err)
-	}
-	return &tempFile{File: f}, nil
-}
-
-// resultDownloadBuffer is the size of the buffer a result download is written through, and
-// of the join's read buffer: a few large system calls per job rather than one per 32 KiB.
+// resultDownloadBuffer is the size of the join's read buffer, and of the buffer a result file
+// spooled to disk is written through: a few large reads and system calls per job rather than
+// one per 32 KiB.
 const resultDownloadBuffer = 256 << 10
 
 // tempFile is a file removed when closed.

@@ -366,10 +366,12 @@ func (b *bulk1Runner) collect(ctx context.Context, c *chunk, batch *salesforce.B
 }
 
 // results joins a completed batch's results to its rows by position: the results file has one
-// row per input row, in input order.
+// row per input row, in input order. It is read as it arrives (resumed where it broke off when
+// its response breaks, see openResult): when it fails part way, the rows before the break
+// have their outcome and the caller gives the rest theirs.
 func (b *bulk1Runner) results(ctx context.Context, c *chunk) error {
 	r := b.r
-	body, err := r.download(ctx, "results of batch "+c.batchID, func(ctx context.Context) (io.ReadCloser, error) {
+	body, err := r.openResult(ctx, "results of batch "+c.batchID, func(ctx context.Context) (io.ReadCloser, error) {
 		return r.l.bulk1.BatchResults(ctx, c.jobID, c.batchID)
 	})
 	if err != nil {

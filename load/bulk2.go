@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -231,8 +232,10 @@ func (b *bulk2Runner) collect(ctx context.Context, c *chunk, job *salesforce.Ing
 		{resultsFailed, api.FailedResults},
 		{resultsUnprocessed, api.UnprocessedRecords},
 	}
-	// The three files are downloaded at once (a job's result tail is one round trip, not
-	// three) and joined one after the other, in the order above, as they arrive.
+	// The three files are requested at once (a job's result tail is one round trip, not
+	// three) and joined one after the other, in the order above. The successful results,
+	// the large file, are joined as they arrive (resumed where they broke off when their
+	// response breaks); the other two are downloaded meanwhile (see spoolResult).
 	type fetched struct {
 		body io.ReadCloser
 		err  error
@@ -242,8 +245,18 @@ func (b *bulk2Runner) collect(ctx context.Context, c *chunk, job *salesforce.Ing
 	for i, f := range files {
 		got[i] = make(chan fetched, 1)
 		go func() {
-			body, err := r.download(dctx, f.kind+" of job "+id, func(ctx context.Context) (io.ReadCloser, error) { return f.fetch(ctx, id) })
-			got[i] <- fetched{body, err}
+			what := f.kind + " of job " + id
+			fetch := func(ctx context.Context) (io.ReadCloser, error) { return f.fetch(ctx, id) }
+			var g fetched
+			if f.kind == resultsSuccessful {
+				var b *resumableBody
+				if b, g.err = r.openResult(dctx, what, fetch); g.err == nil {
+					g.body = b
+				}
+			} else {
+				g.body, g.err = r.spoolResult(dctx, what, fetch)
+			}
+			got[i] <- g
 		}()
 	}
 	next := 0
@@ -260,7 +273,15 @@ func (b *bulk2Runner) collect(ctx context.Context, c *chunk, job *salesforce.Ing
 	for _, f := range files {
 		g := <-got[next]
 		next++
-		body, err := g.body, g.err
+		err := g.err
+		if err == nil {
+			err = jn.joinFile(f.kind, g.body)
+			g.body.Close()
+			var le *resultLostError
+			if err != nil && ctx.Err() == nil && !errors.As(err, &le) {
+				return err
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -273,11 +294,6 @@ func (b *bulk2Runner) collect(ctx context.Context, c *chunk, job *salesforce.Ing
 			log.Warn("load: result file could not be downloaded; its rows' outcomes are unknown", "file", f.kind, "err", err)
 			lost = fmt.Errorf("%s of Bulk API 2.0 job %s: %w", f.kind, id, err)
 			continue
-		}
-		err = jn.joinFile(f.kind, body)
-		body.Close()
-		if err != nil {
-			return err
 		}
 	}
 	if lost != nil {
