@@ -79,6 +79,47 @@ func benchIngest(b *testing.B, rows int, opts Options) {
 	}
 }
 
+// BenchmarkIngestBulk1 loads 100,000 Contacts through Bulk API 1.0 over
+// loopback HTTP: one CSV job of ten 10,000-row batches, closed, until the
+// batches are done. cpu-ns/row as in BenchmarkIngest1M.
+//
+//	go test ./emulator/bulk -run '^$' -bench IngestBulk1 -benchtime 1x
+func BenchmarkIngestBulk1(b *testing.B) {
+	const rows, batches = 100_000, 10
+	data := benchCSV(rows)
+	lines := strings.SplitAfter(string(data), "\n")
+	hdr, lines := lines[0], lines[1:len(lines)-1]
+	var parts []string
+	for i := 0; i < rows; i += rows / batches {
+		parts = append(parts, hdr+strings.Join(lines[i:i+rows/batches], ""))
+	}
+	b.SetBytes(int64(len(data)))
+	var cpu time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		e := newEnv(b, Options{})
+		start := processCPU(b)
+		b.StartTimer()
+		id := e.createBulk1Job("insert", "Contact", "", "CSV")
+		for _, p := range parts {
+			e.addBatch(id, "text/csv", p)
+		}
+		wantStatus(b, e.do("POST", asyncV+"/job/"+id, xmlCT, closeXML), 200)
+		if err := e.svc.WaitIdle(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		cpu += processCPU(b) - start
+		if n := e.org.Count("Contact"); n != rows {
+			b.Fatalf("%d contacts", n)
+		}
+		e.close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(rows*b.N), "cpu-ns/row")
+}
+
 // modelFloor is the Realistic profile's own time for one job of rows
 // records: its batches of MaxBatchRecords, MaxConcurrentBatches at a time,
 // each BatchStartLatency plus PerRecordCost per record.

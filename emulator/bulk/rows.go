@@ -45,12 +45,13 @@ type csvSource struct {
 	columnar bool
 	vals     []any // backing store of the row.vals handed out since the last recycle
 
-	// A Bulk 2.0 segment's simple rows (no quote, valid UTF-8, a cell per
-	// header column) are split here, without the CSV reader: text is the
-	// rest of the segment, textRows the rows split so far. The first other
-	// row hands the rest to the reader takeOver returns, which has read the
-	// header and the textRows rows, so it reads (and reports) that row and
-	// the next ones exactly as it would have read the whole segment.
+	// The simple rows (no quote, valid UTF-8, a cell per header column) of
+	// a Bulk 2.0 segment or a Bulk 1.0 batch are split here, without the
+	// CSV reader: text is the rest of the input, textRows the rows split so
+	// far. The first other row hands the rest to the reader takeOver
+	// returns, which has read the header and the textRows rows, so it reads
+	// (and reports) that row and the next ones exactly as it would have
+	// read the whole input.
 	text     string
 	textRows int
 	delim    byte
@@ -92,6 +93,29 @@ func newCSVSource(data io.Reader, delim sfcsv.Delimiter) (*csvSource, error) {
 		h[0] = sfcsv.BOM + h[0]
 	}
 	return &csvSource{r: r, header: h}, nil
+}
+
+// newTextCSVSource is newCSVSource of CSV text: its simple rows are split
+// without the CSV reader (see split), their cells substrings of text.
+func newTextCSVSource(text string, delim sfcsv.Delimiter) (*csvSource, error) {
+	c, err := newCSVSource(strings.NewReader(text), delim)
+	if err != nil || !delim.Valid() || delim == 0 {
+		return c, err
+	}
+	c.text, c.delim = text[c.r.InputOffset():], byte(delim)
+	c.takeOver = func(skip int) (*sfcsv.Reader, error) {
+		r := sfcsv.NewReader(strings.NewReader(text), sfcsv.ReaderOptions{Delimiter: delim})
+		if _, err := r.Header(); err != nil {
+			return nil, err
+		}
+		for range skip {
+			if err := r.Skip(); err != nil {
+				return nil, err
+			}
+		}
+		return r, nil
+	}
+	return c, nil
 }
 
 func (c *csvSource) next() (row, error) {
