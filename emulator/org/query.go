@@ -275,7 +275,12 @@ func (o *Org) Run(ctx context.Context, q *soql.Query, includeDeleted bool) (*Res
 	if cand, ok := c.candidates(t, q.Where, includeDeleted); ok {
 		rows = cand
 	}
-	matched := make([]*record, 0, min(len(rows), 1<<16))
+	// Without a condition nearly every row matches: room for all of them.
+	hint := len(rows)
+	if where != nil {
+		hint = min(hint, 1<<16)
+	}
+	matched := make([]*record, 0, hint)
 	for _, r := range rows {
 		if r == nil || !includeDeleted && r.deleted() {
 			continue
