@@ -1,6 +1,7 @@
 package bulk
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -136,9 +137,18 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 	}
 	maps := make([]map[string]any, 0, ChunkRecords)
 	rowIdx, chunkStart := 0, 0
+	hint := 0
+	if j.kind == kindBulk1 && csv != nil {
+		// A Bulk 1.0 CSV result file has a short line per row: room for
+		// them all, so the file is not copied as it grows.
+		hint = len(bulk1CSVResultHeader) + (bytes.Count(b.data, []byte{'\n'})+1)*bulk1CSVResultLine
+	}
 	s.mu.Lock()
 	done := b.attempted // rows with an outcome before a restart
 	resumed := b.resumed
+	if b.results == nil {
+		b.resultsHint = hint
+	}
 	s.mu.Unlock()
 	var quotaErr error
 	flush := func() bool {
@@ -558,7 +568,10 @@ func (s *Service) countResultLocked(b *batch, p pendingRow, res *org.WriteResult
 		b.results = appendXMLResult(b.results, id, res)
 	default:
 		if b.nResults == 0 {
-			b.results = append(b.results, `"Id","Success","Created","Error"`+"\n"...)
+			if b.results == nil && b.resultsHint > 0 {
+				b.results = make([]byte, 0, b.resultsHint)
+			}
+			b.results = append(b.results, bulk1CSVResultHeader...)
 		}
 		b.nResults++
 		b.results = appendRow(b.results, ',', "\n", id, strconv.FormatBool(res.Success), strconv.FormatBool(res.Created), errorTextIf(res))
@@ -637,7 +650,14 @@ func finishResultsLocked(b *batch) {
 		b.results = append(b.results, "</results>"...)
 	default:
 		if b.nResults == 0 {
-			b.results = append(b.results, `"Id","Success","Created","Error"`+"\n"...)
+			b.results = append(b.results, bulk1CSVResultHeader...)
 		}
 	}
 }
+
+// bulk1CSVResultHeader is the header of a Bulk 1.0 CSV ingest result file;
+// bulk1CSVResultLine the usual length of a line after it (a success).
+const (
+	bulk1CSVResultHeader = `"Id","Success","Created","Error"` + "\n"
+	bulk1CSVResultLine   = len(`"001000000000001AAA","true","false",""` + "\n")
+)

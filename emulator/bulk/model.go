@@ -109,6 +109,8 @@ type batch struct {
 	result   *org.Result
 	resultID string
 	chunk    bool // a batch created by PK chunking
+	// resultsHint is the room a Bulk 1.0 CSV result file is made with.
+	resultsHint int
 
 	// Data file bookkeeping (see store).
 	from, to                    int  // Bulk 2.0: the segment's span of the job's upload
