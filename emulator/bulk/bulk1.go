@@ -593,7 +593,7 @@ func (s *Service) bulk1Source(b *batch) (rowSource, error) {
 		}
 		return &sliceSource{rows: rows}, nil
 	}
-	return newCSVSource(bytes.NewReader(b.data), sfcsv.Comma)
+	return newTextCSVSource(string(b.data), sfcsv.Comma)
 }
 
 // runIngestBatch processes one Bulk 1.0 batch or Bulk 2.0 internal batch.

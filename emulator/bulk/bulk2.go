@@ -642,10 +642,14 @@ func (s *Service) v2IngestResults(w http.ResponseWriter, j *job, which string) {
 		}
 	}
 	var bodies [][]byte
+	var oks []okPart
 	var unprocessed []*batch
 	for _, b := range j.batches {
 		switch which {
 		case "successfulresults":
+			if b.ok.rows != nil {
+				oks = append(oks, okPart{len(bodies), b.ok, b.seg})
+			}
 			bodies = append(bodies, b.results)
 		case "failedresults":
 			bodies = append(bodies, b.failures)
@@ -676,7 +680,19 @@ func (s *Service) v2IngestResults(w http.ResponseWriter, j *job, which string) {
 	w.Header().Set("Content-Type", wire.ContentTypeCSV)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(head)
-	for _, b := range bodies {
+	var buf []byte
+	for i, b := range bodies {
+		if len(oks) > 0 && oks[0].at == i {
+			var err error
+			if buf, err = oks[0].rows.writeTo(w, buf, oks[0].seg, delim, eol); err != nil {
+				return
+			}
+			oks = oks[1:]
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+			buf = buf[:0]
+		}
 		if _, err := w.Write(b); err != nil {
 			return
 		}
@@ -714,6 +730,14 @@ func (s *Service) v2IngestResults(w http.ResponseWriter, j *job, which string) {
 			emit(src, 0)
 		}
 	}
+}
+
+// okPart is a batch's okRows in a successfulResults download: the rows of
+// bodies[at], the batch's segment.
+type okPart struct {
+	at   int
+	rows okRows
+	seg  string
 }
 
 // listLocator encodes a job-list offset as a query locator.

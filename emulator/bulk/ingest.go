@@ -1,6 +1,7 @@
 package bulk
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -107,10 +108,11 @@ func request(j *job, fields map[string]any) (org.WriteRequest, string) {
 
 // pendingRow is a row waiting for its chunk to be written.
 type pendingRow struct {
-	raw    []string
-	plain  bool // no cell of raw holds a double quote
-	inID   string
-	preset *org.WriteResult // outcome decided before the write
+	raw      []string
+	plain    bool // no cell of raw holds a double quote
+	from, to int  // a plain row's text in its batch's segment
+	inID     string
+	preset   *org.WriteResult // outcome decided before the write
 }
 
 // writeRows writes src's rows to the org in chunks of ChunkRecords and
@@ -135,9 +137,18 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 	}
 	maps := make([]map[string]any, 0, ChunkRecords)
 	rowIdx, chunkStart := 0, 0
+	hint := 0
+	if j.kind == kindBulk1 && csv != nil {
+		// A Bulk 1.0 CSV result file has a short line per row: room for
+		// them all, so the file is not copied as it grows.
+		hint = len(bulk1CSVResultHeader) + (bytes.Count(b.data, []byte{'\n'})+1)*bulk1CSVResultLine
+	}
 	s.mu.Lock()
 	done := b.attempted // rows with an outcome before a restart
 	resumed := b.resumed
+	if b.results == nil {
+		b.resultsHint = hint
+	}
 	s.mu.Unlock()
 	var quotaErr error
 	flush := func() bool {
@@ -188,21 +199,32 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 		// A Bulk 2.0 batch's result rows are appended outside the lock, past
 		// the end readers see (only this worker appends to b's files), and
 		// published with the counters.
+		// Without a data file, successful rows are kept compactly (okRows);
+		// with one, as the result file's lines the file stores.
 		v2 := j.kind == kindV2Ingest
 		var succ, fails []byte
+		var ok okRows
 		if v2 {
 			s.mu.Lock()
-			succ, fails = b.results, b.failures
-			fresh := succ == nil && b.savedResults == 0
+			succ, fails, ok = b.results, b.failures, b.ok
+			fresh := succ == nil && ok.rows == nil && b.savedResults == 0
 			s.mu.Unlock()
-			if fresh {
+			compact := s.st == nil
+			if fresh && compact {
+				ok = newOKRows(b.records)
+			} else if fresh {
 				// Room for the segment echoed with an id and a flag per row,
 				// so the file is not copied as it grows.
 				succ = make([]byte, 0, len(b.seg)+b.records*(resultRowOverhead+2*len(j.header)))
 			}
 			k := 0
 			for i, p := range pend {
-				succ, fails = appendV2Result(succ, fails, j, p, outcome(i, &k))
+				res := outcome(i, &k)
+				if res.Success && ok.rows != nil {
+					ok.add(p, byte(j.delim), res.ID, res.Created)
+					continue
+				}
+				succ, fails = appendV2Result(succ, fails, j, p, res)
 			}
 		}
 		due = due.Add(s.recordCost(len(pend)))
@@ -213,7 +235,7 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 			s.countResultLocked(b, p, outcome(i, &k))
 		}
 		if v2 {
-			b.results, b.failures = succ, fails
+			b.results, b.failures, b.ok = succ, fails, ok
 		}
 		b.modstamp = s.clk.Now()
 		s.saveProgressLocked(b)
@@ -250,7 +272,7 @@ func (s *Service) writeRows(ctx context.Context, b *batch, src rowSource, conten
 			chunkStart = rowIdx
 		}
 		maps = append(maps, r.fields)
-		p := pendingRow{raw: r.raw, plain: r.plain}
+		p := pendingRow{raw: r.raw, plain: r.plain, from: r.from, to: r.to}
 		if r.rowErr == nil && !r.lengthsChecked {
 			r.rowErr = checkFieldLengths(r.fields)
 		}
@@ -546,7 +568,10 @@ func (s *Service) countResultLocked(b *batch, p pendingRow, res *org.WriteResult
 		b.results = appendXMLResult(b.results, id, res)
 	default:
 		if b.nResults == 0 {
-			b.results = append(b.results, `"Id","Success","Created","Error"`+"\n"...)
+			if b.results == nil && b.resultsHint > 0 {
+				b.results = make([]byte, 0, b.resultsHint)
+			}
+			b.results = append(b.results, bulk1CSVResultHeader...)
 		}
 		b.nResults++
 		b.results = appendRow(b.results, ',', "\n", id, strconv.FormatBool(res.Success), strconv.FormatBool(res.Created), errorTextIf(res))
@@ -625,7 +650,14 @@ func finishResultsLocked(b *batch) {
 		b.results = append(b.results, "</results>"...)
 	default:
 		if b.nResults == 0 {
-			b.results = append(b.results, `"Id","Success","Created","Error"`+"\n"...)
+			b.results = append(b.results, bulk1CSVResultHeader...)
 		}
 	}
 }
+
+// bulk1CSVResultHeader is the header of a Bulk 1.0 CSV ingest result file;
+// bulk1CSVResultLine the usual length of a line after it (a success).
+const (
+	bulk1CSVResultHeader = `"Id","Success","Created","Error"` + "\n"
+	bulk1CSVResultLine   = len(`"001000000000001AAA","true","false",""` + "\n")
+)

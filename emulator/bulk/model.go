@@ -101,13 +101,16 @@ type batch struct {
 	attempted   int    // rows with an outcome so far
 
 	// Outcomes.
-	results  []byte // Bulk 1.0 ingest: result file body; Bulk 2.0: successful rows
+	results  []byte // Bulk 1.0 ingest: result file body; Bulk 2.0: successful rows (with a data file)
+	ok       okRows // Bulk 2.0: successful rows (without a data file)
 	failures []byte // Bulk 2.0: failed rows
 	nResults int    // Bulk 1.0 JSON: entries written (for separators)
 	query    string // Bulk 1.0 query batch: SOQL
 	result   *org.Result
 	resultID string
 	chunk    bool // a batch created by PK chunking
+	// resultsHint is the room a Bulk 1.0 CSV result file is made with.
+	resultsHint int
 
 	// Data file bookkeeping (see store).
 	from, to                    int  // Bulk 2.0: the segment's span of the job's upload

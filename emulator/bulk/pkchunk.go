@@ -144,7 +144,7 @@ func (s *Service) pkChunk(ctx context.Context, b *batch) error {
 	}
 	ids := make([]string, 0, res.Len())
 	for i := range res.Len() {
-		id, _ := res.Values(i)[0].(string)
+		id := res.Text(i, 0)
 		if len(id) >= 15 {
 			id = id[:15]
 		}

@@ -19,13 +19,8 @@ func writeCSVRows(w io.Writer, res *org.Result, from, to int, delim byte, eol st
 	buf = appendRow(buf, delim, eol, res.Columns...)
 	cells := make([]string, len(res.Columns))
 	for i := from; i < to; i++ {
-		vals := res.Values(i)
 		for c := range cells {
-			if c < len(vals) {
-				cells[c] = res.FormatCSV(vals[c])
-			} else {
-				cells[c] = ""
-			}
+			cells[c] = res.Text(i, c)
 		}
 		buf = appendRow(buf, delim, eol, cells...)
 		if len(buf) >= 32<<10 {
@@ -89,21 +84,16 @@ func writeXMLRecords(w io.Writer, res *org.Result) error {
 	for i := range res.Len() {
 		buf = append(buf, `<records xsi:type="sObject">`...)
 		buf = appendXMLElem(buf, "type", res.Object)
-		vals := res.Values(i)
 		for c, col := range res.Columns {
-			var v any
-			if c < len(vals) {
-				v = vals[c]
-			}
 			parts := strings.Split(col, ".")
 			for _, p := range parts[:len(parts)-1] {
 				buf = append(buf, `<`+p+` xsi:type="sObject">`...)
 			}
 			last := parts[len(parts)-1]
-			if v == nil {
+			if res.IsNull(i, c) {
 				buf = append(buf, `<`+last+` xsi:nil="true"/>`...)
 			} else {
-				buf = appendXMLElem(buf, last, res.FormatCSV(v))
+				buf = appendXMLElem(buf, last, res.Text(i, c))
 			}
 			for k := len(parts) - 2; k >= 0; k-- {
 				buf = append(buf, `</`+parts[k]+`>`...)

@@ -20,7 +20,8 @@ type row struct {
 	fields         map[string]any
 	vals           []any      // a columnar csvSource's values, by header column (nil otherwise)
 	raw            []string   // CSV cells as uploaded (nil for JSON and XML)
-	plain          bool       // no cell of raw holds a double quote
+	plain          bool       // no cell of raw holds a double quote: the row was split from the text of csvSource
+	from, to       int        // a plain row's text (cells and delimiters) in the csvSource's text
 	rowErr         *org.Error // a problem found before the write
 	lengthsChecked bool       // the source applied checkFieldLength to every value
 }
@@ -45,13 +46,16 @@ type csvSource struct {
 	columnar bool
 	vals     []any // backing store of the row.vals handed out since the last recycle
 
-	// A Bulk 2.0 segment's simple rows (no quote, valid UTF-8, a cell per
-	// header column) are split here, without the CSV reader: text is the
-	// rest of the segment, textRows the rows split so far. The first other
-	// row hands the rest to the reader takeOver returns, which has read the
-	// header and the textRows rows, so it reads (and reports) that row and
-	// the next ones exactly as it would have read the whole segment.
+	// The simple rows (no quote, valid UTF-8, a cell per header column) of
+	// a Bulk 2.0 segment or a Bulk 1.0 batch are split here, without the
+	// CSV reader: text is the rest of the input, textRows the rows split so
+	// far. The first other row hands the rest to the reader takeOver
+	// returns, which has read the header and the textRows rows, so it reads
+	// (and reports) that row and the next ones exactly as it would have
+	// read the whole input.
 	text     string
+	off      int // where text starts in the text the source was given
+	from, to int // the last row split: its text without terminator, in the text given
 	textRows int
 	delim    byte
 	takeOver func(skip int) (*sfcsv.Reader, error)
@@ -94,6 +98,30 @@ func newCSVSource(data io.Reader, delim sfcsv.Delimiter) (*csvSource, error) {
 	return &csvSource{r: r, header: h}, nil
 }
 
+// newTextCSVSource is newCSVSource of CSV text: its simple rows are split
+// without the CSV reader (see split), their cells substrings of text.
+func newTextCSVSource(text string, delim sfcsv.Delimiter) (*csvSource, error) {
+	c, err := newCSVSource(strings.NewReader(text), delim)
+	if err != nil || !delim.Valid() || delim == 0 {
+		return c, err
+	}
+	c.off = int(c.r.InputOffset())
+	c.text, c.delim = text[c.off:], byte(delim)
+	c.takeOver = func(skip int) (*sfcsv.Reader, error) {
+		r := sfcsv.NewReader(strings.NewReader(text), sfcsv.ReaderOptions{Delimiter: delim})
+		if _, err := r.Header(); err != nil {
+			return nil, err
+		}
+		for range skip {
+			if err := r.Skip(); err != nil {
+				return nil, err
+			}
+		}
+		return r, nil
+	}
+	return c, nil
+}
+
 func (c *csvSource) next() (row, error) {
 	if c.takeOver != nil {
 		rec, ok := c.split()
@@ -102,7 +130,7 @@ func (c *csvSource) next() (row, error) {
 				return row{}, io.EOF
 			}
 			r := c.fromRecord(rec)
-			r.plain = true
+			r.plain, r.from, r.to = true, c.from, c.to
 			return r, nil
 		}
 		r, err := c.takeOver(c.textRows)
@@ -147,6 +175,7 @@ func (c *csvSource) split() ([]string, bool) {
 		}
 		if line == "\n" || line == "\r\n" { // blank lines are not rows
 			c.text = c.text[len(line):]
+			c.off += len(line)
 			continue
 		}
 		body := strings.TrimSuffix(line, "\n")
@@ -157,6 +186,7 @@ func (c *csvSource) split() ([]string, bool) {
 			return nil, false
 		}
 		start := len(c.cells)
+		c.from, c.to = c.off, c.off+len(body)
 		for {
 			j := strings.IndexByte(body, c.delim)
 			if j < 0 {
@@ -172,6 +202,7 @@ func (c *csvSource) split() ([]string, bool) {
 			return nil, false
 		}
 		c.text = c.text[len(line):]
+		c.off += len(line)
 		c.textRows++
 		return c.cells[start:len(c.cells):len(c.cells)], true
 	}

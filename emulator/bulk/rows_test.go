@@ -59,6 +59,52 @@ func TestSegmentSourceSplitsLikeTheReader(t *testing.T) {
 	check("too large", big, sfcsv.Comma, sfcsv.LF, "A,B,C")
 }
 
+// TestBulk1SourceSplitsLikeTheReader is TestSegmentSourceSplitsLikeTheReader
+// for Bulk 1.0 CSV batches, header included: header variants, then every
+// run of the rows.
+func TestBulk1SourceSplitsLikeTheReader(t *testing.T) {
+	t.Parallel()
+	rows := []string{
+		"a,b,c\n",
+		"\n",
+		"d,,#N/A\r\n",
+		`"q,1",x,y` + "\n",
+		"lone\rcr,2,3\n",
+		"too,few\n",
+		"too,many,cells,here\n",
+		"bad\xffutf8,1,2\n",
+		`bare"quote,1,2` + "\n",
+		"\"multi\nline\",1,2\n",
+		",,\n",
+		"last,no,newline",
+	}
+	s := &Service{}
+	check := func(name, data string) {
+		t.Helper()
+		want := readAll(t, func() (*csvSource, error) { return newCSVSource(strings.NewReader(data), sfcsv.Comma) })
+		got := readAll(t, func() (*csvSource, error) {
+			src, err := s.bulk1Source(&batch{job: &job{contentType: "CSV"}, data: []byte(data)})
+			if err != nil {
+				return nil, err
+			}
+			return src.(*csvSource), nil
+		})
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %q\n got %q\nwant %q", name, data, got, want)
+		}
+	}
+	for _, h := range []string{"A,B,C\n", "A,B,C\r\n", "\n\nA,B,C\n", sfcsv.BOM + "A,B,C\n", "\"A\",\"B\nX\",C\n", "A,B,C", "A,B\n", "A,\"B\n", ""} {
+		check(fmt.Sprintf("header %q", h), h+"x,y,z\n"+`"q",1,2`+"\nu,v,w\n")
+	}
+	for i := range rows {
+		for k := i; k <= len(rows); k++ {
+			check(fmt.Sprintf("rows %d-%d", i, k), "A,B,C\n"+strings.Join(rows[i:k], ""))
+		}
+	}
+	big := "A,B,C\nx,y,z\n" + strings.Repeat("w", sfcsv.DefaultMaxRecordBytes) + ",1,2\nu,v,w\n"
+	check("too large", big)
+}
+
 // readAll reads every row of a source, columnar, as text.
 func readAll(t *testing.T, open func() (*csvSource, error)) []string {
 	t.Helper()

@@ -79,8 +79,7 @@ type table struct {
 // record is one row: values indexed by field position, packed (see
 // packer) in d, or, when they cannot be packed, in x.
 type record struct {
-	d   string
-	x   []any
+	packedData
 	pos int
 }
 

@@ -361,60 +361,76 @@ func unpack(k byte, v string) any {
 	return nil
 }
 
-// get returns value p of the record.
-func (r *record) get(p int) any {
-	if r.x != nil {
-		return r.x[p]
+// null reports whether pd stands for no record at all (a query's null
+// parent; see Result).
+func (pd *packedData) null() bool { return pd.d == "" && pd.x == nil }
+
+// get returns value p.
+func (pd *packedData) get(p int) any {
+	if pd.x != nil {
+		return pd.x[p]
 	}
-	return unpack(slot(r.d, p))
+	return unpack(slot(pd.d, p))
 }
 
 // isNil reports whether value p is null.
-func (r *record) isNil(p int) bool {
-	if r.x != nil {
-		return r.x[p] == nil
+func (pd *packedData) isNil(p int) bool {
+	if pd.x != nil {
+		return pd.x[p] == nil
 	}
-	return r.d[2+p] == packNil
+	return pd.d[2+p] == packNil
 }
 
-// str returns value p when it is a string, without boxing it.
-func (r *record) str(p int) (string, bool) {
-	if r.x != nil {
-		s, ok := r.x[p].(string)
+// str returns value p when it is a string, without boxing it: for a
+// packed record, a substring of its packed values.
+func (pd *packedData) str(p int) (string, bool) {
+	if pd.x != nil {
+		s, ok := pd.x[p].(string)
 		return s, ok
 	}
-	k, v := slot(r.d, p)
+	k, v := slot(pd.d, p)
 	return v, k == packString
 }
 
 // text returns value p as FormatCSV does.
-func (r *record) text(p int) string {
-	if s, ok := r.str(p); ok {
-		return s
+func (pd *packedData) text(p int) string {
+	if pd.x != nil {
+		return FormatCSV(pd.x[p])
 	}
-	return FormatCSV(r.get(p))
+	k, v := slot(pd.d, p)
+	switch k {
+	case packString:
+		return v
+	case packNil:
+		return ""
+	case packFalse:
+		return "false"
+	case packTrue:
+		return "true"
+	}
+	return FormatCSV(unpack(k, v))
 }
 
-// values returns a new slice of the record's values.
-func (r *record) values() []any {
-	if r.x != nil {
-		return cloneVals(r.x)
+// values returns a new slice of the values.
+func (pd *packedData) values() []any {
+	if pd.x != nil {
+		return cloneVals(pd.x)
 	}
-	n, _ := packedNum(r.d)
+	n, _ := packedNum(pd.d)
 	vals := make([]any, n)
 	for p := range n {
-		if r.d[2+p] != packNil {
-			vals[p] = unpack(slot(r.d, p))
+		if pd.d[2+p] != packNil {
+			vals[p] = unpack(slot(pd.d, p))
 		}
 	}
 	return vals
 }
 
 // data returns the record's values as stored, for an undo log.
-func (r *record) data() packedData { return packedData{d: r.d, x: r.x} }
+func (r *record) data() packedData { return r.packedData }
 
 // setData replaces the record's values by ones data returned.
-func (r *record) setData(pd packedData) { r.d, r.x = pd.d, pd.x }
+func (r *record) setData(pd packedData) { r.packedData = pd }
 
 // newRecord returns a record of vals (packed; vals is not kept).
 func newRecord(vals []any) *record {

@@ -44,20 +44,58 @@ type Result struct {
 	compound  string // the first compound column selected, "" for none
 	cols      []column
 	rels      []relation // relationship prefixes, in order of first use
-	width     int        // stored values per row: len(Columns) + 1 (root id) + len(rels)
-	vals      []any
 	n         int
+	// vals are an aggregate result's values, one row of len(Columns).
+	vals []any
+	// A row is the records it reads as they were when the query ran: the
+	// root record, then a record per relation (rels) or the zero
+	// packedData for none. Their packed values (snap, width per row) are
+	// immutable strings, so a row costs no copy of its values and no
+	// boxing; a record kept unpacked has its values in unpacked (keyed by
+	// the index in snap) and "" in snap.
+	width    int // records per row: 1 + len(rels)
+	snap     []string
+	unpacked map[int][]any
 }
 
 type column struct {
 	names []string // canonical names: relationship names then the field name
 	rel   int      // index in rels of the column's parent, -1 for a root field
+	pos   int      // the field's position in its object
+	// parts are the components of a compound field (see accessor).
+	parts []compoundPart
 }
 
 type relation struct {
 	names  []string // canonical relationship names from the root
 	object *Object
 	parent int // index in rels of the enclosing relation, -1 for the root
+	hop    hop // the reference from the parent to this relation's record
+}
+
+// rec returns record k of the rows (see Result.snap); the zero packedData
+// for a null parent.
+func (r *Result) rec(k int) packedData {
+	if d := r.snap[k]; d != "" {
+		return packedData{d: d}
+	}
+	return packedData{x: r.unpacked[k]}
+}
+
+// value returns column c of row i (see Values).
+func (r *Result) value(i, c int) any {
+	if r.aggregate {
+		return r.vals[c]
+	}
+	col := &r.cols[c]
+	pd := r.rec(i*r.width + col.rel + 1)
+	if pd.null() {
+		return nil
+	}
+	if col.parts != nil {
+		return compoundValue(&pd, col.parts)
+	}
+	return pd.get(col.pos)
 }
 
 // Len returns the number of rows.
@@ -69,11 +107,41 @@ func (r *Result) Len() int { return r.n }
 func (r *Result) CompoundColumn() string { return r.compound }
 
 // Values returns row i flattened in Columns order: nil for null, else
-// string, float64, bool, Date or time.Time. The slice belongs to the
-// Result and must not be modified.
+// string, float64, bool, Date or time.Time (a map of its components for a
+// compound field). Each call returns a new slice.
 func (r *Result) Values(i int) []any {
-	off := i * r.width
-	return r.vals[off : off+len(r.Columns) : off+len(r.Columns)]
+	if r.aggregate {
+		return slices.Clone(r.vals)
+	}
+	vals := make([]any, len(r.Columns))
+	for c := range vals {
+		vals[c] = r.value(i, c)
+	}
+	return vals
+}
+
+// Text returns column c of row i as FormatCSV returns its value, without
+// boxing it: a text value is returned as stored.
+func (r *Result) Text(i, c int) string {
+	if r.aggregate || r.cols[c].parts != nil {
+		return FormatCSV(r.value(i, c))
+	}
+	col := &r.cols[c]
+	pd := r.rec(i*r.width + col.rel + 1)
+	if pd.null() {
+		return ""
+	}
+	return pd.text(col.pos)
+}
+
+// IsNull reports whether column c of row i is null.
+func (r *Result) IsNull(i, c int) bool {
+	if r.aggregate || r.cols[c].parts != nil {
+		return r.value(i, c) == nil
+	}
+	col := &r.cols[c]
+	pd := r.rec(i*r.width + col.rel + 1)
+	return pd.null() || pd.isNil(col.pos)
 }
 
 // FormatCSV returns v (a value from Values) as Bulk CSV text: empty for
@@ -86,26 +154,29 @@ func (r *Result) FormatCSV(v any) string { return FormatCSV(v) }
 // empty. Datetimes are formatted 2024-01-03T23:52:01.000+0000, dates
 // yyyy-MM-dd. Aggregate rows have attributes {"type":"AggregateResult"}.
 func (r *Result) Record(i int) map[string]any {
-	row := r.vals[i*r.width : (i+1)*r.width]
 	if r.aggregate {
 		m := map[string]any{"attributes": map[string]any{"type": "AggregateResult"}}
 		for c, name := range r.Columns {
-			m[name] = row[c]
+			m[name] = r.vals[c]
 		}
 		return m
+	}
+	recs := make([]packedData, r.width)
+	for k := range recs {
+		recs[k] = r.rec(i*r.width + k)
 	}
 	ver := r.APIVersion
 	if ver == "" {
 		ver = DefaultAPIVersion
 	}
-	attrs := func(ob *Object, id any) map[string]any {
+	attrs := func(ob *Object, rec *packedData) map[string]any {
 		a := map[string]any{"type": ob.Name}
-		if s, ok := id.(string); ok {
+		if s, ok := rec.str(posID); ok {
 			a["url"] = "/services/data/v" + ver + "/sobjects/" + ob.Name + "/" + s
 		}
 		return a
 	}
-	root := map[string]any{"attributes": attrs(r.ob, row[len(r.Columns)])}
+	root := map[string]any{"attributes": attrs(r.ob, &recs[0])}
 	maps := make([]map[string]any, len(r.rels)) // nil: parent null or not yet built
 	var relMap func(k int) map[string]any
 	relMap = func(k int) map[string]any {
@@ -120,13 +191,12 @@ func (r *Result) Record(i int) map[string]any {
 				return nil
 			}
 		}
-		id := row[len(r.Columns)+1+k]
 		key := rel.names[len(rel.names)-1]
-		if id == nil {
+		if recs[k+1].null() {
 			parent[key] = nil
 			return nil
 		}
-		m := map[string]any{"attributes": attrs(rel.object, id)}
+		m := map[string]any{"attributes": attrs(rel.object, &recs[k+1])}
 		parent[key] = m
 		maps[k] = m
 		return m
@@ -139,7 +209,7 @@ func (r *Result) Record(i int) map[string]any {
 				continue
 			}
 		}
-		target[col.names[len(col.names)-1]] = jsonValue(row[c])
+		target[col.names[len(col.names)-1]] = jsonValue(r.value(i, c))
 	}
 	return root
 }
@@ -205,7 +275,12 @@ func (o *Org) Run(ctx context.Context, q *soql.Query, includeDeleted bool) (*Res
 	if cand, ok := c.candidates(t, q.Where, includeDeleted); ok {
 		rows = cand
 	}
-	matched := make([]*record, 0, min(len(rows), 1<<16))
+	// Without a condition nearly every row matches: room for all of them.
+	hint := len(rows)
+	if where != nil {
+		hint = min(hint, 1<<16)
+	}
+	matched := make([]*record, 0, hint)
 	for _, r := range rows {
 		if r == nil || !includeDeleted && r.deleted() {
 			continue
@@ -362,7 +437,7 @@ func (res *Result) setCount(matched []*record, countField *accessor) {
 	}
 	n := 0
 	for _, r := range matched {
-		if countField.get(r) != nil {
+		if !countField.null(r) {
 			n++
 		}
 	}
@@ -372,12 +447,10 @@ func (res *Result) setCount(matched []*record, countField *accessor) {
 	res.n, res.TotalSize = 1, 1
 }
 
-// fill copies the selected values of matched into res: per row the fields,
-// the record's id, then a hidden id column per relationship prefix (for
-// nested records).
+// fill makes res the rows of matched: per row the record and the parent
+// record of each relationship prefix the columns use, as they are now.
 func (res *Result) fill(accs []*accessor, matched []*record) {
 	res.cols = make([]column, len(accs))
-	var relAccs []*accessor
 	for ci, a := range accs {
 		parent := -1
 		for h := 1; h <= len(a.hops); h++ {
@@ -385,27 +458,51 @@ func (res *Result) fill(accs []*accessor, matched []*record) {
 			k := slices.IndexFunc(res.rels, func(rl relation) bool { return slices.Equal(rl.names, names) })
 			if k < 0 {
 				k = len(res.rels)
-				res.rels = append(res.rels, relation{names: names, object: a.hops[h-1].t.ob, parent: parent})
-				relAccs = append(relAccs, &accessor{hops: a.hops[:h], pos: posID})
+				res.rels = append(res.rels, relation{names: names, object: a.hops[h-1].t.ob, parent: parent, hop: a.hops[h-1]})
 			}
 			parent = k
 		}
-		res.cols[ci] = column{names: a.names, rel: parent}
+		res.cols[ci] = column{names: a.names, rel: parent, pos: a.pos, parts: a.parts}
 	}
-	nc := len(accs)
-	res.width = nc + 1 + len(relAccs)
+	res.width = 1 + len(res.rels)
 	res.n, res.TotalSize = len(matched), len(matched)
-	res.vals = make([]any, len(matched)*res.width)
+	res.snap = make([]string, len(matched)*res.width)
+	var parents []*record
+	if len(res.rels) > 0 {
+		parents = make([]*record, len(res.rels))
+	}
 	for i, r := range matched {
-		row := res.vals[i*res.width : (i+1)*res.width]
-		for j, a := range accs {
-			row[j] = a.get(r)
-		}
-		row[nc] = r.get(posID)
-		for j, a := range relAccs {
-			row[nc+1+j] = a.get(r)
+		base := i * res.width
+		res.keep(base, r)
+		for k, rel := range res.rels {
+			from := r
+			if rel.parent >= 0 {
+				from = parents[rel.parent]
+			}
+			var p *record
+			if from != nil {
+				if id, _ := from.str(rel.hop.pos); id != "" {
+					p = rel.hop.t.get(id)
+				}
+			}
+			parents[k] = p
+			if p != nil {
+				res.keep(base+1+k, p)
+			}
 		}
 	}
+}
+
+// keep stores r's values as record k of the rows.
+func (res *Result) keep(k int, r *record) {
+	if r.x == nil {
+		res.snap[k] = r.d
+		return
+	}
+	if res.unpacked == nil {
+		res.unpacked = map[int][]any{}
+	}
+	res.unpacked[k] = r.x
 }
 
 // candidates narrows the rows a query must scan when its WHERE clause is,
@@ -508,7 +605,9 @@ type hop struct {
 	t   *table // bound when the query runs
 }
 
-func (a *accessor) get(r *record) any {
+// target returns the record whose field a reads: r, or the parent its
+// hops lead to (nil when a reference on the way is null or dangling).
+func (a *accessor) target(r *record) *record {
 	for i := range a.hops {
 		id, _ := r.str(a.hops[i].pos)
 		if id == "" {
@@ -518,19 +617,56 @@ func (a *accessor) get(r *record) any {
 			return nil
 		}
 	}
-	if a.parts != nil {
-		m := make(map[string]any, len(a.parts))
-		set := false
-		for _, p := range a.parts {
-			m[p.key] = jsonValue(r.get(p.pos))
-			set = set || !r.isNil(p.pos)
-		}
-		if !set {
-			return nil // every component empty: the compound value is null
-		}
-		return m
+	return r
+}
+
+func (a *accessor) get(r *record) any { return a.valueOf(a.target(r)) }
+
+// valueOf returns the value a reads in its target t (nil t: null).
+func (a *accessor) valueOf(t *record) any {
+	if t == nil {
+		return nil
 	}
-	return r.get(a.pos)
+	if a.parts != nil {
+		return compoundValue(&t.packedData, a.parts)
+	}
+	return t.get(a.pos)
+}
+
+// str returns the value a reads in its target t when it is a string,
+// without boxing it.
+func (a *accessor) str(t *record) (string, bool) {
+	if t == nil || a.parts != nil {
+		return "", false
+	}
+	return t.str(a.pos)
+}
+
+// null reports whether the value a reads in r is null.
+func (a *accessor) null(r *record) bool {
+	t := a.target(r)
+	if t == nil {
+		return true
+	}
+	if a.parts != nil {
+		return a.valueOf(t) == nil
+	}
+	return t.isNil(a.pos)
+}
+
+// compoundValue is the value of a compound field of parts in pd: a map of
+// its components, nil when every one is null.
+func compoundValue(pd *packedData, parts []compoundPart) any {
+	m := make(map[string]any, len(parts))
+	set := false
+	for _, p := range parts {
+		m[p.key] = jsonValue(pd.get(p.pos))
+		set = set || !pd.isNil(p.pos)
+	}
+	if !set {
+		return nil // every component empty: the compound value is null
+	}
+	return m
 }
 
 type compiler struct {
@@ -723,9 +859,9 @@ func (c *compiler) comparison(x *soql.Comparison) (pred, *QueryError) {
 	}
 	switch op {
 	case "=":
-		return func(r *record) bool { return matchEq(f, a.get(r), &l) }, nil
+		return func(r *record) bool { return a.eq(r, &l) }, nil
 	case "!=":
-		return func(r *record) bool { return !matchEq(f, a.get(r), &l) }, nil
+		return func(r *record) bool { return !a.eq(r, &l) }, nil
 	case "LIKE":
 		return likePred(a, l, x.Value), nil
 	case "<", "<=", ">", ">=":
@@ -751,7 +887,16 @@ func (c *compiler) listComparison(a *accessor, op string, values []soql.Value) (
 	if op == "IN" || op == "NOT IN" {
 		not := op == "NOT IN"
 		return func(r *record) bool {
-			v := a.get(r)
+			t := a.target(r)
+			if s, ok := a.str(t); ok {
+				for i := range lits {
+					if matchEqText(f, s, &lits[i]) {
+						return !not
+					}
+				}
+				return not
+			}
+			v := a.valueOf(t)
 			for i := range lits {
 				if matchEq(f, v, &lits[i]) {
 					return !not
@@ -778,7 +923,7 @@ func includesPred(a *accessor, lits []literal, excl bool) pred {
 		}
 	}
 	return func(r *record) bool {
-		s, _ := a.get(r).(string)
+		s, _ := a.str(a.target(r))
 		if s == "" {
 			return excl
 		}
@@ -803,7 +948,7 @@ func includesPred(a *accessor, lits []literal, excl bool) pred {
 // nulls).
 func likePred(a *accessor, l literal, value soql.Value) pred {
 	if l.null {
-		return func(r *record) bool { return a.get(r) == nil }
+		return a.null
 	}
 	pat := l.raw
 	if pat == "" {
@@ -813,15 +958,15 @@ func likePred(a *accessor, l literal, value soql.Value) pred {
 	}
 	match := likeMatcher(pat)
 	return func(r *record) bool {
-		v := a.get(r)
+		t := a.target(r)
+		if s, ok := a.str(t); ok {
+			return match(s)
+		}
+		v := a.valueOf(t)
 		if v == nil {
 			return false
 		}
-		s, ok := v.(string)
-		if !ok {
-			s = FormatCSV(v)
-		}
-		return match(s)
+		return match(FormatCSV(v))
 	}
 }
 
@@ -834,12 +979,13 @@ func rangePred(a *accessor, op string, l literal) pred {
 	}
 	fold := folds(a.field)
 	return func(r *record) bool {
-		v := a.get(r)
-		if v == nil {
-			return false
-		}
+		t := a.target(r)
 		var cmp int
-		if l.rng {
+		if s, ok := a.str(t); ok && !l.rng {
+			cmp = compareText(s, l.v, fold)
+		} else if v := a.valueOf(t); v == nil {
+			return false
+		} else if l.rng {
 			// The literal stands for [from, to): a value before from is
 			// below it, one at or after to above it, one in between equal.
 			switch t := timeOf(v); {
@@ -888,11 +1034,7 @@ func matchEq(f *Field, v any, l *literal) bool {
 	}
 	switch x := v.(type) {
 	case string:
-		ls, _ := l.v.(string)
-		if f.Type == TypeID || f.Type == TypeReference {
-			return x == ls
-		}
-		return strings.EqualFold(x, ls)
+		return eqText(f, x, l)
 	case float64:
 		n, ok := l.v.(float64)
 		return ok && n == x
@@ -907,6 +1049,33 @@ func matchEq(f *Field, v any, l *literal) bool {
 		return ok && t.Equal(x)
 	}
 	return false
+}
+
+// eq is "=" between the value a reads in r and l, without boxing a text
+// value.
+func (a *accessor) eq(r *record, l *literal) bool {
+	t := a.target(r)
+	if s, ok := a.str(t); ok {
+		return matchEqText(a.field, s, l)
+	}
+	return matchEq(a.field, a.valueOf(t), l)
+}
+
+// matchEqText is matchEq of the text value x, without boxing it.
+func matchEqText(f *Field, x string, l *literal) bool {
+	if l.null || l.rng {
+		return matchEq(f, x, l)
+	}
+	return eqText(f, x, l)
+}
+
+// eqText is matchEq of the text value x and l, neither null nor a range.
+func eqText(f *Field, x string, l *literal) bool {
+	ls, _ := l.v.(string)
+	if f.Type == TypeID || f.Type == TypeReference {
+		return x == ls
+	}
+	return strings.EqualFold(x, ls)
 }
 
 // sortKey maps a stored value to a comparable form (dates as time.Time).
@@ -952,16 +1121,21 @@ func compareFold(a, b string) int {
 	return 0
 }
 
+// compareText is compareValues of text x.
+func compareText(x string, b any, fold bool) int {
+	y, _ := b.(string)
+	if fold {
+		return compareFold(x, y)
+	}
+	return strings.Compare(x, y)
+}
+
 // compareValues orders two non-nil values of the same kind; fold compares
 // text case-insensitively.
 func compareValues(a, b any, fold bool) int {
 	switch x := a.(type) {
 	case string:
-		y, _ := b.(string)
-		if fold {
-			return compareFold(x, y)
-		}
-		return strings.Compare(x, y)
+		return compareText(x, b, fold)
 	case float64:
 		y, _ := b.(float64)
 		switch {

@@ -274,3 +274,79 @@ func TestQueryErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestResultSnapshot checks that a Result keeps the values its records and
+// their parents had when the query ran, packed or not, and that Text and
+// IsNull agree with Values.
+func TestResultSnapshot(t *testing.T) {
+	t.Parallel()
+	f := newQueryFixture(t)
+	o := f.o
+	// Keep Globex's values unpacked, as a record whose values cannot be
+	// packed is kept.
+	o.mu.Lock()
+	for _, r := range o.tables[mustObject(t, o, "Account")].rows {
+		if r != nil && r.id() == f.globex {
+			r.setData(packedData{x: r.values()})
+		}
+	}
+	o.mu.Unlock()
+	q := "SELECT Id, LastName, Account.Name, Account.AnnualRevenue, Birthdate, DoNotCall FROM Contact WHERE LastName IN ('Alpha', 'Beta', 'Gamma') ORDER BY LastName"
+	res, err := o.Query(t.Context(), q, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]any{
+		{f.alpha, "Alpha", "Acme", 100.0, Date{time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)}, true},
+		{f.beta, "Beta", "Globex", 50.0, Date{time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}, false},
+		{f.gamma, "Gamma", nil, nil, nil, false},
+	}
+	if len(res.unpacked) != 1 {
+		t.Errorf("unpacked records %v, want Globex's", res.unpacked)
+	}
+	recBefore := res.Record(1)
+	for _, w := range []WriteRequest{
+		{Op: OpUpdate, Object: "Contact", ID: f.alpha, Fields: map[string]any{"LastName": "Changed", "Birthdate": nil}},
+		{Op: OpUpdate, Object: "Account", ID: f.acme, Fields: map[string]any{"Name": "Changed"}},
+		{Op: OpUpdate, Object: "Account", ID: f.globex, Fields: map[string]any{"Name": "Changed", "AnnualRevenue": 1.0}},
+		{Op: OpUpdate, Object: "Contact", ID: f.gamma, Fields: map[string]any{"AccountId": f.acme}},
+	} {
+		if r := writeOne(t, o, w); !r.Success {
+			t.Fatal(r.Errors)
+		}
+	}
+	if res.Len() != len(want) {
+		t.Fatalf("%d rows", res.Len())
+	}
+	for i, w := range want {
+		if diff := cmp.Diff(w, res.Values(i)); diff != "" {
+			t.Errorf("row %d (-want +got):\n%s", i, diff)
+		}
+		for c, v := range w {
+			if got := res.Text(i, c); got != FormatCSV(v) {
+				t.Errorf("Text(%d, %d) = %q, want %q", i, c, got, FormatCSV(v))
+			}
+			if got := res.IsNull(i, c); got != (v == nil) {
+				t.Errorf("IsNull(%d, %d) = %v", i, c, got)
+			}
+		}
+	}
+	if diff := cmp.Diff(recBefore, res.Record(1)); diff != "" {
+		t.Errorf("record changed (-before +after):\n%s", diff)
+	}
+	if acc := res.Record(1)["Account"].(map[string]any); acc["Name"] != "Globex" || acc["attributes"].(map[string]any)["url"] != "/services/data/v"+DefaultAPIVersion+"/sobjects/Account/"+f.globex {
+		t.Errorf("Account %v", acc)
+	}
+	if acc, ok := res.Record(2)["Account"]; !ok || acc != nil {
+		t.Errorf("Gamma's Account %v", acc)
+	}
+}
+
+func mustObject(t *testing.T, o *Org, name string) *Object {
+	t.Helper()
+	ob, ok := o.schema.Object(name)
+	if !ok {
+		t.Fatal(name)
+	}
+	return ob
+}
