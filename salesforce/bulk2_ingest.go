@@ -356,6 +356,13 @@ func (l *limitedBody) Read(p []byte) (int, error) {
 
 func (l *limitedBody) Close() error { return l.rc.Close() }
 
+// size is the body's length when it is known and within the limit (an upload over the
+// limit is refused before it is opened, see sizeLimit.wrap).
+func (l *limitedBody) size() (int64, bool) {
+	n, ok := knownSize(l.rc)
+	return n, ok && n <= l.limit
+}
+
 type jobStateRequest struct {
 	State string `json:"state"`
 }

@@ -145,6 +145,40 @@ func TestUploadJobData(t *testing.T) {
 	}
 }
 
+// TestUploadJobDataContentLength: an upload of known size (a file, bytes) is sent with
+// Content-Length, not chunked, as other clients send it.
+func TestUploadJobDataContentLength(t *testing.T) {
+	t.Parallel()
+	data := strings.Repeat("FirstName,LastName\nAda,Lovelace\n", 5000)
+	path := filepath.Join(t.TempDir(), "upload.csv")
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]Body{"file": FileBody(path), "bytes": BytesBody([]byte(data))} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			type seen struct {
+				length   int64
+				encoding []string
+				n        int
+			}
+			got := make(chan seen, 1)
+			c, _ := newFakeOrgClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				got <- seen{r.ContentLength, r.TransferEncoding, len(b)}
+				w.WriteHeader(http.StatusCreated)
+			}))
+			if err := c.Bulk2.UploadJobData(t.Context(), "750x", body); err != nil {
+				t.Fatal(err)
+			}
+			s := <-got
+			if s.length != int64(len(data)) || len(s.encoding) != 0 || s.n != len(data) {
+				t.Errorf("Content-Length %d, Transfer-Encoding %v, %d bytes read; want Content-Length %d, no Transfer-Encoding", s.length, s.encoding, s.n, len(data))
+			}
+		})
+	}
+}
+
 func TestUploadJobDataWrongSuccessStatus(t *testing.T) {
 	t.Parallel()
 	c, _ := newFakeOrgClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))

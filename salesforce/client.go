@@ -342,6 +342,11 @@ func (c *Client) attempt(ctx context.Context, r *request) (*http.Response, *Toke
 		}
 		return nil, tok, "", fmt.Errorf("salesforce: building request %s %s: %w", r.method, sanitizeURL(rawURL), err)
 	}
+	if n, ok := bodySize(body); ok && !gzipped && n > 0 {
+		// Sent with Content-Length rather than chunked, as other clients send uploads: the
+		// server can take the body in one piece of the right size.
+		req.ContentLength = n
+	}
 	for k, vs := range r.header {
 		req.Header[k] = append([]string(nil), vs...)
 	}
@@ -490,7 +495,24 @@ type Body func() (io.ReadCloser, error)
 
 // BytesBody is a Body over b. b must not be modified while requests using it may run.
 func BytesBody(b []byte) Body {
-	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	return func() (io.ReadCloser, error) { return bytesBody{bytes.NewReader(b)}, nil }
+}
+
+// bytesBody is a request body over bytes: its Len tells its length.
+type bytesBody struct{ *bytes.Reader }
+
+func (bytesBody) Close() error { return nil }
+
+// bodySize is the length of a request body when it is known: a file's, or a size-limited
+// upload's.
+func bodySize(b io.Reader) (int64, bool) {
+	if s, ok := b.(interface{ size() (int64, bool) }); ok {
+		return s.size()
+	}
+	if f, ok := b.(*os.File); ok {
+		return knownSize(f)
+	}
+	return 0, false
 }
 
 // FileBody is a Body that opens the file at path for each attempt.
