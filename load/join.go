@@ -5,10 +5,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/zeebo/xxh3"
 
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
@@ -118,8 +119,8 @@ func (j *resultJoiner) joinFile(kind string, body io.Reader) error {
 }
 
 // gather copies a result record's input values, in input column order and each followed by
-// a zero byte, to j.buf and returns their hash: run.rowHash of the values (maphash hashes the
-// bytes written, however they are split into writes).
+// a zero byte, to j.buf and returns their hash: run.rowHash of the values, which hashes the
+// same bytes.
 func (j *resultJoiner) gather(cols *resultColumns, rec [][]byte) uint64 {
 	b := j.buf[:0]
 	ends := j.ends[:0]
@@ -131,7 +132,7 @@ func (j *resultJoiner) gather(cols *resultColumns, rec [][]byte) uint64 {
 		b = append(b, 0)
 	}
 	j.buf, j.ends = b, ends
-	return maphash.Bytes(j.r.seed, b)
+	return xxh3.HashSeed(b, j.r.seed)
 }
 
 // values returns the input values gathered last, slices of one new string (but for a value
