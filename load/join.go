@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/zeebo/xxh3"
 
@@ -37,6 +38,7 @@ type resultJoiner struct {
 	// many rows rather than two per row. A sink may keep them (Batches does).
 	vals    []string
 	results []RowResult
+	text    []byte // the block the rows' strings are carved from (see str)
 
 	buf   []byte  // scratch: a record's input values, then its id
 	ends  []int32 // scratch: where each value ends in buf
@@ -47,6 +49,23 @@ type resultJoiner struct {
 
 // joinSlabRows is how many rows' values and results one allocation of the join holds.
 const joinSlabRows = 128
+
+// joinTextBlock is the size of one block of bytes the join carves its rows' strings from.
+const joinTextBlock = 64 << 10
+
+// str returns a string holding b. It is carved from j.text, whose bytes are never written
+// again once handed out: one allocation for many rows rather than one per row.
+func (j *resultJoiner) str(b []byte) string {
+	if len(b) == 0 || len(b) > joinTextBlock/16 {
+		return string(b)
+	}
+	if cap(j.text)-len(j.text) < len(b) {
+		j.text = make([]byte, 0, joinTextBlock)
+	}
+	n := len(j.text)
+	j.text = append(j.text, b...)
+	return unsafe.String(&j.text[n], len(b))
+}
 
 // newValues returns a slice of n values for one row.
 func (j *resultJoiner) newValues(n int) []string {
@@ -183,7 +202,7 @@ func (j *resultJoiner) values(cols *resultColumns, rec [][]byte) (vals []string,
 			b[e] = d
 		}
 		b = append(b[:n], cols.get(rec, cols.id)...)
-		s := string(b)
+		s := j.str(b)
 		j.buf = b
 		start := 0
 		for i, e := range ends {
@@ -230,7 +249,7 @@ func (j *resultJoiner) values(cols *resultColumns, rec [][]byte) (vals []string,
 	}
 	m := len(o)
 	o = append(o, cols.get(rec, cols.id)...)
-	s := string(o)
+	s := j.str(o)
 	j.rec, j.spans = o, spans
 	for i := range ends {
 		if a := spans[2*i]; a >= 0 {
