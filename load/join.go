@@ -34,8 +34,9 @@ type resultJoiner struct {
 	idx       *join
 	unmatched int // result rows that matched no input row
 
-	// Values and results are carved from slabs of joinSlabRows rows: one allocation for
-	// many rows rather than two per row. A sink may keep them (Batches does).
+	// Values and results are carved from slabs of joinSlabRows rows, the rows' strings
+	// from blocks of joinTextBlock bytes: one allocation for many rows rather than three
+	// per row. A sink may keep them (Batches does); a row kept keeps its slabs and block.
 	vals    []string
 	results []RowResult
 	text    []byte // the block the rows' strings are carved from (see str)
@@ -154,8 +155,8 @@ func (j *resultJoiner) gather(cols *resultColumns, rec [][]byte) uint64 {
 	return xxh3.HashSeed(b, j.r.seed)
 }
 
-// values returns the input values gathered last, slices of one new string (but for a value
-// holding a quote), that string's first part: the values as one record the way sfcsv writes
+// values returns the input values gathered last, slices of one string carved by str (but
+// for a value holding a quote), that string's first part: the values as one record the way sfcsv writes
 // it (each value that holds the delimiter, a quote, CR or LF or starts with a byte order
 // mark quoted, its quotes doubled), and the record's id, the string's last part.
 func (j *resultJoiner) values(cols *resultColumns, rec [][]byte) (vals []string, raw, id string) {
