@@ -3,8 +3,8 @@ package load
 import (
 	"bytes"
 	"fmt"
-	"hash/maphash"
 	"io"
+	"math/rand/v2"
 	"syscall"
 	"testing"
 	"time"
@@ -31,7 +31,7 @@ func BenchmarkEncodeSplitJoin(b *testing.B) {
 		b.Fatal(err)
 	}
 	rows := benchRows(10_000)
-	r := &run{cfg: cfg, seed: maphash.MakeSeed(), header: make([]string, 10)}
+	r := &run{cfg: cfg, seed: rand.Uint64(), header: make([]string, 10)}
 	enc := newEncoder(cfg)
 	const chunkRows = 10_000
 	c := &chunk{}
@@ -95,7 +95,7 @@ func BenchmarkResultJoin(b *testing.B) {
 	}
 	header := []string{"External_Id__c", "FirstName", "LastName", "Salutation", "Email", "Phone", "DoNotCall", "Birthdate", "MailingCity", "Description"}
 	rows := benchRows(benchJobRows)
-	r := &run{cfg: cfg, seed: maphash.MakeSeed(), header: header, sum: Summary{ErrorCodes: map[string]int64{}}}
+	r := &run{cfg: cfg, seed: rand.Uint64(), header: header, sum: Summary{ErrorCodes: map[string]int64{}}}
 	metas := make([]rowMeta, len(rows))
 	for i, vals := range rows {
 		metas[i] = rowMeta{num: int64(i + 1), hash: r.rowHash(vals)}
@@ -282,4 +282,41 @@ func BenchmarkResultScanner(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkRowHash measures the join hash of one row on both sides: rows: run.rowHash of a
+// row's values as the chunker computes it; gather: resultJoiner.gather of a result record.
+func BenchmarkRowHash(b *testing.B) {
+	header := []string{"External_Id__c", "FirstName", "LastName", "Salutation", "Email", "Phone", "DoNotCall", "Birthdate", "MailingCity", "Description"}
+	rows := benchRows(1024)
+	r, c := joinRun(b, header, nil, nil)
+	b.Run("rows", func(b *testing.B) {
+		b.ReportAllocs()
+		var sum uint64
+		cpu0 := benchCPU()
+		for i := 0; b.Loop(); i++ {
+			sum += r.rowHash(rows[i%len(rows)])
+		}
+		reportCPU(b, cpu0)
+		_ = sum
+	})
+	b.Run("gather", func(b *testing.B) {
+		j := newResultJoiner(r, c, &salesforce.IngestJob{ID: "x"})
+		cols := newResultColumns(header, append([]string{"sf__Id", "sf__Created"}, header...))
+		recs := make([][][]byte, len(rows))
+		for i, vals := range rows {
+			recs[i] = [][]byte{[]byte("003000000000001AAA"), []byte("true")}
+			for _, v := range vals {
+				recs[i] = append(recs[i], []byte(v))
+			}
+		}
+		b.ReportAllocs()
+		var sum uint64
+		cpu0 := benchCPU()
+		for i := 0; b.Loop(); i++ {
+			sum += j.gather(cols, recs[i%len(recs)])
+		}
+		reportCPU(b, cpu0)
+		_ = sum
+	})
 }

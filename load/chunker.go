@@ -24,6 +24,7 @@ type chunker struct {
 	eol     string        // the job's line ending
 	// lastRows is the number of rows of the last chunk filled (0 before the first).
 	lastRows int
+	hbuf     []byte // scratch of the rows' join hash (appendRowHash)
 }
 
 func newChunker(r *run, api API, pass int) (*chunker, error) {
@@ -79,7 +80,7 @@ func (k *chunker) add(p prow) (full *chunk, reject *RowError, err error) {
 	m := rowMeta{num: p.num, batch: int32(batch), attempts: int16(p.attempts),
 		resent: p.lastErr != nil && p.lastErr.StatusCode == StatusOutcomeUnknown}
 	if k.api == Bulk2 {
-		m.hash = k.r.rowHash(p.vals)
+		m.hash, k.hbuf = appendRowHash(k.hbuf, k.r.seed, p.vals)
 	}
 	if text != "" {
 		return full, nil, k.cur.addText(m, text, k.eol, size)

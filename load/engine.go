@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/zeebo/xxh3"
 
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
@@ -68,7 +69,7 @@ func (l *Loader) Load(ctx context.Context, src Source, sink Sink, opts Options) 
 		cfg:  cfg,
 		dir:  dir,
 		sink: sink,
-		seed: maphash.MakeSeed(),
+		seed: rand.Uint64(),
 		tag:  strconv.FormatUint(rand.Uint64()&0xffffffff, 36),
 		open: make(map[string]*OpenJob),
 		live: make(map[*chunk]struct{}),
@@ -88,7 +89,7 @@ type run struct {
 	dir     string
 	api     API
 	header  []string
-	seed    maphash.Seed
+	seed    uint64 // seeds the rows' join hash (rowHash)
 	sink    Sink
 	types   map[string]string // field name (lower case) -> describe type, when described
 	check   *checker          // row checks of the preflight, when described
@@ -700,14 +701,24 @@ func (r *run) waiterOptions(onPoll func(salesforce.JobProgress)) func(*salesforc
 	}
 }
 
+// rowHash returns the hash that joins a Bulk API 2.0 result record to its row (see join):
+// XXH3, seeded by the run, of the row's values each followed by a zero byte, the bytes
+// resultJoiner.gather hashes. It lives in memory only; the journal records none.
 func (r *run) rowHash(vals []string) uint64 {
-	var h maphash.Hash
-	h.SetSeed(r.seed)
+	var a [256]byte
+	h, _ := appendRowHash(a[:0], r.seed, vals)
+	return h
+}
+
+// appendRowHash is rowHash with a scratch buffer: it writes the hashed bytes to buf[:0] and
+// returns the hash and the buffer, to be passed again for the next row.
+func appendRowHash(buf []byte, seed uint64, vals []string) (uint64, []byte) {
+	b := buf[:0]
 	for _, v := range vals {
-		h.WriteString(v)
-		h.WriteByte(0)
+		b = append(b, v...)
+		b = append(b, 0)
 	}
-	return h.Sum64()
+	return xxh3.HashSeed(b, seed), b
 }
 
 // runner carries chunks to one API.

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
@@ -29,7 +29,7 @@ func newInputRun(tb testing.TB, opts Options, header []string) *run {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &run{cfg: cfg, dir: tb.TempDir(), seed: maphash.MakeSeed(), header: header,
+	return &run{cfg: cfg, dir: tb.TempDir(), seed: rand.Uint64(), header: header,
 		open: map[string]*OpenJob{}, live: map[*chunk]struct{}{}, sum: Summary{ErrorCodes: map[string]int64{}}}
 }
 

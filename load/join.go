@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
+
+	"github.com/zeebo/xxh3"
 
 	"github.com/sfbatch/sfbatch/salesforce"
 	"github.com/sfbatch/sfbatch/sfcsv"
@@ -32,10 +34,12 @@ type resultJoiner struct {
 	idx       *join
 	unmatched int // result rows that matched no input row
 
-	// Values and results are carved from slabs of joinSlabRows rows: one allocation for
-	// many rows rather than two per row. A sink may keep them (Batches does).
+	// Values and results are carved from slabs of joinSlabRows rows, the rows' strings
+	// from blocks of joinTextBlock bytes: one allocation for many rows rather than three
+	// per row. A sink may keep them (Batches does); a row kept keeps its slabs and block.
 	vals    []string
 	results []RowResult
+	text    []byte // the block the rows' strings are carved from (see str)
 
 	buf   []byte  // scratch: a record's input values, then its id
 	ends  []int32 // scratch: where each value ends in buf
@@ -46,6 +50,23 @@ type resultJoiner struct {
 
 // joinSlabRows is how many rows' values and results one allocation of the join holds.
 const joinSlabRows = 128
+
+// joinTextBlock is the size of one block of bytes the join carves its rows' strings from.
+const joinTextBlock = 64 << 10
+
+// str returns a string holding b. It is carved from j.text, whose bytes are never written
+// again once handed out: one allocation for many rows rather than one per row.
+func (j *resultJoiner) str(b []byte) string {
+	if len(b) == 0 || len(b) > joinTextBlock/16 {
+		return string(b)
+	}
+	if cap(j.text)-len(j.text) < len(b) {
+		j.text = make([]byte, 0, joinTextBlock)
+	}
+	n := len(j.text)
+	j.text = append(j.text, b...)
+	return unsafe.String(&j.text[n], len(b))
+}
 
 // newValues returns a slice of n values for one row.
 func (j *resultJoiner) newValues(n int) []string {
@@ -118,8 +139,8 @@ func (j *resultJoiner) joinFile(kind string, body io.Reader) error {
 }
 
 // gather copies a result record's input values, in input column order and each followed by
-// a zero byte, to j.buf and returns their hash: run.rowHash of the values (maphash hashes the
-// bytes written, however they are split into writes).
+// a zero byte, to j.buf and returns their hash: run.rowHash of the values, which hashes the
+// same bytes.
 func (j *resultJoiner) gather(cols *resultColumns, rec [][]byte) uint64 {
 	b := j.buf[:0]
 	ends := j.ends[:0]
@@ -131,11 +152,11 @@ func (j *resultJoiner) gather(cols *resultColumns, rec [][]byte) uint64 {
 		b = append(b, 0)
 	}
 	j.buf, j.ends = b, ends
-	return maphash.Bytes(j.r.seed, b)
+	return xxh3.HashSeed(b, j.r.seed)
 }
 
-// values returns the input values gathered last, slices of one new string (but for a value
-// holding a quote), that string's first part: the values as one record the way sfcsv writes
+// values returns the input values gathered last, slices of one string carved by str (but
+// for a value holding a quote), that string's first part: the values as one record the way sfcsv writes
 // it (each value that holds the delimiter, a quote, CR or LF or starts with a byte order
 // mark quoted, its quotes doubled), and the record's id, the string's last part.
 func (j *resultJoiner) values(cols *resultColumns, rec [][]byte) (vals []string, raw, id string) {
@@ -182,7 +203,7 @@ func (j *resultJoiner) values(cols *resultColumns, rec [][]byte) (vals []string,
 			b[e] = d
 		}
 		b = append(b[:n], cols.get(rec, cols.id)...)
-		s := string(b)
+		s := j.str(b)
 		j.buf = b
 		start := 0
 		for i, e := range ends {
@@ -229,7 +250,7 @@ func (j *resultJoiner) values(cols *resultColumns, rec [][]byte) (vals []string,
 	}
 	m := len(o)
 	o = append(o, cols.get(rec, cols.id)...)
-	s := string(o)
+	s := j.str(o)
 	j.rec, j.spans = o, spans
 	for i := range ends {
 		if a := spans[2*i]; a >= 0 {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -143,7 +142,7 @@ func joinRun(t testing.TB, header []string, rows [][]string, sink Sink) (*run, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &run{cfg: cfg, seed: maphash.MakeSeed(), header: header, sum: Summary{ErrorCodes: map[string]int64{}}, sink: sink}
+	r := &run{cfg: cfg, seed: rand.Uint64(), header: header, sum: Summary{ErrorCodes: map[string]int64{}}, sink: sink}
 	c := &chunk{jobID: "750000000000001"}
 	for i, vals := range rows {
 		c.rows = append(c.rows, rowMeta{num: int64(i + 1), hash: r.rowHash(vals)})

@@ -200,6 +200,28 @@ type csvSource struct {
 	err    error
 	n      int64
 	once   sync.Once
+	// slab is where rows' values are carved from: one allocation for csvSlabRows rows
+	// rather than one per row. A row's values keep its slab alive, so a caller that keeps
+	// one row keeps the strings of up to csvSlabRows rows.
+	slab []string
+}
+
+// csvSlabRows is how many rows' values one allocation of CSVSource holds.
+const csvSlabRows = 128
+
+// values returns a copy of the record the reader returned (reused by its next Read).
+func (s *csvSource) values(rec []string) []string {
+	n := len(rec)
+	if n == 0 {
+		return []string{}
+	}
+	if len(s.slab) < n {
+		s.slab = make([]string, n*csvSlabRows)
+	}
+	v := s.slab[:n:n]
+	s.slab = s.slab[n:]
+	copy(v, rec)
+	return v
 }
 
 func (s *csvSource) init() {
@@ -257,7 +279,7 @@ func (s *csvSource) Next() (Row, error) {
 		return Row{}, fmt.Errorf("load: reading %s: %w", s.name, err)
 	}
 	s.n = n
-	vals := slices.Clone(rec)
+	vals := s.values(rec)
 	return Row{Number: n, Values: vals, Line: s.r.Line(), text: csvRecordText(s.r, vals, s.delim)}, nil
 }
 
