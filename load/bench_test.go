@@ -295,7 +295,7 @@ func BenchmarkRowHash(b *testing.B) {
 		var sum uint64
 		cpu0 := benchCPU()
 		for i := 0; b.Loop(); i++ {
-			sum += r.rowHash(rows[i%len(rows)])
+			sum += r.rowHash(rows[i%len(rows)]).Lo
 		}
 		reportCPU(b, cpu0)
 		_ = sum
@@ -314,7 +314,7 @@ func BenchmarkRowHash(b *testing.B) {
 		var sum uint64
 		cpu0 := benchCPU()
 		for i := 0; b.Loop(); i++ {
-			sum += j.gather(cols, recs[i%len(recs)])
+			sum += j.gather(cols, recs[i%len(recs)]).Lo
 		}
 		reportCPU(b, cpu0)
 		_ = sum

@@ -6,12 +6,13 @@ import (
 	"os"
 
 	"github.com/sfbatch/sfbatch/sfcsv"
+	"github.com/zeebo/xxh3"
 )
 
 // rowMeta is what the engine keeps in memory per row in flight.
 type rowMeta struct {
 	num      int64
-	hash     uint64
+	hash     xxh3.Uint128 // joins the row to its result (run.rowHash)
 	batch    int32
 	attempts int16
 	resent   bool // an earlier attempt's outcome was unknown: read the answer through settle

@@ -702,9 +702,11 @@ func (r *run) waiterOptions(onPoll func(salesforce.JobProgress)) func(*salesforc
 }
 
 // rowHash returns the hash that joins a Bulk API 2.0 result record to its row (see join):
-// XXH3, seeded by the run, of the row's values each followed by a zero byte, the bytes
-// resultJoiner.gather hashes. It lives in memory only; the journal records none.
-func (r *run) rowHash(vals []string) uint64 {
+// XXH3-128, seeded by the run, of the row's values each followed by a zero byte, the bytes
+// resultJoiner.gather hashes. 128 bits, so that two different rows of a job never share one
+// (the join matches by hash alone; with 64 bits a 100,000-row job would mix up two rows'
+// results once in a few billion jobs). It lives in memory only; the journal records none.
+func (r *run) rowHash(vals []string) xxh3.Uint128 {
 	var a [256]byte
 	h, _ := appendRowHash(a[:0], r.seed, vals)
 	return h
@@ -712,13 +714,13 @@ func (r *run) rowHash(vals []string) uint64 {
 
 // appendRowHash is rowHash with a scratch buffer: it writes the hashed bytes to buf[:0] and
 // returns the hash and the buffer, to be passed again for the next row.
-func appendRowHash(buf []byte, seed uint64, vals []string) (uint64, []byte) {
+func appendRowHash(buf []byte, seed uint64, vals []string) (xxh3.Uint128, []byte) {
 	b := buf[:0]
 	for _, v := range vals {
 		b = append(b, v...)
 		b = append(b, 0)
 	}
-	return xxh3.HashSeed(b, seed), b
+	return xxh3.Hash128Seed(b, seed), b
 }
 
 // runner carries chunks to one API.

@@ -141,7 +141,7 @@ func (j *resultJoiner) joinFile(kind string, body io.Reader) error {
 // gather copies a result record's input values, in input column order and each followed by
 // a zero byte, to j.buf and returns their hash: run.rowHash of the values, which hashes the
 // same bytes.
-func (j *resultJoiner) gather(cols *resultColumns, rec [][]byte) uint64 {
+func (j *resultJoiner) gather(cols *resultColumns, rec [][]byte) xxh3.Uint128 {
 	b := j.buf[:0]
 	ends := j.ends[:0]
 	for _, p := range cols.pos {
@@ -152,7 +152,7 @@ func (j *resultJoiner) gather(cols *resultColumns, rec [][]byte) uint64 {
 		b = append(b, 0)
 	}
 	j.buf, j.ends = b, ends
-	return xxh3.HashSeed(b, j.r.seed)
+	return xxh3.Hash128Seed(b, j.r.seed)
 }
 
 // values returns the input values gathered last, slices of one string carved by str (but
@@ -352,9 +352,9 @@ type join struct {
 	low   int // every row before low is taken
 	last  int // the row taken last, -1 before the first
 
-	head map[uint64]int32 // hash -> first row index + 1 that may be untaken (lazily skipped)
-	next []int32          // row index -> next row index + 1 with the same hash
-	dup  []bool           // an earlier row has the same hash
+	head map[xxh3.Uint128]int32 // hash -> first row index + 1 that may be untaken (lazily skipped)
+	next []int32                // row index -> next row index + 1 with the same hash
+	dup  []bool                 // an earlier row has the same hash
 }
 
 func newJoin(c *chunk) *join {
@@ -364,7 +364,7 @@ func newJoin(c *chunk) *join {
 // index builds the hash index over every row.
 func (j *join) index() {
 	n := len(j.rows)
-	j.head, j.next, j.dup = make(map[uint64]int32, n), make([]int32, n), make([]bool, n)
+	j.head, j.next, j.dup = make(map[xxh3.Uint128]int32, n), make([]int32, n), make([]bool, n)
 	for i := n - 1; i >= 0; i-- {
 		h := j.rows[i].hash
 		if v := j.head[h]; v != 0 {
@@ -376,7 +376,7 @@ func (j *join) index() {
 }
 
 // take returns the first untaken row with hash h, or -1.
-func (j *join) take(h uint64) int {
+func (j *join) take(h xxh3.Uint128) int {
 	// The next row in order, when no earlier untaken row can have the same content.
 	if p := j.last + 1; p < len(j.rows) && !j.taken[p] && j.rows[p].hash == h && (p == j.low || (j.head != nil && !j.dup[p])) {
 		return j.takeAt(p)

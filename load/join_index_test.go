@@ -3,6 +3,8 @@ package load
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/zeebo/xxh3"
 )
 
 // TestJoinTakesFirstUntakenRow checks the join against a linear scan: every result takes the
@@ -16,10 +18,10 @@ func TestJoinTakesFirstUntakenRow(t *testing.T) {
 		distinct := 1 + rng.IntN(n+5)
 		rows := make([]rowMeta, n)
 		for i := range rows {
-			rows[i].hash = uint64(rng.IntN(distinct))
+			rows[i].hash = xxh3.Uint128{Lo: uint64(rng.IntN(distinct))}
 		}
 		// Results: each row once, mostly in order, some moved; some results for no row.
-		order := make([]uint64, 0, n+3)
+		order := make([]xxh3.Uint128, 0, n+3)
 		for i := range rows {
 			order = append(order, rows[i].hash)
 		}
@@ -32,7 +34,7 @@ func TestJoinTakesFirstUntakenRow(t *testing.T) {
 				order[a], order[b] = order[b], order[a]
 			}
 		}
-		order = append(order, uint64(distinct+1), rows[0].hash)
+		order = append(order, xxh3.Uint128{Lo: uint64(distinct + 1)}, rows[0].hash)
 		j := newJoin(&chunk{rows: rows})
 		taken := make([]bool, n)
 		for k, h := range order {
