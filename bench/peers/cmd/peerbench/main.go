@@ -111,6 +111,10 @@ func main() {
 		hog()
 		return
 	}
+	if len(os.Args) == 4 && os.Args[1] == "-fingerprint" {
+		printFingerprint(os.Args[3], os.Args[2] == "id")
+		return
+	}
 	var c config
 	var pin, load, only string
 	flag.StringVar(&c.op, "op", "load", "load (each contender inserts the CSV) or export (each contender extracts the Contacts of an org filled with it)")
@@ -238,7 +242,7 @@ func run(ctx context.Context, c config) error {
 	}
 	if c.op == "export" {
 		var err error
-		if c.inputSum, _, err = fingerprint(input, false); err != nil {
+		if c.inputSum, _, err = fingerprintOf(input, false); err != nil {
 			return fmt.Errorf("input: %w", err)
 		}
 	}
@@ -577,7 +581,12 @@ func dataLines(path string) (int, error) {
 // header names exactly the queried columns (in any order), every row has a distinct Id, and
 // the rows' other values are the input's rows (compared by fingerprint, in any order).
 func checkExport(path string, want uint64) (int, error) {
-	sum, n, err := fingerprint(path, true)
+	sum, n, err := fingerprintOf(path, true)
+	return verdict(sum, n, err, want)
+}
+
+// verdict is checkExport's answer for a file's fingerprint.
+func verdict(sum uint64, n int, err error, want uint64) (int, error) {
 	if err != nil {
 		return n, err
 	}
@@ -585,6 +594,52 @@ func checkExport(path string, want uint64) (int, error) {
 		return n, errors.New("the rows' values differ from the loaded input")
 	}
 	return n, nil
+}
+
+// fingerprintOf runs fingerprint in a child process (peerbench -fingerprint): the Ids of a
+// large export take hundreds of MB, and a child started by a process (Go starts children with
+// vfork) inherits that process's peak RSS as its own ru_maxrss, which would show in every
+// contender's peak RSS.
+func fingerprintOf(path string, withID bool) (uint64, int, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return 0, 0, err
+	}
+	mode := "values"
+	if withID {
+		mode = "id"
+	}
+	out, err := exec.Command(self, "-fingerprint", mode, path).Output()
+	if err != nil {
+		return 0, 0, fmt.Errorf("fingerprint: %w", err)
+	}
+	var v struct {
+		Sum   uint64 `json:"sum"`
+		Rows  int    `json:"rows"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		return 0, 0, fmt.Errorf("fingerprint: %w", err)
+	}
+	if v.Error != "" {
+		return v.Sum, v.Rows, errors.New(v.Error)
+	}
+	return v.Sum, v.Rows, nil
+}
+
+// printFingerprint prints fingerprint's answer as one JSON object.
+func printFingerprint(path string, withID bool) {
+	sum, n, err := fingerprint(path, withID)
+	v := struct {
+		Sum   uint64 `json:"sum"`
+		Rows  int    `json:"rows"`
+		Error string `json:"error,omitempty"`
+	}{Sum: sum, Rows: n}
+	if err != nil {
+		v.Error = err.Error()
+	}
+	b, _ := json.Marshal(v)
+	fmt.Println(string(b))
 }
 
 // fingerprint reads a CSV file of Contacts and returns an order-independent hash of its rows'

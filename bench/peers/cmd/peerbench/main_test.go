@@ -39,7 +39,8 @@ func TestCheckExport(t *testing.T) {
 			if err := os.WriteFile(out, []byte(c.body), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err := checkExport(out, want)
+			sum, n, err := fingerprint(out, true)
+			_, err = verdict(sum, n, err, want)
 			if c.err == "" && err != nil || c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
 				t.Fatalf("checkExport: %v, want %q", err, c.err)
 			}
