@@ -118,6 +118,9 @@ func Run(ctx context.Context, c *salesforce.Client, opts Options) (*Summary, err
 		w = newCSVWriter(s.Output, s.CSV, s.Resume != nil && (s.Resume.Locator != "" || s.Resume.Skip > 0))
 	}
 	e := &engine{s: s, c: newClient(c), sum: &Summary{Query: s.query}}
+	if cw, ok := w.(*csvWriter); ok && cw.rawOK {
+		e.raw, e.eol = cw.raw, cw.eol
+	}
 	e.begin = func(cols []string) error {
 		kinds := make([]Kind, len(cols))
 		if s.Format != FormatCSV {
@@ -184,6 +187,11 @@ type engine struct {
 	sum   *Summary
 	begin func(columns []string) error
 	row   func(values []string) error
+	// raw, when set, writes a row already encoded for the output, ending in eol (the CSV
+	// output with commas, no byte order mark and minimal quoting): readPage then copies the
+	// rows that need no re-encoding (see plainRow) instead of parsing and writing them.
+	raw func(row []byte) error
+	eol string
 
 	header []string
 }
@@ -271,25 +279,42 @@ const bulk1NoRecords = "Records not found for this query"
 // skipping the first skip rows (already emitted by an earlier attempt). It
 // returns the number of rows read, skipped ones included.
 func (e *engine) readPage(r io.Reader, name string, skip int64) (int64, error) {
+	if e.raw != nil {
+		return e.readPagePlain(r, name, skip)
+	}
+	return e.readRecords(r, name, skip, 0)
+}
+
+// readRecords is readPage with sfcsv's Reader. base rows of r (after its header) were read
+// before r by readPagePlain: they count in the rows read and in the rows and lines that
+// errors name.
+func (e *engine) readRecords(r io.Reader, name string, skip, base int64) (int64, error) {
 	rd := sfcsv.NewReader(r, sfcsv.ReaderOptions{Name: name, ReuseRecord: true})
 	h, err := rd.Header()
 	if err == io.EOF || (err == nil && len(h) == 1 && h[0] == bulk1NoRecords) {
 		// An empty file, or Bulk 1.0's text for a batch without records.
-		return 0, nil
+		return base, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("extract: %w", err)
+		return base, fmt.Errorf("extract: %w", err)
 	}
 	if err := e.setHeader(h, name); err != nil {
-		return 0, err
+		return base, err
 	}
-	var n int64
+	n := base
 	for {
 		rec, err := rd.Read()
 		if err == io.EOF {
 			return n, nil
 		}
 		if err != nil {
+			var pe *sfcsv.ParseError
+			if errors.As(err, &pe) {
+				pe.Row += int(base)
+				if pe.Line > 0 {
+					pe.Line += int(base)
+				}
+			}
 			return n, fmt.Errorf("extract: %w", err)
 		}
 		n++

@@ -32,10 +32,26 @@ type rowWriter interface {
 type csvWriter struct {
 	w          *sfcsv.Writer
 	skipHeader bool
+	// bw is w's own buffer (w writes into it), so that rows already encoded can be
+	// written between w's rows, in order; see raw.
+	bw *bufio.Writer
+	// eol is the line ending rows end with; rawOK reports whether raw may be used.
+	eol   string
+	rawOK bool
 }
 
 func newCSVWriter(out io.Writer, o sfcsv.WriterOptions, skipHeader bool) *csvWriter {
-	return &csvWriter{w: sfcsv.NewWriter(out, o), skipHeader: skipHeader}
+	// sfcsv.NewWriter keeps a *bufio.Writer at least as large as it asks for as its buffer.
+	bw := bufio.NewWriterSize(out, max(o.BufferSize, 64<<10))
+	return &csvWriter{w: sfcsv.NewWriter(bw, o), skipHeader: skipHeader, bw: bw, eol: o.LineEnding.Terminator(),
+		rawOK: (o.Delimiter == 0 || o.Delimiter == sfcsv.Comma) && !o.BOM && !o.QuoteAll && o.LineEnding.Valid()}
+}
+
+// raw writes one row that is already encoded as w would encode it (with the line ending):
+// see plainRow.
+func (c *csvWriter) raw(row []byte) error {
+	_, err := c.bw.Write(row)
+	return err
 }
 
 func (c *csvWriter) header(columns []string, _ []Kind) error {

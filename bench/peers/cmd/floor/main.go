@@ -4,6 +4,11 @@
 // no retries, no journal), creates one job per upload, all at once, closes them, polls every
 // pollEvery, and with -results (the default) downloads the successful, failed and unprocessed
 // results and counts their lines without keeping them.
+//
+// With -query SOQL -out FILE it is the least a client can do to export: one Bulk API 2.0 query
+// job, polled every pollEvery, its result pages downloaded one after the other by following
+// the Sforce-Locator header (no maxRecords: the server's page size) and their bytes written to
+// FILE as they arrive, each page's header line but the first left out.
 package main
 
 import (
@@ -18,6 +23,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -34,8 +40,16 @@ func main() {
 	object := flag.String("object", "Contact", "sObject")
 	file := flag.String("file", "", "CSV file (LF line endings, no newlines inside values)")
 	results := flag.Bool("results", true, "download every job's results (each row's outcome)")
+	query := flag.String("query", "", "export: the SOQL query to run as a Bulk API 2.0 query job")
+	out := flag.String("out", "", "export: the CSV file to write the query's rows to")
 	flag.Parse()
-	if err := run(context.Background(), *object, *file, *results); err != nil {
+	var err error
+	if *query != "" {
+		err = export(context.Background(), *query, *out)
+	} else {
+		err = run(context.Background(), *object, *file, *results)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "floor:", err)
 		os.Exit(1)
 	}
@@ -222,4 +236,90 @@ func job(ctx context.Context, s *session, object string, body io.Reader, results
 		}
 	}
 	return counts[0], counts[1], counts[2], nil
+}
+
+// export runs query as one Bulk API 2.0 query job and writes its rows to the file out.
+func export(ctx context.Context, query, out string) error {
+	s, err := login(ctx)
+	if err != nil {
+		return err
+	}
+	var j struct {
+		ID, State, ErrorMessage string
+		NumberRecordsProcessed  int
+	}
+	create, err := json.Marshal(map[string]string{"operation": "query", "query": query})
+	if err != nil {
+		return err
+	}
+	if err := s.call(ctx, http.MethodPost, "/jobs/query", "application/json", bytes.NewReader(create), &j); err != nil {
+		return err
+	}
+	for j.State != "JobComplete" {
+		if j.State == "Failed" || j.State == "Aborted" {
+			return fmt.Errorf("query job %s %s: %s", j.ID, j.State, j.ErrorMessage)
+		}
+		time.Sleep(pollEvery)
+		if err := s.call(ctx, http.MethodGet, "/jobs/query/"+j.ID, "", nil, &j); err != nil {
+			return err
+		}
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	rows, pages, locator := 0, 0, ""
+	for {
+		path := s.instance + "/services/data/" + version + "/jobs/query/" + j.ID + "/results"
+		if locator != "" {
+			path += "?locator=" + url.QueryEscape(locator)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, path, nil)
+		if err != nil {
+			f.Close()
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+s.token)
+		req.Header.Set("Accept", "text/csv")
+		resp, err := s.hc.Do(req)
+		if err != nil {
+			f.Close()
+			return err
+		}
+		n, err := page(f, resp, pages > 0)
+		resp.Body.Close()
+		if err != nil {
+			f.Close()
+			return fmt.Errorf("results page %d: %w", pages+1, err)
+		}
+		rows, pages = rows+n, pages+1
+		if locator = resp.Header.Get("Sforce-Locator"); locator == "" || locator == "null" {
+			break
+		}
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Printf("{\"rows\":%d,\"pages\":%d}\n", rows, pages)
+	return nil
+}
+
+// page writes one results page's body to w, without its header line when skipHeader, and
+// returns the page's record count (Sforce-NumberOfRecords).
+func page(w io.Writer, resp *http.Response, skipHeader bool) (int, error) {
+	if resp.StatusCode >= 300 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return 0, fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	body := bufio.NewReaderSize(resp.Body, 64<<10)
+	if skipHeader {
+		if _, err := body.ReadSlice('\n'); err != nil {
+			return 0, fmt.Errorf("header: %w", err)
+		}
+	}
+	if _, err := body.WriteTo(w); err != nil {
+		return 0, err
+	}
+	n, _ := strconv.Atoi(resp.Header.Get("Sforce-NumberOfRecords"))
+	return n, nil
 }

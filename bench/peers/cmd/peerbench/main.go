@@ -1,22 +1,27 @@
 // Command peerbench times sfbatch beside its peers on one machine: each contender loads the
-// same CSV of N Contacts into a fresh `sfbatch emulator`, contenders interleaved, with the
-// emulator and the client pinned to one core each (taskset) or unpinned, on a quiet machine or
-// a busy one (one CPU hog running beside the pair). It prints wall time, client CPU, peak RSS
-// and the emulator's CPU side by side, with ratios to sfbatch within the same run, and checks
-// that every contender put every row in the org and learned every row's outcome.
+// same CSV of N Contacts into a fresh `sfbatch emulator` (-op load), or exports the N Contacts
+// of a fresh emulator filled with that CSV before the timing to a CSV file (-op export),
+// contenders interleaved, with the emulator and the client pinned to one core each (taskset)
+// or unpinned, on a quiet machine or a busy one (one CPU hog running beside the pair). It
+// prints wall time, client CPU, peak RSS and the emulator's CPU side by side, with ratios to
+// sfbatch within the same run, and checks that every contender put every row in the org and
+// learned every row's outcome, or wrote every row of the org to its file.
 //
 // bench/peers/run builds the contenders and calls this; see bench/peers/README.md.
 package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"net/url"
@@ -41,12 +46,21 @@ const (
 	concurrentBatches = 10
 )
 
+// inputColumns is the header of the CSV every contender loads (writeInput).
+const inputColumns = "FirstName,LastName,Email,Phone,Title,MobilePhone,MailingStreet,MailingCity,MailingPostalCode,Description"
+
+// exportQuery is the SOQL every export contender runs: Id and the input's columns.
+const exportQuery = "SELECT Id," + inputColumns + " FROM Contact"
+
+// contender is one tool. With -op load, argv gets the input CSV file; with -op export, the
+// file the contender must write the Contacts to.
 type contender struct {
 	name string
 	argv func(file string) []string
 }
 
 type config struct {
+	op        string
 	rows      int
 	reps      int
 	profile   string
@@ -61,6 +75,8 @@ type config struct {
 	timeout   time.Duration
 	jsonOut   string
 	countOnly bool
+	// inputSum is the fingerprint of the input's rows an export must reproduce.
+	inputSum uint64
 }
 
 type emulatorInfo struct {
@@ -86,6 +102,7 @@ type result struct {
 	RSSKB     int64         `json:"peak_rss_kb"`
 	EmuCPU    time.Duration `json:"emulator_cpu_ns"`
 	InOrg     int           `json:"rows_in_org"`
+	RowsOut   int           `json:"rows_exported,omitempty"`
 	Err       string        `json:"error,omitempty"`
 }
 
@@ -94,9 +111,14 @@ func main() {
 		hog()
 		return
 	}
+	if len(os.Args) == 4 && os.Args[1] == "-fingerprint" {
+		printFingerprint(os.Args[3], os.Args[2] == "id")
+		return
+	}
 	var c config
 	var pin, load, only string
-	flag.IntVar(&c.rows, "n", 100000, "rows to load")
+	flag.StringVar(&c.op, "op", "load", "load (each contender inserts the CSV) or export (each contender extracts the Contacts of an org filled with it)")
+	flag.IntVar(&c.rows, "n", 100000, "rows to load, or to fill the org with and export")
 	flag.IntVar(&c.reps, "reps", 3, "runs of every contender in every setting")
 	flag.StringVar(&c.profile, "profile", "instant", "emulator processing profile: instant or realistic")
 	flag.StringVar(&pin, "pinning", "pinned,unpinned", "pinned (emulator on CPU 0, client on CPU 1) and/or unpinned")
@@ -112,6 +134,14 @@ func main() {
 	flag.BoolVar(&c.countOnly, "count-only", false, "run the emulator with --count-only (validates and counts rows without keeping them), for memory runs of 10M rows")
 	flag.Parse()
 	c.pinnings, c.loads = split(pin), split(load)
+	if c.op != "load" && c.op != "export" {
+		fmt.Fprintln(os.Stderr, "peerbench: -op is load or export")
+		os.Exit(2)
+	}
+	if c.op == "export" && c.countOnly {
+		fmt.Fprintln(os.Stderr, "peerbench: -count-only keeps no records to export")
+		os.Exit(2)
+	}
 	if only != "" {
 		c.only = split(only)
 	}
@@ -141,6 +171,7 @@ func hog() {
 }
 
 func contenders(c config) []contender {
+	py := func(script string) string { return filepath.Join(filepath.Dir(c.node), "python", script) }
 	all := []contender{
 		{"sfbatch", func(f string) []string {
 			return []string{c.sfbatch, "insert", "-s", "Contact", "-f", f, "--quiet", "-o", filepath.Join(c.work, "runs", fmt.Sprint(time.Now().UnixNano()))}
@@ -151,11 +182,33 @@ func contenders(c config) []contender {
 			return []string{"node", filepath.Join(c.node, "jsforce-load.mjs"), "Contact", f}
 		}},
 		{"simple-salesforce", func(f string) []string {
-			return []string{c.python, filepath.Join(filepath.Dir(c.node), "python", "simple_salesforce_load.py"), "Contact", f}
+			return []string{c.python, py("simple_salesforce_load.py"), "Contact", f}
 		}},
 		{"salesforce-bulk", func(f string) []string {
-			return []string{c.python, filepath.Join(filepath.Dir(c.node), "python", "salesforce_bulk_load.py"), "Contact", f}
+			return []string{c.python, py("salesforce_bulk_load.py"), "Contact", f}
 		}},
+	}
+	if c.op == "export" {
+		all = []contender{
+			{"sfbatch", func(f string) []string {
+				return []string{c.sfbatch, "export", "-q", exportQuery, "-o", f, "--quiet", "--run-dir", filepath.Join(c.work, "runs", fmt.Sprint(time.Now().UnixNano()))}
+			}},
+			{"floor", func(f string) []string {
+				return []string{filepath.Join(c.peersBin, "floor"), "-query", exportQuery, "-out", f}
+			}},
+			{"go-salesforce", func(f string) []string {
+				return []string{filepath.Join(c.peersBin, "gosf"), "-query", exportQuery, "-out", f}
+			}},
+			{"jsforce", func(f string) []string {
+				return []string{"node", filepath.Join(c.node, "jsforce-export.mjs"), exportQuery, f}
+			}},
+			{"simple-salesforce", func(f string) []string {
+				return []string{c.python, py("simple_salesforce_export.py"), "Contact", exportQuery, f}
+			}},
+			{"salesforce-bulk", func(f string) []string {
+				return []string{c.python, py("salesforce_bulk_export.py"), "Contact", exportQuery, f}
+			}},
+		}
 	}
 	if c.only == nil {
 		return all
@@ -181,11 +234,17 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 	st, _ := os.Stat(input)
-	fmt.Printf("peerbench: %d Contacts (%.0f MB, 10 columns), profile %s, %d run(s) each, %d CPUs, %s\n",
-		c.rows, float64(st.Size())/1e6, c.profile, c.reps, runtime.NumCPU(), loadavg())
-	if c.profile == "realistic" {
+	fmt.Printf("peerbench: %s, %d Contacts (%.0f MB, 10 columns), profile %s, %d run(s) each, %d CPUs, %s\n",
+		c.op, c.rows, float64(st.Size())/1e6, c.profile, c.reps, runtime.NumCPU(), loadavg())
+	if c.profile == "realistic" && c.op == "load" {
 		fmt.Printf("realistic profile's own floor: %.2f s (%d batches of %d records x (%v + %d x %v), %d at a time)\n",
 			profileFloor(c.rows).Seconds(), batches(c.rows), recordsPerBatch, batchStart, recordsPerBatch, perRecord, concurrentBatches)
+	}
+	if c.op == "export" {
+		var err error
+		if c.inputSum, _, err = fingerprintOf(input, false); err != nil {
+			return fmt.Errorf("input: %w", err)
+		}
 	}
 	var jsonOut io.Writer = io.Discard
 	if c.jsonOut != "" {
@@ -261,7 +320,7 @@ func writeInput(path string, n int) error {
 		return err
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	fmt.Fprintln(w, "FirstName,LastName,Email,Phone,Title,MobilePhone,MailingStreet,MailingCity,MailingPostalCode,Description")
+	fmt.Fprintln(w, inputColumns)
 	for i := 0; i < n; i++ {
 		fmt.Fprintf(w, "First%d,Last%08d,contact%d@example.com,+1 415 555 %04d,Senior Engineer %d,+1 650 555 %04d,%d Market Street Suite %d,San Francisco,%05d,Loaded by the peer benchmark row %d of the input file\n",
 			i%1000, i, i, i%10000, i%50, i%9000, i%9999, i%300, 94000+i%999, i)
@@ -317,24 +376,35 @@ func runOne(ctx context.Context, c config, k contender, input, pin, ld string) (
 		r.Err = "emulator: " + err.Error()
 		return r
 	}
+	// emuBefore is the emulator CPU spent before the timing (filling the org for an export).
+	var emuBefore time.Duration
 	defer func() {
 		emu.Process.Signal(os.Interrupt)
 		emu.Wait()
 		if ru, ok := emu.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			r.EmuCPU = cpuOf(ru)
+			r.EmuCPU = cpuOf(ru) - emuBefore
 		}
 	}()
-	argv := pinned(pin, 1, k.argv(input))
+	file := input
+	if c.op == "export" {
+		// The org is filled before the timing, the same rows for every contender; the
+		// emulator CPU it costs is left out.
+		if err := fill(ctx, c, info, input); err != nil {
+			r.Err = "fill: " + err.Error()
+			return r
+		}
+		syscall.Sync()
+		if emuBefore, err = procCPU(emu.Process.Pid); err != nil {
+			r.Err = "emulator CPU: " + err.Error()
+			return r
+		}
+		file = filepath.Join(runs, "export-"+k.name+".csv")
+	}
+	argv := pinned(pin, 1, k.argv(file))
 	cctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(),
-		"SF_LOGIN_URL="+info.LoginURL, "SF_INSTANCE_URL="+info.InstanceURL,
-		"SF_USERNAME="+info.Username, "SF_PASSWORD="+info.Password, "SF_SECURITY_TOKEN="+info.SecurityToken,
-		"SF_CLIENT_ID="+info.ClientID, "SF_CLIENT_SECRET="+info.ClientSecret, "SF_ACCESS_TOKEN="+info.AccessToken,
-		"SF_CA_CERT_FILE="+info.CACertFile, "SSL_CERT_FILE="+info.CACertFile,
-		"NODE_EXTRA_CA_CERTS="+info.CACertFile, "REQUESTS_CA_BUNDLE="+info.CACertFile,
-		"NODE_OPTIONS=--max-old-space-size=8192")
+	cmd.Env = clientEnv(info)
 	cmd.Dir = c.node
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -349,6 +419,20 @@ func runOne(ctx context.Context, c config, k contender, input, pin, ld string) (
 	if runErr != nil {
 		r.Err = fmt.Sprintf("%v: %s", runErr, lastLine(stderr.String()))
 	}
+	if c.op == "export" {
+		if r.Err != "" {
+			return r
+		}
+		n, err := checkExport(file, c.inputSum)
+		r.RowsOut = n
+		switch {
+		case err != nil:
+			r.Err = "output: " + err.Error()
+		case n != c.rows:
+			r.Err = fmt.Sprintf("%d of %d rows exported", n, c.rows)
+		}
+		return r
+	}
 	n, err := countContacts(ctx, info)
 	if err != nil && r.Err == "" {
 		r.Err = "count: " + err.Error()
@@ -358,6 +442,64 @@ func runOne(ctx context.Context, c config, k contender, input, pin, ld string) (
 		r.Err = fmt.Sprintf("%d of %d rows in the org", n, c.rows)
 	}
 	return r
+}
+
+// clientEnv is the environment a contender runs in: the emulator's connection details in the
+// variables each tool reads.
+func clientEnv(info emulatorInfo) []string {
+	return append(os.Environ(),
+		"SF_LOGIN_URL="+info.LoginURL, "SF_INSTANCE_URL="+info.InstanceURL,
+		"SF_USERNAME="+info.Username, "SF_PASSWORD="+info.Password, "SF_SECURITY_TOKEN="+info.SecurityToken,
+		"SF_CLIENT_ID="+info.ClientID, "SF_CLIENT_SECRET="+info.ClientSecret, "SF_ACCESS_TOKEN="+info.AccessToken,
+		"SF_CA_CERT_FILE="+info.CACertFile, "SSL_CERT_FILE="+info.CACertFile,
+		"NODE_EXTRA_CA_CERTS="+info.CACertFile, "REQUESTS_CA_BUNDLE="+info.CACertFile,
+		"NODE_OPTIONS=--max-old-space-size=8192")
+}
+
+// fill inserts the input into the org with the floor (Bulk API 2.0 jobs of up to 100 MB, no
+// result files), the quickest way in: the emulator keeps no seed file of records, and a --data
+// org (SQLite) takes longer to fill and to start than the timed export itself. Every org holds
+// the same rows under the same set of Ids; which row gets which Id varies, as the emulator
+// processes a job's rows in concurrent batches.
+func fill(ctx context.Context, c config, info emulatorInfo, input string) error {
+	cmd := exec.CommandContext(ctx, filepath.Join(c.peersBin, "floor"), "-file", input, "-results=false")
+	cmd.Env = clientEnv(info)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%w: %s", err, lastLine(stderr.String()))
+	}
+	n, err := countContacts(ctx, info)
+	if err != nil {
+		return err
+	}
+	if want, _ := dataLines(input); n != want {
+		return fmt.Errorf("%d of %d rows in the org", n, want)
+	}
+	return nil
+}
+
+// procCPU is the user and system CPU a running process has used so far (/proc/PID/stat, in
+// clock ticks of 1/100 s, Linux's USER_HZ).
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	var ut, st int64
+	if _, err := fmt.Sscan(f[11], &ut); err != nil {
+		return 0, err
+	}
+	if _, err := fmt.Sscan(f[12], &st); err != nil {
+		return 0, err
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil
 }
 
 func cpuOf(ru *syscall.Rusage) time.Duration {
@@ -414,6 +556,166 @@ func startEmulator(c config, pin, dir string) (*exec.Cmd, emulatorInfo, error) {
 	return cmd, v.Result, nil
 }
 
+// dataLines counts the data lines of a CSV file whose values hold no newlines.
+func dataLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n := 0
+	buf := make([]byte, 1<<20)
+	for {
+		k, err := f.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if err == io.EOF {
+			return n - 1, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// checkExport reads an exported CSV file and returns its data rows; it fails unless the
+// header names exactly the queried columns (in any order), every row has a distinct Id, and
+// the rows' other values are the input's rows (compared by fingerprint, in any order).
+func checkExport(path string, want uint64) (int, error) {
+	sum, n, err := fingerprintOf(path, true)
+	return verdict(sum, n, err, want)
+}
+
+// verdict is checkExport's answer for a file's fingerprint.
+func verdict(sum uint64, n int, err error, want uint64) (int, error) {
+	if err != nil {
+		return n, err
+	}
+	if sum != want {
+		return n, errors.New("the rows' values differ from the loaded input")
+	}
+	return n, nil
+}
+
+// fingerprintOf runs fingerprint in a child process (peerbench -fingerprint): the Ids of a
+// large export take hundreds of MB, and a child started by a process (Go starts children with
+// vfork) inherits that process's peak RSS as its own ru_maxrss, which would show in every
+// contender's peak RSS.
+func fingerprintOf(path string, withID bool) (uint64, int, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return 0, 0, err
+	}
+	mode := "values"
+	if withID {
+		mode = "id"
+	}
+	out, err := exec.Command(self, "-fingerprint", mode, path).Output()
+	if err != nil {
+		return 0, 0, fmt.Errorf("fingerprint: %w", err)
+	}
+	var v struct {
+		Sum   uint64 `json:"sum"`
+		Rows  int    `json:"rows"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(out, &v); err != nil {
+		return 0, 0, fmt.Errorf("fingerprint: %w", err)
+	}
+	if v.Error != "" {
+		return v.Sum, v.Rows, errors.New(v.Error)
+	}
+	return v.Sum, v.Rows, nil
+}
+
+// printFingerprint prints fingerprint's answer as one JSON object.
+func printFingerprint(path string, withID bool) {
+	sum, n, err := fingerprint(path, withID)
+	v := struct {
+		Sum   uint64 `json:"sum"`
+		Rows  int    `json:"rows"`
+		Error string `json:"error,omitempty"`
+	}{Sum: sum, Rows: n}
+	if err != nil {
+		v.Error = err.Error()
+	}
+	b, _ := json.Marshal(v)
+	fmt.Println(string(b))
+}
+
+// fingerprint reads a CSV file of Contacts and returns an order-independent hash of its rows'
+// input columns (inputColumns, in that order, wherever the file has them) and its data rows.
+// With withID the file must also have an Id column whose values are distinct and non-empty.
+func fingerprint(path string, withID bool) (uint64, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	cr := csv.NewReader(bufio.NewReaderSize(f, 1<<20))
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err != nil {
+		return 0, 0, fmt.Errorf("header: %w", err)
+	}
+	cols := strings.Split(inputColumns, ",")
+	wantCols := len(cols)
+	if withID {
+		wantCols++
+	}
+	if len(header) != wantCols {
+		return 0, 0, fmt.Errorf("header %q: want %d columns", strings.Join(header, ","), wantCols)
+	}
+	pos := make([]int, len(cols))
+	idPos := -1
+	for i, name := range cols {
+		pos[i] = slices.Index(header, name)
+		if pos[i] < 0 {
+			return 0, 0, fmt.Errorf("header %q: no %s", strings.Join(header, ","), name)
+		}
+	}
+	var ids map[string]struct{}
+	if withID {
+		if idPos = slices.Index(header, "Id"); idPos < 0 {
+			return 0, 0, fmt.Errorf("header %q: no Id", strings.Join(header, ","))
+		}
+		ids = make(map[string]struct{})
+	}
+	var sum uint64
+	n := 0
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return sum, n, nil
+		}
+		if err != nil {
+			return 0, n, err
+		}
+		n++
+		h := fnv.New64a()
+		for _, p := range pos {
+			h.Write([]byte(rec[p]))
+			h.Write([]byte{0x1f})
+		}
+		sum += mix(h.Sum64())
+		if withID {
+			id := rec[idPos]
+			if _, dup := ids[id]; dup || id == "" {
+				return 0, n, fmt.Errorf("row %d: Id %q empty or seen before", n, id)
+			}
+			ids[id] = struct{}{}
+		}
+	}
+}
+
+// mix is splitmix64's finalizer, so that a sum of row hashes is a sound multiset hash.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
 func countContacts(ctx context.Context, info emulatorInfo) (int, error) {
 	pem, err := os.ReadFile(info.CACertFile)
 	if err != nil {
@@ -454,7 +756,7 @@ func median(ds []time.Duration) time.Duration {
 func printTables(w io.Writer, c config, ks []contender, all []result) {
 	for _, pin := range c.pinnings {
 		for _, ld := range c.loads {
-			fmt.Fprintf(w, "\n%d rows, profile %s, %s, %s machine (median of %d; min-max)\n", c.rows, c.profile, pin, ld, c.reps)
+			fmt.Fprintf(w, "\n%s, %d rows, profile %s, %s, %s machine (median of %d; min-max)\n", c.op, c.rows, c.profile, pin, ld, c.reps)
 			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "contender\twall s\t÷ sfbatch\t÷ floor\tclient CPU s\tCPU us/row\tpeak RSS MB\temulator CPU s\tresult")
 			walls := map[string]time.Duration{}
@@ -473,7 +775,7 @@ func printTables(w io.Writer, c config, ks []contender, all []result) {
 				printRow(tw, c, k.name, pick(all, k.name, pin, ld), ratio(k.name, "sfbatch"), ratio(k.name, "floor"))
 			}
 			tw.Flush()
-			if c.profile == "realistic" {
+			if c.profile == "realistic" && c.op == "load" {
 				pf := profileFloor(c.rows)
 				for _, name := range []string{"sfbatch", "floor"} {
 					if w0, ok := walls[name]; ok {
