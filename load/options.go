@@ -177,7 +177,10 @@ type Options struct {
 	ExternalIDField string
 	// API selects the Salesforce API. Zero means Auto.
 	API API
-	// Concurrency is the most jobs, batches or collection calls that run at once. The engine
+	// Concurrency is the most jobs, batches or collection calls that run at once; a Bulk API
+	// 2.0 job smaller than a full one while job sizes ramp (BatchSize zero: the first jobs
+	// and the last) counts by its share of one in Salesforce's batches of 10,000 records,
+	// so that small jobs do not leave Salesforce idle while the rest of the input waits. The engine
 	// starts there, halves it when Salesforce signals congestion (503, 429,
 	// REQUEST_LIMIT_EXCEEDED, lock errors; ConcurrentPerOrgLongTxn for Collections) and adds
 	// one back after clean completions, never below 1 (see ConcurrencyChanged events).
