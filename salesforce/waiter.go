@@ -62,7 +62,7 @@ type JobProgress struct {
 // Waiter polls one job (or batch) until it reaches the state its caller waits for, shaped like
 // the AWS SDK's waiters. The first polls come FirstDelay apart and ramp up to MinDelay, then
 // the wait grows by half each time a poll shows no progress (no new state, no more records processed), up to MaxDelay and at
-// most a quarter of the job's age, so a short job is noticed soon after it finishes and a
+// most a quarter of the job's age, and is MinDelay again when the state changes, so a short job is noticed soon after it finishes and a
 // long one is not polled needlessly often. Only the context ends a wait early: a running job is
 // never abandoned because of a client-side timer. An error from a poll ends the wait (the
 // client has already retried what was worth retrying).
@@ -196,6 +196,11 @@ func (w *Waiter[T]) WaitFor(ctx context.Context, done func(T) bool) (T, error) {
 		state, processed := w.progress(st)
 		changed := polls == 1 || state != lastState
 		progressed := changed || processed != lastProcessed
+		if changed && polls > 1 {
+			// A new state (the job started, say): polls come MinDelay apart again, however
+			// long it waited in the one before.
+			d = min(d, minD)
+		}
 		wait := d
 		if polls > 1 && processed > lastProcessed && lastProcessed >= 0 {
 			wait = min(d, max(firstD, finishEstimate(w.opts.Records, lastProcessed, processed, at.Sub(lastAt))))

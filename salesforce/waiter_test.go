@@ -164,6 +164,13 @@ func TestWaiterDelays(t *testing.T) {
 			want: []time.Duration{100 * ms, 100 * ms, 151 * ms, 123249999, 100 * ms},
 		},
 		{
+			name:      "a new state brings the wait back to MinDelay",
+			states:    []string{"UploadComplete", "UploadComplete", "UploadComplete", "UploadComplete", "InProgress", "InProgress", "JobComplete"},
+			processed: []int64{0, 0, 0, 0, 0, 10, 20},
+			min:       100 * ms, max: time.Second, age: time.Hour,
+			want: []time.Duration{100 * ms, 100 * ms, 151 * ms, 227500 * time.Microsecond, 100 * ms, 100 * ms},
+		},
+		{
 			name:      "records: never longer than the usual wait",
 			states:    []string{"InProgress", "InProgress", "InProgress", "JobComplete"},
 			processed: []int64{0, 10, 20, 30},
