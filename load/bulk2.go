@@ -180,9 +180,9 @@ func (b *bulk2Runner) get(ctx context.Context, id string) (*salesforce.IngestJob
 	return job, err
 }
 
-// wait waits for job id to finish. A poll that fails transiently is tried again (a running job
-// is never abandoned because of one failed poll).
-func (b *bulk2Runner) wait(ctx context.Context, id, state string) (*salesforce.IngestJob, error) {
+// wait waits for job id, of records records, to finish. A poll that fails transiently is tried
+// again (a running job is never abandoned because of one failed poll).
+func (b *bulk2Runner) wait(ctx context.Context, id, state string, records int) (*salesforce.IngestJob, error) {
 	r := b.r
 	var job *salesforce.IngestJob
 	err := r.retryStep(ctx, "poll", func(ctx context.Context) error {
@@ -192,7 +192,7 @@ func (b *bulk2Runner) wait(ctx context.Context, id, state string) (*salesforce.I
 				state = p.State
 				r.setState(Bulk2, id, "", state)
 			}
-		})).Wait(ctx)
+		}), func(o *salesforce.WaiterOptions) { o.Records = int64(records) }).Wait(ctx)
 		return err
 	})
 	if err != nil {
@@ -211,7 +211,7 @@ func (b *bulk2Runner) collect(ctx context.Context, c *chunk, job *salesforce.Ing
 	r, api, id := b.r, b.r.l.bulk2, c.jobID
 	log := r.logger("job", id, "rows", len(c.rows), "pass", c.pass)
 	r.setState(Bulk2, id, "", job.State)
-	job, err := b.wait(ctx, id, job.State)
+	job, err := b.wait(ctx, id, job.State, len(c.rows))
 	if err != nil {
 		return err
 	}

@@ -29,9 +29,17 @@ const (
 // (rounded down, never below 1).
 const ConcurrencyDecrease = 0.5
 
+// slotBatches is how many of Salesforce's batches of bulk2RecordsPerBatch records one
+// concurrency slot holds for Bulk API 2.0: a full job of DefaultBulk2JobRecords.
+const slotBatches = DefaultBulk2JobRecords / bulk2RecordsPerBatch
+
 // controller is the load's adaptive concurrency: an AIMD limit on the chunks (Bulk API 2.0
 // jobs, Bulk API 1.0 batches, sObject Collections calls) in flight, under a ceiling
-// (Options.Concurrency). Congestion seen by a chunk halves the limit, once per episode: a
+// (Options.Concurrency). A chunk takes one slot, except a Bulk API 2.0 job of fewer records
+// than a full one when job sizes ramp (the first jobs of a pass, which ramp up from
+// FirstBulk2JobRecords, and the last), which takes its share of one in Salesforce's batches of 10,000 records: Salesforce's
+// work is in batches, and the ramp's small jobs must not leave its batch slots idle while the
+// rest of the input waits for a slot. Congestion seen by a chunk halves the limit, once per episode: a
 // chunk that started before the last decrease does not decrease it again. Clean completions
 // of chunks started since the last change add one to the limit after as many of them as
 // the limit (one "round"), up to the ceiling. The limit never goes below 1.
@@ -45,7 +53,7 @@ type controller struct {
 
 	mu       sync.Mutex
 	limit    int
-	inflight int
+	inflight int           // in batches: a full slot is slotBatches
 	gen      uint64        // counts changes of the limit; a ticket remembers the one it started in
 	decGen   uint64        // counts decreases
 	credit   int           // clean completions of tickets started since the last change
@@ -57,6 +65,7 @@ type ticket struct {
 	c         *controller
 	gen       uint64 // controller.gen when the ticket was taken
 	decGen    uint64 // controller.decGen when the ticket was taken
+	weight    int    // batches, 1..slotBatches
 	mu        sync.Mutex
 	congested bool
 	released  bool
@@ -74,14 +83,21 @@ func (c *controller) current() int {
 	return c.limit
 }
 
-// acquire waits until fewer than limit chunks are in flight and takes a slot, or returns the
-// context's error.
+// acquire waits until a whole slot is free and takes it, or returns the context's error.
 func (c *controller) acquire(ctx context.Context) (*ticket, error) {
+	return c.acquireWeight(ctx, slotBatches)
+}
+
+// acquireWeight waits until weight batches of the limit (limit x slotBatches) are free, or
+// nothing is in flight, and takes them, or returns the context's error. weight is clamped to
+// 1..slotBatches.
+func (c *controller) acquireWeight(ctx context.Context, weight int) (*ticket, error) {
+	weight = min(max(weight, 1), slotBatches)
 	for {
 		c.mu.Lock()
-		if c.inflight < c.limit {
-			c.inflight++
-			t := &ticket{c: c, gen: c.gen, decGen: c.decGen}
+		if c.inflight == 0 || c.inflight+weight <= c.limit*slotBatches {
+			c.inflight += weight
+			t := &ticket{c: c, gen: c.gen, decGen: c.decGen, weight: weight}
 			c.mu.Unlock()
 			return t, nil
 		}
@@ -136,7 +152,7 @@ func (t *ticket) release() {
 	c := t.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.inflight--
+	c.inflight -= t.weight
 	if clean && t.gen == c.gen && c.limit < c.ceiling {
 		c.credit++
 		if c.credit >= c.limit {
@@ -166,6 +182,21 @@ func (c *controller) changedLocked(from int, cause string) {
 	if c.changed != nil {
 		c.changed(from, c.limit, cause)
 	}
+}
+
+// slotWeight is the share of a concurrency slot chunk c takes, in batches (see controller):
+// for a Bulk API 2.0 job whose size ramps (Options.BatchSize zero) the batches of
+// bulk2RecordsPerBatch records Salesforce splits it into, or its bytes' share of the byte cap
+// per job when that is more; a whole slot otherwise (a job size set counts jobs).
+func (r *run) slotWeight(c *chunk) int {
+	if c.api != Bulk2 || r.cfg.BatchSize > 0 {
+		return slotBatches
+	}
+	w := (len(c.rows) + bulk2RecordsPerBatch - 1) / bulk2RecordsPerBatch
+	if lim := r.cfg.limitsFor(Bulk2); lim.bytes > 0 {
+		w = max(w, int((c.bytes*slotBatches+lim.bytes-1)/lim.bytes))
+	}
+	return min(max(w, 1), slotBatches)
 }
 
 // lockContention reports whether a row's status code is lock contention.

@@ -159,3 +159,76 @@ func TestCongestionCause(t *testing.T) {
 		}
 	}
 }
+
+// TestControllerWeights: chunks smaller than a full slot share one: with a limit of 1, ten
+// one-batch tickets run at once and an eleventh waits; a full ticket waits until enough is
+// free, but one always starts when nothing is in flight.
+func TestControllerWeights(t *testing.T) {
+	t.Parallel()
+	c := newController(1, nil)
+	// A cancelled context: acquireWeight takes a free slot at once and returns the context's
+	// error only when it would have to wait.
+	done, cancel := context.WithCancel(t.Context())
+	cancel()
+	var small []*ticket
+	for range slotBatches {
+		tk, err := c.acquireWeight(done, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		small = append(small, tk)
+	}
+	waits := func(weight int) bool {
+		tk, err := c.acquireWeight(done, weight)
+		if err == nil {
+			tk.release()
+			return false
+		}
+		return true
+	}
+	if !waits(1) {
+		t.Fatal("a one-batch ticket started over a limit of 1 slot")
+	}
+	small[0].release()
+	if waits(1) {
+		t.Fatal("a one-batch ticket waited with a batch free")
+	}
+	if !waits(slotBatches) {
+		t.Fatal("a full ticket started with only a batch free")
+	}
+	for _, tk := range small[1:] {
+		tk.release()
+	}
+	if waits(2 * slotBatches) { // clamped to one slot; starts when nothing is in flight
+		t.Fatal("a ticket waited with nothing in flight")
+	}
+}
+
+// TestSlotWeight: a ramping Bulk API 2.0 job counts its batches of 10,000 records (or its
+// bytes' share of the byte cap), a job of a set size and other APIs a whole slot.
+func TestSlotWeight(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		api       API
+		batchSize int
+		rows      int
+		bytes     int64
+		want      int
+	}{
+		{"first ramp job", Bulk2, 0, FirstBulk2JobRecords, 1 << 20, 1},
+		{"ramp job", Bulk2, 0, 40_000, 8 << 20, 4},
+		{"partial batch", Bulk2, 0, 25_001, 1 << 20, 3},
+		{"full job", Bulk2, 0, DefaultBulk2JobRecords, 20 << 20, slotBatches},
+		{"bytes", Bulk2, 0, 10, MaxBulk2JobBytes / 2, slotBatches / 2},
+		{"batch size set", Bulk2, 50, 50, 1 << 10, slotBatches},
+		{"bulk1", Bulk1, 0, 10, 1 << 10, slotBatches},
+	}
+	for _, tt := range tests {
+		r := &run{cfg: &config{Options: Options{BatchSize: tt.batchSize, MaxBytesPerJob: MaxBulk2JobBytes}}}
+		c := &chunk{api: tt.api, rows: make([]rowMeta, tt.rows), bytes: tt.bytes}
+		if got := r.slotWeight(c); got != tt.want {
+			t.Errorf("%s: weight %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}

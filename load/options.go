@@ -41,10 +41,11 @@ const (
 	// to join their results small.
 	DefaultBulk2JobRecords = 100_000
 	// FirstBulk2JobRecords is the record cap of a pass's first Bulk API 2.0 job when
-	// Options.BatchSize is zero; each next job's cap doubles up to DefaultBulk2JobRecords
-	// (10,000, 20,000, 40,000, 80,000, then 100,000), so Salesforce starts on the first rows
-	// while the rest are still being read, and a load of any size finishes soon after its last
-	// row is read.
+	// Options.BatchSize is zero; each next job's cap grows by as much up to
+	// DefaultBulk2JobRecords (10,000, 20,000, 30,000, ... then 100,000), so Salesforce starts
+	// on the first rows while the rest are still being read, its batch slots (ten per org at
+	// a time on the realistic profile) all have work once the first 100,000 rows are sent, and
+	// a load of any size finishes soon after its last row is read.
 	FirstBulk2JobRecords = 10_000
 	// DefaultCollectionsThreshold is the largest input, in rows, that API Auto sends through
 	// sObject Collections rather than Bulk API 2.0.
@@ -177,7 +178,10 @@ type Options struct {
 	ExternalIDField string
 	// API selects the Salesforce API. Zero means Auto.
 	API API
-	// Concurrency is the most jobs, batches or collection calls that run at once. The engine
+	// Concurrency is the most jobs, batches or collection calls that run at once; a Bulk API
+	// 2.0 job smaller than a full one while job sizes ramp (BatchSize zero: the first jobs
+	// and the last) counts by its share of one in Salesforce's batches of 10,000 records,
+	// so that small jobs do not leave Salesforce idle while the rest of the input waits. The engine
 	// starts there, halves it when Salesforce signals congestion (503, 429,
 	// REQUEST_LIMIT_EXCEEDED, lock errors; ConcurrentPerOrgLongTxn for Collections) and adds
 	// one back after clean completions, never below 1 (see ConcurrencyChanged events).
@@ -553,16 +557,15 @@ func (l limits) chunk(index int) limits {
 
 // Bulk2JobRecords is the most records the Bulk API 2.0 job index (0-based within a pass) of a
 // load holds, for Options.BatchSize batchSize: batchSize when set, else FirstBulk2JobRecords
-// doubled per job up to DefaultBulk2JobRecords.
+// times index+1, up to DefaultBulk2JobRecords.
 func Bulk2JobRecords(index, batchSize int) int {
 	if batchSize > 0 {
 		return batchSize
 	}
-	n := FirstBulk2JobRecords
-	for i := 0; i < index && n < DefaultBulk2JobRecords; i++ {
-		n *= 2
+	if index >= DefaultBulk2JobRecords/FirstBulk2JobRecords {
+		return DefaultBulk2JobRecords
 	}
-	return min(n, DefaultBulk2JobRecords)
+	return min(FirstBulk2JobRecords*(index+1), DefaultBulk2JobRecords)
 }
 
 // Bulk2Jobs returns how many Bulk API 2.0 jobs a load of rows records makes with

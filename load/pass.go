@@ -47,8 +47,9 @@ func (r *run) newPassRunner(ctx context.Context, pass int) (*passRunner, error) 
 		return nil, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	// The adaptive limit (r.ctrl) decides when a chunk starts; the group's limit is its ceiling.
-	g.SetLimit(r.cfg.Concurrency)
+	// The adaptive limit (r.ctrl) decides when a chunk starts; the group's limit is its ceiling,
+	// in chunks of the smallest share of a slot (a Bulk API 2.0 job of one batch).
+	g.SetLimit(r.cfg.Concurrency * slotBatches)
 	if r.ctrl == nil {
 		r.ctrl = newController(r.cfg.Concurrency, func(from, to int, cause string) {
 			r.progress(Event{Kind: ConcurrencyChanged, API: r.api, Concurrency: to, PrevConcurrency: from, Cause: cause})
@@ -169,7 +170,7 @@ func (p *passRunner) submit(c *chunk) {
 		p.fail(err)
 		return
 	}
-	t, err := p.r.ctrl.acquire(p.gctx)
+	t, err := p.r.ctrl.acquireWeight(p.gctx, p.r.slotWeight(c))
 	if err != nil {
 		return // the pass is stopping: the chunk's rows were never sent
 	}

@@ -6,7 +6,7 @@ import (
 )
 
 // TestBulk2JobsRampUp: with no BatchSize a pass's Bulk API 2.0 jobs grow from
-// FirstBulk2JobRecords, doubling, to DefaultBulk2JobRecords; every row is in exactly one job.
+// FirstBulk2JobRecords, by as much per job, to DefaultBulk2JobRecords; every row is in exactly one job.
 func TestBulk2JobsRampUp(t *testing.T) {
 	t.Parallel()
 	rows := contacts(75_000, "R")
@@ -24,7 +24,7 @@ func TestBulk2JobsRampUp(t *testing.T) {
 		}
 		sizes[j.Batch] = j.Rows
 	}
-	if want := []int{10_000, 20_000, 40_000, 5_000}; !slices.Equal(sizes, want) {
+	if want := []int{10_000, 20_000, 30_000, 15_000}; !slices.Equal(sizes, want) {
 		t.Errorf("job sizes %v, want %v", sizes, want)
 	}
 	if sum.Succeeded != int64(len(rows)) {
@@ -43,11 +43,12 @@ func TestBulk2JobsEstimate(t *testing.T) {
 		{1, 0, 1, 1},
 		{10_000, 0, 1, 1},
 		{10_001, 0, 2, 2},
-		{150_000, 0, 4, 15},          // 10k, 20k, 40k, 80k
-		{1_000_000, 0, 13, 100},      // 150k in the ramp, then 8.5 jobs of 100k
+		{150_000, 0, 5, 15},          // 10k, 20k, 30k, 40k, 50k
+		{1_000_000, 0, 15, 100},      // 550k in ten ramping jobs, then 4.5 jobs of 100k
 		{1_000_000, 250_000, 4, 100}, // an explicit size is used for every job
 		{25_000, 7_000, 4, 4},        // 7k, 7k, 7k, 4k
-		{350_000, 0, 6, 35},          // 10k, 20k, 40k, 80k, 100k, 100k
+		{350_000, 0, 8, 35},          // 10k, 20k, 30k, 40k, 50k, 60k, 70k, 70k
+		{100_000, 0, 4, 10},          // 10k, 20k, 30k, 40k: every batch slot busy
 	} {
 		jobs, batches := Bulk2Jobs(tc.rows, tc.batchSize)
 		if jobs != tc.jobs || batches != tc.batches {

@@ -29,6 +29,13 @@ type WaiterOptions struct {
 	// MaxDelay caps the wait between two polls. Zero means DefaultWaiterMaxDelay (or MinDelay
 	// when that is larger).
 	MaxDelay time.Duration
+	// Records, when above zero, is how many records the job (or batch) holds. A poll that
+	// saw records processed since the one before estimates from that pace when the last
+	// record will be done, and the next poll comes then (a little after) when that is sooner
+	// than the usual wait, so a job is seen finished soon after it finishes. The estimate
+	// only ever shortens a wait, and only right after progress: a job whose count stops
+	// short of Records is polled as usual.
+	Records int64
 	// Since is when the job started; the wait between polls is at most a quarter of the
 	// time since then (but never under MinDelay). Zero means when Wait is called.
 	Since time.Time
@@ -55,7 +62,7 @@ type JobProgress struct {
 // Waiter polls one job (or batch) until it reaches the state its caller waits for, shaped like
 // the AWS SDK's waiters. The first polls come FirstDelay apart and ramp up to MinDelay, then
 // the wait grows by half each time a poll shows no progress (no new state, no more records processed), up to MaxDelay and at
-// most a quarter of the job's age, so a short job is noticed soon after it finishes and a
+// most a quarter of the job's age, and is MinDelay again when the state changes, so a short job is noticed soon after it finishes and a
 // long one is not polled needlessly often. Only the context ends a wait early: a running job is
 // never abandoned because of a client-side timer. An error from a poll ends the wait (the
 // client has already retried what was worth retrying).
@@ -178,23 +185,34 @@ func (w *Waiter[T]) WaitFor(ctx context.Context, done func(T) bool) (T, error) {
 	}
 	d := firstD
 	lastState, lastProcessed := "", int64(-1)
+	var lastAt time.Time
 	for polls := 1; ; polls++ {
 		st, err := w.poll(ctx)
 		if err != nil {
 			var zero T
 			return zero, err
 		}
+		at := w.now()
 		state, processed := w.progress(st)
 		changed := polls == 1 || state != lastState
 		progressed := changed || processed != lastProcessed
-		lastState, lastProcessed = state, processed
+		if changed && polls > 1 {
+			// A new state (the job started, say): polls come MinDelay apart again, however
+			// long it waited in the one before.
+			d = min(d, minD)
+		}
+		wait := d
+		if polls > 1 && processed > lastProcessed && lastProcessed >= 0 {
+			wait = min(d, max(firstD, finishEstimate(w.opts.Records, lastProcessed, processed, at.Sub(lastAt))))
+		}
+		lastState, lastProcessed, lastAt = state, processed, at
 		if w.opts.OnPoll != nil {
-			w.opts.OnPoll(JobProgress{State: state, Changed: changed, RecordsProcessed: processed, Polls: polls, Elapsed: w.now().Sub(since)})
+			w.opts.OnPoll(JobProgress{State: state, Changed: changed, RecordsProcessed: processed, Polls: polls, Elapsed: at.Sub(since)})
 		}
 		if done(st) {
 			return st, nil
 		}
-		if err := w.sleep(ctx, d); err != nil {
+		if err := w.sleep(ctx, wait); err != nil {
 			var zero T
 			return zero, err
 		}
@@ -208,6 +226,23 @@ func (w *Waiter[T]) WaitFor(ctx context.Context, done func(T) bool) (T, error) {
 		// finishes (freeing its concurrency slot), a long one is not polled needlessly often.
 		d = min(d, max(minD, w.now().Sub(since)/4))
 	}
+}
+
+// finishSlack is added to a finish estimate (besides an eighth of it): the state changes a
+// moment after the last record's count.
+const finishSlack = 10 * time.Millisecond
+
+// finishEstimate is how long from now a job of records records, of which processed are done
+// and prev were done elapsed ago, takes to finish at that pace, with some slack; a long
+// duration when records is unknown (zero) or the pace is not known.
+func finishEstimate(records, prev, processed int64, elapsed time.Duration) time.Duration {
+	const unknown = time.Duration(1<<63 - 1)
+	if records <= 0 || processed <= prev || elapsed <= 0 {
+		return unknown
+	}
+	left := max(records-processed, 0)
+	est := time.Duration(float64(elapsed) * float64(left) / float64(processed-prev))
+	return est + est/8 + finishSlack
 }
 
 // Sleep waits d or until ctx ends, with a timer (never a bare sleep). It returns the context's

@@ -119,6 +119,7 @@ func TestWaiterDelays(t *testing.T) {
 		processed []int64
 		min, max  time.Duration
 		first     time.Duration // zero: MinDelay (no ramp)
+		records   int64
 		age       time.Duration // the job's age when waiting starts
 		want      []time.Duration
 	}{
@@ -153,6 +154,29 @@ func TestWaiterDelays(t *testing.T) {
 			// 20, 30, 45, 67.5, 100 (capped), then growth on no progress
 			want: []time.Duration{20 * ms, 30 * ms, 45 * ms, 67500 * time.Microsecond, 100 * ms, 151 * ms, 227500 * time.Microsecond},
 		},
+		{
+			name:      "records: the pace shortens the wait to the job's estimated finish",
+			states:    []string{"InProgress", "InProgress", "InProgress", "InProgress", "InProgress", "JobComplete"},
+			processed: []int64{0, 0, 0, 600, 900, 1000},
+			min:       100 * ms, max: time.Second, age: time.Hour, records: 1000,
+			// 600 records in 151 ms, 400 left: 100.67 ms, plus an eighth and 10 ms; then 300 in
+			// that time, 100 left: under FirstDelay (MinDelay here), which is the floor
+			want: []time.Duration{100 * ms, 100 * ms, 151 * ms, 123249999, 100 * ms},
+		},
+		{
+			name:      "a new state brings the wait back to MinDelay",
+			states:    []string{"UploadComplete", "UploadComplete", "UploadComplete", "UploadComplete", "InProgress", "InProgress", "JobComplete"},
+			processed: []int64{0, 0, 0, 0, 0, 10, 20},
+			min:       100 * ms, max: time.Second, age: time.Hour,
+			want: []time.Duration{100 * ms, 100 * ms, 151 * ms, 227500 * time.Microsecond, 100 * ms, 100 * ms},
+		},
+		{
+			name:      "records: never longer than the usual wait",
+			states:    []string{"InProgress", "InProgress", "InProgress", "JobComplete"},
+			processed: []int64{0, 10, 20, 30},
+			min:       100 * ms, max: time.Second, age: time.Hour, records: 1_000_000,
+			want: []time.Duration{100 * ms, 100 * ms, 100 * ms},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,7 +185,7 @@ func TestWaiterDelays(t *testing.T) {
 			var got []time.Duration
 			w := NewIngestJobWaiter(&scriptedJobs{states: tt.states, processed: tt.processed}, "750x", func(o *WaiterOptions) {
 				o.MinDelay, o.MaxDelay, o.Since = tt.min, tt.max, now.Add(-tt.age)
-				o.FirstDelay = tt.first
+				o.FirstDelay, o.Records = tt.first, tt.records
 				if o.FirstDelay == 0 {
 					o.FirstDelay = tt.min // the ramp has its own cases
 				}

@@ -509,7 +509,9 @@ func (s *Service) failJobLocked(j *job, msg string) {
 }
 
 // splitUpload validates a Bulk 2.0 upload and splits it into internal
-// batches of MaxBatchRecords rows, which then run on the worker pool.
+// batches of MaxBatchRecords rows, which then queue for the worker pool. The
+// job stays UploadComplete until a worker takes up its first batch (see
+// next): splitting takes no batch slot.
 func (s *Service) splitUpload(_ context.Context, j *job) {
 	s.mu.Lock()
 	if j.deleted || !jobAllowsLocked(j, jobStart) {
@@ -521,7 +523,6 @@ func (s *Service) splitUpload(_ context.Context, j *job) {
 		s.mu.Unlock()
 		return
 	}
-	s.jobStepLocked(j, jobStart, "")
 	data := j.upload
 	s.mu.Unlock()
 
@@ -610,7 +611,7 @@ func segmentUpload(j *job, data string, hdrEnd int) []*batch {
 // one, not processed. A job aborted meanwhile queues nothing. Caller holds
 // s.mu.
 func (s *Service) queueSegmentsLocked(j *job, segs []*batch) {
-	if j.state != stateInProgress {
+	if j.state != stateUploadComplete {
 		for _, b := range segs {
 			s.batchStepLocked(b, batchSkip)
 		}
@@ -627,8 +628,9 @@ func (s *Service) queueSegmentsLocked(j *job, segs []*batch) {
 		j.pendingBatches++
 		s.enqueueLocked(&work{job: j, batch: b})
 	}
-	if j.pendingBatches == 0 {
-		s.jobStepLocked(j, jobFinish, "") // refused once aborted or failed
+	if j.pendingBatches == 0 && j.state == stateUploadComplete {
+		s.jobStepLocked(j, jobStart, "")
+		s.jobStepLocked(j, jobFinish, "")
 	}
 }
 

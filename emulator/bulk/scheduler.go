@@ -5,10 +5,42 @@ import (
 	"time"
 )
 
-// enqueueLocked makes w runnable. Caller holds s.mu.
+// enqueueLocked makes w runnable. Caller holds s.mu. A Bulk API 2.0 ingest job to split
+// goes to the splitter, not to the worker pool: Salesforce cuts a closed job into its
+// internal batches outside the org's batch slots, and queues them in the order jobs were
+// closed, so a job never waits for a slot (nor overtakes an earlier job) before its
+// batches are queued.
 func (s *Service) enqueueLocked(w *work) {
+	if w.batch == nil && w.job.kind == kindV2Ingest {
+		s.splits = append(s.splits, w.job)
+		s.splitCond.Signal()
+		return
+	}
 	s.pending = append(s.pending, w)
 	s.cond.Signal()
+}
+
+// splitter splits closed Bulk API 2.0 ingest jobs into internal batches, one job at a time
+// in the order they were closed, until the service closes.
+func (s *Service) splitter() {
+	defer s.wg.Done()
+	for {
+		s.mu.Lock()
+		for len(s.splits) == 0 && !s.closed {
+			s.splitCond.Wait()
+		}
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		j := s.splits[0]
+		s.splits[0] = nil
+		s.splits = s.splits[1:]
+		s.running[j]++ // counted by WaitIdle until its batches are queued
+		s.mu.Unlock()
+		s.splitUpload(s.ctx, j)
+		s.done(&work{job: j})
+	}
 }
 
 // next blocks until a runnable work item exists and claims it, or returns
@@ -28,6 +60,10 @@ func (s *Service) next() *work {
 			}
 			s.pending = append(s.pending[:i], s.pending[i+1:]...)
 			s.running[w.job]++
+			if w.batch != nil && w.job.kind == kindV2Ingest && w.job.state == stateUploadComplete {
+				// Salesforce starts processing the job with its first batch.
+				s.jobStepLocked(w.job, jobStart, "")
+			}
 			return w
 		}
 		s.cond.Wait()
@@ -55,8 +91,6 @@ func (s *Service) worker() {
 			return
 		}
 		switch {
-		case w.batch == nil && w.job.kind == kindV2Ingest:
-			s.splitUpload(ctx, w.job)
 		case w.batch == nil && w.job.kind == kindV2Query:
 			s.runV2Query(ctx, w.job)
 		case w.job.isQuery():

@@ -162,9 +162,12 @@ type Service struct {
 	jobs    map[string]*job // by 18-char id and 15-char prefix
 	order   []*job          // creation order, for listing
 	pending []*work         // FIFO of runnable work
-	running map[*job]int    // work items in progress per job
-	changed chan struct{}   // closed and replaced whenever work finishes
-	faults  faults
+	splits  []*job          // FIFO of closed Bulk 2.0 ingest jobs to split (splitter)
+	// splitCond wakes the splitter; it shares mu.
+	splitCond *sync.Cond
+	running   map[*job]int  // work items in progress per job
+	changed   chan struct{} // closed and replaced whenever work finishes
+	faults    faults
 
 	st       *store // nil without Options.DataFile
 	storeErr error  // the first failed write of the data file
@@ -224,6 +227,7 @@ func Open(o *org.Org, opts Options) (*Service, error) {
 		s.workers = max(2, runtime.GOMAXPROCS(0))
 	}
 	s.cond = sync.NewCond(&s.mu)
+	s.splitCond = sync.NewCond(&s.mu)
 	s.changed = make(chan struct{})
 	// The workers outlive any request: their context is the Service's own
 	// lifetime, ended by Close.
@@ -246,6 +250,8 @@ func Open(o *org.Org, opts Options) (*Service, error) {
 		s.wg.Add(1)
 		go s.worker()
 	}
+	s.wg.Add(1)
+	go s.splitter()
 	return s, nil
 }
 
@@ -255,6 +261,7 @@ func (s *Service) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	s.cond.Broadcast()
+	s.splitCond.Broadcast()
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
@@ -274,7 +281,7 @@ func (s *Service) Close() error {
 func (s *Service) WaitIdle(ctx context.Context) error {
 	for {
 		s.mu.Lock()
-		idle := len(s.pending) == 0 && len(s.running) == 0
+		idle := len(s.pending) == 0 && len(s.splits) == 0 && len(s.running) == 0
 		ch := s.changed
 		s.mu.Unlock()
 		if idle {

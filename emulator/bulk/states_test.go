@@ -61,7 +61,7 @@ func (w *walkEnv) finish() {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		w.svc.mu.Lock()
-		idle := len(w.svc.pending) == 0 && len(w.svc.running) == 0
+		idle := len(w.svc.pending) == 0 && len(w.svc.splits) == 0 && len(w.svc.running) == 0
 		w.svc.mu.Unlock()
 		if idle {
 			return

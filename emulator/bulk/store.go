@@ -448,7 +448,7 @@ func (s *Service) resumeLocked(ctx context.Context, j *job) error {
 		// Stopped while splitting its upload: split it again.
 		s.jobStepLocked(j, jobResume, "")
 	}
-	if j.kind == kindV2Ingest && j.state == stateUploadComplete {
+	if j.kind == kindV2Ingest && j.state == stateUploadComplete && j.batches == nil {
 		s.enqueueLocked(&work{job: j})
 		return nil
 	}

@@ -29,6 +29,7 @@ func scenarios() []scenario {
 		{name: "collections_create", tag: "co", run: testCollectionsCreate},
 		{name: "bulk2_ingest", tag: "bi", run: testBulk2Ingest},
 		{name: "bulk2_upload_framing", tag: "bu", run: testBulk2UploadFraming},
+		{name: "bulk2_job_progress", tag: "bp", run: testBulk2JobProgress},
 		{name: "bulk2_query", tag: "bq", run: testBulk2Query},
 		{name: "bulk1_insert_query", tag: "b1", run: testBulk1InsertQuery},
 		{name: "bulk1_response_format", tag: "bf", run: testBulk1ResponseFormat},
