@@ -484,18 +484,7 @@ func (s *Service) segmentSource(j *job, seg string) (*csvSource, error) {
 		return nil, err
 	}
 	c.text, c.delim = seg, byte(j.delim)
-	c.takeOver = func(skip int) (*sfcsv.Reader, error) {
-		r := sfcsv.NewReader(open(), sfcsv.ReaderOptions{Delimiter: j.delim})
-		if _, err := r.Header(); err != nil {
-			return nil, err
-		}
-		for range skip {
-			if err := r.Skip(); err != nil {
-				return nil, err
-			}
-		}
-		return r, nil
-	}
+	c.takeOver = func(skip int) (*sfcsv.Reader, error) { return readerAfter(open(), j.delim, skip) }
 	return c, nil
 }
 

@@ -108,18 +108,24 @@ func newTextCSVSource(text string, delim sfcsv.Delimiter) (*csvSource, error) {
 	c.off = int(c.r.InputOffset())
 	c.text, c.delim = text[c.off:], byte(delim)
 	c.takeOver = func(skip int) (*sfcsv.Reader, error) {
-		r := sfcsv.NewReader(strings.NewReader(text), sfcsv.ReaderOptions{Delimiter: delim})
-		if _, err := r.Header(); err != nil {
-			return nil, err
-		}
-		for range skip {
-			if err := r.Skip(); err != nil {
-				return nil, err
-			}
-		}
-		return r, nil
+		return readerAfter(strings.NewReader(text), delim, skip)
 	}
 	return c, nil
+}
+
+// readerAfter returns a CSV reader of text (a header, then rows) that has read the header and
+// skipped the first skip rows: where the CSV reader takes over from the quote-free splitter.
+func readerAfter(text io.Reader, delim sfcsv.Delimiter, skip int) (*sfcsv.Reader, error) {
+	r := sfcsv.NewReader(text, sfcsv.ReaderOptions{Delimiter: delim})
+	if _, err := r.Header(); err != nil {
+		return nil, err
+	}
+	for range skip {
+		if err := r.Skip(); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 func (c *csvSource) next() (row, error) {
