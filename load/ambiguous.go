@@ -5,7 +5,6 @@ import (
 	"errors"
 	"iter"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -287,19 +286,4 @@ func (r *run) settle(res *RowResult) {
 			res.Outcome, res.Error = Succeeded, nil
 		}
 	}
-}
-
-// resultDownloadBuffer is the size of the join's read buffer, and of the buffer a result file
-// spooled to disk is written through: a few large reads and system calls per job rather than
-// one per 32 KiB.
-const resultDownloadBuffer = 256 << 10
-
-// tempFile is a file removed when closed.
-type tempFile struct{ *os.File }
-
-// Close closes and removes the file.
-func (t *tempFile) Close() error {
-	err := t.File.Close()
-	os.Remove(t.File.Name())
-	return err
 }

@@ -37,10 +37,11 @@ const slotBatches = DefaultBulk2JobRecords / bulk2RecordsPerBatch
 // jobs, Bulk API 1.0 batches, sObject Collections calls) in flight, under a ceiling
 // (Options.Concurrency). A chunk takes one slot, except a Bulk API 2.0 job of fewer records
 // than a full one when job sizes ramp (the first jobs of a pass, which ramp up from
-// FirstBulk2JobRecords, and the last), which takes its share of one in Salesforce's batches of 10,000 records: Salesforce's
-// work is in batches, and the ramp's small jobs must not leave its batch slots idle while the
-// rest of the input waits for a slot. Congestion seen by a chunk halves the limit, once per episode: a
-// chunk that started before the last decrease does not decrease it again. Clean completions
+// FirstBulk2JobRecords, and the last), which takes its share of one in Salesforce's batches
+// of 10,000 records: Salesforce's work is in batches, and the ramp's small jobs must not
+// leave its batch slots idle while the rest of the input waits for a slot. Congestion seen
+// by a chunk halves the limit, once per episode: a chunk that started before the last
+// decrease does not decrease it again. Clean completions
 // of chunks started since the last change add one to the limit after as many of them as
 // the limit (one "round"), up to the ceiling. The limit never goes below 1.
 //

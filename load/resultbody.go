@@ -198,3 +198,18 @@ func (r *run) spoolResult(ctx context.Context, what string, fetch func(context.C
 	}
 	return t, nil
 }
+
+// resultDownloadBuffer is the size of the join's read buffer, and of the buffer a result file
+// spooled to disk is written through: a few large reads and system calls per job rather than
+// one per 32 KiB.
+const resultDownloadBuffer = 256 << 10
+
+// tempFile is a file removed when closed.
+type tempFile struct{ *os.File }
+
+// Close closes and removes the file.
+func (t *tempFile) Close() error {
+	err := t.File.Close()
+	os.Remove(t.File.Name())
+	return err
+}

@@ -270,18 +270,27 @@ type breakingBulk2 struct {
 	fetches map[string]int // job id/kind -> fetches
 }
 
+// readCounted reads a result file whole and counts its fetch under key in fetches: n is how
+// many fetches of it came before this one.
+func readCounted(mu *sync.Mutex, fetches map[string]int, key string, body io.Reader) (data []byte, n int, err error) {
+	if data, err = io.ReadAll(body); err != nil {
+		return nil, 0, err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	n = fetches[key]
+	fetches[key]++
+	return data, n, nil
+}
+
 func (b *breakingBulk2) serve(ctx context.Context, kind, id string, body io.ReadCloser, err error) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(body)
+	data, n, err := readCounted(&b.mu, b.fetches, id+"/"+kind, body)
 	if err != nil {
 		return nil, err
 	}
-	b.mu.Lock()
-	n := b.fetches[id+"/"+kind]
-	b.fetches[id+"/"+kind]++
-	b.mu.Unlock()
 	if b.changed != nil && n > 0 {
 		data = b.changed(kind, data)
 	}
@@ -497,14 +506,10 @@ func (b *breakingBulk1) BatchResults(ctx context.Context, jobID, batchID string)
 	if err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(body)
+	data, n, err := readCounted(&b.mu, b.fetches, batchID, body)
 	if err != nil {
 		return nil, err
 	}
-	b.mu.Lock()
-	n := b.fetches[batchID]
-	b.fetches[batchID]++
-	b.mu.Unlock()
 	cb := &cutBody{data: data}
 	if k := b.cut(n, len(data)); k >= 0 && k <= len(data) {
 		cb.data, cb.err = data[:k], resetErr

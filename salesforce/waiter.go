@@ -61,9 +61,10 @@ type JobProgress struct {
 
 // Waiter polls one job (or batch) until it reaches the state its caller waits for, shaped like
 // the AWS SDK's waiters. The first polls come FirstDelay apart and ramp up to MinDelay, then
-// the wait grows by half each time a poll shows no progress (no new state, no more records processed), up to MaxDelay and at
-// most a quarter of the job's age, and is MinDelay again when the state changes, so a short job is noticed soon after it finishes and a
-// long one is not polled needlessly often. Only the context ends a wait early: a running job is
+// the wait grows by half each time a poll shows no progress (no new state, no more records
+// processed), up to MaxDelay and at most a quarter of the job's age, and is MinDelay again
+// when the state changes, so a short job is noticed soon after it finishes and a long one is
+// not polled needlessly often. Only the context ends a wait early: a running job is
 // never abandoned because of a client-side timer. An error from a poll ends the wait (the
 // client has already retried what was worth retrying).
 //

@@ -7,14 +7,13 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
 	"github.com/k-capehart/go-salesforce/v3"
+	"github.com/sfbatch/sfbatch/bench/peers/internal/csvlines"
 )
 
 func main() {
@@ -92,7 +91,7 @@ func run(object, file string, batch int) error {
 		}
 	}
 	fmt.Printf("{\"succeeded\":%d,\"failed\":%d,\"jobs\":%d}\n", ok, failed, len(jobs))
-	if want, err := dataRows(file); err == nil && ok+failed != want {
+	if want, err := csvlines.Data(file); err == nil && ok+failed != want {
 		return fmt.Errorf("outcomes for %d of %d rows", ok+failed, want)
 	}
 	return nil
@@ -100,24 +99,3 @@ func run(object, file string, batch int) error {
 
 // pollEvery is how often a job still processing is asked again, as go-salesforce's own wait does.
 const pollEvery = 500 * time.Millisecond
-
-// dataRows counts the data lines of a CSV file (values hold no newlines here).
-func dataRows(path string) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	n := 0
-	buf := make([]byte, 1<<20)
-	for {
-		k, err := f.Read(buf)
-		n += bytes.Count(buf[:k], []byte{'\n'})
-		if err == io.EOF {
-			return n - 1, nil
-		}
-		if err != nil {
-			return 0, err
-		}
-	}
-}

@@ -12,7 +12,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -34,6 +33,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/sfbatch/sfbatch/bench/peers/internal/csvlines"
 )
 
 // Realistic profile model of `sfbatch emulator --profile realistic` (emulator/bulk
@@ -473,7 +474,7 @@ func fill(ctx context.Context, c config, info emulatorInfo, input string) error 
 	if err != nil {
 		return err
 	}
-	if want, _ := dataLines(input); n != want {
+	if want, _ := csvlines.Data(input); n != want {
 		return fmt.Errorf("%d of %d rows in the org", n, want)
 	}
 	return nil
@@ -554,27 +555,6 @@ func startEmulator(c config, pin, dir string) (*exec.Cmd, emulatorInfo, error) {
 		return nil, emulatorInfo{}, err
 	}
 	return cmd, v.Result, nil
-}
-
-// dataLines counts the data lines of a CSV file whose values hold no newlines.
-func dataLines(path string) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	n := 0
-	buf := make([]byte, 1<<20)
-	for {
-		k, err := f.Read(buf)
-		n += bytes.Count(buf[:k], []byte{'\n'})
-		if err == io.EOF {
-			return n - 1, nil
-		}
-		if err != nil {
-			return 0, err
-		}
-	}
 }
 
 // checkExport reads an exported CSV file and returns its data rows; it fails unless the
